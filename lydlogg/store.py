@@ -1,0 +1,119 @@
+"""Read-side queries over the database, shared by the CLI and the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from transcription.types import Segment, Transcript, Word
+
+__all__ = ["CallNotFoundError", "StatusSummary", "list_calls", "load_transcript", "status_summary"]
+
+
+class CallNotFoundError(LookupError):
+    """No call with that id, or no transcript for it yet."""
+
+
+_CALLS_SQL = """
+WITH latest AS (
+    SELECT call_id, layout, created_at,
+           row_number() OVER (PARTITION BY call_id ORDER BY created_at DESC) AS n
+    FROM transcripts
+),
+open_failures AS (
+    SELECT call_id, max(reason) AS reason FROM failures
+    WHERE resolved_at IS NULL AND call_id IS NOT NULL GROUP BY call_id
+)
+SELECT c.call_id, c.started_at, c.service, c.operator_id, c.urgency,
+       a.path AS source_file, a.duration_s, a.channels, l.layout,
+       CASE WHEN c.audio_sha256 IS NULL THEN 'no_audio'
+            WHEN l.call_id IS NOT NULL THEN 'transcribed'
+            WHEN f.call_id IS NOT NULL THEN 'failed'
+            ELSE 'pending' END AS status,
+       f.reason AS failure
+FROM calls c
+LEFT JOIN audio_files a ON a.sha256 = c.audio_sha256
+LEFT JOIN latest l ON l.call_id = c.call_id AND l.n = 1
+LEFT JOIN open_failures f ON f.call_id = c.call_id
+ORDER BY c.started_at NULLS LAST, c.call_id
+"""
+
+
+def list_calls(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per call: id, time, service, source file, duration, channels, status."""
+    return con.execute(_CALLS_SQL).df()
+
+
+def load_transcript(con: duckdb.DuckDBPyConnection, call_id: str) -> Transcript:
+    """The newest transcript of ``call_id`` with its words."""
+    head = con.execute(
+        "SELECT transcript_id, language FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
+        [call_id],
+    ).fetchone()
+    if head is None:
+        exists = con.execute("SELECT 1 FROM calls WHERE call_id = ?", [call_id]).fetchone()
+        raise CallNotFoundError(
+            f"call {call_id!r} has no transcript yet; run `lydlogg process`" if exists else f"no call {call_id!r}"
+        )
+    transcript_id, language = head
+    words: dict[int, list[Word]] = {}
+    for seg, channel, start, end, text, prob in con.execute(
+        "SELECT segment_index, channel, start_s, end_s, text, probability FROM words"
+        " WHERE transcript_id = ? ORDER BY segment_index, word_index",
+        [transcript_id],
+    ).fetchall():
+        words.setdefault(seg, []).append(Word(start, end, text, prob, channel))
+    segments = tuple(
+        Segment(start=start, end=end, text=text, channel=channel, speaker=speaker, role=role,
+                words=tuple(words.get(i, ())), avg_logprob=lp, no_speech_prob=nsp)
+        for i, channel, start, end, text, speaker, role, lp, nsp in con.execute(
+            "SELECT segment_index, channel, start_s, end_s, text, speaker, role, avg_logprob, no_speech_prob"
+            " FROM segments WHERE transcript_id = ? ORDER BY segment_index",
+            [transcript_id],
+        ).fetchall()
+    )
+    return Transcript(call_id=call_id, language=language, segments=segments)
+
+
+@dataclass(frozen=True)
+class StatusSummary:
+    schema_version: int
+    calls: int
+    by_status: dict[str, int]
+    audio_minutes: float
+    transcribed_minutes: float
+    open_failures: list[tuple[str | None, str, str, str]]  # (call_id, path, stage, reason)
+    last_run: dict[str, object] | None
+
+
+def status_summary(con: duckdb.DuckDBPyConnection) -> StatusSummary:
+    from lydlogg.db import schema_version
+
+    calls = list_calls(con)
+    by_status = calls["status"].value_counts().to_dict() if len(calls) else {}
+    audio_min = float(calls["duration_s"].fillna(0).sum()) / 60
+    done_min = float(calls.loc[calls["status"] == "transcribed", "duration_s"].fillna(0).sum()) / 60
+    failures = con.execute(
+        "SELECT call_id, coalesce(path, ''), stage, reason FROM failures WHERE resolved_at IS NULL ORDER BY failure_id"
+    ).fetchall()
+    run = con.execute(
+        "SELECT run_id, started_at, finished_at, model_id, files_total, files_done, files_failed, software_version"
+        " FROM runs ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+    last_run = None
+    if run:
+        last_run = dict(zip(
+            ["run_id", "started_at", "finished_at", "model", "files_total", "files_done", "files_failed", "software"],
+            run, strict=True,
+        ))
+    return StatusSummary(
+        schema_version=schema_version(con),
+        calls=len(calls),
+        by_status={str(k): int(v) for k, v in by_status.items()},
+        audio_minutes=audio_min,
+        transcribed_minutes=done_min,
+        open_failures=failures,
+        last_run=last_run,
+    )

@@ -1,0 +1,1 @@
+"""Streamlit pages; each is thin over :class:`review.ReviewService`."""
