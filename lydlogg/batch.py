@@ -37,7 +37,15 @@ from transcription import (
     resolve_model,
 )
 
-__all__ = ["PendingCall", "ProcessReport", "ProgressHook", "asr_options", "model_key", "pending_calls", "process"]
+__all__ = [
+    "PendingCall",
+    "ProcessReport",
+    "ProgressHook",
+    "asr_options",
+    "model_key",
+    "pending_calls",
+    "process",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +53,9 @@ log = logging.getLogger(__name__)
 class ProgressHook(Protocol):
     """Called as work advances; ``completed``/``total`` are seconds of audio."""
 
-    def __call__(self, step: str, *, completed: float, total: float, files_done: int, files_total: int) -> None: ...
+    def __call__(
+        self, step: str, *, completed: float, total: float, files_done: int, files_total: int
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -102,19 +112,47 @@ def pending_calls(con: duckdb.DuckDBPyConnection, key: str, options_hash: str) -
 
 
 def _write_transcript(
-    con: duckdb.DuckDBPyConnection, call: PendingCall, audio: DecodedAudio, result: AsrResult,
-    run_id: str, key: str, options_hash: str,
+    con: duckdb.DuckDBPyConnection,
+    call: PendingCall,
+    audio: DecodedAudio,
+    result: AsrResult,
+    run_id: str,
+    key: str,
+    options_hash: str,
 ) -> None:
     transcript_id = uuid.uuid4().hex
     with transaction(con):
         con.execute(
             "INSERT INTO transcripts (transcript_id, call_id, audio_sha256, run_id, model_id, options_hash, language,"
             " layout, channels_transcribed, duration_s, speech_s, asr_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [transcript_id, call.call_id, call.audio_sha256, run_id, key, options_hash, result.language,
-             audio.layout, result.channels_transcribed, audio.duration_s, result.speech_s, result.asr_seconds],
+            [
+                transcript_id,
+                call.call_id,
+                call.audio_sha256,
+                run_id,
+                key,
+                options_hash,
+                result.language,
+                audio.layout,
+                result.channels_transcribed,
+                audio.duration_s,
+                result.speech_s,
+                result.asr_seconds,
+            ],
         )
         seg_rows = [
-            (transcript_id, i, s.channel, s.start, s.end, s.text, s.speaker, s.role, s.avg_logprob, s.no_speech_prob)
+            (
+                transcript_id,
+                i,
+                s.channel,
+                s.start,
+                s.end,
+                s.text,
+                s.speaker,
+                s.role,
+                s.avg_logprob,
+                s.no_speech_prob,
+            )
             for i, s in enumerate(result.segments)
         ]
         word_rows = [
@@ -133,7 +171,9 @@ def _write_transcript(
         con.execute("UPDATE runs SET files_done = files_done + 1 WHERE run_id = ?", [run_id])
 
 
-def _write_failure(con: duckdb.DuckDBPyConnection, call: PendingCall, run_id: str, stage: str, reason: str) -> None:
+def _write_failure(
+    con: duckdb.DuckDBPyConnection, call: PendingCall, run_id: str, stage: str, reason: str
+) -> None:
     with transaction(con):
         con.execute(
             "INSERT INTO failures (run_id, call_id, path, stage, reason) VALUES (?, ?, ?, ?, ?)",
@@ -173,12 +213,25 @@ def process(
         con.execute(
             "INSERT INTO runs (run_id, started_at, software_version, model_id, model_sha256, options_json, options_hash,"
             " files_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, datetime.now(UTC), _software_version(), spec.name, spec.sha256,
-             json.dumps(options.as_dict(), sort_keys=True), options_hash, len(todo)],
+            [
+                run_id,
+                datetime.now(UTC),
+                _software_version(),
+                spec.name,
+                spec.sha256,
+                json.dumps(options.as_dict(), sort_keys=True),
+                options_hash,
+                len(todo),
+            ],
         )
 
     if transcriber_factory is None:
-        model = load_model(spec, device=options.device, compute_type=options.compute_type, cpu_threads=settings.asr.cpu_threads)
+        model = load_model(
+            spec,
+            device=options.device,
+            compute_type=options.compute_type,
+            cpu_threads=settings.asr.cpu_threads,
+        )
         transcriber = Transcriber(model, options)
     else:
         transcriber = transcriber_factory(spec, options)
@@ -190,7 +243,13 @@ def process(
         nonlocal done_s
         done_s += seconds
         if progress:
-            progress("transcribe", completed=done_s, total=total_s, files_done=len(report.done) + len(report.failed), files_total=len(todo))
+            progress(
+                "transcribe",
+                completed=done_s,
+                total=total_s,
+                files_done=len(report.done) + len(report.failed),
+                files_total=len(todo),
+            )
 
     for call in todo:
         start_s = done_s
@@ -216,8 +275,14 @@ def process(
     report.elapsed_s = time.perf_counter() - t0
     with connect(settings.db_path) as con:
         con.execute("UPDATE runs SET finished_at = ? WHERE run_id = ?", [datetime.now(UTC), run_id])
-    log.info("run %s: %d transcribed, %d failed, %.1f min audio in %.1f s",
-             run_id, len(report.done), len(report.failed), report.audio_s / 60, report.elapsed_s)
+    log.info(
+        "run %s: %d transcribed, %d failed, %.1f min audio in %.1f s",
+        run_id,
+        len(report.done),
+        len(report.failed),
+        report.audio_s / 60,
+        report.elapsed_s,
+    )
     return report
 
 

@@ -41,10 +41,20 @@ def _setup_logging(level: str) -> None:
 
 
 def _location_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                        help="Settings file (TOML). Default: ./lydlogg.toml when present.")(func)
-    return click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                        help="DuckDB database file. Default: data/lydlogg.duckdb (setting db_path).")(func)
+    func = click.option(
+        "--config",
+        "config",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Settings file (TOML). Default: ./lydlogg.toml when present.",
+    )(func)
+    return click.option(
+        "--db",
+        "db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="DuckDB database file. Default: data/lydlogg.duckdb (setting db_path).",
+    )(func)
 
 
 def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -79,9 +89,13 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--metadata", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV with call metadata (columns: call_id, started_at, service, operator_id, "
-                   "caller_number, patient_ref, urgency, audio_file).")
+@click.option(
+    "--metadata",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV with call metadata (columns: call_id, started_at, service, operator_id, "
+    "caller_number, patient_ref, urgency, audio_file).",
+)
 @with_settings
 def ingest(paths: tuple[Path, ...], metadata: Path | None, settings: Settings) -> None:
     """Register recordings (files or folders) and their metadata as calls.
@@ -114,13 +128,20 @@ class _TqdmHook:
     def __init__(self) -> None:
         self.bar = None
 
-    def __call__(self, step: str, *, completed: float, total: float, files_done: int, files_total: int) -> None:
+    def __call__(
+        self, step: str, *, completed: float, total: float, files_done: int, files_total: int
+    ) -> None:
         from tqdm import tqdm
 
         if self.bar is None:
-            self.bar = tqdm(total=round(total / 60, 2), unit="min", desc=step, file=sys.stderr,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} audio min "
-                                       "[{elapsed}<{remaining}] {postfix}")
+            self.bar = tqdm(
+                total=round(total / 60, 2),
+                unit="min",
+                desc=step,
+                file=sys.stderr,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} audio min "
+                "[{elapsed}<{remaining}] {postfix}",
+            )
         self.bar.n = round(min(completed, total) / 60, 2)
         self.bar.set_postfix_str(f"files {files_done}/{files_total}")
 
@@ -166,16 +187,31 @@ def status(settings: Settings) -> None:
         s = status_summary(con)
     click.echo(f"database     {settings.db_path} (schema v{s.schema_version})")
     click.echo(f"model        {settings.asr.model}")
-    click.echo(f"calls        {s.calls} ({', '.join(f'{k} {v}' for k, v in sorted(s.by_status.items())) or 'none'})")
+    click.echo(
+        f"calls        {s.calls} ({', '.join(f'{k} {v}' for k, v in sorted(s.by_status.items())) or 'none'})"
+    )
     click.echo(f"audio        {s.audio_minutes:.1f} min, transcribed {s.transcribed_minutes:.1f} min")
     if s.last_run:
         r = s.last_run
         state = "finished" if r["finished_at"] else "interrupted or running"
-        click.echo(f"last run     {str(r['run_id'])[:8]} {state}: {r['files_done']}/{r['files_total']} done, "
-                   f"{r['files_failed']} failed ({r['model']})")
+        click.echo(
+            f"last run     {str(r['run_id'])[:8]} {state}: {r['files_done']}/{r['files_total']} done, "
+            f"{r['files_failed']} failed ({r['model']})"
+        )
     click.echo(f"failures     {len(s.open_failures)} open")
     for call_id, path, stage, reason in s.open_failures:
         click.echo(f"  [{stage}] {call_id or path}: {reason}")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready value: timestamps as ISO-8601, missing values as null, numpy scalars unwrapped."""
+    import pandas as pd
+
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value.item() if hasattr(value, "item") else value
 
 
 @main.command()
@@ -188,11 +224,20 @@ def calls(fmt: str, settings: Settings) -> None:
 
     with connect(settings.db_path) as con:
         df = list_calls(con)
-    columns = ["call_id", "started_at", "service", "source_file", "duration_s", "channels", "layout", "status"]
+    columns = [
+        "call_id",
+        "started_at",
+        "service",
+        "source_file",
+        "duration_s",
+        "channels",
+        "layout",
+        "status",
+    ]
     df = df[columns]
     if fmt == "json":
-        df = df.assign(started_at=df["started_at"].map(lambda t: t.isoformat() if t is not None and t == t else None))
-        click.echo(json.dumps(json.loads(df.to_json(orient="records")), ensure_ascii=False, indent=2))
+        records = [{k: _plain(v) for k, v in record.items()} for record in df.to_dict(orient="records")]
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
         return
     if df.empty:
         click.echo("no calls yet; run `lydlogg ingest`")
@@ -200,7 +245,9 @@ def calls(fmt: str, settings: Settings) -> None:
     view = df.assign(
         source_file=df["source_file"].map(lambda p: Path(p).name if isinstance(p, str) else "-"),
         duration_s=df["duration_s"].map(lambda d: f"{d:.1f}" if d == d else "-"),
-        started_at=df["started_at"].map(lambda t: t.strftime("%Y-%m-%d %H:%M") if t is not None and t == t else "-"),
+        started_at=df["started_at"].map(
+            lambda t: t.strftime("%Y-%m-%d %H:%M") if t is not None and t == t else "-"
+        ),
     ).fillna("-")
     click.echo(view.to_string(index=False))
 
@@ -208,8 +255,13 @@ def calls(fmt: str, settings: Settings) -> None:
 @main.command("export-transcript")
 @click.argument("call_id")
 @click.option("--format", "fmt", type=click.Choice(["json", "vtt", "txt"]), default="json", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of standard output.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
 @with_settings
 def export_transcript(call_id: str, fmt: str, output: Path | None, settings: Settings) -> None:
     """Print the newest transcript of CALL_ID as JSON, WebVTT or text."""
@@ -233,20 +285,46 @@ def export_transcript(call_id: str, fmt: str, output: Path | None, settings: Set
 
 
 @main.command()
-@click.option("--prepare", is_flag=True, help="Make the configured model ready (assemble and verify the bundled one).")
+@click.option(
+    "--prepare", is_flag=True, help="Make the configured model ready (assemble and verify the bundled one)."
+)
 @with_settings
 def models(prepare: bool, settings: Settings) -> None:
     """List the speech models available here and which is active."""
     from transcription import list_models, pick_device, resolve_model
 
     if prepare:
-        spec = resolve_model(settings.asr.model, models_dir=settings.asr.models_dir, offline=settings.asr.offline)
+        spec = resolve_model(
+            settings.asr.model, models_dir=settings.asr.models_dir, offline=settings.asr.offline
+        )
         click.echo(f"ready: {spec.name} at {spec.load_from} (model.bin sha256 {spec.sha256 or 'unknown'})")
         return
     device, compute_type = pick_device(settings.asr.device, settings.asr.compute_type)
     click.echo(f"device: {device} ({compute_type}); offline: {settings.asr.offline}")
-    for e in list_models(settings.asr.model, models_dir=settings.asr.models_dir, offline=settings.asr.offline):
+    for e in list_models(
+        settings.asr.model, models_dir=settings.asr.models_dir, offline=settings.asr.offline
+    ):
         click.echo(f"{'*' if e.active else ' '} {e.name:<16} {e.kind:<24} {e.state}  [{e.location}]")
+
+
+@main.command("settings")
+@click.option(
+    "--markdown", is_flag=True, help="Print the reference table of every setting (docs/configuration.md)."
+)
+@with_settings
+def settings_cmd(markdown: bool, settings: Settings) -> None:
+    """Show every setting with its current value, or the documentation table."""
+    from lydlogg.settings import env_name, iter_settings, settings_markdown
+
+    if markdown:
+        click.echo(settings_markdown(), nl=False)
+        return
+    current = settings.model_dump()
+    for name, _default, _help in iter_settings():
+        value: Any = current
+        for part in name.split("."):
+            value = value[part]
+        click.echo(f"{name:<28} {env_name(name):<34} {value}")
 
 
 @main.command()
@@ -266,9 +344,21 @@ def serve(port: int | None, config: Path | None, db: Path | None) -> None:
         env["LYDLOGG_CONFIG"] = str(config.resolve())
     port = port or settings.server.port
     click.echo(f"Lydlogg is at http://{settings.server.address}:{port}")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-           "--server.address", settings.server.address, "--server.port", str(port),
-           "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.headless",
+        "true",
+        "--server.address",
+        settings.server.address,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     sys.exit(subprocess.call(cmd, env=env))
 
 

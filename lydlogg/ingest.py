@@ -51,7 +51,9 @@ def discover_audio(paths: Iterable[Path]) -> tuple[list[Path], list[IngestFailur
     problems: list[IngestFailure] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in ACCEPTED_EXTENSIONS)
+            found += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in ACCEPTED_EXTENSIONS
+            )
         elif path.is_file():
             found.append(path)
         else:
@@ -59,14 +61,23 @@ def discover_audio(paths: Iterable[Path]) -> tuple[list[Path], list[IngestFailur
     return found, problems
 
 
-def _record_failure(con: duckdb.DuckDBPyConnection, failure: IngestFailure, call_id: str | None = None) -> None:
+def _record_failure(
+    con: duckdb.DuckDBPyConnection, failure: IngestFailure, call_id: str | None = None
+) -> None:
     con.execute(
         "INSERT INTO failures (call_id, path, stage, reason) VALUES (?, ?, ?, ?)",
         [call_id, failure.path, failure.stage, failure.reason],
     )
 
 
-_METADATA_FIELDS = ("started_at", "service", "operator_id", "caller_pseudonym", "patient_pseudonym", "urgency")
+_METADATA_FIELDS = (
+    "started_at",
+    "service",
+    "operator_id",
+    "caller_pseudonym",
+    "patient_pseudonym",
+    "urgency",
+)
 
 
 def _metadata_values(row: MetadataRow, key: bytes | None) -> dict[str, object]:
@@ -74,13 +85,19 @@ def _metadata_values(row: MetadataRow, key: bytes | None) -> dict[str, object]:
         "started_at": row.started_at,
         "service": row.service,
         "operator_id": row.operator_id,
-        "caller_pseudonym": pseudonymise(key, "phone", row.caller_number) if key and row.caller_number else None,
-        "patient_pseudonym": pseudonymise(key, "patient", row.patient_ref) if key and row.patient_ref else None,
+        "caller_pseudonym": pseudonymise(key, "phone", row.caller_number)
+        if key and row.caller_number
+        else None,
+        "patient_pseudonym": pseudonymise(key, "patient", row.patient_ref)
+        if key and row.patient_ref
+        else None,
         "urgency": row.urgency,
     }
 
 
-def _upsert_metadata(con: duckdb.DuckDBPyConnection, call_id: str, values: dict[str, object], source: str) -> None:
+def _upsert_metadata(
+    con: duckdb.DuckDBPyConnection, call_id: str, values: dict[str, object], source: str
+) -> None:
     """Fill in metadata fields of an existing call; a value already there is only replaced by a new one."""
     sets = ", ".join(f"{name} = coalesce(?, {name})" for name in values)
     con.execute(
@@ -90,7 +107,11 @@ def _upsert_metadata(con: duckdb.DuckDBPyConnection, call_id: str, values: dict[
 
 
 def _insert_call(
-    con: duckdb.DuckDBPyConnection, call_id: str, sha: str | None, values: dict[str, object], source: str | None
+    con: duckdb.DuckDBPyConnection,
+    call_id: str,
+    sha: str | None,
+    values: dict[str, object],
+    source: str | None,
 ) -> None:
     con.execute(
         "INSERT INTO calls (call_id, audio_sha256, started_at, service, operator_id, caller_pseudonym,"
@@ -118,7 +139,9 @@ def _store_recording(
             clash = con.execute("SELECT 1 FROM calls WHERE call_id = ?", [row.call_id]).fetchone()
             if clash:
                 raise ValueError(f"call_id {row.call_id!r} is already used by another call")
-            log.info("recording of %s was ingested earlier as %s; metadata merged there", row.call_id, holder[0])
+            log.info(
+                "recording of %s was ingested earlier as %s; metadata merged there", row.call_id, holder[0]
+            )
         with transaction(con):
             _upsert_metadata(con, holder[0], values, source or "")
         report.metadata_updated.append(holder[0])
@@ -131,8 +154,17 @@ def _store_recording(
         con.execute(
             "INSERT INTO audio_files (sha256, path, size_bytes, container, subtype, sample_rate, channels,"
             " frames, duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [sha, str(info.path.resolve()), info.size_bytes, info.container, info.subtype, info.sample_rate,
-             info.channels, info.frames, info.duration_s],
+            [
+                sha,
+                str(info.path.resolve()),
+                info.size_bytes,
+                info.container,
+                info.subtype,
+                info.sample_rate,
+                info.channels,
+                info.frames,
+                info.duration_s,
+            ],
         )
         if existing:  # a contact stored earlier without audio gets its recording now
             con.execute("UPDATE calls SET audio_sha256 = ? WHERE call_id = ?", [sha, call_id])
@@ -143,7 +175,9 @@ def _store_recording(
     report.added.append(call_id)
 
 
-def _store_contact(con: duckdb.DuckDBPyConnection, row: MetadataRow, key: bytes | None, source: str, report: IngestReport) -> None:
+def _store_contact(
+    con: duckdb.DuckDBPyConnection, row: MetadataRow, key: bytes | None, source: str, report: IngestReport
+) -> None:
     values = _metadata_values(row, key)
     with transaction(con):
         if con.execute("SELECT 1 FROM calls WHERE call_id = ?", [row.call_id]).fetchone():
@@ -168,7 +202,9 @@ def ingest(settings: Settings, paths: Iterable[Path], metadata: Path | None = No
         if row.audio_file is None:
             continue
         if not row.audio_file.is_file():
-            row_errors.append(RowError(Path(metadata), row.line, f"audio_file {row.audio_file.name!r} not found"))
+            row_errors.append(
+                RowError(Path(metadata), row.line, f"audio_file {row.audio_file.name!r} not found")
+            )
             continue
         by_path[row.audio_file] = row
     report.failures += [IngestFailure(str(e.file), "metadata", str(e)) for e in row_errors]
@@ -183,7 +219,9 @@ def ingest(settings: Settings, paths: Iterable[Path], metadata: Path | None = No
             try:
                 info = probe_audio(path)
                 if info.size_bytes > settings.audio.max_file_mb * 2**20:
-                    raise AudioError(f"{path}: {info.size_bytes / 2**20:.0f} MiB is over audio.max_file_mb ({settings.audio.max_file_mb})")
+                    raise AudioError(
+                        f"{path}: {info.size_bytes / 2**20:.0f} MiB is over audio.max_file_mb ({settings.audio.max_file_mb})"
+                    )
                 _store_recording(con, info, file_sha256(path), row, key, source, report)
             except (AudioError, ValueError, OSError) as e:
                 failure = IngestFailure(str(path), "ingest", str(e))
@@ -199,7 +237,10 @@ def ingest(settings: Settings, paths: Iterable[Path], metadata: Path | None = No
             _record_failure(con, failure)
     log.info(
         "ingest: %d added, %d already known, %d metadata updates, %d without audio, %d failures",
-        len(report.added), len(report.already_known), len(report.metadata_updated),
-        len(report.without_audio), len(report.failures),
+        len(report.added),
+        len(report.already_known),
+        len(report.metadata_updated),
+        len(report.without_audio),
+        len(report.failures),
     )
     return report

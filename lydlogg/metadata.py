@@ -26,7 +26,16 @@ from pathlib import Path
 
 __all__ = ["COLUMNS", "SERVICES", "URGENCIES", "MetadataError", "MetadataRow", "RowError", "read_metadata"]
 
-COLUMNS = ("call_id", "started_at", "service", "operator_id", "caller_number", "patient_ref", "urgency", "audio_file")
+COLUMNS = (
+    "call_id",
+    "started_at",
+    "service",
+    "operator_id",
+    "caller_number",
+    "patient_ref",
+    "urgency",
+    "audio_file",
+)
 SERVICES = ("lvs", "amk", "legevaktlege", "fastlege")
 URGENCIES = ("red", "yellow", "green")
 _CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
@@ -121,7 +130,9 @@ def read_metadata(path: Path) -> tuple[list[MetadataRow], list[RowError]]:
             for raw in reader:
                 line = reader.line_num
                 if None in raw:
-                    errors.append(RowError(path, line, f"more fields than the {len(header)} columns in the header"))
+                    errors.append(
+                        RowError(path, line, f"more fields than the {len(header)} columns in the header")
+                    )
                     continue
                 try:
                     row = _parse_row(raw, line, path.parent)

@@ -55,7 +55,9 @@ def load_transcript(con: duckdb.DuckDBPyConnection, call_id: str) -> Transcript:
     if head is None:
         exists = con.execute("SELECT 1 FROM calls WHERE call_id = ?", [call_id]).fetchone()
         raise CallNotFoundError(
-            f"call {call_id!r} has no transcript yet; run `lydlogg process`" if exists else f"no call {call_id!r}"
+            f"call {call_id!r} has no transcript yet; run `lydlogg process`"
+            if exists
+            else f"no call {call_id!r}"
         )
     transcript_id, language = head
     words: dict[int, list[Word]] = {}
@@ -66,8 +68,17 @@ def load_transcript(con: duckdb.DuckDBPyConnection, call_id: str) -> Transcript:
     ).fetchall():
         words.setdefault(seg, []).append(Word(start, end, text, prob, channel))
     segments = tuple(
-        Segment(start=start, end=end, text=text, channel=channel, speaker=speaker, role=role,
-                words=tuple(words.get(i, ())), avg_logprob=lp, no_speech_prob=nsp)
+        Segment(
+            start=start,
+            end=end,
+            text=text,
+            channel=channel,
+            speaker=speaker,
+            role=role,
+            words=tuple(words.get(i, ())),
+            avg_logprob=lp,
+            no_speech_prob=nsp,
+        )
         for i, channel, start, end, text, speaker, role, lp, nsp in con.execute(
             "SELECT segment_index, channel, start_s, end_s, text, speaker, role, avg_logprob, no_speech_prob"
             " FROM segments WHERE transcript_id = ? ORDER BY segment_index",
@@ -104,10 +115,22 @@ def status_summary(con: duckdb.DuckDBPyConnection) -> StatusSummary:
     ).fetchone()
     last_run = None
     if run:
-        last_run = dict(zip(
-            ["run_id", "started_at", "finished_at", "model", "files_total", "files_done", "files_failed", "software"],
-            run, strict=True,
-        ))
+        last_run = dict(
+            zip(
+                [
+                    "run_id",
+                    "started_at",
+                    "finished_at",
+                    "model",
+                    "files_total",
+                    "files_done",
+                    "files_failed",
+                    "software",
+                ],
+                run,
+                strict=True,
+            )
+        )
     return StatusSummary(
         schema_version=schema_version(con),
         calls=len(calls),

@@ -93,14 +93,22 @@ class Transcriber:
 
             self._pipeline = BatchedInferencePipeline(model)
 
-    def _run_channel(self, samples: np.ndarray, channel: int | None, progress: ProgressFn | None) -> tuple[list[Segment], float]:
+    def _run_channel(
+        self, samples: np.ndarray, channel: int | None, progress: ProgressFn | None
+    ) -> tuple[list[Segment], float]:
         engine = self._pipeline or self._model
         raw_segments, info = engine.transcribe(samples, **self.options.transcribe_kwargs())
         segments: list[Segment] = []
         last_end = 0.0
         for raw in raw_segments:  # a generator: decoding happens while we iterate
             words = tuple(
-                Word(start=float(w.start), end=float(w.end), text=w.word.strip(), probability=float(w.probability), channel=channel)
+                Word(
+                    start=float(w.start),
+                    end=float(w.end),
+                    text=w.word.strip(),
+                    probability=float(w.probability),
+                    channel=channel,
+                )
                 for w in (raw.words or ())
                 if w.word.strip()
             )
@@ -145,7 +153,10 @@ class Transcriber:
         elapsed = time.perf_counter() - t0
         log.info(
             "transcribed %.1f s of audio (%d channel(s), %.1f s speech) in %.1f s",
-            audio.duration_s, n, sum(speech), elapsed,
+            audio.duration_s,
+            n,
+            sum(speech),
+            elapsed,
         )
         return AsrResult(
             segments=tuple(segments),

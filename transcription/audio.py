@@ -94,7 +94,9 @@ def probe_audio(path: Path, *, max_channels: int = 2) -> AudioInfo:
     if not path.is_file():
         raise AudioError(f"{path}: no such file")
     if path.suffix.lower() not in ACCEPTED_EXTENSIONS:
-        raise AudioError(f"{path}: extension {path.suffix or '(none)'} not accepted; expected {_ACCEPTED_TEXT}")
+        raise AudioError(
+            f"{path}: extension {path.suffix or '(none)'} not accepted; expected {_ACCEPTED_TEXT}"
+        )
     try:
         raw = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as e:
@@ -102,9 +104,7 @@ def probe_audio(path: Path, *, max_channels: int = 2) -> AudioInfo:
     if raw.format not in _ACCEPTED_CONTAINERS:
         raise AudioError(f"{path}: container {raw.format} not accepted; expected {_ACCEPTED_TEXT}")
     if raw.channels > max_channels:
-        raise AudioError(
-            f"{path}: {raw.channels} channels; expected mono or stereo (one party per channel)"
-        )
+        raise AudioError(f"{path}: {raw.channels} channels; expected mono or stereo (one party per channel)")
     if raw.frames <= 0 or raw.samplerate <= 0:
         raise AudioError(f"{path}: the recording holds no audio")
     return AudioInfo(
@@ -163,5 +163,7 @@ def decode_audio(path: Path, *, dual_mono_correlation: float = 0.98) -> DecodedA
             layout = "stereo"
     samples = _resample(samples, int(rate))
     np.clip(samples, -1.0, 1.0, out=samples)
-    log.debug("decoded %s: %s, %d ch, %.1f s", path.name, layout, samples.shape[0], samples.shape[1] / SAMPLE_RATE)
+    log.debug(
+        "decoded %s: %s, %d ch, %.1f s", path.name, layout, samples.shape[0], samples.shape[1] / SAMPLE_RATE
+    )
     return DecodedAudio(samples=samples, layout=layout, info=info)

@@ -125,7 +125,12 @@ def to_vtt(t: Transcript) -> str:
     for i, s in enumerate(t.segments, start=1):
         label = _label(s)
         text = s.text.strip().replace("-->", "->")
-        lines += [str(i), f"{_vtt_time(s.start)} --> {_vtt_time(s.end)}", f"<v {label}>{text}" if label else text, ""]
+        lines += [
+            str(i),
+            f"{_vtt_time(s.start)} --> {_vtt_time(s.end)}",
+            f"<v {label}>{text}" if label else text,
+            "",
+        ]
     return "\n".join(lines)
 
 

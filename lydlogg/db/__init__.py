@@ -37,7 +37,9 @@ def _is_lock_error(error: duckdb.Error) -> bool:
 
 
 @contextmanager
-def connect(path: Path, *, read_only: bool = False, wait_s: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: Path, *, read_only: bool = False, wait_s: float = 30.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open ``path`` (creating and migrating it when writable), yield the connection, close it."""
     path = Path(path)
     if read_only and not path.exists():

@@ -7,7 +7,12 @@ import streamlit as st
 from review.service import ReviewService
 
 SERVICE_LABELS = {"lvs": "LVS", "amk": "AMK", "legevaktlege": "Legevaktlege", "fastlege": "Fastlege"}
-STATUS_LABELS = {"transcribed": "transkribert", "pending": "venter", "failed": "feilet", "no_audio": "uten lydfil"}
+STATUS_LABELS = {
+    "transcribed": "transkribert",
+    "pending": "venter",
+    "failed": "feilet",
+    "no_audio": "uten lydfil",
+}
 CHANNEL_LABELS = {0: "Venstre kanal", 1: "Høyre kanal", None: "Mono"}
 
 
@@ -27,8 +32,13 @@ def render(service: ReviewService) -> None:
     )
     st.dataframe(
         table[["call_id", "started_at", "tjeneste", "varighet", "status_no"]].rename(
-            columns={"call_id": "Samtale", "started_at": "Tidspunkt", "tjeneste": "Tjeneste",
-                     "varighet": "Varighet", "status_no": "Status"}
+            columns={
+                "call_id": "Samtale",
+                "started_at": "Tidspunkt",
+                "tjeneste": "Tjeneste",
+                "varighet": "Varighet",
+                "status_no": "Status",
+            }
         ),
         hide_index=True,
         use_container_width=True,

@@ -1,0 +1,76 @@
+"""Shared fixtures. Real files, a real DuckDB, the real offline model; no mocks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from lydlogg.settings import AsrSettings, Settings, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+TESTDATA = REPO.parent / "shared" / "testdata"
+SAMPLES = REPO / "data" / "samples"
+MODELS_DIR = REPO / "data" / "models"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep a developer's own LYDLOGG_* variables out of the tests."""
+    for name in list(os.environ):
+        if name.startswith("LYDLOGG_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    if not TESTDATA.is_dir():
+        pytest.skip(f"shared speech fixtures not found at {TESTDATA} (they sit beside the repository)")
+    return TESTDATA
+
+
+@pytest.fixture(scope="session")
+def bundled_model() -> Path:
+    """The offline default model, assembled and verified once (needs the bundled-model extra)."""
+    from transcription.models import ModelNotAvailableError, prepare_bundled
+
+    try:
+        return prepare_bundled(MODELS_DIR)
+    except ModelNotAvailableError as e:
+        pytest.fail(f"the offline model is required for these tests: {e}")
+
+
+def make_settings(tmp_path: Path, **asr: object) -> Settings:
+    """Settings with a database and key in ``tmp_path`` and the shared model folder."""
+    return load_settings(
+        None,
+        db_path=tmp_path / "lydlogg.duckdb",
+        key_file=tmp_path / "secrets" / "pseudonym.key",
+        asr=AsrSettings(models_dir=MODELS_DIR, **asr),
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+def write_tone(
+    path: Path,
+    *,
+    seconds: float = 1.0,
+    rate: int = 16_000,
+    channels: int = 1,
+    subtype: str | None = None,
+    fmt: str | None = None,
+    same_channels: bool = False,
+) -> Path:
+    """Write a short test signal: a different tone per channel unless ``same_channels``."""
+    t = np.arange(int(seconds * rate)) / rate
+    cols = [0.3 * np.sin(2 * np.pi * (220 if same_channels else 220 * (i + 1)) * t) for i in range(channels)]
+    data = np.stack(cols, axis=1).astype(np.float32)
+    sf.write(str(path), data, rate, subtype=subtype, format=fmt)
+    return path

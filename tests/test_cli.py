@@ -1,0 +1,68 @@
+"""Fast CLI behaviour (no transcription): usage, errors and listings."""
+
+import json
+
+from click.testing import CliRunner
+
+from lydlogg.cli import main
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_every_command_takes_db_and_config(tmp_path):
+    for command in (
+        "ingest",
+        "process",
+        "status",
+        "calls",
+        "export-transcript",
+        "serve",
+        "models",
+        "settings",
+    ):
+        out = invoke(command, "--help")
+        assert out.exit_code == 0 and "--db" in out.output and "--config" in out.output, command
+
+
+def test_ingest_without_anything_is_a_usage_error(tmp_path):
+    out = invoke("ingest", "--db", str(tmp_path / "x.duckdb"))
+    assert out.exit_code == 2 and "give recordings" in out.output
+
+
+def test_bad_config_exits_2_naming_the_file(tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[asr]\nbeam_size = 'wide'\n")
+    out = invoke("status", "--config", str(cfg), "--db", str(tmp_path / "x.duckdb"))
+    assert out.exit_code == 2 and str(cfg) in out.output and "asr.beam_size" in out.output
+
+
+def test_empty_database_listings(tmp_path):
+    db = str(tmp_path / "x.duckdb")
+    assert "no calls yet" in invoke("calls", "--db", db).output
+    assert json.loads(invoke("calls", "--db", db, "--format", "json").output) == []
+    status = invoke("status", "--db", db).output
+    assert "calls        0" in status and "schema v1" in status
+
+
+def test_export_of_an_unknown_call(tmp_path):
+    out = invoke("export-transcript", "nope", "--db", str(tmp_path / "x.duckdb"))
+    assert out.exit_code == 2 and "no call 'nope'" in out.output
+
+
+def test_ingest_failures_exit_1_and_metadata_file_errors_exit_2(tmp_path):
+    db = str(tmp_path / "x.duckdb")
+    out = invoke("ingest", str(tmp_path / "missing.wav"), "--db", db)
+    assert out.exit_code == 1 and "no such file" in out.output
+    bad = tmp_path / "meta.csv"
+    bad.write_text("id,when\n1,2\n")
+    out = invoke("ingest", "--metadata", str(bad), "--db", db)
+    assert out.exit_code == 2 and "call_id required" in out.output
+
+
+def test_models_lists_the_active_model(tmp_path, bundled_model):
+    out = invoke("models", "--db", str(tmp_path / "x.duckdb"))
+    assert out.exit_code == 0 and "device: cpu" in out.output or "device: cuda" in out.output
+    active = [line for line in out.output.splitlines() if line.startswith("*")]
+    assert len(active) == 1 and "bundled-base" in active[0]
