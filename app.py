@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from lydlogg.settings import load_settings
@@ -10,11 +12,11 @@ from review.views import calls
 
 
 @st.cache_resource
-def _service() -> ReviewService:
-    return ReviewService(load_settings().db_path)
+def _service(db_path: str) -> ReviewService:
+    return ReviewService(Path(db_path))
 
 
 st.set_page_config(page_title="Lydlogg", page_icon="🎧", layout="wide")
-service = _service()
+service = _service(str(load_settings().db_path))
 pages = [st.Page(lambda: calls.render(service), title="Samtaler", url_path="samtaler", default=True)]
 st.navigation(pages).run()

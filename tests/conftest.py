@@ -74,3 +74,42 @@ def write_tone(
     data = np.stack(cols, axis=1).astype(np.float32)
     sf.write(str(path), data, rate, subtype=subtype, format=fmt)
     return path
+
+
+@pytest.fixture(scope="session")
+def processed_db(tmp_path_factory: pytest.TempPathFactory, bundled_model: Path) -> Path:
+    """A real database holding two sample calls, ingested and transcribed by the real model."""
+    from lydlogg.batch import process
+    from lydlogg.ingest import ingest
+
+    tmp = tmp_path_factory.mktemp("processed")
+    settings = make_settings(tmp)
+    subset, _rows = sample_subset(tmp, 2)
+    report = ingest(settings, [], metadata=subset)
+    assert len(report.added) == 2 and not report.failures
+    assert len(process(settings).done) == 2
+    return settings.db_path
+
+
+def sample_subset(folder: Path, count: int) -> tuple[Path, list[dict[str, str]]]:
+    """Copy the ``count`` shortest sample calls and a matching metadata CSV into ``folder``."""
+    import csv
+    import shutil
+
+    if not (SAMPLES / "metadata.csv").is_file():
+        pytest.fail("data/samples/metadata.csv is missing: run `make samples`")
+    with open(SAMPLES / "metadata.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    rows = sorted(rows, key=lambda r: sf.info(str(SAMPLES / r["audio_file"])).duration)[
+        :count
+    ]  # keep tests quick
+    rows.sort(key=lambda r: r["started_at"])
+    (folder / "audio").mkdir()
+    for row in rows:
+        shutil.copy(SAMPLES / row["audio_file"], folder / row["audio_file"])
+    meta = folder / "metadata.csv"
+    with open(meta, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return meta, rows

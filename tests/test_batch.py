@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import MODELS_DIR, SAMPLES
+from conftest import MODELS_DIR, SAMPLES, sample_subset
 from wer import wer
 
 from lydlogg.db import DatabaseError, connect
@@ -30,23 +29,6 @@ def run(*args: str, db: Path, check: bool = True, **kw) -> subprocess.CompletedP
     if check and proc.returncode != 0:
         raise AssertionError(f"lydlogg {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
     return proc
-
-
-def sample_subset(tmp_path: Path, count: int) -> tuple[Path, list[dict]]:
-    """Copy the first ``count`` sample calls and a matching metadata CSV into tmp_path."""
-    if not (SAMPLES / "metadata.csv").is_file():
-        pytest.fail("data/samples/metadata.csv is missing: run `make samples`")
-    with open(SAMPLES / "metadata.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))[:count]
-    (tmp_path / "audio").mkdir()
-    for row in rows:
-        shutil.copy(SAMPLES / row["audio_file"], tmp_path / row["audio_file"])
-    meta = tmp_path / "metadata.csv"
-    with open(meta, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return meta, rows
 
 
 def test_two_sample_calls_from_audio_to_transcript_through_the_cli(tmp_path, bundled_model):

@@ -146,6 +146,7 @@ def is_dual_mono(samples: np.ndarray, min_correlation: float) -> bool:
 
 def decode_audio(path: Path, *, dual_mono_correlation: float = 0.98) -> DecodedAudio:
     """Decode the whole file to 16 kHz float32, one row per party."""
+    path = Path(path)
     info = probe_audio(path)
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)

@@ -41,7 +41,7 @@ def render(service: ReviewService) -> None:
             }
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
     ids = calls.loc[calls["status"] == "transcribed", "call_id"].tolist()
     if not ids:
