@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import MODELS_DIR, SAMPLES, sample_subset
-from wer import wer
 
 from lydlogg.db import DatabaseError, connect
+from transcription.evaluation import wer
 
 pytestmark = pytest.mark.model
 

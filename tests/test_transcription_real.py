@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from wer import wer
 
 from transcription import AsrOptions, Transcriber, decode_audio, load_model, resolve_model
 from transcription.audio import SAMPLE_RATE, DecodedAudio
+from transcription.evaluation import wer
 
 pytestmark = pytest.mark.model
 
