@@ -30,6 +30,7 @@ samples: $(STAMP) ## Rebuild the sample calls from their dialogues (needs espeak
 demo-data: model ## Ingest and transcribe the bundled sample calls into $(DB)
 	$(BIN)/lydlogg ingest --db $(DB) --metadata data/samples/metadata.csv
 	$(BIN)/lydlogg process --db $(DB)
+	$(BIN)/lydlogg score --db $(DB)
 	$(BIN)/lydlogg status --db $(DB)
 
 demo: demo-data ## Run the whole thing on the sample calls, then open the app on http://localhost:8501
@@ -47,8 +48,10 @@ lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: model ## Print speed, accuracy and memory figures
+bench: model ## Print speed, accuracy, agreement and memory figures
 	$(BIN)/python bench/transcribe.py
+	$(BIN)/python bench/rubric_agreement.py
+	$(BIN)/python bench/scoring_speed.py
 
 clean: ## Remove the virtual environment, caches and demo database
 	rm -rf $(VENV) .pytest_cache .ruff_cache $(DB) $(DB).wal

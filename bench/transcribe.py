@@ -52,7 +52,9 @@ def part_plain(files: list[str]) -> dict:
     settings, options = _options()
     t0 = time.perf_counter()
     model = WhisperModel(
-        str(prepare_bundled(settings.asr.models_dir)), device=options.device, compute_type=options.compute_type
+        str(prepare_bundled(settings.asr.models_dir)),
+        device=options.device,
+        compute_type=options.compute_type,
     )
     texts = {}
     for f in files:
@@ -133,10 +135,14 @@ def _reference_texts(call: dict) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--part", choices=["plain", "pipeline"], help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
-    parser.add_argument("--quick", action="store_true", help="NPSC clips and the two shortest sample calls only")
+    parser.add_argument(
+        "--quick", action="store_true", help="NPSC clips and the two shortest sample calls only"
+    )
     parser.add_argument("--json", type=Path, help="Also write the figures to this file")
     args = parser.parse_args()
     if args.part:
@@ -180,7 +186,9 @@ def main() -> None:
             "plain": corpus_wer([(r, plain["texts"][f]["mono"]) for r, f in refs]).wer,
         }
 
-    sample_pairs = [(_reference_texts(c)["mono"], pipe["texts"][c["path"]].get("mono", "")) for c in mono_calls]
+    sample_pairs = [
+        (_reference_texts(c)["mono"], pipe["texts"][c["path"]].get("mono", "")) for c in mono_calls
+    ]
     if stereo_calls:
         stereo_files = [c["path"] for c in stereo_calls]
         stereo_audio = sum(map(_duration, stereo_files))
@@ -207,7 +215,10 @@ def main() -> None:
         figures["mixdown_wer"] = corpus_wer(mix_pairs).wer
     per_call = {}
     for c in calls:
-        ref, hyp = _reference_texts(c), ({**pipe["texts"], **(stereo["texts"] if stereo_calls else {})}).get(c["path"], {})
+        ref, hyp = (
+            _reference_texts(c),
+            ({**pipe["texts"], **(stereo["texts"] if stereo_calls else {})}).get(c["path"], {}),
+        )
         per_call[c["call_id"]] = corpus_wer([(text, hyp.get(ch, "")) for ch, text in ref.items()]).wer
     figures["samples_wer"] = corpus_wer(sample_pairs).wer
     figures["samples_wer_per_call"] = per_call
@@ -217,17 +228,25 @@ def main() -> None:
     m = figures["mono"]
     print(f"\nTranscription benchmark on {figures['device']}, {os.cpu_count()} CPU cores")
     print(f"  mono set ({m['audio_s'] / 60:.1f} min audio, same files, same options):")
-    print(f"    plain faster-whisper  {m['plain_s']:7.1f} s  RTF {m['plain_rtf']:.3f}  peak RSS {m['plain_peak_rss_mb']:.0f} MB")
-    print(f"    lydlogg process       {m['pipeline_s']:7.1f} s  RTF {m['pipeline_rtf']:.3f}  peak RSS {m['pipeline_peak_rss_mb']:.0f} MB")
+    print(
+        f"    plain faster-whisper  {m['plain_s']:7.1f} s  RTF {m['plain_rtf']:.3f}  peak RSS {m['plain_peak_rss_mb']:.0f} MB"
+    )
+    print(
+        f"    lydlogg process       {m['pipeline_s']:7.1f} s  RTF {m['pipeline_rtf']:.3f}  peak RSS {m['pipeline_peak_rss_mb']:.0f} MB"
+    )
     print(f"    pipeline / plain      {m['pipeline_over_plain']:.3f}  (target <= 1.10)")
     if "stereo" in figures:
         s = figures["stereo"]
         print(f"  stereo sample calls ({s['audio_s'] / 60:.1f} min audio):")
-        print(f"    per channel (stereo)  {s['stereo_s']:7.1f} s  RTF {s['stereo_rtf']:.3f}  peak RSS {s['stereo_peak_rss_mb']:.0f} MB")
+        print(
+            f"    per channel (stereo)  {s['stereo_s']:7.1f} s  RTF {s['stereo_rtf']:.3f}  peak RSS {s['stereo_peak_rss_mb']:.0f} MB"
+        )
         print(f"    mono mix-down         {s['mixdown_s']:7.1f} s")
         print(f"    stereo / mono         {s['stereo_over_mono']:.3f}  (target < 2)")
     if "npsc_wer" in figures:
-        print(f"  WER NPSC clips: pipeline {figures['npsc_wer']['pipeline']:.3f}, plain {figures['npsc_wer']['plain']:.3f}")
+        print(
+            f"  WER NPSC clips: pipeline {figures['npsc_wer']['pipeline']:.3f}, plain {figures['npsc_wer']['plain']:.3f}"
+        )
     print(f"  WER sample calls (per channel): {figures['samples_wer']:.3f}")
     if "mixdown_wer" in figures:
         print(f"  WER sample calls, mono mix-down: {figures['mixdown_wer']:.3f}")

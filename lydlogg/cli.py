@@ -307,6 +307,105 @@ def models(prepare: bool, settings: Settings) -> None:
         click.echo(f"{'*' if e.active else ' '} {e.name:<16} {e.kind:<24} {e.state}  [{e.location}]")
 
 
+def _read_json(path: Path) -> Any:
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+        return json.loads(text)
+    except (OSError, json.JSONDecodeError) as e:
+        raise Failure(f"{path}: not a readable JSON file ({e})") from e
+
+
+@main.command("score-transcript")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--rubric", "rubric_id", required=True, help="Rubric id, e.g. lvs_operator (see `lydlogg rubrics`).")
+@with_settings
+def score_transcript(file: Path, rubric_id: str, settings: Settings) -> None:
+    """Score a transcript JSON file (or - for standard input) and print the suggestions as JSON.
+
+    Reads {"language", "segments": [{"start", "end", "speaker", "role", "text"}]}; prints
+    {"rubric", "version", "criteria": {id: {"value", "confidence", "evidence", "rationale"}}}.
+    Touches no database.
+    """
+    from rubrics import RubricError, build_call_text, load_rubrics, score_call
+    from transcription.formats import TranscriptFormatError, from_json
+
+    doc = _read_json(file)
+    try:
+        rubrics = load_rubrics()
+        transcript = from_json(doc, call_id=Path(str(file)).stem if str(file) != "-" else "stdin")
+    except (RubricError, TranscriptFormatError) as e:
+        raise Failure(f"{file}: {e}") from e
+    if rubric_id not in rubrics:
+        raise Failure(f"no rubric {rubric_id!r}; available: {', '.join(sorted(rubrics))}")
+    result = score_call(build_call_text(transcript, doc.get("service")), rubrics[rubric_id])
+    click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+
+
+@main.command("import-transcript")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--service", type=click.Choice(["lvs", "amk", "legevaktlege", "fastlege"]), default=None,
+              help="Service of the call(s), when the JSON does not say.")
+@with_settings
+def import_transcript(files: tuple[Path, ...], service: str | None, settings: Settings) -> None:
+    """Store written transcripts (JSON) as calls, e.g. for cases built from text."""
+    from lydlogg.scoring import import_transcripts
+
+    def docs():
+        for f in files:
+            try:
+                yield str(f), json.loads(f.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as e:
+                report_failures.append((str(f), f"not a readable JSON file ({e})"))
+
+    report_failures: list[tuple[str, str]] = []
+    report = import_transcripts(settings, docs(), service=service)
+    failures = report_failures + report.failures
+    click.echo(f"imported {len(report.imported)}, unchanged {len(report.unchanged)}, failed {len(failures)}")
+    for source, reason in failures:
+        click.echo(f"  failed: {source}: {reason}", err=True)
+    if failures:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--rubric", "rubric_id", default=None, help="Score every call with this rubric (default: by service).")
+@with_settings
+def score(rubric_id: str | None, settings: Settings) -> None:
+    """Suggest rubric scores for stored calls that have none yet for the current rubric version."""
+    from lydlogg.scoring import score_stored
+    from rubrics import RubricError
+
+    try:
+        report = score_stored(settings, rubric_id=rubric_id)
+    except (RubricError, KeyError) as e:
+        raise Failure(str(e).strip("'\"")) from e
+    click.echo(f"scored {report.scored}, already scored {report.already}, no rubric for service "
+               f"{len(report.no_rubric)}, failed {len(report.failures)}")
+    if report.no_rubric:
+        click.echo(f"  no rubric applies (service unknown or not covered): {', '.join(report.no_rubric[:10])}"
+                   + (" ..." if len(report.no_rubric) > 10 else ""))
+    for call_id, reason in report.failures:
+        click.echo(f"  failed: {call_id}: {reason}", err=True)
+    if report.failures:
+        sys.exit(1)
+
+
+@main.command("rubrics")
+@with_settings
+def rubrics_cmd(settings: Settings) -> None:
+    """List the rubrics: id, version, content hash, services and criteria."""
+    from rubrics import RubricError, load_rubrics
+
+    try:
+        found = load_rubrics()
+    except RubricError as e:
+        raise Failure(str(e)) from e
+    for loaded in found.values():
+        r = loaded.rubric
+        click.echo(f"{r.id:<24} v{r.version}  #{loaded.sha256[:12]}  {', '.join(r.applies_to.services):<14} "
+                   f"{len(r.criteria)} criteria: {', '.join(c.id for c in r.criteria)}")
+
+
 @main.command("settings")
 @click.option(
     "--markdown", is_flag=True, help="Print the reference table of every setting (docs/configuration.md)."

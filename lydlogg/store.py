@@ -28,8 +28,8 @@ open_failures AS (
 )
 SELECT c.call_id, c.started_at, c.service, c.operator_id, c.urgency,
        a.path AS source_file, a.duration_s, a.channels, l.layout,
-       CASE WHEN c.audio_sha256 IS NULL THEN 'no_audio'
-            WHEN l.call_id IS NOT NULL THEN 'transcribed'
+       CASE WHEN l.call_id IS NOT NULL THEN 'transcribed'
+            WHEN c.audio_sha256 IS NULL THEN 'no_audio'
             WHEN f.call_id IS NOT NULL THEN 'failed'
             ELSE 'pending' END AS status,
        f.reason AS failure

@@ -1,0 +1,202 @@
+"""Scoring stored calls against rubrics, and importing written transcripts as calls.
+
+Suggestions are keyed on (transcript, rubric content hash, criterion): editing a rubric makes
+``lydlogg score`` score again under the new hash without touching transcription, and scoring is
+skipped for what already has suggestions. Transcripts are read and suggestions written in bulk so
+that ten thousand calls score in well under a minute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+import lydlogg
+from lydlogg.db import connect, transaction
+from lydlogg.settings import Settings
+from rubrics import LoadedRubric, build_call_text, choose_rubric, load_rubrics, score_call
+from transcription.formats import from_json
+from transcription.types import Segment, Transcript
+
+__all__ = ["ImportReport", "ScoreReport", "import_transcripts", "score_stored"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ImportReport:
+    imported: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _doc_hash(doc: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def import_transcripts(
+    settings: Settings, docs: Iterable[tuple[str, Mapping[str, Any]]], *, service: str | None = None
+) -> ImportReport:
+    """Store written transcripts (the JSON exchange shape) as calls without audio.
+
+    ``docs`` yields (source name, parsed JSON). The document's own ``service`` is used unless
+    ``service`` is given. Importing the same document twice changes nothing.
+    """
+    from lydlogg.metadata import SERVICES
+    from transcription.formats import TranscriptFormatError
+
+    report = ImportReport()
+    calls, transcripts, segments = [], [], []
+    with connect(settings.db_path) as con:
+        known = {r[0] for r in con.execute("SELECT audio_sha256 FROM transcripts WHERE run_id = 'import'").fetchall()}
+        taken = {r[0] for r in con.execute("SELECT call_id FROM calls").fetchall()}
+        for source, doc in docs:
+            try:
+                transcript = from_json(doc)
+                svc = service or doc.get("service")
+                if svc is not None and svc not in SERVICES:
+                    raise TranscriptFormatError(f"service {svc!r} is not one of {', '.join(SERVICES)}")
+            except TranscriptFormatError as e:
+                report.failures.append((source, str(e)))
+                continue
+            key = "text:" + _doc_hash(doc)
+            if key in known:
+                report.unchanged.append(transcript.call_id)
+                continue
+            if transcript.call_id in taken:
+                report.failures.append((source, f"call_id {transcript.call_id!r} is already used by another call"))
+                continue
+            taken.add(transcript.call_id)
+            known.add(key)
+            tid = uuid.uuid4().hex
+            channels = {s.channel for s in transcript.segments if s.channel is not None}
+            end = max((s.end for s in transcript.segments), default=0.0)
+            calls.append((transcript.call_id, svc, "import", source))
+            transcripts.append((tid, transcript.call_id, key, transcript.language, "stereo" if len(channels) > 1 else "mono",
+                                max(1, len(channels)), end, sum(s.end - s.start for s in transcript.segments)))  # fmt: skip
+            segments += [
+                (tid, i, s.channel, s.start, s.end, s.text, s.speaker, s.role, None, None)
+                for i, s in enumerate(transcript.segments)
+            ]
+            report.imported.append(transcript.call_id)
+        if not calls:
+            return report
+        with transaction(con):
+            con.executemany(
+                "INSERT INTO calls (call_id, service, source, metadata_source) VALUES (?, ?, ?, ?)", calls
+            )
+            frame = pd.DataFrame(transcripts, columns=["transcript_id", "call_id", "audio_sha256", "language", "layout",
+                                                       "channels", "duration_s", "speech_s"])  # fmt: skip
+            con.register("new_transcripts", frame)
+            con.execute(
+                "INSERT INTO transcripts (transcript_id, call_id, audio_sha256, run_id, model_id, options_hash, language,"
+                " layout, channels_transcribed, duration_s, speech_s, asr_seconds)"
+                " SELECT transcript_id, call_id, audio_sha256, 'import', 'import', '', language, layout, channels,"
+                " duration_s, speech_s, 0 FROM new_transcripts"
+            )
+            con.unregister("new_transcripts")
+            seg_frame = pd.DataFrame(segments, columns=["transcript_id", "segment_index", "channel", "start_s", "end_s",
+                                                        "text", "speaker", "role", "avg_logprob", "no_speech_prob"])  # fmt: skip
+            seg_frame["channel"] = seg_frame["channel"].astype("Int32")
+            con.register("new_segments", seg_frame)
+            con.execute("INSERT INTO segments SELECT * FROM new_segments")
+            con.unregister("new_segments")
+    return report
+
+
+@dataclass
+class ScoreReport:
+    scored: int = 0
+    already: int = 0
+    no_rubric: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    rubrics: set[str] = field(default_factory=set)
+
+
+_LATEST_SQL = """
+SELECT t.transcript_id, t.call_id, t.language, c.service
+FROM transcripts t JOIN calls c USING (call_id)
+WHERE t.created_at = (SELECT max(t2.created_at) FROM transcripts t2 WHERE t2.call_id = t.call_id)
+ORDER BY t.call_id
+"""
+
+
+def _load_segments(con: duckdb.DuckDBPyConnection, transcript_ids: list[str]) -> dict[str, list[Segment]]:
+    con.register("wanted", pd.DataFrame({"transcript_id": transcript_ids}))
+    rows = con.execute(
+        "SELECT s.transcript_id, s.start_s, s.end_s, s.text, s.channel, s.speaker, s.role FROM segments s"
+        " JOIN wanted USING (transcript_id) ORDER BY s.transcript_id, s.segment_index"
+    ).fetchall()
+    con.unregister("wanted")
+    out: dict[str, list[Segment]] = defaultdict(list)
+    for tid, start, end, text, channel, speaker, role in rows:
+        out[tid].append(Segment(start=start, end=end, text=text, channel=channel, speaker=speaker, role=role))
+    return out
+
+
+def score_stored(
+    settings: Settings, *, rubric_id: str | None = None, rubrics_dir: Path | None = None
+) -> ScoreReport:
+    """Suggest scores for every stored call's newest transcript that has none for its rubric."""
+    rubrics = load_rubrics(rubrics_dir) if rubrics_dir else load_rubrics()
+    if rubric_id is not None and rubric_id not in rubrics:
+        raise KeyError(f"no rubric {rubric_id!r}; available: {', '.join(sorted(rubrics))}")
+    report = ScoreReport()
+    version = f"lydlogg {lydlogg.__version__}"
+    with connect(settings.db_path) as con:
+        latest = con.execute(_LATEST_SQL).fetchall()
+        done = set(con.execute("SELECT DISTINCT transcript_id, rubric_sha256 FROM suggestions").fetchall())
+        todo: list[tuple[str, str, str, str | None, LoadedRubric]] = []
+        for tid, call_id, language, service in latest:
+            loaded = rubrics[rubric_id] if rubric_id else choose_rubric(rubrics, service)
+            if loaded is None:
+                report.no_rubric.append(call_id)
+                continue
+            if (tid, loaded.sha256) in done:
+                report.already += 1
+                continue
+            todo.append((tid, call_id, language, service, loaded))
+        segments = _load_segments(con, [t[0] for t in todo]) if todo else {}
+        rows = []
+        for tid, call_id, language, service, loaded in todo:
+            try:
+                call = build_call_text(Transcript(call_id, language, tuple(segments.get(tid, ()))), service)
+                result = score_call(call, loaded)
+            except Exception as e:  # noqa: BLE001 - one call's scoring error must not stop the batch
+                log.warning("scoring %s failed: %s", call_id, e)
+                report.failures.append((call_id, f"{type(e).__name__}: {e}"))
+                continue
+            report.rubrics.add(loaded.key)
+            for s in result.scores:
+                rows.append((tid, call_id, loaded.rubric.id, loaded.rubric.version, loaded.sha256, s.criterion_id,
+                             s.value, s.confidence, json.dumps([e.as_dict() for e in s.evidence], ensure_ascii=False),
+                             s.rationale, version))  # fmt: skip
+            report.scored += 1
+        with transaction(con):
+            if rows:
+                frame = pd.DataFrame(rows, columns=["transcript_id", "call_id", "rubric_id", "rubric_version",
+                                                    "rubric_sha256", "criterion_id", "value", "confidence",
+                                                    "evidence_json", "rationale", "software_version"])  # fmt: skip
+                frame["value"] = frame["value"].astype("Int32")
+                con.register("new_suggestions", frame)
+                con.execute(
+                    "INSERT INTO suggestions (transcript_id, call_id, rubric_id, rubric_version, rubric_sha256,"
+                    " criterion_id, value, confidence, evidence_json, rationale, software_version)"
+                    " SELECT * FROM new_suggestions"
+                )
+                con.unregister("new_suggestions")
+            for call_id, reason in report.failures:
+                con.execute(
+                    "INSERT INTO failures (call_id, stage, reason) VALUES (?, 'score', ?)", [call_id, reason]
+                )
+    return report

@@ -1,0 +1,25 @@
+"""Communication rubrics as data (``rubrics/*.yaml``) and the automatic scorers that suggest values.
+
+Load with :func:`load_rubrics`, turn a transcript into a :class:`CallText` with
+:func:`build_call_text`, and score it with :func:`score_call`.
+"""
+
+from rubrics.calltext import build_call_text
+from rubrics.engine import RubricResult, choose_rubric, score_call
+from rubrics.loader import LoadedRubric, RubricError, load_rubric, load_rubrics
+from rubrics.types import CallText, CriterionScore, Evidence, Utterance
+
+__all__ = [
+    "CallText",
+    "CriterionScore",
+    "Evidence",
+    "LoadedRubric",
+    "RubricError",
+    "RubricResult",
+    "Utterance",
+    "build_call_text",
+    "choose_rubric",
+    "load_rubric",
+    "load_rubrics",
+    "score_call",
+]

@@ -1,0 +1,59 @@
+"""From a transcript to the :class:`CallText` scorers read, settling who is staff.
+
+Roles come from the speakers stage when present. Without them: on a stereo call the channel
+whose words look most like the operator's (a service greeting, most questions, advice) is staff;
+on a mono call with speaker labels the same test picks a speaker; with neither, every segment is
+read as staff and the result says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from rubrics.types import CallText, Utterance
+from transcription.types import Transcript
+
+__all__ = ["build_call_text"]
+
+_STAFF_CUES = re.compile(
+    r"legevakt|du snakker med|mitt navn er|sykepleier|hva kan jeg hjelpe|kva kan eg hjelpe|"
+    r"medisinsk nødtelefon|\bamk\b|jeg anbefaler|du bør|ring (oss|igjen)|116 ?117|113",
+    re.IGNORECASE,
+)
+_QUESTION = re.compile(r"\?|^\s*(hva|hvordan|hvor|når|har|er|kan|kva|korleis|kor)\b", re.IGNORECASE)
+
+
+def _staff_score(texts: list[str], first: bool) -> float:
+    joined = " ".join(texts)
+    return len(_STAFF_CUES.findall(joined)) * 3 + sum(bool(_QUESTION.search(t)) for t in texts) + (2 if first else 0)
+
+
+def build_call_text(transcript: Transcript, service: str | None = None) -> CallText:
+    segments = transcript.segments
+    if any(s.role for s in segments):
+        utterances = tuple(
+            Utterance(i, s.start, s.end, s.text, s.role, s.speaker, s.channel) for i, s in enumerate(segments)
+        )
+        return CallText(transcript.call_id, utterances, service)
+
+    key = "channel" if any(s.channel is not None for s in segments) else "speaker"
+    groups: dict[object, list[str]] = defaultdict(list)
+    for s in segments:
+        groups[getattr(s, key)].append(s.text)
+    usable = {k: v for k, v in groups.items() if k is not None}
+    if len(usable) >= 2:
+        first_key = next(getattr(s, key) for s in segments if getattr(s, key) is not None)
+        staff_key = max(usable, key=lambda k: _staff_score(usable[k], k == first_key))
+        utterances = tuple(
+            Utterance(i, s.start, s.end, s.text, "operator" if getattr(s, key) == staff_key else "caller",
+                      s.speaker, s.channel)
+            for i, s in enumerate(segments)
+        )  # fmt: skip
+        note = f"roller gjettet: {key} {staff_key} er operatør"
+        return CallText(transcript.call_id, utterances, service, roles_inferred=True, notes=(note,))
+    utterances = tuple(
+        Utterance(i, s.start, s.end, s.text, "operator", s.speaker, s.channel) for i, s in enumerate(segments)
+    )
+    return CallText(transcript.call_id, utterances, service, roles_inferred=True,
+                    notes=("roller ukjent: hele samtalen lest som operatørens",))  # fmt: skip

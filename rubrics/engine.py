@@ -1,0 +1,53 @@
+"""Scoring a call against a rubric: every criterion's scorer, run over one CallText."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rubrics.loader import LoadedRubric
+from rubrics.types import CallText, CriterionScore
+
+__all__ = ["RubricResult", "choose_rubric", "score_call"]
+
+
+@dataclass(frozen=True)
+class RubricResult:
+    rubric_id: str
+    version: int
+    rubric_sha256: str
+    scores: tuple[CriterionScore, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "rubric": self.rubric_id,
+            "version": self.version,
+            "criteria": {s.criterion_id: s.as_dict() for s in self.scores},
+        }
+
+
+def score_call(call: CallText, loaded: LoadedRubric) -> RubricResult:
+    """Suggested values for every criterion of ``loaded`` (pure: no I/O)."""
+    from rubrics.scorers import REGISTRY
+
+    scores = []
+    for criterion in loaded.rubric.criteria:
+        params_model, fn = REGISTRY[criterion.scorer.type]
+        result = fn(call, params_model.model_validate(criterion.scorer.params))
+        value = result.value
+        if value is None and not criterion.scale.not_applicable:
+            value = criterion.scale.values[0]  # the scale has no "ikke aktuelt": the lowest value stands in
+        if value is not None:
+            value = max(criterion.scale.values[0], min(criterion.scale.values[-1], value))
+        scores.append(
+            CriterionScore(criterion.id, value, result.confidence, result.evidence, result.rationale)
+        )
+    rubric = loaded.rubric
+    return RubricResult(rubric.id, rubric.version, loaded.sha256, tuple(scores))
+
+
+def choose_rubric(rubrics: dict[str, LoadedRubric], service: str | None) -> LoadedRubric | None:
+    """The rubric that applies to a call of ``service`` (the first in id order), if any."""
+    for rubric_id in sorted(rubrics):
+        if service in rubrics[rubric_id].rubric.applies_to.services:
+            return rubrics[rubric_id]
+    return None

@@ -1,0 +1,64 @@
+"""Reading rubric files: one loader for every ``rubrics/*.yaml``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from rubrics.schema import Rubric
+
+__all__ = ["RUBRICS_DIR", "LoadedRubric", "RubricError", "load_rubric", "load_rubrics"]
+
+RUBRICS_DIR = Path(__file__).resolve().parent
+
+
+class RubricError(ValueError):
+    """A rubric file that cannot be used; the message names the file and each problem."""
+
+
+@dataclass(frozen=True)
+class LoadedRubric:
+    rubric: Rubric
+    path: Path
+    sha256: str  # of the validated content, so reformatting a file does not change it
+
+    @property
+    def key(self) -> str:
+        return f"{self.rubric.id}@v{self.rubric.version}#{self.sha256[:12]}"
+
+
+def load_rubric(path: Path) -> LoadedRubric:
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise RubricError(f"{path}: cannot read YAML ({e})") from e
+    if not isinstance(doc, dict):
+        raise RubricError(f"{path}: expected a mapping with id, version, title, ... at the top level")
+    try:
+        rubric = Rubric.model_validate(doc)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in e.errors()
+        )
+        raise RubricError(f"{path}: {problems}") from e
+    canonical = json.dumps(rubric.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return LoadedRubric(rubric, path, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+def load_rubrics(folder: Path = RUBRICS_DIR) -> dict[str, LoadedRubric]:
+    """Every ``*.yaml`` in ``folder`` by rubric id; two files with one id is an error."""
+    found: dict[str, LoadedRubric] = {}
+    for path in sorted(Path(folder).glob("*.yaml")):
+        loaded = load_rubric(path)
+        if loaded.rubric.id in found:
+            raise RubricError(f"{path}: rubric id {loaded.rubric.id!r} is also used by {found[loaded.rubric.id].path}")
+        found[loaded.rubric.id] = loaded
+    if not found:
+        raise RubricError(f"{folder}: no rubric files (*.yaml)")
+    return found
