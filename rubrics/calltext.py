@@ -26,7 +26,11 @@ _QUESTION = re.compile(r"\?|^\s*(hva|hvordan|hvor|når|har|er|kan|kva|korleis|ko
 
 def _staff_score(texts: list[str], first: bool) -> float:
     joined = " ".join(texts)
-    return len(_STAFF_CUES.findall(joined)) * 3 + sum(bool(_QUESTION.search(t)) for t in texts) + (2 if first else 0)
+    return (
+        len(_STAFF_CUES.findall(joined)) * 3
+        + sum(bool(_QUESTION.search(t)) for t in texts)
+        + (2 if first else 0)
+    )
 
 
 def build_call_text(transcript: Transcript, service: str | None = None) -> CallText:

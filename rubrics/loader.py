@@ -57,7 +57,9 @@ def load_rubrics(folder: Path = RUBRICS_DIR) -> dict[str, LoadedRubric]:
     for path in sorted(Path(folder).glob("*.yaml")):
         loaded = load_rubric(path)
         if loaded.rubric.id in found:
-            raise RubricError(f"{path}: rubric id {loaded.rubric.id!r} is also used by {found[loaded.rubric.id].path}")
+            raise RubricError(
+                f"{path}: rubric id {loaded.rubric.id!r} is also used by {found[loaded.rubric.id].path}"
+            )
         found[loaded.rubric.id] = loaded
     if not found:
         raise RubricError(f"{folder}: no rubric files (*.yaml)")

@@ -51,7 +51,9 @@ Scale = Annotated[OrdinalScale | YesNoScale, Field(discriminator="type")]
 
 class ScorerSpec(_Strict):
     type: str = Field(description="Name of a registered automatic scorer (see rubrics/scorers).")
-    params: dict[str, Any] = Field(default_factory=dict, description="Parameters checked by the scorer's own model.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Parameters checked by the scorer's own model."
+    )
 
     @model_validator(mode="after")
     def _known(self) -> ScorerSpec:
@@ -95,7 +97,9 @@ class Phase(_Strict):
 
 class AppliesTo(_Strict):
     services: tuple[str, ...] = Field(min_length=1, description="Services whose calls this rubric assesses.")
-    roles: tuple[Literal["operator", "doctor"], ...] = Field(min_length=1, description="Staff roles assessed.")
+    roles: tuple[Literal["operator", "doctor"], ...] = Field(
+        min_length=1, description="Staff roles assessed."
+    )
 
     @field_validator("services")
     @classmethod

@@ -68,7 +68,9 @@ class Utterance:
 
     def evidence(self, start_char: int = 0, end_char: int | None = None) -> Evidence:
         end_char = len(self.text) if end_char is None else end_char
-        return Evidence(self.index, start_char, end_char, self.start, self.end, self.text[start_char:end_char])
+        return Evidence(
+            self.index, start_char, end_char, self.start, self.end, self.text[start_char:end_char]
+        )
 
 
 @dataclass(frozen=True)
