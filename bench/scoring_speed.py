@@ -23,10 +23,15 @@ from lydlogg.settings import load_settings  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=10_000)
     args = parser.parse_args()
-    sources = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((REPO / "tests/data/rubric_set/calls").glob("*.json"))]
+    sources = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((REPO / "tests/data/rubric_set/calls").glob("*.json"))
+    ]
     docs = []
     for i in range(args.calls):
         doc = dict(sources[i % len(sources)])
@@ -44,8 +49,10 @@ def main() -> None:
         t_score = time.perf_counter() - t0
     print(f"{args.calls} calls, {segments} segments")
     print(f"  import              {t_import:6.1f} s")
-    print(f"  score (read, score, write suggestions)  {t_score:6.1f} s  = {1000 * t_score / args.calls:.2f} ms per call"
-          f"  (target: 10,000 calls < 60 s)")
+    print(
+        f"  score (read, score, write suggestions)  {t_score:6.1f} s  = {1000 * t_score / args.calls:.2f} ms per call"
+        f"  (target: 10,000 calls < 60 s)"
+    )
     print(f"  scored {report.scored}, failed {len(report.failures)}")
 
 

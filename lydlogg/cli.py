@@ -317,7 +317,9 @@ def _read_json(path: Path) -> Any:
 
 @main.command("score-transcript")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
-@click.option("--rubric", "rubric_id", required=True, help="Rubric id, e.g. lvs_operator (see `lydlogg rubrics`).")
+@click.option(
+    "--rubric", "rubric_id", required=True, help="Rubric id, e.g. lvs_operator (see `lydlogg rubrics`)."
+)
 @with_settings
 def score_transcript(file: Path, rubric_id: str, settings: Settings) -> None:
     """Score a transcript JSON file (or - for standard input) and print the suggestions as JSON.
@@ -343,8 +345,12 @@ def score_transcript(file: Path, rubric_id: str, settings: Settings) -> None:
 
 @main.command("import-transcript")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--service", type=click.Choice(["lvs", "amk", "legevaktlege", "fastlege"]), default=None,
-              help="Service of the call(s), when the JSON does not say.")
+@click.option(
+    "--service",
+    type=click.Choice(["lvs", "amk", "legevaktlege", "fastlege"]),
+    default=None,
+    help="Service of the call(s), when the JSON does not say.",
+)
 @with_settings
 def import_transcript(files: tuple[Path, ...], service: str | None, settings: Settings) -> None:
     """Store written transcripts (JSON) as calls, e.g. for cases built from text."""
@@ -368,7 +374,9 @@ def import_transcript(files: tuple[Path, ...], service: str | None, settings: Se
 
 
 @main.command()
-@click.option("--rubric", "rubric_id", default=None, help="Score every call with this rubric (default: by service).")
+@click.option(
+    "--rubric", "rubric_id", default=None, help="Score every call with this rubric (default: by service)."
+)
 @with_settings
 def score(rubric_id: str | None, settings: Settings) -> None:
     """Suggest rubric scores for stored calls that have none yet for the current rubric version."""
@@ -379,11 +387,15 @@ def score(rubric_id: str | None, settings: Settings) -> None:
         report = score_stored(settings, rubric_id=rubric_id)
     except (RubricError, KeyError) as e:
         raise Failure(str(e).strip("'\"")) from e
-    click.echo(f"scored {report.scored}, already scored {report.already}, no rubric for service "
-               f"{len(report.no_rubric)}, failed {len(report.failures)}")
+    click.echo(
+        f"scored {report.scored}, already scored {report.already}, no rubric for service "
+        f"{len(report.no_rubric)}, failed {len(report.failures)}"
+    )
     if report.no_rubric:
-        click.echo(f"  no rubric applies (service unknown or not covered): {', '.join(report.no_rubric[:10])}"
-                   + (" ..." if len(report.no_rubric) > 10 else ""))
+        click.echo(
+            f"  no rubric applies (service unknown or not covered): {', '.join(report.no_rubric[:10])}"
+            + (" ..." if len(report.no_rubric) > 10 else "")
+        )
     for call_id, reason in report.failures:
         click.echo(f"  failed: {call_id}: {reason}", err=True)
     if report.failures:
@@ -402,8 +414,10 @@ def rubrics_cmd(settings: Settings) -> None:
         raise Failure(str(e)) from e
     for loaded in found.values():
         r = loaded.rubric
-        click.echo(f"{r.id:<24} v{r.version}  #{loaded.sha256[:12]}  {', '.join(r.applies_to.services):<14} "
-                   f"{len(r.criteria)} criteria: {', '.join(c.id for c in r.criteria)}")
+        click.echo(
+            f"{r.id:<24} v{r.version}  #{loaded.sha256[:12]}  {', '.join(r.applies_to.services):<14} "
+            f"{len(r.criteria)} criteria: {', '.join(c.id for c in r.criteria)}"
+        )
 
 
 @main.command("settings")

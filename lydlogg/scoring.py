@@ -58,7 +58,10 @@ def import_transcripts(
     report = ImportReport()
     calls, transcripts, segments = [], [], []
     with connect(settings.db_path) as con:
-        known = {r[0] for r in con.execute("SELECT audio_sha256 FROM transcripts WHERE run_id = 'import'").fetchall()}
+        known = {
+            r[0]
+            for r in con.execute("SELECT audio_sha256 FROM transcripts WHERE run_id = 'import'").fetchall()
+        }
         taken = {r[0] for r in con.execute("SELECT call_id FROM calls").fetchall()}
         for source, doc in docs:
             try:
@@ -74,7 +77,9 @@ def import_transcripts(
                 report.unchanged.append(transcript.call_id)
                 continue
             if transcript.call_id in taken:
-                report.failures.append((source, f"call_id {transcript.call_id!r} is already used by another call"))
+                report.failures.append(
+                    (source, f"call_id {transcript.call_id!r} is already used by another call")
+                )
                 continue
             taken.add(transcript.call_id)
             known.add(key)

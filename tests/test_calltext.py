@@ -9,7 +9,9 @@ def T(*segments: Segment) -> Transcript:
 
 
 def test_roles_from_the_transcript_are_kept():
-    call = build_call_text(T(Segment(0, 1, "Legevakten", role="operator"), Segment(1, 2, "hei", role="caller")))
+    call = build_call_text(
+        T(Segment(0, 1, "Legevakten", role="operator"), Segment(1, 2, "hei", role="caller"))
+    )
     assert [u.role for u in call.utterances] == ["operator", "caller"] and not call.roles_inferred
     assert [u.index for u in call.staff] == [0]
 

@@ -107,7 +107,9 @@ def test_not_yaml_and_not_a_mapping(tmp_path):
 
 def test_two_files_with_one_id_are_refused(tmp_path):
     for name in ("a.yaml", "b.yaml"):
-        (tmp_path / name).write_text((RUBRICS_DIR / "lvs_operator.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+        (tmp_path / name).write_text(
+            (RUBRICS_DIR / "lvs_operator.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+        )
     with pytest.raises(RubricError, match="also used by"):
         load_rubrics(tmp_path)
 

@@ -23,7 +23,14 @@ def invoke(*args: str):
 
 
 def test_score_transcript_prints_the_contract(tmp_path):
-    out = invoke("score-transcript", "--rubric", "lvs_operator", str(SET / "rs-lvs-001.json"), "--db", str(tmp_path / "x.duckdb"))
+    out = invoke(
+        "score-transcript",
+        "--rubric",
+        "lvs_operator",
+        str(SET / "rs-lvs-001.json"),
+        "--db",
+        str(tmp_path / "x.duckdb"),
+    )
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
     assert doc["rubric"] == "lvs_operator" and isinstance(doc["version"], int)
@@ -46,7 +53,10 @@ def test_score_transcript_prints_the_contract(tmp_path):
 
 def test_score_transcript_errors(tmp_path):
     db = str(tmp_path / "x.duckdb")
-    assert invoke("score-transcript", "--rubric", "nope", str(SET / "rs-lvs-001.json"), "--db", db).exit_code == 2
+    assert (
+        invoke("score-transcript", "--rubric", "nope", str(SET / "rs-lvs-001.json"), "--db", db).exit_code
+        == 2
+    )
     bad = tmp_path / "bad.json"
     bad.write_text('{"segments": "no"}')
     out = invoke("score-transcript", "--rubric", "lvs_operator", str(bad), "--db", db)
@@ -64,13 +74,17 @@ def test_import_then_score_then_rescore_after_a_rubric_edit(tmp_path):
     assert out.exit_code == 0 and "scored 3" in out.output, out.output
     assert "already scored 3" in invoke("score", "--db", str(db)).output
     with duckdb.connect(str(db), read_only=True) as con:
-        per_rubric = dict(con.execute("SELECT rubric_id, count(DISTINCT call_id) FROM suggestions GROUP BY 1").fetchall())
+        per_rubric = dict(
+            con.execute("SELECT rubric_id, count(DISTINCT call_id) FROM suggestions GROUP BY 1").fetchall()
+        )
         transcripts = con.execute("SELECT count(*) FROM transcripts").fetchone()[0]
         n_rows = con.execute("SELECT count(*) FROM suggestions").fetchone()[0]
     assert per_rubric == {"lvs_operator": 2, "legevaktlege_telefon": 1}
 
     edited = tmp_path / "rubrics"
-    shutil.copytree(RUBRICS_DIR, edited, ignore=shutil.ignore_patterns("*.py", "scorers", "__pycache__", "*.md"))
+    shutil.copytree(
+        RUBRICS_DIR, edited, ignore=shutil.ignore_patterns("*.py", "scorers", "__pycache__", "*.md")
+    )
     doc = yaml.safe_load((edited / "lvs_operator.yaml").read_text(encoding="utf-8"))
     doc["criteria"][0]["weight"] = float(doc["criteria"][0].get("weight", 1)) + 1
     (edited / "lvs_operator.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
@@ -80,7 +94,12 @@ def test_import_then_score_then_rescore_after_a_rubric_edit(tmp_path):
     assert report.scored == 2 and report.already == 1  # only the edited rubric's calls are scored again
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM transcripts").fetchone()[0] == transcripts
-        assert con.execute("SELECT count(DISTINCT rubric_sha256) FROM suggestions WHERE rubric_id = 'lvs_operator'").fetchone()[0] == 2
+        assert (
+            con.execute(
+                "SELECT count(DISTINCT rubric_sha256) FROM suggestions WHERE rubric_id = 'lvs_operator'"
+            ).fetchone()[0]
+            == 2
+        )
         assert con.execute("SELECT count(*) FROM suggestions").fetchone()[0] > n_rows
     listed = json.loads(invoke("calls", "--db", str(db), "--format", "json").output)
     assert {c["status"] for c in listed} == {"transcribed"}
@@ -89,7 +108,9 @@ def test_import_then_score_then_rescore_after_a_rubric_edit(tmp_path):
 def test_import_reports_bad_documents_and_keeps_the_good(tmp_path):
     db = str(tmp_path / "x.duckdb")
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"call_id": "b1", "segments": [{"start": 0, "end": 1, "text": "hei", "role": "nurse"}]}))
+    bad.write_text(
+        json.dumps({"call_id": "b1", "segments": [{"start": 0, "end": 1, "text": "hei", "role": "nurse"}]})
+    )
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     out = invoke("import-transcript", str(SET / "rs-lvs-001.json"), str(bad), str(broken), "--db", db)
