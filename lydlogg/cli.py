@@ -11,7 +11,6 @@ import functools
 import json
 import logging
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -472,7 +471,8 @@ def serve(port: int | None, config: Path | None, db: Path | None) -> None:
         "--browser.gatherUsageStats",
         "false",
     ]
-    sys.exit(subprocess.call(cmd, env=env))
+    sys.stdout.flush()
+    os.execve(sys.executable, cmd, env)  # Streamlit takes over this process, signals included
 
 
 if __name__ == "__main__":
