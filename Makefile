@@ -31,6 +31,7 @@ demo-data: model ## Ingest and transcribe the bundled sample calls into $(DB)
 	$(BIN)/lydlogg ingest --db $(DB) --metadata data/samples/metadata.csv
 	$(BIN)/lydlogg process --db $(DB)
 	$(BIN)/lydlogg score --db $(DB)
+	$(BIN)/lydlogg users demo --db $(DB)
 	$(BIN)/lydlogg status --db $(DB)
 
 demo: demo-data ## Run the whole thing on the sample calls, then open the app on http://localhost:8501

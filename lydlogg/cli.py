@@ -7,6 +7,7 @@ down, and stage code never parses arguments. Exit status: 0 all went well, 1 som
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -417,6 +418,79 @@ def rubrics_cmd(settings: Settings) -> None:
             f"{r.id:<24} v{r.version}  #{loaded.sha256[:12]}  {', '.join(r.applies_to.services):<14} "
             f"{len(r.criteria)} criteria: {', '.join(c.id for c in r.criteria)}"
         )
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def users(ctx: click.Context) -> None:
+    """Local user accounts (`users add`, `users demo`); bare `users` lists them."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(users_list)
+
+
+@users.command("list")
+@with_settings
+def users_list(settings: Settings) -> None:
+    """List user accounts."""
+    from lydlogg.auth import list_users
+    from lydlogg.db import connect
+
+    with connect(settings.db_path) as con:
+        for u in list_users(con):
+            click.echo(f"{u.username:<16} {u.role:<9} {u.operator_id or '-':<12} {u.display_name}")
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "leder", "veileder", "operator", "lege"]), required=True)
+@click.option("--name", "display_name", required=True, help="Name shown in the app.")
+@click.option("--operator-id", default=None, help="The user's id in the call metadata (operator and lege).")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt."
+)
+@with_settings
+def users_add(
+    username: str,
+    role: str,
+    display_name: str,
+    operator_id: str | None,
+    password_stdin: bool,
+    settings: Settings,
+) -> None:
+    """Create a local account (the password is stored as an argon2id hash)."""
+    from lydlogg.auth import AuthError, create_user
+    from lydlogg.db import connect
+
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
+    with connect(settings.db_path) as con:
+        try:
+            create_user(con, username, display_name, role, password, operator_id=operator_id,
+                        production=settings.env == "production", by="cli")  # fmt: skip
+        except AuthError as e:
+            raise Failure(str(e)) from e
+    click.echo(f"created {username} ({role})")
+
+
+@users.command("demo")
+@with_settings
+def users_demo(settings: Settings) -> None:
+    """Create the demo accounts (refused when env = production) and print how to log in."""
+    from lydlogg.auth import DEMO_USERS, AuthError, create_user
+    from lydlogg.db import connect
+
+    if settings.env == "production":
+        raise Failure("demo accounts are refused when LYDLOGG_ENV=production")
+    with connect(settings.db_path) as con:
+        for username, name, role, operator_id, password in DEMO_USERS:
+            with contextlib.suppress(AuthError):  # exists already
+                create_user(con, username, name, role, password, operator_id=operator_id, by="demo")
+    click.echo("Demo log-ins (username / password):")
+    for username, _name, role, operator_id, password in DEMO_USERS:
+        click.echo(f"  {username:<10} {password:<15} {role}{' (' + operator_id + ')' if operator_id else ''}")
 
 
 @main.command("settings")

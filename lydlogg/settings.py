@@ -142,6 +142,10 @@ class Settings(BaseSettings):
             "linking between old and new calls."
         ),
     )
+    env: Literal["development", "production"] = Field(
+        "development",
+        description="`production` refuses the demo accounts' passwords at log-in and when creating users.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Level of the log written to standard error."
     )

@@ -1,5 +1,5 @@
 """The review app's service layer: what the Streamlit pages call. Pages stay thin."""
 
-from review.service import CallRow, ReviewService
+from review.service import CallInfo, Review, ReviewService, Suggestion
 
-__all__ = ["CallRow", "ReviewService"]
+__all__ = ["CallInfo", "Review", "ReviewService", "Suggestion"]

@@ -1,50 +1,235 @@
-"""Queries the app needs, over short-lived database connections.
+"""The app's service layer: every query and write the pages make, with access rules and audit.
 
-Each call opens the database read-only for as long as one query takes, so the batch and the app
-can take turns on DuckDB's single-writer file.
+Each method opens the database for as long as it needs and closes it, so the batch and the app
+take turns on DuckDB's single-writer file (:func:`lydlogg.db.connect` waits while the other holds
+it). Access is checked here, not only hidden in the UI; every view of a call, audio play, export
+and saved review is written to the append-only ``audit`` table.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
-from lydlogg.db import connect
+from lydlogg.auth import User
+from lydlogg.db import connect, transaction
 from lydlogg.store import list_calls, load_transcript
+from review.access import AccessDenied, check
 from transcription.types import Transcript
 
-__all__ = ["CallRow", "ReviewService"]
+__all__ = ["AccessDenied", "CallInfo", "Review", "ReviewService", "Suggestion"]
 
 
 @dataclass(frozen=True)
-class CallRow:
+class CallInfo:
     call_id: str
-    source_file: str | None
+    started_at: object
+    service: str | None
+    operator_id: str | None
+    urgency: str | None
     duration_s: float | None
     status: str
 
 
+@dataclass(frozen=True)
+class Suggestion:
+    criterion_id: str
+    value: int | None
+    confidence: float
+    evidence: tuple[dict, ...]
+    rationale: str
+
+
+@dataclass(frozen=True)
+class Review:
+    review_id: str
+    call_id: str
+    reviewer: str
+    kind: str
+    rubric_id: str
+    rubric_version: int
+    created_at: object
+    overall_comment: str | None
+    values: dict[str, int | None] = field(default_factory=dict)
+    comments: tuple[tuple[int | None, float | None, str], ...] = ()
+
+
+def _audit(
+    con: duckdb.DuckDBPyConnection, user: User, action: str, call_id: str | None, detail: str | None = None
+) -> None:
+    con.execute(
+        "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, ?, 'call', ?, ?)",
+        [user.username, action, call_id, detail],
+    )
+
+
 class ReviewService:
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, user: User) -> None:
         self.db_path = Path(db_path)
+        self.user = user
 
     def available(self) -> bool:
         return self.db_path.exists()
 
+    def _owner(self, con: duckdb.DuckDBPyConnection, call_id: str) -> str | None:
+        row = con.execute("SELECT operator_id FROM calls WHERE call_id = ?", [call_id]).fetchone()
+        if row is None:
+            raise AccessDenied()  # unknown and forbidden look the same from outside
+        return row[0]
+
+    def _check_call(self, con: duckdb.DuckDBPyConnection, action: str, call_id: str) -> None:
+        check(self.user, action, self._owner(con, call_id), call_known=True)
+
     def calls(self) -> pd.DataFrame:
-        with connect(self.db_path, read_only=True) as con:
-            return list_calls(con)
+        check(self.user, "list_calls")
+        with connect(self.db_path) as con:
+            df = list_calls(con)
+        if self.user.own_calls_only:
+            df = df[df["operator_id"] == self.user.operator_id]
+        return df.reset_index(drop=True)
+
+    def call(self, call_id: str) -> CallInfo:
+        with connect(self.db_path) as con:
+            self._check_call(con, "view_call", call_id)
+            df = list_calls(con)
+            _audit(con, self.user, "view_call", call_id)
+        row = df[df["call_id"] == call_id].iloc[0]
+        duration = None if pd.isna(row["duration_s"]) else float(row["duration_s"])
+        return CallInfo(call_id, row["started_at"], row["service"], row["operator_id"], row["urgency"], duration,
+                        row["status"])  # fmt: skip
 
     def transcript(self, call_id: str) -> Transcript:
-        with connect(self.db_path, read_only=True) as con:
+        with connect(self.db_path) as con:
+            self._check_call(con, "view_call", call_id)
             return load_transcript(con, call_id)
 
     def audio_path(self, call_id: str) -> Path | None:
-        with connect(self.db_path, read_only=True) as con:
+        with connect(self.db_path) as con:
+            self._check_call(con, "play_audio", call_id)
             row = con.execute(
                 "SELECT a.path FROM calls c JOIN audio_files a ON a.sha256 = c.audio_sha256 WHERE c.call_id = ?",
                 [call_id],
             ).fetchone()
+            if row:
+                _audit(con, self.user, "play_audio", call_id)
         return Path(row[0]) if row else None
+
+    def suggestions(self, call_id: str) -> tuple[str | None, list[Suggestion]]:
+        """The newest suggestions for the call's newest transcript: (rubric id, suggestions)."""
+        with connect(self.db_path) as con:
+            self._check_call(con, "view_call", call_id)
+            rows = con.execute(
+                """
+                SELECT s.rubric_id, s.criterion_id, s.value, s.confidence, s.evidence_json, s.rationale
+                FROM suggestions s
+                WHERE s.transcript_id = (SELECT transcript_id FROM transcripts WHERE call_id = ?
+                                         ORDER BY created_at DESC LIMIT 1)
+                  AND s.created_at = (SELECT max(created_at) FROM suggestions s2
+                                      WHERE s2.transcript_id = s.transcript_id)
+                """,
+                [call_id],
+            ).fetchall()
+        if not rows:
+            return None, []
+        return rows[0][0], [Suggestion(r[1], r[2], r[3], tuple(json.loads(r[4])), r[5]) for r in rows]
+
+    def save_review(
+        self,
+        call_id: str,
+        *,
+        kind: str,
+        rubric_id: str,
+        rubric_version: int,
+        rubric_sha256: str,
+        values: dict[str, int | None],
+        suggested: dict[str, int | None] | None = None,
+        overall_comment: str | None = None,
+        comments: list[tuple[int | None, float | None, str]] | None = None,
+    ) -> str:
+        """Store a human verdict; a second save by the same reviewer keeps the first as history."""
+        action = {"peer": "peer_review", "self": "self_review"}.get(kind)
+        if action is None:
+            raise ValueError(f"kind {kind!r} is not 'peer' or 'self'")
+        review_id = uuid.uuid4().hex
+        with connect(self.db_path) as con:
+            self._check_call(con, action, call_id)
+            transcript = con.execute(
+                "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
+                [call_id],
+            ).fetchone()
+            previous = con.execute(
+                "SELECT review_id FROM reviews WHERE call_id = ? AND reviewer = ? AND kind = ?"
+                " AND review_id NOT IN (SELECT replaces FROM reviews WHERE replaces IS NOT NULL)",
+                [call_id, self.user.username, kind],
+            ).fetchone()
+            with transaction(con):
+                con.execute(
+                    "INSERT INTO reviews (review_id, call_id, transcript_id, rubric_id, rubric_version, rubric_sha256,"
+                    " reviewer, kind, overall_comment, replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [review_id, call_id, transcript[0] if transcript else None, rubric_id, rubric_version,
+                     rubric_sha256, self.user.username, kind, overall_comment, previous[0] if previous else None],
+                )  # fmt: skip
+                con.executemany(
+                    "INSERT INTO review_scores (review_id, criterion_id, value, suggested_value) VALUES (?, ?, ?, ?)",
+                    [(review_id, c, v, (suggested or {}).get(c)) for c, v in values.items()],
+                )
+                if comments:
+                    con.executemany(
+                        "INSERT INTO review_comments VALUES (?, ?, ?, ?, ?)",
+                        [(review_id, i, seg, at, text) for i, (seg, at, text) in enumerate(comments)],
+                    )
+                _audit(con, self.user, "save_review", call_id, f"{kind} {review_id}")
+        return review_id
+
+    def reviews(self, call_id: str) -> list[Review]:
+        """Current (not superseded) reviews of a call that this user may see.
+
+        An operator or doctor sees others' reviews of their own call only after saving a
+        self-review of it, so their own judgement comes first.
+        """
+        with connect(self.db_path) as con:
+            self._check_call(con, "view_call", call_id)
+            heads = con.execute(
+                "SELECT review_id, call_id, reviewer, kind, rubric_id, rubric_version, created_at, overall_comment"
+                " FROM reviews r WHERE call_id = ? AND NOT EXISTS"
+                " (SELECT 1 FROM reviews n WHERE n.replaces = r.review_id) ORDER BY created_at",
+                [call_id],
+            ).fetchall()
+            scores = con.execute(
+                "SELECT s.review_id, s.criterion_id, s.value FROM review_scores s JOIN reviews r USING (review_id)"
+                " WHERE r.call_id = ?",
+                [call_id],
+            ).fetchall()
+            notes = con.execute(
+                "SELECT c.review_id, c.segment_index, c.at_s, c.text FROM review_comments c JOIN reviews r"
+                " USING (review_id) WHERE r.call_id = ? ORDER BY c.review_id, c.comment_index",
+                [call_id],
+            ).fetchall()
+        values: dict[str, dict[str, int | None]] = {}
+        for rid, crit, value in scores:
+            values.setdefault(rid, {})[crit] = value
+        comments: dict[str, list] = {}
+        for rid, seg, at, text in notes:
+            comments.setdefault(rid, []).append((seg, at, text))
+        found = [
+            Review(*h, values=values.get(h[0], {}), comments=tuple(comments.get(h[0], []))) for h in heads
+        ]
+        if self.user.own_calls_only and not any(
+            r.kind == "self" and r.reviewer == self.user.username for r in found
+        ):
+            found = [r for r in found if r.reviewer == self.user.username]
+        return found
+
+    def history(self, call_id: str) -> list[tuple[str, str, str, object]]:
+        """Every saved version of every review of the call: (review_id, reviewer, replaces, created_at)."""
+        with connect(self.db_path) as con:
+            self._check_call(con, "view_call", call_id)
+            return con.execute(
+                "SELECT review_id, reviewer, replaces, created_at FROM reviews WHERE call_id = ? ORDER BY created_at",
+                [call_id],
+            ).fetchall()

@@ -113,3 +113,25 @@ def sample_subset(folder: Path, count: int) -> tuple[Path, list[dict[str, str]]]
         writer.writeheader()
         writer.writerows(rows)
     return meta, rows
+
+
+@pytest.fixture(scope="session")
+def app_db(tmp_path_factory: pytest.TempPathFactory, processed_db: Path) -> Path:
+    """The processed sample calls, scored, with the demo users; the first call is Anne's, the second Lise's."""
+    import shutil
+
+    from lydlogg.auth import DEMO_USERS, create_user
+    from lydlogg.db import connect
+    from lydlogg.scoring import score_stored
+
+    db = tmp_path_factory.mktemp("app") / "app.duckdb"
+    shutil.copy(processed_db, db)
+    settings = load_settings(None, db_path=db)
+    score_stored(settings)
+    with connect(db) as con:
+        ids = [r[0] for r in con.execute("SELECT call_id FROM calls ORDER BY started_at").fetchall()]
+        for call_id, owner in zip(ids, ("op-anne", "op-lise"), strict=True):
+            con.execute("UPDATE calls SET operator_id = ? WHERE call_id = ?", [owner, call_id])
+        for username, name, role, operator_id, password in DEMO_USERS:
+            create_user(con, username, name, role, password, operator_id=operator_id)
+    return db

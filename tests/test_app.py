@@ -1,4 +1,4 @@
-"""The review app through Streamlit's AppTest, against a real database."""
+"""The review app through Streamlit's AppTest, against real databases."""
 
 from __future__ import annotations
 
@@ -7,44 +7,86 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lydlogg.auth import DEMO_USERS, User
 from lydlogg.db import connect
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
+USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
 
 
-def run_app(monkeypatch, db: Path, **query: str) -> AppTest:
+def app(monkeypatch, db: Path, user: str | None = None, page: str | None = None, **query: str) -> AppTest:
     monkeypatch.setenv("LYDLOGG_DB_PATH", str(db))
     at = AppTest.from_file(APP, default_timeout=60)
+    if user:
+        at.session_state["user"] = USERS[user]
     for key, value in query.items():
         at.query_params[key] = value
-    return at.run()
+    at.run()
+    if page:
+        at.switch_page(f"review/views/{page}.py").run()
+    return at
+
+
+def call_ids(db: Path) -> list[str]:
+    with connect(db) as con:
+        return [r[0] for r in con.execute("SELECT call_id FROM calls ORDER BY started_at").fetchall()]
 
 
 @pytest.mark.model
-def test_calls_page_lists_calls_and_shows_a_transcript(monkeypatch, processed_db):
-    at = run_app(monkeypatch, processed_db)
-    assert not at.exception
-    assert at.title[0].value == "Samtaler"
+def test_login_refuses_a_wrong_password_then_lets_the_right_one_in(monkeypatch, app_db):
+    at = app(monkeypatch, app_db)
+    assert at.title[0].value == "Lydlogg"
+    at.text_input[0].input("leder")
+    at.text_input[1].input("wrong password")
+    at.button[0].click().run()
+    assert "feil brukernavn eller passord" in at.error[0].value
+    at.text_input[1].input("demo-leder")
+    at.button[0].click().run()
+    assert not at.exception and at.title[0].value == "Innboks"
+
+
+@pytest.mark.model
+def test_inbox_lists_what_the_user_may_see(monkeypatch, app_db):
+    at = app(monkeypatch, app_db, "leder")
+    assert not at.exception and len(at.dataframe[0].value) == 2
+    at = app(monkeypatch, app_db, "anne")
     table = at.dataframe[0].value
-    assert len(table) == 2 and set(table["Status"]) == {"transkribert"}
-    chosen = at.selectbox[0].value
-    with connect(processed_db, read_only=True) as con:
-        texts = [r[0] for r in con.execute(
-            "SELECT s.text FROM segments s JOIN transcripts t USING (transcript_id)"
-            " WHERE t.call_id = ? ORDER BY s.segment_index", [chosen]).fetchall()]  # fmt: skip
-    shown = [t.value for t in at.text]
-    assert texts and shown == texts
+    assert len(table) == 1 and table["Operatør"].tolist() == ["op-anne"]
 
 
 @pytest.mark.model
-def test_query_parameter_selects_the_call(monkeypatch, processed_db):
-    with connect(processed_db, read_only=True) as con:
-        ids = [r[0] for r in con.execute("SELECT call_id FROM calls ORDER BY started_at").fetchall()]
-    at = run_app(monkeypatch, processed_db, samtale=ids[1])
-    assert at.selectbox[0].value == ids[1]
+def test_call_page_shows_transcript_suggestions_and_saves_a_review(monkeypatch, app_db):
+    first = call_ids(app_db)[0]
+    at = app(monkeypatch, app_db, "veileder", "samtale", samtale=first)
+    assert not at.exception, at.exception
+    assert at.title[0].value == f"Samtale {first}"
+    assert any("Forslag:" in c.value for c in at.caption)
+    with connect(app_db) as con:
+        n_segments = con.execute(
+            "SELECT count(*) FROM segments JOIN transcripts USING (transcript_id) WHERE call_id = ?", [first]
+        ).fetchone()[0]
+    assert len([b for b in at.button if b.label.startswith("▶")]) == n_segments
+    at.radio(key="crit-introduces_self").set_value(0)
+    at.text_area[0].input("Godt kartlagt, men uklare råd.")
+    at.button(key="FormSubmitter:review-Lagre vurdering").click().run()
+    assert not at.exception and "lagret" in at.success[0].value
+    with connect(app_db) as con:
+        saved = con.execute(
+            "SELECT s.value FROM review_scores s JOIN reviews r USING (review_id)"
+            " WHERE r.call_id = ? AND r.reviewer = 'veileder' AND s.criterion_id = 'introduces_self'",
+            [first],
+        ).fetchall()
+    assert saved == [(0,)]
 
 
-def test_app_without_a_database_says_what_to_do(monkeypatch, tmp_path):
-    at = run_app(monkeypatch, tmp_path / "none.duckdb")
-    assert not at.exception
-    assert "lydlogg ingest" in at.info[0].value
+@pytest.mark.model
+def test_operator_asking_for_another_operators_call_gets_no_access(monkeypatch, app_db):
+    second = call_ids(app_db)[1]
+    at = app(monkeypatch, app_db, "anne", "samtale", samtale=second)
+    assert at.error[0].value == "ingen tilgang"
+    assert not at.title or at.title[0].value != f"Samtale {second}"
+
+
+def test_app_without_a_database_shows_the_login(monkeypatch, tmp_path):
+    at = app(monkeypatch, tmp_path / "none.duckdb")
+    assert not at.exception and at.title[0].value == "Lydlogg"

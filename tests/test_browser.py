@@ -8,8 +8,11 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
+
+from lydlogg.db import connect
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
@@ -38,35 +41,85 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> Non
     raise AssertionError(f"nothing listened on port {port} within {timeout} s")
 
 
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
 @pytest.fixture
-def server(processed_db):
+def server(app_db):
     port = free_port()
     env = dict(os.environ, LYDLOGG_SERVER__ADDRESS="127.0.0.1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lydlogg.cli", "serve", "--db", str(processed_db), "--port", str(port)],
+        [sys.executable, "-m", "lydlogg.cli", "serve", "--db", str(app_db), "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
         wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", app_db
     finally:
         proc.terminate()
         proc.wait(timeout=20)
 
 
+def log_in(page, url: str, username: str, password: str, heading: str = "Innboks") -> None:
+    """Open ``url`` (a new session shows the log-in form), log in, wait for ``heading``."""
+    page.goto(url, wait_until="networkidle")
+    page.get_by_role("button", name="Logg inn").wait_for(timeout=60_000)
+    try:
+        page.get_by_label("Brukernavn").fill(username, timeout=10_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "login-failure.png"), full_page=True)
+        raise
+    page.get_by_label("Passord").fill(password)
+    page.get_by_role("button", name="Logg inn").click()
+    page.get_by_role("heading", name=heading).wait_for(timeout=60_000)
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
-def test_the_app_shows_calls_and_a_transcript_in_a_real_browser(server, tmp_path):
+def test_review_a_call_in_a_real_browser(server):
     from playwright.sync_api import sync_playwright
 
+    base, db = server
+    with connect(db) as con:
+        first, second = [
+            r[0] for r in con.execute("SELECT call_id FROM calls ORDER BY started_at").fetchall()
+        ]
+    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1600})
-        page.goto(server + "/samtaler", wait_until="domcontentloaded")
-        page.get_by_role("heading", name="Samtaler").wait_for(timeout=60_000)
-        page.get_by_text("Transkripsjon").wait_for(timeout=60_000)
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        log_in(page, base, "veileder", "demo-veileder")
+        page.wait_for_selector("[data-testid=stDataFrame]", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "innboks.png"), full_page=True)
+
+        call_url = f"{base}/samtale?samtale={first}"
+        log_in(page, call_url, "veileder", "demo-veileder", f"Samtale {first}")  # a shared link, new session
         page.wait_for_selector("audio", timeout=30_000)
-        assert "samtale=" in page.url  # the chosen call is in the URL, so the link can be shared
-        body = page.inner_text("body")
-        assert "Velg samtale" in body and ("Venstre kanal" in body or "Mono" in body)
-        page.screenshot(path=str(tmp_path / "samtaler.png"), full_page=True)
+        page.eval_on_selector("audio", "a => { a.muted = true; return a.play(); }")
+        page.wait_for_function("() => document.querySelector('audio').currentTime > 0", timeout=20_000)
+        criterion = page.get_by_role("radiogroup", name="Presenterer seg")
+        criterion.get_by_text("nei", exact=True).click()
+        page.get_by_role("button", name="Lagre vurdering").click()
+        page.get_by_text("Vurderingen er lagret.").wait_for(timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "samtale.png"), full_page=True)
+
+        log_in(page, call_url, "veileder", "demo-veileder", f"Samtale {first}")  # reload: a new session
+        saved = page.get_by_role("radiogroup", name="Presenterer seg").get_by_role("radio", name="nei")
+        saved.wait_for(timeout=30_000)
+        assert saved.is_checked()
+
+        other = browser.new_page()
+        other.goto(f"{base}/samtale?samtale={second}", wait_until="domcontentloaded")
+        other.get_by_label("Brukernavn").fill("anne")
+        other.get_by_label("Passord").fill("demo-anne-1")
+        other.get_by_role("button", name="Logg inn").click()
+        other.get_by_text("ingen tilgang").wait_for(timeout=60_000)
+        assert other.get_by_role("heading", name=f"Samtale {second}").count() == 0
         browser.close()
+    with connect(db) as con:
+        value = con.execute(
+            "SELECT s.value FROM review_scores s JOIN reviews r USING (review_id)"
+            " WHERE r.call_id = ? AND r.reviewer = 'veileder' AND s.criterion_id = 'introduces_self'"
+            " ORDER BY r.created_at DESC LIMIT 1",
+            [first],
+        ).fetchone()
+    assert value == (0,)

@@ -43,7 +43,7 @@ def test_empty_database_listings(tmp_path):
     assert "no calls yet" in invoke("calls", "--db", db).output
     assert json.loads(invoke("calls", "--db", db, "--format", "json").output) == []
     status = invoke("status", "--db", db).output
-    assert "calls        0" in status and "schema v2" in status
+    assert "calls        0" in status and "schema v3" in status
 
 
 def test_export_of_an_unknown_call(tmp_path):

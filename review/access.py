@@ -1,0 +1,57 @@
+"""Who may do what: the rules the service layer enforces (the UI only mirrors them).
+
+Every action is checked here, by role, and for ``operator`` and ``lege`` also by ownership:
+they may touch only calls whose ``operator_id`` is their own.
+"""
+
+from __future__ import annotations
+
+from lydlogg.auth import User
+
+__all__ = ["ACTIONS", "PERMISSIONS", "AccessDenied", "allowed", "check"]
+
+ACTIONS = (
+    "list_calls",
+    "view_call",
+    "play_audio",
+    "export",
+    "peer_review",
+    "self_review",
+    "correct_transcript",
+    "manage_users",
+    "view_audit",
+)
+
+_ALL_CALL_WORK = {"list_calls", "view_call", "play_audio", "export", "peer_review", "correct_transcript"}
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"manage_users", "view_audit"}),
+    "leder": frozenset(_ALL_CALL_WORK | {"view_audit"}),
+    "veileder": frozenset(_ALL_CALL_WORK),
+    "operator": frozenset({"list_calls", "view_call", "play_audio", "self_review"}),
+    "lege": frozenset({"list_calls", "view_call", "play_audio", "self_review"}),
+}
+
+
+class AccessDenied(PermissionError):
+    """Raised for any refused action; the message is the one the user sees."""
+
+    def __init__(self) -> None:
+        super().__init__("ingen tilgang")
+
+
+def allowed(
+    user: User, action: str, call_operator_id: str | None = None, *, call_known: bool = False
+) -> bool:
+    """Whether ``user`` may do ``action`` (on a call owned by ``call_operator_id`` when ``call_known``)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if action not in PERMISSIONS.get(user.role, frozenset()):
+        return False
+    if call_known and user.own_calls_only:
+        return call_operator_id is not None and call_operator_id == user.operator_id
+    return True
+
+
+def check(user: User, action: str, call_operator_id: str | None = None, *, call_known: bool = False) -> None:
+    if not allowed(user, action, call_operator_id, call_known=call_known):
+        raise AccessDenied()

@@ -1,0 +1,107 @@
+"""Samtale: audio, transcript with roles and low-confidence words, suggestions and the review form."""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from review.access import AccessDenied, allowed
+from review.service import ReviewService
+from review.views.common import CHANNEL_LABELS, LOW_CONFIDENCE, ROLE_LABELS, clock, value_label
+from rubrics import load_rubrics
+
+
+@st.cache_resource
+def _rubrics():
+    return load_rubrics()
+
+
+def _segment_line(segment) -> str:
+    """Markdown for one segment: the words, low-confidence ones marked; user text is escaped."""
+    words = segment.words or ()
+    if not words:
+        return html.escape(segment.text)
+    parts = []
+    for w in words:
+        text = html.escape(w.text).replace("*", "\\*").replace("_", "\\_")
+        parts.append(f":orange[{text}]" if w.probability < LOW_CONFIDENCE else text)
+    return " ".join(parts)
+
+
+def render(service: ReviewService) -> None:
+    call_id = st.query_params.get("samtale")
+    if not call_id:
+        st.info("Velg en samtale i innboksen.")
+        return
+    try:
+        info = service.call(call_id)
+    except AccessDenied:
+        st.error("ingen tilgang")
+        return
+    st.title(f"Samtale {call_id}")
+    st.caption(
+        f"{info.service or '–'} · {info.started_at} · operatør {info.operator_id or '–'} · {clock(info.duration_s)}"
+    )
+    audio = service.audio_path(call_id)
+    start = float(st.query_params.get("t", 0) or 0)
+    if audio is not None and audio.is_file():
+        st.audio(str(audio), start_time=int(start))
+    if info.status != "transcribed":
+        st.info("Samtalen er ikke transkribert ennå.")
+        return
+    transcript = service.transcript(call_id)
+    rubric_id, suggestions = service.suggestions(call_id)
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("Transkripsjon")
+        for i, segment in enumerate(transcript.segments):
+            who = ROLE_LABELS.get(segment.role or "", CHANNEL_LABELS.get(segment.channel, ""))
+            if st.button(f"▶ {clock(segment.start)} {who}", key=f"seg-{i}"):
+                st.query_params["t"] = str(int(segment.start))
+                st.rerun()
+            st.markdown(_segment_line(segment))
+    with right:
+        _review_form(service, call_id, rubric_id, suggestions)
+
+
+def _review_form(service: ReviewService, call_id: str, rubric_id: str | None, suggestions) -> None:
+    st.subheader("Vurdering")
+    rubrics = _rubrics()
+    if rubric_id is None or rubric_id not in rubrics:
+        st.info("Ingen forslag ennå. Kjør `lydlogg score`.")
+        return
+    loaded = rubrics[rubric_id]
+    suggested = {s.criterion_id: s for s in suggestions}
+    kind = "peer" if allowed(service.user, "peer_review") else "self"
+    if not allowed(service.user, f"{kind}_review"):
+        return
+    existing = next(
+        (r for r in service.reviews(call_id) if r.reviewer == service.user.username and r.kind == kind), None
+    )
+    with st.form("review"):
+        values: dict[str, int | None] = {}
+        for criterion in loaded.rubric.criteria:
+            yes_no = criterion.scale.type == "yes_no"
+            options: list[int | None] = list(criterion.scale.values) + (
+                [None] if criterion.scale.not_applicable else []
+            )
+            s = suggested.get(criterion.id)
+            current = existing.values.get(criterion.id) if existing else (s.value if s else None)
+            index = options.index(current) if current in options else 0
+            values[criterion.id] = st.radio(
+                criterion.title, options, index=index, horizontal=True, key=f"crit-{criterion.id}",
+                format_func=lambda v, yn=yes_no: value_label(v, yn),
+            )  # fmt: skip
+            if s is not None:
+                st.caption(f"Forslag: {value_label(s.value, yes_no)} ({s.confidence:.0%}) – {s.rationale}")
+                for ev in s.evidence[:2]:
+                    st.caption(f"«{ev['text']}» ({clock(ev['start'])})")
+        overall = st.text_area("Samlet kommentar", value=(existing.overall_comment or "") if existing else "")
+        if st.form_submit_button("Lagre vurdering"):
+            service.save_review(
+                call_id, kind=kind, rubric_id=loaded.rubric.id, rubric_version=loaded.rubric.version,
+                rubric_sha256=loaded.sha256, values=values,
+                suggested={k: v.value for k, v in suggested.items()}, overall_comment=overall or None,
+            )  # fmt: skip
+            st.success("Vurderingen er lagret.")

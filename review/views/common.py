@@ -1,0 +1,29 @@
+"""Labels and small helpers shared by the pages (bokmål)."""
+
+from __future__ import annotations
+
+SERVICE_LABELS = {"lvs": "LVS", "amk": "AMK", "legevaktlege": "Legevaktlege", "fastlege": "Fastlege"}
+STATUS_LABELS = {
+    "transcribed": "transkribert",
+    "pending": "venter",
+    "failed": "feilet",
+    "no_audio": "uten lydfil",
+}
+ROLE_LABELS = {"operator": "Operatør", "doctor": "Lege", "caller": "Innringer", "other": "Annen"}
+CHANNEL_LABELS = {0: "Venstre kanal", 1: "Høyre kanal", None: "Mono"}
+LOW_CONFIDENCE = 0.5
+
+
+def clock(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds:
+        return "–"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def value_label(value: int | None, yes_no: bool) -> str:
+    if value is None:
+        return "ikke aktuelt"
+    if yes_no:
+        return "ja" if value == 1 else "nei"
+    return str(value)

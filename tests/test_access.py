@@ -1,0 +1,144 @@
+"""Every role x action through the service layer, on a real database built here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from lydlogg.auth import DEMO_USERS, AuthError, User, authenticate, create_user
+from lydlogg.db import connect
+from lydlogg.scoring import import_transcripts, score_stored
+from review.access import ACTIONS, PERMISSIONS, AccessDenied, allowed
+from review.service import ReviewService
+
+SET = Path(__file__).resolve().parent / "data" / "rubric_set" / "calls"
+USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+OWN, OTHER = "rs-lvs-001", "rs-lvs-002"
+
+
+def _build(tmp_path: Path) -> Path:
+    from conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    docs = [(c, json.loads((SET / f"{c}.json").read_text())) for c in (OWN, OTHER)]
+    import_transcripts(settings, docs)
+    score_stored(settings)
+    with connect(settings.db_path) as con:
+        con.execute("UPDATE calls SET operator_id = 'op-anne' WHERE call_id = ?", [OWN])
+        con.execute("UPDATE calls SET operator_id = 'op-lise' WHERE call_id = ?", [OTHER])
+        for username, name, role, operator_id, password in DEMO_USERS:
+            create_user(con, username, name, role, password, operator_id=operator_id)
+    return settings.db_path
+
+
+@pytest.fixture
+def db(tmp_path):
+    return _build(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shared_db(tmp_path_factory):
+    return _build(tmp_path_factory.mktemp("access"))
+
+
+def _save(service: ReviewService, call_id: str, kind: str) -> str:
+    return service.save_review(call_id, kind=kind, rubric_id="lvs_operator", rubric_version=1, rubric_sha256="x",
+                               values={"introduces_self": 1, "worsening_advice": None})  # fmt: skip
+
+
+ACTS = {
+    "view_call": lambda s, c: s.call(c),
+    "read_transcript": lambda s, c: s.transcript(c),
+    "play_audio": lambda s, c: s.audio_path(c),
+    "suggestions": lambda s, c: s.suggestions(c),
+    "peer_review": lambda s, c: _save(s, c, "peer"),
+    "self_review": lambda s, c: _save(s, c, "self"),
+    "reviews": lambda s, c: s.reviews(c),
+}
+# role -> (own call, other's call) -> allowed acts
+EXPECTED = {
+    "admin": (set(), set()),
+    "leder": ({"view_call", "read_transcript", "play_audio", "suggestions", "peer_review", "reviews"},) * 2,
+    "veileder": ({"view_call", "read_transcript", "play_audio", "suggestions", "peer_review", "reviews"},)
+    * 2,
+    "anne": ({"view_call", "read_transcript", "play_audio", "suggestions", "self_review", "reviews"}, set()),
+}
+
+
+@pytest.mark.parametrize("username", sorted(EXPECTED))
+@pytest.mark.parametrize("act", sorted(ACTS))
+@pytest.mark.parametrize("whose", ["own", "other"])
+def test_role_action_table(shared_db, username, act, whose):
+    service = ReviewService(shared_db, USERS[username])
+    call_id = OWN if whose == "own" else OTHER
+    allowed_acts = EXPECTED[username][0 if whose == "own" else 1]
+    if act in allowed_acts:
+        ACTS[act](service, call_id)
+    else:
+        with pytest.raises(AccessDenied, match="ingen tilgang"):
+            ACTS[act](service, call_id)
+
+
+def test_operator_lists_only_own_calls_and_unknown_calls_look_forbidden(db):
+    anne = ReviewService(db, USERS["anne"])
+    assert anne.calls()["call_id"].tolist() == [OWN]
+    with pytest.raises(AccessDenied):
+        anne.call("no-such-call")
+    assert len(ReviewService(db, USERS["leder"]).calls()) == 2
+    with pytest.raises(AccessDenied):
+        ReviewService(db, USERS["admin"]).calls()
+
+
+def test_every_action_is_in_the_permission_table():
+    for role, actions in PERMISSIONS.items():
+        assert actions <= set(ACTIONS), role
+    with pytest.raises(ValueError, match="unknown action"):
+        allowed(USERS["leder"], "launch_rockets")
+
+
+def test_views_plays_and_saves_are_audited(db):
+    leder = ReviewService(db, USERS["leder"])
+    leder.call(OWN)
+    leder.audio_path(OWN)  # imported call: no audio, nothing played, nothing audited
+    _save(leder, OWN, "peer")
+    with pytest.raises(AccessDenied):
+        ReviewService(db, USERS["anne"]).call(OTHER)
+    with duckdb.connect(str(db), read_only=True) as con:
+        actions = con.execute(
+            "SELECT username, action, object_id FROM audit WHERE object_type = 'call' ORDER BY audit_id"
+        ).fetchall()
+    assert actions == [("leder", "view_call", OWN), ("leder", "save_review", OWN)]
+
+
+def test_editing_a_review_keeps_history_and_self_review_comes_first(db):
+    leder, anne = ReviewService(db, USERS["leder"]), ReviewService(db, USERS["anne"])
+    first = _save(leder, OWN, "peer")
+    second = leder.save_review(OWN, kind="peer", rubric_id="lvs_operator", rubric_version=1, rubric_sha256="x",
+                               values={"introduces_self": 0}, overall_comment="endret")  # fmt: skip
+    history = leder.history(OWN)
+    assert [h[0] for h in history] == [first, second] and history[1][2] == first
+    current = leder.reviews(OWN)
+    assert [r.review_id for r in current] == [second] and current[0].values == {"introduces_self": 0}
+    assert anne.reviews(OWN) == []  # the operator sees the supervisor's review only after her own
+    mine = _save(anne, OWN, "self")
+    assert {r.review_id for r in anne.reviews(OWN)} == {second, mine}
+
+
+def test_passwords_log_in_and_failures_are_audited(db):
+    with connect(db) as con:
+        assert authenticate(con, "anne", "demo-anne-1").operator_id == "op-anne"
+        with pytest.raises(AuthError, match="feil brukernavn eller passord"):
+            authenticate(con, "anne", "wrong-password")
+        with pytest.raises(AuthError, match="produksjon"):
+            authenticate(con, "anne", "demo-anne-1", production=True)
+        with pytest.raises(AuthError, match="refused when LYDLOGG_ENV=production"):
+            create_user(con, "x", "X", "leder", "demo-leder", production=True)
+        with pytest.raises(AuthError, match="needs an operator_id"):
+            create_user(con, "y", "Y", "operator", "long-enough-pw")
+        hashes = [r[0] for r in con.execute("SELECT password_hash FROM users").fetchall()]
+        log = con.execute("SELECT action FROM audit WHERE username = 'anne' ORDER BY audit_id").fetchall()
+    assert all(h.startswith("$argon2id$") for h in hashes)
+    assert [a for (a,) in log] == ["login", "login_failed", "login_failed"]
