@@ -43,6 +43,9 @@ import numpy as np
 import soundfile as sf
 import yaml
 
+from lydlogg.metadata import COLUMNS as METADATA_COLUMNS
+from lydlogg.metadata import SERVICES, URGENCIES
+
 SAMPLE_RATE = 16_000
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "data" / "samples"
 
@@ -72,19 +75,7 @@ DEFAULT_GENDER = {"operator": "female", "doctor": "male", "caller": "female", "o
 STEREO_CHANNEL = {"operator": 0, "doctor": 0, "caller": 1, "other": 1}
 SPEAKER_LABEL = {"operator": "S1", "doctor": "S1", "caller": "S2", "other": "S3"}
 ROLES = set(STEREO_CHANNEL)
-SERVICES = {"lvs", "amk", "legevaktlege", "fastlege"}
-URGENCIES = {"red", "yellow", "green"}
 FORMATS = {"flac", "ogg", "mp3", "wav"}
-METADATA_COLUMNS = [
-    "call_id",
-    "started_at",
-    "service",
-    "operator_id",
-    "caller_number",
-    "patient_ref",
-    "urgency",
-    "audio_file",
-]
 
 
 @dataclass(frozen=True)
