@@ -36,7 +36,8 @@ user = st.session_state.get("user")
 if user is None:
     # Every page's address shows the log-in form, so a shared link opens its page after log-in.
     login_pages = [st.Page(login, title="Logg inn", url_path="logg-inn", default=True)] + [
-        st.Page(lambda: login(), title="Logg inn", url_path=path) for path in ("innboks", "samtale")
+        st.Page(lambda: login(), title="Logg inn", url_path=path)
+        for path in ("innboks", "samtale", "episode")
     ]
     st.navigation(login_pages, position="hidden").run()
 else:
@@ -49,5 +50,6 @@ else:
     pages = [
         st.Page("review/views/innboks.py", title="Innboks", url_path="innboks", default=True),
         st.Page("review/views/samtale.py", title="Samtale", url_path="samtale"),
+        st.Page("review/views/episode_page.py", title="Episode", url_path="episode"),
     ]
     st.navigation(pages).run()

@@ -493,6 +493,47 @@ def users_demo(settings: Settings) -> None:
         click.echo(f"  {username:<10} {password:<15} {role}{' (' + operator_id + ')' if operator_id else ''}")
 
 
+@main.command()
+@click.option(
+    "--window-hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Link contacts this close in time (default: setting episodes.window_hours, 72).",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+@with_settings
+def recontacts(window_hours: float | None, fmt: str, settings: Settings) -> None:
+    """Link calls into episodes and list re-contacts nobody recognised.
+
+    `--format csv` prints one row per call: call_id, episode_id, contact_number,
+    hours_since_previous, services, flagged, and more.
+    """
+    from lydlogg.db import connect
+    from lydlogg.episodes import EPISODE_COLUMNS, link_episodes, summarise
+
+    with connect(settings.db_path) as con:
+        episodes = link_episodes(con, window_hours or settings.episodes.window_hours)
+    if fmt == "csv":
+        out = episodes[list(EPISODE_COLUMNS)].assign(
+            hours_since_previous=episodes["hours_since_previous"].round(2),
+            episode_span_hours=episodes["episode_span_hours"].round(2),
+            flagged=episodes["flagged"].fillna(False).astype(bool),
+        )
+        click.echo(out.to_csv(index=False), nl=False)
+        return
+    counts = summarise(episodes)
+    click.echo(
+        f"contacts {counts['contacts']}, episodes with re-contacts {counts['episodes']}, "
+        f"re-contacts {counts['recontacts']}, not recognised {counts['unrecognised']}"
+    )
+    flagged = episodes[episodes["flagged"].fillna(False).astype(bool)]
+    for row in flagged.itertuples():
+        click.echo(
+            f"  rekontakt ikke fanget opp: {row.call_id} (kontakt {row.contact_number} av {row.episode_size} "
+            f"i {row.episode_id}, {row.hours_since_previous:.1f} t etter forrige, {row.service})"
+        )
+
+
 @main.command("settings")
 @click.option(
     "--markdown", is_flag=True, help="Print the reference table of every setting (docs/configuration.md)."

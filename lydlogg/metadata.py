@@ -7,7 +7,8 @@ call_id        unique id of the contact in the source system (letters, digits, `
 started_at     ISO-8601 time with offset, e.g. ``2026-03-02T18:40:00+01:00``
 service        ``lvs`` | ``amk`` | ``legevaktlege`` | ``fastlege``
 operator_id    who handled the call (operator, doctor) in the source system
-caller_number  the caller's phone number; pseudonymised at once, never stored raw
+caller_number  the caller's phone number; pseudonymised at once, never stored raw; ``ukjent``
+               (or skjult, anonym, unknown, withheld) for a withheld number
 patient_ref    the patient's reference; pseudonymised at once, never stored raw
 urgency        ``red`` | ``yellow`` | ``green``
 audio_file     recording, relative to the CSV's folder; empty for a contact without audio
@@ -38,6 +39,7 @@ COLUMNS = (
 )
 SERVICES = ("lvs", "amk", "legevaktlege", "fastlege")
 URGENCIES = ("red", "yellow", "green")
+WITHHELD = frozenset({"ukjent", "skjult", "hemmelig", "anonym", "unknown", "withheld", "private"})
 _CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
@@ -96,6 +98,8 @@ def _parse_row(raw: dict[str, str], line: int, base: Path) -> MetadataRow:
         raise ValueError(f"service {value['service']!r} is not one of {', '.join(SERVICES)}")
     if value["urgency"] and value["urgency"] not in URGENCIES:
         raise ValueError(f"urgency {value['urgency']!r} is not one of {', '.join(URGENCIES)}")
+    if value["caller_number"].casefold() in WITHHELD:
+        value["caller_number"] = ""  # a withheld number links nothing
     if value["caller_number"] and len(re.sub(r"\D", "", value["caller_number"])) < 3:
         raise ValueError("caller_number has fewer than 3 digits")  # never echo the number itself
     return MetadataRow(

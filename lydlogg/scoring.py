@@ -139,7 +139,7 @@ ORDER BY t.call_id
 def _load_segments(con: duckdb.DuckDBPyConnection, transcript_ids: list[str]) -> dict[str, list[Segment]]:
     con.register("wanted", pd.DataFrame({"transcript_id": transcript_ids}))
     rows = con.execute(
-        "SELECT s.transcript_id, s.start_s, s.end_s, s.text, s.channel, s.speaker, s.role FROM segments s"
+        "SELECT s.transcript_id, s.start_s, s.end_s, s.text, s.channel, s.speaker, s.role FROM segments_current s"
         " JOIN wanted USING (transcript_id) ORDER BY s.transcript_id, s.segment_index"
     ).fetchall()
     con.unregister("wanted")
@@ -150,7 +150,11 @@ def _load_segments(con: duckdb.DuckDBPyConnection, transcript_ids: list[str]) ->
 
 
 def score_stored(
-    settings: Settings, *, rubric_id: str | None = None, rubrics_dir: Path | None = None
+    settings: Settings,
+    *,
+    rubric_id: str | None = None,
+    rubrics_dir: Path | None = None,
+    call_ids: Iterable[str] | None = None,
 ) -> ScoreReport:
     """Suggest scores for every stored call's newest transcript that has none for its rubric."""
     rubrics = load_rubrics(rubrics_dir) if rubrics_dir else load_rubrics()
@@ -162,7 +166,10 @@ def score_stored(
         latest = con.execute(_LATEST_SQL).fetchall()
         done = set(con.execute("SELECT DISTINCT transcript_id, rubric_sha256 FROM suggestions").fetchall())
         todo: list[tuple[str, str, str, str | None, LoadedRubric]] = []
+        only = set(call_ids) if call_ids is not None else None
         for tid, call_id, language, service in latest:
+            if only is not None and call_id not in only:
+                continue
             loaded = rubrics[rubric_id] if rubric_id else choose_rubric(rubrics, service)
             if loaded is None:
                 report.no_rubric.append(call_id)

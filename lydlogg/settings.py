@@ -116,6 +116,17 @@ class AudioSettings(_Section):
     max_file_mb: int = Field(2048, ge=1, description="Largest audio file accepted by ingest, in mebibytes.")
 
 
+class EpisodeSettings(_Section):
+    """Linking repeat contacts into episodes."""
+
+    window_hours: float = Field(
+        72.0,
+        gt=0,
+        le=24 * 30,
+        description="Contacts from the same phone or about the same patient this close (hours) join one episode.",
+    )
+
+
 class ServerSettings(_Section):
     """The Streamlit review app."""
 
@@ -151,6 +162,7 @@ class Settings(BaseSettings):
     )
     asr: AsrSettings = Field(default_factory=AsrSettings, description="Speech recognition.")
     audio: AudioSettings = Field(default_factory=AudioSettings, description="Audio decoding.")
+    episodes: EpisodeSettings = Field(default_factory=EpisodeSettings, description="Repeat contacts.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="The review app.")
 
     @classmethod

@@ -75,13 +75,15 @@ def load_transcript(con: duckdb.DuckDBPyConnection, call_id: str) -> Transcript:
             channel=channel,
             speaker=speaker,
             role=role,
-            words=tuple(words.get(i, ())),
+            words=()
+            if corrected
+            else tuple(words.get(i, ())),  # corrected text: the ASR words no longer match
             avg_logprob=lp,
             no_speech_prob=nsp,
         )
-        for i, channel, start, end, text, speaker, role, lp, nsp in con.execute(
-            "SELECT segment_index, channel, start_s, end_s, text, speaker, role, avg_logprob, no_speech_prob"
-            " FROM segments WHERE transcript_id = ? ORDER BY segment_index",
+        for i, channel, start, end, text, speaker, role, lp, nsp, corrected in con.execute(
+            "SELECT segment_index, channel, start_s, end_s, text, speaker, role, avg_logprob, no_speech_prob,"
+            " text_corrected FROM segments_current WHERE transcript_id = ? ORDER BY segment_index",
             [transcript_id],
         ).fetchall()
     )

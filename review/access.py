@@ -20,9 +20,18 @@ ACTIONS = (
     "correct_transcript",
     "manage_users",
     "view_audit",
+    "view_episodes",
 )
 
-_ALL_CALL_WORK = {"list_calls", "view_call", "play_audio", "export", "peer_review", "correct_transcript"}
+_ALL_CALL_WORK = {
+    "list_calls",
+    "view_call",
+    "play_audio",
+    "export",
+    "peer_review",
+    "correct_transcript",
+    "view_episodes",
+}
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"manage_users", "view_audit"}),
     "leder": frozenset(_ALL_CALL_WORK | {"view_audit"}),

@@ -86,12 +86,47 @@ class ReviewService:
         check(self.user, action, self._owner(con, call_id), call_known=True)
 
     def calls(self) -> pd.DataFrame:
+        """The calls this user may see, unrecognised re-contacts first, with their episode figures."""
+        from lydlogg.episodes import link_episodes
+        from lydlogg.settings import load_settings
+
         check(self.user, "list_calls")
         with connect(self.db_path) as con:
             df = list_calls(con)
+            episodes = link_episodes(con, load_settings(None).episodes.window_hours)
         if self.user.own_calls_only:
             df = df[df["operator_id"] == self.user.operator_id]
+        df = df.merge(
+            episodes[
+                ["call_id", "episode_id", "contact_number", "episode_size", "episode_span_hours", "flagged"]
+            ],
+            on="call_id",
+            how="left",
+        )
+        df["flagged"] = df["flagged"].fillna(False).astype(bool)
+        df = df.sort_values(
+            ["flagged", "started_at"], ascending=[False, True], na_position="last", kind="stable"
+        )
         return df.reset_index(drop=True)
+
+    def episode(self, call_id: str) -> pd.DataFrame:
+        """Every contact in the episode of ``call_id``, in time order (leaders and supervisors)."""
+        from lydlogg.episodes import link_episodes
+        from lydlogg.settings import load_settings
+
+        check(self.user, "view_episodes")
+        with connect(self.db_path) as con:
+            self._owner(con, call_id)
+            episodes = link_episodes(con, load_settings(None).episodes.window_hours, call_ids=[call_id])
+            _audit(con, self.user, "view_episode", call_id)
+        mine = episodes.loc[episodes["call_id"] == call_id, "episode_id"]
+        if mine.empty:
+            return episodes.iloc[0:0]
+        return (
+            episodes[episodes["episode_id"] == mine.iloc[0]]
+            .sort_values("contact_number")
+            .reset_index(drop=True)
+        )
 
     def call(self, call_id: str) -> CallInfo:
         with connect(self.db_path) as con:
@@ -224,6 +259,61 @@ class ReviewService:
         ):
             found = [r for r in found if r.reviewer == self.user.username]
         return found
+
+    def correct_segment(
+        self, call_id: str, segment_index: int, *, text: str | None = None, role: str | None = None
+    ) -> None:
+        """Correct a segment's text and/or role; the original stays, the call is scored again."""
+        self._correct(call_id, [(segment_index, text, role)])
+
+    def swap_roles(self, call_id: str) -> int:
+        """Swap staff and caller roles on every segment (a wrong channel or speaker mapping)."""
+        swap = {"operator": "caller", "doctor": "caller", "caller": None}
+        transcript = self.transcript(call_id)
+        staff_role = next(
+            (s.role for s in transcript.segments if s.role in ("operator", "doctor")), "operator"
+        )
+        swap["caller"] = staff_role
+        changes = [(i, None, swap[s.role]) for i, s in enumerate(transcript.segments) if s.role in swap]
+        if changes:
+            self._correct(call_id, changes)
+        return len(changes)
+
+    def _correct(self, call_id: str, changes: list[tuple[int, str | None, str | None]]) -> None:
+        from lydlogg.scoring import score_stored
+        from lydlogg.settings import load_settings
+        from transcription.formats import ROLES
+
+        for _index, text, role in changes:
+            if role is not None and role not in ROLES:
+                raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+            if text is not None and not text.strip():
+                raise ValueError("a corrected text cannot be empty")
+        with connect(self.db_path) as con:
+            self._check_call(con, "correct_transcript", call_id)
+            row = con.execute(
+                "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
+                [call_id],
+            ).fetchone()
+            if row is None:
+                raise ValueError(f"call {call_id!r} has no transcript to correct")
+            count = con.execute("SELECT count(*) FROM segments WHERE transcript_id = ?", [row[0]]).fetchone()[
+                0
+            ]
+            if any(not 0 <= index < count for index, _t, _r in changes):
+                raise ValueError(f"segment index out of range (0-{count - 1})")
+            with transaction(con):
+                con.executemany(
+                    "INSERT INTO segment_corrections (transcript_id, segment_index, text, role, corrected_by)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [(row[0], index, text, role, self.user.username) for index, text, role in changes],
+                )
+                con.execute(
+                    "DELETE FROM suggestions WHERE transcript_id = ?", [row[0]]
+                )  # derived: scored again below
+                _audit(con, self.user, "correct_transcript", call_id,
+                       ", ".join(f"segment {i}: {'text' if t else ''}{' role=' + r if r else ''}" for i, t, r in changes))  # fmt: skip
+        score_stored(load_settings(None, db_path=self.db_path), call_ids=[call_id])
 
     def history(self, call_id: str) -> list[tuple[str, str, str, object]]:
         """Every saved version of every review of the call: (review_id, reviewer, replaces, created_at)."""

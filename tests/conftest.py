@@ -135,3 +135,36 @@ def app_db(tmp_path_factory: pytest.TempPathFactory, processed_db: Path) -> Path
         for username, name, role, operator_id, password in DEMO_USERS:
             create_user(con, username, name, role, password, operator_id=operator_id)
     return db
+
+
+def build_reference_db(folder: Path) -> Path:
+    """The sample calls from their reference transcripts (no model), with metadata arriving late,
+    scored, and the demo users: a fast database holding the repeat-contact episode."""
+    import csv
+    import json
+
+    from lydlogg.auth import DEMO_USERS, create_user
+    from lydlogg.db import connect
+    from lydlogg.ingest import ingest
+    from lydlogg.scoring import import_transcripts, score_stored
+
+    settings = make_settings(folder)
+    docs = [(p.stem, json.loads(p.read_text())) for p in sorted((SAMPLES / "reference").glob("*.json"))]
+    import_transcripts(settings, docs)
+    rows = list(csv.DictReader((SAMPLES / "metadata.csv").read_text(encoding="utf-8").splitlines()))
+    late = folder / "late.csv"
+    with open(late, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({**r, "audio_file": ""} for r in rows)
+    ingest(settings, [], metadata=late)
+    score_stored(settings)
+    with connect(settings.db_path) as con:
+        for username, name, role, operator_id, password in DEMO_USERS:
+            create_user(con, username, name, role, password, operator_id=operator_id)
+    return settings.db_path
+
+
+@pytest.fixture(scope="session")
+def reference_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_reference_db(tmp_path_factory.mktemp("reference"))

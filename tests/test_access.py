@@ -57,14 +57,17 @@ ACTS = {
     "peer_review": lambda s, c: _save(s, c, "peer"),
     "self_review": lambda s, c: _save(s, c, "self"),
     "reviews": lambda s, c: s.reviews(c),
+    "correct": lambda s, c: s.correct_segment(c, 1, text="Ja, hei."),
+    "episode": lambda s, c: s.episode(c),
 }
 # role -> (own call, other's call) -> allowed acts
+READ = {"view_call", "read_transcript", "play_audio", "suggestions", "reviews"}
+SUPERVISE = READ | {"peer_review", "correct", "episode"}
 EXPECTED = {
     "admin": (set(), set()),
-    "leder": ({"view_call", "read_transcript", "play_audio", "suggestions", "peer_review", "reviews"},) * 2,
-    "veileder": ({"view_call", "read_transcript", "play_audio", "suggestions", "peer_review", "reviews"},)
-    * 2,
-    "anne": ({"view_call", "read_transcript", "play_audio", "suggestions", "self_review", "reviews"}, set()),
+    "leder": (SUPERVISE, SUPERVISE),
+    "veileder": (SUPERVISE, SUPERVISE),
+    "anne": (READ | {"self_review"}, set()),
 }
 
 
@@ -142,3 +145,34 @@ def test_passwords_log_in_and_failures_are_audited(db):
         log = con.execute("SELECT action FROM audit WHERE username = 'anne' ORDER BY audit_id").fetchall()
     assert all(h.startswith("$argon2id$") for h in hashes)
     assert [a for (a,) in log] == ["login", "login_failed", "login_failed"]
+
+
+def test_a_correction_keeps_the_original_relabels_and_scores_again(db):
+    leder = ReviewService(db, USERS["leder"])
+    before = leder.transcript(OWN)
+    staff = next(i for i, seg in enumerate(before.segments) if seg.role == "operator")
+    _rubric, suggestions = leder.suggestions(OWN)
+    assert {s.criterion_id: s.value for s in suggestions}["introduces_self"] == 1
+
+    leder.correct_segment(OWN, staff, text="Hallo.")
+    after = leder.transcript(OWN)
+    assert after.segments[staff].text == "Hallo." and after.segments[staff].words == ()
+    _rubric, suggestions = leder.suggestions(OWN)
+    assert {s.criterion_id: s.value for s in suggestions}["introduces_self"] == 0  # scored again
+    with duckdb.connect(str(db), read_only=True) as con:
+        original = con.execute(
+            "SELECT s.text FROM segments s JOIN transcripts t USING (transcript_id) WHERE t.call_id = ? AND s.segment_index = ?",
+            [OWN, staff],
+        ).fetchone()[0]
+        detail = con.execute("SELECT detail FROM audit WHERE action = 'correct_transcript'").fetchone()[0]
+    assert original == before.segments[staff].text and "Hallo" not in detail
+
+    assert leder.swap_roles(OWN) == len([s for s in after.segments if s.role])
+    swapped = leder.transcript(OWN)
+    assert [s.role for s in swapped.segments] == [
+        {"operator": "caller", "caller": "operator"}.get(s.role, s.role) for s in after.segments
+    ]
+    with pytest.raises(ValueError, match="out of range"):
+        leder.correct_segment(OWN, 999, text="x")
+    with pytest.raises(ValueError, match="role 'nurse'"):
+        leder.correct_segment(OWN, 0, role="nurse")

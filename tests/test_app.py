@@ -90,3 +90,27 @@ def test_operator_asking_for_another_operators_call_gets_no_access(monkeypatch, 
 def test_app_without_a_database_shows_the_login(monkeypatch, tmp_path):
     at = app(monkeypatch, tmp_path / "none.duckdb")
     assert not at.exception and at.title[0].value == "Lydlogg"
+
+
+def test_inbox_ranks_unrecognised_recontacts_first(monkeypatch, reference_db):
+    at = app(monkeypatch, reference_db, "leder")
+    assert not at.exception
+    table = at.dataframe[0].value
+    flagged = table["Rekontakt"] == "ikke fanget opp"
+    assert flagged.sum() >= 4
+    assert flagged.iloc[: flagged.sum()].all()  # all flagged rows come first
+    assert set(table.loc[flagged, "Kontakt i episode"]) <= {f"{n} av 6" for n in range(2, 7)}
+
+
+def test_episode_page_shows_the_timeline_and_offers_the_summary(monkeypatch, reference_db):
+    at = app(monkeypatch, reference_db, "veileder", "episode_page", samtale="ep1-c3-lvs")
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Episode"
+    assert "6 kontakter" in at.caption[0].value
+    links = [m.value for m in at.markdown if "samtale=" in m.value]
+    assert len(links) == 6 and "ep1-c1-fastlege" in links[0]
+
+
+def test_operators_cannot_open_episodes(monkeypatch, reference_db):
+    at = app(monkeypatch, reference_db, "anne", "episode_page", samtale="lvs-001-feber-barn")
+    assert at.error[0].value == "ingen tilgang"

@@ -36,8 +36,14 @@ def test_reviews_saved_during_a_running_batch_are_all_kept(tmp_path, bundled_mod
     deadline = time.monotonic() + 600
     while batch.poll() is None and time.monotonic() < deadline:
         saved.append(
-            reviewer.save_review("rs-lvs-001", kind="peer", rubric_id="lvs_operator", rubric_version=1,
-                                 rubric_sha256="x", values={"introduces_self": len(saved) % 2})  # fmt: skip
+            reviewer.save_review(
+                "rs-lvs-001",
+                kind="peer",
+                rubric_id="lvs_operator",
+                rubric_version=1,
+                rubric_sha256="x",
+                values={"introduces_self": len(saved) % 2},
+            )  # fmt: skip
         )
         time.sleep(0.2)
     out, err = batch.communicate(timeout=60)

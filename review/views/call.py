@@ -43,6 +43,8 @@ def render(service: ReviewService) -> None:
     st.caption(
         f"{info.service or '–'} · {info.started_at} · operatør {info.operator_id or '–'} · {clock(info.duration_s)}"
     )
+    if allowed(service.user, "view_episodes"):
+        st.page_link("review/views/episode_page.py", label="Vis episode", query_params={"samtale": call_id})
     audio = service.audio_path(call_id)
     start = float(st.query_params.get("t", 0) or 0)
     if audio is not None and audio.is_file():
@@ -63,6 +65,29 @@ def render(service: ReviewService) -> None:
             st.markdown(_segment_line(segment))
     with right:
         _review_form(service, call_id, rubric_id, suggestions)
+        if allowed(service.user, "correct_transcript"):
+            _correction_form(service, call_id, transcript)
+
+
+def _correction_form(service: ReviewService, call_id: str, transcript) -> None:
+    with st.expander("Rett transkripsjon"):
+        st.caption("Originalen beholdes; samtalen får nye forslag etter rettingen.")
+        with st.form("correction"):
+            index = (
+                st.number_input("Segment nr.", min_value=1, max_value=len(transcript.segments), step=1) - 1
+            )
+            text = st.text_area("Riktig tekst (tomt = uendret)")
+            role = st.selectbox(
+                "Rolle",
+                [None, *ROLE_LABELS],
+                format_func=lambda r: "uendret" if r is None else ROLE_LABELS[r],
+            )
+            if st.form_submit_button("Lagre retting") and (text.strip() or role):
+                service.correct_segment(call_id, int(index), text=text.strip() or None, role=role)
+                st.rerun()
+        if st.button("Bytt roller operatør/innringer"):
+            service.swap_roles(call_id)
+            st.rerun()
 
 
 def _review_form(service: ReviewService, call_id: str, rubric_id: str | None, suggestions) -> None:

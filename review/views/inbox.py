@@ -7,6 +7,17 @@ import streamlit as st
 from review.service import ReviewService
 from review.views.common import SERVICE_LABELS, STATUS_LABELS, clock
 
+COLUMNS = {
+    "lenke": "Samtale",
+    "started_at": "Tidspunkt",
+    "tjeneste": "Tjeneste",
+    "operator_id": "Operatør",
+    "varighet": "Varighet",
+    "status_no": "Status",
+    "kontakt": "Kontakt i episode",
+    "rekontakt": "Rekontakt",
+}
+
 
 def render(service: ReviewService) -> None:
     st.title("Innboks")
@@ -30,18 +41,14 @@ def render(service: ReviewService) -> None:
         status_no=shown["status"].map(STATUS_LABELS).fillna(shown["status"]),
         varighet=shown["duration_s"].map(clock),
         lenke=shown["call_id"].map(lambda c: f"/samtale?samtale={c}"),
+        kontakt=[
+            f"{int(n)} av {int(size)}" if size == size and size > 1 else ""
+            for n, size in zip(shown["contact_number"], shown["episode_size"], strict=True)
+        ],
+        rekontakt=shown["flagged"].map(lambda f: "ikke fanget opp" if f else ""),
     )
     st.dataframe(
-        table[["lenke", "started_at", "tjeneste", "operator_id", "varighet", "status_no"]].rename(
-            columns={
-                "lenke": "Samtale",
-                "started_at": "Tidspunkt",
-                "tjeneste": "Tjeneste",
-                "operator_id": "Operatør",
-                "varighet": "Varighet",
-                "status_no": "Status",
-            }
-        ),  # fmt: skip
+        table[list(COLUMNS)].rename(columns=COLUMNS),
         column_config={"Samtale": st.column_config.LinkColumn(display_text=r"samtale=(.*)")},
         hide_index=True,
         width="stretch",

@@ -1,0 +1,26 @@
+from conftest import build_reference_db
+
+from lydlogg.db import connect
+from lydlogg.episode_report import episode_html
+from lydlogg.episodes import link_episodes
+
+
+def test_printable_summary_lists_every_contact_flags_and_leaves_room_for_relatives(tmp_path):
+    db = build_reference_db(tmp_path)
+    with connect(db) as con:
+        df = link_episodes(con)
+    episode = df[df["episode_size"] == 6]
+    page = episode_html(episode)
+    assert page.startswith("<!DOCTYPE html>") and page.count("<tr") == 7  # header + six contacts
+    assert "Pasientens eller pårørendes beskrivelse" in page
+    assert page.count("rekontakt ikke fanget opp") == int(episode["flagged"].sum())
+    assert 'class="flagged"' in page
+
+
+def test_summary_escapes_what_came_from_metadata(tmp_path):
+    db = build_reference_db(tmp_path)
+    with connect(db) as con:
+        con.execute("UPDATE calls SET operator_id = '<script>alert(1)</script>' WHERE call_id = 'ep1-c2-lvs'")
+        df = link_episodes(con)
+    page = episode_html(df[df["episode_size"] == 6])
+    assert "<script>" not in page and "&lt;script&gt;" in page
