@@ -114,3 +114,25 @@ def test_episode_page_shows_the_timeline_and_offers_the_summary(monkeypatch, ref
 def test_operators_cannot_open_episodes(monkeypatch, reference_db):
     at = app(monkeypatch, reference_db, "anne", "episode_page", samtale="lvs-001-feber-barn")
     assert at.error[0].value == "ingen tilgang"
+
+
+def test_call_page_of_a_recontact_shows_its_place_in_the_episode(monkeypatch, reference_db):
+    at = app(monkeypatch, reference_db, "leder", "samtale", samtale="ep1-c3-lvs")
+    assert not at.exception, at.exception
+    assert "Kontakt 3 av 6" in at.warning[0].value
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        (None, None),
+        ({}, None),
+        ({"kontakt": []}, None),
+        ({"kontakt": [{"call_id": "ep1-c3-lvs"}]}, None),  # the call already shown
+        ({"kontakt": [{"call_id": "ep1-c5-legevaktlege"}]}, "ep1-c5-legevaktlege"),
+    ],
+)
+def test_a_click_on_the_timeline_opens_the_chosen_call(selection, expected):
+    from review.views.episode import selected_call
+
+    assert selected_call(selection, "ep1-c3-lvs") == expected

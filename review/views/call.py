@@ -9,6 +9,7 @@ import streamlit as st
 from review.access import AccessDenied, allowed
 from review.service import ReviewService
 from review.views.common import CHANNEL_LABELS, LOW_CONFIDENCE, ROLE_LABELS, clock, value_label
+from review.views.episode import show_timeline
 from rubrics import load_rubrics
 
 
@@ -44,7 +45,17 @@ def render(service: ReviewService) -> None:
         f"{info.service or '–'} · {info.started_at} · operatør {info.operator_id or '–'} · {clock(info.duration_s)}"
     )
     if allowed(service.user, "view_episodes"):
-        st.page_link("review/views/episode_page.py", label="Vis episode", query_params={"samtale": call_id})
+        episode = service.episode(call_id)
+        if len(episode) > 1:
+            number = int(episode.loc[episode["call_id"] == call_id, "contact_number"].iloc[0])
+            if number > 1:
+                st.warning(
+                    f"Kontakt {number} av {len(episode)} i samme episode: er tidligere kontakter fanget opp?"
+                )
+            show_timeline(episode, call_id, key="samtale-tidslinje")
+            st.page_link(
+                "review/views/episode_page.py", label="Vis episode", query_params={"samtale": call_id}
+            )
     audio = service.audio_path(call_id)
     start = float(st.query_params.get("t", 0) or 0)
     if audio is not None and audio.is_file():

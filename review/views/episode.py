@@ -3,12 +3,56 @@
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from lydlogg.episode_report import episode_html
 from review.access import AccessDenied
 from review.service import ReviewService
 from review.views.common import SERVICE_LABELS
+
+
+def timeline_chart(episode: pd.DataFrame) -> alt.Chart:
+    """Every contact on a time axis by service, re-contacts nobody recognised in red."""
+    data = episode.assign(
+        tjeneste=episode["service"].map(SERVICE_LABELS).fillna(episode["service"]),
+        rekontakt=episode["flagged"].fillna(False).astype(bool).map({True: "ikke fanget opp", False: "–"}),
+        forverring=episode["worsening_advice"].astype("Int64").astype(str).replace("<NA>", "–"),
+    )
+    return (
+        alt.Chart(data)
+        .mark_circle(size=220)
+        .encode(
+            x=alt.X("started_at:T", title="Tidspunkt"),
+            y=alt.Y("tjeneste:N", title="Tjeneste"),
+            color=alt.Color("rekontakt:N", title="Rekontakt", scale=alt.Scale(domain=["–", "ikke fanget opp"],
+                                                                              range=["#999999", "#d62728"])),
+            tooltip=[
+                alt.Tooltip("call_id:N", title="Samtale"),
+                alt.Tooltip("contact_number:Q", title="Kontakt nr."),
+                alt.Tooltip("operator_id:N", title="Håndtert av"),
+                alt.Tooltip("urgency:N", title="Hastegrad"),
+                alt.Tooltip("forverring:N", title="Råd om forverring (forslag)"),
+            ],
+        )
+        .add_params(alt.selection_point(name="kontakt", fields=["call_id"]))
+    )  # fmt: skip
+
+
+def selected_call(selection: dict | None, current: str) -> str | None:
+    """The call a click on the timeline chose, when it is another call than the one shown."""
+    points = (selection or {}).get("kontakt") or []
+    chosen = points[0].get("call_id") if points else None
+    return chosen if chosen and chosen != current else None
+
+
+def show_timeline(episode: pd.DataFrame, call_id: str, *, key: str) -> None:
+    """The chart; clicking a contact opens that call."""
+    event = st.altair_chart(timeline_chart(episode), on_select="rerun", key=key, width="stretch")
+    chosen = selected_call(event.selection if event else None, call_id)
+    if chosen:
+        st.query_params["samtale"] = chosen
+        st.switch_page("review/views/samtale.py")
 
 
 def render(service: ReviewService) -> None:
@@ -30,33 +74,7 @@ def render(service: ReviewService) -> None:
         f"{len(episode)} kontakter over {episode['episode_span_hours'].iloc[0]:.0f} timer · "
         f"rekontakter ikke fanget opp: {flagged}"
     )
-    data = episode.assign(
-        tjeneste=episode["service"].map(SERVICE_LABELS).fillna(episode["service"]),
-        rekontakt=episode["flagged"].fillna(False).astype(bool).map({True: "ikke fanget opp", False: "–"}),
-        forverring=episode["worsening_advice"].astype("Int64").astype(str).replace("<NA>", "–"),
-    )
-    chart = (
-        alt.Chart(data)
-        .mark_circle(size=220)
-        .encode(
-            x=alt.X("started_at:T", title="Tidspunkt"),
-            y=alt.Y("tjeneste:N", title="Tjeneste"),
-            color=alt.Color("rekontakt:N", title="Rekontakt", scale=alt.Scale(range=["#999999", "#d62728"])),
-            tooltip=[
-                alt.Tooltip("call_id:N", title="Samtale"),
-                alt.Tooltip("contact_number:Q", title="Kontakt nr."),
-                alt.Tooltip("operator_id:N", title="Håndtert av"),
-                alt.Tooltip("urgency:N", title="Hastegrad"),
-                alt.Tooltip("forverring:N", title="Råd om forverring (forslag)"),
-            ],
-        )
-        .add_params(alt.selection_point(name="kontakt", fields=["call_id"]))
-    )
-    event = st.altair_chart(chart, on_select="rerun", key="tidslinje", width="stretch")
-    chosen = (event.selection.get("kontakt") or [{}])[0].get("call_id") if event else None
-    if chosen and chosen != call_id:
-        st.query_params["samtale"] = chosen
-        st.switch_page("review/views/samtale.py")
+    show_timeline(episode, call_id, key="tidslinje")
     for row in episode.itertuples():
         st.markdown(f"{row.contact_number}. [{row.call_id}](/samtale?samtale={row.call_id})")
     st.download_button(

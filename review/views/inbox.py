@@ -16,6 +16,7 @@ COLUMNS = {
     "status_no": "Status",
     "kontakt": "Kontakt i episode",
     "rekontakt": "Rekontakt",
+    "spenn": "Episodens spenn",
 }
 
 
@@ -46,6 +47,10 @@ def render(service: ReviewService) -> None:
             for n, size in zip(shown["contact_number"], shown["episode_size"], strict=True)
         ],
         rekontakt=shown["flagged"].map(lambda f: "ikke fanget opp" if f else ""),
+        spenn=[
+            f"{span:.0f} t" if size == size and size > 1 else ""
+            for span, size in zip(shown["episode_span_hours"], shown["episode_size"], strict=True)
+        ],
     )
     st.dataframe(
         table[list(COLUMNS)].rename(columns=COLUMNS),
