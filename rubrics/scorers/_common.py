@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rubrics.scorers import lexicon as lx
 from rubrics.text import DEFAULT_FUZZY_CUTOFF, Norm, normalise
-from rubrics.types import CallText, Evidence, Utterance
+from rubrics.types import CallText, CriterionScore, Evidence, Utterance
 
 __all__ = ["CallView", "Hit", "ScorerParams", "confidence", "evidence_of", "view"]
 
@@ -243,3 +243,24 @@ def quote(hits: list[Hit], n: int = 3) -> str:
         if len(seen) >= n:
             break
     return ", ".join(seen)
+
+
+def yes_no(
+    cid: str,
+    call: CallText,
+    params: ScorerParams,
+    hits: list[Hit],
+    *,
+    found: str,
+    missing: str,
+    evidence_n: int | None = 2,
+    quote_n: int = 2,
+) -> CriterionScore:
+    """1 with the matched words as evidence when there are ``hits``, else 0 (nothing found).
+
+    ``found`` may hold ``{quote}``, replaced by the first matched phrases.
+    """
+    if hits:
+        return CriterionScore(cid, 1, confidence(params, call, hits), evidence_of(hits[:evidence_n]),
+                              found.format(quote=quote(hits, quote_n)))  # fmt: skip
+    return CriterionScore(cid, 0, confidence(params, call, absent=True), (), missing)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rubrics.scorers import lexicon as lx
-from rubrics.scorers._common import ScorerParams, confidence, evidence_of, quote, view
+from rubrics.scorers._common import ScorerParams, confidence, evidence_of, quote, view, yes_no
 from rubrics.types import CallText, CriterionScore
 
 __all__ = [
@@ -25,12 +25,9 @@ class OffersVideoParams(ScorerParams):
 def score_communicates_uncertainty(call: CallText, p: CommunicatesUncertaintyParams) -> CriterionScore:
     v = view(call, p)
     hits = v.hits(lx.UNCERTAINTY, outside_conditions=True)
-    cid = "communicates_uncertainty"
-    if hits:
-        return CriterionScore(cid, 1, confidence(p, call, hits), evidence_of(hits[:2]),
-                              f"Sier åpent at diagnosen er usikker ({quote(hits, 2)}).")  # fmt: skip
-    return CriterionScore(cid, 0, confidence(p, call, absent=True), (),
-                          "Ingen åpen uttalelse om diagnostisk usikkerhet funnet.")  # fmt: skip
+    return yes_no("communicates_uncertainty", call, p, hits,
+                  found="Sier åpent at diagnosen er usikker ({quote}).",
+                  missing="Ingen åpen uttalelse om diagnostisk usikkerhet funnet.")  # fmt: skip
 
 
 def score_offers_video(call: CallText, p: OffersVideoParams) -> CriterionScore:

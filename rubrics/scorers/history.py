@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from rubrics.scorers import lexicon as lx
-from rubrics.scorers._common import ScorerParams, confidence, evidence_of, quote, view
+from rubrics.scorers._common import ScorerParams, confidence, evidence_of, quote, view, yes_no
 from rubrics.types import CallText, CriterionScore
 
 __all__ = [
@@ -38,12 +38,9 @@ class AsksToSpeakToPatientParams(ScorerParams):
 def score_asks_prior_contact(call: CallText, p: AsksPriorContactParams) -> CriterionScore:
     v = view(call, p)
     hits = v.hits(lx.PRIOR_CONTACT, outside_conditions=True, outside_teach_back=True)
-    cid = "asks_prior_contact"
-    if hits:
-        return CriterionScore(cid, 1, confidence(p, call, hits), evidence_of(hits[:2]),
-                              f"Spør om eller viser til tidligere kontakt ({quote(hits, 2)}).")  # fmt: skip
-    return CriterionScore(cid, 0, confidence(p, call, absent=True), (),
-                          "Helsepersonellet spør ikke om tidligere kontakt med helsetjenesten.")  # fmt: skip
+    return yes_no("asks_prior_contact", call, p, hits,
+                  found="Spør om eller viser til tidligere kontakt ({quote}).",
+                  missing="Helsepersonellet spør ikke om tidligere kontakt med helsetjenesten.")  # fmt: skip
 
 
 def score_asks_to_speak_to_patient(call: CallText, p: AsksToSpeakToPatientParams) -> CriterionScore:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from rubrics.scorers import lexicon as lx
-from rubrics.scorers._common import CallView, Hit, ScorerParams, confidence, evidence_of, quote, view
+from rubrics.scorers._common import CallView, Hit, ScorerParams, confidence, evidence_of, quote, view, yes_no
 from rubrics.types import CallText, CriterionScore
 
 __all__ = [
@@ -120,9 +120,6 @@ def score_open_questions(call: CallText, p: OpenQuestionsParams) -> CriterionSco
 def score_elicits_concerns(call: CallText, p: ElicitsConcernsParams) -> CriterionScore:
     v = view(call, p)
     hits = v.hits(lx.CONCERN, outside_teach_back=True)
-    cid = "elicits_concerns"
-    if hits:
-        return CriterionScore(cid, 1, confidence(p, call, hits), evidence_of(hits),
-                              f"Spør etter innringers bekymring eller forventning ({quote(hits, 2)}).")  # fmt: skip
-    return CriterionScore(cid, 0, confidence(p, call, absent=True), (),
-                          "Ingen spørsmål om bekymring, egne tanker eller forventninger funnet.")  # fmt: skip
+    return yes_no("elicits_concerns", call, p, hits, evidence_n=None,
+                  found="Spør etter innringers bekymring eller forventning ({quote}).",
+                  missing="Ingen spørsmål om bekymring, egne tanker eller forventninger funnet.")  # fmt: skip
