@@ -534,6 +534,35 @@ def recontacts(window_hours: float | None, fmt: str, settings: Settings) -> None
         )
 
 
+@main.command("episode-summary")
+@click.argument("call_id")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write."
+)
+@with_settings
+def episode_summary(call_id: str, fmt: str, output: Path, settings: Settings) -> None:
+    """Write the printable summary of CALL_ID's episode (for an internal review)."""
+    from lydlogg.db import connect
+    from lydlogg.episode_report import PdfUnavailableError, episode_html, html_to_pdf
+    from lydlogg.episodes import link_episodes
+
+    with connect(settings.db_path) as con:
+        linked = link_episodes(con, settings.episodes.window_hours, call_ids=[call_id])
+    mine = linked.loc[linked["call_id"] == call_id, "episode_id"]
+    if mine.empty:
+        raise Failure(f"no dated call {call_id!r} (an episode needs started_at)")
+    page = episode_html(linked[linked["episode_id"] == mine.iloc[0]])
+    if fmt == "pdf":
+        try:
+            output.write_bytes(html_to_pdf(page))
+        except PdfUnavailableError as e:
+            raise Failure(str(e)) from e
+    else:
+        output.write_text(page, encoding="utf-8")
+    click.echo(f"wrote {output}")
+
+
 @main.command("settings")
 @click.option(
     "--markdown", is_flag=True, help="Print the reference table of every setting (docs/configuration.md)."

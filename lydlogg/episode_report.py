@@ -11,7 +11,7 @@ from html import escape
 
 import pandas as pd
 
-__all__ = ["episode_html"]
+__all__ = ["PdfUnavailableError", "episode_html", "html_to_pdf"]
 
 _SERVICE = {"lvs": "Legevaktsentral", "amk": "AMK", "legevaktlege": "Legevaktlege", "fastlege": "Fastlege"}
 _URGENCY = {"red": "rød", "yellow": "gul", "green": "grønn"}
@@ -49,7 +49,7 @@ def episode_html(episode: pd.DataFrame) -> str:
         f"<h1>Episodeoppsummering {escape(str(rows['episode_id'].iloc[0]))}</h1>",
         f"<p>{len(rows)} kontakter fra {escape(str(first))} til {escape(str(last))} "
         f"({(last - first).total_seconds() / 3600:.1f} timer). Rekontakter som ikke ble fanget opp: {flagged}.</p>",
-        "<table><tr><th>#</th><th>Tidspunkt</th><th>Timer siden forrige</th><th>Tjeneste</th><th>Hastegrad</th>"
+        "<table><tr><th>#</th><th>Samtale</th><th>Tidspunkt</th><th>Timer siden forrige</th><th>Tjeneste</th><th>Hastegrad</th>"
         "<th>Håndtert av</th><th>Råd om forverring (forslag)</th><th>Spurte om tidligere kontakt</th></tr>",
     ]
     for r in rows.itertuples():
@@ -60,7 +60,7 @@ def episode_html(episode: pd.DataFrame) -> str:
         asked_value = _value(r.asks_prior_contact)
         asked = "–" if asked_value is None else ("ja" if int(asked_value) == 1 else "nei")
         body.append(
-            f'<tr class="{"flagged" if is_flagged else ""}"><td>{r.contact_number}</td><td>{_cell(r.started_at)}</td>'
+            f'<tr class="{"flagged" if is_flagged else ""}"><td>{r.contact_number}</td><td>{_cell(r.call_id)}</td><td>{_cell(r.started_at)}</td>'
             f"<td>{hours}</td><td>{escape(_SERVICE.get(r.service, str(r.service)))}</td>"
             f"<td>{escape(_URGENCY.get(r.urgency, '–') if r.urgency else '–')}</td><td>{_cell(r.operator_id)}</td>"
             f"<td>{escape(advice)}</td><td>{asked}{' – rekontakt ikke fanget opp' if is_flagged else ''}</td></tr>"
@@ -83,3 +83,19 @@ def episode_html(episode: pd.DataFrame) -> str:
         '<!DOCTYPE html><html lang="nb"><head><meta charset="utf-8"><title>Episodeoppsummering</title>'
         f"<style>{_STYLE}</style></head><body>{''.join(body)}</body></html>"
     )
+
+
+class PdfUnavailableError(RuntimeError):
+    """WeasyPrint or the system libraries it needs (Pango) are missing."""
+
+
+def html_to_pdf(html: str) -> bytes:
+    """The same page as PDF, through WeasyPrint."""
+    try:
+        import weasyprint
+    except (ImportError, OSError) as e:  # OSError: Pango's shared libraries are not installed
+        raise PdfUnavailableError(
+            f"PDF needs WeasyPrint and Pango (pip install weasyprint; apt-get install libpango-1.0-0 "
+            f"libpangoft2-1.0-0): {e}"
+        ) from e
+    return weasyprint.HTML(string=html).write_pdf()

@@ -24,3 +24,24 @@ def test_summary_escapes_what_came_from_metadata(tmp_path):
         df = link_episodes(con)
     page = episode_html(df[df["episode_size"] == 6])
     assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_summary_as_pdf_through_the_cli(tmp_path):
+    from click.testing import CliRunner
+
+    from lydlogg.cli import main
+
+    db = build_reference_db(tmp_path)
+    runner = CliRunner()
+    out = runner.invoke(main, ["episode-summary", "ep1-c4-amk", "--format", "pdf", "-o", str(tmp_path / "e.pdf"),
+                               "--db", str(db)], catch_exceptions=False)  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "e.pdf").read_bytes().startswith(b"%PDF")
+    out = runner.invoke(
+        main, ["episode-summary", "ep1-c4-amk", "-o", str(tmp_path / "e.html"), "--db", str(db)]
+    )
+    assert out.exit_code == 0 and "ep1-c6-legevaktlege" in (tmp_path / "e.html").read_text()
+    missing = runner.invoke(
+        main, ["episode-summary", "nope", "-o", str(tmp_path / "x.html"), "--db", str(db)]
+    )
+    assert missing.exit_code == 2

@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from lydlogg.episode_report import episode_html
+from lydlogg.episode_report import PdfUnavailableError, episode_html, html_to_pdf
 from review.access import AccessDenied
 from review.service import ReviewService
 from review.views.common import SERVICE_LABELS
@@ -77,7 +77,16 @@ def render(service: ReviewService) -> None:
     show_timeline(episode, call_id, key="tidslinje")
     for row in episode.itertuples():
         st.markdown(f"{row.contact_number}. [{row.call_id}](/samtale?samtale={row.call_id})")
+    page = episode_html(episode)
+    name = str(episode["episode_id"].iloc[0])
     st.download_button(
-        "Last ned episodeoppsummering (HTML)", episode_html(episode), file_name=f"{episode['episode_id'].iloc[0]}.html",
-        mime="text/html",
-    )  # fmt: skip
+        "Last ned episodeoppsummering (HTML)", page, file_name=f"{name}.html", mime="text/html"
+    )
+    try:
+        st.download_button(
+            "Last ned som PDF", html_to_pdf(page), file_name=f"{name}.pdf", mime="application/pdf"
+        )
+    except PdfUnavailableError:
+        st.caption(
+            "PDF er ikke tilgjengelig på denne maskinen (WeasyPrint/Pango mangler); skriv ut HTML-siden."
+        )
