@@ -136,3 +136,13 @@ def test_a_click_on_the_timeline_opens_the_chosen_call(selection, expected):
     from review.views.episode import selected_call
 
     assert selected_call(selection, "ep1-c3-lvs") == expected
+
+
+def test_inbox_filters_come_from_and_go_to_the_url(monkeypatch, reference_db):
+    at = app(monkeypatch, reference_db, "leder", tjeneste="legevaktlege", rekontakt="1")
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 2 and set(table["Tjeneste"]) == {"Legevaktlege"}
+    at.checkbox[0].uncheck().run()
+    assert len(at.dataframe[0].value) == 3  # every legevaktlege call
+    assert at.query_params["tjeneste"] in ("legevaktlege", ["legevaktlege"]) and "rekontakt" not in at.query_params

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from review.filters import InboxFilter
 from review.service import ReviewService
 from review.views.common import SERVICE_LABELS, STATUS_LABELS, clock
 
@@ -29,14 +30,26 @@ def render(service: ReviewService) -> None:
     if calls.empty:
         st.info("Ingen samtaler å vise.")
         return
-    params = st.query_params
-    services = sorted(s for s in calls["service"].dropna().unique())
-    chosen = [s for s in params.get_all("tjeneste") if s in services]
-    picked = st.multiselect(
-        "Tjeneste", services, default=chosen, format_func=lambda s: SERVICE_LABELS.get(s, s)
+    current = InboxFilter.from_query(
+        {k: st.query_params.get_all(k) for k in ("tjeneste", "operator", "status", "rekontakt")}
     )
-    st.query_params["tjeneste"] = picked
-    shown = calls[calls["service"].isin(picked)] if picked else calls
+    columns = st.columns(4)
+    services = sorted(calls["service"].dropna().unique())
+    operators = sorted(calls["operator_id"].dropna().unique())
+    statuses = sorted(calls["status"].dropna().unique())
+    chosen = InboxFilter(
+        services=tuple(columns[0].multiselect("Tjeneste", services, default=[s for s in current.services if s in services],
+                                              format_func=lambda s: SERVICE_LABELS.get(s, s))),
+        operators=tuple(columns[1].multiselect("Operatør", operators,
+                                               default=[o for o in current.operators if o in operators])),
+        statuses=tuple(columns[2].multiselect("Status", statuses, default=[s for s in current.statuses if s in statuses],
+                                              format_func=lambda s: STATUS_LABELS.get(s, s))),
+        only_flagged=columns[3].checkbox("Bare rekontakter ikke fanget opp", value=current.only_flagged),
+    )  # fmt: skip
+    for key in ("tjeneste", "operator", "status", "rekontakt"):
+        st.query_params.pop(key, None)
+    st.query_params.update(chosen.to_query())
+    shown = chosen.apply(calls)
     table = shown.assign(
         tjeneste=shown["service"].map(SERVICE_LABELS).fillna("–"),
         status_no=shown["status"].map(STATUS_LABELS).fillna(shown["status"]),

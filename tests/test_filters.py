@@ -1,0 +1,40 @@
+import pandas as pd
+import pytest
+
+from review.filters import InboxFilter
+
+CALLS = pd.DataFrame({
+    "call_id": ["a", "b", "c", "d"],
+    "service": ["lvs", "lvs", "amk", "legevaktlege"],
+    "operator_id": ["op-anne", "op-lise", "op-anne", None],
+    "status": ["transcribed", "pending", "transcribed", "no_audio"],
+    "flagged": [True, False, False, False],
+})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("chosen", "expected"),
+    [
+        (InboxFilter(), ["a", "b", "c", "d"]),
+        (InboxFilter(services=("lvs",)), ["a", "b"]),
+        (InboxFilter(services=("lvs", "amk"), operators=("op-anne",)), ["a", "c"]),
+        (InboxFilter(statuses=("transcribed",)), ["a", "c"]),
+        (InboxFilter(only_flagged=True), ["a"]),
+        (InboxFilter(services=("fastlege",)), []),
+    ],
+)
+def test_filters_narrow_the_inbox(chosen, expected):
+    assert chosen.apply(CALLS)["call_id"].tolist() == expected
+
+
+@pytest.mark.parametrize(
+    "chosen",
+    [
+        InboxFilter(),
+        InboxFilter(
+            services=("lvs", "amk"), operators=("op-anne",), statuses=("pending",), only_flagged=True
+        ),
+    ],
+)
+def test_filters_round_trip_through_the_url(chosen):
+    assert InboxFilter.from_query(chosen.to_query()) == chosen
