@@ -145,4 +145,49 @@ def test_inbox_filters_come_from_and_go_to_the_url(monkeypatch, reference_db):
     assert len(table) == 2 and set(table["Tjeneste"]) == {"Legevaktlege"}
     at.checkbox[0].uncheck().run()
     assert len(at.dataframe[0].value) == 3  # every legevaktlege call
-    assert at.query_params["tjeneste"] in ("legevaktlege", ["legevaktlege"]) and "rekontakt" not in at.query_params
+    assert (
+        at.query_params["tjeneste"] in ("legevaktlege", ["legevaktlege"])
+        and "rekontakt" not in at.query_params
+    )
+
+
+def test_self_review_first_then_side_by_side_with_the_supervisor(monkeypatch, reference_db):
+    from review.service import ReviewService
+
+    call = "lvs-001-feber-barn"  # op-anne's call in the sample metadata
+    ReviewService(reference_db, USERS["veileder"]).save_review(
+        call, kind="peer", rubric_id="lvs_operator", rubric_version=1, rubric_sha256="x",
+        values={"introduces_self": 0}, overall_comment="Presentasjonen manglet.",
+        comments=[(2, 8.0, "Godt åpent spørsmål her.")],
+    )  # fmt: skip
+    at = app(monkeypatch, reference_db, "anne", "samtale", samtale=call)
+    assert not at.exception, at.exception
+    assert not any("Egenvurdering mot veileder" in h.value for h in at.subheader)  # not before her own
+    assert not any("Godt åpent spørsmål" in c.value for c in at.caption)
+    at.radio(key="crit-introduces_self").set_value(1)
+    at.button(key="FormSubmitter:review-Lagre vurdering").click().run()
+    assert not at.exception, at.exception
+    assert any("Egenvurdering mot veileder" in h.value for h in at.subheader)
+    at.run()
+    assert any("veileder: Godt åpent spørsmål her." in c.value for c in at.caption)
+
+
+def test_a_comment_anchored_to_a_segment_is_saved_with_its_time(monkeypatch, reference_db):
+    call = "lvs-003-brystsmerter"
+    at = app(monkeypatch, reference_db, "leder", "samtale", samtale=call)
+    assert not at.exception, at.exception
+    at.text_area[1].input("2: Her burde du spurt om tidligere kontakt.")
+    at.button(key="FormSubmitter:review-Lagre vurdering").click().run()
+    assert not at.exception, at.exception
+    with connect(reference_db) as con:
+        saved = con.execute(
+            "SELECT c.segment_index, c.at_s, c.text FROM review_comments c JOIN reviews r USING (review_id)"
+            " WHERE r.call_id = ? AND r.reviewer = 'leder'",
+            [call],
+        ).fetchall()
+        start = con.execute(
+            "SELECT s.start_s FROM segments s JOIN transcripts t USING (transcript_id) WHERE t.call_id = ?"
+            " AND s.segment_index = 1",
+            [call],
+        ).fetchone()[0]
+    assert saved == [(1, start, "Her burde du spurt om tidligere kontakt.")]

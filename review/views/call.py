@@ -7,6 +7,7 @@ import html
 import streamlit as st
 
 from review.access import AccessDenied, allowed
+from review.comparison import compare_reviews, parse_segment_comments
 from review.service import ReviewService
 from review.views.common import CHANNEL_LABELS, LOW_CONFIDENCE, ROLE_LABELS, clock, value_label
 from review.views.episode import show_timeline
@@ -68,14 +69,21 @@ def render(service: ReviewService) -> None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Transkripsjon")
+        notes: dict[int, list[str]] = {}
+        for review in service.reviews(call_id):
+            for seg, _at, text in review.comments:
+                if seg is not None:
+                    notes.setdefault(seg, []).append(f"{review.reviewer}: {text}")
         for i, segment in enumerate(transcript.segments):
             who = ROLE_LABELS.get(segment.role or "", CHANNEL_LABELS.get(segment.channel, ""))
             if st.button(f"▶ {clock(segment.start)} {who}", key=f"seg-{i}"):
                 st.query_params["t"] = str(int(segment.start))
                 st.rerun()
             st.markdown(_segment_line(segment))
+            for note in notes.get(i, ()):
+                st.caption(f"Kommentar – {note}")
     with right:
-        _review_form(service, call_id, rubric_id, suggestions)
+        _review_form(service, call_id, rubric_id, suggestions, transcript)
         if allowed(service.user, "correct_transcript"):
             _correction_form(service, call_id, transcript)
 
@@ -101,7 +109,26 @@ def _correction_form(service: ReviewService, call_id: str, transcript) -> None:
             st.rerun()
 
 
-def _review_form(service: ReviewService, call_id: str, rubric_id: str | None, suggestions) -> None:
+def _comparison(service: ReviewService, call_id: str, loaded) -> None:
+    """After a self-review: the user's values beside the others', differences marked."""
+    reviews = service.reviews(call_id)
+    own = next((r for r in reviews if r.reviewer == service.user.username and r.kind == "self"), None)
+    others = [r for r in reviews if r.kind == "peer"]
+    if own is None or not others:
+        return
+    st.subheader("Egenvurdering mot veileder")
+    table = compare_reviews(own, others, [(c.id, c.title) for c in loaded.rubric.criteria])
+    st.dataframe(table.style.apply(lambda row: ["background-color: #fde8e8" if row["Ulik"] else ""] * len(row), axis=1),
+                 hide_index=True)  # fmt: skip
+    for other in others:
+        if other.overall_comment:
+            st.caption(f"{other.reviewer}:")
+            st.text(other.overall_comment)
+
+
+def _review_form(
+    service: ReviewService, call_id: str, rubric_id: str | None, suggestions, transcript=None
+) -> None:
     st.subheader("Vurdering")
     rubrics = _rubrics()
     if rubric_id is None or rubric_id not in rubrics:
@@ -134,10 +161,19 @@ def _review_form(service: ReviewService, call_id: str, rubric_id: str | None, su
                 for ev in s.evidence[:2]:
                     st.caption(f"«{ev['text']}» ({clock(ev['start'])})")
         overall = st.text_area("Samlet kommentar", value=(existing.overall_comment or "") if existing else "")
+        anchored = st.text_area(
+            "Kommentarer til segmenter (én per linje, «12: tekst»)",
+            value="\n".join(f"{seg + 1}: {text}" for seg, _at, text in existing.comments if seg is not None)
+            if existing
+            else "",
+        )
         if st.form_submit_button("Lagre vurdering"):
             service.save_review(
                 call_id, kind=kind, rubric_id=loaded.rubric.id, rubric_version=loaded.rubric.version,
                 rubric_sha256=loaded.sha256, values=values,
                 suggested={k: v.value for k, v in suggested.items()}, overall_comment=overall or None,
+                comments=parse_segment_comments(anchored, transcript) if transcript else None,
             )  # fmt: skip
             st.success("Vurderingen er lagret.")
+    if kind == "self":
+        _comparison(service, call_id, loaded)

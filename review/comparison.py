@@ -1,0 +1,44 @@
+"""Pure helpers for the call page: segment-anchored comments and self-review comparisons."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from review.service import Review
+from transcription.types import Transcript
+
+__all__ = ["compare_reviews", "parse_segment_comments"]
+
+_LINE = re.compile(r"^\s*(\d+)\s*[:.)-]\s*(.+?)\s*$")
+
+
+def parse_segment_comments(text: str, transcript: Transcript) -> list[tuple[int | None, float | None, str]]:
+    """Comments written one per line as ``12: tekst`` (segment number as shown, from 1).
+
+    A line without a valid segment number becomes a comment on the whole call.
+    """
+    out: list[tuple[int | None, float | None, str]] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        m = _LINE.match(line)
+        if m and 1 <= int(m.group(1)) <= len(transcript.segments):
+            index = int(m.group(1)) - 1
+            out.append((index, transcript.segments[index].start, m.group(2)))
+        else:
+            out.append((None, None, line.strip()))
+    return out
+
+
+def compare_reviews(own: Review, others: list[Review], criteria: list[tuple[str, str]]) -> pd.DataFrame:
+    """One row per criterion: the user's own value, each other reviewer's, and whether they differ."""
+    rows = []
+    for criterion_id, title in criteria:
+        row: dict[str, object] = {"Kriterium": title, "Egen vurdering": own.values.get(criterion_id)}
+        for other in others:
+            row[other.reviewer] = other.values.get(criterion_id)
+        row["Ulik"] = any(other.values.get(criterion_id) != own.values.get(criterion_id) for other in others)
+        rows.append(row)
+    return pd.DataFrame(rows)
