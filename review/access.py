@@ -21,6 +21,7 @@ ACTIONS = (
     "manage_users",
     "view_audit",
     "view_episodes",
+    "plan_sampling",
 )
 
 _ALL_CALL_WORK = {
@@ -34,7 +35,7 @@ _ALL_CALL_WORK = {
 }
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"manage_users", "view_audit"}),
-    "leder": frozenset(_ALL_CALL_WORK | {"view_audit"}),
+    "leder": frozenset(_ALL_CALL_WORK | {"view_audit", "plan_sampling"}),
     "veileder": frozenset(_ALL_CALL_WORK),
     "operator": frozenset({"list_calls", "view_call", "play_audio", "self_review"}),
     "lege": frozenset({"list_calls", "view_call", "play_audio", "self_review"}),

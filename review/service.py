@@ -20,6 +20,7 @@ from lydlogg.auth import User
 from lydlogg.db import connect, transaction
 from lydlogg.store import list_calls, load_transcript
 from review.access import AccessDenied, check
+from review.sampling import SamplingPlan, assign, draw
 from transcription.types import Transcript
 
 __all__ = ["AccessDenied", "CallInfo", "Review", "ReviewService", "Suggestion"]
@@ -314,6 +315,53 @@ class ReviewService:
                 _audit(con, self.user, "correct_transcript", call_id,
                        ", ".join(f"segment {i}: {'text' if t else ''}{' role=' + r if r else ''}" for i, t, r in changes))  # fmt: skip
         score_stored(load_settings(None, db_path=self.db_path), call_ids=[call_id])
+
+    def create_sampling_plan(self, plan: SamplingPlan, reviewers: list[str]) -> list[tuple[str, str]]:
+        """Draw the plan's calls and create a review task for each, assigned in turn."""
+        check(self.user, "plan_sampling")
+        with connect(self.db_path) as con:
+            known = {r[0] for r in con.execute(
+                "SELECT username FROM users WHERE active AND role IN ('leder', 'veileder')").fetchall()}  # fmt: skip
+            unknown = [r for r in reviewers if r not in known]
+            if unknown:
+                raise ValueError(f"not active leaders or supervisors: {', '.join(unknown)}")
+            drawn = draw(list_calls(con), plan)
+            tasks = assign(drawn, reviewers)
+            done = {
+                r[0]
+                for r in con.execute(
+                    "SELECT call_id FROM review_tasks WHERE plan_id = ?", [plan.plan_id]
+                ).fetchall()
+            }
+            new = [(call_id, reviewer) for call_id, reviewer in tasks if call_id not in done]
+            with transaction(con):
+                if new:
+                    plan_json = json.dumps(
+                        {"month": plan.month, "per_operator": plan.per_operator, "seed": plan.seed}
+                    )
+                    con.executemany(
+                        "INSERT INTO review_tasks (task_id, plan_id, call_id, assigned_to, created_by, plan)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            (uuid.uuid4().hex, plan.plan_id, c, r, self.user.username, plan_json)
+                            for c, r in new
+                        ],
+                    )
+                con.execute(
+                    "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, 'sampling_plan', 'plan', ?, ?)",
+                    [self.user.username, plan.plan_id, f"{len(new)} tasks"],
+                )
+        return tasks
+
+    def tasks(self) -> pd.DataFrame:
+        """The review tasks assigned to this user, with whether they have reviewed the call yet."""
+        with connect(self.db_path) as con:
+            return con.execute(
+                "SELECT t.call_id, t.plan_id, EXISTS (SELECT 1 FROM reviews r WHERE r.call_id = t.call_id"
+                " AND r.reviewer = t.assigned_to) AS done FROM review_tasks t WHERE t.assigned_to = ?"
+                " ORDER BY t.plan_id, t.call_id",
+                [self.user.username],
+            ).df()
 
     def history(self, call_id: str) -> list[tuple[str, str, str, object]]:
         """Every saved version of every review of the call: (review_id, reviewer, replaces, created_at)."""

@@ -191,3 +191,22 @@ def test_a_comment_anchored_to_a_segment_is_saved_with_its_time(monkeypatch, ref
             [call],
         ).fetchone()[0]
     assert saved == [(1, start, "Her burde du spurt om tidligere kontakt.")]
+
+
+def test_a_sampling_plan_from_the_inbox_gives_reviewers_tasks(monkeypatch, tmp_path):
+    from conftest import build_reference_db
+
+    db = build_reference_db(tmp_path)
+    at = app(monkeypatch, db, "leder")
+    at.text_input[0].input("2026-03")
+    at.text_input[1].input("veileder")
+    at.button(key="FormSubmitter:sampling-Lag oppgaver").click().run()
+    assert not at.exception, at.exception
+    assert "samtaler trukket" in at.success[0].value
+    at = app(monkeypatch, db, "veileder")
+    assert any("Mine vurderingsoppgaver" in h.value for h in at.subheader)
+
+
+def test_admin_sees_no_calls(monkeypatch, reference_db):
+    at = app(monkeypatch, reference_db, "admin")
+    assert not at.exception and "ikke tilgang til samtaler" in at.info[0].value

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from review.access import allowed
 from review.filters import InboxFilter
+from review.sampling import SamplingPlan
 from review.service import ReviewService
 from review.views.common import SERVICE_LABELS, STATUS_LABELS, clock
 
@@ -21,11 +23,39 @@ COLUMNS = {
 }
 
 
+def _sampling_form(service: ReviewService) -> None:
+    with st.expander("Utvalgsplan: tilfeldige samtaler per operatør"), st.form("sampling"):
+        month = st.text_input("Måned (ÅÅÅÅ-MM)")
+        per_operator = st.number_input("Samtaler per operatør", min_value=1, max_value=50, value=2)
+        seed = st.number_input("Frø (for å kunne gjenskape utvalget)", min_value=0, value=1)
+        reviewers = st.text_input("Vurderere (brukernavn, kommaseparert)")
+        if st.form_submit_button("Lag oppgaver"):
+            try:
+                plan = SamplingPlan(month.strip(), int(per_operator), int(seed))
+                tasks = service.create_sampling_plan(
+                    plan, [r.strip() for r in reviewers.split(",") if r.strip()]
+                )
+                st.success(f"{len(tasks)} samtaler trukket i plan {plan.plan_id}.")
+            except ValueError as e:
+                st.error(str(e))
+
+
 def render(service: ReviewService) -> None:
     st.title("Innboks")
     if not service.available():
         st.info("Ingen database ennå. Kjør `lydlogg ingest` og `lydlogg process`, eller `make demo`.")
         return
+    if not allowed(service.user, "list_calls"):
+        st.info("Denne rollen har ikke tilgang til samtaler.")
+        return
+    tasks = service.tasks()
+    open_tasks = tasks[~tasks["done"]]
+    if not open_tasks.empty:
+        st.subheader(f"Mine vurderingsoppgaver ({len(open_tasks)})")
+        for task in open_tasks.itertuples():
+            st.markdown(f"- [{task.call_id}](/samtale?samtale={task.call_id}) ({task.plan_id})")
+    if allowed(service.user, "plan_sampling"):
+        _sampling_form(service)
     calls = service.calls()
     if calls.empty:
         st.info("Ingen samtaler å vise.")

@@ -1,0 +1,55 @@
+"""Sampling plans for audio-log evaluation: N random calls per operator per month, reproducibly.
+
+The same calls, month, N and seed always draw the same sample, so a plan can be documented and
+re-created; reviewers get the drawn calls in turn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SamplingPlan", "assign", "draw"]
+
+
+@dataclass(frozen=True)
+class SamplingPlan:
+    month: str  # YYYY-MM
+    per_operator: int
+    seed: int
+
+    def __post_init__(self) -> None:
+        if len(self.month) != 7 or self.month[4] != "-" or not (self.month[:4] + self.month[5:]).isdigit():
+            raise ValueError(f"month {self.month!r} is not YYYY-MM")
+        if not 1 <= int(self.month[5:]) <= 12:
+            raise ValueError(f"month {self.month!r} is not YYYY-MM")
+        if self.per_operator < 1:
+            raise ValueError("per_operator must be at least 1")
+
+    @property
+    def plan_id(self) -> str:
+        return f"{self.month}-n{self.per_operator}-s{self.seed}"
+
+
+def draw(calls: pd.DataFrame, plan: SamplingPlan) -> list[str]:
+    """Up to ``per_operator`` call ids per operator among the transcribed calls started in the month."""
+    month = pd.to_datetime(calls["started_at"], utc=True).dt.strftime("%Y-%m")
+    eligible = calls[
+        (month == plan.month) & calls["operator_id"].notna() & (calls["status"] == "transcribed")
+    ]
+    rng = np.random.default_rng(plan.seed)
+    chosen: list[str] = []
+    for _operator, group in sorted(eligible.groupby("operator_id"), key=lambda g: g[0]):
+        ids = sorted(group["call_id"])
+        take = min(plan.per_operator, len(ids))
+        chosen += [ids[i] for i in sorted(rng.choice(len(ids), size=take, replace=False))]
+    return chosen
+
+
+def assign(call_ids: list[str], reviewers: list[str]) -> list[tuple[str, str]]:
+    """(call_id, reviewer), the reviewers taking the calls in turn."""
+    if not reviewers:
+        raise ValueError("a sampling plan needs at least one reviewer")
+    return [(call_id, reviewers[i % len(reviewers)]) for i, call_id in enumerate(call_ids)]

@@ -1,0 +1,71 @@
+from datetime import datetime
+
+import pandas as pd
+import pytest
+
+from lydlogg.auth import DEMO_USERS, User
+from review.access import AccessDenied
+from review.sampling import SamplingPlan, assign, draw
+from review.service import ReviewService
+
+USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+
+
+def calls_frame() -> pd.DataFrame:
+    rows = []
+    for op in ("op-a", "op-b"):
+        for day in range(1, 8):
+            rows.append(
+                (
+                    f"{op}-{day}",
+                    datetime.fromisoformat(f"2026-03-{day:02d}T12:00:00+01:00"),
+                    op,
+                    "transcribed",
+                )
+            )
+    rows.append(("op-a-april", datetime.fromisoformat("2026-04-01T12:00:00+02:00"), "op-a", "transcribed"))
+    rows.append(("op-b-pending", datetime.fromisoformat("2026-03-10T12:00:00+01:00"), "op-b", "pending"))
+    rows.append(("nobody", datetime.fromisoformat("2026-03-10T12:00:00+01:00"), None, "transcribed"))
+    return pd.DataFrame(rows, columns=["call_id", "started_at", "operator_id", "status"])
+
+
+def test_draw_is_reproducible_capped_per_operator_and_inside_the_month():
+    plan = SamplingPlan("2026-03", 3, seed=7)
+    first = draw(calls_frame(), plan)
+    assert first == draw(calls_frame().sample(frac=1, random_state=1), plan)  # row order does not matter
+    assert len(first) == 6 and sum(c.startswith("op-a") for c in first) == 3
+    assert not {"op-a-april", "op-b-pending", "nobody"} & set(first)
+    assert draw(calls_frame(), SamplingPlan("2026-03", 3, seed=8)) != first
+    assert len(draw(calls_frame(), SamplingPlan("2026-03", 50, seed=1))) == 14  # everyone's all, no more
+
+
+@pytest.mark.parametrize("month", ["2026-3", "2026-13", "march", "2026/03"])
+def test_bad_months_are_refused(month):
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        SamplingPlan(month, 2, 1)
+
+
+def test_reviewers_take_calls_in_turn():
+    assert assign(["a", "b", "c"], ["leder", "veileder"]) == [
+        ("a", "leder"),
+        ("b", "veileder"),
+        ("c", "leder"),
+    ]
+    with pytest.raises(ValueError, match="at least one reviewer"):
+        assign(["a"], [])
+
+
+def test_a_leader_creates_tasks_once_and_reviewers_see_theirs(reference_db):
+    plan = SamplingPlan("2026-03", 1, seed=3)
+    leder = ReviewService(reference_db, USERS["leder"])
+    tasks = leder.create_sampling_plan(plan, ["veileder", "leder"])
+    assert tasks and len(tasks) == len({c for c, _ in tasks})
+    assert (
+        leder.create_sampling_plan(plan, ["veileder", "leder"]) == tasks
+    )  # same plan, same draw, no new rows
+    mine = ReviewService(reference_db, USERS["veileder"]).tasks()
+    assert set(mine["call_id"]) == {c for c, r in tasks if r == "veileder"} and not mine["done"].any()
+    with pytest.raises(AccessDenied):
+        ReviewService(reference_db, USERS["veileder"]).create_sampling_plan(plan, ["veileder"])
+    with pytest.raises(ValueError, match="not active leaders or supervisors: anne"):
+        leder.create_sampling_plan(plan, ["anne"])
