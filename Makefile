@@ -54,6 +54,7 @@ bench: model ## Print speed, accuracy, agreement and memory figures
 	$(BIN)/python bench/rubric_agreement.py
 	$(BIN)/python bench/scoring_speed.py
 	$(BIN)/python bench/episodes.py
+	$(BIN)/python bench/app_pages.py
 
 clean: ## Remove the virtual environment, caches and demo database
 	rm -rf $(VENV) .pytest_cache .ruff_cache $(DB) $(DB).wal

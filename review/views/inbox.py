@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
+from lydlogg.auth import User
 from review.access import allowed
 from review.filters import InboxFilter
 from review.sampling import SamplingPlan
@@ -21,6 +25,22 @@ COLUMNS = {
     "rekontakt": "Rekontakt",
     "spenn": "Episodens spenn",
 }
+
+
+def _stamp(db_path: Path) -> tuple[int, int]:
+    """Changes whenever the database file or its write-ahead log does."""
+    wal = db_path.with_name(db_path.name + ".wal")
+    return (
+        db_path.stat().st_mtime_ns if db_path.exists() else 0,
+        wal.stat().st_mtime_ns if wal.exists() else 0,
+    )
+
+
+@st.cache_data(ttl=120, max_entries=16, show_spinner=False)
+def _calls(db_path: str, user: User, stamp: tuple[int, int]) -> pd.DataFrame:
+    """The user's calls, linked into episodes; recomputed only when the database changes, so a
+    filter change on a large inbox only filters."""
+    return ReviewService(Path(db_path), user).calls()
 
 
 def _sampling_form(service: ReviewService) -> None:
@@ -56,7 +76,7 @@ def render(service: ReviewService) -> None:
             st.markdown(f"- [{task.call_id}](/samtale?samtale={task.call_id}) ({task.plan_id})")
     if allowed(service.user, "plan_sampling"):
         _sampling_form(service)
-    calls = service.calls()
+    calls = _calls(str(service.db_path), service.user, _stamp(service.db_path))
     if calls.empty:
         st.info("Ingen samtaler å vise.")
         return
