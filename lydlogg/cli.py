@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import getpass
 import json
 import logging
 import os
@@ -274,6 +275,10 @@ def export_transcript(call_id: str, fmt: str, output: Path | None, settings: Set
             transcript = load_transcript(con, call_id)
         except CallNotFoundError as e:
             raise Failure(str(e)) from e
+        con.execute(
+            "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, 'export', 'call', ?, ?)",
+            [f"cli:{getpass.getuser()}", call_id, fmt],
+        )
     if fmt == "json":
         text = json.dumps(to_json(transcript), ensure_ascii=False, indent=2) + "\n"
     else:

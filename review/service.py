@@ -69,6 +69,34 @@ def _audit(
     )
 
 
+_SUGGESTED_SQL = """
+WITH latest AS (SELECT call_id, arg_max(transcript_id, created_at) AS tid FROM transcripts GROUP BY call_id)
+SELECT s.call_id, s.rubric_id, s.criterion_id, arg_max(s.value, s.created_at) AS value
+FROM suggestions s JOIN latest l ON l.tid = s.transcript_id
+GROUP BY s.call_id, s.rubric_id, s.criterion_id
+"""
+
+_REVIEW_FIGURES_SQL = """
+WITH latest AS (SELECT call_id, arg_max(transcript_id, created_at) AS tid FROM transcripts GROUP BY call_id),
+low AS (SELECT transcript_id, avg(CASE WHEN probability < 0.5 THEN 1.0 ELSE 0.0 END) AS low_share
+        FROM words GROUP BY transcript_id),
+current_reviews AS (
+    SELECT call_id, count(*) FILTER (WHERE kind = 'peer') AS peer_reviews,
+           count(*) FILTER (WHERE kind = 'self') AS self_reviews
+    FROM reviews r WHERE NOT EXISTS (SELECT 1 FROM reviews n WHERE n.replaces = r.review_id)
+    GROUP BY call_id
+)
+SELECT c.call_id, coalesce(r.peer_reviews, 0) AS peer_reviews, coalesce(r.self_reviews, 0) AS self_reviews,
+       w.low_share
+FROM calls c
+LEFT JOIN current_reviews r USING (call_id)
+LEFT JOIN latest l USING (call_id)
+LEFT JOIN low w ON w.transcript_id = l.tid
+"""
+
+LOW_CONFIDENCE_SHARE = 0.2  # a call with more than this share of uncertain words is flagged in the inbox
+
+
 class ReviewService:
     def __init__(self, db_path: Path, user: User) -> None:
         self.db_path = Path(db_path)
@@ -95,6 +123,7 @@ class ReviewService:
         with connect(self.db_path) as con:
             df = list_calls(con)
             episodes = link_episodes(con, load_settings(None).episodes.window_hours)
+            figures = self._review_figures(con)
         if self.user.own_calls_only:
             df = df[df["operator_id"] == self.user.operator_id]
         df = df.merge(
@@ -104,11 +133,32 @@ class ReviewService:
             on="call_id",
             how="left",
         )
+        df = df.merge(figures, on="call_id", how="left")
         df["flagged"] = df["flagged"].fillna(False).astype(bool)
         df = df.sort_values(
             ["flagged", "started_at"], ascending=[False, True], na_position="last", kind="stable"
         )
         return df.reset_index(drop=True)
+
+    def _review_figures(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+        """Per call: suggested total (weighted share of the rubric's maximum, %), reviews, low-confidence share."""
+        from rubrics import load_rubrics
+
+        suggested = con.execute(_SUGGESTED_SQL).df()
+        criteria = pd.DataFrame(
+            [
+                (r.rubric.id, c.id, c.weight, c.scale.values[-1])
+                for r in load_rubrics().values()
+                for c in r.rubric.criteria
+            ],
+            columns=["rubric_id", "criterion_id", "weight", "max"],
+        )
+        scored = suggested.dropna(subset=["value"]).merge(criteria, on=["rubric_id", "criterion_id"])
+        scored = scored.assign(got=scored["weight"] * scored["value"] / scored["max"])
+        totals = scored.groupby("call_id").agg(got=("got", "sum"), weight=("weight", "sum"))
+        totals["suggested_total"] = (100 * totals["got"] / totals["weight"]).round(0)
+        figures = con.execute(_REVIEW_FIGURES_SQL).df()
+        return figures.merge(totals[["suggested_total"]], left_on="call_id", right_index=True, how="outer")
 
     def episode(self, call_id: str) -> pd.DataFrame:
         """Every contact in the episode of ``call_id``, in time order (leaders and supervisors)."""

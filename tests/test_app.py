@@ -210,3 +210,16 @@ def test_a_sampling_plan_from_the_inbox_gives_reviewers_tasks(monkeypatch, tmp_p
 def test_admin_sees_no_calls(monkeypatch, reference_db):
     at = app(monkeypatch, reference_db, "admin")
     assert not at.exception and "ikke tilgang til samtaler" in at.info[0].value
+
+
+def test_inbox_shows_suggested_totals_and_review_state(monkeypatch, reference_db):
+    at = app(monkeypatch, reference_db, "leder")
+    table = at.dataframe[0].value
+    assert {"Forslag totalt", "Vurdert", "Transkripsjon"} <= set(table.columns)
+    totals = [v for v in table["Forslag totalt"] if v]
+    assert len(totals) >= 9 and all(v.endswith(" %") and 0 <= int(v[:-2]) <= 100 for v in totals)
+
+
+def test_evidence_is_marked_in_the_transcript(monkeypatch, reference_db):
+    at = app(monkeypatch, reference_db, "leder", "samtale", samtale="lvs-001-feber-barn")
+    assert any(c.value.startswith("Bevis for forslag: ") for c in at.caption)

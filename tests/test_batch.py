@@ -68,6 +68,10 @@ def test_two_sample_calls_from_audio_to_transcript_through_the_cli(tmp_path, bun
     assert "nothing to do" in again.stdout
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM transcripts").fetchone() == (2,)
+        exports = con.execute(
+            "SELECT action, object_id, detail FROM audit WHERE action = 'export'"
+        ).fetchall()
+        assert len(exports) == 6 and {e[2] for e in exports} == {"json", "vtt", "txt"}
         run_row = con.execute(
             "SELECT model_id, model_sha256, options_json, software_version FROM runs"
         ).fetchone()

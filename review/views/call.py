@@ -69,6 +69,13 @@ def render(service: ReviewService) -> None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Transkripsjon")
+        titles = {c.id: c.title for r in _rubrics().values() for c in r.rubric.criteria}
+        evidence: dict[int, list[str]] = {}
+        for suggestion in suggestions:
+            for ev in suggestion.evidence:
+                evidence.setdefault(ev["segment_index"], []).append(
+                    titles.get(suggestion.criterion_id, suggestion.criterion_id)
+                )
         notes: dict[int, list[str]] = {}
         for review in service.reviews(call_id):
             for seg, _at, text in review.comments:
@@ -79,7 +86,10 @@ def render(service: ReviewService) -> None:
             if st.button(f"▶ {clock(segment.start)} {who}", key=f"seg-{i}"):
                 st.query_params["t"] = str(int(segment.start))
                 st.rerun()
-            st.markdown(_segment_line(segment))
+            line = _segment_line(segment)
+            st.markdown(f":blue-background[{line}]" if i in evidence else line)
+            if i in evidence:
+                st.caption("Bevis for forslag: " + ", ".join(dict.fromkeys(evidence[i])))
             for note in notes.get(i, ()):
                 st.caption(f"Kommentar – {note}")
     with right:

@@ -11,7 +11,7 @@ from lydlogg.auth import User
 from review.access import allowed
 from review.filters import InboxFilter
 from review.sampling import SamplingPlan
-from review.service import ReviewService
+from review.service import LOW_CONFIDENCE_SHARE, ReviewService
 from review.views.common import SERVICE_LABELS, STATUS_LABELS, clock
 
 COLUMNS = {
@@ -22,6 +22,9 @@ COLUMNS = {
     "varighet": "Varighet",
     "status_no": "Status",
     "kontakt": "Kontakt i episode",
+    "forslag": "Forslag totalt",
+    "vurdert": "Vurdert",
+    "sikkerhet": "Transkripsjon",
     "rekontakt": "Rekontakt",
     "spenn": "Episodens spenn",
 }
@@ -106,12 +109,19 @@ def render(service: ReviewService) -> None:
         varighet=shown["duration_s"].map(clock),
         lenke=shown["call_id"].map(lambda c: f"/samtale?samtale={c}"),
         kontakt=[
-            f"{int(n)} av {int(size)}" if size == size and size > 1 else ""
+            f"{int(n)} av {int(size)}" if pd.notna(size) and size > 1 else ""
             for n, size in zip(shown["contact_number"], shown["episode_size"], strict=True)
         ],
         rekontakt=shown["flagged"].map(lambda f: "ikke fanget opp" if f else ""),
+        forslag=shown["suggested_total"].map(lambda v: f"{v:.0f} %" if pd.notna(v) else ""),
+        vurdert=[
+            ", ".join(x for x in (f"{int(p)} veileder" if p else "", f"{int(s)} egen" if s else "") if x)
+            or "nei"
+            for p, s in zip(shown["peer_reviews"].fillna(0), shown["self_reviews"].fillna(0), strict=True)
+        ],
+        sikkerhet=shown["low_share"].map(lambda v: "lav" if pd.notna(v) and v > LOW_CONFIDENCE_SHARE else ""),
         spenn=[
-            f"{span:.0f} t" if size == size and size > 1 else ""
+            f"{span:.0f} t" if pd.notna(size) and size > 1 else ""
             for span, size in zip(shown["episode_span_hours"], shown["episode_size"], strict=True)
         ],
     )
