@@ -37,13 +37,14 @@ FROM calls c
 LEFT JOIN audio_files a ON a.sha256 = c.audio_sha256
 LEFT JOIN latest l ON l.call_id = c.call_id AND l.n = 1
 LEFT JOIN open_failures f ON f.call_id = c.call_id
+WHERE $call_id IS NULL OR c.call_id = $call_id
 ORDER BY c.started_at NULLS LAST, c.call_id
 """
 
 
-def list_calls(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per call: id, time, service, source file, duration, channels, status."""
-    return con.execute(_CALLS_SQL).df()
+def list_calls(con: duckdb.DuckDBPyConnection, call_id: str | None = None) -> pd.DataFrame:
+    """One row per call (or only ``call_id``'s): id, time, service, source file, duration, channels, status."""
+    return con.execute(_CALLS_SQL, {"call_id": call_id}).df()
 
 
 def load_transcript(con: duckdb.DuckDBPyConnection, call_id: str) -> Transcript:

@@ -182,9 +182,8 @@ class ReviewService:
     def call(self, call_id: str) -> CallInfo:
         with connect(self.db_path) as con:
             self._check_call(con, "view_call", call_id)
-            df = list_calls(con)
+            row = list_calls(con, call_id).iloc[0]
             _audit(con, self.user, "view_call", call_id)
-        row = df[df["call_id"] == call_id].iloc[0]
         duration = None if pd.isna(row["duration_s"]) else float(row["duration_s"])
         return CallInfo(call_id, row["started_at"], row["service"], row["operator_id"], row["urgency"], duration,
                         row["status"])  # fmt: skip
