@@ -55,7 +55,10 @@ def test_reviewers_take_calls_in_turn():
         assign(["a"], [])
 
 
-def test_a_leader_creates_tasks_once_and_reviewers_see_theirs(reference_db):
+def test_a_leader_creates_tasks_once_and_reviewers_see_theirs(tmp_path):
+    from conftest import build_reference_db
+
+    reference_db = build_reference_db(tmp_path)  # its own: other tests add reviews to the shared one
     plan = SamplingPlan("2026-03", 1, seed=3)
     leder = ReviewService(reference_db, USERS["leder"])
     tasks = leder.create_sampling_plan(plan, ["veileder", "leder"])
