@@ -22,6 +22,14 @@ ACTIONS = (
     "view_audit",
     "view_episodes",
     "plan_sampling",
+    "calibrate",  # take part in a calibration round (blind scoring)
+    "manage_calibration",  # create rounds, see everyone's scores, record agreed interpretations
+    "run_feedback",  # lead a feedback session (tilbakemeldingsmøte) and save its notes
+    "view_dashboard",  # leader's overview; operators and doctors see only their own figures
+    "publish_case",  # anonymise a reviewed call and publish it to the case library
+    "read_cases",  # read published, anonymised cases
+    "export_case",  # export or import a case package
+    "manage_retention",  # apply retention rules, back up and restore
 )
 
 _ALL_CALL_WORK = {
@@ -33,12 +41,16 @@ _ALL_CALL_WORK = {
     "correct_transcript",
     "view_episodes",
 }
+_TRAINING = {"calibrate", "manage_calibration", "run_feedback", "publish_case", "export_case"}
+_OWN_WORK = {"list_calls", "view_call", "play_audio", "self_review", "view_dashboard", "read_cases"}
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"manage_users", "view_audit"}),
-    "leder": frozenset(_ALL_CALL_WORK | {"view_audit", "plan_sampling"}),
-    "veileder": frozenset(_ALL_CALL_WORK),
-    "operator": frozenset({"list_calls", "view_call", "play_audio", "self_review"}),
-    "lege": frozenset({"list_calls", "view_call", "play_audio", "self_review"}),
+    "admin": frozenset({"manage_users", "view_audit", "manage_retention", "read_cases"}),
+    "leder": frozenset(
+        _ALL_CALL_WORK | _TRAINING | {"view_audit", "plan_sampling", "view_dashboard", "read_cases"}
+    ),
+    "veileder": frozenset(_ALL_CALL_WORK | _TRAINING | {"view_dashboard", "read_cases"}),
+    "operator": frozenset(_OWN_WORK),
+    "lege": frozenset(_OWN_WORK),
 }
 
 

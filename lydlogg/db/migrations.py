@@ -6,6 +6,8 @@ records it in ``schema_version``. Never edit a migration that has shipped: add a
 
 from __future__ import annotations
 
+import re
+
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (
         1,
@@ -266,4 +268,32 @@ MIGRATIONS += (
     ),
 )
 
+
+def _feature_migrations() -> tuple[tuple[int, str, str], ...]:
+    """Migrations from v6 on live beside the feature that needs them, one module each.
+
+    A module ``lydlogg/db/mNNN_<name>.py`` defines ``MIGRATION = (NNN, description, sql)``; the
+    number in the file name must match the version it declares.
+    """
+    import importlib
+    import pkgutil
+
+    import lydlogg.db as package
+
+    found = []
+    for info in pkgutil.iter_modules(package.__path__):
+        match = re.fullmatch(r"m(\d{3})_\w+", info.name)
+        if not match:
+            continue
+        migration = importlib.import_module(f"lydlogg.db.{info.name}").MIGRATION
+        if migration[0] != int(match.group(1)):
+            raise RuntimeError(f"lydlogg/db/{info.name}.py declares version {migration[0]}")
+        found.append(migration)
+    return tuple(sorted(found))
+
+
+MIGRATIONS += _feature_migrations()
+_versions = [m[0] for m in MIGRATIONS]
+if len(set(_versions)) != len(_versions):
+    raise RuntimeError(f"two schema migrations share a version: {_versions}")
 LATEST_VERSION = MIGRATIONS[-1][0]
