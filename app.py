@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import streamlit as st
@@ -9,31 +10,73 @@ import streamlit as st
 from lydlogg.auth import AuthError, authenticate
 from lydlogg.db import connect
 from lydlogg.settings import load_settings
+from review.login_sessions import (
+    COOKIE,
+    cookie_script,
+    end_session,
+    idle_expired,
+    resume_session,
+    start_session,
+    touch_session,
+)
 from review.service import ReviewService
 
 st.set_page_config(page_title="Lydlogg", page_icon="🎧", layout="wide")
 settings = load_settings()
 db_path = Path(settings.db_path)
+timeout = settings.server.session_timeout_minutes
+now = datetime.now(UTC)
+COOKIE_MAX_AGE_S = 12 * 3600  # the browser forgets the token after this; the database ends idle sessions sooner
 
 
 def login() -> None:
     st.title("Lydlogg")
+    if st.session_state.pop("expired", False):
+        st.info("Økten ble avsluttet etter inaktivitet. Logg inn igjen.")
     with st.form("login"):
         username = st.text_input("Brukernavn")
         password = st.text_input("Passord", type="password")
         if st.form_submit_button("Logg inn"):
             try:
                 with connect(db_path) as con:
-                    st.session_state["user"] = authenticate(
-                        con, username, password, production=settings.env == "production"
-                    )
+                    user = authenticate(con, username, password, production=settings.env == "production")
+                    st.session_state["token"] = start_session(con, user)
+                st.session_state["user"] = user
+                st.session_state["set_cookie"] = True
                 st.rerun()
             except AuthError as e:
                 st.error(str(e))
 
 
+def log_out(expired: bool = False) -> None:
+    with connect(db_path) as con:
+        end_session(con, st.session_state.pop("token", None), st.session_state.pop("user"))
+    st.session_state["clear_cookie"] = True
+    st.session_state["expired"] = expired
+
+
 user = st.session_state.get("user")
+token = st.context.cookies.get(COOKIE)
+if user is None and db_path.exists() and isinstance(token, str) and token:
+    # A reload starts a new Streamlit session: continue the one the browser's cookie names.
+    with connect(db_path) as con:
+        user = resume_session(con, token, timeout, now)
+    if user is not None:
+        st.session_state.update(user=user, token=token, last_activity=now, last_touch=now)
+elif user is not None and idle_expired(st.session_state.get("last_activity", now), now, timeout):
+    log_out(expired=True)
+    user = None
+if user is not None:
+    st.session_state["last_activity"] = now
+    token = st.session_state.get("token")
+    if token and now - st.session_state.get("last_touch", now) > timedelta(minutes=1):
+        with connect(db_path) as con:
+            touch_session(con, token, now)
+        st.session_state["last_touch"] = now
+
 if user is None:
+    if st.session_state.pop("clear_cookie", False):
+        st.iframe(cookie_script(None, 0), height=1)
     # Every page's address shows the log-in form, so a shared link opens its page after log-in.
     login_pages = [st.Page(login, title="Logg inn", url_path="logg-inn", default=True)] + [
         st.Page(lambda: login(), title="Logg inn", url_path=path)
@@ -45,8 +88,10 @@ else:
     with st.sidebar:
         st.write(f"Innlogget som **{user.display_name}** ({user.role})")
         if st.button("Logg ut"):
-            del st.session_state["user"]
+            log_out()
             st.rerun()
+        if st.session_state.pop("set_cookie", False):
+            st.iframe(cookie_script(st.session_state["token"], COOKIE_MAX_AGE_S), height=1)
     pages = [
         st.Page("review/views/innboks.py", title="Innboks", url_path="innboks", default=True),
         st.Page("review/views/samtale.py", title="Samtale", url_path="samtale"),

@@ -132,6 +132,15 @@ class ServerSettings(_Section):
 
     address: str = Field("localhost", description="Address the app listens on.")
     port: int = Field(8501, ge=1, le=65535, description="Port the app listens on.")
+    session_timeout_minutes: float = Field(
+        15,
+        gt=0,
+        le=24 * 60,
+        description=(
+            "A logged-in user who does nothing for this long (minutes) must log in again; a reload "
+            "within it keeps the session (a random token in a cookie, kept hashed in the database)."
+        ),
+    )
 
 
 class Settings(BaseSettings):

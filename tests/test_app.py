@@ -65,7 +65,8 @@ def test_call_page_shows_transcript_suggestions_and_saves_a_review(monkeypatch, 
         n_segments = con.execute(
             "SELECT count(*) FROM segments JOIN transcripts USING (transcript_id) WHERE call_id = ?", [first]
         ).fetchone()[0]
-    assert len([b for b in at.button if b.label.startswith("▶")]) == n_segments
+    frames = [e for e in at.main if e.type == "iframe"]
+    assert len(frames) == 1 and frames[0].proto.srcdoc.count('class="seg') == n_segments
     at.radio(key="crit-introduces_self").set_value(0)
     at.text_area[0].input("Godt kartlagt, men uklare råd.")
     at.button(key="FormSubmitter:review-Lagre vurdering").click().run()
@@ -223,3 +224,20 @@ def test_inbox_shows_suggested_totals_and_review_state(monkeypatch, reference_db
 def test_evidence_is_marked_in_the_transcript(monkeypatch, reference_db):
     at = app(monkeypatch, reference_db, "leder", "samtale", samtale="lvs-001-feber-barn")
     assert any(c.value.startswith("Bevis for forslag: ") for c in at.caption)
+
+
+def test_an_idle_session_ends_with_a_message_and_the_login(monkeypatch, reference_db):
+    from datetime import UTC, datetime, timedelta
+
+    monkeypatch.setenv("LYDLOGG_DB_PATH", str(reference_db))
+    monkeypatch.setenv("LYDLOGG_SERVER__SESSION_TIMEOUT_MINUTES", "15")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["user"] = USERS["leder"]
+    at.session_state["last_activity"] = datetime.now(UTC) - timedelta(minutes=16)
+    at.run()
+    assert not at.exception and at.title[0].value == "Lydlogg"
+    assert "inaktivitet" in at.info[0].value
+    with connect(reference_db) as con:
+        assert con.execute(
+            "SELECT count(*) FROM audit WHERE username = 'leder' AND action = 'logout'"
+        ).fetchone()[0]

@@ -92,20 +92,33 @@ def test_review_a_call_in_a_real_browser(server):
         page.screenshot(path=str(ARTIFACTS / "innboks.png"), full_page=True)
 
         call_url = f"{base}/samtale?samtale={first}"
-        log_in(page, call_url, "veileder", "demo-veileder", f"Samtale {first}")  # a shared link, new session
+        page.goto(call_url, wait_until="domcontentloaded")  # a shared link: the session cookie carries over
+        page.get_by_role("heading", name=f"Samtale {first}").wait_for(timeout=60_000)
         page.wait_for_selector("audio", timeout=30_000)
-        page.eval_on_selector("audio", "a => { a.muted = true; return a.play(); }")
-        page.wait_for_function("() => document.querySelector('audio').currentTime > 0", timeout=20_000)
+        page.eval_on_selector("audio", "a => { a.muted = true; }")
+        transcript = page.frame_locator("iframe").locator("#seg-1")  # clicking a segment plays from there
+        transcript.wait_for(timeout=30_000)
+        start = float(transcript.get_attribute("data-start"))
+        transcript.click()
+        page.wait_for_function(
+            f"() => !document.querySelector('audio').paused && document.querySelector('audio').currentTime >= {start}",
+            timeout=20_000,
+        )
         criterion = page.get_by_role("radiogroup", name="Presenterer seg")
         criterion.get_by_text("nei", exact=True).click()
         page.get_by_role("button", name="Lagre vurdering").click()
         page.get_by_text("Vurderingen er lagret.").wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "samtale.png"), full_page=True)
 
-        log_in(page, call_url, "veileder", "demo-veileder", f"Samtale {first}")  # reload: a new session
+        page.reload()  # a new Streamlit session, continued through the session cookie: no log-in
+        page.get_by_role("heading", name=f"Samtale {first}").wait_for(timeout=60_000)
         saved = page.get_by_role("radiogroup", name="Presenterer seg").get_by_role("radio", name="nei")
         saved.wait_for(timeout=30_000)
         assert saved.is_checked()
+        page.get_by_role("button", name="Logg ut").click()
+        page.get_by_role("button", name="Logg inn").wait_for(timeout=30_000)
+        page.reload()  # after log-out the cookie's session is gone on the server too
+        page.get_by_role("button", name="Logg inn").wait_for(timeout=60_000)
 
         other = browser.new_page()
         other.goto(f"{base}/samtale?samtale={second}", wait_until="domcontentloaded")

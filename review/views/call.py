@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import html
-
 import streamlit as st
 
 from review.access import AccessDenied, allowed
 from review.comparison import compare_reviews, parse_segment_comments
 from review.service import ReviewService
-from review.views.common import CHANNEL_LABELS, LOW_CONFIDENCE, ROLE_LABELS, clock, value_label
+from review.views.common import ROLE_LABELS, clock, value_label
 from review.views.episode import show_timeline
+from review.views.transcript_html import transcript_html
 from rubrics import load_rubrics
 
 
 @st.cache_resource
 def _rubrics():
     return load_rubrics()
-
-
-def _segment_line(segment) -> str:
-    """Markdown for one segment: the words, low-confidence ones marked; user text is escaped."""
-    words = segment.words or ()
-    if not words:
-        return html.escape(segment.text)
-    parts = []
-    for w in words:
-        text = html.escape(w.text).replace("*", "\\*").replace("_", "\\_")
-        parts.append(f":orange[{text}]" if w.probability < LOW_CONFIDENCE else text)
-    return " ".join(parts)
 
 
 def render(service: ReviewService) -> None:
@@ -81,17 +68,8 @@ def render(service: ReviewService) -> None:
             for seg, _at, text in review.comments:
                 if seg is not None:
                     notes.setdefault(seg, []).append(f"{review.reviewer}: {text}")
-        for i, segment in enumerate(transcript.segments):
-            who = ROLE_LABELS.get(segment.role or "", CHANNEL_LABELS.get(segment.channel, ""))
-            if st.button(f"▶ {clock(segment.start)} {who}", key=f"seg-{i}"):
-                st.query_params["t"] = str(int(segment.start))
-                st.rerun()
-            line = _segment_line(segment)
-            st.markdown(f":blue-background[{line}]" if i in evidence else line)
-            if i in evidence:
-                st.caption("Bevis for forslag: " + ", ".join(dict.fromkeys(evidence[i])))
-            for note in notes.get(i, ()):
-                st.caption(f"Kommentar – {note}")
+        st.caption("Klikk på et segment for å spille av derfra. Usikre ord er understreket.")
+        st.iframe(transcript_html(transcript.segments, evidence, notes), height=640)
     with right:
         _review_form(service, call_id, rubric_id, suggestions, transcript)
         if allowed(service.user, "correct_transcript"):

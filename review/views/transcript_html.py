@@ -1,0 +1,100 @@
+"""The call page's transcript as one HTML document: every segment in a single element.
+
+Streamlit draws each widget as its own element, and a 15-minute call has some 300 segments; one
+button and one text block per segment made the page slow. Here the whole transcript is one
+component. Clicking a segment seeks the page's audio player (the first ``<audio>`` of the parent
+document, which the component may reach because Streamlit's component frames are same-origin)
+and starts it; the segment being played is highlighted as the audio runs.
+
+Everything that comes from a transcript, a correction or a comment is escaped: no user text is
+ever rendered as HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+
+from review.views.common import CHANNEL_LABELS, LOW_CONFIDENCE, ROLE_LABELS, clock
+from transcription.types import Segment
+
+__all__ = ["transcript_html"]
+
+_STYLE = """
+body { font-family: "Source Sans Pro", sans-serif; font-size: 15px; margin: 0; color: #262730; }
+.seg { padding: 4px 8px; border-left: 3px solid transparent; cursor: pointer; }
+.seg:hover { background: #f0f2f6; }
+.seg.evidence { background: #e3effd; border-left-color: #1c83e1; }
+.seg.playing { border-left-color: #ff4b4b; background: #fff1f1; }
+.who { color: #555; font-size: 13px; margin-right: 6px; white-space: nowrap; }
+.play { color: #ff4b4b; }
+.role-operator .who, .role-doctor .who { font-weight: 600; }
+.low { color: #c45c00; text-decoration: underline dotted; }
+.note { color: #555; font-size: 13px; margin: 2px 0 0 22px; }
+"""
+
+_SCRIPT = """
+const audio = () => window.parent.document.querySelector("audio");
+const segs = Array.from(document.querySelectorAll(".seg"));
+for (const seg of segs) {
+  seg.addEventListener("click", () => {
+    const a = audio();
+    if (!a) return;
+    a.currentTime = parseFloat(seg.dataset.start);
+    a.play();
+  });
+}
+setInterval(() => {
+  const a = audio();
+  if (!a || a.paused) return;
+  for (const seg of segs) {
+    const on = a.currentTime >= parseFloat(seg.dataset.start) && a.currentTime < parseFloat(seg.dataset.end);
+    seg.classList.toggle("playing", on);
+  }
+}, 400);
+"""
+
+
+def _words_html(segment: Segment) -> str:
+    if not segment.words:
+        return escape(segment.text)
+    return " ".join(
+        f'<span class="low" title="usikkert ord">{escape(w.text.strip())}</span>'
+        if w.probability < LOW_CONFIDENCE
+        else escape(w.text.strip())
+        for w in segment.words
+    )
+
+
+def transcript_html(
+    segments: Sequence[Segment],
+    evidence: Mapping[int, Sequence[str]],
+    notes: Mapping[int, Sequence[str]],
+) -> str:
+    """The transcript as a self-contained HTML page (with its own style and click-to-play script).
+
+    ``evidence`` maps a segment index to the criteria it supports; ``notes`` maps a segment index
+    to reviewers' comments.
+    """
+    rows = []
+    for i, segment in enumerate(segments):
+        who = ROLE_LABELS.get(segment.role or "", CHANNEL_LABELS.get(segment.channel, ""))
+        classes = ["seg", f"role-{escape(segment.role or 'unknown')}"]
+        if i in evidence:
+            classes.append("evidence")
+        parts = [
+            f'<div class="{" ".join(classes)}" id="seg-{i}" data-start="{segment.start:.2f}" '
+            f'data-end="{segment.end:.2f}">',
+            f'<span class="who"><span class="play">▶</span> {i + 1}. {clock(segment.start)} {escape(who)}</span>',
+            _words_html(segment),
+        ]
+        if i in evidence:
+            criteria = ", ".join(dict.fromkeys(evidence[i]))
+            parts.append(f'<div class="note">Bevis for forslag: {escape(criteria)}</div>')
+        parts.extend(f'<div class="note">Kommentar – {escape(note)}</div>' for note in notes.get(i, ()))
+        parts.append("</div>")
+        rows.append("".join(parts))
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><style>{_STYLE}</style></head><body>"
+        f"{''.join(rows)}<script>{_SCRIPT}</script></body></html>"
+    )

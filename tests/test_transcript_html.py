@@ -1,0 +1,47 @@
+"""The call page's one-element transcript: escaping, evidence, low-confidence words, click targets."""
+
+from __future__ import annotations
+
+import re
+
+from review.views.transcript_html import transcript_html
+from transcription.types import Segment, Word
+
+SEGMENTS = (
+    Segment(0.0, 2.5, "Legevakten, du snakker med Kari.", role="operator",
+            words=(Word(0.0, 1.0, "Legevakten,", 0.95), Word(1.0, 2.5, "Kari.", 0.3))),
+    Segment(3.0, 6.0, "<script>alert('x')</script> & mer", role="caller"),
+    Segment(6.5, 9.0, "Ring igjen hvis det blir verre.", channel=1),
+)  # fmt: skip
+
+
+def test_every_segment_is_one_click_target_with_its_times():
+    page = transcript_html(SEGMENTS, {}, {})
+    starts = re.findall(r'class="seg[^"]*" id="seg-(\d+)" data-start="([\d.]+)" data-end="([\d.]+)"', page)
+    assert starts == [("0", "0.00", "2.50"), ("1", "3.00", "6.00"), ("2", "6.50", "9.00")]
+
+
+def test_user_text_is_escaped_never_rendered_as_html():
+    page = transcript_html(
+        SEGMENTS, {1: ["<b>kriterium</b>"]}, {1: ["veileder: <img src=x onerror=alert(1)>"]}
+    )
+    assert (
+        "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; mer" in page
+    )
+    assert "<img" not in page and "<b>kriterium" not in page
+
+
+def test_evidence_and_notes_are_marked_on_their_segment_only():
+    page = transcript_html(
+        SEGMENTS, {2: ["Konkrete råd ved forverring", "Konkrete råd ved forverring"]}, {0: ["lise: bra"]}
+    )
+    assert page.count('class="seg role-unknown evidence"') == 1
+    assert page.count("Bevis for forslag: Konkrete råd ved forverring<") == 1  # criteria listed once
+    assert "Kommentar – lise: bra" in page.split('id="seg-1"')[0]
+
+
+def test_low_confidence_words_are_underlined_and_roles_named():
+    page = transcript_html(SEGMENTS, {}, {})
+    assert '<span class="low" title="usikkert ord">Kari.</span>' in page
+    assert "Legevakten," in page and 'class="low" title="usikkert ord">Legevakten' not in page
+    assert "Operatør" in page and "Innringer" in page and "Høyre kanal" in page
