@@ -38,7 +38,12 @@ demo: demo-data ## Run the whole thing on the sample calls, then open the app on
 	@echo "Open http://localhost:$(PORT) (Ctrl-C stops the app)"
 	$(BIN)/lydlogg serve --db $(DB) --port $(PORT)
 
-test: $(STAMP) ## Run the test suite (real model, real audio)
+OIDC := tests/oidc/node_modules/.package-lock.json
+$(OIDC): tests/oidc/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/oidc --no-audit --no-fund --silent; \
+	else echo "npm not found: the single sign-on browser test will be skipped"; fi
+
+test: $(STAMP) $(OIDC) ## Run the test suite (real model, real audio, real browser and OIDC provider)
 	$(BIN)/lydlogg models --prepare
 	$(BIN)/pytest
 

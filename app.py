@@ -10,6 +10,7 @@ import streamlit as st
 from lydlogg.auth import AuthError, authenticate
 from lydlogg.db import connect
 from lydlogg.settings import load_settings
+from lydlogg.sso import claims_identity, sso_login
 from review.login_sessions import (
     COOKIE,
     cookie_script,
@@ -26,13 +27,22 @@ settings = load_settings()
 db_path = Path(settings.db_path)
 timeout = settings.server.session_timeout_minutes
 now = datetime.now(UTC)
-COOKIE_MAX_AGE_S = 12 * 3600  # the browser forgets the token after this; the database ends idle sessions sooner
+COOKIE_MAX_AGE_S = (
+    12 * 3600
+)  # the browser forgets the token after this; the database ends idle sessions sooner
 
 
 def login() -> None:
     st.title("Lydlogg")
     if st.session_state.pop("expired", False):
         st.info("Økten ble avsluttet etter inaktivitet. Logg inn igjen.")
+    if (refused := st.session_state.get("sso_refused")) is not None:
+        st.error(refused)
+        if st.button("Logg ut fra identitetstjenesten"):
+            st.logout()
+        return
+    if settings.sso.enabled and st.button(settings.sso.label, type="primary"):
+        st.login()
     with st.form("login"):
         username = st.text_input("Brukernavn")
         password = st.text_input("Passord", type="password")
@@ -53,6 +63,20 @@ def log_out(expired: bool = False) -> None:
         end_session(con, st.session_state.pop("token", None), st.session_state.pop("user"))
     st.session_state["clear_cookie"] = True
     st.session_state["expired"] = expired
+    if st.session_state.pop("sso", False):
+        st.logout()  # also forget the identity provider's log-in kept in Streamlit's cookie
+
+
+def signed_in_identity() -> dict | None:
+    """The identity token's claims when the user came back from the identity provider."""
+    if not settings.sso.enabled or "sso_refused" in st.session_state:
+        return None
+    try:
+        if st.user.is_logged_in is not True:
+            return None
+        return st.user.to_dict()
+    except (AttributeError, KeyError):  # no [auth] secrets (AppTest, SSO off)
+        return None
 
 
 user = st.session_state.get("user")
@@ -63,6 +87,13 @@ if user is None and db_path.exists() and isinstance(token, str) and token:
         user = resume_session(con, token, timeout, now)
     if user is not None:
         st.session_state.update(user=user, token=token, last_activity=now, last_touch=now)
+elif user is None and db_path.exists() and (claims := signed_in_identity()) is not None:
+    try:
+        with connect(db_path) as con:
+            user = sso_login(con, claims_identity(claims, settings.sso))
+        st.session_state.update(user=user, sso=True, last_activity=now)
+    except AuthError as e:
+        st.session_state["sso_refused"] = str(e)
 elif user is not None and idle_expired(st.session_state.get("last_activity", now), now, timeout):
     log_out(expired=True)
     user = None

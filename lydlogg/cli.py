@@ -620,6 +620,13 @@ def serve(port: int | None, config: Path | None, db: Path | None) -> None:
         "--browser.gatherUsageStats",
         "false",
     ]
+    if settings.sso.enabled:
+        from lydlogg.sso import SsoConfigError, write_streamlit_secrets
+
+        try:
+            cmd += ["--secrets.files", str(write_streamlit_secrets(settings).resolve())]
+        except SsoConfigError as e:
+            raise Failure(str(e)) from e
     sys.stdout.flush()
     os.execve(sys.executable, cmd, env)  # Streamlit takes over this process, signals included
 

@@ -143,6 +143,54 @@ class ServerSettings(_Section):
     )
 
 
+class SsoSettings(_Section):
+    """Single sign-on through OpenID Connect (Streamlit's st.login), beside the local accounts."""
+
+    enabled: bool = Field(False, description="Offer log-in through the identity provider below.")
+    label: str = Field(
+        "Logg inn med Helse-ID / Entra ID", description="Text of the single sign-on button on the log-in page."
+    )
+    server_metadata_url: str = Field(
+        "",
+        description=(
+            "The provider's discovery document, e.g. "
+            "`https://login.microsoftonline.com/<tenant>/v2.0/.well-known/openid-configuration` (Entra ID) "
+            "or the health sector's identity service's `/.well-known/openid-configuration`."
+        ),
+    )
+    client_id: str = Field("", description="Client id Lydlogg is registered with at the provider.")
+    client_secret_file: Path = Field(
+        Path("data/secrets/oidc-client-secret"),
+        description="File holding the client secret (one line; keep it readable only by the service account).",
+    )
+    redirect_uri: str = Field(
+        "http://localhost:8501/oauth2callback",
+        description="The app's own address with the path `/oauth2callback`, as registered at the provider.",
+    )
+    prompt: str = Field(
+        "login", description="OIDC `prompt` sent with the request (`login`, `select_account`, `consent`)."
+    )
+    username_claim: str = Field(
+        "email",
+        description="Claim whose value is the Lydlogg user name (`email`, `preferred_username`, `sub`, ...).",
+    )
+    role_claim: str = Field(
+        "roles", description="Claim holding the user's roles or groups (a string or a list of strings)."
+    )
+    role_map: dict[str, Literal["admin", "leder", "veileder", "operator", "lege"]] = Field(
+        default_factory=dict,
+        description=(
+            "Claim values mapped to Lydlogg roles, e.g. `{ \"lydlogg-leder\" = \"leder\" }`. A user whose "
+            "claims map to no role gets in only when an admin has created the account; an admin's "
+            "assignment always wins over the claims."
+        ),
+    )
+    operator_id_claim: str = Field(
+        "",
+        description="Claim holding the operator id for operators and doctors (empty: the user name is used).",
+    )
+
+
 class Settings(BaseSettings):
     """All settings of one Lydlogg installation."""
 
@@ -173,6 +221,7 @@ class Settings(BaseSettings):
     audio: AudioSettings = Field(default_factory=AudioSettings, description="Audio decoding.")
     episodes: EpisodeSettings = Field(default_factory=EpisodeSettings, description="Repeat contacts.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="The review app.")
+    sso: SsoSettings = Field(default_factory=SsoSettings, description="Single sign-on (OpenID Connect).")
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,151 @@
+"""Single sign-on through OpenID Connect, using Streamlit's own ``st.login``.
+
+Streamlit runs the OIDC code flow itself (with Authlib) when its secrets hold an ``[auth]``
+section. :func:`write_streamlit_secrets` writes that section from Lydlogg's ``sso`` settings into a
+file readable only by the service account, and ``lydlogg serve`` points Streamlit at it. After the
+provider sends the user back, the app reads the identity token's claims (``st.user``) and
+:func:`sso_login` turns them into a Lydlogg user:
+
+- an account an admin has created (matched on the configured user-name claim) keeps the role the
+  admin gave it; a deactivated one is refused;
+- otherwise the role comes from the role claim through ``sso.role_map``, and the account is
+  created on first log-in (without a password, so it cannot log in locally);
+- claims that map to no role are refused with a message to ask an admin.
+
+Every outcome is audited.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from lydlogg.auth import AuthError, User
+from lydlogg.settings import Settings, SsoSettings
+
+__all__ = ["SsoConfigError", "SsoIdentity", "claims_identity", "sso_login", "write_streamlit_secrets"]
+
+# When the claims map to several roles, the first of these wins.
+ROLE_PRECEDENCE = ("leder", "veileder", "admin", "lege", "operator")
+NO_ROLE = "ingen tilgang: brukeren har ingen rolle i Lydlogg; be en administrator om tilgang"
+
+
+class SsoConfigError(ValueError):
+    """Single sign-on is switched on but cannot be set up."""
+
+
+@dataclass(frozen=True)
+class SsoIdentity:
+    username: str
+    display_name: str
+    role: str | None  # from the claims; None when no claim value maps to a role
+    operator_id: str | None
+
+
+def claims_identity(claims: Mapping[str, object], sso: SsoSettings) -> SsoIdentity:
+    """Who the identity token names, and the role its claims map to (pure)."""
+    username = claims.get(sso.username_claim)
+    if not isinstance(username, str) or not username.strip():
+        raise AuthError(f"ingen tilgang: identiteten mangler «{sso.username_claim}»")
+    raw = claims.get(sso.role_claim) or []
+    values = (
+        [raw]
+        if isinstance(raw, str)
+        else [v for v in raw if isinstance(v, str)]
+        if isinstance(raw, list)
+        else []
+    )
+    mapped = {sso.role_map[v] for v in values if v in sso.role_map}
+    role = next((r for r in ROLE_PRECEDENCE if r in mapped), None)
+    operator_id = claims.get(sso.operator_id_claim) if sso.operator_id_claim else None
+    if role in ("operator", "lege") and not isinstance(operator_id, str):
+        operator_id = username.strip()
+    name = claims.get("name")
+    return SsoIdentity(
+        username=username.strip(),
+        display_name=name if isinstance(name, str) and name else username.strip(),
+        role=role,
+        operator_id=operator_id if isinstance(operator_id, str) else None,
+    )
+
+
+def _audit(con: duckdb.DuckDBPyConnection, username: str, action: str, detail: str | None = None) -> None:
+    con.execute(
+        "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, ?, 'user', ?, ?)",
+        [username[:200], action, username[:200], detail],
+    )
+
+
+def sso_login(con: duckdb.DuckDBPyConnection, identity: SsoIdentity) -> User:
+    """The Lydlogg user for a signed-in identity (created on first log-in when its role maps)."""
+    row = con.execute(
+        "SELECT username, display_name, role, operator_id, active FROM users WHERE username = ?",
+        [identity.username],
+    ).fetchone()
+    if row is not None:
+        if not row[4]:
+            _audit(con, identity.username, "login_sso_refused", "deactivated")
+            raise AuthError("ingen tilgang: kontoen er deaktivert")
+        _audit(con, identity.username, "login_sso")
+        return User(row[0], row[1], row[2], row[3])
+    if identity.role is None:
+        _audit(con, identity.username, "login_sso_refused", "no role")
+        raise AuthError(NO_ROLE)
+    con.execute(
+        "INSERT INTO users (username, display_name, role, operator_id, password_hash) VALUES (?, ?, ?, ?, NULL)",
+        [identity.username, identity.display_name, identity.role, identity.operator_id],
+    )
+    _audit(con, identity.username, "create_user_sso", f"role={identity.role}")
+    _audit(con, identity.username, "login_sso")
+    return User(identity.username, identity.display_name, identity.role, identity.operator_id)
+
+
+def _secret_file(path: Path, create: bool) -> str:
+    if not path.is_file():
+        if not create:
+            raise SsoConfigError(f"{path}: missing; put the OIDC client secret there (one line, chmod 600)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    text = path.read_text().strip()
+    if not text:
+        raise SsoConfigError(f"{path}: empty; it must hold the secret on one line")
+    return text
+
+
+def _toml_string(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def write_streamlit_secrets(settings: Settings) -> Path:
+    """Write Streamlit's ``[auth]`` secrets for ``settings.sso`` (mode 0600); return the file."""
+    sso = settings.sso
+    missing = [n for n in ("server_metadata_url", "client_id", "redirect_uri") if not getattr(sso, n)]
+    if missing:
+        raise SsoConfigError(f"sso.enabled is true but {', '.join('sso.' + m for m in missing)} is empty")
+    folder = settings.key_file.parent
+    cookie_secret = _secret_file(folder / "sso-cookie.key", create=True)
+    client_secret = _secret_file(sso.client_secret_file, create=False)
+    lines = [
+        "[auth]",
+        f"redirect_uri = {_toml_string(sso.redirect_uri)}",
+        f"cookie_secret = {_toml_string(cookie_secret)}",
+        f"client_id = {_toml_string(sso.client_id)}",
+        f"client_secret = {_toml_string(client_secret)}",
+        f"server_metadata_url = {_toml_string(sso.server_metadata_url)}",
+        f"client_kwargs = {{ prompt = {_toml_string(sso.prompt)} }}",
+    ]
+    path = folder / "streamlit-secrets.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
+    return path
