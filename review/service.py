@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,6 +103,28 @@ class ReviewService:
     def __init__(self, db_path: Path, user: User) -> None:
         self.db_path = Path(db_path)
         self.user = user
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    @contextmanager
+    def _db(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._con is not None:
+            yield self._con
+        else:
+            with connect(self.db_path) as con:
+                yield con
+
+    @contextmanager
+    def batch(self) -> Iterator[ReviewService]:
+        """Serve every call inside the block from one connection (a page render: one open, not six).
+
+        Keep the block short: the batch waits for the write lock while it is held.
+        """
+        with connect(self.db_path) as con:
+            self._con = con
+            try:
+                yield self
+            finally:
+                self._con = None
 
     def available(self) -> bool:
         return self.db_path.exists()
@@ -120,7 +144,7 @@ class ReviewService:
         from lydlogg.settings import load_settings
 
         check(self.user, "list_calls")
-        with connect(self.db_path) as con:
+        with self._db() as con:
             df = list_calls(con)
             episodes = link_episodes(con, load_settings(None).episodes.window_hours)
             figures = self._review_figures(con)
@@ -166,7 +190,7 @@ class ReviewService:
         from lydlogg.settings import load_settings
 
         check(self.user, "view_episodes")
-        with connect(self.db_path) as con:
+        with self._db() as con:
             self._owner(con, call_id)
             episodes = link_episodes(con, load_settings(None).episodes.window_hours, call_ids=[call_id])
             _audit(con, self.user, "view_episode", call_id)
@@ -180,7 +204,7 @@ class ReviewService:
         )
 
     def call(self, call_id: str) -> CallInfo:
-        with connect(self.db_path) as con:
+        with self._db() as con:
             self._check_call(con, "view_call", call_id)
             row = list_calls(con, call_id).iloc[0]
             _audit(con, self.user, "view_call", call_id)
@@ -189,12 +213,12 @@ class ReviewService:
                         row["status"])  # fmt: skip
 
     def transcript(self, call_id: str) -> Transcript:
-        with connect(self.db_path) as con:
+        with self._db() as con:
             self._check_call(con, "view_call", call_id)
             return load_transcript(con, call_id)
 
     def audio_path(self, call_id: str) -> Path | None:
-        with connect(self.db_path) as con:
+        with self._db() as con:
             self._check_call(con, "play_audio", call_id)
             row = con.execute(
                 "SELECT a.path FROM calls c JOIN audio_files a ON a.sha256 = c.audio_sha256 WHERE c.call_id = ?",
@@ -206,7 +230,7 @@ class ReviewService:
 
     def suggestions(self, call_id: str) -> tuple[str | None, list[Suggestion]]:
         """The newest suggestions for the call's newest transcript: (rubric id, suggestions)."""
-        with connect(self.db_path) as con:
+        with self._db() as con:
             self._check_call(con, "view_call", call_id)
             rows = con.execute(
                 """
@@ -241,7 +265,7 @@ class ReviewService:
         if action is None:
             raise ValueError(f"kind {kind!r} is not 'peer' or 'self'")
         review_id = uuid.uuid4().hex
-        with connect(self.db_path) as con:
+        with self._db() as con:
             self._check_call(con, action, call_id)
             transcript = con.execute(
                 "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
@@ -277,7 +301,7 @@ class ReviewService:
         An operator or doctor sees others' reviews of their own call only after saving a
         self-review of it, so their own judgement comes first.
         """
-        with connect(self.db_path) as con:
+        with self._db() as con:
             self._check_call(con, "view_call", call_id)
             heads = con.execute(
                 "SELECT review_id, call_id, reviewer, kind, rubric_id, rubric_version, created_at, overall_comment"
@@ -339,7 +363,7 @@ class ReviewService:
                 raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
             if text is not None and not text.strip():
                 raise ValueError("a corrected text cannot be empty")
-        with connect(self.db_path) as con:
+        with self._db() as con:
             self._check_call(con, "correct_transcript", call_id)
             row = con.execute(
                 "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
@@ -368,7 +392,7 @@ class ReviewService:
     def create_sampling_plan(self, plan: SamplingPlan, reviewers: list[str]) -> list[tuple[str, str]]:
         """Draw the plan's calls and create a review task for each, assigned in turn."""
         check(self.user, "plan_sampling")
-        with connect(self.db_path) as con:
+        with self._db() as con:
             known = {r[0] for r in con.execute(
                 "SELECT username FROM users WHERE active AND role IN ('leder', 'veileder')").fetchall()}  # fmt: skip
             unknown = [r for r in reviewers if r not in known]
@@ -404,7 +428,7 @@ class ReviewService:
 
     def tasks(self) -> pd.DataFrame:
         """The review tasks assigned to this user, with whether they have reviewed the call yet."""
-        with connect(self.db_path) as con:
+        with self._db() as con:
             return con.execute(
                 "SELECT t.call_id, t.plan_id, EXISTS (SELECT 1 FROM reviews r WHERE r.call_id = t.call_id"
                 " AND r.reviewer = t.assigned_to) AS done FROM review_tasks t WHERE t.assigned_to = ?"
@@ -414,7 +438,7 @@ class ReviewService:
 
     def history(self, call_id: str) -> list[tuple[str, str, str, object]]:
         """Every saved version of every review of the call: (review_id, reviewer, replaces, created_at)."""
-        with connect(self.db_path) as con:
+        with self._db() as con:
             self._check_call(con, "view_call", call_id)
             return con.execute(
                 "SELECT review_id, reviewer, replaces, created_at FROM reviews WHERE call_id = ? ORDER BY created_at",

@@ -19,6 +19,11 @@ def _rubrics():
 
 
 def render(service: ReviewService) -> None:
+    with service.batch():  # one database connection for the whole page
+        _render(service)
+
+
+def _render(service: ReviewService) -> None:
     call_id = st.query_params.get("samtale")
     if not call_id:
         st.info("Velg en samtale i innboksen.")
