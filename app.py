@@ -11,6 +11,7 @@ from lydlogg.auth import AuthError, authenticate
 from lydlogg.db import connect
 from lydlogg.settings import load_settings
 from lydlogg.sso import claims_identity, sso_login
+from review.access import allowed
 from review.login_sessions import (
     COOKIE,
     cookie_script,
@@ -111,7 +112,7 @@ if user is None:
     # Every page's address shows the log-in form, so a shared link opens its page after log-in.
     login_pages = [st.Page(login, title="Logg inn", url_path="logg-inn", default=True)] + [
         st.Page(lambda: login(), title="Logg inn", url_path=path)
-        for path in ("innboks", "samtale", "episode")
+        for path in ("innboks", "samtale", "episode", "kalibrering", "tilbakemelding")
     ]
     st.navigation(login_pages, position="hidden").run()
 else:
@@ -128,4 +129,10 @@ else:
         st.Page("review/views/samtale.py", title="Samtale", url_path="samtale"),
         st.Page("review/views/episode_page.py", title="Episode", url_path="episode"),
     ]
+    if allowed(user, "calibrate"):
+        pages.append(st.Page("review/views/kalibrering.py", title="Kalibrering", url_path="kalibrering"))
+    if allowed(user, "run_feedback"):
+        pages.append(
+            st.Page("review/views/tilbakemelding.py", title="Tilbakemeldingsmøte", url_path="tilbakemelding")
+        )
     st.navigation(pages).run()

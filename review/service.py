@@ -22,6 +22,7 @@ from lydlogg.auth import User
 from lydlogg.db import connect, transaction
 from lydlogg.store import list_calls, load_transcript
 from review.access import AccessDenied, check
+from review.calibration import guidance, hidden_review_ids
 from review.sampling import SamplingPlan, assign, draw
 from transcription.types import Transcript
 
@@ -247,6 +248,12 @@ class ReviewService:
             return None, []
         return rows[0][0], [Suggestion(r[1], r[2], r[3], tuple(json.loads(r[4])), r[5]) for r in rows]
 
+    def guidance(self, rubric_id: str) -> dict[str, str]:
+        """Interpretations agreed in calibration rounds, per criterion (shown with the rubric)."""
+        check(self.user, "list_calls")
+        with self._db() as con:
+            return guidance(con, rubric_id)
+
     def save_review(
         self,
         call_id: str,
@@ -319,6 +326,7 @@ class ReviewService:
                 " USING (review_id) WHERE r.call_id = ? ORDER BY c.review_id, c.comment_index",
                 [call_id],
             ).fetchall()
+            hidden = hidden_review_ids(con, self.user)  # an open calibration round's blind rule
         values: dict[str, dict[str, int | None]] = {}
         for rid, crit, value in scores:
             values.setdefault(rid, {})[crit] = value
@@ -326,7 +334,9 @@ class ReviewService:
         for rid, seg, at, text in notes:
             comments.setdefault(rid, []).append((seg, at, text))
         found = [
-            Review(*h, values=values.get(h[0], {}), comments=tuple(comments.get(h[0], []))) for h in heads
+            Review(*h, values=values.get(h[0], {}), comments=tuple(comments.get(h[0], [])))
+            for h in heads
+            if h[0] not in hidden
         ]
         if self.user.own_calls_only and not any(
             r.kind == "self" and r.reviewer == self.user.username for r in found

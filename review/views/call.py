@@ -135,6 +135,7 @@ def _review_form(
     existing = next(
         (r for r in service.reviews(call_id) if r.reviewer == service.user.username and r.kind == kind), None
     )
+    agreed = service.guidance(loaded.rubric.id)
     with st.form("review"):
         values: dict[str, int | None] = {}
         for criterion in loaded.rubric.criteria:
@@ -149,6 +150,8 @@ def _review_form(
                 criterion.title, options, index=index, horizontal=True, key=f"crit-{criterion.id}",
                 format_func=lambda v, yn=yes_no: value_label(v, yn),
             )  # fmt: skip
+            if criterion.id in agreed:
+                st.caption(f"Omforent tolkning: {agreed[criterion.id]}")
             if s is not None:
                 st.caption(f"Forslag: {value_label(s.value, yes_no)} ({s.confidence:.0%}) – {s.rationale}")
                 for ev in s.evidence[:2]:

@@ -1,0 +1,296 @@
+"""Feedback sessions (tilbakemeldingsmøte): one call, step by step, with notes and a handout.
+
+:func:`plan_steps` lays a call out for presentation: one step per segment, carrying the
+criteria whose suggestion found evidence there, the reviewers' comments anchored to it and the
+reflection questions that belong to those criteria; criteria that scored below the top of their
+scale without evidence anywhere (often what was *missing*, such as worsening advice) get their
+questions in a closing step. :class:`FeedbackService` keeps the session notes with the call
+(audited), and :func:`handout_html` makes a printable handout. The handout holds no transcript
+text: only times, scores, comments, questions and notes. Everything user-provided is escaped.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from html import escape
+from pathlib import Path
+
+import duckdb
+
+from lydlogg.auth import User
+from lydlogg.db import connect, transaction
+from review.access import AccessDenied, check
+from review.service import Review, Suggestion
+from rubrics.reflection import ReflectionQuestions
+from rubrics.schema import Rubric
+from transcription.types import Transcript
+
+__all__ = [
+    "CriterionRow",
+    "FeedbackNote",
+    "FeedbackService",
+    "Step",
+    "assessment_rows",
+    "handout_html",
+    "plan_steps",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FeedbackNote:
+    note_id: int
+    call_id: str
+    segment_index: int | None
+    text: str
+    written_by: str
+    written_at: object
+
+
+@dataclass(frozen=True)
+class Step:
+    """One segment of the call as shown in the session (``segment_index`` None: the closing step)."""
+
+    segment_index: int | None
+    start: float | None
+    end: float | None
+    role: str | None
+    criteria: tuple[str, ...]  # criteria with evidence here (or, in the closing step, without any)
+    comments: tuple[tuple[str, str], ...]  # (reviewer, text) anchored to this segment
+    questions: tuple[tuple[str, str], ...]  # (criterion title or theme title, question)
+
+
+@dataclass(frozen=True)
+class CriterionRow:
+    criterion_id: str
+    title: str
+    suggested: int | None
+    values: dict[str, int | None]  # reviewer -> value
+    yes_no: bool
+    top: int
+
+
+def _questions(criterion_ids, rubric: Rubric, questions: ReflectionQuestions) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    for criterion_id in criterion_ids:
+        try:
+            criterion = rubric.criterion(criterion_id)
+        except KeyError:
+            continue
+        out.append((criterion.title, criterion.reflection_question))
+        for theme in questions.for_criterion(criterion_id):
+            out += [(theme.title, q) for q in theme.questions]
+    return tuple(dict.fromkeys(out))  # a theme shared by two criteria at one step is asked once
+
+
+def assessment_rows(
+    rubric: Rubric, suggestions: list[Suggestion], reviews: list[Review]
+) -> list[CriterionRow]:
+    """The assessment, criterion by criterion: the suggestion beside every reviewer's value."""
+    suggested = {s.criterion_id: s.value for s in suggestions}
+    return [
+        CriterionRow(
+            c.id,
+            c.title,
+            suggested.get(c.id),
+            {r.reviewer: r.values[c.id] for r in reviews if c.id in r.values},
+            c.scale.type == "yes_no",
+            c.scale.values[-1],
+        )
+        for c in rubric.criteria
+    ]
+
+
+def plan_steps(
+    transcript: Transcript,
+    rubric: Rubric,
+    suggestions: list[Suggestion],
+    reviews: list[Review],
+    questions: ReflectionQuestions,
+) -> list[Step]:
+    """One step per segment, then a closing step for low-scored criteria without evidence."""
+    evidence: dict[int, list[str]] = {}
+    for s in suggestions:
+        for ev in s.evidence:
+            index = ev.get("segment_index")
+            if isinstance(index, int) and 0 <= index < len(transcript.segments):
+                evidence.setdefault(index, []).append(s.criterion_id)
+    comments: dict[int, list[tuple[str, str]]] = {}
+    for review in reviews:
+        for seg, _at, text in review.comments:
+            if seg is not None:
+                comments.setdefault(seg, []).append((review.reviewer, text))
+    order = {c.id: i for i, c in enumerate(rubric.criteria)}
+    steps = []
+    for i, segment in enumerate(transcript.segments):
+        here = sorted(dict.fromkeys(c for c in evidence.get(i, ()) if c in order), key=order.__getitem__)
+        steps.append(
+            Step(
+                i,
+                segment.start,
+                segment.end,
+                segment.role,
+                tuple(here),
+                tuple(comments.get(i, ())),
+                _questions(here, rubric, questions),
+            )  # fmt: skip
+        )
+    placed = {c for found in evidence.values() for c in found}
+    low = [
+        row.criterion_id
+        for row in assessment_rows(rubric, suggestions, reviews)
+        if row.criterion_id not in placed and _below_top(row)
+    ]
+    closing = _questions(low, rubric, questions) + tuple(
+        (theme.title, q) for theme in questions.session_themes for q in theme.questions
+    )
+    steps.append(Step(None, None, None, None, tuple(low), (), closing))
+    return steps
+
+
+def _below_top(row: CriterionRow) -> bool:
+    """Whether anyone (a reviewer, or the suggestion when nobody reviewed) scored below the top."""
+    values = list(row.values.values()) or [row.suggested]
+    return any(v is not None and v < row.top for v in values)
+
+
+def _label(value: int | None, yes_no: bool) -> str:
+    if value is None:
+        return "ikke aktuelt"
+    if yes_no:
+        return "ja" if value == 1 else "nei"
+    return str(value)
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; width: 100%; margin: 1em 0; }
+th, td { border: 1px solid #999; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #eee; }
+td.low { background: #fde8e8; }
+.lines { border-bottom: 1px solid #999; height: 2em; }
+@media print { body { margin: 1cm; } }
+"""
+
+
+def handout_html(
+    call_id: str,
+    rubric: Rubric,
+    rows: list[CriterionRow],
+    reviews: list[Review],
+    steps: list[Step],
+    notes: list[FeedbackNote],
+    *,
+    held_on: date | None = None,
+) -> str:
+    """A printable handout for the session (no transcript text); every user-provided string is escaped."""
+    reviewers = sorted({r for row in rows for r in row.values})
+    body = [
+        f"<h1>Tilbakemeldingsmøte – samtale {escape(call_id)}</h1>",
+        f"<p>{escape(rubric.title)} (versjon {rubric.version}) · {escape(str(held_on or date.today()))}</p>",
+        "<h2>Vurdering</h2><table><tr><th>Kriterium</th><th>Forslag</th>"
+        + "".join(f"<th>{escape(r)}</th>" for r in reviewers)
+        + "</tr>",
+    ]
+    for row in rows:
+        cells = []
+        for reviewer in reviewers:
+            if reviewer not in row.values:
+                cells.append("<td>–</td>")
+                continue
+            value = row.values[reviewer]
+            low = value is not None and value < row.top
+            cells.append(f'<td class="{"low" if low else ""}">{escape(_label(value, row.yes_no))}</td>')
+        body.append(
+            f"<tr><td>{escape(row.title)}</td><td>{escape(_label(row.suggested, row.yes_no))}</td>{''.join(cells)}</tr>"
+        )
+    body.append("</table>")
+    overall = [(r.reviewer, r.overall_comment) for r in reviews if r.overall_comment]
+    anchored = [(step, who, text) for step in steps for who, text in step.comments]
+    if overall or anchored:
+        body.append("<h2>Kommentarer</h2><ul>")
+        body += [f"<li><b>{escape(who)}</b>: {escape(text)}</li>" for who, text in overall]
+        body += [
+            f"<li>{_clock(step.start)} · <b>{escape(who)}</b>: {escape(text)}</li>"
+            for step, who, text in anchored
+        ]
+        body.append("</ul>")
+    asked = list(dict.fromkeys(q for step in steps for q in step.questions))
+    if asked:
+        body.append("<h2>Refleksjonsspørsmål</h2>")
+        by_title: dict[str, list[str]] = {}
+        for title, question in asked:
+            by_title.setdefault(title, []).append(question)
+        for title, found in by_title.items():
+            body.append(f"<h3>{escape(title)}</h3><ul>")
+            body += [f"<li>{escape(q)}</li>" for q in found]
+            body.append("</ul>")
+    body.append("<h2>Notater fra møtet</h2>")
+    if notes:
+        starts = {s.segment_index: s.start for s in steps}
+        body.append("<ul>")
+        for note in notes:
+            where = "hele samtalen" if note.segment_index is None else _clock(starts.get(note.segment_index))
+            body.append(f"<li>{escape(where)} · <b>{escape(note.written_by)}</b>: {escape(note.text)}</li>")
+        body.append("</ul>")
+    body.append("<h2>Mine egne notater</h2>")
+    body.extend('<div class="lines"></div>' for _ in range(6))
+    return (
+        '<!DOCTYPE html><html lang="nb"><head><meta charset="utf-8"><title>Tilbakemeldingsmøte</title>'
+        f"<style>{_STYLE}</style></head><body>{''.join(body)}</body></html>"
+    )
+
+
+class FeedbackService:
+    """Session notes for one user; build it from the app's ReviewService (db_path, user)."""
+
+    def __init__(self, db_path: Path, user: User) -> None:
+        self.db_path = Path(db_path)
+        self.user = user
+
+    def _check_call(self, con: duckdb.DuckDBPyConnection, action: str, call_id: str) -> None:
+        row = con.execute("SELECT operator_id FROM calls WHERE call_id = ?", [call_id]).fetchone()
+        if row is None:
+            raise AccessDenied()
+        check(self.user, action, row[0], call_known=True)
+
+    def save_note(self, call_id: str, text: str, *, segment_index: int | None = None) -> int:
+        """Keep a session note with the call (on one segment, or the whole call)."""
+        check(self.user, "run_feedback")
+        if not text.strip():
+            raise ValueError("a note cannot be empty")
+        with connect(self.db_path) as con:
+            self._check_call(con, "view_call", call_id)
+            with transaction(con):
+                note_id = con.execute(
+                    "INSERT INTO feedback_notes (call_id, segment_index, text, written_by) VALUES (?, ?, ?, ?)"
+                    " RETURNING note_id",
+                    [call_id, segment_index, text.strip(), self.user.username],
+                ).fetchone()[0]
+                con.execute(
+                    "INSERT INTO audit (username, action, object_type, object_id, detail)"
+                    " VALUES (?, 'feedback_note', 'call', ?, ?)",
+                    [self.user.username, call_id, f"note {note_id}"],
+                )
+        return note_id
+
+    def notes(self, call_id: str) -> list[FeedbackNote]:
+        """The call's session notes, oldest first (whoever may see the call may read them)."""
+        with connect(self.db_path) as con:
+            self._check_call(con, "view_call", call_id)
+            rows = con.execute(
+                "SELECT note_id, call_id, segment_index, text, written_by, written_at FROM feedback_notes"
+                " WHERE call_id = ? ORDER BY note_id",
+                [call_id],
+            ).fetchall()
+        return [FeedbackNote(*r) for r in rows]

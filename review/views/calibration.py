@@ -1,0 +1,263 @@
+"""Kalibrering: blind scoring of a round's calls, agreement figures and the agreed interpretations."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import streamlit as st
+
+from review.access import AccessDenied, allowed
+from review.agreement import SUGGESTION, Agreement
+from review.calibration import CalibrationService, Round, RoundResults
+from review.service import ReviewService
+from review.views.common import clock, value_label
+from rubrics import load_rubrics
+
+
+@st.cache_resource
+def _rubrics():
+    return load_rubrics()
+
+
+def _md(text: str) -> str:
+    """User text made safe for markdown: HTML escaped, markdown's own signs taken literally."""
+    escaped = html.escape(text)
+    for sign in "\\`*_{}[]()#+-.!|~$":
+        escaped = escaped.replace(sign, "\\" + sign)
+    return escaped
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _figure(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def agreement_table(
+    per_criterion: dict[str, Agreement], overall: Agreement, titles: dict[str, str]
+) -> pd.DataFrame:
+    """One row per criterion and a closing «Samlet» row, labelled in bokmål."""
+    rows = [
+        (titles.get(c, c), a.items, _share(a.exact), _share(a.within_one), _figure(a.kappa), _figure(a.alpha))
+        for c, a in sorted(
+            per_criterion.items(), key=lambda kv: list(titles).index(kv[0]) if kv[0] in titles else 99
+        )
+    ]
+    rows.append(("Samlet", overall.items, _share(overall.exact), _share(overall.within_one),
+                 _figure(overall.kappa), _figure(overall.alpha)))  # fmt: skip
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "Kriterium",
+            "Samtaler",
+            "Helt enige",
+            "Innen ett poeng",
+            "Kappa (vektet)",
+            "Alfa (ordinal)",
+        ],
+    )
+
+
+def render(service: ReviewService) -> None:
+    st.title("Kalibrering")
+    if not allowed(service.user, "calibrate"):
+        st.error("ingen tilgang")
+        return
+    calibration = CalibrationService(service.db_path, service.user)
+    if allowed(service.user, "manage_calibration"):
+        _create_form(service, calibration)
+    rounds = calibration.rounds()
+    if not rounds:
+        st.info("Ingen kalibreringsrunder ennå.")
+        return
+    ids = [r.round_id for r in rounds]
+    wanted = st.query_params.get("runde")
+    chosen = st.selectbox(
+        "Runde", ids, index=ids.index(wanted) if wanted in ids else 0,
+        format_func=lambda i: next(f"{r.title} ({'åpen' if r.is_open else 'avsluttet'})" for r in rounds if r.round_id == i),
+    )  # fmt: skip
+    if chosen != wanted:
+        st.query_params["runde"] = chosen
+    found = next(r for r in rounds if r.round_id == chosen)
+    st.caption(
+        f"Rubrikk {found.rubric_id} · {len(found.call_ids)} samtaler · vurderere: {', '.join(found.reviewers)}"
+        f" · ledes av {found.created_by}"
+    )
+    member = service.user.username in found.reviewers
+    if member and found.is_open:
+        _blind_form(service, calibration, found)
+    results = calibration.results(found.round_id)
+    _results(calibration, found, results)
+    _interpretations(calibration, found)
+    if found.is_open and found.created_by == service.user.username and st.button("Avslutt runden"):
+        calibration.close_round(found.round_id)
+        st.rerun()
+
+
+def _create_form(service: ReviewService, calibration: CalibrationService) -> None:
+    with st.expander("Ny kalibreringsrunde"), st.form("new-round"):
+        title = st.text_input("Navn på runden")
+        rubric_id = st.selectbox("Rubrikk", sorted(_rubrics()))
+        calls = st.text_input("Samtaler (id-er, kommaseparert)")
+        reviewers = st.text_input("Vurderere (brukernavn, kommaseparert)")
+        if st.form_submit_button("Opprett runde"):
+            try:
+                round_id = calibration.create_round(
+                    title, rubric_id, [c.strip() for c in calls.split(",") if c.strip()],
+                    [r.strip() for r in reviewers.split(",") if r.strip()],
+                )  # fmt: skip
+            except ValueError as e:
+                st.error(f"Runden ble ikke opprettet: {e}")
+            else:
+                st.query_params["runde"] = round_id
+                st.success("Runden er opprettet.")
+
+
+def _blind_form(service: ReviewService, calibration: CalibrationService, found: Round) -> None:
+    st.subheader("Din vurdering (blind)")
+    st.caption("Du ser ikke de andres vurderinger eller forslagene før du har lagret din egen.")
+    own = {s.call_id: s for s in calibration.mine(found.round_id)}
+    call_id = st.selectbox(
+        "Samtale", found.call_ids, key="kal-samtale",
+        format_func=lambda c: f"{c} {'✓ lagret' if c in own else ''}".strip(),
+    )  # fmt: skip
+    loaded = _rubrics()[found.rubric_id]
+    guidance = calibration.guidance(found.rubric_id)
+    try:
+        audio = service.audio_path(call_id)
+        transcript = service.transcript(call_id)
+    except AccessDenied:
+        st.error("ingen tilgang")
+        return
+    except LookupError:
+        transcript = None
+    if audio is not None and audio.is_file():
+        st.audio(str(audio))
+    if transcript is not None:
+        with st.expander("Transkripsjon"):
+            for segment in transcript.segments:
+                st.text(f"{clock(segment.start)} {segment.role or ''}: {segment.text}")
+    previous = own.get(call_id)
+    with st.form(f"kal-{found.round_id}-{call_id}"):
+        values: dict[str, int | None] = {}
+        comments: dict[str, str] = {}
+        for criterion in loaded.rubric.criteria:
+            yes_no = criterion.scale.type == "yes_no"
+            options: list[int | None] = list(criterion.scale.values) + (
+                [None] if criterion.scale.not_applicable else []
+            )
+            current = previous.values.get(criterion.id) if previous else options[0]
+            values[criterion.id] = st.radio(
+                criterion.title, options, index=options.index(current) if current in options else 0,
+                horizontal=True, key=f"kal-{call_id}-{criterion.id}", help=criterion.guidance,
+                format_func=lambda v, yn=yes_no: value_label(v, yn),
+            )  # fmt: skip
+            if criterion.id in guidance:
+                st.caption("Omforent tolkning: " + _md(guidance[criterion.id]))
+            comments[criterion.id] = st.text_input(
+                "Begrunnelse", value=(previous.criterion_comments.get(criterion.id, "") if previous else ""),
+                key=f"kalk-{call_id}-{criterion.id}", label_visibility="collapsed", placeholder="Begrunnelse (valgfritt)",
+            )  # fmt: skip
+        overall = st.text_area("Samlet kommentar", value=(previous.overall_comment or "") if previous else "")
+        if st.form_submit_button("Lagre min vurdering"):
+            calibration.save_round_review(
+                found.round_id, call_id, values, criterion_comments=comments, overall_comment=overall or None
+            )
+            st.success("Vurderingen er lagret.")
+            st.rerun()
+
+
+def _results(calibration: CalibrationService, found: Round, results: RoundResults) -> None:
+    st.subheader("Samsvar")
+    if not results.calls_shown:
+        st.info("Resultatene vises når du har lagret din egen vurdering av samtalene.")
+        return
+    rubric = _rubrics()[found.rubric_id].rubric
+    titles = {c.id: c.title for c in rubric.criteria}
+    report = results.report
+    st.caption(f"Bygger på {len(results.calls_shown)} av {len(found.call_ids)} samtaler.")
+    st.dataframe(
+        agreement_table(report.per_criterion, report.overall, titles), hide_index=True, key="samsvar"
+    )
+    if report.overall.strictness:
+        st.markdown("**Strenghet** (gjennomsnittlig avvik fra gruppens snitt; negativt = strengere)")
+        st.dataframe(
+            pd.DataFrame(
+                [(who, f"{offset:+.2f}") for who, offset in report.overall.strictness.items()],
+                columns=["Vurderer", "Avvik"],
+            ),
+            hide_index=True,
+        )
+    st.markdown("**Forslag mot vurderernes konsensus (median)**")
+    st.dataframe(
+        agreement_table(report.suggestions_per_criterion, report.suggestions_overall, titles),
+        hide_index=True,
+    )
+    offset = report.suggestions_overall.strictness.get(SUGGESTION)
+    if offset is not None:
+        st.caption(f"Forslagene ligger i snitt {offset:+.2f} poeng fra konsensus (negativt = strengere).")
+    st.subheader("Uenighet, kriterium for kriterium")
+    if not results.disagreements:
+        st.success("Vurdererne ga like verdier på alle kriterier.")
+    guidance = calibration.guidance(found.rubric_id)
+    for criterion in rubric.criteria:
+        found_here = [d for d in results.disagreements if d.criterion_id == criterion.id]
+        if not found_here:
+            continue
+        yes_no = criterion.scale.type == "yes_no"
+        st.markdown(f"#### {_md(criterion.title)}")
+        if criterion.id in guidance:
+            st.caption("Gjeldende omforente tolkning:")
+            st.text(guidance[criterion.id])
+        for d in found_here:
+            st.caption(f"Samtale {_md(d.call_id)}")
+            left, right = st.columns(2)
+            with left:
+                st.markdown("**Forslag**")
+                if d.suggestion is None:
+                    st.text("Ingen forslag.")
+                else:
+                    st.text(f"{value_label(d.suggestion.value, yes_no)} ({d.suggestion.confidence:.0%})")
+                    st.text(d.suggestion.rationale)
+                    for ev in d.suggestion.evidence[:3]:
+                        st.text(f"«{ev.get('text', '')}» ({clock(ev.get('start'))})")
+            with right:
+                st.markdown("**Vurderere**")
+                for who, value in d.values.items():
+                    st.text(f"{who}: {value_label(value, yes_no)}")
+                    if who in d.comments:
+                        st.text(d.comments[who])
+        if allowed(calibration.user, "manage_calibration"):
+            with st.form(f"tolkning-{criterion.id}"):
+                text = st.text_area("Omforent tolkning", value=guidance.get(criterion.id, ""),
+                                    key=f"tolkning-{criterion.id}")  # fmt: skip
+                if st.form_submit_button("Lagre tolkning"):
+                    try:
+                        calibration.record_interpretation(
+                            found.rubric_id, criterion.id, text, round_id=found.round_id
+                        )
+                    except ValueError as e:
+                        st.error(f"Ikke lagret: {e}")
+                    else:
+                        st.success("Tolkningen er lagret og vises som veiledning i neste runde.")
+
+
+def _interpretations(calibration: CalibrationService, found: Round) -> None:
+    history = calibration.interpretations(found.rubric_id)
+    if not history:
+        return
+    titles = {c.id: c.title for c in _rubrics()[found.rubric_id].rubric.criteria}
+    with st.expander(f"Omforente tolkninger ({len(history)})"):
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    (titles.get(i.criterion_id, i.criterion_id), i.text, i.decided_by, i.decided_at)
+                    for i in history
+                ],
+                columns=["Kriterium", "Tolkning", "Vedtatt av", "Tidspunkt"],
+            ),
+            hide_index=True,
+        )

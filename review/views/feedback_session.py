@@ -1,0 +1,173 @@
+"""Tilbakemeldingsmøte: one call step by step, with audio, assessment, reflection questions and notes."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import streamlit as st
+
+from lydlogg.episode_report import PdfUnavailableError, html_to_pdf
+from review.access import AccessDenied, allowed
+from review.feedback import FeedbackService, Step, assessment_rows, handout_html, plan_steps
+from review.service import ReviewService
+from review.views.common import ROLE_LABELS, clock, value_label
+from rubrics import load_rubrics
+from rubrics.reflection import load_reflection_questions
+
+
+@st.cache_resource
+def _rubrics():
+    return load_rubrics()
+
+
+@st.cache_resource
+def _questions():
+    return load_reflection_questions(rubrics=_rubrics())
+
+
+def _md(text: str) -> str:
+    """User text made safe for markdown: HTML escaped, markdown's own signs taken literally."""
+    escaped = html.escape(text)
+    for sign in "\\`*_{}[]()#+-.!|~$":
+        escaped = escaped.replace(sign, "\\" + sign)
+    return escaped
+
+
+def _step_number(count: int) -> int:
+    """The step in the URL (1-based there), kept inside the call's steps."""
+    try:
+        wanted = int(st.query_params.get("steg", 1)) - 1
+    except ValueError:
+        wanted = 0
+    return min(max(wanted, 0), count - 1)
+
+
+def render(service: ReviewService) -> None:
+    st.title("Tilbakemeldingsmøte")
+    if not allowed(service.user, "run_feedback"):
+        st.error("ingen tilgang")
+        return
+    call_id = st.query_params.get("samtale")
+    if not call_id:
+        calls = service.calls()
+        choices = calls.loc[calls["status"] == "transcribed", "call_id"].tolist()
+        if not choices:
+            st.info("Ingen transkriberte samtaler ennå.")
+            return
+        call_id = st.selectbox("Samtale", choices, index=None, placeholder="Velg samtale")
+        if not call_id:
+            return
+        st.query_params["samtale"] = call_id
+    try:
+        info = service.call(call_id)
+        transcript = service.transcript(call_id)
+    except AccessDenied:
+        st.error("ingen tilgang")
+        return
+    except LookupError:
+        st.info("Samtalen er ikke transkribert ennå.")
+        return
+    rubric_id, suggestions = service.suggestions(call_id)
+    if rubric_id not in _rubrics():
+        st.info("Ingen forslag ennå. Kjør `lydlogg score`.")
+        return
+    rubric = _rubrics()[rubric_id].rubric
+    reviews = service.reviews(call_id)
+    steps = plan_steps(transcript, rubric, suggestions, reviews, _questions())
+    feedback = FeedbackService(service.db_path, service.user)
+    notes = feedback.notes(call_id)
+    st.caption(
+        f"Samtale {call_id} · {info.service or '–'} · {info.started_at} · operatør {info.operator_id or '–'}"
+    )
+    index = _step_number(len(steps))
+    back, where, forward = st.columns([1, 3, 1])
+    if back.button("◀ Forrige", disabled=index == 0):
+        st.query_params["steg"] = str(index)
+        st.rerun()
+    where.progress((index + 1) / len(steps), text=f"Steg {index + 1} av {len(steps)}")
+    if forward.button("Neste ▶", disabled=index == len(steps) - 1):
+        st.query_params["steg"] = str(index + 2)
+        st.rerun()
+    step = steps[index]
+    rows = {row.criterion_id: row for row in assessment_rows(rubric, suggestions, reviews)}
+    if step.segment_index is None:
+        _closing(service, feedback, call_id, rubric, rows, reviews, steps, notes)
+    else:
+        _segment(service, call_id, transcript, step, rows, suggestions)
+    _notes(feedback, call_id, step, notes)
+
+
+def _segment(service: ReviewService, call_id: str, transcript, step: Step, rows, suggestions) -> None:
+    segment = transcript.segments[step.segment_index]
+    who = ROLE_LABELS.get(segment.role or "", "Ukjent")
+    st.subheader(f"{clock(segment.start)}–{clock(segment.end)} · {who}")
+    audio = service.audio_path(call_id)
+    if audio is not None and audio.is_file():
+        st.audio(str(audio), start_time=int(segment.start), end_time=int(segment.end) + 1)
+    st.markdown(f"> {_md(segment.text)}")
+    by_id = {s.criterion_id: s for s in suggestions}
+    for criterion_id in step.criteria:
+        row = rows[criterion_id]
+        given = (
+            ", ".join(f"{who}: {value_label(v, row.yes_no)}" for who, v in row.values.items())
+            or "ikke vurdert"
+        )
+        st.markdown(f"**{_md(row.title)}** – forslag {value_label(row.suggested, row.yes_no)}; {_md(given)}")
+        if criterion_id in by_id:
+            st.caption(_md(by_id[criterion_id].rationale))
+    for reviewer, text in step.comments:
+        st.text(f"Kommentar – {reviewer}: {text}")
+    _questions_list(step)
+
+
+def _questions_list(step: Step) -> None:
+    if not step.questions:
+        return
+    st.subheader("Refleksjon")
+    for title, question in step.questions:
+        st.markdown(f"- *{_md(title)}*: {_md(question)}")
+
+
+def _closing(service, feedback, call_id, rubric, rows, reviews, steps, notes) -> None:
+    st.subheader("Oppsummering")
+    reviewers = sorted({r for row in rows.values() for r in row.values})
+    table = pd.DataFrame(
+        [
+            {"Kriterium": row.title, "Forslag": value_label(row.suggested, row.yes_no),
+             **{r: value_label(row.values[r], row.yes_no) if r in row.values else "–" for r in reviewers}}
+            for row in rows.values()
+        ]
+    )  # fmt: skip
+    st.dataframe(table, hide_index=True)
+    for review in reviews:
+        if review.overall_comment:
+            st.text(f"{review.reviewer}: {review.overall_comment}")
+    _questions_list(steps[-1])
+    page = handout_html(call_id, rubric, list(rows.values()), reviews, steps, notes)
+    st.download_button("Last ned utdelingsark (HTML)", page, file_name=f"tilbakemelding-{call_id}.html",
+                       mime="text/html")  # fmt: skip
+    if st.button("Lag PDF"):
+        try:
+            st.download_button("Last ned utdelingsark (PDF)", html_to_pdf(page),
+                               file_name=f"tilbakemelding-{call_id}.pdf", mime="application/pdf")  # fmt: skip
+        except PdfUnavailableError as e:
+            st.warning(f"PDF er ikke tilgjengelig her: {e}")
+
+
+def _notes(feedback: FeedbackService, call_id: str, step: Step, notes) -> None:
+    here = [n for n in notes if n.segment_index == step.segment_index]
+    st.subheader("Notater")
+    for note in here:
+        st.text(f"{note.written_by}: {note.text}")
+    with st.form(f"notat-{step.segment_index}", clear_on_submit=True):
+        label = "Notat til hele samtalen" if step.segment_index is None else "Notat til dette steget"
+        text = st.text_area(label, key=f"notat-tekst-{step.segment_index}")
+        if st.form_submit_button("Lagre notat"):
+            try:
+                feedback.save_note(call_id, text, segment_index=step.segment_index)
+            except ValueError:
+                st.error("Notatet er tomt.")
+            else:
+                st.success("Notatet er lagret.")
+                st.rerun()
