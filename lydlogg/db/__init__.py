@@ -4,6 +4,11 @@ DuckDB lets one process at a time open a file for writing. Lydlogg therefore kee
 connection short: the batch opens one per finished call, writes it in one transaction and closes
 it, so the review app can take the lock in between. :func:`connect` waits and retries while
 another process holds the lock.
+
+An encrypted database (DuckDB's AES-GCM file encryption) is opened by attaching the file with
+its key to an in-memory connection and making it the default catalog, so callers see the same
+tables either way. The key is given to :func:`connect` or registered once per database file with
+:func:`register_key` (the CLI and the app do this from the ``encryption`` settings).
 """
 
 from __future__ import annotations
@@ -12,13 +17,29 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 
 from lydlogg.db.migrations import LATEST_VERSION, MIGRATIONS
 
-__all__ = ["DatabaseBusyError", "DatabaseError", "connect", "migrate", "schema_version", "transaction"]
+__all__ = [
+    "CATALOG",
+    "DatabaseBusyError",
+    "DatabaseError",
+    "DatabaseKey",
+    "connect",
+    "current_catalog",
+    "is_encrypted",
+    "migrate",
+    "register_key",
+    "registered_key",
+    "schema_version",
+    "sql_literal",
+    "transaction",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +52,146 @@ class DatabaseBusyError(DatabaseError):
     """Another process kept the write lock for longer than we were willing to wait."""
 
 
+CATALOG = "lydlogg"  # the name an encrypted database is attached under
+
+
+@dataclass(frozen=True)
+class DatabaseKey:
+    """The key of an encrypted database file.
+
+    DuckDB writes encrypted files only with OpenSSL, which comes with its ``httpfs`` extension;
+    its built-in mbedTLS reads them but DuckDB calls writing with it unsafe (weak randomness).
+    ``allow_mbedtls`` permits that fallback when ``httpfs`` cannot be loaded: for tests and
+    offline development only.
+    """
+
+    secret: str
+    allow_mbedtls: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.secret) < 16:
+            raise DatabaseError("a database key must have at least 16 characters")
+
+    def __repr__(self) -> str:  # never show the secret in a traceback or log
+        return f"DatabaseKey(secret=<{len(self.secret)} chars>, allow_mbedtls={self.allow_mbedtls})"
+
+
+_keys: dict[Path, DatabaseKey] = {}
+
+
+def register_key(path: Path, key: DatabaseKey | None) -> None:
+    """Use ``key`` for every later :func:`connect` to ``path`` that names no key (None forgets it)."""
+    resolved = Path(path).resolve()
+    if key is None:
+        _keys.pop(resolved, None)
+    else:
+        _keys[resolved] = key
+
+
+def registered_key(path: Path) -> DatabaseKey | None:
+    """The key registered for ``path``, if any."""
+    return _keys.get(Path(path).resolve())
+
+
+def sql_literal(value: str) -> str:
+    """A SQL string literal, for the few statements that take no parameters (ATTACH options)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def current_catalog(con: duckdb.DuckDBPyConnection) -> str:
+    """The connection's default catalog as a quoted identifier (the file's stem, or ``lydlogg``)."""
+    name = con.execute("SELECT current_database()").fetchone()[0]
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _is_lock_error(error: duckdb.Error) -> bool:
     text = str(error).lower()
     return "lock" in text and ("conflicting" in text or "could not set" in text)
 
 
+def _enable_encrypted_writes(con: duckdb.DuckDBPyConnection, key: DatabaseKey, path: Path) -> None:
+    try:
+        con.execute("LOAD httpfs")
+        return
+    except duckdb.Error as e:
+        if not key.allow_mbedtls:
+            raise DatabaseError(
+                f"{path}: writing an encrypted database needs DuckDB's httpfs extension (OpenSSL), which "
+                "is not installed; run `python -c \"import duckdb; duckdb.sql('INSTALL httpfs')\"` once "
+                "(or set encryption.allow_mbedtls for tests)"
+            ) from e
+    con.execute("SET force_mbedtls_unsafe = true")
+
+
+def _open_encrypted(path: Path, key: DatabaseKey, read_only: bool) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    try:
+        if not read_only:
+            _enable_encrypted_writes(con, key, path)
+        options = f"ENCRYPTION_KEY {sql_literal(key.secret)}" + (", READ_ONLY" if read_only else "")
+        con.execute(f"ATTACH {sql_literal(str(path))} AS {CATALOG} ({options})")
+        con.execute(f"USE {CATALOG}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _open(path: Path, key: DatabaseKey | None, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if key is None:
+        return duckdb.connect(str(path), read_only=read_only)
+    try:
+        return _open_encrypted(path, key, read_only)
+    except duckdb.Error as e:
+        # DuckDB's messages do not echo the key, but make sure no future one does.
+        raise type(e)(str(e).replace(key.secret, "***")) from None
+
+
+def _explain(path: Path, error: duckdb.Error) -> DatabaseError:
+    text = str(error)
+    if "without a key" in text:
+        return DatabaseError(
+            f"{path}: the database is encrypted and no key was given "
+            "(settings encryption.key_file or the variable named by encryption.key_env)"
+        )
+    if "Wrong encryption key" in text:
+        return DatabaseError(f"{path}: wrong encryption key for this database")
+    if "is not encrypted" in text:
+        return DatabaseError(
+            f"{path}: a key was given but the database is not encrypted; encrypt a copy with "
+            "`lydlogg db encrypt` or remove the key from the settings"
+        )
+    return DatabaseError(f"{path}: not a Lydlogg database or unreadable ({error})")
+
+
+def is_encrypted(path: Path) -> bool:
+    """Whether the DuckDB file at ``path`` is encrypted (read from its header, without a key)."""
+    try:
+        with duckdb.connect(str(path), read_only=True):
+            return False
+    except duckdb.Error as e:
+        if "without a key" in str(e):
+            return True
+        raise _explain(Path(path), e) from e
+
+
 @contextmanager
 def connect(
-    path: Path, *, read_only: bool = False, wait_s: float = 30.0
+    path: Path,
+    *,
+    read_only: bool = False,
+    wait_s: float = 30.0,
+    key: DatabaseKey | None | Literal["registered"] = "registered",
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open ``path`` (creating and migrating it when writable), yield the connection, close it."""
+    """Open ``path`` (creating and migrating it when writable), yield the connection, close it.
+
+    ``key`` opens an encrypted database; by default the key registered for ``path`` is used (none
+    when none is), and None opens it as a plain file. A missing or wrong key raises
+    :class:`DatabaseError` and leaves the file as it was.
+    """
     path = Path(path)
+    if key == "registered":
+        key = registered_key(path)
     if read_only and not path.exists():
         raise DatabaseError(f"{path}: no database here yet; run `lydlogg ingest` first")
     if not read_only:
@@ -50,7 +200,7 @@ def connect(
     delay = 0.05
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = _open(path, key, read_only)
             break
         except duckdb.IOException as e:
             if not _is_lock_error(e):
@@ -62,7 +212,7 @@ def connect(
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
         except duckdb.Error as e:
-            raise DatabaseError(f"{path}: not a Lydlogg database or unreadable ({e})") from e
+            raise _explain(path, e) from e
     try:
         if not read_only:
             migrate(con)
@@ -99,7 +249,7 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Apply every migration newer than the database; return the resulting version."""
+    """Apply every migration the database lacks, in order; return the resulting version."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER PRIMARY KEY, description VARCHAR NOT NULL,"
@@ -110,8 +260,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         raise DatabaseError(
             f"database schema version {current} is newer than this Lydlogg ({LATEST_VERSION}); upgrade Lydlogg"
         )
+    applied = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
     for version, description, sql in MIGRATIONS:
-        if version <= current:
+        if version in applied:  # by set, not by maximum: a feature's migration may land after a later one
             continue
         with transaction(con):
             con.execute(sql)

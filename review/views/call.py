@@ -57,6 +57,9 @@ def _render(service: ReviewService) -> None:
         st.info("Samtalen er ikke transkribert ennå.")
         return
     transcript = service.transcript(call_id)
+    if not transcript.segments:
+        st.info("Transkripsjonen er slettet etter lagringsreglene; vurderinger og metadata er beholdt.")
+        return
     rubric_id, suggestions = service.suggestions(call_id)
     left, right = st.columns([3, 2])
     with left:

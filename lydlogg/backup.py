@@ -1,0 +1,261 @@
+"""Backup and restore of one installation: the database and, optionally, its recordings.
+
+A backup is a folder: ``lydlogg.duckdb`` (a consistent copy made with ``COPY FROM DATABASE``
+in one statement while the database is held for a moment, so the app and the batch wait and go
+on), ``audio/<sha256><suffix>`` for each recording, and ``manifest.json`` written last, with row
+counts and checksums. An encrypted database is copied encrypted under the same key. Neither the
+database key nor the pseudonym key goes into the backup: keep them apart (see docs/security.md).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+
+import lydlogg
+from lydlogg.auth import User
+from lydlogg.db import (
+    DatabaseError,
+    DatabaseKey,
+    connect,
+    current_catalog,
+    is_encrypted,
+    registered_key,
+    sql_literal,
+)
+from transcription.audio import file_sha256
+
+__all__ = ["BackupError", "BackupManifest", "RestoreReport", "backup", "restore"]
+
+log = logging.getLogger(__name__)
+
+DATABASE_FILE = "lydlogg.duckdb"
+MANIFEST_FILE = "manifest.json"
+COUNTED_TABLES = (
+    "calls",
+    "audio_files",
+    "transcripts",
+    "segments",
+    "suggestions",
+    "reviews",
+    "users",
+    "audit",
+)
+
+
+class BackupError(RuntimeError):
+    """A backup that cannot be made or restored; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class BackupManifest:
+    created_at: str
+    software_version: str
+    schema_version: int
+    encrypted: bool
+    database_sha256: str
+    counts: dict[str, int]
+    recordings: tuple[tuple[str, str, str], ...]  # (sha256, original path, file in audio/)
+    missing_recordings: tuple[str, ...]  # sha256 of recordings not found on disk at backup time
+
+    @classmethod
+    def read(cls, folder: Path) -> BackupManifest:
+        path = Path(folder) / MANIFEST_FILE
+        if not path.is_file():
+            raise BackupError(
+                f"{folder}: no {MANIFEST_FILE}; not a Lydlogg backup, or one that did not finish"
+            )
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["recordings"] = tuple(tuple(r) for r in data["recordings"])
+        data["missing_recordings"] = tuple(data["missing_recordings"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    manifest: BackupManifest
+    database: Path
+    recordings_restored: tuple[str, ...]  # sha256
+    recordings_present: tuple[str, ...]  # already in place with the right content
+
+
+def _counts(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int]:
+    # catalog is a quoted identifier from current_catalog() or a constant; tables are constants
+    return {
+        t: con.execute(f"SELECT count(*) FROM {catalog}.main.{t}").fetchone()[0]  # noqa: S608
+        for t in COUNTED_TABLES
+    }
+
+
+def _attach_new(con: duckdb.DuckDBPyConnection, path: Path, name: str, key: DatabaseKey | None) -> None:
+    options = ""
+    if key is not None:
+        try:
+            con.execute("LOAD httpfs")
+        except duckdb.Error:
+            if not key.allow_mbedtls:
+                raise
+            con.execute("SET force_mbedtls_unsafe = true")
+        options = f" (ENCRYPTION_KEY {sql_literal(key.secret)})"
+    con.execute(f"ATTACH {sql_literal(str(path))} AS {name}{options}")
+
+
+def backup(
+    db_path: Path,
+    dest: Path,
+    *,
+    key: DatabaseKey | None | Literal["registered"] = "registered",
+    include_audio: bool = True,
+    user: User | None = None,
+) -> BackupManifest:
+    """Copy the database (and its recordings) into the new folder ``dest``; safe while the app runs.
+
+    ``key`` is the database's key (default: the one registered for ``db_path``); the copy is
+    encrypted under the same key.
+    """
+    from review.access import check
+
+    if key == "registered":
+        key = registered_key(db_path)
+
+    if user is not None:
+        check(user, "manage_retention")
+    dest = Path(dest)
+    if dest.exists() and any(dest.iterdir()):
+        raise BackupError(f"{dest}: not empty; back up into a new folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    os.chmod(dest, 0o700)
+    target = dest / DATABASE_FILE
+    with connect(db_path, key=key) as con:
+        source = current_catalog(con)
+        try:
+            _attach_new(con, target, "lydlogg_backup", key)
+            con.execute(f"COPY FROM DATABASE {source} TO lydlogg_backup")
+            counts = _counts(con, "lydlogg_backup")
+            version = con.execute("SELECT max(version) FROM lydlogg_backup.main.schema_version").fetchone()[0]
+            recordings = con.execute(
+                "SELECT sha256, path FROM lydlogg_backup.main.audio_files ORDER BY sha256"
+            ).fetchall()
+            con.execute("DETACH lydlogg_backup")
+        except duckdb.Error as e:
+            shutil.rmtree(dest, ignore_errors=True)
+            message = str(e).replace(key.secret, "***") if key else str(e)
+            raise BackupError(f"{dest}: backup failed ({message})") from None
+        if user is not None:
+            con.execute(
+                "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, 'backup', 'backup', ?, ?)",
+                [user.username, dest.name, f"{counts['calls']} calls"],
+            )
+    stored, missing = [], []
+    if include_audio:
+        (dest / "audio").mkdir(mode=0o700)
+        for sha, path in recordings:
+            name = sha + Path(path).suffix.lower()
+            try:
+                shutil.copyfile(path, dest / "audio" / name)
+            except FileNotFoundError:
+                missing.append(sha)
+                continue
+            if file_sha256(dest / "audio" / name) != sha:  # changed on disk since ingest
+                (dest / "audio" / name).unlink()
+                missing.append(sha)
+                continue
+            stored.append((sha, path, name))
+    manifest = BackupManifest(
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        software_version=lydlogg.__version__,
+        schema_version=version,
+        encrypted=key is not None,
+        database_sha256=file_sha256(target),
+        counts=counts,
+        recordings=tuple(stored),
+        missing_recordings=tuple(missing),
+    )
+    (dest / MANIFEST_FILE).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
+    log.info(
+        "backup: %d calls, %d recordings, %d recordings missing", counts["calls"], len(stored), len(missing)
+    )
+    return manifest
+
+
+def restore(
+    src: Path,
+    db_path: Path,
+    *,
+    key: DatabaseKey | None | Literal["registered"] = "registered",
+    audio_root: Path | None = None,
+    overwrite: bool = False,
+) -> RestoreReport:
+    """Put the backup in ``src`` back as ``db_path`` and its recordings where they were.
+
+    With ``audio_root`` the recordings go there instead (named by sha256) and the restored
+    database points to them. Stop the app and the batch first when ``overwrite`` replaces a
+    database in use. The backup is checked (checksum, key, row counts) before anything is replaced.
+    """
+    src, db_path = Path(src), Path(db_path)
+    if key == "registered":
+        key = registered_key(db_path)
+    manifest = BackupManifest.read(src)
+    source = src / DATABASE_FILE
+    if file_sha256(source) != manifest.database_sha256:
+        raise BackupError(f"{source}: checksum differs from the manifest; the backup is damaged")
+    if manifest.encrypted != (key is not None) or is_encrypted(source) != manifest.encrypted:
+        raise BackupError(
+            f"{src}: the backup is {'encrypted; give its key' if manifest.encrypted else 'not encrypted; give no key'}"
+        )
+    if db_path.exists() and not overwrite:
+        raise BackupError(f"{db_path}: exists already; restore elsewhere or allow overwriting")
+    staging = db_path.with_name(db_path.name + ".restoring")
+    staging.unlink(missing_ok=True)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, staging)
+    try:
+        with connect(staging, key=key) as con:  # a wrong key stops here; migrates an older backup
+            counts = _counts(con, current_catalog(con))
+            if counts != manifest.counts:
+                raise BackupError(f"{src}: row counts {counts} differ from the manifest {manifest.counts}")
+            restored, present = _restore_recordings(con, src, manifest, audio_root)
+    except (DatabaseError, BackupError):
+        staging.unlink(missing_ok=True)
+        raise
+    os.replace(staging, db_path)
+    Path(str(db_path) + ".wal").unlink(
+        missing_ok=True
+    )  # a stale log would be replayed onto the restored file
+    log.info("restore: %d calls, %d recordings copied back", manifest.counts["calls"], len(restored))
+    return RestoreReport(manifest, db_path, tuple(restored), tuple(present))
+
+
+def _restore_recordings(
+    con: duckdb.DuckDBPyConnection, src: Path, manifest: BackupManifest, audio_root: Path | None
+) -> tuple[list[str], list[str]]:
+    restored, present = [], []
+    for sha, _original, name in manifest.recordings:
+        # the manifest is only trusted for names that cannot leave audio/; where a recording goes
+        # comes from the restored database itself
+        if not re.fullmatch(r"[0-9a-f]{64}(\.[a-z0-9]{1,8})?", name) or not name.startswith(sha):
+            raise BackupError(f"{src}: recording name {name!r} in the manifest is not a checksum")
+        row = con.execute("SELECT path FROM audio_files WHERE sha256 = ?", [sha]).fetchone()
+        if row is None:
+            raise BackupError(f"{src}: recording {sha[:12]} is in the manifest but not in the database")
+        target = Path(audio_root) / name if audio_root else Path(row[0])
+        if target.is_file() and file_sha256(target) == sha:
+            present.append(sha)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src / "audio" / name, target)
+            if file_sha256(target) != sha:
+                raise BackupError(f"{src / 'audio' / name}: checksum differs; the backup is damaged")
+            restored.append(sha)
+        if audio_root:
+            con.execute("UPDATE audio_files SET path = ? WHERE sha256 = ?", [str(target.resolve()), sha])
+    return restored, present

@@ -1,0 +1,141 @@
+"""User administration for the admin page: list, add, change role, deactivate, reset password,
+unlock. Every change is checked against ``manage_users`` and written to the audit trail.
+
+Users are never deleted (the audit trail and reviews name them); deactivating one ends their
+log-ins. An admin cannot deactivate or demote themselves, so an installation keeps an admin.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from lydlogg.auth import ROLES, AuthError, User, create_user, hash_password
+from lydlogg.db import connect, transaction
+from review.access import check
+
+__all__ = ["UserAdminService", "UserRow"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    username: str
+    display_name: str
+    role: str
+    operator_id: str | None
+    active: bool
+    locked_until: datetime | None
+    failed_logins: int
+
+
+class UserAdminService:
+    def __init__(self, db_path: Path, user: User, *, production: bool = False) -> None:
+        self.db_path = Path(db_path)
+        self.user = user
+        self.production = production
+
+    def _audit(
+        self, con: duckdb.DuckDBPyConnection, action: str, username: str, detail: str | None = None
+    ) -> None:
+        con.execute(
+            "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, ?, 'user', ?, ?)",
+            [self.user.username, action, username, detail],
+        )
+
+    def _existing(self, con: duckdb.DuckDBPyConnection, username: str) -> tuple[str, bool]:
+        row = con.execute("SELECT role, active FROM users WHERE username = ?", [username]).fetchone()
+        if row is None:
+            raise AuthError(f"ingen bruker {username!r}")
+        return row
+
+    def list(self, now: datetime | None = None) -> list[UserRow]:
+        """Every user, active or not, with lock-out state."""
+        check(self.user, "manage_users")
+        now = now or datetime.now(UTC)
+        with connect(self.db_path) as con:
+            rows = con.execute(
+                "SELECT u.username, u.display_name, u.role, u.operator_id, u.active,"
+                " CASE WHEN l.locked_until > ? THEN l.locked_until END, coalesce(l.failed_logins, 0)"
+                " FROM users u LEFT JOIN login_state l USING (username) ORDER BY u.username",
+                [now],
+            ).fetchall()
+        return [UserRow(*r) for r in rows]
+
+    def add(
+        self, username: str, display_name: str, role: str, password: str, *, operator_id: str | None = None
+    ) -> User:
+        check(self.user, "manage_users")
+        with connect(self.db_path) as con:
+            return create_user(
+                con,
+                username,
+                display_name,
+                role,
+                password,
+                operator_id=operator_id,
+                production=self.production,
+                by=self.user.username,
+            )
+
+    def change_role(self, username: str, role: str, *, operator_id: str | None = None) -> None:
+        check(self.user, "manage_users")
+        if role not in ROLES:
+            raise AuthError(f"rollen {role!r} finnes ikke; velg en av {', '.join(ROLES)}")
+        if username == self.user.username:
+            raise AuthError("du kan ikke endre din egen rolle")
+        with connect(self.db_path) as con:
+            old, _active = self._existing(con, username)
+            current = con.execute("SELECT operator_id FROM users WHERE username = ?", [username]).fetchone()[
+                0
+            ]
+            operator_id = operator_id or current
+            if role in ("operator", "lege") and not operator_id:
+                raise AuthError(f"rollen {role!r} krever operatør-id")
+            with transaction(con):
+                con.execute(
+                    "UPDATE users SET role = ?, operator_id = ? WHERE username = ?",
+                    [role, operator_id, username],
+                )
+                self._audit(con, "change_role", username, f"{old} -> {role}")
+
+    def set_active(self, username: str, active: bool) -> None:
+        """Deactivate (no more log-ins) or reactivate a user."""
+        check(self.user, "manage_users")
+        if username == self.user.username and not active:
+            raise AuthError("du kan ikke deaktivere deg selv")
+        with connect(self.db_path) as con:
+            self._existing(con, username)
+            with transaction(con):
+                con.execute("UPDATE users SET active = ? WHERE username = ?", [active, username])
+                self._audit(con, "activate_user" if active else "deactivate_user", username)
+
+    def deactivate(self, username: str) -> None:
+        self.set_active(username, False)
+
+    def reset_password(self, username: str, password: str) -> None:
+        """Set a new password (the admin hands it over; the user should change it) and unlock."""
+        check(self.user, "manage_users")
+        password_hash = hash_password(password, production=self.production)
+        with connect(self.db_path) as con:
+            self._existing(con, username)
+            with transaction(con):
+                con.execute(
+                    "UPDATE users SET password_hash = ? WHERE username = ?", [password_hash, username]
+                )
+                con.execute("DELETE FROM login_state WHERE username = ?", [username])
+                self._audit(con, "reset_password", username)
+
+    def unlock(self, username: str) -> None:
+        """Lift a lock-out and clear the failed log-in count."""
+        check(self.user, "manage_users")
+        with connect(self.db_path) as con:
+            self._existing(con, username)
+            with transaction(con):
+                con.execute("DELETE FROM login_state WHERE username = ?", [username])
+                self._audit(con, "unlock_user", username)

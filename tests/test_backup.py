@@ -1,0 +1,171 @@
+"""Backup while another process writes, restore into a fresh place, and the failure cases."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import make_settings, write_tone
+
+from lydlogg.auth import User
+from lydlogg.backup import BackupError, BackupManifest, backup, restore
+from lydlogg.db import DatabaseError, DatabaseKey, connect, is_encrypted
+from lydlogg.ingest import ingest
+from review.access import AccessDenied
+
+KEY = DatabaseKey("backup-test-key-0123456789", allow_mbedtls=True)
+WRITES = 30
+
+# Each write adds a call and its audit row in one transaction, through the same connect() the app uses.
+WRITER = """
+import sys, time
+from pathlib import Path
+from lydlogg.db import connect, transaction, DatabaseKey
+db, n, secret = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+key = DatabaseKey(secret, allow_mbedtls=True) if secret else None
+for i in range(n):
+    with connect(db, key=key) as con, transaction(con):
+        con.execute("INSERT INTO calls (call_id, service) VALUES (?, 'lvs')", [f"w-{i:04d}"])
+        con.execute("INSERT INTO audit (username, action, object_id) VALUES ('writer', 'write', ?)", [f"w-{i:04d}"])
+    if i == 4:
+        print("writing", flush=True)
+    time.sleep(0.01)
+print("done", n)
+"""
+
+
+def _recordings(tmp_path: Path, key: DatabaseKey | None) -> Path:
+    settings = make_settings(tmp_path)
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    files = [write_tone(audio / f"t{i}.wav", seconds=0.3 + i / 10) for i in range(3)]
+    if key is None:
+        ingest(settings, files)
+    else:  # ingest opens the database through connect(), which takes the registered key
+        from lydlogg.db import register_key
+
+        register_key(settings.db_path, key)
+        try:
+            ingest(settings, files)
+        finally:
+            register_key(settings.db_path, None)
+    return settings.db_path
+
+
+def _pairs(db: Path, key: DatabaseKey | None) -> tuple[int, int]:
+    with connect(db, key=key, read_only=True) as con:
+        calls = con.execute("SELECT count(*) FROM calls WHERE call_id LIKE 'w-%'").fetchone()[0]
+        audits = con.execute("SELECT count(*) FROM audit WHERE username = 'writer'").fetchone()[0]
+    return calls, audits
+
+
+@pytest.mark.parametrize("key", [None, KEY], ids=["plain", "encrypted"])
+def test_backup_while_another_process_writes_then_restore_elsewhere(tmp_path, key):
+    db = _recordings(tmp_path, key)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db), str(WRITES), key.secret if key else ""],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout.readline().strip() == "writing"  # five writes are in; the rest follow
+    manifest = backup(db, tmp_path / "backup", key=key)
+    out, err = writer.communicate(timeout=120)
+    assert writer.returncode == 0, err  # the writer waited for the backup and carried on
+    assert out.strip() == f"done {WRITES}"
+    assert _pairs(db, key) == (WRITES, WRITES)
+
+    copied = manifest.counts["calls"] - 3
+    assert 5 <= copied <= WRITES
+    assert manifest.counts["audit"] >= copied  # every copied call came with its audit row: one snapshot
+    assert len(manifest.recordings) == 3 and manifest.missing_recordings == ()
+    assert manifest.encrypted is (key is not None)
+    assert is_encrypted(tmp_path / "backup" / "lydlogg.duckdb") is (key is not None)
+
+    fresh = tmp_path / "elsewhere" / "restored.duckdb"
+    report = restore(tmp_path / "backup", fresh, key=key, audio_root=tmp_path / "elsewhere" / "audio")
+    assert _pairs(fresh, key) == (copied, copied)
+    with connect(fresh, key=key, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == manifest.counts["calls"]
+        paths = [Path(p) for (p,) in con.execute("SELECT path FROM audio_files").fetchall()]
+        # sequences come along: a new audit row gets a fresh id
+    with connect(fresh, key=key) as con:
+        con.execute("INSERT INTO audit (username, action) VALUES ('x', 'after_restore')")
+    assert len(report.recordings_restored) == 3
+    assert all(p.is_file() and p.parent == (tmp_path / "elsewhere" / "audio").resolve() for p in paths)
+
+
+def test_restore_puts_missing_recordings_back_where_they_were(tmp_path):
+    db = _recordings(tmp_path, None)
+    backup(db, tmp_path / "backup")
+    lost = sorted((tmp_path / "audio").iterdir())[0]
+    lost.unlink()
+    report = restore(tmp_path / "backup", tmp_path / "restored.duckdb")
+    assert lost.is_file() and len(report.recordings_restored) == 1 and len(report.recordings_present) == 2
+
+
+def test_backup_without_audio_and_a_missing_recording(tmp_path):
+    db = _recordings(tmp_path, None)
+    assert backup(db, tmp_path / "b1", include_audio=False).recordings == ()
+    assert not (tmp_path / "b1" / "audio").exists()
+    sorted((tmp_path / "audio").iterdir())[0].unlink()
+    manifest = backup(db, tmp_path / "b2")
+    assert len(manifest.recordings) == 2 and len(manifest.missing_recordings) == 1
+
+
+def test_restore_refuses_to_overwrite_a_wrong_key_and_a_damaged_backup(tmp_path):
+    db = _recordings(tmp_path, None)
+    backup(db, tmp_path / "backup")
+    with pytest.raises(BackupError, match="exists already"):
+        restore(tmp_path / "backup", db)
+    with pytest.raises(BackupError, match="not encrypted"):
+        restore(tmp_path / "backup", tmp_path / "r.duckdb", key=KEY)
+    assert not (tmp_path / "r.duckdb").exists()
+    with open(tmp_path / "backup" / "lydlogg.duckdb", "r+b") as fh:
+        fh.seek(5000)
+        fh.write(b"\x00garbage\x00")
+    with pytest.raises(BackupError, match="damaged"):
+        restore(tmp_path / "backup", tmp_path / "r.duckdb")
+    assert not (tmp_path / "r.duckdb").exists() and not (tmp_path / "r.duckdb.restoring").exists()
+
+
+def test_an_encrypted_backup_needs_its_key(tmp_path):
+    db = _recordings(tmp_path, KEY)
+    backup(db, tmp_path / "backup", key=KEY)
+    with pytest.raises(BackupError, match="encrypted; give its key"):
+        restore(tmp_path / "backup", tmp_path / "r.duckdb")
+    wrong = DatabaseKey("another-key-9876543210", allow_mbedtls=True)
+    with pytest.raises(DatabaseError, match="wrong encryption key"):
+        restore(tmp_path / "backup", tmp_path / "r.duckdb", key=wrong)
+    assert not (tmp_path / "r.duckdb").exists() and not (tmp_path / "r.duckdb.restoring").exists()
+    raw = (tmp_path / "backup" / "lydlogg.duckdb").read_bytes()
+    assert b"lydlogg" not in raw.lower() and b"audio_files" not in raw  # no table names in the clear
+
+
+def test_a_manifest_cannot_send_files_outside_the_audio_folder(tmp_path):
+    db = _recordings(tmp_path, None)
+    backup(db, tmp_path / "backup")
+    path = tmp_path / "backup" / "manifest.json"
+    data = json.loads(path.read_text())
+    data["recordings"][0][2] = "../../../etc/evil.wav"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BackupError, match="not a checksum"):
+        restore(tmp_path / "backup", tmp_path / "r.duckdb")
+    assert not (tmp_path / "r.duckdb").exists()
+
+
+def test_backup_into_a_folder_that_is_not_empty_or_by_a_non_admin(tmp_path):
+    db = _recordings(tmp_path, None)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    with pytest.raises(BackupError, match="not empty"):
+        backup(db, tmp_path / "full")
+    with pytest.raises(AccessDenied):
+        backup(db, tmp_path / "b", user=User("leder", "Liv", "leder"))
+    manifest = backup(db, tmp_path / "b", user=User("admin", "Admin", "admin"))
+    assert BackupManifest.read(tmp_path / "b") == manifest
+    with connect(db) as con:
+        assert con.execute("SELECT username FROM audit WHERE action = 'backup'").fetchall() == [("admin",)]
