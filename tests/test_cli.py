@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from lydlogg.cli import main
@@ -67,3 +68,17 @@ def test_models_lists_the_active_model(tmp_path, bundled_model):
     assert out.exit_code == 0 and "device: cpu" in out.output or "device: cuda" in out.output
     active = [line for line in out.output.splitlines() if line.startswith("*")]
     assert len(active) == 1 and "bundled-base" in active[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Jeg heter Kari Nordmann.\n", "Jeg heter [NAVN].\n"),
+        ("Nummeret er førti en tjuetre førtifem sekstisju.", "Nummeret er [TELEFON]."),
+        ("Ta to tabletter per dag og ring 113 hvis det blir verre.", "Ta to tabletter per dag og ring 113 hvis det blir verre."),
+    ],
+)  # fmt: skip
+def test_anonymise_text_reads_stdin_and_prints_placeholders(text, expected):
+    result = CliRunner().invoke(main, ["anonymise-text"], input=text)
+    assert result.exit_code == 0, result.output
+    assert result.output == expected
