@@ -120,7 +120,7 @@ if user is None:
     # Every page's address shows the log-in form, so a shared link opens its page after log-in.
     login_pages = [st.Page(login, title="Logg inn", url_path="logg-inn", default=True)] + [
         st.Page(lambda: login(), title="Logg inn", url_path=path)
-        for path in ("innboks", "samtale", "episode", "kalibrering", "tilbakemelding")
+        for path in ("innboks", "samtale", "episode", "oversikt", "kalibrering", "tilbakemelding")
     ]
     st.navigation(login_pages, position="hidden").run()
 else:
@@ -137,6 +137,8 @@ else:
         st.Page("review/views/samtale.py", title="Samtale", url_path="samtale"),
         st.Page("review/views/episode_page.py", title="Episode", url_path="episode"),
     ]
+    if allowed(user, "view_dashboard"):
+        pages.append(st.Page("review/views/oversikt.py", title="Oversikt", url_path="oversikt"))
     if allowed(user, "calibrate"):
         pages.append(st.Page("review/views/kalibrering.py", title="Kalibrering", url_path="kalibrering"))
     if allowed(user, "run_feedback"):

@@ -766,5 +766,31 @@ def anonymise_text_command() -> None:
     click.echo(cli_anonymise(click.get_text_stream("stdin").read()), nl=False)
 
 
+@main.command("monthly-report")
+@click.argument("month")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write."
+)
+@with_settings
+def monthly_report(month: str, fmt: str, output: Path, settings: Settings) -> None:
+    """Write the monthly quality report for MONTH (YYYY-MM): aggregate figures only."""
+    from lydlogg.auth import User
+    from lydlogg.episode_report import PdfUnavailableError
+    from review.dashboard import DashboardService
+    from review.monthly_report import monthly_html, monthly_pdf
+
+    overview = DashboardService(settings.db_path, User("cli", "Kommandolinje", "leder"), settings.dashboard,
+                                window_hours=settings.episodes.window_hours, cache=False).overview()  # fmt: skip
+    try:
+        if fmt == "pdf":
+            output.write_bytes(monthly_pdf(overview, month))
+        else:
+            output.write_text(monthly_html(overview, month), encoding="utf-8")
+    except (ValueError, PdfUnavailableError) as e:
+        raise Failure(str(e)) from e
+    click.echo(f"wrote {output}")
+
+
 if __name__ == "__main__":
     main()

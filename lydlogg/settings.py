@@ -27,6 +27,7 @@ from anonymise.audio import AnonymiseSettings
 from lydlogg.auth import LoginSettings
 from lydlogg.crypto import EncryptionSettings
 from lydlogg.retention import RetentionSettings
+from review.dashboard import DashboardSettings
 
 __all__ = [
     "AsrSettings",
@@ -233,6 +234,9 @@ class Settings(BaseSettings):
         default_factory=EncryptionSettings, description="Encryption at rest."
     )
     retention: RetentionSettings = Field(default_factory=RetentionSettings, description="Retention rules.")
+    dashboard: DashboardSettings = Field(
+        default_factory=DashboardSettings, description="The leader's overview (Oversikt) and monthly report."
+    )
     anonymise: AnonymiseSettings = Field(
         default_factory=AnonymiseSettings, description="Anonymisation of audio for the case library."
     )

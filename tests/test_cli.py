@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from lydlogg.cli import main
+from lydlogg.db import connect
 from lydlogg.db.migrations import LATEST_VERSION
 
 
@@ -82,3 +83,17 @@ def test_anonymise_text_reads_stdin_and_prints_placeholders(text, expected):
     result = CliRunner().invoke(main, ["anonymise-text"], input=text)
     assert result.exit_code == 0, result.output
     assert result.output == expected
+
+
+def test_monthly_report_writes_html_with_the_months_figures(reference_db, tmp_path):
+    with connect(reference_db) as con:
+        month = con.execute("SELECT strftime(min(started_at), '%Y-%m') FROM calls").fetchone()[0]
+    out = tmp_path / "rapport.html"
+    result = CliRunner().invoke(main, ["monthly-report", month, "-o", str(out), "--db", str(reference_db)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    from review.monthly_report import month_label
+
+    assert "<html" in page.lower() and month_label(month) in page and "forverring" in page.lower()
+    bad = CliRunner().invoke(main, ["monthly-report", "2026-13", "-o", str(out), "--db", str(reference_db)])
+    assert bad.exit_code != 0

@@ -1,0 +1,494 @@
+"""The leader's overview (Oversikt): quality trends, review coverage, re-contacts, reviewer strictness.
+
+Every figure is an aggregate computed in DuckDB and returned as a small dataframe. Months are
+calendar months in the configured time zone. The work is split in two layers (see ``_BASE``): a
+per-call layer from calls, transcripts and suggestions, the expensive part (a few seconds on a
+million calls), kept in this process's memory while those tables are unchanged; and the reviews,
+scores and sampling tasks joined onto it for each figure (well under a second). Finished figures
+are kept too, so a page rerun recomputes nothing while the data stand still.
+
+Criterion figures per call come from the current (not superseded) peer reviews where the call has
+one (several peer reviewers are averaged), and from the automatic suggestions of the call's newest
+transcript otherwise. Each figure is given for three sources: ``review`` (reviewed calls only),
+``suggestion`` (every call with suggestions) and ``combined`` (review where present, else
+suggestion).
+
+Re-contacts are counted without relinking the whole history into episodes (about 8 s on a million
+contacts): a dated call is a re-contact when an earlier call about the same patient, or from the
+same phone without naming a different patient, lies within the episode window. That is the link
+rule of :mod:`lydlogg.episodes` applied to the direct predecessor only; it misses a call whose
+episode reaches an earlier contact only through a third call (``bench/dashboard.py --compare``
+measures it: on its million synthetic calls the counts were identical). It is unrecognised when the
+operator did not ask about the earlier contact (a reviewer's value first, else the suggestion), as
+there.
+
+There is no team column: the team is the service (LVS, AMK, legevaktlege, fastlege).
+Operators and doctors see only their own figures beside their service's median; leaders and
+supervisors see everything. Every view of per-operator figures is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from lydlogg.auth import User
+from lydlogg.db import connect
+from review.access import AccessDenied, check
+
+__all__ = [
+    "METRICS",
+    "SOURCES",
+    "DashboardService",
+    "DashboardSettings",
+    "Metric",
+    "Overview",
+    "team_view",
+]
+
+log = logging.getLogger(__name__)
+
+
+class DashboardSettings(BaseModel):
+    """The leader's overview (Oversikt) and the monthly report."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    worsening_concrete_min: int = Field(
+        3,
+        ge=1,
+        le=4,
+        description=(
+            "A call counts as having concrete worsening advice when `worsening_advice` (0-4) is at "
+            "least this: 3 means concrete signs and a concrete action (113, 116117, come in)."
+        ),
+    )
+    safety_netting_min: int = Field(
+        3,
+        ge=1,
+        le=4,
+        description="A call counts as safety-netted when `safety_netting` (elements covered, 0-4) is at least this.",
+    )
+    timezone: str = Field("Europe/Oslo", description="Time zone whose calendar months the figures use.")
+
+
+@dataclass(frozen=True)
+class Metric:
+    id: str
+    criterion_id: str
+    kind: str  # "share": share of calls at or above a threshold; "mean": mean value
+    label: str
+
+
+METRICS = (
+    Metric("worsening_concrete", "worsening_advice", "share", "Konkrete råd ved forverring (andel)"),
+    Metric("open_questions", "open_questions", "mean", "Åpne spørsmål (snitt 0–4)"),
+    Metric("safety_netting", "safety_netting", "share", "Sikkerhetsnett (andel)"),
+    Metric("asks_prior_contact", "asks_prior_contact", "share", "Spør om tidligere kontakt (andel)"),
+)
+SOURCES = {"review": "Menneskelig vurdering", "suggestion": "Automatisk forslag", "combined": "Samlet"}
+_CRITERIA = tuple(m.criterion_id for m in METRICS)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything the page shows for a leader or supervisor."""
+
+    trends: pd.DataFrame  # month, service, metric, source, value, calls
+    coverage: pd.DataFrame  # month, service, calls, sampled, reviewed, sampled_reviewed, self_reviewed
+    # month, service, calls, recontacts, unrecognised, recontact_rate, unrecognised_share
+    recontacts: pd.DataFrame
+    strictness: pd.DataFrame  # reviewer, scores, calls, mean_offset
+    settings: DashboardSettings
+    window_hours: float
+
+
+# Figures are computed in two layers. The base layer holds one row per dated call: its month,
+# service, operator, whether it is a re-contact (and, if so, the suggested asks_prior_contact) and
+# the suggestions of its newest transcript. It depends only on calls, transcripts and suggestions,
+# costs a few seconds on a million calls, and is kept in memory while those are unchanged. The
+# review layer (reviews, scores, sampling tasks, tens of thousands of rows) is joined onto it for
+# every figure, so a saved review costs well under a second to show.
+_BASE = f"""
+WITH latest AS (SELECT call_id, arg_max(transcript_id, created_at) AS tid FROM transcripts GROUP BY call_id),
+suggested AS (
+    SELECT s.call_id,
+           {", ".join(f"arg_max_null(s.value, s.created_at) FILTER (WHERE s.criterion_id = '{c}') AS s_{c}" for c in _CRITERIA)}
+    FROM suggestions s JOIN latest l ON l.tid = s.transcript_id
+    WHERE s.criterion_id IN ({", ".join(f"'{c}'" for c in _CRITERIA)})
+    GROUP BY s.call_id
+), c AS (
+    SELECT call_id, started_at AS t, service, operator_id, caller_pseudonym AS caller, patient_pseudonym AS patient
+    FROM calls WHERE started_at IS NOT NULL
+), by_patient AS (
+    SELECT call_id,
+           epoch(t) - epoch(lag(t) OVER (PARTITION BY patient ORDER BY t, call_id)) <= $window AS linked
+    FROM c WHERE patient IS NOT NULL
+), by_caller AS (
+    SELECT call_id,
+           epoch(t) - epoch(lag(t) OVER (PARTITION BY caller ORDER BY t, call_id)) <= $window
+           AND NOT coalesce(patient <> last_value(patient IGNORE NULLS) OVER (PARTITION BY caller ORDER BY t, call_id
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false) AS linked
+    FROM c WHERE caller IS NOT NULL
+), recontact AS (
+    SELECT call_id FROM by_patient WHERE linked UNION SELECT call_id FROM by_caller WHERE linked
+), prior AS (
+    -- as lydlogg.episodes: the newest suggestion of any transcript
+    SELECT call_id, arg_max(value, created_at) AS value FROM suggestions
+    WHERE criterion_id = 'asks_prior_contact' AND call_id IN (SELECT call_id FROM recontact)
+    GROUP BY call_id
+), hours AS (
+    SELECT call_id, epoch_us(t) // 3600000000 AS h FROM c
+), hour_months AS (
+    -- Oslo's offset from UTC is whole hours, so a call's month follows from its UTC hour: the
+    -- time-zone conversion runs once per hour of the year instead of once per call.
+    SELECT h, strftime(timezone($tz, make_timestamptz(h * 3600000000)), '%Y-%m') AS month
+    FROM (SELECT DISTINCT h FROM hours)
+)
+SELECT c.call_id, m.month, c.service, c.operator_id,
+       x.call_id IS NOT NULL AS recontact, p.value AS recontact_prior_suggested,
+       {", ".join(f"g.s_{c}" for c in _CRITERIA)}
+FROM c JOIN hours USING (call_id) JOIN hour_months m USING (h)
+LEFT JOIN suggested g USING (call_id) LEFT JOIN recontact x USING (call_id) LEFT JOIN prior p USING (call_id)
+"""  # noqa: S608 - only the fixed criterion ids are formatted in
+
+_PEER = f"""
+peer AS (
+    SELECT r.call_id,
+           {", ".join(f"avg(v.value) FILTER (WHERE v.criterion_id = '{c}') AS h_{c}" for c in _CRITERIA)}
+    FROM reviews r JOIN review_scores v USING (review_id)
+    WHERE r.kind = 'peer' AND NOT EXISTS (SELECT 1 FROM reviews n WHERE n.replaces = r.review_id)
+    GROUP BY r.call_id
+)
+"""  # noqa: S608 - only the fixed criterion ids are formatted in
+
+# One row per call with the suggested (s_), reviewed (h_) and combined (b_) value of each criterion.
+_PER_CALL = f"""
+per_call AS (
+    SELECT b.call_id, b.month, b.service, b.operator_id, p.call_id IS NOT NULL AS reviewed,
+           {", ".join(f"b.s_{c}, p.h_{c}, CASE WHEN p.call_id IS NOT NULL THEN p.h_{c} ELSE b.s_{c} END AS b_{c}" for c in _CRITERIA)}
+    FROM dash_base b LEFT JOIN peer p USING (call_id)
+)
+"""  # noqa: S608 - only the fixed criterion ids are formatted in
+
+
+def _aggregates(prefix: str, settings: DashboardSettings, suffix: str = "") -> list[str]:
+    """SQL aggregates of every metric over the per-call columns ``{prefix}_{criterion}``."""
+    thresholds = {
+        "worsening_concrete": settings.worsening_concrete_min,
+        "safety_netting": settings.safety_netting_min,
+        "asks_prior_contact": 1,
+    }
+    out = []
+    for m in METRICS:
+        col = f"{prefix}_{m.criterion_id}"
+        if m.kind == "mean":
+            out.append(f"avg({col}) AS {m.id}{suffix}")
+        else:
+            out.append(
+                f"avg(CASE WHEN {col} IS NULL THEN NULL WHEN {col} >= {int(thresholds[m.id])} THEN 1.0"
+                f" ELSE 0.0 END) AS {m.id}{suffix}"
+            )
+        out.append(f"count({col}) AS {m.id}{suffix}_n")
+    return out
+
+
+_COVERAGE = """
+WITH peer AS (SELECT DISTINCT call_id FROM reviews WHERE kind = 'peer'),
+own AS (SELECT DISTINCT call_id FROM reviews WHERE kind = 'self'),
+sampled AS (SELECT DISTINCT call_id FROM review_tasks)
+SELECT b.month, b.service, count(*) AS calls, count(t.call_id) AS sampled, count(p.call_id) AS reviewed,
+       count(*) FILTER (WHERE t.call_id IS NOT NULL AND p.call_id IS NOT NULL) AS sampled_reviewed,
+       count(o.call_id) AS self_reviewed
+FROM dash_base b
+LEFT JOIN sampled t USING (call_id) LEFT JOIN peer p USING (call_id) LEFT JOIN own o USING (call_id)
+GROUP BY ALL ORDER BY b.month, b.service
+"""
+
+_RECONTACTS = """
+WITH verdict AS (
+    SELECT r.call_id, arg_max(s.value, r.created_at) AS value
+    FROM reviews r JOIN review_scores s USING (review_id)
+    WHERE s.criterion_id = 'asks_prior_contact' GROUP BY r.call_id
+)
+SELECT b.month, b.service, count(*) AS calls, count(*) FILTER (WHERE b.recontact) AS recontacts,
+       count(*) FILTER (WHERE b.recontact AND coalesce(v.value, b.recontact_prior_suggested) = 0) AS unrecognised
+FROM dash_base b LEFT JOIN verdict v USING (call_id)
+GROUP BY ALL ORDER BY b.month, b.service
+"""
+
+_STRICTNESS = """
+WITH scores AS (
+    SELECT r.call_id, r.reviewer, s.criterion_id, s.value
+    FROM reviews r JOIN review_scores s USING (review_id)
+    WHERE r.kind = 'peer' AND s.value IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM reviews n WHERE n.replaces = r.review_id)
+), offsets AS (
+    SELECT reviewer, call_id,
+           value - avg(value) OVER (PARTITION BY call_id, criterion_id) AS offset_points,
+           count(*) OVER (PARTITION BY call_id, criterion_id) AS reviewers
+    FROM scores
+)
+SELECT reviewer, count(*) AS scores, count(DISTINCT call_id) AS calls, avg(offset_points) AS mean_offset
+FROM offsets WHERE reviewers >= 2
+GROUP BY reviewer ORDER BY mean_offset, reviewer
+"""
+
+
+def _melt_trends(wide: pd.DataFrame) -> pd.DataFrame:
+    """Wide per-source aggregates to rows of (month, service, metric, source, value, calls)."""
+    parts = []
+    for source in SOURCES:
+        for m in METRICS:
+            part = wide[["month", "service"]].copy()
+            part["metric"] = m.id
+            part["source"] = source
+            part["value"] = wide[f"{m.id}_{source}"].astype(float)
+            part["calls"] = wide[f"{m.id}_{source}_n"].astype(int)
+            parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    out = out[out["calls"] > 0]
+    return out.sort_values(["metric", "source", "month", "service"]).reset_index(drop=True)
+
+
+def team_view(per_operator: pd.DataFrame, operator_id: str | None = None) -> pd.DataFrame:
+    """Per-operator rows (all, or one operator's) with each service's median beside them.
+
+    The median is taken over the operators with calls in the same service and month; its rows
+    have ``row = "team_median"`` and no operator id.
+    """
+    metric_ids = [m.id for m in METRICS]
+    if per_operator.empty:
+        return per_operator.assign(row=pd.Series(dtype=str))
+    median = (
+        per_operator.groupby(["month", "service"], dropna=False)[["calls", *metric_ids]]
+        .median()
+        .reset_index()
+        .assign(operator_id=None, row="team_median")
+    )
+    mine = per_operator if operator_id is None else per_operator[per_operator["operator_id"] == operator_id]
+    if operator_id is not None:
+        median = median.merge(mine[["month", "service"]].drop_duplicates(), on=["month", "service"])
+    out = pd.concat([mine.assign(row="operator"), median], ignore_index=True)
+    return out.sort_values(["month", "service", "row", "operator_id"], na_position="last").reset_index(
+        drop=True
+    )
+
+
+# What changes when calls, transcripts or suggestions change (the base layer), and when reviews or
+# sampling tasks do (the figures). Results are kept per version, and at most _MEMO_TTL_S, so page
+# reruns and audit writes recompute nothing.
+_BASE_VERSION = """
+SELECT (SELECT count(*) FROM calls), (SELECT max(created_at) FROM calls), (SELECT count(*) FROM transcripts),
+       (SELECT count(*) FROM suggestions), (SELECT max(created_at) FROM suggestions)
+"""
+# Late metadata updates calls in place, which the counts above miss: this digest catches it. It
+# reads every call (about 0.2 s of CPU on a million), so it is re-checked at most every
+# _DIGEST_RECHECK_S; a metadata fix shows on the dashboard within that time.
+_CALLS_DIGEST = """
+SELECT bit_xor(hash(call_id, started_at, service, operator_id, caller_pseudonym, patient_pseudonym)) FROM calls
+"""
+_DIGEST_RECHECK_S = 60.0
+_DIGESTS: dict[tuple, tuple[float, int]] = {}
+_REVIEW_VERSION = """
+SELECT (SELECT count(*) FROM reviews), (SELECT max(created_at) FROM reviews),
+       (SELECT count(*) FROM review_scores), (SELECT count(*) FROM review_tasks)
+"""
+_MEMO: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+_MEMO_SIZE = 20
+_MEMO_TTL_S = 600.0
+
+
+class DashboardService:
+    """Queries for the Oversikt page; access is checked and per-operator views audited here."""
+
+    def __init__(
+        self,
+        db_path: Path,
+        user: User,
+        settings: DashboardSettings | None = None,
+        *,
+        window_hours: float = 72.0,
+        cache: bool = True,
+    ) -> None:
+        """``window_hours`` is the episode window (``episodes.window_hours``) for re-contacts;
+        ``cache`` keeps computed figures in this process until the data change (see :data:`_VERSION`)."""
+        if window_hours <= 0:
+            raise ValueError(f"window_hours must be positive, got {window_hours}")
+        self.db_path = Path(db_path)
+        self.user = user
+        self.settings = settings or DashboardSettings()
+        self.window_hours = float(window_hours)
+        self.cache = cache
+
+    def available(self) -> bool:
+        return self.db_path.exists()
+
+    @property
+    def own_only(self) -> bool:
+        """Whether this user sees only their own figures (operators and doctors)."""
+        return self.user.own_calls_only
+
+    def _check_all(self) -> None:
+        check(self.user, "view_dashboard")
+        if self.user.own_calls_only:
+            raise AccessDenied()
+
+    def _trends(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+        aggregates = [
+            *_aggregates("h", self.settings, "_review"),
+            *_aggregates("s", self.settings, "_suggestion"),
+            *_aggregates("b", self.settings, "_combined"),
+        ]
+        sql = f"WITH {_PEER}, {_PER_CALL} SELECT month, service, {', '.join(aggregates)} FROM per_call GROUP BY ALL"  # noqa: S608, E501
+        return _melt_trends(con.execute(sql).df())
+
+    def _coverage(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+        return con.execute(_COVERAGE).df()
+
+    def _recontacts(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+        df = con.execute(_RECONTACTS).df()
+        df["recontact_rate"] = df["recontacts"] / df["calls"]
+        df["unrecognised_share"] = (df["unrecognised"] / df["recontacts"]).where(df["recontacts"] > 0)
+        return df
+
+    def _strictness(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+        return con.execute(_STRICTNESS).df()
+
+    def _per_operator(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+        aggregates = [a for a in _aggregates("b", self.settings) if not a.split(" AS ")[1].endswith("_n")]
+        return con.execute(
+            f"WITH {_PEER}, {_PER_CALL} SELECT month, service, operator_id, count(*) AS calls,"  # noqa: S608
+            " count(*) FILTER (WHERE reviewed) AS reviewed,"
+            f" {', '.join(aggregates)} FROM per_call WHERE operator_id IS NOT NULL"
+            " GROUP BY ALL ORDER BY month, service, operator_id"
+        ).df()
+
+    def _remember(self, key: tuple, compute: Callable[[], object]) -> object:
+        now = time.monotonic()
+        hit = _MEMO.get(key) if self.cache else None
+        if hit is not None and now - hit[0] < _MEMO_TTL_S:
+            return hit[1]
+        value = compute()
+        if self.cache:
+            with _MEMO_LOCK:
+                if key[1] == "base":  # one base layer per database: it is the large entry
+                    for old in [k for k in _MEMO if k[:2] == key[:2]]:
+                        del _MEMO[old]
+                _MEMO[key] = (now, value)
+                while len(_MEMO) > _MEMO_SIZE:
+                    _MEMO.pop(next(iter(_MEMO)))
+        return value
+
+    def _base_version(self, con: duckdb.DuckDBPyConnection, where: str) -> tuple:
+        counts = con.execute(_BASE_VERSION).fetchall()[0]
+        now = time.monotonic()
+        checked = _DIGESTS.get((where, counts))
+        if checked is None or now - checked[0] >= _DIGEST_RECHECK_S:
+            checked = (now, con.execute(_CALLS_DIGEST).fetchall()[0][0])
+            with _MEMO_LOCK:
+                if len(_DIGESTS) > 100:
+                    _DIGESTS.clear()
+                _DIGESTS[(where, counts)] = checked
+        return (*counts, checked[1])
+
+    def _figures(self, con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+        """The named figure tables, from the memo while the data are unchanged, else computed."""
+        where = str(self.db_path.resolve())
+        base_version = self._base_version(con, where) if self.cache else None
+        review_version = con.execute(_REVIEW_VERSION).fetchall()[0] if self.cache else None
+        state = {"base": False}
+
+        def need_base() -> None:
+            if not state["base"]:
+                con.complete()  # a relation query needs no pending result from execute() on the connection
+                base = self._remember(
+                    (where, "base", base_version, self.window_hours, self.settings.timezone),
+                    lambda: con.sql(
+                        _BASE, params={"window": self.window_hours * 3600, "tz": self.settings.timezone}
+                    ).to_arrow_table(),
+                )
+                con.register("dash_base", base)
+                state["base"] = True
+
+        def compute(name: str) -> pd.DataFrame:
+            need_base()
+            return {
+                "trends": self._trends,
+                "coverage": self._coverage,
+                "recontacts": self._recontacts,
+                "strictness": self._strictness,
+                "per_operator": self._per_operator,
+            }[name](con)
+
+        key = (where, base_version, review_version, self.settings, self.window_hours)
+        return {
+            name: self._remember((*key, name), lambda name=name: compute(name)).copy()  # type: ignore[union-attr]
+            for name in names
+        }
+
+    def trends(self) -> pd.DataFrame:
+        """Criterion figures by month and service for each source (leaders and supervisors)."""
+        self._check_all()
+        with connect(self.db_path) as con:
+            return self._figures(con, ("trends",))["trends"]
+
+    def coverage(self) -> pd.DataFrame:
+        """All calls, calls sampled for review and calls peer-reviewed, by month and service."""
+        self._check_all()
+        with connect(self.db_path) as con:
+            return self._figures(con, ("coverage",))["coverage"]
+
+    def recontacts(self) -> pd.DataFrame:
+        """Re-contacts and unrecognised re-contacts by month and service."""
+        self._check_all()
+        with connect(self.db_path) as con:
+            return self._figures(con, ("recontacts",))["recontacts"]
+
+    def strictness(self) -> pd.DataFrame:
+        """Each peer reviewer's mean offset (points) from the mean of all current peer reviews of the
+        same call and criterion, over calls with two or more reviewers; negative is stricter."""
+        self._check_all()
+        with connect(self.db_path) as con:
+            return self._figures(con, ("strictness",))["strictness"]
+
+    def overview(self) -> Overview:
+        """All aggregate figures in one connection (what the page shows leaders)."""
+        self._check_all()
+        with connect(self.db_path) as con:
+            f = self._figures(con, ("trends", "coverage", "recontacts", "strictness"))
+        return Overview(
+            f["trends"], f["coverage"], f["recontacts"], f["strictness"], self.settings, self.window_hours
+        )
+
+    def operator_figures(self, operator_id: str | None = None) -> pd.DataFrame:
+        """Per operator, month and service: calls, reviewed calls and the combined criterion figures,
+        with the service's median beside them (see :func:`team_view`).
+
+        Operators and doctors get only their own rows, whatever ``operator_id`` they ask for
+        another's is refused. Leaders and supervisors get every operator, or the one asked for.
+        """
+        check(self.user, "view_dashboard")
+        if self.user.own_calls_only:
+            if operator_id not in (None, self.user.operator_id) or not self.user.operator_id:
+                raise AccessDenied()
+            operator_id = self.user.operator_id
+        with connect(self.db_path) as con:
+            figures = self._figures(con, ("per_operator",))["per_operator"]
+            con.execute(
+                "INSERT INTO audit (username, action, object_type, object_id, detail)"
+                " VALUES (?, 'view_dashboard', 'operator', ?, ?)",
+                [self.user.username, operator_id or "*", "per-operator figures"],
+            )
+        log.info("per-operator figures viewed (%s operators)", figures["operator_id"].nunique())
+        return team_view(figures, operator_id)

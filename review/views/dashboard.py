@@ -1,0 +1,310 @@
+"""Oversikt: quality trends, review coverage, re-contacts and reviewer strictness for leaders;
+an operator's own figures beside the service median for operators and doctors."""
+
+from __future__ import annotations
+
+import io
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from review.access import allowed
+from review.dashboard import METRICS, SOURCES, DashboardService, DashboardSettings
+from review.monthly_report import month_label, monthly_html, monthly_pdf
+from review.service import ReviewService
+from review.views.common import SERVICE_LABELS
+
+_METRIC = {m.id: m for m in METRICS}
+_ROWS = {"operator": "Operatør", "team_median": "Median i tjenesten"}
+COLUMNS = {
+    "month": "Måned",
+    "tjeneste": "Tjeneste",
+    "operator_id": "Operatør",
+    "hvem": "Rad",
+    "reviewer": "Vurderer",
+    "calls": "Samtaler",
+    "sampled": "Trukket ut",
+    "reviewed": "Vurdert av kollega",
+    "sampled_reviewed": "Trukket og vurdert",
+    "self_reviewed": "Egenvurdert",
+    "recontacts": "Rekontakter",
+    "unrecognised": "Ikke fanget opp",
+    "recontact_rate": "Andel rekontakter",
+    "unrecognised_share": "Andel ikke fanget opp",
+    "scores": "Poeng gitt",
+    "mean_offset": "Gjennomsnittlig avvik",
+    **{m.id: m.label for m in METRICS},
+}
+
+
+def table(df: pd.DataFrame) -> None:
+    """A figure table with Norwegian column names (downloads keep the column ids)."""
+    shown = df.assign(hvem=df["row"].map(_ROWS)) if "row" in df else df
+    if "service" in shown:
+        shown = _label_services(shown)
+    st.dataframe(shown[[c for c in COLUMNS if c in shown]].rename(columns=COLUMNS), hide_index=True)
+
+
+def service_for(review: ReviewService) -> DashboardService:
+    """The dashboard service for the logged-in user, with the installation's settings."""
+    from lydlogg.settings import load_settings
+
+    root = load_settings(None, db_path=review.db_path)
+    settings = getattr(root, "dashboard", None) or DashboardSettings()
+    return DashboardService(review.db_path, review.user, settings, window_hours=root.episodes.window_hours)
+
+
+def _parquet(df: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    df.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def downloads(df: pd.DataFrame, name: str) -> None:
+    """CSV and Parquet of a figure table (Parquet is built only when asked for)."""
+    left, right = st.columns(2)
+    left.download_button(
+        "Last ned CSV", df.to_csv(index=False), file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}"
+    )
+    right.download_button(
+        "Last ned Parquet",
+        lambda: _parquet(df),
+        file_name=f"{name}.parquet",
+        mime="application/vnd.apache.parquet",
+        key=f"parquet-{name}",
+    )
+
+
+def _label_services(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(tjeneste=df["service"].map(SERVICE_LABELS).fillna(df["service"]).fillna("ukjent"))
+
+
+def trend_chart(trends: pd.DataFrame, metric_id: str) -> alt.Chart:
+    """One criterion by month: a line per service, dashed by source."""
+    metric = _METRIC[metric_id]
+    data = _label_services(trends[trends["metric"] == metric_id])
+    data = data.assign(kilde=data["source"].map(SOURCES))
+    axis = alt.Axis(format="%") if metric.kind == "share" else alt.Axis()
+    return (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:O", title="Måned"),
+            y=alt.Y("value:Q", title=metric.label, axis=axis),
+            color=alt.Color("tjeneste:N", title="Tjeneste"),
+            strokeDash=alt.StrokeDash("kilde:N", title="Kilde"),
+            tooltip=[
+                alt.Tooltip("month:O", title="Måned"),
+                alt.Tooltip("tjeneste:N", title="Tjeneste"),
+                alt.Tooltip("kilde:N", title="Kilde"),
+                alt.Tooltip("value:Q", title="Verdi", format=".2f"),
+                alt.Tooltip("calls:Q", title="Samtaler"),
+            ],
+        )
+    )
+
+
+def coverage_chart(coverage: pd.DataFrame) -> alt.Chart:
+    totals = coverage.groupby("month", as_index=False)[["calls", "sampled", "reviewed"]].sum()
+    long = totals.melt("month", var_name="hva", value_name="antall")
+    long["hva"] = long["hva"].map({"calls": "Alle samtaler", "sampled": "Trukket ut", "reviewed": "Vurdert"})
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("month:O", title="Måned"),
+            xOffset="hva:N",
+            y=alt.Y("antall:Q", title="Samtaler", scale=alt.Scale(type="symlog")),
+            color=alt.Color("hva:N", title=""),
+            tooltip=[
+                alt.Tooltip("month:O", title="Måned"),
+                alt.Tooltip("hva:N", title="Hva"),
+                alt.Tooltip("antall:Q", title="Samtaler"),
+            ],
+        )
+    )
+
+
+def recontact_chart(recontacts: pd.DataFrame) -> alt.Chart:
+    data = _label_services(recontacts)
+    long = data.melt(["month", "tjeneste"], ["recontact_rate", "unrecognised_share"], "hva", "andel")
+    long["hva"] = long["hva"].map(
+        {"recontact_rate": "Rekontakter av alle", "unrecognised_share": "Ikke fanget opp av rekontakter"}
+    )
+    return (
+        alt.Chart(long.dropna())
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:O", title="Måned"),
+            y=alt.Y("andel:Q", title="Andel", axis=alt.Axis(format="%")),
+            color=alt.Color("tjeneste:N", title="Tjeneste"),
+            strokeDash=alt.StrokeDash("hva:N", title=""),
+            tooltip=[
+                alt.Tooltip("month:O", title="Måned"),
+                alt.Tooltip("tjeneste:N", title="Tjeneste"),
+                alt.Tooltip("hva:N", title="Hva"),
+                alt.Tooltip("andel:Q", title="Andel", format=".1%"),
+            ],
+        )
+    )
+
+
+def strictness_chart(strictness: pd.DataFrame) -> alt.Chart:
+    return (
+        alt.Chart(strictness)
+        .mark_bar()
+        .encode(
+            x=alt.X("mean_offset:Q", bin=alt.Bin(maxbins=20), title="Gjennomsnittlig avvik (poeng)"),
+            y=alt.Y("count():Q", title="Vurderere"),
+        )
+    )
+
+
+def operator_chart(figures: pd.DataFrame, metric_id: str) -> alt.Chart:
+    """An operator's figure by month beside the service median."""
+    metric = _METRIC[metric_id]
+    data = _label_services(figures).assign(hvem=figures["row"].map(_ROWS))
+    axis = alt.Axis(format="%") if metric.kind == "share" else alt.Axis()
+    return (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:O", title="Måned"),
+            y=alt.Y(f"{metric_id}:Q", title=metric.label, axis=axis),
+            color=alt.Color("hvem:N", title=""),
+            strokeDash=alt.StrokeDash("tjeneste:N", title="Tjeneste"),
+            tooltip=[
+                alt.Tooltip("month:O", title="Måned"),
+                alt.Tooltip("tjeneste:N", title="Tjeneste"),
+                alt.Tooltip("hvem:N", title="Rad"),
+                alt.Tooltip(f"{metric_id}:Q", title="Verdi", format=".2f"),
+                alt.Tooltip("calls:Q", title="Samtaler"),
+            ],
+        )
+    )
+
+
+def _metric_choice(key: str) -> str:
+    return st.selectbox("Kriterium", [m.id for m in METRICS], format_func=lambda m: _METRIC[m].label, key=key)
+
+
+def _own_figures(service: DashboardService) -> None:
+    figures = service.operator_figures()
+    st.caption("Dine tall ved siden av medianen for operatørene i samme tjeneste.")
+    if figures.empty:
+        st.info("Ingen samtaler med dine tall ennå.")
+        return
+    st.altair_chart(operator_chart(figures, _metric_choice("kriterium-egen")), width="stretch")
+    table(figures)
+    downloads(figures, "mine-tall")
+
+
+def _per_operator(service: DashboardService) -> None:
+    figures = service.operator_figures()
+    operators = sorted(figures["operator_id"].dropna().unique())
+    if not operators:
+        st.info("Ingen samtaler med operatør ennå.")
+        return
+    chosen = st.selectbox("Operatør", operators, key="operator")
+    mine = figures[(figures["operator_id"] == chosen) | (figures["row"] == "team_median")]
+    mine = mine[mine.set_index(["month", "service"]).index.isin(
+        figures.loc[figures["operator_id"] == chosen].set_index(["month", "service"]).index)]  # fmt: skip
+    st.altair_chart(operator_chart(mine, _metric_choice("kriterium-operator")), width="stretch")
+    table(figures)
+    downloads(figures, "per-operator")
+
+
+def render(service: DashboardService) -> None:
+    st.title("Oversikt")
+    if not service.available():
+        st.info("Ingen database ennå. Kjør `lydlogg ingest` og `lydlogg process`, eller `make demo`.")
+        return
+    if not allowed(service.user, "view_dashboard"):
+        st.info("Denne rollen har ikke tilgang til oversikten.")
+        return
+    if service.own_only:
+        _own_figures(service)
+        return
+    overview = service.overview()  # the service keeps the figures while the data are unchanged
+    if overview.coverage.empty:
+        st.info("Ingen daterte samtaler ennå.")
+        return
+    services = sorted(overview.coverage["service"].dropna().unique())
+    wanted = [s for s in st.query_params.get_all("tjeneste") if s in services]
+    chosen = st.multiselect(
+        "Tjeneste", services, default=wanted, format_func=lambda s: SERVICE_LABELS.get(s, s), key="tjeneste"
+    )
+    st.query_params.pop("tjeneste", None)
+    if chosen:
+        st.query_params["tjeneste"] = chosen
+
+    def pick(df: pd.DataFrame) -> pd.DataFrame:
+        return df[df["service"].isin(chosen)] if chosen else df
+
+    quality, coverage, recontacts, strictness, per_operator, report = st.tabs(
+        [
+            "Kvalitet",
+            "Vurderingsdekning",
+            "Rekontakter",
+            "Vurderernes strenghet",
+            "Per operatør",
+            "Månedsrapport",
+        ]
+    )
+    with quality:
+        trends = pick(overview.trends)
+        st.altair_chart(trend_chart(trends, _metric_choice("kriterium")), width="stretch")
+        s = overview.settings
+        st.caption(
+            f"Konkrete råd ved forverring: verdi {s.worsening_concrete_min} eller høyere (0–4). Sikkerhetsnett: "
+            f"minst {s.safety_netting_min} av fem elementer. Heltrukket og stiplet linje skiller kollegavurdering, "
+            "automatisk forslag og samlet (vurdering der den finnes, ellers forslag)."
+        )
+        downloads(trends, "kvalitet")
+    with coverage:
+        shown = pick(overview.coverage)
+        st.altair_chart(coverage_chart(shown), width="stretch")
+        table(shown)
+        downloads(shown, "dekning")
+    with recontacts:
+        shown = pick(overview.recontacts)
+        st.altair_chart(recontact_chart(shown), width="stretch")
+        st.caption(
+            f"Rekontakt: samme pasient, eller samme telefon uten en annen pasient, innen {overview.window_hours:.0f}"
+            " timer etter forrige kontakt."
+        )
+        table(shown)
+        downloads(shown, "rekontakter")
+    with strictness:
+        if overview.strictness.empty:
+            st.info("Ingen samtaler er vurdert av mer enn én kollega ennå.")
+        else:
+            st.altair_chart(strictness_chart(overview.strictness), width="stretch")
+            st.caption(
+                "Negativt avvik: strengere enn snittet av alle vurderinger av samme samtale og kriterium."
+            )
+            table(overview.strictness)
+            downloads(overview.strictness, "strenghet")
+    with per_operator:
+        _per_operator(service)
+    with report:
+        months = sorted(overview.coverage["month"].unique(), reverse=True)
+        month = st.selectbox("Måned", months, format_func=month_label, key="rapportmaned")
+        page = monthly_html(overview, month)
+        st.download_button("Last ned månedsrapport (HTML)", page, file_name=f"manedsrapport-{month}.html",
+                           mime="text/html", key="rapport-html")  # fmt: skip
+        try:
+            import weasyprint  # noqa: F401
+        except (ImportError, OSError):
+            st.caption(
+                "PDF er ikke tilgjengelig på denne maskinen (WeasyPrint/Pango mangler); skriv ut HTML-siden."
+            )
+        else:
+            st.download_button(
+                "Last ned som PDF",
+                lambda: monthly_pdf(overview, month),
+                file_name=f"manedsrapport-{month}.pdf",
+                mime="application/pdf",
+                key="rapport-pdf",
+            )

@@ -1,0 +1,7 @@
+"""Page script: the leader's overview (see review.views.dashboard)."""
+
+import streamlit as st
+
+from review.views import dashboard
+
+dashboard.render(dashboard.service_for(st.session_state["service"]))

@@ -1,0 +1,109 @@
+"""The Oversikt page through Streamlit's AppTest, on the hand-built database of test_dashboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_dashboard import ANNE, LEDER, build_dashboard_db
+
+from lydlogg.auth import User
+from lydlogg.db import connect
+from review.service import ReviewService
+
+PAGE = str(Path(__file__).resolve().parent.parent / "review" / "views" / "oversikt.py")
+
+
+@pytest.fixture(scope="module")
+def page_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_dashboard_db(tmp_path_factory.mktemp("oversikt") / "dashboard.duckdb")
+
+
+def page(monkeypatch, db: Path, user: User, **query: str) -> AppTest:
+    monkeypatch.setenv("LYDLOGG_DB_PATH", str(db))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["service"] = ReviewService(db, user)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    return at
+
+
+def test_leader_sees_every_tab_with_charts_tables_and_downloads(monkeypatch, page_db):
+    at = page(monkeypatch, page_db, LEDER)
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Oversikt"
+    assert [t.label for t in at.tabs] == [
+        "Kvalitet", "Vurderingsdekning", "Rekontakter", "Vurderernes strenghet", "Per operatør", "Månedsrapport",
+    ]  # fmt: skip
+    assert len(at.get("vega_lite_chart")) == 5
+    coverage = at.tabs[1].dataframe[0].value
+    assert coverage["Samtaler"].sum() == len(["a1", "a2", "l1", "l2", "l3", "m1", "m2", "m3"])
+    assert coverage.loc[coverage["Måned"] == "2026-01", "Trukket ut"].tolist() == [2]
+    assert set(at.tabs[4].dataframe[0].value["Operatør"].dropna()) == {"op-anne", "op-lise", "op-mari"}
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels.count("Last ned CSV") == 5 and labels.count("Last ned Parquet") == 5
+    assert "Last ned månedsrapport (HTML)" in labels
+    assert at.selectbox(key="rapportmaned").value == "2026-02"  # newest month first
+
+
+def test_service_filter_narrows_the_tables_and_lives_in_the_url(monkeypatch, page_db):
+    at = page(monkeypatch, page_db, LEDER, tjeneste="amk")
+    assert not at.exception, at.exception
+    assert at.multiselect(key="tjeneste").value == ["amk"]
+    assert set(at.tabs[1].dataframe[0].value["Tjeneste"]) == {"AMK"}
+    at.multiselect(key="tjeneste").set_value(["lvs"]).run()
+    assert set(at.tabs[2].dataframe[0].value["Tjeneste"]) == {"LVS"}
+    assert at.query_params["tjeneste"] == "lvs"
+
+
+def test_operator_sees_only_own_figures_beside_the_median(monkeypatch, page_db):
+    at = page(monkeypatch, page_db, ANNE)
+    assert not at.exception, at.exception
+    assert not at.tabs
+    table = at.dataframe[0].value
+    assert set(table["Operatør"].dropna()) == {"op-anne"}
+    assert sorted(table["Rad"]) == ["Median i tjenesten", "Operatør"]
+    with connect(page_db) as con:
+        seen = con.execute(
+            "SELECT object_id FROM audit WHERE username = 'anne' AND action = 'view_dashboard'"
+        ).fetchall()
+    assert ("op-anne",) in seen
+
+
+def test_roles_without_the_dashboard_are_told_so(monkeypatch, page_db):
+    at = page(monkeypatch, page_db, User("admin", "Admin", "admin"))
+    assert not at.exception
+    assert at.info[0].value == "Denne rollen har ikke tilgang til oversikten."
+
+
+def test_page_without_a_database(monkeypatch, tmp_path):
+    at = page(monkeypatch, tmp_path / "none.duckdb", LEDER)
+    assert not at.exception
+    assert "Ingen database" in at.info[0].value
+
+
+def test_page_on_the_scored_sample_calls(monkeypatch, reference_db):
+    at = page(monkeypatch, reference_db, LEDER)
+    assert not at.exception, at.exception
+    recontacts = at.tabs[2].dataframe[0].value
+    assert recontacts["Rekontakter"].sum() >= 5
+
+
+def test_an_operator_without_calls_is_told_so(monkeypatch, page_db):
+    at = page(monkeypatch, page_db, User("per", "Per", "lege", "op-per"))
+    assert not at.exception, at.exception
+    assert at.info[0].value == "Ingen samtaler med dine tall ennå."
+
+
+def test_parquet_download_holds_the_table(page_db):
+    import io
+
+    import pandas as pd
+
+    from review.dashboard import DashboardService
+    from review.views.dashboard import _parquet
+
+    coverage = DashboardService(page_db, LEDER).coverage()
+    assert pd.read_parquet(io.BytesIO(_parquet(coverage))).equals(coverage)
