@@ -30,6 +30,16 @@ db_path = Path(settings.db_path)
 use_encryption(db_path, settings.encryption)  # every connect() of this process opens it with the key
 timeout = settings.server.session_timeout_minutes
 now = datetime.now(UTC)
+MENU_PATHS = (
+    "innboks",
+    "samtale",
+    "episode",
+    "oversikt",
+    "kalibrering",
+    "tilbakemelding",
+    "brukere",
+    "revisjonslogg",
+)
 COOKIE_MAX_AGE_S = (
     12 * 3600
 )  # the browser forgets the token after this; the database ends idle sessions sooner
@@ -119,8 +129,7 @@ if user is None:
         st.iframe(cookie_script(None, 0), height=1)
     # Every page's address shows the log-in form, so a shared link opens its page after log-in.
     login_pages = [st.Page(login, title="Logg inn", url_path="logg-inn", default=True)] + [
-        st.Page(lambda: login(), title="Logg inn", url_path=path)
-        for path in ("innboks", "samtale", "episode", "oversikt", "kalibrering", "tilbakemelding")
+        st.Page(lambda: login(), title="Logg inn", url_path=path) for path in MENU_PATHS
     ]
     st.navigation(login_pages, position="hidden").run()
 else:
@@ -132,17 +141,22 @@ else:
             st.rerun()
         if st.session_state.pop("set_cookie", False):
             st.iframe(cookie_script(st.session_state["token"], COOKIE_MAX_AGE_S), height=1)
-    pages = [
-        st.Page("review/views/innboks.py", title="Innboks", url_path="innboks", default=True),
-        st.Page("review/views/samtale.py", title="Samtale", url_path="samtale"),
-        st.Page("review/views/episode_page.py", title="Episode", url_path="episode"),
+    # (action that opens the page, script, title, url path); the first page a user may open is the default
+    menu = [
+        ("list_calls", "review/views/innboks.py", "Innboks", "innboks"),
+        ("view_call", "review/views/samtale.py", "Samtale", "samtale"),
+        ("view_episodes", "review/views/episode_page.py", "Episode", "episode"),
+        ("view_dashboard", "review/views/oversikt.py", "Oversikt", "oversikt"),
+        ("calibrate", "review/views/kalibrering.py", "Kalibrering", "kalibrering"),
+        ("run_feedback", "review/views/tilbakemelding.py", "Tilbakemeldingsmøte", "tilbakemelding"),
+        ("read_cases", "review/views/kasus.py", "Kasusbibliotek", "kasus"),
+        ("publish_case", "review/views/publiser.py", "Publiser kasus", "publiser"),
+        ("manage_users", "review/views/brukere.py", "Brukere", "brukere"),
+        ("view_audit", "review/views/revisjonslogg.py", "Revisjonslogg", "revisjonslogg"),
     ]
-    if allowed(user, "view_dashboard"):
-        pages.append(st.Page("review/views/oversikt.py", title="Oversikt", url_path="oversikt"))
-    if allowed(user, "calibrate"):
-        pages.append(st.Page("review/views/kalibrering.py", title="Kalibrering", url_path="kalibrering"))
-    if allowed(user, "run_feedback"):
-        pages.append(
-            st.Page("review/views/tilbakemelding.py", title="Tilbakemeldingsmøte", url_path="tilbakemelding")
-        )
+    allowed_menu = [m for m in menu if allowed(user, m[0])]
+    pages = [
+        st.Page(script, title=title, url_path=path, default=i == 0)
+        for i, (_action, script, title, path) in enumerate(allowed_menu)
+    ]
     st.navigation(pages).run()

@@ -622,6 +622,8 @@ def serve(port: int | None, config: Path | None, db: Path | None) -> None:
         str(port),
         "--browser.gatherUsageStats",
         "false",
+        "--server.maxUploadSize",  # the case-package import is the only upload
+        str(int(settings.cases.max_package_mb)),
     ]
     if settings.sso.enabled:
         from lydlogg.sso import SsoConfigError, write_streamlit_secrets
@@ -790,6 +792,66 @@ def monthly_report(month: str, fmt: str, output: Path, settings: Settings) -> No
     except (ValueError, PdfUnavailableError) as e:
         raise Failure(str(e)) from e
     click.echo(f"wrote {output}")
+
+
+@main.group()
+def case() -> None:
+    """The case library: export and import anonymised case packages."""
+
+
+def _case_library(settings: Settings, username: str) -> Any:
+    from lydlogg.auth import get_user
+    from lydlogg.db import connect
+    from review.cases import CaseLibraryService
+
+    with connect(settings.db_path) as con:
+        user = get_user(con, username)
+    if user is None:
+        raise Failure(f"no active user {username!r}")
+    return CaseLibraryService(settings.db_path, user, settings.cases, settings.anonymise)
+
+
+@case.command("export")
+@click.argument("case_id")
+@click.option(
+    "--as", "username", required=True, help="A leder or veileder; the export is audited in their name."
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Zip file to write (default: kasus-CASE_ID.zip).")  # fmt: skip
+@with_settings
+def case_export(case_id: str, username: str, output: Path | None, settings: Settings) -> None:
+    """Write a published case as a package: anonymised audio, transcript, assessment, handout."""
+    from review.access import AccessDenied
+
+    try:
+        data = _case_library(settings, username).export_case(case_id)
+    except AccessDenied as e:
+        raise Failure(f"{username} may not export case {case_id!r}, or there is no such case") from e
+    target = output or Path(f"kasus-{case_id}.zip")
+    target.write_bytes(data)
+    click.echo(f"{target}: {len(data)} bytes")
+
+
+@case.command("import")
+@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--as", "username", required=True, help="A leder or veileder; the import is audited in their name."
+)
+@with_settings
+def case_import(package: Path, username: str, settings: Settings) -> None:
+    """Publish a case from a package exported by another Lydlogg installation (validated first)."""
+    from review.access import AccessDenied
+    from review.case_package import PackageError
+
+    if package.stat().st_size > settings.cases.max_package_mb * 1_000_000:
+        raise Failure(f"{package}: larger than cases.max_package_mb ({settings.cases.max_package_mb} MB)")
+    try:
+        case_id = _case_library(settings, username).import_case(package.read_bytes())
+    except PackageError as e:
+        raise Failure(f"{package}: {e}") from e
+    except AccessDenied as e:
+        raise Failure(f"{username} may not import cases") from e
+    click.echo(f"imported as case {case_id}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from anonymise.audio import AnonymiseSettings
 from lydlogg.auth import LoginSettings
 from lydlogg.crypto import EncryptionSettings
 from lydlogg.retention import RetentionSettings
+from review.cases import CaseSettings
 from review.dashboard import DashboardSettings
 
 __all__ = [
@@ -236,6 +237,9 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings, description="Retention rules.")
     dashboard: DashboardSettings = Field(
         default_factory=DashboardSettings, description="The leader's overview (Oversikt) and monthly report."
+    )
+    cases: CaseSettings = Field(
+        default_factory=CaseSettings, description="The case library (kasusbibliotek)."
     )
     anonymise: AnonymiseSettings = Field(
         default_factory=AnonymiseSettings, description="Anonymisation of audio for the case library."

@@ -1,0 +1,248 @@
+"""Brukere: the admin's page for users and roles; every change goes through UserAdminService."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from lydlogg.auth import ROLES, AuthError, User
+from lydlogg.db import connect
+from lydlogg.users import UserAdminService, UserRow
+from review.access import AccessDenied, allowed, check
+from review.service import ReviewService
+
+__all__ = [
+    "COLUMNS",
+    "MIN_PASSWORD_LENGTH",
+    "ROLE_NAMES",
+    "account_kinds",
+    "in_norwegian",
+    "render",
+    "user_table",
+    "validate_new_user",
+    "validate_password",
+]
+
+log = logging.getLogger(__name__)
+
+MIN_PASSWORD_LENGTH = (
+    10  # the rule lydlogg.auth.check_password enforces; checked here first for a clear message
+)
+ROLE_NAMES = {
+    "admin": "Administrator",
+    "leder": "Leder",
+    "veileder": "Veileder",
+    "operator": "Operatør",
+    "lege": "Lege",
+}
+_OWN_CALLS_ROLES = ("operator", "lege")
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+COLUMNS = {
+    "username": "Brukernavn",
+    "display_name": "Navn",
+    "rolle": "Rolle",
+    "operator_id": "Operatør-id",
+    "aktiv": "Aktiv",
+    "locked_until": "Låst til",
+    "failed_logins": "Mislykkede innlogginger",
+    "innlogging": "Innlogging",
+}
+# lydlogg.auth raises some messages in English; the page shows them in bokmål.
+_TRANSLATIONS = (
+    ("at least 10 characters", f"Passordet må ha minst {MIN_PASSWORD_LENGTH} tegn."),
+    ("demo passwords are refused", "Demo-passord er ikke tillatt i produksjon."),
+    ("exists already", "Brukernavnet finnes allerede."),
+    ("needs an operator_id", "Rollen operatør eller lege krever operatør-id (id-en i samtalemetadataene)."),
+    ("is not one of", "Ukjent rolle."),
+)
+
+
+def in_norwegian(error: AuthError) -> str:
+    """The message of a refused change, in bokmål (messages already in bokmål pass through)."""
+    text = str(error)
+    for english, norwegian in _TRANSLATIONS:
+        if english in text:
+            return norwegian
+    return text[:1].upper() + text[1:]
+
+
+def validate_password(password: str, repeated: str) -> list[str]:
+    """What is wrong with a new password (empty when it may be set)."""
+    errors = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors.append(f"Passordet må ha minst {MIN_PASSWORD_LENGTH} tegn.")
+    if password != repeated:
+        errors.append("Passordene er ikke like.")
+    return errors
+
+
+def validate_new_user(
+    username: str, display_name: str, role: str, operator_id: str, password: str, repeated: str
+) -> list[str]:
+    """What is wrong with a new user's form (empty when it may be saved); messages in bokmål."""
+    errors = []
+    if not _USERNAME.match(username):
+        errors.append(
+            "Brukernavnet må ha 2–64 tegn: små bokstaver a–z, sifre og . _ @ -, og begynne med bokstav eller siffer."
+        )
+    if not display_name.strip():
+        errors.append("Navn må fylles ut.")
+    if role not in ROLES:
+        errors.append("Velg en rolle.")
+    if role in _OWN_CALLS_ROLES and not operator_id.strip():
+        errors.append("Rollen operatør eller lege krever operatør-id (id-en i samtalemetadataene).")
+    return errors + validate_password(password, repeated)
+
+
+def account_kinds(db_path: Path, user: User) -> dict[str, str]:
+    """Per username, how the account logs in: «SSO» (no local password) or «lokal»; never the hash."""
+    check(user, "manage_users")
+    with connect(db_path) as con:
+        rows = con.execute("SELECT username, password_hash IS NULL FROM users").fetchall()
+    return {name: "SSO" if sso else "lokal" for name, sso in rows}
+
+
+def user_table(rows: list[UserRow], kinds: dict[str, str]) -> pd.DataFrame:
+    """The users as the page shows them, labelled in bokmål."""
+    df = pd.DataFrame(
+        [
+            {
+                "username": r.username,
+                "display_name": r.display_name,
+                "rolle": ROLE_NAMES.get(r.role, r.role),
+                "operator_id": r.operator_id or "",
+                "aktiv": "ja" if r.active else "nei",
+                "locked_until": "" if r.locked_until is None else f"{r.locked_until:%Y-%m-%d %H:%M}",
+                "failed_logins": r.failed_logins,
+                "innlogging": kinds.get(r.username, "lokal"),
+            }
+            for r in rows
+        ],
+        columns=list(COLUMNS),
+    )
+    return df.rename(columns=COLUMNS)
+
+
+def render(service: ReviewService, *, production: bool = False) -> None:
+    st.title("Brukere og roller")
+    if not allowed(service.user, "manage_users"):
+        st.error("ingen tilgang")
+        return
+    if not service.available():
+        st.info("Ingen database ennå.")
+        return
+    admin = UserAdminService(service.db_path, service.user, production=production)
+    try:
+        rows = admin.list()
+        kinds = account_kinds(service.db_path, service.user)
+    except AccessDenied:
+        st.error("ingen tilgang")
+        return
+    if (done := st.session_state.pop("brukere-melding", None)) is not None:
+        st.success(done)
+    st.dataframe(user_table(rows, kinds), hide_index=True, width="stretch", key="brukere")
+    st.caption(f"{len(rows)} brukere. Brukere slettes aldri; deaktiver dem i stedet.")
+    _new_user_form(admin)
+    if rows:
+        _edit_user(admin, rows, kinds)
+
+
+def _done(message: str) -> None:
+    st.session_state["brukere-melding"] = message
+    st.rerun()
+
+
+def _new_user_form(admin: UserAdminService) -> None:
+    with st.expander("Ny bruker"), st.form("ny-bruker", clear_on_submit=False):
+        username = st.text_input("Brukernavn", key="ny-brukernavn")
+        display_name = st.text_input("Navn", key="ny-navn")
+        role = st.selectbox("Rolle", ROLES, format_func=ROLE_NAMES.get, key="ny-rolle")
+        operator_id = st.text_input(
+            "Operatør-id (for operatør og lege)", key="ny-operator", help="Id-en i samtalemetadataene."
+        )
+        password = st.text_input(
+            "Startpassord", type="password", key="ny-passord", help=f"Minst {MIN_PASSWORD_LENGTH} tegn."
+        )
+        repeated = st.text_input("Gjenta passordet", type="password", key="ny-passord-igjen")
+        if not st.form_submit_button("Opprett bruker"):
+            return
+        username = username.strip().lower()
+        errors = validate_new_user(username, display_name, role, operator_id, password, repeated)
+        if errors:
+            for error in errors:
+                st.error(error)
+            return
+        try:
+            admin.add(username, display_name.strip(), role, password, operator_id=operator_id.strip() or None)
+        except AuthError as e:
+            st.error(in_norwegian(e))
+            return
+    log.info("a user was added by an admin")
+    _done(f"Brukeren {username} er opprettet. Gi passordet til brukeren på en trygg måte.")
+
+
+def _edit_user(admin: UserAdminService, rows: list[UserRow], kinds: dict[str, str]) -> None:
+    st.subheader("Endre bruker")
+    by_name = {r.username: r for r in rows}
+    chosen = st.selectbox(
+        "Bruker", list(by_name), key="endre-bruker",
+        format_func=lambda u: f"{by_name[u].display_name} ({u})",
+    )  # fmt: skip
+    found = by_name[chosen]
+    st.caption(
+        f"{ROLE_NAMES.get(found.role, found.role)} · {'aktiv' if found.active else 'deaktivert'}"
+        f" · innlogging: {kinds.get(chosen, 'lokal')}"
+        + (f" · låst til {found.locked_until:%Y-%m-%d %H:%M}" if found.locked_until else "")
+    )
+    with st.form("endre-rolle"):
+        role = st.selectbox(
+            "Ny rolle", ROLES, index=ROLES.index(found.role) if found.role in ROLES else 0,
+            format_func=ROLE_NAMES.get, key="endre-rolle-valg",
+        )  # fmt: skip
+        operator_id = st.text_input("Operatør-id", value=found.operator_id or "", key="endre-operator")
+        if st.form_submit_button("Lagre rolle"):
+            _attempt(
+                lambda: admin.change_role(chosen, role, operator_id=operator_id.strip() or None),
+                f"Rollen til {chosen} er endret til {ROLE_NAMES.get(role, role).lower()}.",
+            )
+    left, right = st.columns(2)
+    if found.active:
+        if left.button("Deaktiver", key="deaktiver"):
+            _attempt(lambda: admin.set_active(chosen, False), f"{chosen} er deaktivert.")
+    elif left.button("Aktiver igjen", key="aktiver"):
+        _attempt(lambda: admin.set_active(chosen, True), f"{chosen} er aktivert igjen.")
+    if right.button(
+        "Opphev sperring", key="opphev", disabled=found.locked_until is None and not found.failed_logins
+    ):
+        _attempt(lambda: admin.unlock(chosen), f"Sperringen av {chosen} er opphevet.")
+    with st.form("nytt-passord"):
+        if kinds.get(chosen) == "SSO":
+            st.caption("Brukeren logger inn med SSO; et passord gir i tillegg lokal innlogging.")
+        password = st.text_input("Nytt passord", type="password", key="nytt-passord")
+        repeated = st.text_input("Gjenta passordet", type="password", key="nytt-passord-igjen")
+        if st.form_submit_button("Sett nytt passord"):
+            errors = validate_password(password, repeated)
+            for error in errors:
+                st.error(error)
+            if not errors:
+                _attempt(
+                    lambda: admin.reset_password(chosen, password),
+                    f"Nytt passord er satt for {chosen}, og eventuell sperring er opphevet.",
+                )
+
+
+def _attempt(change, message: str) -> None:
+    """Run one change; a refusal is shown in bokmål, a success after the page reloads."""
+    try:
+        change()
+    except AuthError as e:
+        st.error(in_norwegian(e))
+        return
+    except AccessDenied:
+        st.error("ingen tilgang")
+        return
+    _done(message)

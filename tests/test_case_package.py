@@ -1,0 +1,249 @@
+"""Case packages: export, validation on import, and the round trip into another installation."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from test_cases import AUDIO, CALL, COMMENT, OVERALL, library, reference, reviewed_db
+
+from anonymise import find_identifiers, find_transcript_identifiers
+from lydlogg.db import connect
+from review.case_package import MEMBERS, PackageError, build_package, handout_html, read_package
+from review.cases import CaseSettings
+
+METADATA = ("+47 400 12 345", "400 12 345", "pas-1001", "op-anne", "Vera Veileder", "veileder")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, bytes]:
+    """A published case of CALL (with audio) and its exported package."""
+    if not AUDIO.is_file():
+        pytest.fail(f"{AUDIO} is missing: run `make samples`")
+    folder = tmp_path_factory.mktemp("package")
+    db = reviewed_db(folder)
+    lib = library(db, "veileder", folder)
+    case_id = lib.publish(CALL, lib.draft(CALL).proposed, title="Feber hos barn",
+                          learning_points="Anne spurte godt om drikke.", tags=["barn", "feber"],
+                          confirmed=True)  # fmt: skip
+    return db, case_id, lib.export_case(case_id)
+
+
+def members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def rezip(files: dict[str, bytes], *, fix_manifest: bool = True) -> bytes:
+    """A package with ``files``; the manifest is rewritten to match unless told not to."""
+    files = dict(files)
+    if fix_manifest:
+        listed = {n: {"sha256": hashlib.sha256(b).hexdigest(), "bytes": len(b)} for n, b in files.items()
+                  if n != "manifest.json"}  # fmt: skip
+        files["manifest.json"] = json.dumps(
+            {"format": "lydlogg-case", "format_version": 1, "files": listed}
+        ).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, body in files.items():
+            zf.writestr(name, body)
+    return buf.getvalue()
+
+
+def test_the_package_holds_every_format(exported):
+    _db, _case_id, data = exported
+    files = members(data)
+    assert set(files) == set(MEMBERS)
+    manifest = json.loads(files["manifest.json"])
+    assert set(manifest["files"]) == set(MEMBERS) - {"manifest.json"}
+    assert files["transcript.vtt"].startswith(b"WEBVTT") and b"[NAVN]" in files["transcript.vtt"]
+    assert files["handout.pdf"].startswith(b"%PDF")
+    wav, ogg = sf.info(io.BytesIO(files["audio.wav"])), sf.info(io.BytesIO(files["audio.ogg"]))
+    assert (wav.format, ogg.format, ogg.subtype) == ("WAV", "OGG", "VORBIS")
+    assert wav.channels == ogg.channels == 2 and abs(wav.duration - sf.info(str(AUDIO)).duration) < 0.01
+    case = json.loads(files["case.json"])
+    assert case["tags"] == ["barn", "feber"] and case["assessment"]["reviewers"] == ["Vurderer 1"]
+    assert (
+        "Læringspunkter" in files["handout.html"].decode() and "<script" not in files["handout.html"].decode()
+    )
+
+
+def test_the_package_contains_no_identifier_of_the_original(exported):
+    _db, _case_id, data = exported
+    found = [r.text for r in find_transcript_identifiers(reference())]
+    found += [r.text for r in find_identifiers(OVERALL)] + [r.text for r in find_identifiers(COMMENT)]
+    assert {"Anne", "Kari Nordmann", "Storgata tolv", "41 23 45 67"} <= set(found)
+    for name, body in members(data).items():
+        text = body.decode("utf-8", errors="ignore")
+        for leak in (*found, *METADATA, CALL):
+            assert leak not in text, f"{leak!r} leaked into {name}"
+        if name.endswith((".json", ".vtt", ".html")):
+            assert not re.search(r"\banne\b", text, re.IGNORECASE), name
+
+
+def test_export_is_audited(exported):
+    db, case_id, data = exported
+    with connect(db) as con:
+        rows = con.execute(
+            "SELECT username, object_type, object_id, detail FROM audit WHERE action = 'export_case'"
+        ).fetchall()
+    assert rows == [("veileder", "case", case_id, f"{len(data)} bytes")]
+
+
+def test_round_trip_into_a_fresh_installation(exported, tmp_path):
+    db, case_id, data = exported
+    publisher = library(db, "leder", db.parent)
+    original = publisher.case(case_id)
+    fresh = tmp_path / "other.duckdb"
+    with connect(fresh):
+        pass
+    other = library(fresh, "leder", tmp_path / "other")
+    imported_id = other.import_case(data)
+    reader = library(fresh, "anne", tmp_path / "other")
+    assert reader.search("drikke feber", tags=["barn"])["case_id"].tolist() == [imported_id]
+    case = reader.case(imported_id)
+    assert case.imported and case.content.title == original.content.title
+    assert case.content.transcript == original.content.transcript
+    assert case.content.assessment == original.content.assessment
+    assert (
+        case.content.reflection == original.content.reflection and case.content.tags == original.content.tags
+    )
+    audio, rate = sf.read(str(reader.audio_path(case)), dtype="float32", always_2d=True)
+    before, _ = sf.read(str(publisher.audio_path(original)), dtype="float32", always_2d=True)
+    assert rate == 16_000 and audio.shape == before.shape and abs(audio - before).max() < 1e-4
+    with connect(fresh) as con:
+        row = con.execute("SELECT source_call_id, imported_sha256 FROM cases").fetchone()
+        logged = con.execute("SELECT username, detail FROM audit WHERE action = 'import_case'").fetchall()
+    assert row == (None, hashlib.sha256(data).hexdigest())
+    assert logged == [("leder", f"package sha256 {row[1]}")]
+
+
+def _edit_case(files: dict[str, bytes], edit) -> dict[str, bytes]:
+    case = json.loads(files["case.json"])
+    edit(case)
+    return {**files, "case.json": json.dumps(case).encode()}
+
+
+def _small(exported) -> dict[str, bytes]:
+    """The exported package's text files, with a manifest that matches them."""
+    files = members(exported[2])
+    kept = {n: b for n, b in files.items() if not n.startswith("audio") and n != "handout.pdf"}
+    return members(rezip(kept))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda f: {**f, "../evil.json": b"{}"}, "unexpected file"),
+        (lambda f: {**f, "/etc/passwd": b"x"}, "unexpected file"),
+        (lambda f: {**f, "sub/case.json": f["case.json"]}, "unexpected file"),
+        (lambda f: {**f, "extra.exe": b"MZ"}, "unexpected file"),
+        (lambda f: {n: b for n, b in f.items() if n != "case.json"}, "lacks case.json"),
+        (lambda f: {**f, "audio.wav": b"RIFF not audio"}, "audio.wav is not readable"),
+        (lambda f: {**f, "case.json": b"[1, 2]"}, "case.json is not a case"),
+        (
+            lambda f: {**f, "case.json": f["case.json"].replace(b'"title"', b'"titel"', 1)},
+            "title: Field required",
+        ),
+        (lambda f: _edit_case(f, lambda c: c["assessment"]["reviewers"].append("Vurderer 2")), "2 reviewers"),
+        (
+            lambda f: {
+                **f,
+                "case.json": f["case.json"].replace(b'"segment_index": 2', b'"segment_index": 99'),
+            },
+            "past the transcript",
+        ),
+        (lambda f: {**f, "case.json": f["case.json"].replace(b'"barn"', b'"<b>"')}, "tags are not"),
+        (lambda f: {**f, "transcript.json": b'{"call_id": "x", "segments": 3}'}, "transcript.json"),
+    ],
+)
+def test_bad_packages_are_refused(exported, change, message):
+    with pytest.raises(PackageError, match=message):
+        read_package(rezip(change(_small(exported))))
+
+
+def test_a_changed_file_fails_its_checksum(exported):
+    files = _small(exported)
+    files["case.json"] = files["case.json"].replace(b"Vurderer 1", b"Vurderer X")
+    with pytest.raises(PackageError, match="case.json: checksum"):
+        read_package(rezip(files, fix_manifest=False))
+
+
+def test_the_manifest_must_list_exactly_the_files(exported):
+    files = _small(exported)
+    manifest = json.loads(files["manifest.json"])
+    manifest["files"]["audio.ogg"] = {"sha256": "0" * 64, "bytes": 1}
+    files["manifest.json"] = json.dumps(manifest).encode()
+    with pytest.raises(PackageError, match="exactly the files"):
+        read_package(rezip(files, fix_manifest=False))
+    files["manifest.json"] = b'{"format": "something-else", "format_version": 1, "files": {}}'
+    with pytest.raises(PackageError, match="not a lydlogg-case package"):
+        read_package(rezip(files, fix_manifest=False))
+
+
+def test_size_caps(exported):
+    data = exported[2]
+    with pytest.raises(PackageError, match="at most"):
+        read_package(data, CaseSettings(max_package_mb=len(data) / 1_000_000 / 2))
+    bomb = rezip({**_small(exported), "transcript.vtt": b"WEBVTT\n" + b" " * 3_000_000})
+    assert len(bomb) < 100_000
+    with pytest.raises(PackageError, match="unpacks to more than"):
+        read_package(bomb, CaseSettings(max_unpacked_mb=1))
+
+
+def test_not_a_zip_is_refused():
+    with pytest.raises(PackageError, match="not a zip"):
+        read_package(b"%PDF-1.7 not a zip")
+
+
+def test_a_package_without_audio_or_pdf(exported, tmp_path):
+    db, case_id, _ = exported
+    content = library(db, "leder", tmp_path).case(case_id).content
+    data = build_package(content, None, pdf=False)
+    assert set(members(data)) == {
+        "manifest.json",
+        "case.json",
+        "transcript.json",
+        "transcript.vtt",
+        "handout.html",
+    }
+    package = read_package(data)
+    assert package.audio is None and package.content == content
+
+
+def test_the_handout_escapes_what_users_wrote(exported, tmp_path):
+    import dataclasses
+
+    db, case_id, _ = exported
+    content = library(db, "leder", tmp_path).case(case_id).content
+    page = handout_html(
+        dataclasses.replace(content, title="<script>alert(1)</script>", learning_points="a & b")
+    )
+    assert "<script>" not in page and "&lt;script&gt;" in page and "a &amp; b" in page
+
+
+def test_an_imported_package_is_copied_not_linked(exported, tmp_path):
+    _db, _case_id, data = exported
+    fresh = Path(shutil.copy(exported[0], tmp_path / "copy.duckdb"))
+    lib = library(fresh, "veileder", tmp_path / "elsewhere")
+    one, two = lib.import_case(data), lib.import_case(data)  # the same package twice: two cases, two files
+    assert one != two
+    assert len(list((tmp_path / "elsewhere" / "cases").glob("case-*.wav"))) == 2
+
+
+def test_a_failed_import_leaves_no_audio_behind(exported, tmp_path):
+    from lydlogg.db import DatabaseError
+
+    broken = tmp_path / "not-a-database.duckdb"
+    broken.write_bytes(b"this is not a DuckDB file")
+    lib = library(broken, "leder", tmp_path)
+    with pytest.raises(DatabaseError):
+        lib.import_case(exported[2])
+    assert list((tmp_path / "cases").iterdir()) == []

@@ -1,0 +1,154 @@
+"""The case library pages (Publiser kasus, Kasusbibliotek) through Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_cases import AUDIO, CALL, USERS, reviewed_db
+
+from anonymise import Redaction
+from lydlogg.db import connect
+from review.cases import CaseLibraryService, CaseSettings
+from review.service import ReviewService
+from review.views.cases import highlighted_segments
+from transcription.types import Segment, Transcript
+
+VIEWS = Path(__file__).resolve().parent.parent / "review" / "views"
+
+
+@pytest.fixture(scope="module")
+def built_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not AUDIO.is_file():
+        pytest.fail(f"{AUDIO} is missing: run `make samples`")
+    return reviewed_db(tmp_path_factory.mktemp("case-pages"))
+
+
+@pytest.fixture
+def db(built_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # the default cases folder (data/cases) lands in tmp_path
+    return Path(shutil.copy(built_db, tmp_path / "pages.duckdb"))
+
+
+def page(db: Path, user: str, script: str, **query: str) -> AppTest:
+    at = AppTest.from_file(str(VIEWS / script), default_timeout=60)
+    at.session_state["service"] = ReviewService(db, USERS[user])
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def cases(db: Path) -> list[tuple]:
+    with connect(db) as con:
+        return con.execute("SELECT case_id, title, tags, transcript_json, audio_file FROM cases").fetchall()
+
+
+@pytest.mark.parametrize(
+    ("redactions", "expected"),
+    [
+        ([], ["**0:00 Operatør:** Jeg heter Kari\\."]),
+        ([Redaction(10, 14, "NAVN")], ['**0:00 Operatør:** Jeg heter <mark title="NAVN"><sup>1</sup>Kari</mark>\\.']),
+        ([Redaction(0, 3, "NAVN"), Redaction(16, 19, "STED")],
+         ['**0:00 Operatør:** <mark title="NAVN"><sup>1</sup>Jeg</mark> heter Kari\\.',
+          '**0:02 Innringer:** <mark title="STED"><sup>2</sup>&lt;b&gt;</mark> \\*Oslo\\*']),
+    ],
+)  # fmt: skip
+def test_highlighting_marks_each_redaction_and_escapes_the_rest(redactions, expected):
+    transcript = Transcript("x", "no", (Segment(0, 2, "Jeg heter Kari.", role="operator"),
+                                        Segment(2, 4, "<b> *Oslo*", role="caller")))  # fmt: skip
+    assert highlighted_segments(transcript, redactions)[: len(expected)] == expected
+
+
+@pytest.mark.parametrize("user", ["anne", "lise", "admin"])
+def test_only_trainers_may_publish(db, user):
+    at = page(db, user, "publiser.py", samtale=CALL)
+    assert not at.exception and at.error[0].value == "ingen tilgang"
+
+
+def test_a_trainer_reviews_the_redactions_and_publishes(db, tmp_path):
+    at = page(db, "veileder", "publiser.py", samtale=CALL)
+    assert not at.exception, at.exception
+    marks = [m.value for m in at.markdown if "<mark" in m.value]
+    assert marks == ['**0:00 Operatør:** Legevakten, du snakker med sykepleier <mark title="NAVN"><sup>1</sup>Anne'
+                     "</mark>\\. Hva kan jeg hjelpe deg med?"]  # fmt: skip
+    at.button(key=f"fjern-{CALL}-1").click().run()  # the trainer removes the proposal ...
+    assert not any("<mark" in m.value for m in at.markdown) and "Ingen sladdinger" in at.info[0].value
+    at.button(key=f"tilbake-{CALL}").click().run()  # ... takes it back ...
+    at.selectbox(key=f"ny-replikk-{CALL}").set_value(5).run()  # ... and hides "barne-TV" as well
+    at.select_slider(key=f"ny-ord-{CALL}-5").set_value((9, 9)).run()
+    at.selectbox(key=f"ny-type-{CALL}").set_value("STED").run()
+    at.button(key=f"legg-til-{CALL}").click().run()
+    assert not at.exception, at.exception
+    assert len([m for m in at.markdown if "<mark" in m.value]) == 2
+    assert any("Sted: «barne\\-TV» (replikk 6, lagt til)" in m.value for m in at.markdown)
+    at.text_input(key=f"tittel-{CALL}").input("Feber hos barn")
+    at.text_area(key=f"laering-{CALL}").input("Spør om drikke og tiss.")
+    at.multiselect(key=f"stikkord-{CALL}").set_value(["barn", "feber"])
+    at.button(key=f"FormSubmitter:publiser-{CALL}-Publiser kasus").click().run()
+    assert "Bekreft" in at.error[0].value and cases(db) == []  # not without confirming
+    at.checkbox(key=f"bekreft-{CALL}").check()
+    at.button(key=f"FormSubmitter:publiser-{CALL}-Publiser kasus").click().run()
+    assert not at.exception, at.exception
+    assert "publisert" in at.success[0].value
+    ((case_id, title, tags, transcript, audio),) = cases(db)
+    assert title == "Feber hos barn" and tags == ["barn", "feber"]
+    assert "Anne" not in transcript and "barne-TV" not in transcript and "[STED]" in transcript
+    assert (tmp_path / "data" / "cases" / audio).is_file()
+
+
+def test_the_page_lists_reviewed_calls_to_pick_from(db):
+    at = page(db, "leder", "publiser.py")
+    assert not at.exception and at.selectbox[0].options == [CALL]
+    at.selectbox[0].set_value(CALL).run()
+    assert not at.exception and at.query_params["samtale"] in (CALL, [CALL])
+    assert [m for m in at.markdown if "<mark" in m.value]
+
+
+def _published(db: Path, tmp_path: Path) -> str:
+    lib = CaseLibraryService(db, USERS["veileder"], CaseSettings(cases_dir=tmp_path / "data" / "cases"))
+    return lib.publish(CALL, lib.draft(CALL).proposed, title="Feber hos barn", learning_points="Spør om tiss.",
+                       tags=["barn", "feber"], confirmed=True)  # fmt: skip
+
+
+def test_everyone_logged_in_searches_and_reads_the_library(db, tmp_path):
+    case_id = _published(db, tmp_path)
+    at = page(db, "anne", "kasus.py")
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Kasusbibliotek" and at.dataframe[0].value["Tittel"].tolist() == [
+        "Feber hos barn"
+    ]
+    at.text_input(key="kasus-sok").input("brystsmerter").run()
+    assert "Ingen kasus" in at.info[0].value
+    at.text_input(key="kasus-sok").input("barne-tv").run()
+    at.selectbox(key="kasus-velg").set_value(case_id).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Feber hos barn"
+    lines = [m.value for m in at.markdown]
+    assert any("sykepleier \\[NAVN\\]" in line for line in lines) and not any(
+        "Anne" in line for line in lines
+    )
+    assert [e for e in at.main if e.type == "audio"]  # the covered copy
+    assert not [b for b in at.button if b.label == "Lag kasuspakke"]  # operators cannot export
+    with connect(db) as con:
+        assert con.execute("SELECT username FROM audit WHERE action = 'read_case'").fetchall()[-1] == (
+            "anne",
+        )
+
+
+def test_a_trainer_exports_a_case_from_the_page(db, tmp_path):
+    case_id = _published(db, tmp_path)
+    at = page(db, "leder", "kasus.py", kasus=case_id)
+    assert not at.exception, at.exception
+    next(b for b in at.button if b.label == "Lag kasuspakke").click().run()
+    assert not at.exception, at.exception
+    with connect(db) as con:
+        assert con.execute(
+            "SELECT username, object_id FROM audit WHERE action = 'export_case'"
+        ).fetchall() == [("leder", case_id)]
+
+
+def test_an_unknown_case_says_so(db):
+    at = page(db, "anne", "kasus.py", kasus="finnes-ikke")
+    assert not at.exception and at.error[0].value == "Fant ikke kasuset."
