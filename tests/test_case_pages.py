@@ -49,10 +49,10 @@ def cases(db: Path) -> list[tuple]:
     ("redactions", "expected"),
     [
         ([], ["**0:00 Operatør:** Jeg heter Kari\\."]),
-        ([Redaction(10, 14, "NAVN")], ['**0:00 Operatør:** Jeg heter <mark title="NAVN"><sup>1</sup>Kari</mark>\\.']),
+        ([Redaction(10, 14, "NAVN")], ['**0:00 Operatør:** Jeg heter :orange-background[**1** Kari]\\.']),
         ([Redaction(0, 3, "NAVN"), Redaction(16, 19, "STED")],
-         ['**0:00 Operatør:** <mark title="NAVN"><sup>1</sup>Jeg</mark> heter Kari\\.',
-          '**0:02 Innringer:** <mark title="STED"><sup>2</sup>&lt;b&gt;</mark> \\*Oslo\\*']),
+         ['**0:00 Operatør:** :orange-background[**1** Jeg] heter Kari\\.',
+          '**0:02 Innringer:** :orange-background[**2** &lt;b&gt;] \\*Oslo\\*']),
     ],
 )  # fmt: skip
 def test_highlighting_marks_each_redaction_and_escapes_the_rest(redactions, expected):
@@ -70,18 +70,18 @@ def test_only_trainers_may_publish(db, user):
 def test_a_trainer_reviews_the_redactions_and_publishes(db, tmp_path):
     at = page(db, "veileder", "publiser.py", samtale=CALL)
     assert not at.exception, at.exception
-    marks = [m.value for m in at.markdown if "<mark" in m.value]
-    assert marks == ['**0:00 Operatør:** Legevakten, du snakker med sykepleier <mark title="NAVN"><sup>1</sup>Anne'
-                     "</mark>\\. Hva kan jeg hjelpe deg med?"]  # fmt: skip
+    marks = [m.value for m in at.markdown if ":orange-background[" in m.value]
+    assert marks == ['**0:00 Operatør:** Legevakten, du snakker med sykepleier :orange-background[**1** Anne'
+                     "]\\. Hva kan jeg hjelpe deg med?"]  # fmt: skip
     at.button(key=f"fjern-{CALL}-1").click().run()  # the trainer removes the proposal ...
-    assert not any("<mark" in m.value for m in at.markdown) and "Ingen sladdinger" in at.info[0].value
+    assert not any(":orange-background[" in m.value for m in at.markdown) and "Ingen sladdinger" in at.info[0].value
     at.button(key=f"tilbake-{CALL}").click().run()  # ... takes it back ...
     at.selectbox(key=f"ny-replikk-{CALL}").set_value(5).run()  # ... and hides "barne-TV" as well
     at.select_slider(key=f"ny-ord-{CALL}-5").set_value((9, 9)).run()
     at.selectbox(key=f"ny-type-{CALL}").set_value("STED").run()
     at.button(key=f"legg-til-{CALL}").click().run()
     assert not at.exception, at.exception
-    assert len([m for m in at.markdown if "<mark" in m.value]) == 2
+    assert len([m for m in at.markdown if ":orange-background[" in m.value]) == 2
     assert any("Sted: «barne\\-TV» (replikk 6, lagt til)" in m.value for m in at.markdown)
     at.text_input(key=f"tittel-{CALL}").input("Feber hos barn")
     at.text_area(key=f"laering-{CALL}").input("Spør om drikke og tiss.")
@@ -103,7 +103,7 @@ def test_the_page_lists_reviewed_calls_to_pick_from(db):
     assert not at.exception and at.selectbox[0].options == [CALL]
     at.selectbox[0].set_value(CALL).run()
     assert not at.exception and at.query_params["samtale"] in (CALL, [CALL])
-    assert [m for m in at.markdown if "<mark" in m.value]
+    assert [m for m in at.markdown if ":orange-background[" in m.value]
 
 
 def _published(db: Path, tmp_path: Path) -> str:

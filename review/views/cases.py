@@ -52,7 +52,7 @@ def _md(text: str) -> str:
 
 
 def highlighted_segments(transcript: Transcript, redactions: Sequence[Redaction]) -> list[str]:
-    """Each segment's text as safe markdown, every redacted stretch in a numbered ``<mark>``."""
+    """Each segment's text as safe markdown, every redacted stretch highlighted and numbered."""
     ordered = sorted(enumerate(redactions, start=1), key=lambda item: item[1].start)
     out = []
     for (s0, s1), seg in zip(segment_offsets(transcript), transcript.segments, strict=True):
@@ -62,7 +62,7 @@ def highlighted_segments(transcript: Transcript, redactions: Sequence[Redaction]
             if a >= b or a < pos:
                 continue
             parts.append(_md(transcript.text[pos:a]))
-            parts.append(f'<mark title="{r.kind}"><sup>{number}</sup>{_md(transcript.text[a:b])}</mark>')
+            parts.append(f":orange-background[**{number}** {_md(transcript.text[a:b])}]")
             pos = b
         parts.append(_md(transcript.text[pos:s1]))
         who = ROLE_LABELS.get(seg.role or "", "Ukjent")
@@ -115,7 +115,7 @@ def render_publish(library: CaseLibraryService) -> None:
         "Alt som er markert, erstattes i teksten og dekkes med en tone i lyden. Kontroller hele samtalen."
     )
     for line in highlighted_segments(draft.transcript, redactions):
-        st.markdown(line, unsafe_allow_html=True)
+        st.markdown(line)
     _redaction_list(call_id, draft.transcript, redactions)
     _add_redaction(call_id, draft.transcript, redactions)
     _publish_form(library, call_id, redactions)
