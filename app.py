@@ -7,12 +7,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from lydlogg.auth import AuthError, authenticate
+from lydlogg.auth import AuthError, User, authenticate
 from lydlogg.crypto import use_encryption
 from lydlogg.db import connect
 from lydlogg.settings import load_settings
 from lydlogg.sso import claims_identity, sso_login
 from review.access import allowed
+from review.dashboard import DashboardService, warm_in_background
 from review.login_sessions import (
     COOKIE,
     cookie_script,
@@ -86,6 +87,16 @@ def log_out(expired: bool = False) -> None:
         st.logout()  # also forget the identity provider's log-in kept in Streamlit's cookie
 
 
+@st.cache_resource(show_spinner=False)
+def warm_dashboard(path: str, _user: User) -> bool:
+    """Once per server process and database: fill the dashboard's memory in the background."""
+    service = DashboardService(
+        Path(path), _user, settings.dashboard, window_hours=settings.episodes.window_hours
+    )
+    warm_in_background(service)
+    return True
+
+
 def signed_in_identity() -> dict | None:
     """The identity token's claims when the user came back from the identity provider."""
     if not settings.sso.enabled or "sso_refused" in st.session_state:
@@ -134,6 +145,8 @@ if user is None:
     st.navigation(login_pages, position="hidden").run()
 else:
     st.session_state["service"] = ReviewService(db_path, user)
+    if allowed(user, "view_dashboard") and not user.own_calls_only and db_path.exists():
+        warm_dashboard(str(db_path), user)
     with st.sidebar:
         st.write(f"Innlogget som **{user.display_name}** ({user.role})")
         if st.button("Logg ut"):
@@ -155,8 +168,11 @@ else:
         ("view_audit", "review/views/revisjonslogg.py", "Revisjonslogg", "revisjonslogg"),
     ]
     allowed_menu = [m for m in menu if allowed(user, m[0])]
+    actions = [m[0] for m in allowed_menu]
+    home_action = next((a for a in ("list_calls", "manage_users") if a in actions), actions[0])
+    home = allowed_menu[actions.index(home_action)][3]
     pages = [
-        st.Page(script, title=title, url_path=path, default=i == 0)
-        for i, (_action, script, title, path) in enumerate(allowed_menu)
+        st.Page(script, title=title, url_path=path, default=path == home)
+        for _action, script, title, path in allowed_menu
     ]
     st.navigation(pages).run()
