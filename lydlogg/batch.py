@@ -1,5 +1,9 @@
 """The transcription batch: every call whose recording has no transcript yet for the configured
-model and options is decoded once, transcribed, and written in one transaction.
+model and options is decoded once, transcribed, diarized (who spoke when, in which role) from the
+same decoded array, and written in one transaction.
+
+A call whose diarization fails keeps its transcript; the diarization row records the error and
+the segments stay without speaker and role.
 
 Results are keyed on (audio sha256, model, options hash): a re-run skips what is done, and a run
 killed halfway leaves no half-written transcript (its transaction never committed). The database
@@ -14,7 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -35,6 +39,13 @@ from transcription import (
     load_model,
     pick_device,
     resolve_model,
+)
+from transcription.diarization import (
+    Diarization,
+    DiarizationSettings,
+    Labelled,
+    diarize,
+    label,
 )
 
 __all__ = [
@@ -64,6 +75,7 @@ class PendingCall:
     audio_sha256: str
     path: str
     duration_s: float
+    service: str | None = None
 
 
 @dataclass
@@ -99,7 +111,7 @@ def model_key(spec: ModelSpec) -> str:
 def pending_calls(con: duckdb.DuckDBPyConnection, key: str, options_hash: str) -> list[PendingCall]:
     rows = con.execute(
         """
-        SELECT c.call_id, a.sha256, a.path, a.duration_s
+        SELECT c.call_id, a.sha256, a.path, a.duration_s, c.service
         FROM calls c JOIN audio_files a ON a.sha256 = c.audio_sha256
         WHERE NOT EXISTS (
             SELECT 1 FROM transcripts t
@@ -119,8 +131,10 @@ def _write_transcript(
     run_id: str,
     key: str,
     options_hash: str,
+    speakers: _SpeakerStage,
 ) -> None:
     transcript_id = uuid.uuid4().hex
+    segments = speakers.labelled.segments if speakers.labelled else result.segments
     with transaction(con):
         con.execute(
             "INSERT INTO transcripts (transcript_id, call_id, audio_sha256, run_id, model_id, options_hash, language,"
@@ -153,22 +167,105 @@ def _write_transcript(
                 s.avg_logprob,
                 s.no_speech_prob,
             )
-            for i, s in enumerate(result.segments)
+            for i, s in enumerate(segments)
         ]
         word_rows = [
             (transcript_id, i, j, w.channel, w.start, w.end, w.text, w.probability)
-            for i, s in enumerate(result.segments)
+            for i, s in enumerate(segments)
             for j, w in enumerate(s.words)
         ]
         if seg_rows:
             con.executemany("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", seg_rows)
         if word_rows:
             con.executemany("INSERT INTO words VALUES (?, ?, ?, ?, ?, ?, ?, ?)", word_rows)
+        _write_speakers(con, transcript_id, speakers)
         con.execute(
             "UPDATE failures SET resolved_at = current_timestamp WHERE call_id = ? AND resolved_at IS NULL",
             [call.call_id],
         )
         con.execute("UPDATE runs SET files_done = files_done + 1 WHERE run_id = ?", [run_id])
+
+
+@dataclass(frozen=True)
+class _SpeakerStage:
+    """What the diarization stage gave for one call: labels, or the error that stopped it."""
+
+    options_json: str
+    seconds: float
+    labelled: Labelled | None = None
+    error: str | None = None
+
+
+def _speakers(
+    audio: DecodedAudio,
+    result: AsrResult,
+    settings: DiarizationSettings,
+    service: str | None,
+    pyannote: object | None = None,
+) -> _SpeakerStage:
+    """Diarize the decoded call and label its segments; an error is returned, not raised."""
+    options_json = settings.model_dump_json()
+    t0 = time.perf_counter()
+    try:
+        found: Diarization = diarize(audio, settings, pyannote)
+        labelled = label(result.segments, found, settings, service)
+    except (ValueError, RuntimeError, OSError, MemoryError) as e:
+        reason = f"{type(e).__name__}: {e}"
+        log.warning("diarization failed; transcript kept without speakers: %s", reason)
+        return _SpeakerStage(options_json, time.perf_counter() - t0, error=reason)
+    return _SpeakerStage(options_json, time.perf_counter() - t0, labelled=labelled)
+
+
+def _write_speakers(con: duckdb.DuckDBPyConnection, transcript_id: str, stage: _SpeakerStage) -> None:
+    labelled = stage.labelled
+    if labelled is None:
+        con.execute(
+            "INSERT INTO diarizations (transcript_id, strategy, options_json, error, diarize_seconds)"
+            " VALUES (?, NULL, ?, ?, ?)",
+            [transcript_id, stage.options_json, stage.error, stage.seconds],
+        )
+        return
+    found = labelled.diarization
+    con.execute(
+        "INSERT INTO diarizations (transcript_id, strategy, options_json, speakers, notes, diarize_seconds)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            transcript_id,
+            found.strategy,
+            stage.options_json,
+            len(labelled.roles),
+            "\n".join(found.notes) or None,
+            stage.seconds,
+        ],
+    )
+    if found.turns:
+        con.executemany(
+            "INSERT INTO speaker_turns VALUES (?, ?, ?, ?, ?)",
+            [(transcript_id, i, t.start, t.end, t.speaker) for i, t in enumerate(found.turns)],
+        )
+    if labelled.roles:
+        con.executemany(
+            "INSERT INTO transcript_speakers (transcript_id, speaker, role, confidence, evidence_json, strategy,"
+            " source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    transcript_id,
+                    r.speaker,
+                    r.role,
+                    r.confidence,
+                    json.dumps([asdict(e) for e in r.evidence], ensure_ascii=False),
+                    found.strategy,
+                    r.source,
+                )
+                for r in labelled.roles
+            ],
+        )
+
+
+def _diarization_settings(settings: Settings) -> DiarizationSettings:
+    """The ``[diarization]`` section, or its defaults while the root settings have none."""
+    section = getattr(settings, "diarization", None)
+    return section if isinstance(section, DiarizationSettings) else DiarizationSettings()
 
 
 def _write_failure(
@@ -235,6 +332,7 @@ def process(
         transcriber = Transcriber(model, options)
     else:
         transcriber = transcriber_factory(spec, options)
+    diarization_settings = _diarization_settings(settings)
     total_s = sum(c.duration_s for c in todo)
     done_s = 0.0
     t0 = time.perf_counter()
@@ -258,6 +356,9 @@ def process(
             audio = decode_audio(Path(call.path), dual_mono_correlation=settings.audio.dual_mono_correlation)
             stage = "transcribe"
             result = transcriber.transcribe(audio, progress=advance)
+            speakers = _speakers(
+                audio, result, diarization_settings, call.service, getattr(settings, "pyannote", None)
+            )
         except (AudioError, OSError, RuntimeError, ValueError, MemoryError) as e:
             reason = str(e) if isinstance(e, AudioError) else f"{type(e).__name__}: {e}"
             log.warning("call %s failed at %s: %s", call.call_id, stage, reason)
@@ -267,7 +368,7 @@ def process(
             advance(call.duration_s - (done_s - start_s))
             continue
         with connect(settings.db_path) as con:
-            _write_transcript(con, call, audio, result, run_id, key, options_hash)
+            _write_transcript(con, call, audio, result, run_id, key, options_hash, speakers)
         report.done.append(call.call_id)
         report.audio_s += call.duration_s
         advance(max(0.0, call.duration_s - (done_s - start_s)))

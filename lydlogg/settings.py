@@ -29,6 +29,8 @@ from lydlogg.crypto import EncryptionSettings
 from lydlogg.retention import RetentionSettings
 from review.cases import CaseSettings
 from review.dashboard import DashboardSettings
+from transcription.diarization.pyannote_adapter import PyannoteSettings
+from transcription.diarization.settings import DiarizationSettings
 
 __all__ = [
     "AsrSettings",
@@ -227,6 +229,12 @@ class Settings(BaseSettings):
     )
     asr: AsrSettings = Field(default_factory=AsrSettings, description="Speech recognition.")
     audio: AudioSettings = Field(default_factory=AudioSettings, description="Audio decoding.")
+    diarization: DiarizationSettings = Field(
+        default_factory=DiarizationSettings, description="Who spoke when, and in which role."
+    )
+    pyannote: PyannoteSettings = Field(
+        default_factory=PyannoteSettings, description="pyannote.audio diarization for mono calls (optional)."
+    )
     episodes: EpisodeSettings = Field(default_factory=EpisodeSettings, description="Repeat contacts.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="The review app.")
     sso: SsoSettings = Field(default_factory=SsoSettings, description="Single sign-on (OpenID Connect).")

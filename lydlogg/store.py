@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 
+from transcription.diarization.types import RoleEvidence, SpeakerRole
 from transcription.types import Segment, Transcript, Word
 
-__all__ = ["CallNotFoundError", "StatusSummary", "list_calls", "load_transcript", "status_summary"]
+__all__ = [
+    "CallNotFoundError",
+    "SpeakerSummary",
+    "StatusSummary",
+    "list_calls",
+    "load_speakers",
+    "load_transcript",
+    "status_summary",
+    "swap_roles",
+]
 
 
 class CallNotFoundError(LookupError):
@@ -143,3 +154,77 @@ def status_summary(con: duckdb.DuckDBPyConnection) -> StatusSummary:
         open_failures=failures,
         last_run=last_run,
     )
+
+
+@dataclass(frozen=True)
+class SpeakerSummary:
+    """How a transcript's speakers were found, and each speaker's role (empty when never diarized)."""
+
+    strategy: str | None
+    notes: tuple[str, ...]
+    error: str | None
+    speakers: tuple[SpeakerRole, ...]
+
+
+def load_speakers(con: duckdb.DuckDBPyConnection, transcript_id: str) -> SpeakerSummary:
+    """The diarization of ``transcript_id``: strategy, notes, and every speaker's role and evidence."""
+    head = con.execute(
+        "SELECT strategy, notes, error FROM diarizations WHERE transcript_id = ?", [transcript_id]
+    ).fetchone()
+    if head is None:
+        return SpeakerSummary(None, (), None, ())
+    rows = con.execute(
+        "SELECT speaker, role, confidence, evidence_json, source FROM transcript_speakers"
+        " WHERE transcript_id = ? ORDER BY speaker",
+        [transcript_id],
+    ).fetchall()
+    speakers = tuple(
+        SpeakerRole(
+            speaker, role, confidence, tuple(RoleEvidence(**e) for e in json.loads(evidence)), source=source
+        )
+        for speaker, role, confidence, evidence, source in rows
+    )
+    notes = tuple(n for n in (head[1] or "").split("\n") if n)
+    return SpeakerSummary(head[0], notes, head[2], speakers)
+
+
+def swap_roles(
+    con: duckdb.DuckDBPyConnection, transcript_id: str, a: str, b: str, *, corrected_by: str
+) -> int:
+    """Give speaker ``a`` the role of ``b`` and ``b`` that of ``a``, without re-running ASR.
+
+    The speakers table is updated (source ``corrected``) and each segment of ``a`` or ``b`` gets a
+    row in ``segment_corrections`` with its new role, so ``segments_current`` shows the swap and
+    the original labels stay. Returns the number of segments re-labelled. Run it inside
+    :func:`lydlogg.db.transaction` together with the audit row; the caller checks access.
+    """
+    roles = dict(
+        con.execute(
+            "SELECT speaker, role FROM transcript_speakers WHERE transcript_id = ? AND speaker IN (?, ?)",
+            [transcript_id, a, b],
+        ).fetchall()
+    )
+    missing = [s for s in (a, b) if s not in roles]
+    if a == b or missing:
+        known = [r[0] for r in con.execute(
+            "SELECT speaker FROM transcript_speakers WHERE transcript_id = ? ORDER BY speaker", [transcript_id]
+        ).fetchall()]  # fmt: skip
+        raise ValueError(
+            f"cannot swap {a!r} and {b!r} in transcript {transcript_id}: expected two different speakers of {known}"
+        )
+    new = {a: roles[b], b: roles[a]}
+    con.executemany(
+        "UPDATE transcript_speakers SET role = ?, source = 'corrected', updated_by = ?,"
+        " updated_at = current_timestamp WHERE transcript_id = ? AND speaker = ?",
+        [(new[s], corrected_by, transcript_id, s) for s in (a, b)],
+    )
+    segments = con.execute(
+        "SELECT segment_index, speaker FROM segments WHERE transcript_id = ? AND speaker IN (?, ?)"
+        " ORDER BY segment_index",
+        [transcript_id, a, b],
+    ).fetchall()
+    con.executemany(
+        "INSERT INTO segment_corrections (transcript_id, segment_index, role, corrected_by) VALUES (?, ?, ?, ?)",
+        [(transcript_id, index, new[speaker], corrected_by) for index, speaker in segments],
+    )
+    return len(segments)

@@ -351,7 +351,20 @@ class ReviewService:
         self._correct(call_id, [(segment_index, text, role)])
 
     def swap_roles(self, call_id: str) -> int:
-        """Swap staff and caller roles on every segment (a wrong channel or speaker mapping)."""
+        """Swap staff and caller roles (a wrong channel or speaker mapping), without re-running ASR.
+
+        With two diarized speakers their roles are swapped in the speakers table and on every
+        segment; otherwise (imported transcripts) each segment's staff and caller roles swap.
+        """
+        with self._db() as con:
+            self._check_call(con, "correct_transcript", call_id)
+            speakers = con.execute(
+                "SELECT p.speaker FROM transcript_speakers p WHERE p.transcript_id = (SELECT transcript_id"
+                " FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1) ORDER BY p.speaker",
+                [call_id],
+            ).fetchall()
+        if len(speakers) == 2:
+            return self.swap_speaker_roles(call_id, speakers[0][0], speakers[1][0])
         swap = {"operator": "caller", "doctor": "caller", "caller": None}
         transcript = self.transcript(call_id)
         staff_role = next(
@@ -362,6 +375,27 @@ class ReviewService:
         if changes:
             self._correct(call_id, changes)
         return len(changes)
+
+    def swap_speaker_roles(self, call_id: str, a: str, b: str) -> int:
+        """Give diarized speaker ``a`` the role of ``b`` and the reverse; audited; the call is scored again."""
+        from lydlogg.scoring import score_stored
+        from lydlogg.settings import load_settings
+        from lydlogg.store import swap_roles as swap_in_store
+
+        with self._db() as con:
+            self._check_call(con, "correct_transcript", call_id)
+            row = con.execute(
+                "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
+                [call_id],
+            ).fetchone()
+            if row is None:
+                raise ValueError(f"call {call_id!r} has no transcript to correct")
+            with transaction(con):
+                changed = swap_in_store(con, row[0], a, b, corrected_by=self.user.username)
+                con.execute("DELETE FROM suggestions WHERE transcript_id = ?", [row[0]])
+                _audit(con, self.user, "correct_transcript", call_id, f"roles swapped: {a} <-> {b}")
+        score_stored(load_settings(None, db_path=self.db_path), call_ids=[call_id])
+        return changed
 
     def _correct(self, call_id: str, changes: list[tuple[int, str | None, str | None]]) -> None:
         from lydlogg.scoring import score_stored

@@ -8,29 +8,13 @@ read as staff and the result says so.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 from rubrics.types import CallText, Utterance
+from transcription.diarization.roles import staff_score
 from transcription.types import Transcript
 
 __all__ = ["build_call_text"]
-
-_STAFF_CUES = re.compile(
-    r"legevakt|du snakker med|mitt navn er|sykepleier|hva kan jeg hjelpe|kva kan eg hjelpe|"
-    r"medisinsk nødtelefon|\bamk\b|jeg anbefaler|du bør|ring (oss|igjen)|116 ?117|113",
-    re.IGNORECASE,
-)
-_QUESTION = re.compile(r"\?|^\s*(hva|hvordan|hvor|når|har|er|kan|kva|korleis|kor)\b", re.IGNORECASE)
-
-
-def _staff_score(texts: list[str], first: bool) -> float:
-    joined = " ".join(texts)
-    return (
-        len(_STAFF_CUES.findall(joined)) * 3
-        + sum(bool(_QUESTION.search(t)) for t in texts)
-        + (2 if first else 0)
-    )
 
 
 def build_call_text(transcript: Transcript, service: str | None = None) -> CallText:
@@ -48,7 +32,7 @@ def build_call_text(transcript: Transcript, service: str | None = None) -> CallT
     usable = {k: v for k, v in groups.items() if k is not None}
     if len(usable) >= 2:
         first_key = next(getattr(s, key) for s in segments if getattr(s, key) is not None)
-        staff_key = max(usable, key=lambda k: _staff_score(usable[k], k == first_key))
+        staff_key = max(usable, key=lambda k: staff_score(usable[k], k == first_key))
         utterances = tuple(
             Utterance(i, s.start, s.end, s.text, "operator" if getattr(s, key) == staff_key else "caller",
                       s.speaker, s.channel)

@@ -51,7 +51,7 @@ def test_two_sample_calls_from_audio_to_transcript_through_the_cli(tmp_path, bun
         assert set(doc) == {"call_id", "language", "segments"} and doc["language"] == "no"
         seg = doc["segments"][0]
         assert set(seg) == {"start", "end", "channel", "speaker", "role", "text", "words"}
-        assert seg["speaker"] is None and seg["role"] is None
+        assert seg["speaker"] in ("S1", "S2") and seg["role"] in ("operator", "doctor", "caller")
         assert set(seg["words"][0]) == {"start", "end", "text", "probability"}
         reference = json.loads((SAMPLES / "reference" / f"{row['call_id']}.json").read_text())
         if reference["channels"] == 2:

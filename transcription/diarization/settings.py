@@ -1,0 +1,88 @@
+"""Settings of the diarization stage (the ``[diarization]`` section of ``lydlogg.toml``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["DiarizationSettings"]
+
+
+class DiarizationSettings(BaseModel):
+    """Who spoke when, and in which role."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    strategy: Literal["auto", "channels", "pyannote", "builtin"] = Field(
+        "auto",
+        description=(
+            "How speakers are found. `channels`: true stereo, one party per channel. `builtin`: "
+            "speech regions, voice features per window and clustering, no model download. "
+            "`pyannote`: the pyannote pipeline (needs its weights on disk). `auto`: channels for true "
+            "stereo; for mono pyannote when `pyannote.pipeline` is set and loads, else builtin."
+        ),
+    )
+    channel_roles: Literal["auto", "operator,caller", "caller,operator", "doctor,caller", "caller,doctor"] = (
+        Field(
+            "auto",
+            description=(
+                "Roles of channel 0 and 1 in true-stereo calls, e.g. `operator,caller` when the "
+                "switchboard always records staff on the left. `auto` decides from the words "
+                "(greeting, questions, advice)."
+            ),
+        )
+    )
+    vad: Literal["silero", "energy"] = Field(
+        "silero",
+        description=(
+            "Speech detector of the built-in method: `silero` (the model faster-whisper ships) or "
+            "`energy` (frame energy above the call's noise floor; fastest)."
+        ),
+    )
+    num_speakers: int | None = Field(
+        2,
+        ge=1,
+        le=8,
+        description=(
+            "Speakers expected in a mono call. Empty (null) lets the built-in method choose 2 to "
+            "`max_speakers` by the silhouette score of the clustering."
+        ),
+    )
+    max_speakers: int = Field(4, ge=2, le=8, description="Most speakers the built-in method will find.")
+    min_turn_s: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="Speaker changes shorter than this (seconds) are smoothed away as flips.",
+    )
+    join_pause_s: float = Field(
+        1.0,
+        ge=0,
+        le=5,
+        description=(
+            "Pauses up to this long (seconds) inside one speaker's talk, with nobody else speaking, "
+            "stay inside the turn, so a turn spans the speaker's sentences as a listener hears them."
+        ),
+    )
+    window_s: float = Field(1.5, gt=0.2, le=5, description="Length (seconds) of one voice-feature window.")
+    hop_s: float = Field(0.5, gt=0.05, le=5, description="Step (seconds) between voice-feature windows.")
+    pitch_weight: float = Field(
+        2.0,
+        ge=0,
+        le=10,
+        description=(
+            "Weight of the voice's pitch against the 38 spectrum-shape features in the built-in "
+            "clustering (2 measured best on the sample calls)."
+        ),
+    )
+    block_s: float = Field(
+        600.0,
+        ge=30,
+        description="Audio is analysed in blocks this long (seconds) so a 3-hour call keeps memory bounded.",
+    )
+    silent_channel_dbfs: float = Field(
+        -60.0,
+        le=0,
+        description="A stereo channel whose level stays below this (dBFS) counts as silent; the call is read as mono.",
+    )
