@@ -97,6 +97,16 @@ LEFT JOIN latest l USING (call_id)
 LEFT JOIN low w ON w.transcript_id = l.tid
 """
 
+
+def _latest_transcript_id(con: duckdb.DuckDBPyConnection, call_id: str) -> str:
+    row = con.execute(
+        "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1", [call_id]
+    ).fetchone()
+    if row is None:
+        raise ValueError(f"call {call_id!r} has no transcript to correct")
+    return row[0]
+
+
 LOW_CONFIDENCE_SHARE = 0.2  # a call with more than this share of uncertain words is flagged in the inbox
 
 
@@ -384,15 +394,10 @@ class ReviewService:
 
         with self._db() as con:
             self._check_call(con, "correct_transcript", call_id)
-            row = con.execute(
-                "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
-                [call_id],
-            ).fetchone()
-            if row is None:
-                raise ValueError(f"call {call_id!r} has no transcript to correct")
+            transcript_id = _latest_transcript_id(con, call_id)
             with transaction(con):
-                changed = swap_in_store(con, row[0], a, b, corrected_by=self.user.username)
-                con.execute("DELETE FROM suggestions WHERE transcript_id = ?", [row[0]])
+                changed = swap_in_store(con, transcript_id, a, b, corrected_by=self.user.username)
+                con.execute("DELETE FROM suggestions WHERE transcript_id = ?", [transcript_id])
                 _audit(con, self.user, "correct_transcript", call_id, f"roles swapped: {a} <-> {b}")
         score_stored(load_settings(None, db_path=self.db_path), call_ids=[call_id])
         return changed
@@ -409,25 +414,20 @@ class ReviewService:
                 raise ValueError("a corrected text cannot be empty")
         with self._db() as con:
             self._check_call(con, "correct_transcript", call_id)
-            row = con.execute(
-                "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
-                [call_id],
-            ).fetchone()
-            if row is None:
-                raise ValueError(f"call {call_id!r} has no transcript to correct")
-            count = con.execute("SELECT count(*) FROM segments WHERE transcript_id = ?", [row[0]]).fetchone()[
-                0
-            ]
+            transcript_id = _latest_transcript_id(con, call_id)
+            count = con.execute(
+                "SELECT count(*) FROM segments WHERE transcript_id = ?", [transcript_id]
+            ).fetchone()[0]
             if any(not 0 <= index < count for index, _t, _r in changes):
                 raise ValueError(f"segment index out of range (0-{count - 1})")
             with transaction(con):
                 con.executemany(
                     "INSERT INTO segment_corrections (transcript_id, segment_index, text, role, corrected_by)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    [(row[0], index, text, role, self.user.username) for index, text, role in changes],
+                    [(transcript_id, index, text, role, self.user.username) for index, text, role in changes],
                 )
                 con.execute(
-                    "DELETE FROM suggestions WHERE transcript_id = ?", [row[0]]
+                    "DELETE FROM suggestions WHERE transcript_id = ?", [transcript_id]
                 )  # derived: scored again below
                 _audit(con, self.user, "correct_transcript", call_id,
                        ", ".join(f"segment {i}: {'text' if t else ''}{' role=' + r if r else ''}" for i, t, r in changes))  # fmt: skip

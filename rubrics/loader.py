@@ -6,11 +6,14 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from rubrics.schema import Rubric
+
+M = TypeVar("M", bound=BaseModel)
 
 __all__ = ["RUBRICS_DIR", "LoadedRubric", "RubricError", "load_rubric", "load_rubrics"]
 
@@ -32,21 +35,30 @@ class LoadedRubric:
         return f"{self.rubric.id}@v{self.rubric.version}#{self.sha256[:12]}"
 
 
-def load_rubric(path: Path) -> LoadedRubric:
+def read_yaml_model(path: Path, model: type[M], top: str) -> M:
+    """Read ``path`` as YAML and validate it as ``model``; errors name the file and every problem.
+
+    ``top`` says what the top-level mapping holds, for the message when the file is not a mapping.
+    """
     path = Path(path)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as e:
         raise RubricError(f"{path}: cannot read YAML ({e})") from e
     if not isinstance(doc, dict):
-        raise RubricError(f"{path}: expected a mapping with id, version, title, ... at the top level")
+        raise RubricError(f"{path}: expected a mapping with {top} at the top level")
     try:
-        rubric = Rubric.model_validate(doc)
+        return model.model_validate(doc)
     except ValidationError as e:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in e.errors()
         )
         raise RubricError(f"{path}: {problems}") from e
+
+
+def load_rubric(path: Path) -> LoadedRubric:
+    path = Path(path)
+    rubric = read_yaml_model(path, Rubric, "id, version, title, ...")
     canonical = json.dumps(rubric.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return LoadedRubric(rubric, path, hashlib.sha256(canonical.encode()).hexdigest())
 

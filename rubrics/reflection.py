@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from rubrics.loader import RUBRICS_DIR, LoadedRubric, RubricError
+from rubrics.loader import RUBRICS_DIR, LoadedRubric, RubricError, read_yaml_model
 
 __all__ = ["REFLECTION_FILE", "ReflectionQuestions", "ReflectionTheme", "load_reflection_questions"]
 
@@ -51,19 +50,7 @@ def load_reflection_questions(
 ) -> ReflectionQuestions:
     """Read and validate the file; with ``rubrics``, every criterion id must exist in one of them."""
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise RubricError(f"{path}: cannot read YAML ({e})") from e
-    if not isinstance(doc, dict):
-        raise RubricError(f"{path}: expected a mapping with version and themes at the top level")
-    try:
-        found = ReflectionQuestions.model_validate(doc)
-    except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in e.errors()
-        )
-        raise RubricError(f"{path}: {problems}") from e
+    found = read_yaml_model(path, ReflectionQuestions, "version and themes")
     ids = [t.id for t in found.themes]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
