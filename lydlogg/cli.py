@@ -622,6 +622,8 @@ def serve(port: int | None, config: Path | None, db: Path | None) -> None:
         str(port),
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",  # no developer menu or "Deploy" button for users
+        "viewer",
         "--server.maxUploadSize",  # the case-package import is the only upload
         str(int(settings.cases.max_package_mb)),
     ]

@@ -180,7 +180,10 @@ def _results(calibration: CalibrationService, found: Round, results: RoundResult
     report = results.report
     st.caption(f"Bygger på {len(results.calls_shown)} av {len(found.call_ids)} samtaler.")
     st.dataframe(
-        agreement_table(report.per_criterion, report.overall, titles), hide_index=True, key="samsvar"
+        agreement_table(report.per_criterion, report.overall, titles),
+        hide_index=True,
+        key="samsvar",
+        height="content",  # every criterion and the overall row, without scrolling inside the table
     )
     if report.overall.strictness:
         st.markdown("**Strenghet** (gjennomsnittlig avvik fra gruppens snitt; negativt = strengere)")
@@ -195,6 +198,7 @@ def _results(calibration: CalibrationService, found: Round, results: RoundResult
     st.dataframe(
         agreement_table(report.suggestions_per_criterion, report.suggestions_overall, titles),
         hide_index=True,
+        height="content",
     )
     offset = report.suggestions_overall.strictness.get(SUGGESTION)
     if offset is not None:

@@ -233,7 +233,12 @@ def render(service: DashboardService) -> None:
     services = sorted(overview.coverage["service"].dropna().unique())
     wanted = [s for s in st.query_params.get_all("tjeneste") if s in services]
     chosen = st.multiselect(
-        "Tjeneste", services, default=wanted, format_func=lambda s: SERVICE_LABELS.get(s, s), key="tjeneste"
+        "Tjeneste",
+        services,
+        default=wanted,
+        format_func=lambda s: SERVICE_LABELS.get(s, s),
+        key="tjeneste",
+        placeholder="Alle tjenester",
     )
     st.query_params.pop("tjeneste", None)
     if chosen:
