@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from pydantic import BaseModel, ConfigDict, Field
 
+from lydlogg.audit import record
 from lydlogg.db import transaction
 
 __all__ = [
@@ -184,10 +185,7 @@ def locked_until(
 def _audit_login(
     con: duckdb.DuckDBPyConnection, username: str, action: str, detail: str | None = None
 ) -> None:
-    con.execute(
-        "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, ?, 'user', ?, ?)",
-        [username[:64], action, username[:64], detail],
-    )
+    record(con, username[:64], action, "user", username[:64], detail)
 
 
 def authenticate(

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from lydlogg.audit import record
 from lydlogg.auth import AuthError, User
 from lydlogg.settings import Settings, SsoSettings
 
@@ -76,10 +77,7 @@ def claims_identity(claims: Mapping[str, object], sso: SsoSettings) -> SsoIdenti
 
 
 def _audit(con: duckdb.DuckDBPyConnection, username: str, action: str, detail: str | None = None) -> None:
-    con.execute(
-        "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, ?, 'user', ?, ?)",
-        [username[:200], action, username[:200], detail],
-    )
+    record(con, username[:200], action, "user", username[:200], detail)
 
 
 def sso_login(con: duckdb.DuckDBPyConnection, identity: SsoIdentity) -> User:

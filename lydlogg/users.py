@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from lydlogg.audit import record
 from lydlogg.auth import ROLES, AuthError, User, create_user, hash_password
 from lydlogg.db import connect, transaction
 from review.access import check
@@ -43,10 +44,7 @@ class UserAdminService:
     def _audit(
         self, con: duckdb.DuckDBPyConnection, action: str, username: str, detail: str | None = None
     ) -> None:
-        con.execute(
-            "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, ?, 'user', ?, ?)",
-            [self.user.username, action, username, detail],
-        )
+        record(con, self.user.username, action, "user", username, detail)
 
     def _existing(self, con: duckdb.DuckDBPyConnection, username: str) -> tuple[str, bool]:
         row = con.execute("SELECT role, active FROM users WHERE username = ?", [username]).fetchone()

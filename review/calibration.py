@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
 from review.access import AccessDenied, allowed, check
@@ -120,10 +121,7 @@ def _audit(
     object_id: str | None,
     detail: str | None = None,
 ) -> None:
-    con.execute(
-        "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, ?, ?, ?, ?)",
-        [user.username, action, object_type, object_id, detail],
-    )
+    record(con, user.username, action, object_type, object_id, detail)
 
 
 _HIDDEN_SQL = """

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from anonymise import AnonymiseSettings, Redaction, WordRedaction, anonymise_text, redact_transcript
 from anonymise.transcript import find_transcript_identifiers, segment_offsets
+from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
 from review.access import AccessDenied, check
@@ -336,10 +337,7 @@ class CaseLibraryService:
     def _audit(
         self, con, action: str, object_id: str | None, detail: str | None = None, *, object_type: str = "case"
     ) -> None:
-        con.execute(
-            "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, ?, ?, ?, ?)",
-            [self.user.username, action, object_type, object_id, detail],
-        )
+        record(con, self.user.username, action, object_type, object_id, detail)
 
     def reviewed_calls(self) -> pd.DataFrame:
         """Calls this trainer may publish from: transcribed, with a current peer review."""

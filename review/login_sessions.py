@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
+from lydlogg.audit import record
 from lydlogg.auth import User
 
 __all__ = [
@@ -48,10 +49,7 @@ def start_session(con: duckdb.DuckDBPyConnection, user: User, now: datetime | No
     now = now or datetime.now(UTC)
     token = secrets.token_urlsafe(32)
     con.execute("INSERT INTO login_sessions VALUES (?, ?, ?, ?)", [_digest(token), user.username, now, now])
-    con.execute(
-        "INSERT INTO audit (username, action, object_type, object_id) VALUES (?, 'session_start', 'user', ?)",
-        [user.username, user.username],
-    )
+    record(con, user.username, "session_start", "user", user.username)
     return token
 
 
@@ -75,10 +73,7 @@ def resume_session(
         con.execute(
             "UPDATE login_sessions SET last_seen_at = ? WHERE token_sha256 = ?", [now, _digest(token)]
         )
-    con.execute(
-        "INSERT INTO audit (username, action, object_type, object_id) VALUES (?, 'session_resume', 'user', ?)",
-        [username, username],
-    )
+    record(con, username, "session_resume", "user", username)
     return User(username, display_name, role, operator_id)
 
 
@@ -106,7 +101,4 @@ def end_session(con: duckdb.DuckDBPyConnection, token: str | None, user: User) -
     """Forget the session (log-out); audited."""
     if token:
         con.execute("DELETE FROM login_sessions WHERE token_sha256 = ?", [_digest(token)])
-    con.execute(
-        "INSERT INTO audit (username, action, object_type, object_id) VALUES (?, 'logout', 'user', ?)",
-        [user.username, user.username],
-    )
+    record(con, user.username, "logout", "user", user.username)

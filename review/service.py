@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
 from lydlogg.store import list_calls, load_transcript
@@ -66,10 +67,7 @@ class Review:
 def _audit(
     con: duckdb.DuckDBPyConnection, user: User, action: str, call_id: str | None, detail: str | None = None
 ) -> None:
-    con.execute(
-        "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, ?, 'call', ?, ?)",
-        [user.username, action, call_id, detail],
-    )
+    record(con, user.username, action, "call", call_id, detail)
 
 
 _SUGGESTED_SQL = """

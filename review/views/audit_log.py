@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
 from review.access import AccessDenied, allowed, check
@@ -171,10 +172,7 @@ class AuditLogService:
         self.user = user
 
     def _audit(self, con: duckdb.DuckDBPyConnection, action: str, detail: str) -> None:
-        con.execute(
-            "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, ?, 'audit', NULL, ?)",
-            [self.user.username, action, detail[:200]],
-        )
+        record(con, self.user.username, action, "audit", None, detail[:200])
 
     def entries(self, wanted: AuditFilter, *, limit: int = PAGE_SIZE) -> AuditPage:
         """One page of audit rows, newest first; the view itself is audited (after the query)."""
