@@ -74,7 +74,10 @@ def test_a_trainer_reviews_the_redactions_and_publishes(db, tmp_path):
     assert marks == ['**0:00 Operatør:** Legevakten, du snakker med sykepleier :orange-background[**1** Anne'
                      "]\\. Hva kan jeg hjelpe deg med?"]  # fmt: skip
     at.button(key=f"fjern-{CALL}-1").click().run()  # the trainer removes the proposal ...
-    assert not any(":orange-background[" in m.value for m in at.markdown) and "Ingen sladdinger" in at.info[0].value
+    assert (
+        not any(":orange-background[" in m.value for m in at.markdown)
+        and "Ingen sladdinger" in at.info[0].value
+    )
     at.button(key=f"tilbake-{CALL}").click().run()  # ... takes it back ...
     at.selectbox(key=f"ny-replikk-{CALL}").set_value(5).run()  # ... and hides "barne-TV" as well
     at.select_slider(key=f"ny-ord-{CALL}-5").set_value((9, 9)).run()

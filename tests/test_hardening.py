@@ -37,7 +37,10 @@ _PACKAGES = ("lydlogg", "review", "rubrics", "transcription", "anonymise")
 # (file, function) -> why a formatted SQL string is safe there. Values are always bound parameters;
 # what is formatted in comes from code, never from a user, a file or the database.
 SQL_ALLOWLIST = {
-    ("review/cases.py", "search"): "WHERE clauses from fixed strings in the function; every value is a parameter",
+    (
+        "review/cases.py",
+        "search",
+    ): "WHERE clauses from fixed strings in the function; every value is a parameter",
     ("lydlogg/ingest.py", "_upsert_metadata"): "column names from the constant _METADATA_FIELDS",
     ("lydlogg/retention.py", "_count"): "table names from the constant _TRANSCRIPT_TABLES",
     ("lydlogg/retention.py", "_carry_out"): "table names from the constant _TRANSCRIPT_TABLES",
