@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,20 +46,31 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> Non
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
-@pytest.fixture
-def server(app_db):
+@contextmanager
+def serving(db: Path) -> Iterator[str]:
+    """``lydlogg serve`` on ``db`` at a free local port; yields the base address, stops it after."""
     port = free_port()
     env = dict(os.environ, LYDLOGG_SERVER__ADDRESS="127.0.0.1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lydlogg.cli", "serve", "--db", str(app_db), "--port", str(port)],
+        [sys.executable, "-m", "lydlogg.cli", "serve", "--db", str(db), "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
         wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}", app_db
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # Streamlit may hold on to open websockets; do not leave it running
+            proc.wait(timeout=20)
+
+
+@pytest.fixture
+def server(app_db):
+    with serving(app_db) as base:
+        yield base, app_db
 
 
 def log_in(page, url: str, username: str, password: str, heading: str = "Innboks") -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 from conftest import build_reference_db
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, free_port, log_in, wait_for_port
+from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, log_in, serving
 
 from lydlogg.db import connect
 
@@ -26,22 +23,8 @@ pytestmark = pytest.mark.browser
 def calibration_server(tmp_path):
     """A fresh reference database (no model needed) served by ``lydlogg serve`` on a free port."""
     db = build_reference_db(tmp_path / "db")
-    port = free_port()
-    env = dict(os.environ, LYDLOGG_SERVER__ADDRESS="127.0.0.1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lydlogg.cli", "serve", "--db", str(db), "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}", db
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()  # Streamlit may hold on to open websockets; do not leave it running
-            proc.wait(timeout=20)
+    with serving(db) as base:
+        yield base, db
 
 
 def open_calibration(page) -> None:
