@@ -10,6 +10,11 @@ from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, log_in, serving
 
 from lydlogg.db import connect
 
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # the browser tests skip without playwright
+    PlaywrightTimeout = TimeoutError
+
 CALL = "lvs-001-feber-barn"  # op-anne's LVS call
 RUBRIC = "lvs_operator"
 TITLE = "Kalibrering feber barn"
@@ -31,6 +36,24 @@ def open_calibration(page) -> None:
     """Go to the calibration page through the sidebar menu (same Streamlit session)."""
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Kalibrering").click(timeout=WAIT)
     page.get_by_role("heading", name="Kalibrering").wait_for(timeout=WAIT)
+
+
+def pick_option(page, selectbox, name: str) -> None:
+    """Open a select box and pick ``name``; retry the opening click, which a busy page may swallow."""
+    settled(page)
+    option = page.get_by_role("option", name=name, exact=True)
+    for _ in range(5):
+        selectbox.click(timeout=WAIT)
+        try:
+            option.wait_for(timeout=5_000)
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            settled(page)
+            continue
+        option.click(timeout=WAIT)
+        option.wait_for(state="hidden", timeout=WAIT)  # the list closed on the choice
+        return
+    raise AssertionError(f"the option {name!r} never appeared in the select box")
 
 
 def choose(page, criterion: str, label: str) -> None:
@@ -115,8 +138,7 @@ def test_a_two_reviewer_calibration_round_in_a_real_browser(calibration_server):
             leder.get_by_text("Ny kalibreringsrunde").click()
             form = leder.get_by_test_id("stForm").filter(has=leder.get_by_label("Navn på runden"))
             form.get_by_label("Navn på runden").fill(TITLE)
-            form.get_by_test_id("stSelectbox").click()
-            leder.get_by_role("option", name=RUBRIC, exact=True).click(timeout=WAIT)
+            pick_option(leder, form.get_by_test_id("stSelectbox"), RUBRIC)
             form.get_by_label("Samtaler (id-er, kommaseparert)").fill(CALL)
             form.get_by_label("Vurderere (brukernavn, kommaseparert)").fill("leder, veileder")
             form.get_by_role("button", name="Opprett runde").click()
