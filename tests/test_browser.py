@@ -73,6 +73,11 @@ def server(app_db):
         yield base, app_db
 
 
+def settled(page) -> None:
+    """Wait until the Streamlit script run that the last action started has finished."""
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(timeout=60_000)
+
+
 def log_in(page, url: str, username: str, password: str, heading: str = "Innboks") -> None:
     """Open ``url`` (a new session shows the log-in form), log in, wait for ``heading``."""
     page.goto(url, wait_until="networkidle")
@@ -100,6 +105,7 @@ def test_review_a_call_in_a_real_browser(server):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.set_default_timeout(60_000)  # the machine is a slow shared box
         log_in(page, base, "veileder", "demo-veileder")
         page.wait_for_selector("[data-testid=stDataFrame]", timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "innboks.png"), full_page=True)
@@ -119,6 +125,7 @@ def test_review_a_call_in_a_real_browser(server):
         )
         criterion = page.get_by_role("radiogroup", name="Presenterer seg")
         criterion.get_by_text("nei", exact=True).click()
+        settled(page)  # the choice reran the script; save only once that run is over
         page.get_by_role("button", name="Lagre vurdering").click()
         page.get_by_text("Vurderingen er lagret.").wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "samtale.png"), full_page=True)
@@ -134,6 +141,7 @@ def test_review_a_call_in_a_real_browser(server):
         page.get_by_role("button", name="Logg inn").wait_for(timeout=60_000)
 
         other = browser.new_page()
+        other.set_default_timeout(60_000)
         other.goto(f"{base}/samtale?samtale={second}", wait_until="domcontentloaded")
         other.get_by_label("Brukernavn").fill("anne")
         other.get_by_label("Passord").fill("demo-anne-1")

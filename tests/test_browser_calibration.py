@@ -6,7 +6,7 @@ import re
 
 import pytest
 from conftest import build_reference_db
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, log_in, serving
+from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, log_in, serving, settled
 
 from lydlogg.db import connect
 
@@ -102,11 +102,6 @@ def agreement_row(page, label: str) -> list[str]:
     return [cell.strip() for cell in row.locator("[role=gridcell]").all_text_contents()]
 
 
-def settled(page) -> None:
-    """Wait until the Streamlit script run that the last action started has finished."""
-    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(timeout=WAIT)
-
-
 def screenshot_whole_page(page, name: str) -> None:
     """Streamlit scrolls its main block, not the document: grow the viewport to fit it, then shoot."""
     settled(page)
@@ -129,6 +124,8 @@ def test_a_two_reviewer_calibration_round_in_a_real_browser(calibration_server):
         viewport = {"width": 1400, "height": 1800}
         leder = browser.new_context(viewport=viewport).new_page()
         veileder = browser.new_context(viewport=viewport).new_page()  # its own cookie jar
+        for page in (leder, veileder):
+            page.set_default_timeout(WAIT)
         current = leder
         try:
             # The leader creates the round through the page's own form.
