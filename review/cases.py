@@ -10,9 +10,11 @@ span covered in every channel, written as a new file in ``CaseSettings.cases_dir
 recording is never touched. Everyone logged in (``read_cases``) may search and read published
 cases; a draft shows the original and needs the rights to the original call as well.
 
-Search: DuckDB's ``fts`` extension cannot be installed offline here (the DuckDB 2.0 build has no
-bundled ``fts`` and the PyPI extension packages are built for 1.4), so text search is an
-``ILIKE`` match of every word of the query against the case's lower-cased ``search_text``.
+Search: DuckDB's full-text index (``lydlogg.db.fts``, Norwegian Snowball stems, BM25 ranking)
+over each case's lower-cased ``search_text``, rebuilt in the transaction that adds a case. A case
+matches a text query when the index holds every word of it (so "forverringen" finds
+"forverring") or when every word occurs inside its text (so "smerter" finds "brystsmerter":
+Norwegian compounds are not split by the stemmer). Indexed matches come first, best score first.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from anonymise.transcript import find_transcript_identifiers, segment_offsets
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
+from lydlogg.db.fts import build_index, has_index, load_fts, match_sql
 from review.access import AccessDenied, check
 from review.feedback import assessment_rows
 from review.service import Review, ReviewService, Suggestion
@@ -478,6 +481,7 @@ class CaseLibraryService:
         con.executemany(
             "INSERT INTO case_scores VALUES (?, ?, ?)", [(case_id, c, v) for c, v in content.scores().items()]
         )
+        build_index(con, "cases", "case_id", "search_text")  # the index is a snapshot: rebuild it
 
     def search(
         self,
@@ -488,13 +492,18 @@ class CaseLibraryService:
         criterion_id: str | None = None,
         max_value: int | None = None,
     ) -> pd.DataFrame:
-        """Published cases matching every word of ``text``, all ``tags``, the service and, with
-        ``criterion_id``, a lowest reviewer value at or below ``max_value``; newest first."""
+        """Published cases matching every word of ``text`` (see the module's docstring), all ``tags``,
+        the service and, with ``criterion_id``, a lowest reviewer value at or below ``max_value``;
+        the best full-text matches first, then the newest."""
         check(self.user, "read_cases")
         where, params = ["true"], []
-        for word in text.lower().split():
-            where.append("c.search_text ILIKE ? ESCAPE '\\'")
-            params.append("%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        words = text.lower().split()
+        if words:
+            substrings = " AND ".join(["c.search_text ILIKE ? ESCAPE '\\'"] * len(words))
+            where.append(f"(c.score IS NOT NULL OR ({substrings}))")
+            params += [
+                "%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for w in words
+            ]
         if tags:
             where.append("list_has_all(c.tags, ?)")
             params.append(list(normalise_tags(tags)))
@@ -510,12 +519,20 @@ class CaseLibraryService:
             )
             params += [criterion_id, max_value, max_value]
         with self._db() as con:
+            score, score_params = "NULL::DOUBLE", []
+            if words:
+                load_fts(con)
+                if not has_index(con, "cases"):  # a database whose cases predate the index
+                    with transaction(con):
+                        build_index(con, "cases", "case_id", "search_text")
+                score, score_params = match_sql("cases", "cases.case_id"), [" ".join(words)]
             clauses = " AND ".join(where)  # fixed clauses; every value is a parameter
             return con.execute(
                 f"SELECT c.case_id, c.title, c.service, c.tags, c.rubric_id, c.published_at,"  # noqa: S608
-                f" c.imported_sha256 IS NOT NULL AS imported FROM cases c WHERE {clauses}"
-                " ORDER BY c.published_at DESC, c.case_id",
-                params,
+                f" c.imported_sha256 IS NOT NULL AS imported, c.score"
+                f" FROM (SELECT *, {score} AS score FROM cases) c WHERE {clauses}"
+                " ORDER BY c.score DESC NULLS LAST, c.published_at DESC, c.case_id",
+                score_params + params,
             ).df()
 
     def tags(self) -> list[str]:

@@ -10,6 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 import soundfile as sf
@@ -17,7 +18,9 @@ from conftest import SAMPLES, build_reference_db
 
 from anonymise import Redaction
 from lydlogg.auth import DEMO_USERS, User
-from lydlogg.db import connect
+from lydlogg.crypto import encrypt_database
+from lydlogg.db import DatabaseKey, connect, register_key
+from lydlogg.db.fts import build_index, extension_file, has_index, load_fts
 from review.access import AccessDenied
 from review.cases import (
     CaseLibraryService,
@@ -402,6 +405,63 @@ def test_search_by_text_tags_service_and_criterion_score(db, tmp_path):
         reader.search(service="sykehus")
 
 
+def test_text_search_uses_the_full_text_index(db, tmp_path):
+    unlink_audio(db)
+    lib = library(db, "veileder", tmp_path)
+    worse = publish(lib, title="Uklare råd om forverring", tags=["forverring"],
+                    learning_points="Forverring må gjøres konkret. Feber, feber og feber: si hva som er verre.")  # fmt: skip
+    plain = publish(lib, title="Treåring")
+    reader = library(db, "anne", tmp_path)
+    with connect(db) as con:  # rebuilt in the transaction of each publish
+        assert has_index(con, "cases")
+        assert con.execute("SELECT count(*) FROM fts_main_cases.docs").fetchone()[0] == 2
+    # "forverringen" occurs nowhere in the text: only the Norwegian stem finds "forverring"
+    assert reader.search("forverringen")["case_id"].tolist() == [worse]
+    assert reader.search("FORVERRINGEN råd")["case_id"].tolist() == [worse]
+    # Both transcripts have "feber"; the case that says it more often ranks first, although older.
+    found = reader.search("feber")
+    assert found["case_id"].tolist() == [worse, plain]
+    assert found["score"].iloc[0] > found["score"].iloc[1] > 0
+    # Inside a compound the index sees nothing, the substring match still finds it.
+    inside = reader.search("åring")
+    assert inside["case_id"].tolist() == [plain] and inside["score"].isna().all()
+
+
+def test_a_database_whose_cases_predate_the_index_gets_one_on_first_search(db, tmp_path):
+    unlink_audio(db)
+    case_id = publish(library(db, "veileder", tmp_path), title="Feber og forverring")
+    with connect(db) as con:
+        load_fts(con)
+        con.execute("PRAGMA drop_fts_index('cases')")
+        assert not has_index(con, "cases")
+    assert library(db, "anne", tmp_path).search("forverringen")["case_id"].tolist() == [case_id]
+    with connect(db) as con:
+        assert has_index(con, "cases")
+
+
+def test_the_full_text_extension_comes_from_the_pinned_package():
+    path = extension_file()
+    assert path is not None and path.is_file(), "pip install duckdb-extension-fts==<duckdb's version>"
+    assert path.parent.name == f"v{duckdb.__version__}"
+    assert extension_file("0.0.1") is None
+
+
+def test_search_in_an_encrypted_database(db, tmp_path):
+    unlink_audio(db)
+    key = DatabaseKey("case-key-0123456789abcdef", allow_mbedtls=True)
+    target = encrypt_database(db, tmp_path / "encrypted.duckdb", key)
+    register_key(target, key)
+    try:
+        lib = library(target, "veileder", tmp_path)
+        case_id = publish(lib, title="Forverring hos gravid")
+        assert library(target, "anne", tmp_path).search("gravide forverringen")["case_id"].tolist() == [
+            case_id
+        ]
+    finally:
+        register_key(target, None)
+    assert b"gravid" not in target.read_bytes()
+
+
 def test_a_case_of_a_call_without_audio_has_no_audio(db, tmp_path):
     peer_review(db, "lvs-002-urinveis")
     lib = library(db, "veileder", tmp_path)
@@ -441,3 +501,9 @@ def test_a_transcript_corrected_after_the_draft_is_not_published_with_stale_offs
     assert fresh.text_sha256 != draft.text_sha256
     case = lib.case(publish(lib, fresh.proposed, draft_sha256=fresh.text_sha256))
     assert "Anne" not in case.content.transcript.text
+
+
+@pytest.mark.parametrize("name", ["cases; DROP TABLE cases", "Cases", "search text", "'x'"])
+def test_the_index_takes_only_plain_names(tmp_path, name):
+    with connect(tmp_path / "x.duckdb") as con, pytest.raises(ValueError, match="plain table or column"):
+        build_index(con, name, "case_id", "search_text")
