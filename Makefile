@@ -29,6 +29,7 @@ samples: $(STAMP) ## Rebuild the sample calls from their dialogues (needs espeak
 
 demo-data: model ## Ingest and transcribe the bundled sample calls into $(DB)
 	$(BIN)/lydlogg ingest --db $(DB) --metadata data/samples/metadata.csv
+	$(BIN)/lydlogg teams import --db $(DB) data/samples/teams.csv
 	$(BIN)/lydlogg process --db $(DB)
 	$(BIN)/lydlogg score --db $(DB)
 	$(BIN)/lydlogg users demo --db $(DB)

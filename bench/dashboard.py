@@ -1,10 +1,12 @@
 """The leader's overview at scale: 1,000,000 synthetic calls, 50,000 reviews, then every query timed.
 
-Calls are spread over a year from 300,000 phones and 200 operators (each in one service); a third
-name a patient. Each call has a transcript and suggestions for the four dashboard criteria plus one
+Calls are spread over a year from 300,000 phones and 200 operators (each in one service and, through
+``operator_teams``, in one of ten teams); a third name a patient, a third carry their own team in the
+metadata. Each call has a transcript and suggestions for the four dashboard criteria plus one
 other; 50,000 reviews (a fifth of them a second peer review of a call, a tenth self-reviews) and
 30,000 sampled review tasks. Targets: each query under 1 s, the whole page through AppTest under
-3 s. With --compare, the cheap re-contact count is checked against a full episode relink.
+3 s. Figures by team are timed beside the same figures by service (the baseline, same run). With
+--compare, the cheap re-contact count is checked against a full episode relink.
 
     python bench/dashboard.py [--calls N] [--reviews N] [--compare]
 """
@@ -31,15 +33,20 @@ from review.dashboard import DashboardService  # noqa: E402
 from review.service import ReviewService  # noqa: E402
 
 _CALLS = """
-INSERT INTO calls (call_id, started_at, service, operator_id, caller_pseudonym, patient_pseudonym, source)
+INSERT INTO calls (call_id, started_at, service, operator_id, caller_pseudonym, patient_pseudonym, source, team)
 SELECT 'c' || lpad(i::VARCHAR, 8, '0'),
        TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(CAST(hash(i, 'when') % 31536000 AS BIGINT)),
        ['lvs', 'amk', 'legevaktlege', 'fastlege'][1 + CAST(hash(i, 'op') % 200 % 4 AS INTEGER)],
        'op-' || CAST(hash(i, 'op') % 200 AS VARCHAR),
        'pho_' || CAST(hash(i, 'phone') % $phones AS VARCHAR),
        CASE WHEN hash(i, 'hasp') % 3 = 0 THEN 'pat_' || CAST(hash(i, 'phone') % $phones AS VARCHAR) END,
-       'bench'
+       'bench',
+       CASE WHEN hash(i, 'team') % 3 = 0 THEN 'Lag ' || CAST(hash(i, 'team') % 12 AS VARCHAR) END
 FROM range($calls) t(i)
+"""
+_TEAMS = """
+INSERT INTO operator_teams (operator_id, team, updated_by)
+SELECT 'op-' || i, 'Lag ' || (i % 10), 'bench' FROM range(200) t(i)
 """
 _TRANSCRIPTS = """
 INSERT INTO transcripts (transcript_id, call_id, audio_sha256, run_id, model_id, options_hash, language, layout,
@@ -84,6 +91,7 @@ def build(db: Path, calls: int, reviews: int) -> dict[str, int]:
     with connect(db) as con:
         con.execute("SET enable_progress_bar = false")
         con.execute(_CALLS, {"calls": calls, "phones": max(1, int(calls * 0.3))})
+        con.execute(_TEAMS)
         con.execute(_TRANSCRIPTS)
         con.execute(_SUGGESTIONS)
         con.execute(_REVIEWS, {"reviews": reviews, "first": first, "calls": calls})
@@ -91,7 +99,7 @@ def build(db: Path, calls: int, reviews: int) -> dict[str, int]:
         con.execute(_TASKS, {"tasks": reviews * 3 // 5, "calls": calls})
         return {
             t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608 - fixed table names
-            for t in ("calls", "suggestions", "reviews", "review_scores", "review_tasks")
+            for t in ("calls", "operator_teams", "suggestions", "reviews", "review_scores", "review_tasks")
         }
 
 
@@ -167,6 +175,15 @@ def main() -> None:
                 f"{'after a saved review: ' + name:44} {wall:7.2f} {cpu:6.2f}  < 1 s {'ok' if wall < 1 else 'SLOW'}"
             )
         service.overview()  # the four tables for the newest review
+        for name, by_service, by_team in (
+            ("trends", service.trends, lambda: service.trends(by=("team",))),
+            ("coverage", service.coverage, lambda: service.coverage(by=("team",))),
+            ("recontacts", service.recontacts, lambda: service.recontacts(by=("service", "team"))),
+        ):
+            base = timed(by_service, repeat=3)[1]
+            wall = timed(by_team, repeat=3)[1]
+            print(f"{'unchanged data: ' + name + ' by team':44} {wall:7.2f} {'':6}  ratio to by service"
+                  f" {wall / base:.2f} ({base:.3f} s)")  # fmt: skip
         for name, call in (("unchanged data: overview", service.overview),
                            ("unchanged data: per operator", service.operator_figures)):  # fmt: skip
             _first, wall, cpu = timed(call, repeat=1)
@@ -192,6 +209,13 @@ def main() -> None:
         t0 = time.perf_counter()
         at.multiselect(key="tjeneste").set_value(["lvs"]).run()
         print(f"{'page, leader, filter to LVS':44} {time.perf_counter() - t0:7.2f}")
+        t0 = time.perf_counter()
+        at.radio(key="per").set_value("lag").run()
+        print(f"{'page, leader, by team':44} {time.perf_counter() - t0:7.2f}")
+        t0 = time.perf_counter()
+        at.multiselect(key="lag").set_value(["Lag 3"]).run()
+        assert not at.exception, at.exception
+        print(f"{'page, leader, by team, filter to one team':44} {time.perf_counter() - t0:7.2f}")
 
         if args.compare:
             fast = service.recontacts()

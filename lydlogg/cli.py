@@ -757,6 +757,63 @@ def users_unlock(username: str, settings: Settings) -> None:
     click.echo(f"{username}: unlocked")
 
 
+@main.group(invoke_without_command=True)
+@click.pass_context
+def teams(ctx: click.Context) -> None:
+    """Teams (vaktlag) of operators and doctors, for the overview by team; bare `teams` lists them."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(teams_list)
+
+
+@teams.command("list")
+@with_settings
+def teams_list(settings: Settings) -> None:
+    """List each operator id with its team."""
+    from lydlogg.users import UserAdminService
+
+    for operator_id, team in UserAdminService(settings.db_path, _cli_admin()).teams().items():
+        click.echo(f"{operator_id:<20} {team}")
+
+
+@teams.command("set")
+@click.argument("operator_id")
+@click.argument("team", required=False)
+@click.option("--none", "clear", is_flag=True, help="Take the operator out of any team.")
+@with_settings
+def teams_set(operator_id: str, team: str | None, clear: bool, settings: Settings) -> None:
+    """Put OPERATOR_ID in TEAM (audited)."""
+    from lydlogg.users import UserAdminService
+
+    if (team is None) == (not clear):
+        raise Failure("give either a TEAM or --none")
+    try:
+        UserAdminService(settings.db_path, _cli_admin()).set_teams([(operator_id, None if clear else team)])
+    except ValueError as e:
+        raise Failure(str(e)) from e
+    click.echo(f"{operator_id}: {'no team' if clear else team}")
+
+
+@teams.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_settings
+def teams_import(csv_file: Path, settings: Settings) -> None:
+    """Read operator_id,team rows from CSV_FILE; bad rows are reported, good ones saved (audited)."""
+    from lydlogg.metadata import MetadataError
+    from lydlogg.teams import read_teams_csv
+    from lydlogg.users import UserAdminService
+
+    try:
+        rows, errors = read_teams_csv(csv_file)
+    except MetadataError as e:
+        raise Failure(str(e)) from e
+    for error in errors:
+        click.echo(f"skipped {error}", err=True)
+    changed = UserAdminService(settings.db_path, _cli_admin()).set_teams(rows)
+    click.echo(f"{len(rows)} operators read, {changed} changed, {len(errors)} rows skipped")
+    if errors:
+        sys.exit(1)
+
+
 @main.command("anonymise-text")
 def anonymise_text_command() -> None:
     """Read bokmål text on standard input; print it with identifiers replaced by typed placeholders.

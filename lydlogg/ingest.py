@@ -77,6 +77,7 @@ _METADATA_FIELDS = (
     "caller_pseudonym",
     "patient_pseudonym",
     "urgency",
+    "team",
 )
 
 
@@ -92,6 +93,7 @@ def _metadata_values(row: MetadataRow, key: bytes | None) -> dict[str, object]:
         if key and row.patient_ref
         else None,
         "urgency": row.urgency,
+        "team": row.team,
     }
 
 
@@ -115,7 +117,7 @@ def _insert_call(
 ) -> None:
     con.execute(
         "INSERT INTO calls (call_id, audio_sha256, started_at, service, operator_id, caller_pseudonym,"
-        " patient_pseudonym, urgency, metadata_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " patient_pseudonym, urgency, team, metadata_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [call_id, sha, *values.values(), source],
     )
 

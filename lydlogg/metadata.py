@@ -12,6 +12,8 @@ caller_number  the caller's phone number; pseudonymised at once, never stored ra
 patient_ref    the patient's reference; pseudonymised at once, never stored raw
 urgency        ``red`` | ``yellow`` | ``green``
 audio_file     recording, relative to the CSV's folder; empty for a contact without audio
+team           the handler's team (vaktlag) at the time of the call, free text up to 64
+               characters; when empty the team an admin gave the operator is used
 =============  ==============================================================================
 
 A bad row is reported with file, line and reason and skipped; good rows are returned.
@@ -25,7 +27,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-__all__ = ["COLUMNS", "SERVICES", "URGENCIES", "MetadataError", "MetadataRow", "RowError", "read_metadata"]
+__all__ = [
+    "COLUMNS",
+    "SERVICES",
+    "URGENCIES",
+    "MetadataError",
+    "MetadataRow",
+    "RowError",
+    "check_team",
+    "read_metadata",
+]
 
 COLUMNS = (
     "call_id",
@@ -36,10 +47,12 @@ COLUMNS = (
     "patient_ref",
     "urgency",
     "audio_file",
+    "team",
 )
 SERVICES = ("lvs", "amk", "legevaktlege", "fastlege")
 URGENCIES = ("red", "yellow", "green")
 WITHHELD = frozenset({"ukjent", "skjult", "hemmelig", "anonym", "unknown", "withheld", "private"})
+TEAM_MAX = 64
 _CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
@@ -54,6 +67,7 @@ class MetadataRow:
     started_at: datetime | None = None
     service: str | None = None
     operator_id: str | None = None
+    team: str | None = None
     caller_number: str | None = None
     patient_ref: str | None = None
     urgency: str | None = None
@@ -68,6 +82,14 @@ class RowError:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.reason}"
+
+
+def check_team(text: str) -> str:
+    """A team name, stripped: 1-64 characters, no control characters."""
+    team = " ".join(text.split())
+    if not team or len(team) > TEAM_MAX or any(not c.isprintable() for c in team):
+        raise ValueError(f"team must be 1-{TEAM_MAX} printable characters")
+    return team
 
 
 def _parse_time(text: str) -> datetime:
@@ -98,6 +120,8 @@ def _parse_row(raw: dict[str, str], line: int, base: Path) -> MetadataRow:
         raise ValueError(f"service {value['service']!r} is not one of {', '.join(SERVICES)}")
     if value["urgency"] and value["urgency"] not in URGENCIES:
         raise ValueError(f"urgency {value['urgency']!r} is not one of {', '.join(URGENCIES)}")
+    if value["team"]:
+        value["team"] = check_team(value["team"])
     if value["caller_number"].casefold() in WITHHELD:
         value["caller_number"] = ""  # a withheld number links nothing
     if value["caller_number"] and len(re.sub(r"\D", "", value["caller_number"])) < 3:
@@ -108,6 +132,7 @@ def _parse_row(raw: dict[str, str], line: int, base: Path) -> MetadataRow:
         started_at=_parse_time(value["started_at"]) if value["started_at"] else None,
         service=value["service"] or None,
         operator_id=value["operator_id"] or None,
+        team=value["team"] or None,
         caller_number=value["caller_number"] or None,
         patient_ref=value["patient_ref"] or None,
         urgency=value["urgency"] or None,

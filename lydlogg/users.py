@@ -8,6 +8,7 @@ log-ins. An admin cannot deactivate or demote themselves, so an installation kee
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,8 @@ import duckdb
 from lydlogg.audit import record
 from lydlogg.auth import ROLES, AuthError, User, create_user, hash_password
 from lydlogg.db import connect, transaction
+from lydlogg.metadata import check_team
+from lydlogg.teams import assign_team, operator_teams
 from review.access import check
 
 __all__ = ["UserAdminService", "UserRow"]
@@ -33,6 +36,7 @@ class UserRow:
     active: bool
     locked_until: datetime | None
     failed_logins: int
+    team: str | None = None
 
 
 class UserAdminService:
@@ -59,8 +63,9 @@ class UserAdminService:
         with connect(self.db_path) as con:
             rows = con.execute(
                 "SELECT u.username, u.display_name, u.role, u.operator_id, u.active,"
-                " CASE WHEN l.locked_until > ? THEN l.locked_until END, coalesce(l.failed_logins, 0)"
-                " FROM users u LEFT JOIN login_state l USING (username) ORDER BY u.username",
+                " CASE WHEN l.locked_until > ? THEN l.locked_until END, coalesce(l.failed_logins, 0), t.team"
+                " FROM users u LEFT JOIN login_state l USING (username)"
+                " LEFT JOIN operator_teams t ON t.operator_id = u.operator_id ORDER BY u.username",
                 [now],
             ).fetchall()
         return [UserRow(*r) for r in rows]
@@ -128,6 +133,31 @@ class UserAdminService:
                 )
                 con.execute("DELETE FROM login_state WHERE username = ?", [username])
                 self._audit(con, "reset_password", username)
+
+    def teams(self) -> dict[str, str]:
+        """Every operator's team, by operator id."""
+        check(self.user, "manage_users")
+        with connect(self.db_path) as con:
+            return operator_teams(con)
+
+    def set_teams(self, assignments: Sequence[tuple[str, str | None]]) -> int:
+        """Put each operator id in its team (None: in none), all or nothing; the number changed.
+
+        An operator id need not belong to a user account: call metadata names operators who may
+        never log in. Each change is audited with the old and the new team.
+        """
+        check(self.user, "manage_users")
+        changed = 0
+        with connect(self.db_path) as con, transaction(con):
+            for operator_id, team in assignments:
+                old = assign_team(con, operator_id, team, self.user.username)
+                new = None if team is None else check_team(team)
+                if old != new:
+                    record(con, self.user.username, "set_team", "operator", operator_id,
+                           f"{old or '-'} -> {new or '-'}")  # fmt: skip
+                    changed += 1
+        log.info("team assignments changed: %d", changed)
+        return changed
 
     def unlock(self, username: str) -> None:
         """Lift a lock-out and clear the failed log-in count."""

@@ -22,18 +22,22 @@ measures it: on its million synthetic calls the counts were identical). It is un
 operator did not ask about the earlier contact (a reviewer's value first, else the suggestion), as
 there.
 
-There is no team column: the team is the service (LVS, AMK, legevaktlege, fastlege).
-Operators and doctors see only their own figures beside their service's median; leaders and
-supervisors see everything. Every view of per-operator figures is audited.
+Figures are computed by month, service and team (vaktlag: the call's own ``team`` from its
+metadata, else the team of its operator in ``operator_teams``; see :mod:`lydlogg.teams`), and
+:func:`regroup` adds them up to any coarser grouping: by service (what the methods return unless
+told otherwise), by team, or both. Operators and doctors see only their own figures beside their
+team's median (the service's, for calls without a team); leaders and supervisors see everything.
+Every view of per-operator figures is audited.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +56,7 @@ __all__ = [
     "DashboardSettings",
     "Metric",
     "Overview",
+    "regroup",
     "team_view",
 ]
 
@@ -99,17 +104,71 @@ SOURCES = {"review": "Menneskelig vurdering", "suggestion": "Automatisk forslag"
 _CRITERIA = tuple(m.criterion_id for m in METRICS)
 
 
+GROUPINGS = ("service", "team")
+
+
 @dataclass(frozen=True)
 class Overview:
-    """Everything the page shows for a leader or supervisor."""
+    """Everything the page shows for a leader or supervisor, by month and by ``grouping``."""
 
-    trends: pd.DataFrame  # month, service, metric, source, value, calls
-    coverage: pd.DataFrame  # month, service, calls, sampled, reviewed, sampled_reviewed, self_reviewed
-    # month, service, calls, recontacts, unrecognised, recontact_rate, unrecognised_share
+    trends: pd.DataFrame  # month, *grouping, metric, source, value, calls
+    coverage: pd.DataFrame  # month, *grouping, calls, sampled, reviewed, sampled_reviewed, self_reviewed
+    # month, *grouping, calls, recontacts, unrecognised, recontact_rate, unrecognised_share
     recontacts: pd.DataFrame
     strictness: pd.DataFrame  # reviewer, scores, calls, mean_offset
     settings: DashboardSettings
     window_hours: float
+    grouping: tuple[str, ...] = GROUPINGS
+
+    def grouped(self, by: Sequence[str]) -> Overview:
+        """The same figures added up by month and ``by`` (a subset of the current grouping)."""
+        by = tuple(by)
+        if not set(by) <= set(self.grouping):
+            raise ValueError(f"figures by {', '.join(self.grouping)} cannot be grouped by {', '.join(by)}")
+        return dataclasses.replace(
+            self,
+            trends=regroup(self.trends, "trends", by),
+            coverage=regroup(self.coverage, "coverage", by),
+            recontacts=regroup(self.recontacts, "recontacts", by),
+            grouping=by,
+        )
+
+
+_COUNTS = {
+    "coverage": ["calls", "sampled", "reviewed", "sampled_reviewed", "self_reviewed"],
+    "recontacts": ["calls", "recontacts", "unrecognised"],
+}
+
+
+def regroup(df: pd.DataFrame, kind: str, by: Sequence[str]) -> pd.DataFrame:
+    """Figures by month, service and team added up to month and ``by`` (``service``, ``team``).
+
+    Counts are summed. A trend value is a share or a mean over the calls that have the criterion,
+    so the coarser value is the mean weighted by those calls: exactly what computing it on the
+    coarser group gives. Missing teams stay a group of their own (NaN).
+    """
+    unknown = [g for g in by if g not in GROUPINGS]
+    if unknown:
+        raise ValueError(f"cannot group by {', '.join(unknown)}; choose from {', '.join(GROUPINGS)}")
+    keys = ["month", *by]
+    if kind == "trends":
+        keys += ["metric", "source"]
+        weighted = df.assign(weighted=df["value"] * df["calls"])
+        out = weighted.groupby(keys, dropna=False, sort=False)[["weighted", "calls"]].sum().reset_index()
+        out["value"] = out["weighted"] / out["calls"]
+        out = out[[*keys, "value", "calls"]]
+        return out.sort_values(["metric", "source", "month", *by]).reset_index(drop=True)
+    counts = _COUNTS[kind]
+    out = df.groupby(keys, dropna=False, sort=False)[counts].sum().reset_index()
+    if kind == "recontacts":
+        out = _recontact_rates(out)
+    return out.sort_values(keys).reset_index(drop=True)
+
+
+def _recontact_rates(df: pd.DataFrame) -> pd.DataFrame:
+    df["recontact_rate"] = df["recontacts"] / df["calls"]
+    df["unrecognised_share"] = (df["unrecognised"] / df["recontacts"]).where(df["recontacts"] > 0)
+    return df
 
 
 # Figures are computed in two layers. The base layer holds one row per dated call: its month,
@@ -127,8 +186,11 @@ suggested AS (
     WHERE s.criterion_id IN ({", ".join(f"'{c}'" for c in _CRITERIA)})
     GROUP BY s.call_id
 ), c AS (
-    SELECT call_id, started_at AS t, service, operator_id, caller_pseudonym AS caller, patient_pseudonym AS patient
-    FROM calls WHERE started_at IS NOT NULL
+    SELECT calls.call_id, calls.started_at AS t, calls.service, calls.operator_id,
+           coalesce(calls.team, ot.team) AS team,
+           calls.caller_pseudonym AS caller, calls.patient_pseudonym AS patient
+    FROM calls LEFT JOIN operator_teams ot ON ot.operator_id = calls.operator_id
+    WHERE calls.started_at IS NOT NULL
 ), by_patient AS (
     SELECT call_id,
            epoch(t) - epoch(lag(t) OVER (PARTITION BY patient ORDER BY t, call_id)) <= $window AS linked
@@ -154,7 +216,7 @@ suggested AS (
     SELECT h, strftime(timezone($tz, make_timestamptz(h * 3600000000)), '%Y-%m') AS month
     FROM (SELECT DISTINCT h FROM hours)
 )
-SELECT c.call_id, m.month, c.service, c.operator_id,
+SELECT c.call_id, m.month, c.service, c.team, c.operator_id,
        x.call_id IS NOT NULL AS recontact, p.value AS recontact_prior_suggested,
        {", ".join(f"g.s_{c}" for c in _CRITERIA)}
 FROM c JOIN hours USING (call_id) JOIN hour_months m USING (h)
@@ -174,7 +236,7 @@ peer AS (
 # One row per call with the suggested (s_), reviewed (h_) and combined (b_) value of each criterion.
 _PER_CALL = f"""
 per_call AS (
-    SELECT b.call_id, b.month, b.service, b.operator_id, p.call_id IS NOT NULL AS reviewed,
+    SELECT b.call_id, b.month, b.service, b.team, b.operator_id, p.call_id IS NOT NULL AS reviewed,
            {", ".join(f"b.s_{c}, p.h_{c}, CASE WHEN p.call_id IS NOT NULL THEN p.h_{c} ELSE b.s_{c} END AS b_{c}" for c in _CRITERIA)}
     FROM dash_base b LEFT JOIN peer p USING (call_id)
 )
@@ -206,12 +268,13 @@ _COVERAGE = """
 WITH peer AS (SELECT DISTINCT call_id FROM reviews WHERE kind = 'peer'),
 own AS (SELECT DISTINCT call_id FROM reviews WHERE kind = 'self'),
 sampled AS (SELECT DISTINCT call_id FROM review_tasks)
-SELECT b.month, b.service, count(*) AS calls, count(t.call_id) AS sampled, count(p.call_id) AS reviewed,
+SELECT b.month, b.service, b.team, count(*) AS calls, count(t.call_id) AS sampled,
+       count(p.call_id) AS reviewed,
        count(*) FILTER (WHERE t.call_id IS NOT NULL AND p.call_id IS NOT NULL) AS sampled_reviewed,
        count(o.call_id) AS self_reviewed
 FROM dash_base b
 LEFT JOIN sampled t USING (call_id) LEFT JOIN peer p USING (call_id) LEFT JOIN own o USING (call_id)
-GROUP BY ALL ORDER BY b.month, b.service
+GROUP BY ALL ORDER BY b.month, b.service, b.team
 """
 
 _RECONTACTS = """
@@ -220,10 +283,10 @@ WITH verdict AS (
     FROM reviews r JOIN review_scores s USING (review_id)
     WHERE s.criterion_id = 'asks_prior_contact' GROUP BY r.call_id
 )
-SELECT b.month, b.service, count(*) AS calls, count(*) FILTER (WHERE b.recontact) AS recontacts,
+SELECT b.month, b.service, b.team, count(*) AS calls, count(*) FILTER (WHERE b.recontact) AS recontacts,
        count(*) FILTER (WHERE b.recontact AND coalesce(v.value, b.recontact_prior_suggested) = 0) AS unrecognised
 FROM dash_base b LEFT JOIN verdict v USING (call_id)
-GROUP BY ALL ORDER BY b.month, b.service
+GROUP BY ALL ORDER BY b.month, b.service, b.team
 """
 
 _STRICTNESS = """
@@ -245,11 +308,11 @@ GROUP BY reviewer ORDER BY mean_offset, reviewer
 
 
 def _melt_trends(wide: pd.DataFrame) -> pd.DataFrame:
-    """Wide per-source aggregates to rows of (month, service, metric, source, value, calls)."""
+    """Wide per-source aggregates to rows of (month, service, team, metric, source, value, calls)."""
     parts = []
     for source in SOURCES:
         for m in METRICS:
-            part = wide[["month", "service"]].copy()
+            part = wide[["month", "service", "team"]].copy()
             part["metric"] = m.id
             part["source"] = source
             part["value"] = wide[f"{m.id}_{source}"].astype(float)
@@ -257,31 +320,36 @@ def _melt_trends(wide: pd.DataFrame) -> pd.DataFrame:
             parts.append(part)
     out = pd.concat(parts, ignore_index=True)
     out = out[out["calls"] > 0]
-    return out.sort_values(["metric", "source", "month", "service"]).reset_index(drop=True)
+    return out.sort_values(["metric", "source", "month", "service", "team"]).reset_index(drop=True)
 
 
 def team_view(per_operator: pd.DataFrame, operator_id: str | None = None) -> pd.DataFrame:
-    """Per-operator rows (all, or one operator's) with each service's median beside them.
+    """Per-operator rows (all, or one operator's) with each team's median beside them.
 
-    The median is taken over the operators with calls in the same service and month; its rows
-    have ``row = "team_median"`` and no operator id.
+    The median is taken over the operators with calls in the same month, service and team (calls
+    without a team form one group per service); its rows have ``row = "team_median"`` and no
+    operator id.
     """
     metric_ids = [m.id for m in METRICS]
     if per_operator.empty:
         return per_operator.assign(row=pd.Series(dtype=str))
+    group = ["month", "service", "team"]
     median = (
-        per_operator.groupby(["month", "service"], dropna=False)[["calls", *metric_ids]]
+        per_operator.groupby(group, dropna=False)[["calls", *metric_ids]]
         .median()
         .reset_index()
         .assign(operator_id=None, row="team_median")
     )
     mine = per_operator if operator_id is None else per_operator[per_operator["operator_id"] == operator_id]
-    if operator_id is not None:
-        median = median.merge(mine[["month", "service"]].drop_duplicates(), on=["month", "service"])
+    if operator_id is not None:  # only the groups this operator is in (a missing team is a group too)
+
+        def keys(df: pd.DataFrame) -> list[tuple]:
+            return list(df[group].astype(object).fillna("").itertuples(index=False, name=None))
+
+        wanted = set(keys(mine))
+        median = median[[k in wanted for k in keys(median)]]
     out = pd.concat([mine.assign(row="operator"), median], ignore_index=True)
-    return out.sort_values(["month", "service", "row", "operator_id"], na_position="last").reset_index(
-        drop=True
-    )
+    return out.sort_values([*group, "row", "operator_id"], na_position="last").reset_index(drop=True)
 
 
 # What changes when calls, transcripts or suggestions change (the base layer), and when reviews or
@@ -289,13 +357,14 @@ def team_view(per_operator: pd.DataFrame, operator_id: str | None = None) -> pd.
 # reruns and audit writes recompute nothing.
 _BASE_VERSION = """
 SELECT (SELECT count(*) FROM calls), (SELECT max(created_at) FROM calls), (SELECT count(*) FROM transcripts),
-       (SELECT count(*) FROM suggestions), (SELECT max(created_at) FROM suggestions)
+       (SELECT count(*) FROM suggestions), (SELECT max(created_at) FROM suggestions),
+       (SELECT count(*) FROM operator_teams), (SELECT max(updated_at) FROM operator_teams)
 """
 # Late metadata updates calls in place, which the counts above miss: this digest catches it. It
 # reads every call (about 0.2 s of CPU on a million), so it is re-checked at most every
 # _DIGEST_RECHECK_S; a metadata fix shows on the dashboard within that time.
 _CALLS_DIGEST = """
-SELECT bit_xor(hash(call_id, started_at, service, operator_id, caller_pseudonym, patient_pseudonym)) FROM calls
+SELECT bit_xor(hash(call_id, started_at, service, operator_id, team, caller_pseudonym, patient_pseudonym)) FROM calls
 """
 _DIGEST_RECHECK_S = 60.0
 _DIGESTS: dict[tuple, tuple[float, int]] = {}
@@ -350,17 +419,14 @@ class DashboardService:
             *_aggregates("s", self.settings, "_suggestion"),
             *_aggregates("b", self.settings, "_combined"),
         ]
-        sql = f"WITH {_PEER}, {_PER_CALL} SELECT month, service, {', '.join(aggregates)} FROM per_call GROUP BY ALL"  # noqa: S608, E501
+        sql = f"WITH {_PEER}, {_PER_CALL} SELECT month, service, team, {', '.join(aggregates)} FROM per_call GROUP BY ALL"  # noqa: S608, E501
         return _melt_trends(con.execute(sql).df())
 
     def _coverage(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         return con.execute(_COVERAGE).df()
 
     def _recontacts(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-        df = con.execute(_RECONTACTS).df()
-        df["recontact_rate"] = df["recontacts"] / df["calls"]
-        df["unrecognised_share"] = (df["unrecognised"] / df["recontacts"]).where(df["recontacts"] > 0)
-        return df
+        return _recontact_rates(con.execute(_RECONTACTS).df())
 
     def _strictness(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         return con.execute(_STRICTNESS).df()
@@ -368,10 +434,10 @@ class DashboardService:
     def _per_operator(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         aggregates = [a for a in _aggregates("b", self.settings) if not a.split(" AS ")[1].endswith("_n")]
         return con.execute(
-            f"WITH {_PEER}, {_PER_CALL} SELECT month, service, operator_id, count(*) AS calls,"  # noqa: S608
+            f"WITH {_PEER}, {_PER_CALL} SELECT month, service, team, operator_id, count(*) AS calls,"  # noqa: S608
             " count(*) FILTER (WHERE reviewed) AS reviewed,"
             f" {', '.join(aggregates)} FROM per_call WHERE operator_id IS NOT NULL"
-            " GROUP BY ALL ORDER BY month, service, operator_id"
+            " GROUP BY ALL ORDER BY month, service, team, operator_id"
         ).df()
 
     def _remember(self, key: tuple, compute: Callable[[], object]) -> object:
@@ -411,7 +477,6 @@ class DashboardService:
 
         def need_base() -> None:
             if not state["base"]:
-                con.complete()  # a relation query needs no pending result from execute() on the connection
                 base = self._remember(
                     (where, "base", base_version, self.window_hours, self.settings.timezone),
                     lambda: con.sql(
@@ -437,23 +502,24 @@ class DashboardService:
             for name in names
         }
 
-    def trends(self) -> pd.DataFrame:
-        """Criterion figures by month and service for each source (leaders and supervisors)."""
+    def trends(self, by: Sequence[str] = ("service",)) -> pd.DataFrame:
+        """Criterion figures by month and ``by`` (service, team) for each source (leaders and
+        supervisors)."""
         self._check_all()
         with connect(self.db_path) as con:
-            return self._figures(con, ("trends",))["trends"]
+            return regroup(self._figures(con, ("trends",))["trends"], "trends", by)
 
-    def coverage(self) -> pd.DataFrame:
-        """All calls, calls sampled for review and calls peer-reviewed, by month and service."""
+    def coverage(self, by: Sequence[str] = ("service",)) -> pd.DataFrame:
+        """All calls, calls sampled for review and calls peer-reviewed, by month and ``by``."""
         self._check_all()
         with connect(self.db_path) as con:
-            return self._figures(con, ("coverage",))["coverage"]
+            return regroup(self._figures(con, ("coverage",))["coverage"], "coverage", by)
 
-    def recontacts(self) -> pd.DataFrame:
-        """Re-contacts and unrecognised re-contacts by month and service."""
+    def recontacts(self, by: Sequence[str] = ("service",)) -> pd.DataFrame:
+        """Re-contacts and unrecognised re-contacts by month and ``by``."""
         self._check_all()
         with connect(self.db_path) as con:
-            return self._figures(con, ("recontacts",))["recontacts"]
+            return regroup(self._figures(con, ("recontacts",))["recontacts"], "recontacts", by)
 
     def strictness(self) -> pd.DataFrame:
         """Each peer reviewer's mean offset (points) from the mean of all current peer reviews of the
@@ -463,7 +529,8 @@ class DashboardService:
             return self._figures(con, ("strictness",))["strictness"]
 
     def overview(self) -> Overview:
-        """All aggregate figures in one connection (what the page shows leaders)."""
+        """All aggregate figures in one connection (what the page shows leaders), by month, service
+        and team; :meth:`Overview.grouped` adds them up."""
         self._check_all()
         with connect(self.db_path) as con:
             f = self._figures(con, ("trends", "coverage", "recontacts", "strictness"))
@@ -472,8 +539,8 @@ class DashboardService:
         )
 
     def operator_figures(self, operator_id: str | None = None) -> pd.DataFrame:
-        """Per operator, month and service: calls, reviewed calls and the combined criterion figures,
-        with the service's median beside them (see :func:`team_view`).
+        """Per operator, month, service and team: calls, reviewed calls and the combined criterion
+        figures, with the team's median beside them (see :func:`team_view`).
 
         Operators and doctors get only their own rows, whatever ``operator_id`` they ask for
         another's is refused. Leaders and supervisors get every operator, or the one asked for.

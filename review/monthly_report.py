@@ -1,7 +1,8 @@
 """The monthly quality report (HTML, and PDF through WeasyPrint) built from the overview's figures.
 
 It shows one month by service: review coverage, the criterion figures from each source, re-contacts
-and a summary of reviewer strictness without names. It holds no per-operator figures, so it may be
+and a summary of reviewer strictness without names; and, where calls have teams, coverage and the
+combined criterion figures by team. It holds no per-operator figures, so it may be
 shared beyond the leaders. Everything user-provided (the title, service names) is escaped.
 """
 
@@ -67,6 +68,9 @@ def monthly_html(
 ) -> str:
     """The report for ``month`` (YYYY-MM) from :meth:`review.dashboard.DashboardService.overview`."""
     settings = overview.settings
+    by_team = overview.grouped(["team"]) if "team" in overview.grouping else None
+    if overview.grouping != ("service",):
+        overview = overview.grouped(["service"])
     coverage = overview.coverage[overview.coverage["month"] == month]
     if coverage.empty:
         raise ValueError(
@@ -128,6 +132,9 @@ def monthly_html(
         "ikke om den tidligere kontakten.</p>"
     )
 
+    if by_team is not None:
+        body.extend(_team_section(by_team, month))
+
     strictness = overview.strictness
     body.append("<h3>Vurderernes strenghet</h3>")
     if strictness.empty:
@@ -142,6 +149,29 @@ def monthly_html(
         '<!DOCTYPE html><html lang="nb"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>{''.join(body)}</body></html>"
     )
+
+
+def _team_section(by_team: Overview, month: str) -> list[str]:
+    """Coverage and the combined criterion figures per team; nothing when no call has a team."""
+    coverage = by_team.coverage[by_team.coverage["month"] == month]
+    if coverage["team"].isna().all():
+        return []
+    trends = by_team.trends[(by_team.trends["month"] == month) & (by_team.trends["source"] == "combined")]
+    rows = []
+    for r in coverage.itertuples():
+        same = trends["team"].isna() if pd.isna(r.team) else trends["team"] == r.team
+        cells = [escape("uten lag" if pd.isna(r.team) else str(r.team)), _number(r.calls, "count"),
+                 _number(r.reviewed, "count")]  # fmt: skip
+        for m in METRICS:
+            hit = trends[same & (trends["metric"] == m.id)]
+            cells.append("–" if hit.empty else _number(hit["value"].iloc[0], m.kind))
+        rows.append(cells)
+    return [
+        "<h3>Per lag</h3>",
+        _table(["Lag", "Samtaler", "Vurdert av kollega", *(m.label for m in METRICS)], rows),
+        '<p class="note">Samlet kilde: kollegavurderingen der samtalen er vurdert, ellers det automatiske '
+        "forslaget. Laget er samtalens eget, ellers operatørens.</p>",
+    ]
 
 
 def monthly_pdf(overview: Overview, month: str, *, title: str | None = None) -> bytes:

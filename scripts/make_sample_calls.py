@@ -304,7 +304,7 @@ def write_metadata(dialogues: list[dict], out: Path) -> None:
         writer.writerow(METADATA_COLUMNS)
         for d in sorted(dialogues, key=lambda d: (d["started_at"], d["call_id"])):
             row = {**d, "audio_file": audio_file_name(d)}
-            writer.writerow([str(row[column]) for column in METADATA_COLUMNS])
+            writer.writerow([str(row.get(column) or "") for column in METADATA_COLUMNS])
 
 
 def parse_args() -> argparse.Namespace:

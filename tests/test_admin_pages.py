@@ -308,6 +308,31 @@ def test_the_admin_changes_a_role_and_operator_id(users_db):
         )
 
 
+def test_the_admin_puts_an_operator_in_a_team_and_takes_them_out(users_db):
+    at = _choose(page(ADMIN_PAGE, users_db, "admin"), "anne")
+    at.text_input(key="endre-lag-anne").input("  Lag   A ")
+    at = at.button(key="FormSubmitter:endre-lag-Lagre lag").click().run()
+    assert not at.exception and at.success[0].value == "op-anne har nå laget Lag A."
+    table = at.dataframe[0].value
+    assert dict(zip(table["Brukernavn"], table["Lag"], strict=True))["anne"] == "Lag A"
+    at = _choose(at, "anne")
+    assert at.text_input(key="endre-lag-anne").value == "Lag A"  # as saved, not as typed
+    assert _choose(at, "lise").text_input(key="endre-lag-lise").value == ""
+    at = _choose(at, "anne")
+    at.text_input(key="endre-lag-anne").input("")
+    at = at.button(key="FormSubmitter:endre-lag-Lagre lag").click().run()
+    assert at.success[0].value == "op-anne har nå ikke noe lag."
+    assert _audit_rows(users_db, "set_team") == [
+        ("admin", "op-anne", "- -> Lag A"),
+        ("admin", "op-anne", "Lag A -> -"),
+    ]
+
+
+def test_only_users_with_an_operator_id_have_a_team_form(users_db):
+    at = _choose(page(ADMIN_PAGE, users_db, "admin"), "leder")
+    assert not [t for t in at.text_input if t.key.startswith("endre-lag-")]
+
+
 def test_the_admin_cannot_change_their_own_role(users_db):
     at = _choose(page(ADMIN_PAGE, users_db, "admin"), "admin")
     at.selectbox(key="endre-rolle-valg").set_value("leder")
@@ -372,6 +397,7 @@ def test_the_user_table_has_no_hash_column():
         "Navn",
         "Rolle",
         "Operatør-id",
+        "Lag",
         "Aktiv",
         "Låst til",
         "Mislykkede innlogginger",
@@ -382,6 +408,7 @@ def test_the_user_table_has_no_hash_column():
         "Anne",
         "Operatør",
         "op-anne",
+        "",
         "ja",
         "2026-03-01 02:00",
         0,

@@ -10,8 +10,9 @@ import pytest
 from lydlogg.auth import User
 from lydlogg.db import connect
 from lydlogg.episodes import link_episodes, summarise
+from lydlogg.users import UserAdminService
 from review.access import AccessDenied
-from review.dashboard import DashboardService, DashboardSettings, team_view
+from review.dashboard import DashboardService, DashboardSettings, regroup, team_view
 from review.monthly_report import monthly_html
 
 LEDER = User("liv", "Liv Leder", "leder")
@@ -58,7 +59,7 @@ def build_dashboard_db(db: Path) -> Path:
             con.execute(
                 "INSERT INTO calls (call_id, started_at, service, operator_id, caller_pseudonym, patient_pseudonym)"
                 " VALUES (?, ?::TIMESTAMPTZ, ?, ?, ?, ?)",
-                [call_id, started + "+00", service, operator, caller, patient],
+                [call_id, started + ":00+00", service, operator, caller, patient],
             )
         transcripts = [(c, f"t-{c}", "2026-03-01 00:00") for c in SUGGESTED] + [
             ("a1", "t-a1-old", "2026-02-01 00:00")
@@ -68,7 +69,7 @@ def build_dashboard_db(db: Path) -> Path:
                 "INSERT INTO transcripts (transcript_id, call_id, audio_sha256, run_id, model_id, options_hash,"
                 " language, layout, channels_transcribed, duration_s, speech_s, asr_seconds, created_at)"
                 " VALUES (?, ?, ?, 'run', 'model', 'opts', 'no', 'mono', 1, 60, 50, 5, ?::TIMESTAMPTZ)",
-                [tid, call_id, tid, created + "+00"],
+                [tid, call_id, tid, created + ":00+00"],
             )
         rows = [
             (f"t-{c}", c, crit, v)
@@ -86,7 +87,7 @@ def build_dashboard_db(db: Path) -> Path:
             con.execute(
                 "INSERT INTO reviews (review_id, call_id, rubric_id, rubric_version, rubric_sha256, reviewer, kind,"
                 " replaces, created_at) VALUES (?, ?, 'lvs_operator', 1, 'sha', ?, ?, ?, ?::TIMESTAMPTZ)",
-                [review_id, call_id, reviewer, kind, replaces, created + "+00"],
+                [review_id, call_id, reviewer, kind, replaces, created + ":00+00"],
             )
             con.executemany(
                 "INSERT INTO review_scores (review_id, criterion_id, value) VALUES (?, ?, ?)",
@@ -276,6 +277,7 @@ def test_team_view(operator_id, rows):
         {
             "month": ["2026-01", "2026-01"],
             "service": ["lvs", "lvs"],
+            "team": [None, None],
             "operator_id": ["a", "b"],
             "calls": [1, 3],
             "reviewed": [0, 1],
@@ -388,3 +390,127 @@ def test_one_base_layer_is_kept_per_database(tmp_path):
     assert figure(service.trends(), "2026-01", "lvs", "worsening_concrete", "suggestion") == (0.75, 4)
     bases = [k for k in _MEMO if k[0] == str(db.resolve()) and k[1] == "base"]
     assert len(bases) == 1
+
+
+def build_team_db(db: Path) -> Path:
+    """The same calls with teams: Anne in Lag A and Lise in Lag B by the admin; Lise's call l2 was
+    taken for Lag A (its metadata says so, which wins). Mari (AMK) has no team."""
+    build_dashboard_db(db)
+    UserAdminService(db, ADMIN).set_teams([("op-anne", "Lag A"), ("op-lise", "Lag B")])
+    with connect(db) as con:
+        con.execute("UPDATE calls SET team = 'Lag A' WHERE call_id = 'l2'")
+    return db
+
+
+@pytest.fixture(scope="module")
+def team_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_team_db(tmp_path_factory.mktemp("teams") / "teams.duckdb")
+
+
+def team_figure(
+    trends: pd.DataFrame, month: str, team: str | None, metric: str, source: str
+) -> tuple[float, int]:
+    same = trends["team"].isna() if team is None else trends["team"] == team
+    row = trends[
+        same & (trends["month"] == month) & (trends["metric"] == metric) & (trends["source"] == source)
+    ]
+    assert len(row) == 1, row
+    return round(float(row["value"].iloc[0]), 4), int(row["calls"].iloc[0])
+
+
+@pytest.mark.parametrize(
+    ("team", "metric", "source", "expected"),
+    [
+        ("Lag A", "worsening_concrete", "suggestion", (0.5, 2)),  # a1 4, a2 1; l2 not applicable
+        ("Lag B", "worsening_concrete", "suggestion", (1.0, 1)),  # l1 3
+        ("Lag A", "open_questions", "suggestion", (3.0, 3)),  # a1 2, a2 4, l2 3
+        ("Lag B", "open_questions", "suggestion", (1.0, 1)),
+        ("Lag A", "open_questions", "combined", (2.8333, 3)),  # a1 2.5 and a2 3 reviewed, l2 3
+        ("Lag A", "worsening_concrete", "review", (0.5, 2)),
+    ],
+)
+def test_trends_by_team_in_january(team_db, team, metric, source, expected):
+    trends = DashboardService(team_db, LEDER).trends(by=("team",))
+    assert team_figure(trends, "2026-01", team, metric, source) == expected
+
+
+def test_teams_add_up_to_the_same_service_figures(dashboard_db, team_db):
+    """Weighted by the calls that have the criterion, teams add up exactly to the service."""
+    plain = DashboardService(dashboard_db, LEDER, cache=False)
+    teamed = DashboardService(team_db, LEDER, cache=False)
+    pd.testing.assert_frame_equal(teamed.trends(), plain.trends())
+    pd.testing.assert_frame_equal(teamed.coverage(), plain.coverage())
+    pd.testing.assert_frame_equal(teamed.recontacts(), plain.recontacts())
+    both = teamed.trends(by=("service", "team"))
+    assert set(zip(both["service"], both["team"].fillna("-"), strict=True)) == {
+        ("lvs", "Lag A"), ("lvs", "Lag B"), ("amk", "-"),
+    }  # fmt: skip
+
+
+def test_coverage_and_recontacts_by_team(team_db):
+    service = DashboardService(team_db, LEDER)
+    coverage = service.coverage(by=("team",)).fillna({"team": "-"}).set_index(["month", "team"])
+    assert coverage.loc[("2026-01", "Lag A"), ["calls", "sampled", "reviewed"]].tolist() == [3, 1, 2]
+    assert coverage.loc[("2026-01", "Lag B"), ["calls", "sampled", "reviewed"]].tolist() == [1, 1, 0]
+    assert coverage.loc[("2026-02", "Lag B"), "calls"] == 1  # l3: Lise's team, from the admin's list
+    recontacts = service.recontacts(by=("team",)).fillna({"team": "-"}).set_index(["month", "team"])
+    assert recontacts.loc[("2026-01", "Lag A"), ["calls", "recontacts", "unrecognised"]].tolist() == [3, 1, 1]
+    assert recontacts.loc[("2026-02", "-"), ["calls", "recontacts", "unrecognised"]].tolist() == [3, 1, 1]
+    assert recontacts.loc[("2026-02", "-"), "recontact_rate"] == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="operator"):
+        service.trends(by=("operator",))
+
+
+def test_an_operator_sees_the_median_of_their_own_team(team_db):
+    leader = DashboardService(team_db, LEDER).operator_figures()
+    january = leader[leader["month"] == "2026-01"]
+    lise = january[january["operator_id"] == "op-lise"].set_index("team")
+    assert lise["calls"].to_dict() == {"Lag A": 1, "Lag B": 1}  # one call for each team
+    medians = january[january["row"] == "team_median"].set_index("team")
+    assert medians.loc["Lag A", "open_questions"] == pytest.approx((2.75 + 3) / 2)  # Anne and Lise's l2
+    assert medians.loc["Lag B", "open_questions"] == 1.0  # l1 alone
+    anne = DashboardService(team_db, ANNE).operator_figures()
+    assert anne["row"].tolist() == ["operator", "team_median"]
+    assert anne["team"].tolist() == ["Lag A", "Lag A"]
+    assert anne.loc[anne["row"] == "team_median", "open_questions"].iloc[0] == pytest.approx(2.875)
+
+
+def test_regroup_weights_by_calls_with_the_criterion():
+    trends = pd.DataFrame(
+        {
+            "month": ["2026-01"] * 3,
+            "service": ["lvs", "lvs", "amk"],
+            "team": ["A", "B", None],
+            "metric": ["open_questions"] * 3,
+            "source": ["review"] * 3,
+            "value": [1.0, 4.0, 2.0],
+            "calls": [3, 1, 2],
+        }
+    )
+    by_service = regroup(trends, "trends", ["service"]).set_index("service")
+    assert by_service.loc["lvs", "value"] == pytest.approx((3 * 1.0 + 1 * 4.0) / 4)
+    assert by_service.loc["lvs", "calls"] == 4 and by_service.loc["amk", "value"] == 2.0
+    by_month = regroup(trends, "trends", [])
+    assert by_month["value"].tolist() == [pytest.approx((3 + 4 + 4) / 6)]
+    coverage = pd.DataFrame({"month": ["m", "m"], "service": ["lvs", "lvs"], "team": ["A", None],
+                             "calls": [2, 3], "sampled": [1, 1], "reviewed": [1, 0], "sampled_reviewed": [1, 0],
+                             "self_reviewed": [0, 1]})  # fmt: skip
+    teams = regroup(coverage, "coverage", ["team"])
+    assert teams["team"].isna().tolist() == [False, True] and teams["calls"].tolist() == [2, 3]
+
+
+def test_a_team_change_reaches_the_remembered_figures(tmp_path):
+    db = build_team_db(tmp_path / "moving.duckdb")
+    service = DashboardService(db, LEDER)
+    assert "Lag C" not in set(service.coverage(by=("team",))["team"].dropna())
+    UserAdminService(db, ADMIN).set_teams([("op-mari", "Lag C")])
+    coverage = service.coverage(by=("team",)).dropna(subset=["team"]).set_index(["month", "team"])
+    assert coverage.loc[("2026-02", "Lag C"), "calls"] == 3
+
+
+def test_monthly_report_by_team(team_db, dashboard_db):
+    overview = DashboardService(team_db, LEDER).overview()
+    page = monthly_html(overview, "2026-01")
+    assert "<h3>Per lag</h3>" in page and "Lag A" in page and "Lag B" in page
+    assert "67 %" in page  # the service figures are unchanged by the teams
+    assert "Per lag" not in monthly_html(DashboardService(dashboard_db, LEDER).overview(), "2026-01")

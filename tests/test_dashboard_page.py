@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_dashboard import ANNE, LEDER, build_dashboard_db
+from test_dashboard import ANNE, LEDER, build_dashboard_db, build_team_db
 
 from lydlogg.auth import User
 from lydlogg.db import connect
@@ -58,13 +58,45 @@ def test_service_filter_narrows_the_tables_and_lives_in_the_url(monkeypatch, pag
     assert at.query_params["tjeneste"] == "lvs"
 
 
+@pytest.fixture(scope="module")
+def team_page_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_team_db(tmp_path_factory.mktemp("oversikt-lag") / "teams.duckdb")
+
+
+def test_figures_by_team_and_a_team_filter_live_in_the_url(monkeypatch, team_page_db):
+    at = page(monkeypatch, team_page_db, LEDER, per="lag")
+    assert not at.exception, at.exception
+    assert at.radio(key="per").value == "lag"
+    coverage = at.tabs[1].dataframe[0].value
+    assert "Tjeneste" not in coverage
+    january = coverage[coverage["Måned"] == "2026-01"].set_index("Lag")
+    assert january["Samtaler"].to_dict() == {"Lag A": 3, "Lag B": 1}
+    assert set(coverage["Lag"]) == {"Lag A", "Lag B", "Uten lag"}
+    at.multiselect(key="lag").set_value(["Lag B"]).run()
+    assert at.query_params["lag"] == "Lag B" and at.query_params["per"] == "lag"
+    assert set(at.tabs[2].dataframe[0].value["Lag"]) == {"Lag B"}
+    at.radio(key="per").set_value("begge").run()
+    both = at.tabs[1].dataframe[0].value
+    assert set(zip(both["Tjeneste"], both["Lag"], strict=True)) == {("LVS", "Lag B")}
+    at.radio(key="per").set_value("tjeneste").run()
+    by_service = at.tabs[1].dataframe[0].value
+    assert "Lag" not in by_service and by_service["Samtaler"].sum() == 2  # l1 in January, l3 in February
+
+
+def test_a_link_with_teams_opens_the_same_view(monkeypatch, team_page_db):
+    at = page(monkeypatch, team_page_db, LEDER, per="begge", lag="Uten lag")
+    assert not at.exception, at.exception
+    coverage = at.tabs[1].dataframe[0].value
+    assert set(zip(coverage["Tjeneste"], coverage["Lag"], strict=True)) == {("AMK", "Uten lag")}
+
+
 def test_operator_sees_only_own_figures_beside_the_median(monkeypatch, page_db):
     at = page(monkeypatch, page_db, ANNE)
     assert not at.exception, at.exception
     assert not at.tabs
     table = at.dataframe[0].value
     assert set(table["Operatør"].dropna()) == {"op-anne"}
-    assert sorted(table["Rad"]) == ["Median i tjenesten", "Operatør"]
+    assert sorted(table["Rad"]) == ["Median i laget", "Operatør"]
     with connect(page_db) as con:
         seen = con.execute(
             "SELECT object_id FROM audit WHERE username = 'anne' AND action = 'view_dashboard'"

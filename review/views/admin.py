@@ -11,6 +11,7 @@ import streamlit as st
 
 from lydlogg.auth import ROLES, AuthError, User
 from lydlogg.db import connect
+from lydlogg.metadata import TEAM_MAX
 from lydlogg.users import UserAdminService, UserRow
 from review.access import AccessDenied, allowed, check
 from review.service import ReviewService
@@ -46,6 +47,7 @@ COLUMNS = {
     "display_name": "Navn",
     "rolle": "Rolle",
     "operator_id": "Operatør-id",
+    "lag": "Lag",
     "aktiv": "Aktiv",
     "locked_until": "Låst til",
     "failed_logins": "Mislykkede innlogginger",
@@ -115,6 +117,7 @@ def user_table(rows: list[UserRow], kinds: dict[str, str]) -> pd.DataFrame:
                 "display_name": r.display_name,
                 "rolle": ROLE_NAMES.get(r.role, r.role),
                 "operator_id": r.operator_id or "",
+                "lag": r.team or "",
                 "aktiv": "ja" if r.active else "nei",
                 "locked_until": "" if r.locked_until is None else f"{r.locked_until:%Y-%m-%d %H:%M}",
                 "failed_logins": r.failed_logins,
@@ -219,6 +222,8 @@ def _edit_user(admin: UserAdminService, rows: list[UserRow], kinds: dict[str, st
         "Opphev sperring", key="opphev", disabled=found.locked_until is None and not found.failed_logins
     ):
         _attempt(lambda: admin.unlock(chosen), f"Sperringen av {chosen} er opphevet.")
+    if found.operator_id:
+        _team_form(admin, found)
     with st.form("nytt-passord"):
         if kinds.get(chosen) == "SSO":
             st.caption("Brukeren logger inn med SSO; et passord gir i tillegg lokal innlogging.")
@@ -235,6 +240,25 @@ def _edit_user(admin: UserAdminService, rows: list[UserRow], kinds: dict[str, st
                 )
 
 
+def _team_form(admin: UserAdminService, found: UserRow) -> None:
+    """The operator's team (vaktlag): what the overview groups by when a call's metadata names none."""
+    key = f"endre-lag-{found.username}"  # per user, so that choosing another user shows their team
+    with st.form("endre-lag"):
+        team = st.text_input(
+            "Lag", value=found.team or "", key=key, max_chars=TEAM_MAX,
+            help="Laget operatøren hører til. Tomt felt: ikke noe lag. Samtalens eget lag i metadataene går foran.",
+        )  # fmt: skip
+        if st.form_submit_button("Lagre lag"):
+            wanted = team.strip() or None
+            label = f"laget {' '.join(wanted.split())}" if wanted else "ikke noe lag"
+
+            def change() -> None:
+                admin.set_teams([(found.operator_id, wanted)])
+                del st.session_state[key]  # show the team as saved (tidied), not as typed
+
+            _attempt(change, f"{found.operator_id} har nå {label}.")
+
+
 def _attempt(change, message: str) -> None:
     """Run one change; a refusal is shown in bokmål, a success after the page reloads."""
     try:
@@ -244,5 +268,8 @@ def _attempt(change, message: str) -> None:
         return
     except AccessDenied:
         st.error("ingen tilgang")
+        return
+    except ValueError:  # a team name check_team refuses
+        st.error(f"Lagnavnet må ha 1–{TEAM_MAX} tegn, uten kontrolltegn.")
         return
     _done(message)

@@ -1,5 +1,6 @@
-"""Oversikt: quality trends, review coverage, re-contacts and reviewer strictness for leaders;
-an operator's own figures beside the service median for operators and doctors."""
+"""Oversikt: quality trends, review coverage, re-contacts and reviewer strictness for leaders, by
+service, by team or both, filtered by either; an operator's own figures beside their team's median
+for operators and doctors."""
 
 from __future__ import annotations
 
@@ -10,16 +11,20 @@ import pandas as pd
 import streamlit as st
 
 from review.access import allowed
-from review.dashboard import METRICS, SOURCES, DashboardService, DashboardSettings
+from review.dashboard import METRICS, SOURCES, DashboardService, DashboardSettings, Overview, team_view
 from review.monthly_report import month_label, monthly_html, monthly_pdf
 from review.service import ReviewService
 from review.views.common import SERVICE_LABELS
 
 _METRIC = {m.id: m for m in METRICS}
-_ROWS = {"operator": "Operatør", "team_median": "Median i tjenesten"}
+_ROWS = {"operator": "Operatør", "team_median": "Median i laget"}
+NO_TEAM = "Uten lag"
+GROUPINGS = {"tjeneste": ("service",), "lag": ("team",), "begge": ("service", "team")}
+_GROUPING_LABELS = {"tjeneste": "Tjeneste", "lag": "Lag", "begge": "Tjeneste og lag"}
 COLUMNS = {
     "month": "Måned",
     "tjeneste": "Tjeneste",
+    "lag": "Lag",
     "operator_id": "Operatør",
     "hvem": "Rad",
     "reviewer": "Vurderer",
@@ -43,6 +48,8 @@ def table(df: pd.DataFrame) -> None:
     shown = df.assign(hvem=df["row"].map(_ROWS)) if "row" in df else df
     if "service" in shown:
         shown = _label_services(shown)
+    if "team" in shown:
+        shown = shown.assign(lag=shown["team"].fillna(NO_TEAM))
     st.dataframe(shown[[c for c in COLUMNS if c in shown]].rename(columns=COLUMNS), hide_index=True)
 
 
@@ -80,11 +87,31 @@ def _label_services(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(tjeneste=df["service"].map(SERVICE_LABELS).fillna(df["service"]).fillna("ukjent"))
 
 
+def group_labels(df: pd.DataFrame) -> pd.DataFrame:
+    """``gruppe``: the row's service, team or both as one label (what a chart colours by)."""
+    parts = []
+    if "service" in df:
+        parts.append(df["service"].map(SERVICE_LABELS).fillna(df["service"]).fillna("ukjent"))
+    if "team" in df:
+        parts.append(df["team"].fillna(NO_TEAM).astype(str))
+    if not parts:
+        return df.assign(gruppe="Alle")
+    label = parts[0]
+    for part in parts[1:]:
+        label = label + " · " + part
+    return df.assign(gruppe=label)
+
+
+def _group_title(df: pd.DataFrame) -> str:
+    return " og ".join(t for c, t in (("service", "Tjeneste"), ("team", "Lag")) if c in df) or "Gruppe"
+
+
 def trend_chart(trends: pd.DataFrame, metric_id: str) -> alt.Chart:
-    """One criterion by month: a line per service, dashed by source."""
+    """One criterion by month: a line per group (service, team or both), dashed by source."""
     metric = _METRIC[metric_id]
-    data = _label_services(trends[trends["metric"] == metric_id])
+    data = group_labels(trends[trends["metric"] == metric_id])
     data = data.assign(kilde=data["source"].map(SOURCES))
+    title = _group_title(trends)
     axis = alt.Axis(format="%") if metric.kind == "share" else alt.Axis()
     return (
         alt.Chart(data)
@@ -92,11 +119,11 @@ def trend_chart(trends: pd.DataFrame, metric_id: str) -> alt.Chart:
         .encode(
             x=alt.X("month:O", title="Måned"),
             y=alt.Y("value:Q", title=metric.label, axis=axis),
-            color=alt.Color("tjeneste:N", title="Tjeneste"),
+            color=alt.Color("gruppe:N", title=title),
             strokeDash=alt.StrokeDash("kilde:N", title="Kilde"),
             tooltip=[
                 alt.Tooltip("month:O", title="Måned"),
-                alt.Tooltip("tjeneste:N", title="Tjeneste"),
+                alt.Tooltip("gruppe:N", title=title),
                 alt.Tooltip("kilde:N", title="Kilde"),
                 alt.Tooltip("value:Q", title="Verdi", format=".2f"),
                 alt.Tooltip("calls:Q", title="Samtaler"),
@@ -127,8 +154,9 @@ def coverage_chart(coverage: pd.DataFrame) -> alt.Chart:
 
 
 def recontact_chart(recontacts: pd.DataFrame) -> alt.Chart:
-    data = _label_services(recontacts)
-    long = data.melt(["month", "tjeneste"], ["recontact_rate", "unrecognised_share"], "hva", "andel")
+    data = group_labels(recontacts)
+    title = _group_title(recontacts)
+    long = data.melt(["month", "gruppe"], ["recontact_rate", "unrecognised_share"], "hva", "andel")
     long["hva"] = long["hva"].map(
         {"recontact_rate": "Rekontakter av alle", "unrecognised_share": "Ikke fanget opp av rekontakter"}
     )
@@ -138,11 +166,11 @@ def recontact_chart(recontacts: pd.DataFrame) -> alt.Chart:
         .encode(
             x=alt.X("month:O", title="Måned"),
             y=alt.Y("andel:Q", title="Andel", axis=alt.Axis(format="%")),
-            color=alt.Color("tjeneste:N", title="Tjeneste"),
+            color=alt.Color("gruppe:N", title=title),
             strokeDash=alt.StrokeDash("hva:N", title=""),
             tooltip=[
                 alt.Tooltip("month:O", title="Måned"),
-                alt.Tooltip("tjeneste:N", title="Tjeneste"),
+                alt.Tooltip("gruppe:N", title=title),
                 alt.Tooltip("hva:N", title="Hva"),
                 alt.Tooltip("andel:Q", title="Andel", format=".1%"),
             ],
@@ -162,9 +190,9 @@ def strictness_chart(strictness: pd.DataFrame) -> alt.Chart:
 
 
 def operator_chart(figures: pd.DataFrame, metric_id: str) -> alt.Chart:
-    """An operator's figure by month beside the service median."""
+    """An operator's figure by month beside their team's median (the service's, without a team)."""
     metric = _METRIC[metric_id]
-    data = _label_services(figures).assign(hvem=figures["row"].map(_ROWS))
+    data = group_labels(figures).assign(hvem=figures["row"].map(_ROWS))
     axis = alt.Axis(format="%") if metric.kind == "share" else alt.Axis()
     return (
         alt.Chart(data)
@@ -173,10 +201,10 @@ def operator_chart(figures: pd.DataFrame, metric_id: str) -> alt.Chart:
             x=alt.X("month:O", title="Måned"),
             y=alt.Y(f"{metric_id}:Q", title=metric.label, axis=axis),
             color=alt.Color("hvem:N", title=""),
-            strokeDash=alt.StrokeDash("tjeneste:N", title="Tjeneste"),
+            strokeDash=alt.StrokeDash("gruppe:N", title="Tjeneste og lag"),
             tooltip=[
                 alt.Tooltip("month:O", title="Måned"),
-                alt.Tooltip("tjeneste:N", title="Tjeneste"),
+                alt.Tooltip("gruppe:N", title="Tjeneste og lag"),
                 alt.Tooltip("hvem:N", title="Rad"),
                 alt.Tooltip(f"{metric_id}:Q", title="Verdi", format=".2f"),
                 alt.Tooltip("calls:Q", title="Samtaler"),
@@ -191,7 +219,10 @@ def _metric_choice(key: str) -> str:
 
 def _own_figures(service: DashboardService) -> None:
     figures = service.operator_figures()
-    st.caption("Dine tall ved siden av medianen for operatørene i samme tjeneste.")
+    st.caption(
+        "Dine tall ved siden av medianen for operatørene i samme lag og tjeneste "
+        "(i samme tjeneste for samtaler uten lag)."
+    )
     if figures.empty:
         st.info("Ingen samtaler med dine tall ennå.")
         return
@@ -207,12 +238,54 @@ def _per_operator(service: DashboardService) -> None:
         st.info("Ingen samtaler med operatør ennå.")
         return
     chosen = st.selectbox("Operatør", operators, key="operator")
-    mine = figures[(figures["operator_id"] == chosen) | (figures["row"] == "team_median")]
-    mine = mine[mine.set_index(["month", "service"]).index.isin(
-        figures.loc[figures["operator_id"] == chosen].set_index(["month", "service"]).index)]  # fmt: skip
+    mine = team_view(figures[figures["row"] == "operator"].drop(columns="row"), chosen)
     st.altair_chart(operator_chart(mine, _metric_choice("kriterium-operator")), width="stretch")
     table(figures)
     downloads(figures, "per-operator")
+
+
+def _url_choice(key: str, options: list[str], label: str, **kwargs) -> list[str]:
+    """A multiselect whose choice lives in the URL under ``key`` (so a link can be shared)."""
+    wanted = [o for o in st.query_params.get_all(key) if o in options]
+    chosen = st.multiselect(label, options, default=wanted, key=key, **kwargs)
+    st.query_params.pop(key, None)
+    if chosen:
+        st.query_params[key] = chosen
+    return chosen
+
+
+def _filtered(overview: Overview) -> Overview:
+    """The overview narrowed to the chosen services and teams, added up by the chosen grouping."""
+    left, middle, right = st.columns(3)
+    with left:
+        services = _url_choice(
+            "tjeneste", sorted(overview.coverage["service"].dropna().unique()), "Tjeneste",
+            format_func=lambda s: SERVICE_LABELS.get(s, s), placeholder="Alle tjenester",
+        )  # fmt: skip
+    teams_present = overview.coverage["team"]
+    team_options = sorted(teams_present.dropna().unique()) + ([NO_TEAM] if teams_present.isna().any() else [])
+    with middle:
+        teams = _url_choice("lag", team_options, "Lag", placeholder="Alle lag")
+    with right:
+        asked = st.query_params.get("per", "tjeneste")
+        per = st.radio(
+            "Vis per", list(GROUPINGS), index=list(GROUPINGS).index(asked) if asked in GROUPINGS else 0,
+            format_func=_GROUPING_LABELS.__getitem__, horizontal=True, key="per",
+        )  # fmt: skip
+        st.query_params["per"] = per
+
+    def pick(df: pd.DataFrame) -> pd.DataFrame:
+        if services:
+            df = df[df["service"].isin(services)]
+        if teams:
+            df = df[df["team"].fillna(NO_TEAM).isin(teams)]
+        return df
+
+    narrowed = Overview(
+        pick(overview.trends), pick(overview.coverage), pick(overview.recontacts), overview.strictness,
+        overview.settings, overview.window_hours, overview.grouping,
+    )  # fmt: skip
+    return narrowed.grouped(GROUPINGS[per])
 
 
 def render(service: DashboardService) -> None:
@@ -230,22 +303,7 @@ def render(service: DashboardService) -> None:
     if overview.coverage.empty:
         st.info("Ingen daterte samtaler ennå.")
         return
-    services = sorted(overview.coverage["service"].dropna().unique())
-    wanted = [s for s in st.query_params.get_all("tjeneste") if s in services]
-    chosen = st.multiselect(
-        "Tjeneste",
-        services,
-        default=wanted,
-        format_func=lambda s: SERVICE_LABELS.get(s, s),
-        key="tjeneste",
-        placeholder="Alle tjenester",
-    )
-    st.query_params.pop("tjeneste", None)
-    if chosen:
-        st.query_params["tjeneste"] = chosen
-
-    def pick(df: pd.DataFrame) -> pd.DataFrame:
-        return df[df["service"].isin(chosen)] if chosen else df
+    whole, overview = overview, _filtered(overview)  # the monthly report covers everything
 
     quality, coverage, recontacts, strictness, per_operator, report = st.tabs(
         [
@@ -258,7 +316,7 @@ def render(service: DashboardService) -> None:
         ]
     )
     with quality:
-        trends = pick(overview.trends)
+        trends = overview.trends
         st.altair_chart(trend_chart(trends, _metric_choice("kriterium")), width="stretch")
         s = overview.settings
         st.caption(
@@ -268,12 +326,12 @@ def render(service: DashboardService) -> None:
         )
         downloads(trends, "kvalitet")
     with coverage:
-        shown = pick(overview.coverage)
+        shown = overview.coverage
         st.altair_chart(coverage_chart(shown), width="stretch")
         table(shown)
         downloads(shown, "dekning")
     with recontacts:
-        shown = pick(overview.recontacts)
+        shown = overview.recontacts
         st.altair_chart(recontact_chart(shown), width="stretch")
         st.caption(
             f"Rekontakt: samme pasient, eller samme telefon uten en annen pasient, innen {overview.window_hours:.0f}"
@@ -294,9 +352,9 @@ def render(service: DashboardService) -> None:
     with per_operator:
         _per_operator(service)
     with report:
-        months = sorted(overview.coverage["month"].unique(), reverse=True)
+        months = sorted(whole.coverage["month"].unique(), reverse=True)
         month = st.selectbox("Måned", months, format_func=month_label, key="rapportmaned")
-        page = monthly_html(overview, month)
+        page = monthly_html(whole, month)
         st.download_button("Last ned månedsrapport (HTML)", page, file_name=f"manedsrapport-{month}.html",
                            mime="text/html", key="rapport-html")  # fmt: skip
         try:
@@ -308,7 +366,7 @@ def render(service: DashboardService) -> None:
         else:
             st.download_button(
                 "Last ned som PDF",
-                lambda: monthly_pdf(overview, month),
+                lambda: monthly_pdf(whole, month),
                 file_name=f"manedsrapport-{month}.pdf",
                 mime="application/pdf",
                 key="rapport-pdf",
