@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -139,6 +140,7 @@ def main() -> None:
         service = DashboardService(db, leder)
         own = DashboardService(db, operator)
         saved = iter(range(10**6))
+        run = uuid.uuid4().hex[:8]  # a kept --db holds the reviews of earlier runs
 
         def save_review() -> None:
             """A supervisor saves a review: the review layer changes, the base layer does not."""
@@ -147,11 +149,11 @@ def main() -> None:
                 con.execute(
                     "INSERT INTO reviews (review_id, call_id, rubric_id, rubric_version, rubric_sha256, reviewer, kind)"
                     " VALUES (?, 'c00000001', 'lvs_operator', 1, 'bench', 'veileder-x', 'peer')",
-                    [f"bench-save-{n}"],
+                    [f"bench-save-{run}-{n}"],
                 )
                 con.execute(
                     "INSERT INTO review_scores VALUES (?, 'open_questions', 3, NULL, NULL)",
-                    [f"bench-save-{n}"],
+                    [f"bench-save-{run}-{n}"],
                 )
 
         print(f"{'query':44} {'wall s':>7} {'cpu s':>6}  target")
@@ -191,6 +193,9 @@ def main() -> None:
 
         os.environ["LYDLOGG_DB_PATH"] = str(db)
         page = str(REPO / "review" / "views" / "oversikt.py")
+        # Streamlit scans the installed packages for components once per process (about 1.5 s here),
+        # which a server does at start: keep it out of the page's first render.
+        AppTest.from_string("import streamlit as st\nst.write('warm-up')").run()
         for label, user in (("leader", leder), ("operator", operator)):
             at = AppTest.from_file(page, default_timeout=120)
             at.session_state["service"] = ReviewService(db, user)

@@ -7,11 +7,14 @@ relatives' own account, which such reviews rarely include. Everything user-provi
 
 from __future__ import annotations
 
+import ctypes.util
+import functools
+import importlib.util
 from html import escape
 
 import pandas as pd
 
-__all__ = ["PdfUnavailableError", "episode_html", "html_to_pdf"]
+__all__ = ["PdfUnavailableError", "episode_html", "html_to_pdf", "pdf_available"]
 
 _SERVICE = {"lvs": "Legevaktsentral", "amk": "AMK", "legevaktlege": "Legevaktlege", "fastlege": "Fastlege"}
 _URGENCY = {"red": "rød", "yellow": "gul", "green": "grønn"}
@@ -87,6 +90,18 @@ def episode_html(episode: pd.DataFrame) -> str:
 
 class PdfUnavailableError(RuntimeError):
     """WeasyPrint or the system libraries it needs (Pango) are missing."""
+
+
+@functools.cache
+def pdf_available() -> bool:
+    """Whether :func:`html_to_pdf` can run: WeasyPrint installed and Pango's library present.
+
+    Cheap (a few ms), unlike importing WeasyPrint (about a second), so a page can ask on every run.
+    """
+    return (
+        importlib.util.find_spec("weasyprint") is not None
+        and ctypes.util.find_library("pango-1.0") is not None
+    )
 
 
 def html_to_pdf(html: str) -> bytes:

@@ -514,3 +514,13 @@ def test_monthly_report_by_team(team_db, dashboard_db):
     assert "<h3>Per lag</h3>" in page and "Lag A" in page and "Lag B" in page
     assert "67 %" in page  # the service figures are unchanged by the teams
     assert "Per lag" not in monthly_html(DashboardService(dashboard_db, LEDER).overview(), "2026-01")
+
+
+def test_the_cheap_pdf_check_agrees_with_making_a_pdf():
+    from lydlogg.episode_report import PdfUnavailableError, html_to_pdf, pdf_available
+
+    try:
+        made = html_to_pdf("<p>x</p>").startswith(b"%PDF")
+    except PdfUnavailableError:
+        made = False
+    assert pdf_available() == made

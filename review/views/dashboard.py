@@ -10,6 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from lydlogg.episode_report import pdf_available
 from review.access import allowed
 from review.dashboard import METRICS, SOURCES, DashboardService, DashboardSettings, Overview, team_view
 from review.monthly_report import month_label, monthly_html, monthly_pdf
@@ -357,9 +358,7 @@ def render(service: DashboardService) -> None:
         page = monthly_html(whole, month)
         st.download_button("Last ned månedsrapport (HTML)", page, file_name=f"manedsrapport-{month}.html",
                            mime="text/html", key="rapport-html")  # fmt: skip
-        try:
-            import weasyprint  # noqa: F401
-        except (ImportError, OSError):
+        if not pdf_available():
             st.caption(
                 "PDF er ikke tilgjengelig på denne maskinen (WeasyPrint/Pango mangler); skriv ut HTML-siden."
             )
