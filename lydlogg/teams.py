@@ -57,18 +57,22 @@ def operator_teams(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT operator_id, team FROM operator_teams ORDER BY operator_id").fetchall())
 
 
-def assign_team(con: duckdb.DuckDBPyConnection, operator_id: str, team: str | None, by: str) -> str | None:
-    """Put ``operator_id`` in ``team`` (None takes them out of any); the previous team."""
+def assign_team(
+    con: duckdb.DuckDBPyConnection, operator_id: str, team: str | None, by: str
+) -> tuple[str | None, str | None]:
+    """Put ``operator_id`` in ``team`` (None takes them out of any); the previous and the new team
+    (tidied by :func:`lydlogg.metadata.check_team`)."""
     if not operator_id.strip():
         raise ValueError("operator_id is empty")
     row = con.execute("SELECT team FROM operator_teams WHERE operator_id = ?", [operator_id]).fetchone()
     if team is None:
         con.execute("DELETE FROM operator_teams WHERE operator_id = ?", [operator_id])
     else:
+        team = check_team(team)
         con.execute(
             "INSERT INTO operator_teams (operator_id, team, updated_by) VALUES (?, ?, ?)"
             " ON CONFLICT (operator_id) DO UPDATE SET team = excluded.team, updated_by = excluded.updated_by,"
             " updated_at = excluded.updated_at",
-            [operator_id, check_team(team), by],
+            [operator_id, team, by],
         )
-    return row[0] if row else None
+    return (row[0] if row else None), team

@@ -18,7 +18,6 @@ import duckdb
 from lydlogg.audit import record
 from lydlogg.auth import ROLES, AuthError, User, create_user, hash_password
 from lydlogg.db import connect, transaction
-from lydlogg.metadata import check_team
 from lydlogg.teams import assign_team, operator_teams
 from review.access import check
 
@@ -150,8 +149,7 @@ class UserAdminService:
         changed = 0
         with connect(self.db_path) as con, transaction(con):
             for operator_id, team in assignments:
-                old = assign_team(con, operator_id, team, self.user.username)
-                new = None if team is None else check_team(team)
+                old, new = assign_team(con, operator_id, team, self.user.username)
                 if old != new:
                     record(con, self.user.username, "set_team", "operator", operator_id,
                            f"{old or '-'} -> {new or '-'}")  # fmt: skip
