@@ -296,8 +296,8 @@ def _choose(at: AppTest, username: str) -> AppTest:
 
 def test_the_admin_changes_a_role_and_operator_id(users_db):
     at = _choose(page(ADMIN_PAGE, users_db, "admin"), "lise")
-    at.selectbox(key="endre-rolle-valg").set_value("lege")
-    at.text_input(key="endre-operator").input("lege-berg")
+    at.selectbox(key="endre-rolle-valg-lise").set_value("lege")
+    at.text_input(key="endre-operator-lise").input("lege-berg")
     at = at.button(key="FormSubmitter:endre-rolle-Lagre rolle").click().run()
     assert not at.exception and "endret til lege" in at.success[0].value
     assert _audit_rows(users_db, "change_role") == [("admin", "lise", "operator -> lege")]
@@ -333,9 +333,23 @@ def test_only_users_with_an_operator_id_have_a_team_form(users_db):
     assert not [t for t in at.text_input if t.key.startswith("endre-lag-")]
 
 
+def test_the_edit_form_shows_the_chosen_users_values(users_db):
+    """Choosing another user must not carry the previous user's role or operator id into the form,
+    where saving would give it to the new user."""
+    at = _choose(page(ADMIN_PAGE, users_db, "admin"), "anne")
+    assert at.selectbox(key="endre-rolle-valg-anne").value == "operator"
+    assert at.text_input(key="endre-operator-anne").value == "op-anne"
+    at = _choose(at, "leder")
+    assert at.selectbox(key="endre-rolle-valg-leder").value == "leder"
+    assert at.text_input(key="endre-operator-leder").value == ""
+    at = at.button(key="FormSubmitter:endre-rolle-Lagre rolle").click().run()
+    with connect(users_db) as con:
+        assert con.execute("SELECT role FROM users WHERE username = 'leder'").fetchone() == ("leder",)
+
+
 def test_the_admin_cannot_change_their_own_role(users_db):
     at = _choose(page(ADMIN_PAGE, users_db, "admin"), "admin")
-    at.selectbox(key="endre-rolle-valg").set_value("leder")
+    at.selectbox(key="endre-rolle-valg-admin").set_value("leder")
     at = at.button(key="FormSubmitter:endre-rolle-Lagre rolle").click().run()
     assert at.error[0].value == "Du kan ikke endre din egen rolle"
     assert _audit_rows(users_db, "change_role") == []

@@ -204,9 +204,11 @@ def _edit_user(admin: UserAdminService, rows: list[UserRow], kinds: dict[str, st
     with st.form("endre-rolle"):
         role = st.selectbox(
             "Ny rolle", ROLES, index=ROLES.index(found.role) if found.role in ROLES else 0,
-            format_func=ROLE_NAMES.get, key="endre-rolle-valg",
+            format_func=ROLE_NAMES.get, key=f"endre-rolle-valg-{chosen}",  # per user: no stale values
         )  # fmt: skip
-        operator_id = st.text_input("Operatør-id", value=found.operator_id or "", key="endre-operator")
+        operator_id = st.text_input(
+            "Operatør-id", value=found.operator_id or "", key=f"endre-operator-{chosen}"
+        )
         if st.form_submit_button("Lagre rolle"):
             _attempt(
                 lambda: admin.change_role(chosen, role, operator_id=operator_id.strip() or None),
