@@ -30,23 +30,28 @@ class FullTextUnavailable(RuntimeError):
     """DuckDB's fts extension cannot be loaded."""
 
 
-def extension_file(version: str | None = None) -> Path | None:
-    """The fts extension shipped by ``duckdb-extension-fts`` for ``version`` (DuckDB's, by default)."""
-    version = version or duckdb.__version__
+def _extensions_folder() -> Path | None:
+    """The folder of per-version extension binaries in ``duckdb-extension-fts``, if installed."""
     try:
         import duckdb_extension_fts
     except ImportError:
         return None
-    path = Path(duckdb_extension_fts.__file__).parent / "extensions" / f"v{version}" / "fts.duckdb_extension"
+    return Path(duckdb_extension_fts.__file__).parent / "extensions"
+
+
+def extension_file(version: str | None = None) -> Path | None:
+    """The fts extension shipped by ``duckdb-extension-fts`` for ``version`` (DuckDB's, by default)."""
+    folder = _extensions_folder()
+    if folder is None:
+        return None
+    path = folder / f"v{version or duckdb.__version__}" / "fts.duckdb_extension"
     return path if path.is_file() else None
 
 
 def _shipped_versions() -> list[str]:
-    try:
-        import duckdb_extension_fts
-    except ImportError:
+    folder = _extensions_folder()
+    if folder is None:
         return []
-    folder = Path(duckdb_extension_fts.__file__).parent / "extensions"
     return sorted(p.name.removeprefix("v") for p in folder.glob("v*") if p.is_dir())
 
 
