@@ -84,15 +84,19 @@ def downloads(df: pd.DataFrame, name: str) -> None:
     )
 
 
+def _service_names(services: pd.Series) -> pd.Series:
+    return services.map(SERVICE_LABELS).fillna(services).fillna("ukjent")
+
+
 def _label_services(df: pd.DataFrame) -> pd.DataFrame:
-    return df.assign(tjeneste=df["service"].map(SERVICE_LABELS).fillna(df["service"]).fillna("ukjent"))
+    return df.assign(tjeneste=_service_names(df["service"]))
 
 
 def group_labels(df: pd.DataFrame) -> pd.DataFrame:
     """``gruppe``: the row's service, team or both as one label (what a chart colours by)."""
     parts = []
     if "service" in df:
-        parts.append(df["service"].map(SERVICE_LABELS).fillna(df["service"]).fillna("ukjent"))
+        parts.append(_service_names(df["service"]))
     if "team" in df:
         parts.append(df["team"].fillna(NO_TEAM).astype(str))
     if not parts:
