@@ -1,17 +1,20 @@
-"""Speed, accuracy and memory of the transcription batch, against plain faster-whisper.
+"""Speed, accuracy and memory of the transcription stage: sequential against batched decoding.
 
-Each measurement runs in its own process (so peak memory is its own), on the same audio, the
-same model and the same decoding options:
+Every measurement runs in its own process (so peak memory is its own), on the same audio, the
+same model and the same decoding options, and the figures print side by side:
 
-1. ``plain``     plain ``WhisperModel.transcribe(path, **options)`` over the mono files
-2. ``pipeline``  ``lydlogg`` ingest + process (decode once, DuckDB writes) over the same files
-3. ``stereo``    the pipeline over the stereo sample calls (one pass per channel)
-4. ``mixdown``   the pipeline over mono mix-downs of those same calls
+- ``plain-1``        plain ``WhisperModel.transcribe`` on each channel (the sequential decoder)
+- ``plain-N``        plain ``BatchedInferencePipeline.transcribe`` on each channel, batches of N
+- ``pipeline-1``     ``lydlogg`` ingest + process with ``asr.batch_size = 1`` (the sequential pipeline)
+- ``pipeline-N``     the same with ``asr.batch_size = N`` (both channels share the batches)
 
-and prints the real-time factors, the ratios pipeline/plain (target <= 1.10) and stereo/mono on
-the same conversations, WER on the NPSC clips and on the sample calls, and peak memory.
+on two sets: *mono* (the NPSC parliament clips, real speech, and the mono sample calls) and
+*stereo* (the stereo sample calls), each with 8 kHz G.711 mu-law copies of the sample calls, as
+telephony recorders export them. It prints real-time factors, the ratios batched/sequential
+(target <= 0.6) and pipeline/plain at the same batch size (target <= 1.05), WER on real speech and on the
+sample calls, and peak memory; ``--long`` adds the peak memory of a 3-hour call.
 
-    python bench/transcribe.py [--quick] [--json OUT]
+    python bench/transcribe.py [--quick] [--sizes 1,8] [--long] [--json OUT]
 """
 
 from __future__ import annotations
@@ -36,57 +39,65 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _options():
-    from lydlogg.batch import asr_options
+def _settings(batch_size: int, db_path: Path | None = None):
     from lydlogg.settings import load_settings
 
-    settings = load_settings(None, asr={"models_dir": REPO / "data" / "models"})
-    return settings, asr_options(settings)
-
-
-def part_plain(files: list[str]) -> dict:
-    from faster_whisper import WhisperModel
-
-    from transcription.models import prepare_bundled
-
-    settings, options = _options()
-    t0 = time.perf_counter()
-    model = WhisperModel(
-        str(prepare_bundled(settings.asr.models_dir)),
-        device=options.device,
-        compute_type=options.compute_type,
+    extra = {"db_path": db_path} if db_path else {}
+    return load_settings(
+        None, asr={"models_dir": REPO / "data" / "models", "batch_size": batch_size}, **extra
     )
-    texts = {}
+
+
+def _channel_key(audio, index: int) -> str:
+    return str(index) if audio.layout == "stereo" else "mono"
+
+
+def part_plain(batch_size: int, files: list[str]) -> dict:
+    """Plain faster-whisper on each channel of each file (decoded the pipeline's way)."""
+    from faster_whisper import BatchedInferencePipeline
+
+    from lydlogg.batch import asr_options
+    from transcription import decode_audio, load_model, resolve_model
+
+    settings = _settings(batch_size)
+    options = asr_options(settings)
+    t0 = time.perf_counter()
+    spec = resolve_model(settings.asr.model, models_dir=settings.asr.models_dir, offline=True)
+    model = load_model(spec, device=options.device, compute_type=options.compute_type)
+    engine = BatchedInferencePipeline(model) if options.batched else model
+    kwargs = options.transcribe_kwargs()
+    texts: dict[str, dict[str, str]] = {}
     for f in files:
-        segments, _info = model.transcribe(f, **options.transcribe_kwargs())
-        texts[f] = {"mono": " ".join(s.text for s in segments)}
+        audio = decode_audio(Path(f))
+        for index in range(audio.channels):
+            segments, _info = engine.transcribe(audio.samples[index], **kwargs)
+            texts.setdefault(f, {})[_channel_key(audio, index)] = " ".join(s.text.strip() for s in segments)
     return {"elapsed_s": time.perf_counter() - t0, "texts": texts, "peak_rss_mb": _peak_rss_mb()}
 
 
-def part_pipeline(files: list[str]) -> dict:
+def part_pipeline(batch_size: int, files: list[str]) -> dict:
+    """``lydlogg`` ingest, then process (decode once, ASR, speakers and roles, DuckDB writes)."""
     import duckdb
 
     from lydlogg.batch import process
     from lydlogg.ingest import ingest
-    from lydlogg.settings import load_settings
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(
-            None, db_path=Path(tmp) / "bench.duckdb", asr={"models_dir": REPO / "data" / "models"}
-        )
+        settings = _settings(batch_size, Path(tmp) / "bench.duckdb")
         report = ingest(settings, [Path(f) for f in files])
         assert not report.failures, report.failures
         t0 = time.perf_counter()
         done = process(settings)
         elapsed = time.perf_counter() - t0
         assert not done.failed, done.failed
-        texts: dict[str, dict[str, str]] = {}
         with duckdb.connect(str(settings.db_path), read_only=True) as con:
             rows = con.execute(
-                "SELECT a.path, coalesce(CAST(s.channel AS VARCHAR), 'mono'), string_agg(s.text, ' ' ORDER BY s.segment_index)"
+                "SELECT a.path, coalesce(CAST(s.channel AS VARCHAR), 'mono'),"
+                " string_agg(s.text, ' ' ORDER BY s.start_s, s.segment_index)"
                 " FROM transcripts t JOIN audio_files a ON a.sha256 = t.audio_sha256"
                 " JOIN segments s USING (transcript_id) GROUP BY ALL"
             ).fetchall()
+    texts: dict[str, dict[str, str]] = {}
     for path, channel, text in rows:
         texts.setdefault(path, {})[channel] = text
     return {"elapsed_s": elapsed, "texts": texts, "peak_rss_mb": _peak_rss_mb()}
@@ -106,16 +117,40 @@ def _duration(path: str) -> float:
     return sf.info(path).duration
 
 
-def _mixdown(files: list[str], folder: Path) -> dict[str, str]:
+def _telephone_copy(path: str, folder: Path) -> str:
+    """An 8 kHz G.711 mu-law WAV of ``path``, as a telephony recorder would export it."""
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    data, rate = sf.read(path, always_2d=True, dtype="float32")
+    low = resample_poly(data, 8000, rate, axis=0) if rate != 8000 else data
+    target = folder / f"{Path(path).stem}.8k-ulaw.wav"
+    sf.write(str(target), low.clip(-1, 1), 8000, subtype="ULAW")
+    return str(target.resolve())
+
+
+def _mixdown(path: str, folder: Path) -> str:
     import soundfile as sf
 
-    out = {}
-    for f in files:
-        data, rate = sf.read(f, always_2d=True)
-        target = folder / (Path(f).stem + ".mono.wav")
-        sf.write(str(target), data.mean(axis=1), rate, subtype="PCM_16")
-        out[f] = str(target.resolve())
-    return out
+    data, rate = sf.read(path, always_2d=True)
+    target = folder / f"{Path(path).stem}.mono.wav"
+    sf.write(str(target), data.mean(axis=1), rate, subtype="PCM_16")
+    return str(target.resolve())
+
+
+def _long_call(folder: Path, hours: float = 3.0, every_s: float = 1200.0) -> str:
+    """A ``hours``-long mono call, silent but for a sample call's speech every ``every_s`` seconds."""
+    import numpy as np
+    import soundfile as sf
+
+    speech, rate = sf.read(str(SAMPLES / "audio" / "lvs-004-kuttskade.wav"), dtype="int16")
+    target = folder / "long-call.wav"
+    with sf.SoundFile(str(target), "w", samplerate=rate, channels=1, subtype="PCM_16") as out:
+        block = np.zeros(int(every_s * rate), dtype=np.int16)
+        block[: len(speech)] = speech
+        for _ in range(int(hours * 3600 / every_s)):
+            out.write(block)
+    return str(target.resolve())
 
 
 def _sample_calls() -> list[dict]:
@@ -128,130 +163,141 @@ def _sample_calls() -> list[dict]:
 
 def _reference_texts(call: dict) -> dict[str, str]:
     by_channel: dict[str, list[str]] = {}
-    for s in call["segments"]:
+    for s in sorted(call["segments"], key=lambda s: s["start"]):
         key = "mono" if call["channels"] == 1 or s.get("channel") is None else str(s["channel"])
         by_channel.setdefault(key, []).append(s["text"])
     return {k: " ".join(v) for k, v in by_channel.items()}
+
+
+def _wer(refs: dict[str, dict[str, str]], texts: dict[str, dict[str, str]]) -> float:
+    from transcription.evaluation import corpus_wer
+
+    pairs = [(ref, texts.get(f, {}).get(ch, "")) for f, by_ch in refs.items() for ch, ref in by_ch.items()]
+    return corpus_wer(pairs).wer
+
+
+def _measure(label: str, files: list[str], configs: list[str]) -> dict[str, dict]:
+    audio = sum(map(_duration, files))
+    print(f"{label}: {len(files)} files, {audio / 60:.1f} min of audio", flush=True)
+    results = {}
+    for config in configs:
+        results[config] = _run_part(config, files)
+        r = results[config]
+        r["rtf"] = r["elapsed_s"] / audio
+        print(
+            f"  {config:<16} {r['elapsed_s']:7.1f} s  RTF {r['rtf']:.3f}  peak RSS {r['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--part", choices=["plain", "pipeline"], help=argparse.SUPPRESS)
+    parser.add_argument("--part", help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="NPSC clips and three sample calls only")
     parser.add_argument(
-        "--quick", action="store_true", help="NPSC clips and the two shortest sample calls only"
+        "--sizes", default="1,8", help="pipeline batch sizes to run, comma-separated (1 = sequential)"
     )
+    parser.add_argument("--long", action="store_true", help="also the peak memory of a 3-hour call")
     parser.add_argument("--json", type=Path, help="Also write the figures to this file")
     args = parser.parse_args()
     if args.part:
-        result = part_plain(args.files) if args.part == "plain" else part_pipeline(args.files)
+        kind, _, size = args.part.rpartition("-")
+        run = part_pipeline if kind == "pipeline" else part_plain
+        result = run(int(size), args.files)
         print(json.dumps(result))
         return
 
-    from transcription.evaluation import corpus_wer
-
+    sizes = [int(s) for s in args.sizes.split(",")]
+    best = max(sizes)
+    pipelines = [f"pipeline-{n}" for n in sizes]
     npsc = sorted(str(p.resolve()) for p in (TESTDATA / "norwegian_npsc").glob("*.mp3"))
     if not npsc:
-        print(f"note: {TESTDATA} not found; NPSC figures are skipped")
+        print(f"note: {TESTDATA} not found; the real-speech figures are skipped")
     calls = _sample_calls()
     if args.quick:
-        calls = sorted(calls, key=lambda c: _duration(c["path"]))[:2]
-    mono_calls = [c for c in calls if c["channels"] == 1]
-    stereo_calls = [c for c in calls if c["channels"] == 2]
-    mono_files = npsc + [c["path"] for c in mono_calls]
-    if not args.quick and (TESTDATA / "callcentre_8bit").is_dir():
-        mono_files.append(str((TESTDATA / "callcentre_8bit" / "call_8bit_u8_mono.wav").resolve()))
-
-    figures: dict = {"device": None, "files": {}}
-    print(f"mono set: {len(mono_files)} files, {sum(map(_duration, mono_files)) / 60:.1f} min", flush=True)
-    plain = _run_part("plain", mono_files)
-    pipe = _run_part("pipeline", mono_files)
-    mono_audio = sum(map(_duration, mono_files))
-    figures["mono"] = {
-        "audio_s": mono_audio,
-        "plain_s": plain["elapsed_s"],
-        "pipeline_s": pipe["elapsed_s"],
-        "plain_rtf": plain["elapsed_s"] / mono_audio,
-        "pipeline_rtf": pipe["elapsed_s"] / mono_audio,
-        "pipeline_over_plain": pipe["elapsed_s"] / plain["elapsed_s"],
-        "plain_peak_rss_mb": plain["peak_rss_mb"],
-        "pipeline_peak_rss_mb": pipe["peak_rss_mb"],
-    }
-    if npsc:
-        refs = [(Path(f).with_suffix(".txt").read_text(), f) for f in npsc]
-        figures["npsc_wer"] = {
-            "pipeline": corpus_wer([(r, pipe["texts"][f]["mono"]) for r, f in refs]).wer,
-            "plain": corpus_wer([(r, plain["texts"][f]["mono"]) for r, f in refs]).wer,
+        calls = sorted(calls, key=lambda c: _duration(c["path"]))[:3]
+    refs = {c["path"]: _reference_texts(c) for c in calls}
+    refs.update({f: {"mono": Path(f).with_suffix(".txt").read_text()} for f in npsc})
+    figures: dict = {"sets": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for c in calls:
+            refs[_telephone_copy(c["path"], folder)] = refs[c["path"]]
+        eight_k = {f for f in refs if f.endswith(".8k-ulaw.wav")}
+        mono = npsc + [c["path"] for c in calls if c["channels"] == 1]
+        stereo = [c["path"] for c in calls if c["channels"] == 2]
+        sets = {
+            "mono": mono + [f for f in eight_k if Path(f).stem.split(".")[0] in {Path(m).stem for m in mono}],
+            "stereo": stereo
+            + [f for f in eight_k if Path(f).stem.split(".")[0] in {Path(s).stem for s in stereo}],
         }
+        for name, files in sets.items():
+            if not files:
+                continue
+            results = _measure(name, files, ["plain-1", f"plain-{best}", *pipelines])
+            entry = {"audio_s": sum(map(_duration, files)), "results": {}}
+            for config, r in results.items():
+                texts = r["texts"]
+                entry["results"][config] = {
+                    "elapsed_s": r["elapsed_s"],
+                    "rtf": r["rtf"],
+                    "peak_rss_mb": r["peak_rss_mb"],
+                    "wer_16k": _wer({f: refs[f] for f in files if f not in eight_k and f not in npsc}, texts),
+                    "wer_8k": _wer({f: refs[f] for f in files if f in eight_k}, texts),
+                    "wer_real": _wer({f: refs[f] for f in files if f in npsc}, texts)
+                    if npsc and name == "mono"
+                    else None,
+                }
+            figures["sets"][name] = entry
+        if stereo:
+            mixed = [_mixdown(f, folder) for f in stereo]
+            mix = _measure("mono mix-downs of the stereo calls", mixed, [f"pipeline-{best}"])
+            figures["stereo_over_mixdown"] = (
+                figures["sets"]["stereo"]["results"][f"pipeline-{best}"]["elapsed_s"]
+                / mix[f"pipeline-{best}"]["elapsed_s"]
+            )
+        if args.long:
+            long_call = _long_call(folder)
+            long = _measure(
+                "3-hour call (speech every 20 min)", [long_call], [f"pipeline-{n}" for n in sizes]
+            )
+            figures["long_call_peak_rss_mb"] = {k: v["peak_rss_mb"] for k, v in long.items()}
 
-    sample_pairs = [
-        (_reference_texts(c)["mono"], pipe["texts"][c["path"]].get("mono", "")) for c in mono_calls
-    ]
-    if stereo_calls:
-        stereo_files = [c["path"] for c in stereo_calls]
-        stereo_audio = sum(map(_duration, stereo_files))
-        print(f"stereo set: {len(stereo_files)} calls, {stereo_audio / 60:.1f} min", flush=True)
-        stereo = _run_part("pipeline", stereo_files)
-        with tempfile.TemporaryDirectory() as tmp:
-            mixed = _mixdown(stereo_files, Path(tmp))
-            mix = _run_part("pipeline", list(mixed.values()))
-        figures["stereo"] = {
-            "audio_s": stereo_audio,
-            "stereo_s": stereo["elapsed_s"],
-            "mixdown_s": mix["elapsed_s"],
-            "stereo_rtf": stereo["elapsed_s"] / stereo_audio,
-            "stereo_over_mono": stereo["elapsed_s"] / mix["elapsed_s"],
-            "stereo_peak_rss_mb": stereo["peak_rss_mb"],
-        }
-        mix_pairs = []
-        for c in stereo_calls:
-            ref = _reference_texts(c)
-            hyp = stereo["texts"].get(c["path"], {})
-            sample_pairs += [(text, hyp.get(ch, "")) for ch, text in ref.items()]
-            whole = " ".join(s["text"] for s in sorted(c["segments"], key=lambda s: s["start"]))
-            mix_pairs.append((whole, mix["texts"].get(mixed[c["path"]], {}).get("mono", "")))
-        figures["mixdown_wer"] = corpus_wer(mix_pairs).wer
-    per_call = {}
-    for c in calls:
-        ref, hyp = (
-            _reference_texts(c),
-            ({**pipe["texts"], **(stereo["texts"] if stereo_calls else {})}).get(c["path"], {}),
-        )
-        per_call[c["call_id"]] = corpus_wer([(text, hyp.get(ch, "")) for ch, text in ref.items()]).wer
-    figures["samples_wer"] = corpus_wer(sample_pairs).wer
-    figures["samples_wer_per_call"] = per_call
+    from lydlogg.batch import asr_options
 
-    _, options = _options()
-    figures["device"] = f"{options.device} ({options.compute_type}), beam {options.beam_size}"
-    m = figures["mono"]
-    print(f"\nTranscription benchmark on {figures['device']}, {os.cpu_count()} CPU cores")
-    print(f"  mono set ({m['audio_s'] / 60:.1f} min audio, same files, same options):")
-    print(
-        f"    plain faster-whisper  {m['plain_s']:7.1f} s  RTF {m['plain_rtf']:.3f}  peak RSS {m['plain_peak_rss_mb']:.0f} MB"
-    )
-    print(
-        f"    lydlogg process       {m['pipeline_s']:7.1f} s  RTF {m['pipeline_rtf']:.3f}  peak RSS {m['pipeline_peak_rss_mb']:.0f} MB"
-    )
-    print(f"    pipeline / plain      {m['pipeline_over_plain']:.3f}  (target <= 1.10)")
-    if "stereo" in figures:
-        s = figures["stereo"]
-        print(f"  stereo sample calls ({s['audio_s'] / 60:.1f} min audio):")
+    options = asr_options(_settings(best))
+    print(f"\nTranscription benchmark, {options.device} ({options.compute_type}), beam {options.beam_size}, "
+          f"{os.cpu_count()} CPU cores")  # fmt: skip
+    for name, entry in figures["sets"].items():
+        res = entry["results"]
+        print(f"  {name} set, {entry['audio_s'] / 60:.1f} min of audio:")
+        print(f"    {'':<16} {'RTF':>6} {'WER real':>9} {'WER 16k':>8} {'WER 8k':>7} {'peak RSS':>9}")
+        for config, r in res.items():
+            real = "" if r["wer_real"] is None else f"{r['wer_real']:.3f}"
+            print(f"    {config:<16} {r['rtf']:6.3f} {real:>9} {r['wer_16k']:8.3f} {r['wer_8k']:7.3f} "
+                  f"{r['peak_rss_mb']:7.0f} MB")  # fmt: skip
+        seq = res.get("pipeline-1")
+        for n in sizes:
+            if n == 1 or seq is None:
+                continue
+            r = res[f"pipeline-{n}"]
+            print(
+                f"    pipeline-{n} / pipeline-1     {r['elapsed_s'] / seq['elapsed_s']:.3f}  (target <= 0.6)"
+            )
+        r = res[f"pipeline-{best}"]
+        print(f"    pipeline-{best} / plain-{best}  {r['elapsed_s'] / res[f'plain-{best}']['elapsed_s']:.3f}"
+              "  (target <= 1.05)")  # fmt: skip
+    if "stereo_over_mixdown" in figures:
         print(
-            f"    per channel (stereo)  {s['stereo_s']:7.1f} s  RTF {s['stereo_rtf']:.3f}  peak RSS {s['stereo_peak_rss_mb']:.0f} MB"
+            f"  stereo calls / their mono mix-downs (pipeline-{best}): {figures['stereo_over_mixdown']:.3f}"
         )
-        print(f"    mono mix-down         {s['mixdown_s']:7.1f} s")
-        print(f"    stereo / mono         {s['stereo_over_mono']:.3f}  (target < 2)")
-    if "npsc_wer" in figures:
-        print(
-            f"  WER NPSC clips: pipeline {figures['npsc_wer']['pipeline']:.3f}, plain {figures['npsc_wer']['plain']:.3f}"
-        )
-    print(f"  WER sample calls (per channel): {figures['samples_wer']:.3f}")
-    if "mixdown_wer" in figures:
-        print(f"  WER sample calls, mono mix-down: {figures['mixdown_wer']:.3f}")
-    for call_id, value in per_call.items():
-        print(f"    {call_id:<32} {value:.3f}")
+    if "long_call_peak_rss_mb" in figures:
+        rss = ", ".join(f"{k} {v:.0f} MB" for k, v in figures["long_call_peak_rss_mb"].items())
+        print(f"  3-hour call, peak RSS: {rss}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 

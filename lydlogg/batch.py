@@ -100,6 +100,8 @@ def asr_options(settings: Settings) -> AsrOptions:
         device=device,
         compute_type=compute_type,
         batch_size=settings.asr.batch_size,
+        pause_split_s=settings.asr.pause_split_s,
+        block_s=settings.asr.block_s,
     )
 
 

@@ -88,7 +88,32 @@ class AsrSettings(_Section):
     )
     beam_size: int = Field(5, ge=1, le=20, description="Beam width of the decoder.")
     batch_size: int = Field(
-        8, ge=1, le=64, description="Chunks decoded together on a GPU (BatchedInferencePipeline)."
+        8,
+        ge=1,
+        le=64,
+        description=(
+            "Chunks of speech decoded together by faster-whisper's BatchedInferencePipeline, on the "
+            "CPU and on a GPU; both channels of a stereo call share the batches. 1 decodes "
+            "sequentially, channel by channel. Batching needs `vad_filter`."
+        ),
+    )
+    pause_split_s: float = Field(
+        1.0,
+        ge=0,
+        le=30,
+        description=(
+            "A segment is split where one word ends this many seconds before the next begins, so "
+            "each segment is one stretch of talk and the parties' segments interleave; 0 keeps the "
+            "decoder's own segments."
+        ),
+    )
+    block_s: int = Field(
+        600,
+        ge=60,
+        description=(
+            "Batched decoding takes a long call in blocks of about this many seconds, cut at the "
+            "quietest moment near each boundary, so memory does not grow with the call's length."
+        ),
     )
     cpu_threads: int = Field(
         0, ge=0, description="CPU threads for CTranslate2; 0 lets it choose (all cores)."

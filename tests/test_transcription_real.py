@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+from conftest import SAMPLES
 
 from transcription import AsrOptions, Transcriber, decode_audio, load_model, resolve_model
 from transcription.audio import SAMPLE_RATE, DecodedAudio
-from transcription.evaluation import wer
+from transcription.evaluation import corpus_wer, wer
 
 pytestmark = pytest.mark.model
 
@@ -22,6 +23,11 @@ def norwegian(whisper):
 
 
 @pytest.fixture(scope="module")
+def norwegian_sequential(whisper):
+    return Transcriber(whisper, AsrOptions(language="no", batch_size=1))
+
+
+@pytest.fixture(scope="module")
 def english(whisper):
     return Transcriber(whisper, AsrOptions(language="en"))
 
@@ -34,9 +40,10 @@ def english(whisper):
         ("norwegian-medium-8s", 0.75, ["giske", "harvært", "tatt"]),
     ],
 )
-def test_norwegian_parliament_clips(testdata, norwegian, clip, max_wer, must_contain):
+@pytest.mark.parametrize("decoder", ["norwegian", "norwegian_sequential"])
+def test_norwegian_parliament_clips(testdata, request, decoder, clip, max_wer, must_contain):
     folder = testdata / "norwegian_npsc"
-    result = norwegian.transcribe(decode_audio(folder / f"{clip}.mp3"))
+    result = request.getfixturevalue(decoder).transcribe(decode_audio(folder / f"{clip}.mp3"))
     text = " ".join(s.text for s in result.segments)
     reference = (folder / f"{clip}.txt").read_text()
     assert wer(reference, text) <= max_wer, text
@@ -93,3 +100,67 @@ def test_silence_gives_no_segments(norwegian, tmp_path):
     sf.write(str(path), np.zeros(8000 * 3, dtype=np.float32), 8000)
     result = norwegian.transcribe(decode_audio(path))
     assert result.segments == () and result.speech_s == 0
+
+
+def _reference_by_channel(call_id: str) -> dict[int, str]:
+    import json
+
+    doc = json.loads((SAMPLES / "reference" / f"{call_id}.json").read_text())
+    refs: dict[int, list[str]] = {}
+    for s in doc["segments"]:
+        refs.setdefault(s["channel"], []).append(s["text"])
+    return {ch: " ".join(texts) for ch, texts in refs.items()}
+
+
+def _check_shape(result, duration: float, pause_s: float) -> None:
+    starts = [s.start for s in result.segments]
+    assert starts == sorted(starts)
+    for s in result.segments:
+        assert s.words and s.avg_logprob is not None and s.no_speech_prob is not None
+        assert all(w.channel == s.channel for w in s.words)
+        assert s.start == s.words[0].start and s.end == s.words[-1].end
+        assert all(0 <= w.start <= w.end <= duration + 0.5 and 0 <= w.probability <= 1 for w in s.words)
+        gaps = [b.start - a.end for a, b in zip(s.words, s.words[1:], strict=False)]
+        assert all(g < pause_s for g in gaps), "a segment runs over a pause it should have been cut at"
+
+
+def test_batched_stereo_call_matches_sequential_and_interleaves(norwegian, norwegian_sequential):
+    """Both channels in one batched pass: same parties, same accuracy, one turn per segment."""
+    call = "lvs-003-brystsmerter"
+    audio = decode_audio(SAMPLES / "audio" / f"{call}.flac")
+    refs = _reference_by_channel(call)
+    batched, sequential = norwegian.transcribe(audio), norwegian_sequential.transcribe(audio)
+    for result in (batched, sequential):
+        _check_shape(result, audio.duration_s, 1.0)
+        assert {s.channel for s in result.segments} == {0, 1}
+
+    def channel_wer(result):
+        pairs = [
+            (ref, " ".join(s.text for s in result.segments if s.channel == ch)) for ch, ref in refs.items()
+        ]
+        return corpus_wer(pairs).wer
+
+    assert channel_wer(batched) <= channel_wer(sequential) + 0.05, (
+        channel_wer(batched),
+        channel_wer(sequential),
+    )
+    # the conversation alternates: more than a handful of turns change channel
+    changes = sum(
+        a.channel != b.channel for a, b in zip(batched.segments, batched.segments[1:], strict=False)
+    )
+    assert changes >= 6, changes
+
+
+def test_a_call_decoded_in_blocks_keeps_call_times(whisper):
+    """Blocks (here 25 s, to exercise them on a short call) map back to the call's own clock."""
+    call = "lvs-003-brystsmerter"
+    audio = decode_audio(SAMPLES / "audio" / f"{call}.flac")
+    whole = Transcriber(whisper, AsrOptions(language="no")).transcribe(audio)
+    blocks = Transcriber(whisper, AsrOptions(language="no", block_s=25)).transcribe(audio)
+    _check_shape(blocks, audio.duration_s, 1.0)
+    assert max(s.end for s in blocks.segments) > 50  # the last block's words sit at the call's end
+    # every segment decoded in a block overlaps a segment of the one-pass run on the same channel
+    for seg in blocks.segments:
+        assert any(
+            o.channel == seg.channel and o.start < seg.end and seg.start < o.end for o in whole.segments
+        ), (seg.channel, seg.start, seg.end)
