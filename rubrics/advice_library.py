@@ -178,8 +178,12 @@ class AdviceStandard(_Strict):
 
     @cached_property
     def compiled(self) -> dict[str, object]:
+        cues: dict[str, tuple[str, re.Pattern[str]]] = {}  # nynorsk and bokmål forms normalise alike
+        for p in self.stikkord:
+            pattern = _compile(p)
+            cues.setdefault(pattern.pattern, (p, pattern))
         return {
-            "cues": [(p, _compile(p)) for p in self.stikkord],
+            "cues": list(cues.values()),
             "requires": _compile_any(self.forutsetter) if self.forutsetter else None,
             "signs": [(s, _compile_any(s.fraser)) for s in self.tegn],
             "frames": [(t, _compile_any(t.fraser)) for t in self.tidsrammer],
@@ -269,7 +273,8 @@ def _evidence(hits: list[Hit], n: int = 3) -> tuple[Evidence, ...]:
 def detect_reasons(call: CallText, library: AdviceLibrary, params: ScorerParams | None = None) -> tuple[DetectedReason, ...]:
     """Contact reasons found in the caller's words (staff words when no caller line matches), best first.
 
-    A reason needs a cue phrase; a second reason is kept when it has at least half as many distinct
+    A reason needs a cue phrase in the caller's words, or two in the staff's (an interpreted call);
+    a second reason is kept when it has at least half as many distinct
     cues as the best one and at least two. The confidence grows with the number of distinct cues.
     """
     return _detect(view(call, params or ScorerParams()), library)
@@ -295,7 +300,7 @@ def _detect(v: CallView, library: AdviceLibrary) -> tuple[DetectedReason, ...]:
                         cues.append(phrase)
                         hits.append(Hit(line.utt, line.norm, m.start(), m.end()))
                         break
-            if cues:
+            if cues and len(cues) * factor >= 1:
                 conf = round(min(0.95, 0.45 + 0.15 * len(cues)) * factor, 3)
                 scored.append((len(cues) * factor, conf, std, cues, hits))
                 break
