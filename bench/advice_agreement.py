@@ -73,7 +73,9 @@ def evaluate(items: list[tuple[dict, dict]]) -> dict[str, object]:
     library = load_advice_library()
     det_ok = 0
     count_exact, abs_diff, tp, fp, fn, n_cov = 0, 0, 0, 0, 0, 0
-    crit: dict[str, dict[str, list]] = {c: {"before": [], "after": []} for c in ("worsening_advice", "safety_netting")}
+    crit: dict[str, dict[str, list]] = {
+        c: {"before": [], "after": []} for c in ("worsening_advice", "safety_netting")
+    }
     misses = []
     for doc, labels in items:
         call = build_call_text(from_json(doc), doc.get("service"))
@@ -82,7 +84,9 @@ def evaluate(items: list[tuple[dict, dict]]) -> dict[str, object]:
         ok = (not found and not want) or (bool(found) and found[0].reason_id in want)
         det_ok += ok
         if not ok:
-            misses.append(f"{doc['call_id']}: detected {found[0].reason_id if found else 'ingen'}, labelled {want or 'ingen'}")
+            misses.append(
+                f"{doc['call_id']}: detected {found[0].reason_id if found else 'ingen'}, labelled {want or 'ingen'}"
+            )
         if want:
             cov = advice_coverage(call, library.get(want[0]))
             got = {s.id for s in cov.signs_said}
@@ -113,7 +117,9 @@ def evaluate(items: list[tuple[dict, dict]]) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--json", type=Path, help="Also write the figures here")
     args = parser.parse_args()
     report = {}

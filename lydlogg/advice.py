@@ -27,6 +27,7 @@ from rubrics.advice_library import (
     DetectedReason,
     advice_coverage,
     detect_reasons,
+    library_in_use,
     load_advice_library,
     sms_draft,
 )
@@ -36,10 +37,13 @@ __all__ = [
     "AdviceSettings",
     "CallAdvice",
     "analyse_call",
+    "approval_notice",
+    "call_advice",
     "correct_reason",
     "corrected_reasons",
     "library_for",
     "store_results",
+    "summary_lines",
     "written_advice",
 ]
 
@@ -108,7 +112,10 @@ def written_advice(advice: CallAdvice, library: AdviceLibrary, settings: AdviceS
     if advice.reason_id is None:
         return None
     draft = sms_draft(
-        library.get(advice.reason_id), advice.coverage, service_number="{nummer}", max_chars=settings.sms_max_chars
+        library.get(advice.reason_id),
+        advice.coverage,
+        service_number="{nummer}",
+        max_chars=settings.sms_max_chars,
     )
     # The number goes in after anonymising: a local legevakt number would read as a phone number.
     return anonymise_text(draft).replace("{nummer}", settings.service_number)
@@ -159,7 +166,9 @@ def store_results(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, CallAdvi
     con.unregister("new_advice")
 
 
-def corrected_reasons(con: duckdb.DuckDBPyConnection, call_ids: list[str] | None = None) -> dict[str, tuple[str, ...]]:
+def corrected_reasons(
+    con: duckdb.DuckDBPyConnection, call_ids: list[str] | None = None
+) -> dict[str, tuple[str, ...]]:
     """The newest reviewer correction per call (reason ids; () = none of the library's reasons)."""
     rows = con.execute(
         "SELECT call_id, arg_max(reason_ids, correction_id) FROM advice_reason_corrections GROUP BY call_id"
@@ -200,3 +209,58 @@ def correct_reason(
         con.execute("ROLLBACK")
         raise
     return advice
+
+
+def call_advice(
+    con: duckdb.DuckDBPyConnection, call_id: str, library: AdviceLibrary
+) -> tuple[CallAdvice, CallText]:
+    """Analyse a stored call's newest transcript now, with the reviewer's correction if there is one.
+
+    Raises :class:`lydlogg.store.CallNotFoundError` for an unknown or untranscribed call.
+    """
+    from lydlogg.store import load_transcript
+    from rubrics import build_call_text
+
+    transcript = load_transcript(con, call_id)
+    service = con.execute("SELECT service FROM calls WHERE call_id = ?", [call_id]).fetchone()
+    call = build_call_text(transcript, service[0] if service else None)
+    correction = corrected_reasons(con, [call_id]).get(call_id)
+    with library_in_use(library):
+        return analyse_call(call, library, correction), call
+
+
+def approval_notice(library: AdviceLibrary) -> str | None:
+    """A warning (bokmål) while any standard is not approved by the medical lead; None when all are."""
+    pending = [s.navn for s in library.standards if not s.approved]
+    if not pending:
+        return None
+    return (
+        f"Rådbiblioteket er ikke godkjent: {len(pending)} av {len(library.standards)} standardråd har status "
+        "«eksempel». Legevaktens medisinskfaglige leder må godkjenne dem (status: godkjent, med hvem og når) "
+        "før tall basert på dem vises i rapporter."
+    )
+
+
+def summary_lines(advice: CallAdvice) -> list[str]:
+    """The analysis as short bokmål lines (for the CLI and the handout); no transcript text."""
+    lines = []
+    if advice.corrected:
+        lines.append("Kontaktårsak (rettet av veileder): " + (", ".join(advice.reason_ids) or "ingen"))
+    for d in advice.detected:
+        lines.append(f"Kontaktårsak funnet: {d.name} ({d.confidence:.0%}; stikkord: {', '.join(d.cues)})")
+    if not advice.detected and not advice.corrected:
+        lines.append("Kontaktårsak: ingen av standardrådene passer")
+    cov = advice.coverage
+    if cov is None:
+        return lines
+    lines.append(
+        f"Standardråd: {cov.reason_name}"
+        + ("" if cov.home_care else " (samtalen endte med oppmøte/ambulanse)")
+    )
+    for title, items in (("Tegn", cov.signs), ("Handling", cov.actions), ("Tidsramme", cov.time_frames)):
+        for item in items:
+            lines.append(f"  {'✓' if item.said else '✗'} {title.lower()}: {item.label}")
+    lines.append(
+        "Dekker standarden (minst to tegn og en handling): " + ("ja" if cov.meets_standard else "nei")
+    )
+    return lines

@@ -217,7 +217,9 @@ def score_stored(
         with library_in_use(library):
             for tid, call_id, language, service, loaded, advise in todo:
                 try:
-                    call = build_call_text(Transcript(call_id, language, tuple(segments.get(tid, ()))), service)
+                    call = build_call_text(
+                        Transcript(call_id, language, tuple(segments.get(tid, ()))), service
+                    )
                     result = score_call(call, loaded) if loaded is not None else None
                     if advise:
                         advice_rows.append((tid, analyse_call(call, library, corrections.get(call_id))))

@@ -37,7 +37,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rubrics.loader import RUBRICS_DIR, RubricError, read_yaml_model
-from rubrics.scorers import lexicon as lx
 from rubrics.scorers._common import CallView, Hit, Line, ScorerParams, view
 from rubrics.text import normalise
 from rubrics.types import CallText, Evidence
@@ -99,11 +98,15 @@ def _phrase_list(value: tuple[str, ...]) -> tuple[str, ...]:
 
 class Sign(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Stable id of the sign within the reason.")
-    tekst: str = Field(min_length=3, max_length=60, description="The sign in plain bokmål, as the SMS says it.")
+    tekst: str = Field(
+        min_length=3, max_length=60, description="The sign in plain bokmål, as the SMS says it."
+    )
     fraser: tuple[str, ...] = Field(
         min_length=1, description="Staff phrases that name the sign (bokmål; '*' any ending, '_' one word)."
     )
-    handling: Action = Field(description="What to do when the sign appears: 113, legevakt, kom_inn or fastlege.")
+    handling: Action = Field(
+        description="What to do when the sign appears: 113, legevakt, kom_inn or fastlege."
+    )
 
     @field_validator("fraser")
     @classmethod
@@ -112,7 +115,9 @@ class Sign(_Strict):
 
 
 class TimeFrame(_Strict):
-    tekst: str = Field(min_length=5, max_length=120, description="The time frame in plain bokmål for the SMS.")
+    tekst: str = Field(
+        min_length=5, max_length=120, description="The time frame in plain bokmål for the SMS."
+    )
     fraser: tuple[str, ...] = Field(
         min_length=1, description="Staff phrases that give this time frame ('innen to døgn', 'i morgen')."
     )
@@ -134,13 +139,16 @@ class AdviceStandard(_Strict):
         description="'eksempel' until the legevakt's medical lead has approved it ('godkjent')."
     )
     kilde: str = Field(min_length=10, description="Where the content comes from.")
-    godkjent_av: str | None = Field(None, description="Who approved it (name and role); required when godkjent.")
+    godkjent_av: str | None = Field(
+        None, description="Who approved it (name and role); required when godkjent."
+    )
     godkjent_dato: date | None = Field(None, description="When it was approved; required when godkjent.")
     stikkord: tuple[str, ...] = Field(
         min_length=3, description="Cue phrases that recognise the reason in the caller's words."
     )
     forutsetter: tuple[str, ...] = Field(
-        (), description="If set, at least one of these phrases must occur in the call (e.g. that it is a child)."
+        (),
+        description="If set, at least one of these phrases must occur in the call (e.g. that it is a child).",
     )
     tegn: tuple[Sign, ...] = Field(min_length=3, description="The key worsening signs, most urgent first.")
     tidsrammer: tuple[TimeFrame, ...] = Field(min_length=1, description="The time frames that apply.")
@@ -201,13 +209,14 @@ def _compile(phrase: str) -> re.Pattern[str]:
         star = w.endswith("*")
         norm = normalise(w.rstrip("*"), 101).text
         parts.append(re.escape(norm) + (r"\w*" if star else ""))
-    body, first = "", True
+    body, glue = "", False
     for p in parts:
         if p is None:
-            body += r"(?:\w+ )?"
+            body += ("" if not body else " ") + r"(?:\w+ )?"
+            glue = True
             continue
-        body += ("" if first or body.endswith("?") else " ") + p
-        first = False
+        body += ("" if not body or glue else " ") + p
+        glue = False
     return re.compile(rf"\b{body}\b")
 
 
@@ -270,7 +279,9 @@ def _evidence(hits: list[Hit], n: int = 3) -> tuple[Evidence, ...]:
     return evidence_of(hits[:n])
 
 
-def detect_reasons(call: CallText, library: AdviceLibrary, params: ScorerParams | None = None) -> tuple[DetectedReason, ...]:
+def detect_reasons(
+    call: CallText, library: AdviceLibrary, params: ScorerParams | None = None
+) -> tuple[DetectedReason, ...]:
     """Contact reasons found in the caller's words (staff words when no caller line matches), best first.
 
     A reason needs a cue phrase in the caller's words, or two in the staff's (an interpreted call);
@@ -307,7 +318,8 @@ def _detect(v: CallView, library: AdviceLibrary) -> tuple[DetectedReason, ...]:
     scored.sort(key=lambda t: (-t[0], -t[1], t[2].id))
     keep = scored[:1] + [s for s in scored[1:] if s[0] >= max(2, scored[0][0] / 2)]
     out = tuple(
-        DetectedReason(std.id, std.navn, conf, tuple(cues), _evidence(hits)) for _n, conf, std, cues, hits in keep
+        DetectedReason(std.id, std.navn, conf, tuple(cues), _evidence(hits))
+        for _n, conf, std, cues, hits in keep
     )
     v.memo[key] = out
     return out
@@ -402,7 +414,8 @@ def _coverage(v: CallView, standard: AdviceStandard) -> AdviceCoverage:
     wanted = {s.handling for s in standard.tegn} | {t.handling for t in standard.tidsrammer}
     actions = tuple(_item(a, ACTIONS[a], _find(v, _ACTION_PHRASES[a])) for a in ACTIONS if a in wanted)
     frames = tuple(
-        _item(f"tidsramme_{i + 1}", t.tekst, _find(v, pat), t.handling) for i, (t, pat) in enumerate(comp["frames"])
+        _item(f"tidsramme_{i + 1}", t.tekst, _find(v, pat), t.handling)
+        for i, (t, pat) in enumerate(comp["frames"])
     )
     home = not advice_elements(v).immediate
     return AdviceCoverage(standard.id, standard.navn, home, signs, actions, frames)
