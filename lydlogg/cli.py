@@ -427,7 +427,7 @@ def advice(call_id: str, fmt: str, settings: Settings) -> None:
         with connect(settings.db_path, read_only=True) as con:
             result, _call = call_advice(con, call_id, library)
     except (RubricError, CallNotFoundError) as e:
-        raise Failure(str(e).strip("'\"")) from e
+        raise Failure(str(e)) from e
     sms = written_advice(result, library, settings.advice)
     notice = approval_notice(library)
     if fmt == "json":
