@@ -54,6 +54,7 @@ __all__ = [
     "detect_reasons",
     "library_in_use",
     "load_advice_library",
+    "reflection_questions",
     "sms_draft",
     "standard_coverage",
 ]
@@ -469,6 +470,22 @@ def sms_draft(
             urgent = urgent[:-1]
         text = fill(urgent, other)
     return text[:max_chars]
+
+
+def reflection_questions(coverage: AdviceCoverage | None, standard: AdviceStandard) -> list[str]:
+    """Questions for a feedback session that refer to the standard for the call's reason (bokmål)."""
+    name = standard.navn[0].lower() + standard.navn[1:]
+    qs = []
+    if coverage is None or coverage.signs_missing:
+        qs.append(f"Hvilke tegn på forverring i standardrådet for {name} ble ikke nevnt?")
+    if coverage is not None and not any(a.said for a in coverage.actions):
+        qs.append("Hva skulle innringeren gjøre, og hvem skulle hen ringe, om tegnene kom?")
+    if coverage is None or not any(t.said for t in coverage.time_frames):
+        qs.append(
+            f"Standardrådet gir en tidsramme («{standard.tidsrammer[0].tekst}»). Hvordan kunne den vært sagt?"
+        )
+    qs.append("Hvordan ville det skriftlige rådet (SMS-utkastet) ha hjulpet denne innringeren?")
+    return qs
 
 
 # --- the library the scorers use ----------------------------------------------------------------
