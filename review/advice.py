@@ -150,14 +150,14 @@ class AdviceService:
 
 def with_standard_questions(steps: list[Step], view: AdviceView | None) -> list[Step]:
     """The steps with the standard's reflection questions added where worsening advice is discussed
-    (and on the closing step when no segment carries it)."""
+    and on the closing step."""
     if view is None or not view.questions:
         return steps
     extra = tuple(("Standardråd ved forverring", q) for q in view.questions)
     hit = [i for i, s in enumerate(steps) if "worsening_advice" in s.criteria and s.segment_index is not None]
-    target = hit[-1] if hit else len(steps) - 1
+    targets = {len(steps) - 1, *hit[-1:]}
     return [
-        dataclasses.replace(s, questions=s.questions + extra) if i == target else s
+        dataclasses.replace(s, questions=s.questions + extra) if i in targets else s
         for i, s in enumerate(steps)
     ]
 
