@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -193,6 +194,7 @@ class AdviceStandard(_Strict):
             cues.setdefault(pattern.pattern, (p, pattern))
         return {
             "cues": list(cues.values()),
+            "any_cue": _compile_any(self.stikkord),
             "requires": _compile_any(self.forutsetter) if self.forutsetter else None,
             "signs": [(s, _compile_any(s.fraser)) for s in self.tegn],
             "frames": [(t, _compile_any(t.fraser)) for t in self.tidsrammer],
@@ -292,6 +294,19 @@ def detect_reasons(
     return _detect(view(call, params or ScorerParams()), library)
 
 
+def _joined(v: CallView, who: str) -> tuple[str, list[int], list[Line]]:
+    """The normalised lines of ``who`` ('callers', 'staff', 'all') as one text, with each line's offset."""
+    key = ("advice_joined", who)
+    if key not in v.memo:
+        lines = {"callers": v.callers, "staff": v.staff, "all": v.callers + v.staff}[who]
+        offsets, pos = [], 0
+        for line in lines:
+            offsets.append(pos)
+            pos += len(line.norm.text) + 1
+        v.memo[key] = ("\n".join(line.norm.text for line in lines), offsets, lines)
+    return v.memo[key]  # type: ignore[return-value]
+
+
 def _detect(v: CallView, library: AdviceLibrary) -> tuple[DetectedReason, ...]:
     key = ("advice_reasons", library.sha256)
     cached = v.memo.get(key)
@@ -301,17 +316,20 @@ def _detect(v: CallView, library: AdviceLibrary) -> tuple[DetectedReason, ...]:
     for std in library.standards:
         comp = std.compiled
         req = comp["requires"]
-        if req is not None and not any(req.search(line.norm.text) for line in v.callers + v.staff):
+        if req is not None and not req.search(_joined(v, "all")[0]):
             continue
-        for lines, factor in ((v.callers, 1.0), (v.staff, 0.7)):
+        for who, factor in (("callers", 1.0), ("staff", 0.7)):
+            text, offsets, lines = _joined(v, who)
+            if not comp["any_cue"].search(text):
+                continue
             cues, hits = [], []
             for phrase, pattern in comp["cues"]:
-                for line in lines:
-                    m = pattern.search(line.norm.text)
-                    if m:
-                        cues.append(phrase)
-                        hits.append(Hit(line.utt, line.norm, m.start(), m.end()))
-                        break
+                m = pattern.search(text)
+                if m:
+                    i = bisect_right(offsets, m.start()) - 1
+                    line, base = lines[i], offsets[i]
+                    cues.append(phrase)
+                    hits.append(Hit(line.utt, line.norm, m.start() - base, m.end() - base))
             if cues and len(cues) * factor >= 1:
                 conf = round(min(0.95, 0.45 + 0.15 * len(cues)) * factor, 3)
                 scored.append((len(cues) * factor, conf, std, cues, hits))
