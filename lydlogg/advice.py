@@ -123,8 +123,8 @@ def written_advice(advice: CallAdvice, library: AdviceLibrary, settings: AdviceS
 
 def _row(tid: str, advice: CallAdvice) -> tuple:
     cov = advice.coverage
-    reasons = [{"reason_id": d.reason_id, "name": d.name, "confidence": d.confidence, "cues": list(d.cues),
-                "evidence": [e.as_dict() for e in d.evidence]} for d in advice.detected]  # fmt: skip
+    reasons = [{"reason_id": d.reason_id, "name": d.name, "confidence": d.confidence, "cues": list(d.cues)}
+               for d in advice.detected]  # fmt: skip
     return (
         tid,
         advice.call_id,
@@ -138,7 +138,9 @@ def _row(tid: str, advice: CallAdvice) -> tuple:
         any(a.said for a in cov.actions) if cov else None,
         cov.meets_standard if cov else None,
         json.dumps([s.id for s in cov.signs_missing]) if cov else None,
-        json.dumps(cov.as_dict(), ensure_ascii=False) if cov else None,
+        json.dumps(cov.as_dict(evidence=False), ensure_ascii=False)
+        if cov
+        else None,  # evidence: `lydlogg advice`
         f"lydlogg {lydlogg.__version__}",
     )
 

@@ -273,7 +273,12 @@ class DetectedReason:
     name: str
     confidence: float
     cues: tuple[str, ...]  # the distinct cue phrases found (library wording, safe to show)
-    evidence: tuple[Evidence, ...]
+    hits: tuple[Hit, ...] = field(default=(), repr=False, compare=False)
+
+    @cached_property
+    def evidence(self) -> tuple[Evidence, ...]:
+        """Where the cues were said (worked out when asked for: scoring in bulk does not need it)."""
+        return _evidence(list(self.hits))
 
 
 def _evidence(hits: list[Hit], n: int = 3) -> tuple[Evidence, ...]:
@@ -337,8 +342,7 @@ def _detect(v: CallView, library: AdviceLibrary) -> tuple[DetectedReason, ...]:
     scored.sort(key=lambda t: (-t[0], -t[1], t[2].id))
     keep = scored[:1] + [s for s in scored[1:] if s[0] >= max(2, scored[0][0] / 2)]
     out = tuple(
-        DetectedReason(std.id, std.navn, conf, tuple(cues), _evidence(hits))
-        for _n, conf, std, cues, hits in keep
+        DetectedReason(std.id, std.navn, conf, tuple(cues), tuple(hits)) for _n, conf, std, cues, hits in keep
     )
     v.memo[key] = out
     return out
@@ -353,9 +357,13 @@ class ItemCoverage:
     label: str
     said: bool
     action: str | None = None
-    evidence: tuple[Evidence, ...] = ()
     first_at: int = 10**9  # position in the call where it was first said, for ordering the SMS
-    hits: tuple[Hit, ...] = field(default=(), repr=False, compare=False)  # for the scorers
+    hits: tuple[Hit, ...] = field(default=(), repr=False, compare=False)
+
+    @cached_property
+    def evidence(self) -> tuple[Evidence, ...]:
+        """Where it was said (worked out when asked for: scoring in bulk does not need it)."""
+        return _evidence(list(self.hits), 2)
 
 
 @dataclass(frozen=True)
@@ -380,10 +388,11 @@ class AdviceCoverage:
         """At least two of the standard's signs and an action were said."""
         return len(self.signs_said) >= 2 and any(a.said for a in self.actions)
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, *, evidence: bool = True) -> dict[str, object]:
         def items(xs: tuple[ItemCoverage, ...]) -> list[dict[str, object]]:
             return [{"id": x.id, "label": x.label, "said": x.said, "action": x.action,
-                     "evidence": [e.as_dict() for e in x.evidence]} for x in xs]  # fmt: skip
+                     **({"evidence": [e.as_dict() for e in x.evidence]} if evidence else {})}
+                    for x in xs]  # fmt: skip
 
         return {
             "reason_id": self.reason_id,
@@ -415,7 +424,7 @@ def _item(id_: str, label: str, hits: list[Hit], action: str | None = None) -> I
     if not hits:
         return ItemCoverage(id_, label, False, action)
     first = min(h.utt.index * 10_000 + h.start for h in hits)
-    return ItemCoverage(id_, label, True, action, _evidence(hits, 2), first, tuple(hits))
+    return ItemCoverage(id_, label, True, action, first, tuple(hits))
 
 
 def advice_coverage(
@@ -426,6 +435,16 @@ def advice_coverage(
 
 
 def _coverage(v: CallView, standard: AdviceStandard) -> AdviceCoverage:
+    key = ("advice_coverage_of", id(standard))
+    cached = v.memo.get(key)
+    if cached is not None and cached[0] is standard:
+        return cached[1]
+    cov = _compute_coverage(v, standard)
+    v.memo[key] = (standard, cov)
+    return cov
+
+
+def _compute_coverage(v: CallView, standard: AdviceStandard) -> AdviceCoverage:
     from rubrics.scorers.advice import advice_elements
 
     comp = standard.compiled
