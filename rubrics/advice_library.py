@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rubrics.loader import RUBRICS_DIR, RubricError, read_yaml_model
 from rubrics.scorers._common import CallView, Hit, Line, ScorerParams, view
+from rubrics.scorers.lexicon import Lex
 from rubrics.text import normalise
 from rubrics.types import CallText, Evidence
 
@@ -188,30 +189,37 @@ class AdviceStandard(_Strict):
 
     @cached_property
     def compiled(self) -> dict[str, object]:
-        cues: dict[str, tuple[str, re.Pattern[str]]] = {}  # nynorsk and bokmål forms normalise alike
+        cues: dict[str, tuple[str, Lex]] = {}  # nynorsk and bokmål forms normalise alike
         for p in self.stikkord:
             pattern = _compile(p)
             cues.setdefault(pattern.pattern, (p, pattern))
         return {
             "cues": list(cues.values()),
-            "any_cue": _compile_any(self.stikkord),
-            "requires": _compile_any(self.forutsetter) if self.forutsetter else None,
+            "requires": [_compile(p) for p in self.forutsetter] if self.forutsetter else None,
             "signs": [(s, _compile_any(s.fraser)) for s in self.tegn],
             "frames": [(t, _compile_any(t.fraser)) for t in self.tidsrammer],
         }
 
 
-def _compile(phrase: str) -> re.Pattern[str]:
-    """A phrase as a regex over normalised text: same normalisation as the transcript."""
-    words = phrase.split()
-    parts = []
-    for w in words:
+def _compile(phrase: str) -> Lex:
+    """A phrase as a pattern over normalised text (same normalisation as the transcript), with its
+    longest literal word as a needle so text without it is skipped without running the regex."""
+    parts: list[str | None] = []
+    runs, run = [], []  # runs of words that must appear literally, one after another
+    for w in phrase.split():
         if w == "_":
             parts.append(None)
+            runs.append(run)
+            run = []
             continue
-        star = w.endswith("*")
         norm = normalise(w.rstrip("*"), 101).text
-        parts.append(re.escape(norm) + (r"\w*" if star else ""))
+        run.append(norm)
+        parts.append(re.escape(norm) + (r"\w*" if w.endswith("*") else ""))
+        if w.endswith("*"):
+            runs.append(run)
+            run = []
+    runs.append(run)
+    literals = [" ".join(r) for r in runs if r]
     body, glue = "", False
     for p in parts:
         if p is None:
@@ -220,11 +228,17 @@ def _compile(phrase: str) -> re.Pattern[str]:
             continue
         body += ("" if not body or glue else " ") + p
         glue = False
-    return re.compile(rf"\b{body}\b")
+    return Lex(re.compile(rf"\b{body}\b"), (max(literals, key=len),) if literals else ())
 
 
-def _compile_any(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{_compile(p).pattern})" for p in phrases))
+def _compile_any(phrases: tuple[str, ...]) -> Lex:
+    compiled = [_compile(p) for p in phrases]
+    needles = (
+        tuple(dict.fromkeys(n for c in compiled for n in c.needles))
+        if all(c.needles for c in compiled)
+        else ()
+    )
+    return Lex(re.compile("|".join(f"(?:{c.pattern})" for c in compiled)), needles)
 
 
 @dataclass(frozen=True)
@@ -312,6 +326,17 @@ def _joined(v: CallView, who: str) -> tuple[str, list[int], list[Line]]:
     return v.memo[key]  # type: ignore[return-value]
 
 
+def _requirement_met(v: CallView, std: AdviceStandard) -> bool:
+    """Whether one of the standard's ``forutsetter`` phrases occurs in the call (memoised per phrase list)."""
+    if not std.forutsetter:
+        return True
+    key = ("advice_requires", std.forutsetter)
+    if key not in v.memo:
+        text = _joined(v, "all")[0]
+        v.memo[key] = any(r.search(text) for r in std.compiled["requires"])
+    return v.memo[key]  # type: ignore[return-value]
+
+
 def _detect(v: CallView, library: AdviceLibrary) -> tuple[DetectedReason, ...]:
     key = ("advice_reasons", library.sha256)
     cached = v.memo.get(key)
@@ -320,13 +345,8 @@ def _detect(v: CallView, library: AdviceLibrary) -> tuple[DetectedReason, ...]:
     scored = []
     for std in library.standards:
         comp = std.compiled
-        req = comp["requires"]
-        if req is not None and not req.search(_joined(v, "all")[0]):
-            continue
         for who, factor in (("callers", 1.0), ("staff", 0.7)):
             text, offsets, lines = _joined(v, who)
-            if not comp["any_cue"].search(text):
-                continue
             cues, hits = [], []
             for phrase, pattern in comp["cues"]:
                 m = pattern.search(text)
@@ -336,6 +356,8 @@ def _detect(v: CallView, library: AdviceLibrary) -> tuple[DetectedReason, ...]:
                     cues.append(phrase)
                     hits.append(Hit(line.utt, line.norm, m.start() - base, m.end() - base))
             if cues and len(cues) * factor >= 1:
+                if not _requirement_met(v, std):
+                    break
                 conf = round(min(0.95, 0.45 + 0.15 * len(cues)) * factor, 3)
                 scored.append((len(cues) * factor, conf, std, cues, hits))
                 break
@@ -410,7 +432,7 @@ def _advice_text(line: Line) -> list[tuple[int, int]]:
     return [(s.pre, s.end) for s in line.scopes]
 
 
-def _find(v: CallView, pattern: re.Pattern[str]) -> list[Hit]:
+def _find(v: CallView, pattern: Lex | re.Pattern[str]) -> list[Hit]:
     out = []
     for line in v.staff:
         for a, b in _advice_text(line):
