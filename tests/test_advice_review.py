@@ -179,3 +179,22 @@ def test_feedback_session_asks_about_the_standard_and_the_handout_carries_the_sm
     assert any("standardrådet for tung pust" in q for q in asked)
     handout = next(b for b in at.get("download_button") if "HTML" in b.proto.label)
     assert handout is not None
+
+
+def _calibration_hint(db_path: str, call_id: str) -> None:
+    from lydlogg.auth import User
+    from review.views.advice_section import render_calibration_hint
+
+    render_calibration_hint(db_path, User("vera", "Vera Veileder", "veileder", None), call_id)
+
+
+def test_calibration_disagreements_on_worsening_advice_refer_to_the_standard(db):
+    at = AppTest.from_function(_calibration_hint, args=(str(db), "rs-lvs-013"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    shown = _texts(at)
+    assert "Standardråd for tung pust / luftveisinfeksjon: ikke nevnt – blå lepper" in shown
+    assert "Til diskusjon: Hvilke tegn på forverring i standardrådet for tung pust" in shown
+    at = AppTest.from_function(_calibration_hint, args=(str(db), "rs-lvs-005"), default_timeout=60)
+    at.run()
+    assert not at.exception and not at.caption  # no reason: nothing to say

@@ -128,3 +128,16 @@ def render_overview(review: ReviewService) -> None:
     st.dataframe(table.style.format({"Andel": "{:.0%}"}), hide_index=True)
     st.subheader("Tegn som oftest ble utelatt")
     st.dataframe(service.missing_signs().style.format({"Andel av samtalene": "{:.0%}"}), hide_index=True)
+
+
+def render_calibration_hint(db_path, user, call_id: str) -> None:
+    """In a calibration round's disagreements on worsening advice: what the standard for the call's
+    reason holds that was not said, and the standard's first reflection question."""
+    view = view_for(ReviewService(db_path, user), call_id)
+    if view is None or view.advice.coverage is None:
+        return
+    cov = view.advice.coverage
+    missing = ", ".join(s.label for s in cov.signs_missing[:4]) or "ingen"
+    st.caption(f"Standardråd for {cov.reason_name.lower()}: ikke nevnt – {missing}.")
+    if view.questions:
+        st.caption(f"Til diskusjon: {view.questions[0]}")
