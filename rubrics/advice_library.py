@@ -343,13 +343,14 @@ def _detect(v: CallView, library: AdviceLibrary) -> tuple[DetectedReason, ...]:
     if cached is not None:
         return cached
     scored = []
+    joined = (("callers", 1.0, _joined(v, "callers")), ("staff", 0.7, _joined(v, "staff")))
     for std in library.standards:
         comp = std.compiled
-        for who, factor in (("callers", 1.0), ("staff", 0.7)):
-            text, offsets, lines = _joined(v, who)
+        for _who, factor, (text, offsets, lines) in joined:
             cues, hits = [], []
             for phrase, pattern in comp["cues"]:
-                m = pattern.search(text)
+                # the needle test inline: this loop runs for every cue of every reason on every call
+                m = pattern.regex.search(text) if not pattern.needles or pattern.needles[0] in text else None
                 if m:
                     i = bisect_right(offsets, m.start()) - 1
                     line, base = lines[i], offsets[i]
