@@ -98,7 +98,7 @@ def render_feedback_section(view: AdviceView | None) -> None:
         return
     st.subheader("Standardråd ved forverring")
     if view.notice:
-        st.warning(view.notice)
+        st.info(view.notice)  # an info box: the session's own warnings are about the call
     _coverage(view)
     _sms(view)
 
