@@ -198,3 +198,29 @@ def test_calibration_disagreements_on_worsening_advice_refer_to_the_standard(db)
     at = AppTest.from_function(_calibration_hint, args=(str(db), "rs-lvs-005"), default_timeout=60)
     at.run()
     assert not at.exception and not at.caption  # no reason: nothing to say
+
+
+def test_an_approved_library_shows_its_figures_and_offers_them_for_reports(monkeypatch, db, tmp_path):
+    import shutil
+
+    import yaml
+
+    from rubrics.advice_library import ADVICE_DIR
+
+    folder = tmp_path / "godkjent"
+    shutil.copytree(ADVICE_DIR, folder)
+    for path in folder.glob("*.yaml"):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc.update(status="godkjent", godkjent_av="Medisinskfaglig leder Test", godkjent_dato="2026-11-30")
+        path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("LYDLOGG_ADVICE__LIBRARY_DIR", str(folder))
+    copy = tmp_path / "g.duckdb"
+    shutil.copy(db, copy)
+    score_stored(load_settings(None, db_path=copy))  # the approved library has its own hash
+    at = _page(monkeypatch, copy, LEDER, "oversikt.py")
+    assert "Tallene under er bare for utprøving" not in _texts(at)
+    assert any("Kontaktårsak" in df.value.columns for df in at.dataframe)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Last ned per kontaktårsak (CSV)" in labels
+    at = _page(monkeypatch, copy, VEILEDER, "samtale.py", samtale="rs-lvs-021")
+    assert "Rådbiblioteket er ikke godkjent" not in _texts(at)

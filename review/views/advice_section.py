@@ -127,7 +127,13 @@ def render_overview(review: ReviewService) -> None:
     )
     st.dataframe(table.style.format({"Andel": "{:.0%}"}), hide_index=True)
     st.subheader("Tegn som oftest ble utelatt")
-    st.dataframe(service.missing_signs().style.format({"Andel av samtalene": "{:.0%}"}), hide_index=True)
+    missing = service.missing_signs()
+    st.dataframe(missing.style.format({"Andel av samtalene": "{:.0%}"}), hide_index=True)
+    if service.library.approved:  # only an approved library's figures leave the app as a report
+        st.download_button("Last ned per kontaktårsak (CSV)", table.to_csv(index=False), "rad-per-arsak.csv",
+                           mime="text/csv", key="rad-csv")  # fmt: skip
+        st.download_button("Last ned utelatte tegn (CSV)", missing.to_csv(index=False), "utelatte-tegn.csv",
+                           mime="text/csv", key="rad-tegn-csv")  # fmt: skip
 
 
 def render_calibration_hint(db_path, user, call_id: str) -> None:
