@@ -210,8 +210,8 @@ def score_stored(
             elif (tid, keys[loaded.rubric.id]) in done:
                 report.already += 1
                 loaded = None
-            if loaded is not None or tid not in advised:
-                todo.append((tid, call_id, language, service, loaded, tid not in advised))
+            if loaded is not None or tid not in advised:  # scored again (a corrected text): advice too
+                todo.append((tid, call_id, language, service, loaded, True))
         segments = _load_segments(con, [t[0] for t in todo]) if todo else {}
         rows, advice_rows = [], []
         with library_in_use(library):

@@ -168,3 +168,20 @@ def test_cli_advice_prints_coverage_the_notice_and_the_sms(tmp_path):
     assert doc["library_approved"] is False and len(doc["sms_draft"]) <= 480
     missing = invoke("advice", "nope", "--db", str(db))
     assert missing.exit_code == 2 and "no call 'nope'" in missing.output
+
+
+def test_a_corrected_transcript_is_analysed_again(tmp_path):
+    from lydlogg.auth import User
+    from review.service import ReviewService
+
+    db = _imported(tmp_path)
+    score_stored(load_settings(None, db_path=db))
+    assert _rows(db)["rs-lvs-002"][0] == "urinveier"
+    service = ReviewService(db, User("vera", "Vera", "veileder", None))
+    transcript = service.transcript("rs-lvs-002")
+    for i, seg in enumerate(transcript.segments):
+        if seg.role == "caller":
+            service.correct_segment(
+                "rs-lvs-002", i, text="jeg har fått vondt i brystet og det trykker i brystet"
+            )
+    assert _rows(db)["rs-lvs-002"][0] == "brystsmerter"
