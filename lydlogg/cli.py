@@ -433,7 +433,8 @@ def advice(call_id: str, fmt: str, settings: Settings) -> None:
     if fmt == "json":
         doc = {"call_id": call_id, "library": library.key, "library_approved": library.approved,
                "reasons": [{"reason_id": d.reason_id, "name": d.name, "confidence": d.confidence,
-                            "cues": list(d.cues)} for d in result.detected],
+                            "cues": list(d.cues), "evidence": [e.as_dict() for e in d.evidence]}
+                           for d in result.detected],
                "reason_ids": list(result.reason_ids), "corrected": result.corrected,
                "coverage": result.coverage.as_dict() if result.coverage else None, "sms_draft": sms}  # fmt: skip
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
