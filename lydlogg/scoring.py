@@ -221,7 +221,7 @@ def score_stored(
                         Transcript(call_id, language, tuple(segments.get(tid, ()))), service
                     )
                     result = score_call(call, loaded) if loaded is not None else None
-                    if advise:
+                    if advise and segments.get(tid):  # text dropped by retention: keep the earlier analysis
                         advice_rows.append((tid, analyse_call(call, library, corrections.get(call_id))))
                 except Exception as e:  # noqa: BLE001 - one call's scoring error must not stop the batch
                     log.warning("scoring %s failed: %s", call_id, e)
