@@ -227,3 +227,18 @@ def test_detection_and_coverage_on_the_held_out_advice_set(library):
             hand += len(entry["signs_named"])
             assert said <= set(entry["signs_named"])  # no sign counted that a person did not hear
     assert right >= 9 and tp / hand >= 0.85  # measured: 9 of 10, recall 90 %
+
+
+def test_several_reasons_may_apply_and_the_staff_words_count_only_twice_over(library):
+    found = detect_reasons(
+        _call(SET / "rs-llt-001.json"), library
+    )  # a two-year-old with fever and fast breathing
+    assert [d.reason_id for d in found] == ["tungpust", "feber_barn"]
+    assert found[0].confidence > found[1].confidence
+    interpreted = _doc(
+        ("operator", "Legevakten. Hun sier at han har vondt i brystet og at det trykker i brystet."),
+        ("caller", "[arabisk]"),
+    )
+    assert [d.reason_id for d in detect_reasons(interpreted, library)] == ["brystsmerter"]
+    once = _doc(("operator", "Legevakten. Har du vondt i brystet?"), ("caller", "Nei."))
+    assert detect_reasons(once, library) == ()  # one cue in the staff's words is not enough
