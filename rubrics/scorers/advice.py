@@ -102,7 +102,7 @@ def _overlap(a: Hit, b: Hit) -> bool:
 
 
 def _missing_from_standard(v: CallView, enabled: bool) -> str:
-    """' Mangler fra standardrådet for <reason>: …' naming up to three signs not said, or ''."""
+    """' Standardrådet for <reason> nevner også: …' naming up to three signs not said, or ''."""
     cov = _standard(v) if enabled else None
     if cov is None or not cov.signs_missing:
         return ""
