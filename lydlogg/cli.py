@@ -410,6 +410,43 @@ def score(rubric_id: str | None, settings: Settings) -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.argument("call_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@with_settings
+def advice(call_id: str, fmt: str, settings: Settings) -> None:
+    """Show a call's contact reason, how much of the standard worsening advice was given, and the
+    SMS the caller could have received (a draft: Lydlogg sends nothing)."""
+    from lydlogg.advice import approval_notice, call_advice, library_for, summary_lines, written_advice
+    from lydlogg.db import connect
+    from lydlogg.store import CallNotFoundError
+    from rubrics import RubricError
+
+    try:
+        library = library_for(settings.advice)
+        with connect(settings.db_path, read_only=True) as con:
+            result, _call = call_advice(con, call_id, library)
+    except (RubricError, CallNotFoundError) as e:
+        raise Failure(str(e)) from e
+    sms = written_advice(result, library, settings.advice)
+    notice = approval_notice(library)
+    if fmt == "json":
+        doc = {"call_id": call_id, "library": library.key, "library_approved": library.approved,
+               "reasons": [{"reason_id": d.reason_id, "name": d.name, "confidence": d.confidence,
+                            "cues": list(d.cues), "evidence": [e.as_dict() for e in d.evidence]}
+                           for d in result.detected],
+               "reason_ids": list(result.reason_ids), "corrected": result.corrected,
+               "coverage": result.coverage.as_dict() if result.coverage else None, "sms_draft": sms}  # fmt: skip
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    if notice:
+        click.echo(f"NB: {notice}")
+    for line in summary_lines(result):
+        click.echo(line)
+    if sms:
+        click.echo(f"\nSlik kunne rådet på SMS ha sett ut ({len(sms)} tegn, utkast, sendes ikke):\n{sms}")
+
+
 @main.command("rubrics")
 @with_settings
 def rubrics_cmd(settings: Settings) -> None:

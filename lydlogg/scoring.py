@@ -2,7 +2,10 @@
 
 Suggestions are keyed on (transcript, rubric content hash, criterion): editing a rubric makes
 ``lydlogg score`` score again under the new hash without touching transcription, and scoring is
-skipped for what already has suggestions. Transcripts are read and suggestions written in bulk so
+skipped for what already has suggestions. A rubric whose criteria read the standard worsening
+advice (``rubrics/advice``) is keyed on its hash combined with the advice library's, so editing
+the library re-scores those rubrics and re-analyses each call's advice (``advice_results``), and
+nothing else. Transcripts are read and suggestions written in bulk so
 that ten thousand calls score in well under a minute.
 """
 
@@ -25,6 +28,7 @@ import lydlogg
 from lydlogg.db import connect, transaction
 from lydlogg.settings import Settings
 from rubrics import LoadedRubric, build_call_text, choose_rubric, load_rubrics, score_call
+from rubrics.advice_library import AdviceLibrary, library_in_use
 from transcription.formats import from_json
 from transcription.types import Segment, Transcript
 
@@ -126,6 +130,24 @@ class ScoreReport:
     no_rubric: list[str] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
     rubrics: set[str] = field(default_factory=set)
+    advice_analysed: int = 0
+    advice_library: str = ""
+
+
+# Scorers whose results depend on the advice library (when their ``advice_library`` param is on).
+_ADVICE_SCORERS = ("worsening_advice", "safety_netting")
+
+
+def scoring_key(loaded: LoadedRubric, library: AdviceLibrary) -> str:
+    """The hash suggestions are stored under: the rubric's, combined with the advice library's
+    when one of its criteria reads the library."""
+    uses = any(
+        c.scorer.type in _ADVICE_SCORERS and c.scorer.params.get("advice_library", True)
+        for c in loaded.rubric.criteria
+    )
+    if not uses:
+        return loaded.sha256
+    return hashlib.sha256(f"{loaded.sha256}+{library.sha256}".encode()).hexdigest()
 
 
 _LATEST_SQL = """
@@ -156,16 +178,28 @@ def score_stored(
     rubrics_dir: Path | None = None,
     call_ids: Iterable[str] | None = None,
 ) -> ScoreReport:
-    """Suggest scores for every stored call's newest transcript that has none for its rubric."""
+    """Suggest scores for every stored call's newest transcript that has none for its rubric, and
+    analyse its worsening advice against the standard for its contact reason."""
+    from lydlogg.advice import analyse_call, corrected_reasons, library_for, store_results
+
     rubrics = load_rubrics(rubrics_dir) if rubrics_dir else load_rubrics()
+    library = library_for(settings.advice)
     if rubric_id is not None and rubric_id not in rubrics:
         raise KeyError(f"no rubric {rubric_id!r}; available: {', '.join(sorted(rubrics))}")
-    report = ScoreReport()
+    report = ScoreReport(advice_library=library.key)
     version = f"lydlogg {lydlogg.__version__}"
+    keys = {rid: scoring_key(loaded, library) for rid, loaded in rubrics.items()}
     with connect(settings.db_path) as con:
         latest = con.execute(_LATEST_SQL).fetchall()
         done = set(con.execute("SELECT DISTINCT transcript_id, rubric_sha256 FROM suggestions").fetchall())
-        todo: list[tuple[str, str, str, str | None, LoadedRubric]] = []
+        advised = {
+            r[0]
+            for r in con.execute(
+                "SELECT transcript_id FROM advice_results WHERE library_sha256 = ?", [library.sha256]
+            ).fetchall()
+        }
+        corrections = corrected_reasons(con)
+        todo: list[tuple[str, str, str, str | None, LoadedRubric | None, bool]] = []
         only = set(call_ids) if call_ids is not None else None
         for tid, call_id, language, service in latest:
             if only is not None and call_id not in only:
@@ -173,28 +207,38 @@ def score_stored(
             loaded = rubrics[rubric_id] if rubric_id else choose_rubric(rubrics, service)
             if loaded is None:
                 report.no_rubric.append(call_id)
-                continue
-            if (tid, loaded.sha256) in done:
+            elif (tid, keys[loaded.rubric.id]) in done:
                 report.already += 1
-                continue
-            todo.append((tid, call_id, language, service, loaded))
+                loaded = None
+            if loaded is not None or tid not in advised:  # scored again (a corrected text): advice too
+                todo.append((tid, call_id, language, service, loaded, True))
         segments = _load_segments(con, [t[0] for t in todo]) if todo else {}
-        rows = []
-        for tid, call_id, language, service, loaded in todo:
-            try:
-                call = build_call_text(Transcript(call_id, language, tuple(segments.get(tid, ()))), service)
-                result = score_call(call, loaded)
-            except Exception as e:  # noqa: BLE001 - one call's scoring error must not stop the batch
-                log.warning("scoring %s failed: %s", call_id, e)
-                report.failures.append((call_id, f"{type(e).__name__}: {e}"))
-                continue
-            report.rubrics.add(loaded.key)
-            for s in result.scores:
-                rows.append((tid, call_id, loaded.rubric.id, loaded.rubric.version, loaded.sha256, s.criterion_id,
-                             s.value, s.confidence, json.dumps([e.as_dict() for e in s.evidence], ensure_ascii=False),
-                             s.rationale, version))  # fmt: skip
-            report.scored += 1
+        rows, advice_rows = [], []
+        with library_in_use(library):
+            for tid, call_id, language, service, loaded, advise in todo:
+                try:
+                    call = build_call_text(
+                        Transcript(call_id, language, tuple(segments.get(tid, ()))), service
+                    )
+                    result = score_call(call, loaded) if loaded is not None else None
+                    if advise and segments.get(tid):  # text dropped by retention: keep the earlier analysis
+                        advice_rows.append((tid, analyse_call(call, library, corrections.get(call_id))))
+                except Exception as e:  # noqa: BLE001 - one call's scoring error must not stop the batch
+                    log.warning("scoring %s failed: %s", call_id, e)
+                    report.failures.append((call_id, f"{type(e).__name__}: {e}"))
+                    continue
+                if result is None:
+                    continue
+                report.rubrics.add(loaded.key)
+                key = keys[loaded.rubric.id]
+                for s in result.scores:
+                    rows.append((tid, call_id, loaded.rubric.id, loaded.rubric.version, key, s.criterion_id,
+                                 s.value, s.confidence, json.dumps([e.as_dict() for e in s.evidence],
+                                 ensure_ascii=False), s.rationale, version))  # fmt: skip
+                report.scored += 1
+        report.advice_analysed = len(advice_rows)
         with transaction(con):
+            store_results(con, advice_rows)
             if rows:
                 frame = pd.DataFrame(rows, columns=["transcript_id", "call_id", "rubric_id", "rubric_version",
                                                     "rubric_sha256", "criterion_id", "value", "confidence",

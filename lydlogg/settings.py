@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 from anonymise.audio import AnonymiseSettings
+from lydlogg.advice import AdviceSettings
 from lydlogg.auth import LoginSettings
 from lydlogg.crypto import EncryptionSettings
 from lydlogg.retention import RetentionSettings
@@ -276,6 +277,9 @@ class Settings(BaseSettings):
     )
     anonymise: AnonymiseSettings = Field(
         default_factory=AnonymiseSettings, description="Anonymisation of audio for the case library."
+    )
+    advice: AdviceSettings = Field(
+        default_factory=AdviceSettings, description="Standard worsening advice per contact reason."
     )
 
     @model_validator(mode="after")

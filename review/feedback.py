@@ -192,8 +192,13 @@ def handout_html(
     notes: list[FeedbackNote],
     *,
     held_on: date | None = None,
+    advice_html: str = "",
 ) -> str:
-    """A printable handout for the session (no transcript text); every user-provided string is escaped."""
+    """A printable handout for the session (no transcript text); every user-provided string is escaped.
+
+    ``advice_html`` is the already escaped part on the standard worsening advice and its SMS draft
+    (:func:`review.advice.handout_section`), placed before the reflection questions.
+    """
     reviewers = sorted({r for row in rows for r in row.values})
     body = [
         f"<h1>Tilbakemeldingsmøte – samtale {escape(call_id)}</h1>",
@@ -225,6 +230,7 @@ def handout_html(
             for step, who, text in anchored
         ]
         body.append("</ul>")
+    body.append(advice_html)
     asked = list(dict.fromkeys(q for step in steps for q in step.questions))
     if asked:
         body.append("<h2>Refleksjonsspørsmål</h2>")

@@ -11,6 +11,7 @@ from review.access import AccessDenied, allowed
 from review.agreement import SUGGESTION, Agreement
 from review.calibration import CalibrationService, Round, RoundResults
 from review.service import ReviewService
+from review.views import advice_section
 from review.views.common import clock, value_label
 from rubrics import load_rubrics
 
@@ -218,6 +219,8 @@ def _results(calibration: CalibrationService, found: Round, results: RoundResult
             st.text(guidance[criterion.id])
         for d in found_here:
             st.caption(f"Samtale {_md(d.call_id)}")
+            if criterion.id in ("worsening_advice", "safety_netting"):
+                advice_section.render_calibration_hint(calibration.db_path, calibration.user, d.call_id)
             left, right = st.columns(2)
             with left:
                 st.markdown("**Forslag**")

@@ -7,6 +7,7 @@ import streamlit as st
 from review.access import AccessDenied, allowed
 from review.comparison import compare_reviews, parse_segment_comments
 from review.service import ReviewService
+from review.views import advice_section
 from review.views.common import ROLE_LABELS, clock, value_label
 from review.views.episode import show_timeline
 from review.views.transcript_html import transcript_html
@@ -80,6 +81,7 @@ def _render(service: ReviewService) -> None:
         st.iframe(transcript_html(transcript.segments, evidence, notes), height=640)
     with right:
         _review_form(service, call_id, rubric_id, suggestions, transcript)
+        advice_section.render_call_section(service, call_id)
         if allowed(service.user, "correct_transcript"):
             _correction_form(service, call_id, transcript)
 

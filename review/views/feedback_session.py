@@ -9,8 +9,10 @@ import streamlit as st
 
 from lydlogg.episode_report import PdfUnavailableError, html_to_pdf
 from review.access import AccessDenied, allowed
+from review.advice import handout_section, with_standard_questions
 from review.feedback import FeedbackService, Step, assessment_rows, handout_html, plan_steps
 from review.service import ReviewService
+from review.views import advice_section
 from review.views.common import ROLE_LABELS, clock, value_label
 from rubrics import load_rubrics
 from rubrics.reflection import load_reflection_questions
@@ -74,7 +76,10 @@ def render(service: ReviewService) -> None:
         return
     rubric = _rubrics()[rubric_id].rubric
     reviews = service.reviews(call_id)
-    steps = plan_steps(transcript, rubric, suggestions, reviews, _questions())
+    advice = advice_section.view_for(service, call_id)
+    steps = with_standard_questions(
+        plan_steps(transcript, rubric, suggestions, reviews, _questions()), advice
+    )
     feedback = FeedbackService(service.db_path, service.user)
     notes = feedback.notes(call_id)
     st.caption(
@@ -92,7 +97,7 @@ def render(service: ReviewService) -> None:
     step = steps[index]
     rows = {row.criterion_id: row for row in assessment_rows(rubric, suggestions, reviews)}
     if step.segment_index is None:
-        _closing(service, feedback, call_id, rubric, rows, reviews, steps, notes)
+        _closing(service, feedback, call_id, rubric, rows, reviews, steps, notes, advice)
     else:
         _segment(service, call_id, transcript, step, rows, suggestions)
     _notes(feedback, call_id, step, notes)
@@ -129,7 +134,7 @@ def _questions_list(step: Step) -> None:
         st.markdown(f"- *{_md(title)}*: {_md(question)}")
 
 
-def _closing(service, feedback, call_id, rubric, rows, reviews, steps, notes) -> None:
+def _closing(service, feedback, call_id, rubric, rows, reviews, steps, notes, advice=None) -> None:
     st.subheader("Oppsummering")
     reviewers = sorted({r for row in rows.values() for r in row.values})
     table = pd.DataFrame(
@@ -144,7 +149,10 @@ def _closing(service, feedback, call_id, rubric, rows, reviews, steps, notes) ->
         if review.overall_comment:
             st.text(f"{review.reviewer}: {review.overall_comment}")
     _questions_list(steps[-1])
-    page = handout_html(call_id, rubric, list(rows.values()), reviews, steps, notes)
+    advice_section.render_feedback_section(advice)
+    page = handout_html(
+        call_id, rubric, list(rows.values()), reviews, steps, notes, advice_html=handout_section(advice)
+    )
     st.download_button("Last ned utdelingsark (HTML)", page, file_name=f"tilbakemelding-{call_id}.html",
                        mime="text/html")  # fmt: skip
     if st.button("Lag PDF"):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import Field
+
 from rubrics.scorers import lexicon as lx
 from rubrics.scorers._common import (
     CallView,
@@ -36,11 +38,19 @@ __all__ = [
 
 
 class WorseningAdviceParams(ScorerParams):
-    pass
+    advice_library: bool = Field(
+        True,
+        description="Count the signs of the standard advice for the call's detected contact reason "
+        "(rubrics/advice) as concrete, and name the standard's missing signs in the rationale.",
+    )
 
 
 class SafetyNettingParams(ScorerParams):
-    pass
+    advice_library: bool = Field(
+        True,
+        description="Count the signs of the standard advice for the call's detected contact reason "
+        "(rubrics/advice) as concrete, and name the standard's missing signs in the rationale.",
+    )
 
 
 class ChecksUnderstandingParams(ScorerParams):
@@ -63,11 +73,41 @@ def _after_working_diagnosis(norm, pos: int) -> bool:
     return "ut" in prev and "som" in prev and any(t in lx.WORKING_DIAGNOSIS_CUES for t in prev)
 
 
-def advice_elements(v: CallView) -> Elements:
+def advice_elements(v: CallView, *, standard: bool = False) -> Elements:
+    """The advice elements; with ``standard``, the signs of the detected reason's standard advice
+    (:mod:`rubrics.advice_library`) said in conditional advice count as concrete signs too."""
     cached = v.memo.get("advice")
     if cached is None:
         cached = v.memo["advice"] = _advice_elements(v)
-    return cached
+    if not standard:
+        return cached
+    cov = _standard(v)
+    if cov is None:
+        return cached
+    extra = [h for s in cov.signs_said for h in s.hits if not any(_overlap(h, g) for g in cached.signs)]
+    if not extra:
+        return cached
+    return Elements(cached.signs + extra, *(getattr(cached, f) for f in ("vague", "actions", "thresholds",
+                    "course", "teach_back", "immediate")))  # fmt: skip
+
+
+def _standard(v: CallView):  # -> AdviceCoverage | None; imported late: advice_library imports this package
+    from rubrics.advice_library import standard_coverage
+
+    return standard_coverage(v)
+
+
+def _overlap(a: Hit, b: Hit) -> bool:
+    return a.utt.index == b.utt.index and a.start < b.end and b.start < a.end
+
+
+def _missing_from_standard(v: CallView, enabled: bool) -> str:
+    """' Standardrådet for <reason> nevner også: …' naming up to three signs not said, or ''."""
+    cov = _standard(v) if enabled else None
+    if cov is None or not cov.signs_missing:
+        return ""
+    names = ", ".join(s.label for s in cov.signs_missing[:3])
+    return f" Standardrådet for {cov.reason_name.lower()} nevner også: {names}."
 
 
 def _scoped_hits(line: Line, pattern: lx.Lex, *, condition_only: bool) -> list[Hit]:
@@ -108,7 +148,8 @@ def _advice_elements(v: CallView) -> Elements:
 
 
 def score_worsening_advice(call: CallText, p: WorseningAdviceParams) -> CriterionScore:
-    e = advice_elements(view(call, p))
+    v = view(call, p)
+    e = advice_elements(v, standard=p.advice_library)
     cid = "worsening_advice"
     if e.immediate:
         return CriterionScore(cid, None, confidence(p, call, e.immediate), evidence_of(e.immediate[:2]),
@@ -127,15 +168,16 @@ def score_worsening_advice(call: CallText, p: WorseningAdviceParams) -> Criterio
         value, hits = 1, e.vague + e.actions + e.thresholds
         why = f"Bare vage råd om forverring ({quote(hits, 2)}), ingen konkrete tegn."
     else:
-        return CriterionScore(
-            cid, 0, confidence(p, call, absent=True), (), "Ingen råd om hva som skal gjøres ved forverring."
-        )
+        return CriterionScore(cid, 0, confidence(p, call, absent=True), (),
+                              "Ingen råd om hva som skal gjøres ved forverring." + _missing_from_standard(v, p.advice_library))  # fmt: skip
+    why += _missing_from_standard(v, p.advice_library and value < 4)
     weak = value == 3 and bool(e.thresholds) and not e.teach_back
     return CriterionScore(cid, value, confidence(p, call, hits, weak=weak), evidence_of(hits), why)
 
 
 def score_safety_netting(call: CallText, p: SafetyNettingParams) -> CriterionScore:
-    e = advice_elements(view(call, p))
+    v = view(call, p)
+    e = advice_elements(v, standard=p.advice_library)
     cid = "safety_netting"
     parts = [
         ("forløp/usikkerhet", e.course),
@@ -154,6 +196,7 @@ def score_safety_netting(call: CallText, p: SafetyNettingParams) -> CriterionSco
     missing = [name for name, hs in parts if not hs]
     why = "Har " + ", ".join(name for name, _ in got)
     why += f"; mangler {', '.join(missing)}." if missing and value < 4 else "."
+    why += _missing_from_standard(v, p.advice_library and not e.signs)
     return CriterionScore(cid, value, confidence(p, call, hits), evidence_of(hits), why)
 
 
