@@ -118,8 +118,10 @@ def ingest(paths: tuple[Path, ...], metadata: Path | None, settings: Settings) -
     click.echo(
         f"added {len(report.added)}, already known {len(report.already_known)}, "
         f"metadata updated {len(report.metadata_updated)}, without audio {len(report.without_audio)}, "
-        f"failed {len(report.failures)}"
+        f"failed {len(report.failures)}, skipped {len(report.skipped)}"
     )
+    for skip in report.skipped:
+        click.echo(f"  skipped: {skip}", err=True)
     for failure in report.failures:
         click.echo(f"  failed: {failure}", err=True)
     if report.failures:
