@@ -170,7 +170,9 @@ def reference_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_reference_db(tmp_path_factory.mktemp("reference"))
 
 
-def write_encoded(path: Path, fmt: str, codec: str, *, rate: int, channels: int = 1, seconds: float = 2.0) -> Path:
+def write_encoded(
+    path: Path, fmt: str, codec: str, *, rate: int, channels: int = 1, seconds: float = 2.0
+) -> Path:
     """Write the write_tone signal through FFmpeg (PyAV) with ``codec`` in container ``fmt``."""
     import av
 

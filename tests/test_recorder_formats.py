@@ -14,7 +14,7 @@ from transcription.audio import ACCEPTED_EXTENSIONS, SAMPLE_RATE, AudioError, de
 
 
 def _peak_hz(samples: np.ndarray) -> int:
-    spectrum = np.abs(np.fft.rfft(samples[: SAMPLE_RATE]))
+    spectrum = np.abs(np.fft.rfft(samples[:SAMPLE_RATE]))
     return int(np.argmax(spectrum))  # one second at 16 kHz: bin = Hz
 
 
