@@ -213,7 +213,9 @@ def ingest(settings: Settings, paths: Iterable[Path], metadata: Path | None = No
     rows: list[MetadataRow] = []
     row_errors: list[RowError] = []
     if metadata is not None:
-        rows, row_errors = read_metadata(metadata)  # MetadataError for an unreadable file propagates
+        rows, row_errors = read_metadata(
+            metadata, settings.metadata
+        )  # MetadataError for an unreadable file propagates
     paths = list(paths)
     files, report.skipped = discover_audio(paths)
     missing = _missing(paths)

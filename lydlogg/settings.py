@@ -26,6 +26,7 @@ from pydantic_settings import (
 from anonymise.audio import AnonymiseSettings
 from lydlogg.auth import LoginSettings
 from lydlogg.crypto import EncryptionSettings
+from lydlogg.metadata import MetadataSettings
 from lydlogg.retention import RetentionSettings
 from review.cases import CaseSettings
 from review.dashboard import DashboardSettings
@@ -234,6 +235,9 @@ class Settings(BaseSettings):
     )
     pyannote: PyannoteSettings = Field(
         default_factory=PyannoteSettings, description="pyannote.audio diarization for mono calls (optional)."
+    )
+    metadata: MetadataSettings = Field(
+        default_factory=MetadataSettings, description="The call-metadata CSV from the telephony system."
     )
     episodes: EpisodeSettings = Field(default_factory=EpisodeSettings, description="Repeat contacts.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="The review app.")
