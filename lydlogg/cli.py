@@ -259,39 +259,87 @@ def calls(fmt: str, settings: Settings) -> None:
 
 
 @main.command("export-transcript")
-@click.argument("call_id")
-@click.option("--format", "fmt", type=click.Choice(["json", "vtt", "txt"]), default="json", show_default=True)
+@click.argument("call_ids", nargs=-1)
+@click.option(
+    "--all", "all_calls", is_flag=True, help="Every transcribed call (narrow with --since, --service)."
+)
+@click.option(
+    "--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Calls started on or after this date."
+)
+@click.option(
+    "--service",
+    type=click.Choice(["lvs", "amk", "legevaktlege", "fastlege"]),
+    default=None,
+    help="Only this service.",
+)
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["json", "vtt", "srt", "txt", "rttm", "all"]),
+    default="json",
+    show_default=True,
+    help="rttm: speaker turns in NIST RTTM; all: every format.",
+)
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
-    help="Write to this file instead of standard output.",
+    help="A folder (one <call_id>.<format> file per call and format); for one call and one format also a file.",
 )
 @with_settings
-def export_transcript(call_id: str, fmt: str, output: Path | None, settings: Settings) -> None:
-    """Print the newest transcript of CALL_ID as JSON, WebVTT or text."""
+def export_transcript(
+    call_ids: tuple[str, ...],
+    all_calls: bool,
+    since: Any,
+    service: str | None,
+    fmt: str,
+    output: Path | None,
+    settings: Settings,
+) -> None:
+    """Export the newest transcripts of CALL_IDS (or --all / --since / --service).
+
+    One call and one format without -o prints to standard output.
+    """
     from lydlogg.db import connect
     from lydlogg.store import CallNotFoundError, load_transcript
-    from transcription import to_json, to_txt, to_vtt
+    from lydlogg.transcript_export import TranscriptSelection, export_transcripts, select_calls
+    from transcription.formats import TRANSCRIPT_FORMATS, render
 
+    if not call_ids and not (all_calls or since or service):
+        raise click.UsageError("give CALL_IDS, or --all / --since / --service")
+    formats = list(TRANSCRIPT_FORMATS) if fmt == "all" else [fmt]
+    selection = TranscriptSelection(call_ids, all_calls, since.date() if since else None, service)
+    username = f"cli:{getpass.getuser()}"
+    single = len(call_ids) == 1 and not (all_calls or since or service) and len(formats) == 1
+    if single and (output is None or not output.is_dir()):
+        from lydlogg.audit import record
+        from lydlogg.transcript_export import stored_turns
+
+        with connect(settings.db_path) as con:
+            try:
+                transcript = load_transcript(con, call_ids[0])
+            except CallNotFoundError as e:
+                raise Failure(str(e)) from e
+            turns = stored_turns(con, call_ids[0]) if fmt == "rttm" else []
+            record(con, username, "export", "call", call_ids[0], f"transcript {fmt}")
+        text = render(transcript, fmt, turns)
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            click.echo(text, nl=False)
+        return
+    if output is None:
+        raise click.UsageError("several calls or formats need -o DIR")
     with connect(settings.db_path) as con:
-        try:
-            transcript = load_transcript(con, call_id)
-        except CallNotFoundError as e:
-            raise Failure(str(e)) from e
-        con.execute(
-            "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, 'export', 'call', ?, ?)",
-            [f"cli:{getpass.getuser()}", call_id, fmt],
-        )
-    if fmt == "json":
-        text = json.dumps(to_json(transcript), ensure_ascii=False, indent=2) + "\n"
-    else:
-        text = to_vtt(transcript) if fmt == "vtt" else to_txt(transcript)
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=False)
+        ids = select_calls(con, selection)
+        report = export_transcripts(con, ids, formats, output, username)
+    click.echo(f"wrote {len(report.written)} files for {len(ids)} calls to {output}")
+    for failure in report.failures:
+        click.echo(f"  failed: {failure}", err=True)
+    if report.failures:
+        sys.exit(1)
 
 
 @main.command()
