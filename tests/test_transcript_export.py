@@ -39,7 +39,7 @@ def test_srt_has_comma_times_and_no_markup():
     assert blocks[0].splitlines() == [
         "1",
         "00:00:00,000 --> 00:00:02,500",
-        "operator: Han sa ‹b›pust‹/b› & -› hjelp nå",
+        "operator: Han sa ‹b›pust‹/b› & --› hjelp nå",
     ]
     assert blocks[1].splitlines()[2] == "S 2: (\\an8)ja › nei"
     assert srt.count("-->") == 3
