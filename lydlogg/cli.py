@@ -342,6 +342,48 @@ def export_transcript(
         sys.exit(1)
 
 
+@main.command("export")
+@click.argument("dataset_name", metavar="{calls|suggestions|reviews|episodes}",
+                type=click.Choice(["calls", "suggestions", "reviews", "episodes"]))  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "xlsx"]), default="csv", show_default=True)
+@click.option("--excel", is_flag=True, help="CSV for Norwegian Excel: UTF-8 with BOM, ';' and decimal comma.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@click.option(
+    "--as", "username", default=None, help="Export with this user's access rules, audited in their name."
+)
+@with_settings
+def export_cmd(
+    dataset_name: str, fmt: str, excel: bool, output: Path, username: str | None, settings: Settings
+) -> None:
+    """Export review data as one flat table (columns in the README)."""
+    from lydlogg.auth import get_user
+    from lydlogg.conversation import add_call_measures
+    from lydlogg.db import connect
+    from lydlogg.exports import ExcelUnavailable, export_dataset
+    from lydlogg.pseudonym import load_or_create_key
+    from review.access import AccessDenied
+
+    if excel and fmt != "csv":
+        raise click.UsageError("--excel applies to --format csv")
+    key = load_or_create_key(settings.key_file)
+    with connect(settings.db_path) as con:
+        user = None
+        if username:
+            user = get_user(con, username)
+            if user is None:
+                raise Failure(f"no active user {username!r}")
+        try:
+            rows = export_dataset(
+                con, dataset_name, fmt, output, key=key, username=username or f"cli:{getpass.getuser()}",
+                user=user, excel=excel, window_hours=settings.episodes.window_hours, extra=add_call_measures,
+            )  # fmt: skip
+        except AccessDenied as e:
+            raise Failure(f"{username} may not export review data") from e
+        except ExcelUnavailable as e:
+            raise Failure(str(e)) from e
+    click.echo(f"{output}: {dataset_name}, {rows} rows")
+
+
 @main.command()
 @click.option(
     "--prepare", is_flag=True, help="Make the configured model ready (assemble and verify the bundled one)."
@@ -643,8 +685,9 @@ def settings_cmd(markdown: bool, settings: Settings) -> None:
 
 @main.command()
 @click.option("--port", type=int, default=None, help="Port (default: setting server.port, 8501).")
+@click.option("--host", default=None, help="Address to listen on (default: setting server.address, localhost).")
 @_location_options
-def serve(port: int | None, config: Path | None, db: Path | None) -> None:
+def serve(port: int | None, host: str | None, config: Path | None, db: Path | None) -> None:
     """Start the review app (Streamlit)."""
     try:
         settings = load_settings(config, **({"db_path": db} if db else {}))
@@ -657,7 +700,8 @@ def serve(port: int | None, config: Path | None, db: Path | None) -> None:
     if config:
         env["LYDLOGG_CONFIG"] = str(config.resolve())
     port = port or settings.server.port
-    click.echo(f"Lydlogg is at http://{settings.server.address}:{port}")
+    host = host or settings.server.address
+    click.echo(f"Lydlogg is at http://{host}:{port}")
     cmd = [
         sys.executable,
         "-m",
@@ -667,7 +711,7 @@ def serve(port: int | None, config: Path | None, db: Path | None) -> None:
         "--server.headless",
         "true",
         "--server.address",
-        settings.server.address,
+        host,
         "--server.port",
         str(port),
         "--browser.gatherUsageStats",
