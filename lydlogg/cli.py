@@ -345,9 +345,13 @@ def export_transcript(
 @main.command("export")
 @click.argument("dataset_name", metavar="{calls|suggestions|reviews|episodes}",
                 type=click.Choice(["calls", "suggestions", "reviews", "episodes"]))  # fmt: skip
-@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "xlsx"]), default="csv", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "parquet", "xlsx"]), default="csv", show_default=True
+)
 @click.option("--excel", is_flag=True, help="CSV for Norwegian Excel: UTF-8 with BOM, ';' and decimal comma.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write."
+)
 @click.option(
     "--as", "username", default=None, help="Export with this user's access rules, audited in their name."
 )
@@ -685,7 +689,9 @@ def settings_cmd(markdown: bool, settings: Settings) -> None:
 
 @main.command()
 @click.option("--port", type=int, default=None, help="Port (default: setting server.port, 8501).")
-@click.option("--host", default=None, help="Address to listen on (default: setting server.address, localhost).")
+@click.option(
+    "--host", default=None, help="Address to listen on (default: setting server.address, localhost)."
+)
 @_location_options
 def serve(port: int | None, host: str | None, config: Path | None, db: Path | None) -> None:
     """Start the review app (Streamlit)."""
