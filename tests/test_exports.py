@@ -124,3 +124,24 @@ def test_formula_escape_and_excel_csv_are_pure():
     df = pd.DataFrame({"a": ["=1+1", "+47", "-x", "@y", "ok", None], "b": [1.5, 2, 3, 4, 5, 6]})
     assert list(escape_formulas(df)["a"].fillna("")) == ["'=1+1", "'+47", "'-x", "'@y", "ok", ""]
     assert csv_bytes(df.head(1), excel=True) == "\ufeffa;b\n'=1+1;1,5\n".encode()
+
+
+def test_dashboard_conversation_measures_by_operator_and_service(db):
+    from review.access import AccessDenied
+    from review.dashboard import DashboardService
+
+    everyone = DashboardService(db, LEDER, cache=False).conversation(("operator_id", "service"))
+    assert {"operator_id", "service", "calls", "exact_calls", "talk_ratio", "silence_share"} <= set(
+        everyone.columns
+    )
+    assert everyone["calls"].sum() == _count(db, "SELECT count(DISTINCT call_id) FROM transcripts")
+    assert everyone["exact_calls"].sum() < everyone["calls"].sum()  # the mono sample calls are estimated
+    own = DashboardService(db, ANNE, cache=False).conversation()
+    assert set(own["operator_id"]) == {"op-anne"}
+    assert own["calls"].sum() == _count(
+        db,
+        "SELECT count(*) FROM calls c WHERE operator_id = 'op-anne'"
+        " AND EXISTS (SELECT 1 FROM transcripts t WHERE t.call_id = c.call_id)",
+    )
+    with pytest.raises(AccessDenied):
+        DashboardService(db, User("x", "X", "operator"), cache=False).conversation()
