@@ -124,6 +124,13 @@ class AudioSettings(_Section):
         ),
     )
     max_file_mb: int = Field(2048, ge=1, description="Largest audio file accepted by ingest, in mebibytes.")
+    playback_dir: Path = Field(
+        Path("data/playback"),
+        description=(
+            "Folder for browser-safe copies (16-bit PCM WAV, named by the recording's sha256) of "
+            "recordings browsers cannot play as they are (GSM, ADPCM, G.711, AMR, WMA, VOX, AAC)."
+        ),
+    )
 
 
 class EpisodeSettings(_Section):

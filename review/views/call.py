@@ -7,7 +7,7 @@ import streamlit as st
 from review.access import AccessDenied, allowed
 from review.comparison import compare_reviews, parse_segment_comments
 from review.service import ReviewService
-from review.views.common import ROLE_LABELS, clock, value_label
+from review.views.common import ROLE_LABELS, clock, playable_audio, value_label
 from review.views.episode import show_timeline
 from review.views.transcript_html import transcript_html
 from rubrics import load_rubrics
@@ -49,9 +49,9 @@ def _render(service: ReviewService) -> None:
             st.page_link(
                 "review/views/episode_page.py", label="Vis episode", query_params={"samtale": call_id}
             )
-    audio = service.audio_path(call_id)
+    audio = playable_audio(service, call_id)
     start = float(st.query_params.get("t", 0) or 0)
-    if audio is not None and audio.is_file():
+    if audio is not None:
         st.audio(str(audio), start_time=int(start))
     if info.status != "transcribed":
         st.info("Samtalen er ikke transkribert ennå.")
@@ -78,10 +78,32 @@ def _render(service: ReviewService) -> None:
                     notes.setdefault(seg, []).append(f"{review.reviewer}: {text}")
         st.caption("Klikk på et segment for å spille av derfra. Usikre ord er understreket.")
         st.iframe(transcript_html(transcript.segments, evidence, notes), height=640)
+        _measures(service.conversation_measures(call_id))
     with right:
         _review_form(service, call_id, rubric_id, suggestions, transcript)
         if allowed(service.user, "correct_transcript"):
             _correction_form(service, call_id, transcript)
+
+
+def _measures(m) -> None:  # noqa: ANN001 - ConversationMeasures | None
+    """The conversation measures beside the transcript, labelled exact (stereo) or estimated."""
+    if m is None:
+        return
+    basis = (
+        "eksakt (stereo, én part per kanal)" if m.basis == "exact" else "anslått (mono, fra diariseringen)"
+    )
+    with st.expander(f"Samtalemål – {basis}", expanded=True):
+        a, b, c, d = st.columns(4)
+        a.metric("Personal snakker", clock(m.staff_talk_s))
+        b.metric("Innringer snakker", clock(m.caller_talk_s))
+        c.metric("Taleforhold", "–" if m.talk_ratio is None else f"{m.talk_ratio:.1f}".replace(".", ","))
+        d.metric("Stillhet", f"{m.silence_share:.0%}".replace("%", " %"))
+        a.metric("Lengste stillhet", f"{m.longest_silence_s:.0f} s")
+        b.metric("Overlapp", f"{m.overlap_s:.0f} s")
+        c.metric("Avbrudd (personal/innringer)", f"{m.interruptions_by_staff}/{m.interruptions_by_caller}")
+        first = m.time_to_first_question_s
+        d.metric("Første spørsmål", "–" if first is None else clock(first))
+        st.caption(f"Lengste monolog fra personalet: {clock(m.longest_staff_monologue_s)}.")
 
 
 def _correction_form(service: ReviewService, call_id: str, transcript) -> None:
