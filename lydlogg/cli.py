@@ -342,6 +342,40 @@ def export_transcript(
         sys.exit(1)
 
 
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder for the transcript files.")  # fmt: skip
+@click.option(
+    "-f", "--format", "formats", multiple=True, default=("txt",), show_default=True,
+    type=click.Choice(["json", "vtt", "srt", "txt", "rttm", "all"]), help="Repeat for several; all: every format.",
+)  # fmt: skip
+@click.option("--model", default=None, help="Model (default: setting asr.model).")
+@click.option("--language", default=None, help="Language code (default: setting asr.language, no).")
+@with_settings
+def transcribe(
+    files: tuple[Path, ...], output: Path, formats: tuple[str, ...], model: str | None, language: str | None,
+    settings: Settings,
+) -> None:  # fmt: skip
+    """Transcribe FILES without a database (decode, ASR, speakers, roles) and write transcript files."""
+    from lydlogg.oneoff import transcribe_files
+    from transcription import ModelNotAvailableError
+    from transcription.formats import TRANSCRIPT_FORMATS
+
+    asr = settings.asr.model_copy(update={k: v for k, v in (("model", model), ("language", language)) if v})
+    settings = settings.model_copy(update={"asr": asr})
+    wanted = list(TRANSCRIPT_FORMATS) if "all" in formats else list(dict.fromkeys(formats))
+    try:
+        report = transcribe_files(settings, files, output, wanted)
+    except ModelNotAvailableError as e:
+        raise Failure(str(e)) from e
+    click.echo(f"wrote {len(report.written)} files to {output}")
+    for failure in report.failures:
+        click.echo(f"  failed: {failure}", err=True)
+    if report.failures:
+        sys.exit(1)
+
+
 @main.command("export")
 @click.argument("dataset_name", metavar="{calls|suggestions|reviews|episodes}",
                 type=click.Choice(["calls", "suggestions", "reviews", "episodes"]))  # fmt: skip
