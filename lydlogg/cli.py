@@ -376,6 +376,75 @@ def transcribe(
         sys.exit(1)
 
 
+@main.command()
+@click.argument("words", nargs=-1)
+@click.option("--role", type=click.Choice(["caller", "operator", "doctor", "staff"]), default=None,
+              help="Only segments said by this role.")  # fmt: skip
+@click.option("--without", default="", help="Words no staff segment of the call holds (e.g. 113).")
+@click.option("--service", type=click.Choice(["lvs", "amk", "legevaktlege", "fastlege"]), default=None)
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Calls on or after this date.")
+@click.option(
+    "--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Calls on or before this date."
+)
+@click.option("--operator", "operator_id", default=None, help="Only this operator's calls.")
+@click.option("--criterion", default=None, metavar="ID=VALUE",
+              help="A criterion's value (a reviewer's, else the suggestion's); VALUE may be 'none'.")  # fmt: skip
+@click.option("--reviewed/--unreviewed", default=None, help="Only calls with (without) a human review.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--as", "username", default=None, help="Search with this user's access rules (audited in their name)."
+)
+@with_settings
+def search(
+    words: tuple[str, ...], role: str | None, without: str, service: str | None, since: Any, until: Any,
+    operator_id: str | None, criterion: str | None, reviewed: bool | None, limit: int, fmt: str,
+    username: str | None, settings: Settings,
+) -> None:  # fmt: skip
+    """Find calls by what was said: every WORD (any inflection) in one segment, with filters.
+
+    Example: lydlogg search tungpust --role caller --without 113 --service lvs --since 2026-03-01
+    """
+    from lydlogg.auth import get_user
+    from lydlogg.db import connect
+    from review.access import AccessDenied
+    from review.search import SearchQuery, search_calls
+
+    criterion_id = criterion_value = None
+    if criterion:
+        criterion_id, sep, raw = criterion.partition("=")
+        if not sep or not criterion_id or not (raw.lstrip("-").isdigit() or raw == "none"):
+            raise click.UsageError("--criterion takes ID=VALUE, VALUE a whole number or 'none'")
+        criterion_value = None if raw == "none" else int(raw)
+    query = SearchQuery(
+        " ".join(words), role, without, service, since.date() if since else None, until.date() if until else None,
+        operator_id, criterion_id, criterion_value, reviewed, limit,
+    )  # fmt: skip
+    with connect(settings.db_path) as con:
+        user = get_user(con, username) if username else None
+        if username and user is None:
+            raise Failure(f"no active user {username!r}")
+        try:
+            hits = search_calls(con, user, query, who=username or f"cli:{getpass.getuser()}")
+        except AccessDenied as e:
+            raise Failure(f"{username} may not search calls") from e
+        except ValueError as e:
+            raise click.UsageError(str(e)) from e
+    if fmt == "json":
+        records = [
+            {k: _plain(v) for k, v in r.items()} for r in hits.drop(columns="score").to_dict("records")
+        ]
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    if hits.empty:
+        click.echo("no matching calls")
+        return
+    click.echo(f"{len(hits)} segments in {hits['call_id'].nunique()} calls")
+    for h in hits.itertuples():
+        minutes, seconds = divmod(int(h.start_s), 60)
+        click.echo(f"{h.call_id} [{minutes:02d}:{seconds:02d}] {h.role or '-'}: {h.text.strip()}")
+
+
 @main.command("export")
 @click.argument("dataset_name", metavar="{calls|suggestions|reviews|episodes}",
                 type=click.Choice(["calls", "suggestions", "reviews", "episodes"]))  # fmt: skip
