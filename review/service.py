@@ -237,6 +237,13 @@ class ReviewService:
                 _audit(con, self.user, "play_audio", call_id)
         return Path(row[0]) if row else None
 
+    def search(self, query):  # noqa: ANN001, ANN201 - review.search.SearchQuery -> DataFrame
+        """Segments of every call this user may see that match ``query`` (audited)."""
+        from review.search import search_calls
+
+        with self._db() as con:
+            return search_calls(con, self.user, query, who=self.user.username)
+
     def conversation_measures(self, call_id: str):  # noqa: ANN201 - ConversationMeasures | None
         """Talk time, silence, talk-over, ... of the call's newest transcript (None without one)."""
         from lydlogg.conversation import call_measures

@@ -140,3 +140,28 @@ def test_cli_search_and_a_rebuild_after_a_new_transcript(db, tmp_path):
         ]
     bad = CliRunner().invoke(main, ["search", "--criterion", "x", "puster", "--db", str(copy)])
     assert bad.exit_code == 2 and "ID=VALUE" in bad.output
+
+
+def test_the_search_page_finds_calls_and_links_each_hit_to_its_segment(monkeypatch, db, tmp_path):
+    from test_app import app
+
+    copy = tmp_path / "db.duckdb"
+    shutil.copy(db, copy)
+    at = app(monkeypatch, copy, "leder", "sok")
+    assert not at.exception, at.exception
+    at.text_input[0].input("puster")
+    at.selectbox[0].select("caller")
+    at.text_input[1].input("113")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    (table,) = at.dataframe
+    shown = table.value
+    assert set(shown["Samtale"]) == oracle(role="caller", without="113")
+    assert set(shown["Hvem"]) == {"Innringer"}
+    first = shown.iloc[0]
+    assert first["Åpne"].startswith(f"samtale?samtale={first['Samtale']}&t=")
+    anne = app(monkeypatch, copy, "anne", "sok")
+    anne.text_input[0].input("puster")
+    anne.button[0].click().run()
+    assert set(anne.dataframe[0].value["Samtale"]) == {"ep1-c4-amk", "lvs-003-brystsmerter"}
+    assert len(anne.text_input) == 3  # no operator field for an operator
