@@ -863,7 +863,7 @@ def retention_apply(dry_run: bool, settings: Settings) -> None:
     from lydlogg.retention import apply_retention
 
     plan = apply_retention(settings.db_path, settings.retention, user=_cli_admin(), now=datetime.now(UTC),
-                           dry_run=dry_run)  # fmt: skip
+                           dry_run=dry_run, playback_dir=settings.audio.playback_dir)  # fmt: skip
     click.echo(("would delete: " if dry_run else "deleted: ") + plan.summary())
     for call_id in plan.audio_calls:
         click.echo(f"  recording  {call_id}")

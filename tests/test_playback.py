@@ -79,3 +79,29 @@ def test_the_call_page_shows_conversation_measures_beside_the_transcript(monkeyp
     )
     at = app(monkeypatch, db, "leder", "samtale", samtale="ep1-c4-amk")
     assert any("anslått (mono" in e.label for e in at.expander)
+
+
+def test_retention_deletes_the_playback_copies_of_expired_recordings(tmp_path, settings):
+    from datetime import UTC, datetime, timedelta
+
+    from lydlogg.retention import RetentionSettings, apply_retention
+
+    old = write_tone(tmp_path / "old.wav", rate=8_000, subtype="GSM610")
+    new = write_tone(tmp_path / "new.wav", seconds=1.5, rate=8_000, subtype="GSM610")
+    assert len(ingest(settings, [old, new]).added) == 2
+    now = datetime(2026, 9, 1, tzinfo=UTC)
+    with duckdb.connect(str(settings.db_path)) as con:
+        for path, age in ((old, 200), (new, 1)):
+            con.execute(
+                "UPDATE calls SET started_at = ? WHERE audio_sha256 = ?",
+                [now - timedelta(days=age), file_sha256(path)],
+            )
+    cache = tmp_path / "cache"
+    copies = {p: playable_copy(p, cache) for p in (old, new)}
+    plan = apply_retention(
+        settings.db_path, RetentionSettings(managed_audio_dir=tmp_path / "managed"), user=User("a", "A", "admin"),
+        now=now, playback_dir=cache,
+    )  # fmt: skip
+    assert plan.audio_sha256 == (file_sha256(old),)
+    assert not copies[old].exists() and copies[new].exists()
+    assert old.exists()  # outside the managed folder: someone else's original
