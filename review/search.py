@@ -104,26 +104,23 @@ def search_calls(
     load_fts(con)
     if not has_index(con, "search_segments"):
         refresh_search_index(con)
+    # Segment and call filters narrow the rows before BM25 is computed (it costs per row).
+    inner: list[str] = ["true"]
+    inner_params: list[object] = []
     where: list[str] = ["true"]
     params: list[object] = []
+    score_params: list[object] = []
     if words:
         score = match_sql("search_segments", "search_segments.doc_id")
-        params.append(" ".join(words))
+        score_params.append(" ".join(words))
         where.append("g.score IS NOT NULL")
     else:
         score = "NULL::DOUBLE"
     if query.role:
-        where.append("list_contains(?, g.role)")
-        params.append(list(_ROLES[query.role]))
-    if without:
-        where.append(
-            "NOT EXISTS (SELECT 1 FROM search_segments w WHERE w.call_id = c.call_id"  # noqa: S608 - constant SQL
-            " AND w.role IN ('operator', 'doctor') AND "
-            + match_sql("search_segments", "w.doc_id")
-            + " IS NOT NULL)"
-        )
-        params.append(" ".join(without))
+        inner.append("list_contains(?, search_segments.role)")
+        inner_params.append(list(_ROLES[query.role]))
     own = user.operator_id or "\x00none" if user is not None and user.own_calls_only else None
+    calls: list[str] = []
     for clause, value in (
         ("c.service = ?", query.service),
         ("c.started_at >= ?::DATE", query.since),
@@ -132,8 +129,20 @@ def search_calls(
         ("c.operator_id = ?", own),
     ):
         if value is not None:
-            where.append(clause)
-            params.append(value)
+            calls.append(clause)
+            inner_params.append(value)
+    if calls:
+        inner.append(
+            f"search_segments.call_id IN (SELECT c.call_id FROM calls c WHERE {' AND '.join(calls)})"  # noqa: S608 - constant clauses
+        )
+    if without:
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM search_segments w WHERE w.call_id = c.call_id"  # noqa: S608 - constant SQL
+            " AND w.role IN ('operator', 'doctor') AND "
+            + match_sql("search_segments", "w.doc_id")
+            + " IS NOT NULL)"
+        )
+        params.append(" ".join(without))
     if query.criterion_id:
         where.append(
             "(EXISTS (SELECT 1 FROM reviews r JOIN review_scores rs USING (review_id) WHERE r.call_id = c.call_id"  # noqa: S608
@@ -151,10 +160,11 @@ def search_calls(
             + "EXISTS (SELECT 1 FROM reviews r WHERE r.call_id = c.call_id)"
         )
     params.append(int(query.limit))
+    params = [*score_params, *inner_params, *params]
     sql = (
         f"SELECT g.call_id, c.started_at, c.service, c.operator_id, g.segment_index, g.start_s, g.role, g.text,"  # noqa: S608
-        f" g.score FROM (SELECT *, {score} AS score FROM search_segments) g JOIN calls c USING (call_id)"
-        f" WHERE {' AND '.join(where)}"
+        f" g.score FROM (SELECT search_segments.*, {score} AS score FROM search_segments WHERE {' AND '.join(inner)}) g"
+        f" JOIN calls c USING (call_id) WHERE {' AND '.join(where)}"
         " ORDER BY g.score DESC NULLS LAST, c.started_at DESC NULLS LAST, g.call_id, g.segment_index LIMIT ?"
     )
     hits = con.execute(sql, params).df()
