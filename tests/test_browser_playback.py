@@ -33,13 +33,14 @@ def test_a_gsm_wav_call_plays_with_a_duration(tmp_path, monkeypatch):
         log_in(page, base, "leder", "demo-leder")
         page.goto(f"{base}/samtale?samtale=gsm-1", wait_until="domcontentloaded")
         page.get_by_role("heading", name="Samtale gsm-1").wait_for(timeout=60_000)
-        page.wait_for_selector("audio", timeout=30_000)
+        audio = page.locator(".lydlogg-player audio")  # the player component owns the element
+        audio.wait_for(timeout=30_000)
         page.wait_for_function(
-            "() => { const a = document.querySelector('audio'); a.load && a.readyState === 0 && a.load();"
-            " return a.readyState >= 1 && isFinite(a.duration) && a.duration > 2.5; }",
+            "a => a.readyState >= 1 && isFinite(a.duration) && a.duration > 2.5",
+            arg=audio.element_handle(),
             timeout=30_000,
         )
-        duration = page.eval_on_selector("audio", "a => a.duration")
+        duration = audio.evaluate("a => a.duration")
         page.screenshot(path=str(ARTIFACTS / "samtale-gsm.png"), full_page=True)
         browser.close()
     assert 2.9 < duration < 3.1

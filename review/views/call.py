@@ -9,7 +9,8 @@ from review.comparison import compare_reviews, parse_segment_comments
 from review.service import ReviewService
 from review.views.common import ROLE_LABELS, clock, playable_audio, value_label
 from review.views.episode import show_timeline
-from review.views.transcript_html import transcript_html
+from review.views.player import player
+from review.views.transcript_html import transcript_rows
 from rubrics import load_rubrics
 
 
@@ -51,13 +52,15 @@ def _render(service: ReviewService) -> None:
             )
     audio = playable_audio(service, call_id)
     start = float(st.query_params.get("t", 0) or 0)
-    if audio is not None:
-        st.audio(str(audio), start_time=int(start))
     if info.status != "transcribed":
+        if audio is not None:
+            player(call_id, audio, "", start=start, key="spiller")
         st.info("Samtalen er ikke transkribert ennå.")
         return
     transcript = service.transcript(call_id)
     if not transcript.segments:
+        if audio is not None:
+            player(call_id, audio, "", start=start, key="spiller")
         st.info("Transkripsjonen er slettet etter lagringsreglene; vurderinger og metadata er beholdt.")
         return
     rubric_id, suggestions = service.suggestions(call_id)
@@ -76,8 +79,18 @@ def _render(service: ReviewService) -> None:
             for seg, _at, text in review.comments:
                 if seg is not None:
                     notes.setdefault(seg, []).append(f"{review.reviewer}: {text}")
-        st.caption("Klikk på et segment for å spille av derfra. Usikre ord er understreket.")
-        st.iframe(transcript_html(transcript.segments, evidence, notes), height=640)
+        st.caption(
+            "Klikk på et segment for å spille av derfra. Mellomrom spiller/pauser og piltastene hopper 5 s "
+            "når spilleren har fokus. Usikre ord er understreket."
+        )
+        now = player(call_id, audio, transcript_rows(transcript.segments, evidence, notes), start=start,
+                     key="spiller")  # fmt: skip
+        if now is not None:
+            at = next((i for i, s in enumerate(transcript.segments) if s.start <= now < s.end), None)
+            where = f" (segment {at + 1})" if at is not None else ""
+            st.caption(
+                f"Avspilt til {clock(now)}{where}: skriv «{(at or 0) + 1}: tekst» for å knytte en kommentar hit."
+            )
         _measures(service.conversation_measures(call_id))
     with right:
         _review_form(service, call_id, rubric_id, suggestions, transcript)
