@@ -31,6 +31,7 @@ __all__ = [
     "csv_bytes",
     "dataset",
     "escape_formulas",
+    "export_bytes",
     "export_dataset",
     "load_excel",
     "parquet_bytes",
@@ -254,3 +255,35 @@ def export_dataset(
     record(con, username, "export", "dataset", name, f"{fmt}{' excel' if excel else ''} {len(df)} rows")
     log.info("exported %s: %d rows as %s", name, len(df), fmt)
     return len(df)
+
+
+def export_bytes(
+    db_path: Path,
+    name: str,
+    fmt: Format,
+    *,
+    user: User,
+    key_file: Path,
+    excel: bool = False,
+    window_hours: float = 72.0,
+) -> bytes:
+    """Dataset ``name`` as a file's bytes for ``user`` (the app's download buttons); audited."""
+    from lydlogg.conversation import add_call_measures
+    from lydlogg.db import connect
+    from lydlogg.pseudonym import load_or_create_key
+
+    key = load_or_create_key(key_file)
+    with connect(db_path) as con:
+        df = dataset(con, name, key=key, user=user, window_hours=window_hours, extra=add_call_measures)
+        if fmt == "csv":
+            data = csv_bytes(df, excel=excel)
+        elif fmt == "parquet":
+            data = parquet_bytes(df)
+        elif fmt == "xlsx":
+            data = xlsx_bytes(df)
+        else:
+            raise ValueError(f"format {fmt!r} is not one of csv, parquet, xlsx")
+        record(
+            con, user.username, "export", "dataset", name, f"{fmt}{' excel' if excel else ''} {len(df)} rows"
+        )
+    return data

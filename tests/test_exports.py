@@ -12,6 +12,7 @@ from lydlogg.auth import User
 from lydlogg.cli import main
 from lydlogg.conversation import MEASURE_COLUMNS
 from lydlogg.exports import DATASET_COLUMNS, csv_bytes, escape_formulas, load_excel
+from review.access import AccessDenied
 from review.service import ReviewService
 
 LEDER = User("leder", "Liv Leder", "leder")
@@ -145,3 +146,22 @@ def test_dashboard_conversation_measures_by_operator_and_service(db):
     )
     with pytest.raises(AccessDenied):
         DashboardService(db, User("x", "X", "operator"), cache=False).conversation()
+
+
+def test_the_apps_data_downloads_are_the_same_tables_and_audited(db, tmp_path):
+    from lydlogg.exports import export_bytes
+
+    key_file = tmp_path / "key"
+    data = export_bytes(db, "suggestions", "csv", user=LEDER, key_file=key_file, excel=True)
+    df = pd.read_csv(io.BytesIO(data), sep=";", decimal=",", encoding="utf-8-sig")
+    assert tuple(df.columns) == DATASET_COLUMNS["suggestions"]
+    assert len(df) == _count(db, "SELECT count(*) FROM suggestions")
+    assert (
+        _count(
+            db,
+            "SELECT count(*) FROM audit WHERE username = 'leder' AND object_id = 'suggestions' AND detail LIKE 'csv excel%'",
+        )
+        == 1
+    )
+    with pytest.raises(AccessDenied):
+        export_bytes(db, "calls", "xlsx", user=ANNE, key_file=key_file)

@@ -299,6 +299,43 @@ def _conversation(service: DashboardService) -> None:
     downloads(figures, "samtalemal")
 
 
+DATASET_LABELS = {
+    "calls": "Samtaler (med samtalemål)",
+    "suggestions": "Automatiske forslag",
+    "reviews": "Vurderinger (vurderer pseudonymisert)",
+    "episodes": "Episoder og rekontakter",
+}
+
+
+def _data_downloads(service: DashboardService) -> None:
+    """The review data as files (the same tables as `lydlogg export`); each download is audited."""
+    from lydlogg.exports import export_bytes
+
+    if not allowed(service.user, "export"):
+        st.info("Denne rollen kan ikke laste ned samtaledata.")
+        return
+    from lydlogg.settings import load_settings
+
+    root = load_settings(None, db_path=service.db_path)
+    name = st.selectbox("Datasett", list(DATASET_LABELS), format_func=DATASET_LABELS.get, key="datasett")
+    st.caption("Kolonnene er beskrevet i README. Hver nedlasting føres i revisjonsloggen.")
+
+    def make(fmt: str, excel: bool = False):  # noqa: ANN202 - a deferred download
+        return lambda: export_bytes(service.db_path, name, fmt, user=service.user, key_file=root.key_file,
+                                    excel=excel, window_hours=root.episodes.window_hours)  # fmt: skip
+
+    first, excel, xlsx, parquet = st.columns(4)
+    first.download_button(
+        "CSV", make("csv"), file_name=f"{name}.csv", mime="text/csv", key=f"data-csv-{name}"
+    )
+    excel.download_button("CSV for Excel (;)", make("csv", excel=True), file_name=f"{name}-excel.csv",
+                          mime="text/csv", key=f"data-excel-{name}")  # fmt: skip
+    xlsx.download_button("XLSX", make("xlsx"), file_name=f"{name}.xlsx", key=f"data-xlsx-{name}",
+                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # fmt: skip
+    parquet.download_button("Parquet", make("parquet"), file_name=f"{name}.parquet",
+                            mime="application/vnd.apache.parquet", key=f"data-parquet-{name}")  # fmt: skip
+
+
 def _url_choice(key: str, options: list[str], label: str, **kwargs) -> list[str]:
     """A multiselect whose choice lives in the URL under ``key`` (so a link can be shared)."""
     wanted = [o for o in st.query_params.get_all(key) if o in options]
@@ -360,7 +397,7 @@ def render(service: DashboardService) -> None:
         return
     whole, overview = overview, _filtered(overview)  # the monthly report covers everything
 
-    quality, coverage, recontacts, strictness, per_operator, talk, report = st.tabs(
+    quality, coverage, recontacts, strictness, per_operator, talk, report, data = st.tabs(
         [
             "Kvalitet",
             "Vurderingsdekning",
@@ -369,8 +406,11 @@ def render(service: DashboardService) -> None:
             "Per operatør",
             "Samtalemål",
             "Månedsrapport",
+            "Data",
         ]
     )
+    with data:
+        _data_downloads(service)
     with quality:
         trends = overview.trends
         st.altair_chart(trend_chart(trends, _metric_choice("kriterium")), width="stretch")
