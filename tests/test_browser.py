@@ -119,8 +119,9 @@ def test_review_a_call_in_a_real_browser(server):
         transcript.wait_for(timeout=30_000)
         start = float(transcript.get_attribute("data-start"))
         transcript.click()
-        page.wait_for_function(
-            f"() => !document.querySelector('audio').paused && document.querySelector('audio').currentTime >= {start}",
+        page.wait_for_function(  # the <audio> lives in the player component's shadow root
+            f"a => !a.paused && a.currentTime >= {start}",
+            arg=page.locator(".lydlogg-player audio").element_handle(),
             timeout=20_000,
         )
         criterion = page.get_by_role("radiogroup", name="Presenterer seg")
