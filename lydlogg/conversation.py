@@ -17,7 +17,15 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-__all__ = ["MEASURE_COLUMNS", "ConversationMeasures", "Turn", "add_call_measures", "measure", "party_of"]
+__all__ = [
+    "MEASURE_COLUMNS",
+    "ConversationMeasures",
+    "Turn",
+    "add_call_measures",
+    "call_measures",
+    "measure",
+    "party_of",
+]
 
 Party = Literal["staff", "caller"]
 STAFF_ROLES = frozenset({"operator", "doctor"})

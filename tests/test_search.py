@@ -165,3 +165,22 @@ def test_the_search_page_finds_calls_and_links_each_hit_to_its_segment(monkeypat
     anne.button[0].click().run()
     assert set(anne.dataframe[0].value["Samtale"]) == {"ep1-c4-amk", "lvs-003-brystsmerter"}
     assert len(anne.text_input) == 3  # no operator field for an operator
+
+
+@pytest.mark.model
+def test_a_processing_run_rebuilds_the_index(processed_db, tmp_path):
+    copy = tmp_path / "processed.duckdb"
+    shutil.copy(processed_db, copy)
+    with duckdb.connect(str(copy), read_only=True) as con:
+        indexed = con.execute("SELECT count(*), count(DISTINCT call_id) FROM search_segments").fetchone()
+        newest = con.execute(
+            "SELECT count(*), count(DISTINCT t.call_id) FROM segments s JOIN transcripts t USING (transcript_id)"
+            " WHERE trim(s.text) <> ''"
+        ).fetchone()
+        word = con.execute(
+            "SELECT split_part(trim(text), ' ', 1) FROM search_segments WHERE length(split_part(trim(text), ' ', 1)) > 4"
+            " LIMIT 1"
+        ).fetchone()[0]
+    assert indexed == newest and indexed[1] == 2
+    with connect(copy) as con:
+        assert not search_calls(con, None, SearchQuery(word.strip(".,?!")), who="t").empty
