@@ -323,7 +323,7 @@ def export_transcript(
             except CallNotFoundError as e:
                 raise Failure(str(e)) from e
             turns = stored_turns(con, call_ids[0]) if fmt == "rttm" else []
-            record(con, username, "export", "call", call_ids[0], f"transcript {fmt}")
+            record(con, username, "export", "call", call_ids[0], fmt)
         text = render(transcript, fmt, turns)
         if output:
             output.write_text(text, encoding="utf-8")

@@ -107,7 +107,7 @@ def export_transcripts(
                 report.failures.append(f"{target}: {e.strerror or e}")
                 continue
             report.written.append(target)
-        record(con, username, "export", "call", call_id, f"transcript {','.join(formats)}")
+        record(con, username, "export", "call", call_id, ",".join(formats))
     log.info(
         "exported %d files for %d calls, %d failures",
         len(report.written),

@@ -88,7 +88,7 @@ def test_bulk_export_by_filter_writes_every_format_and_audits(db, tmp_path):
     assert (out_dir / f"{lvs[0]}.rttm").read_text().startswith(f"SPEAKER {lvs[0]} 1 ")
     with duckdb.connect(str(db), read_only=True) as con:
         audited = con.execute(
-            "SELECT object_id FROM audit WHERE action = 'export' AND detail = 'transcript json,vtt,srt,txt,rttm'"
+            "SELECT object_id FROM audit WHERE action = 'export' AND detail = 'json,vtt,srt,txt,rttm'"
             " ORDER BY object_id"
         ).fetchall()
     assert [r[0] for r in audited] == lvs
