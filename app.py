@@ -34,6 +34,7 @@ now = datetime.now(UTC)
 MENU_PATHS = (
     "innboks",
     "samtale",
+    "sok",
     "episode",
     "oversikt",
     "kalibrering",
@@ -158,6 +159,7 @@ else:
     menu = [
         ("list_calls", "review/views/innboks.py", "Innboks", "innboks"),
         ("view_call", "review/views/samtale.py", "Samtale", "samtale"),
+        ("list_calls", "review/views/sok.py", "Søk", "sok"),
         ("view_episodes", "review/views/episode_page.py", "Episode", "episode"),
         ("view_dashboard", "review/views/oversikt.py", "Oversikt", "oversikt"),
         ("calibrate", "review/views/kalibrering.py", "Kalibrering", "kalibrering"),

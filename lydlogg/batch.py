@@ -378,6 +378,10 @@ def process(
     report.elapsed_s = time.perf_counter() - t0
     with connect(settings.db_path) as con:
         con.execute("UPDATE runs SET finished_at = ? WHERE run_id = ?", [datetime.now(UTC), run_id])
+        if report.done:
+            from review.search import refresh_after_change
+
+            refresh_after_change(con)  # search covers every call's newest transcript
     log.info(
         "run %s: %d transcribed, %d failed, %.1f min audio in %.1f s",
         run_id,

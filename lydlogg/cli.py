@@ -118,8 +118,10 @@ def ingest(paths: tuple[Path, ...], metadata: Path | None, settings: Settings) -
     click.echo(
         f"added {len(report.added)}, already known {len(report.already_known)}, "
         f"metadata updated {len(report.metadata_updated)}, without audio {len(report.without_audio)}, "
-        f"failed {len(report.failures)}"
+        f"failed {len(report.failures)}, skipped {len(report.skipped)}"
     )
+    for skip in report.skipped:
+        click.echo(f"  skipped: {skip}", err=True)
     for failure in report.failures:
         click.echo(f"  failed: {failure}", err=True)
     if report.failures:
@@ -257,39 +259,236 @@ def calls(fmt: str, settings: Settings) -> None:
 
 
 @main.command("export-transcript")
-@click.argument("call_id")
-@click.option("--format", "fmt", type=click.Choice(["json", "vtt", "txt"]), default="json", show_default=True)
+@click.argument("call_ids", nargs=-1)
+@click.option(
+    "--all", "all_calls", is_flag=True, help="Every transcribed call (narrow with --since, --service)."
+)
+@click.option(
+    "--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Calls started on or after this date."
+)
+@click.option(
+    "--service",
+    type=click.Choice(["lvs", "amk", "legevaktlege", "fastlege"]),
+    default=None,
+    help="Only this service.",
+)
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["json", "vtt", "srt", "txt", "rttm", "all"]),
+    default="json",
+    show_default=True,
+    help="rttm: speaker turns in NIST RTTM; all: every format.",
+)
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
-    help="Write to this file instead of standard output.",
+    help="A folder (one <call_id>.<format> file per call and format); for one call and one format also a file.",
 )
 @with_settings
-def export_transcript(call_id: str, fmt: str, output: Path | None, settings: Settings) -> None:
-    """Print the newest transcript of CALL_ID as JSON, WebVTT or text."""
+def export_transcript(
+    call_ids: tuple[str, ...],
+    all_calls: bool,
+    since: Any,
+    service: str | None,
+    fmt: str,
+    output: Path | None,
+    settings: Settings,
+) -> None:
+    """Export the newest transcripts of CALL_IDS (or --all / --since / --service).
+
+    One call and one format without -o prints to standard output.
+    """
     from lydlogg.db import connect
     from lydlogg.store import CallNotFoundError, load_transcript
-    from transcription import to_json, to_txt, to_vtt
+    from lydlogg.transcript_export import TranscriptSelection, export_transcripts, select_calls
+    from transcription.formats import TRANSCRIPT_FORMATS, render
 
+    if not call_ids and not (all_calls or since or service):
+        raise click.UsageError("give CALL_IDS, or --all / --since / --service")
+    formats = list(TRANSCRIPT_FORMATS) if fmt == "all" else [fmt]
+    selection = TranscriptSelection(call_ids, all_calls, since.date() if since else None, service)
+    username = f"cli:{getpass.getuser()}"
+    single = len(call_ids) == 1 and not (all_calls or since or service) and len(formats) == 1
+    if single and (output is None or not output.is_dir()):
+        from lydlogg.audit import record
+        from lydlogg.transcript_export import stored_turns
+
+        with connect(settings.db_path) as con:
+            try:
+                transcript = load_transcript(con, call_ids[0])
+            except CallNotFoundError as e:
+                raise Failure(str(e)) from e
+            turns = stored_turns(con, call_ids[0]) if fmt == "rttm" else []
+            record(con, username, "export", "call", call_ids[0], fmt)
+        text = render(transcript, fmt, turns)
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            click.echo(text, nl=False)
+        return
+    if output is None:
+        raise click.UsageError("several calls or formats need -o DIR")
     with connect(settings.db_path) as con:
+        ids = select_calls(con, selection)
+        report = export_transcripts(con, ids, formats, output, username)
+    click.echo(f"wrote {len(report.written)} files for {len(ids)} calls to {output}")
+    for failure in report.failures:
+        click.echo(f"  failed: {failure}", err=True)
+    if report.failures:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder for the transcript files.")  # fmt: skip
+@click.option(
+    "-f", "--format", "formats", multiple=True, default=("txt",), show_default=True,
+    type=click.Choice(["json", "vtt", "srt", "txt", "rttm", "all"]), help="Repeat for several; all: every format.",
+)  # fmt: skip
+@click.option("--model", default=None, help="Model (default: setting asr.model).")
+@click.option("--language", default=None, help="Language code (default: setting asr.language, no).")
+@with_settings
+def transcribe(
+    files: tuple[Path, ...], output: Path, formats: tuple[str, ...], model: str | None, language: str | None,
+    settings: Settings,
+) -> None:  # fmt: skip
+    """Transcribe FILES without a database (decode, ASR, speakers, roles) and write transcript files."""
+    from lydlogg.oneoff import transcribe_files
+    from transcription import ModelNotAvailableError
+    from transcription.formats import TRANSCRIPT_FORMATS
+
+    asr = settings.asr.model_copy(update={k: v for k, v in (("model", model), ("language", language)) if v})
+    settings = settings.model_copy(update={"asr": asr})
+    wanted = list(TRANSCRIPT_FORMATS) if "all" in formats else list(dict.fromkeys(formats))
+    try:
+        report = transcribe_files(settings, files, output, wanted)
+    except ModelNotAvailableError as e:
+        raise Failure(str(e)) from e
+    click.echo(f"wrote {len(report.written)} files to {output}")
+    for failure in report.failures:
+        click.echo(f"  failed: {failure}", err=True)
+    if report.failures:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("words", nargs=-1)
+@click.option("--role", type=click.Choice(["caller", "operator", "doctor", "staff"]), default=None,
+              help="Only segments said by this role.")  # fmt: skip
+@click.option("--without", default="", help="Words no staff segment of the call holds (e.g. 113).")
+@click.option("--service", type=click.Choice(["lvs", "amk", "legevaktlege", "fastlege"]), default=None)
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Calls on or after this date.")
+@click.option(
+    "--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Calls on or before this date."
+)
+@click.option("--operator", "operator_id", default=None, help="Only this operator's calls.")
+@click.option("--criterion", default=None, metavar="ID=VALUE",
+              help="A criterion's value (a reviewer's, else the suggestion's); VALUE may be 'none'.")  # fmt: skip
+@click.option("--reviewed/--unreviewed", default=None, help="Only calls with (without) a human review.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--as", "username", default=None, help="Search with this user's access rules (audited in their name)."
+)
+@with_settings
+def search(
+    words: tuple[str, ...], role: str | None, without: str, service: str | None, since: Any, until: Any,
+    operator_id: str | None, criterion: str | None, reviewed: bool | None, limit: int, fmt: str,
+    username: str | None, settings: Settings,
+) -> None:  # fmt: skip
+    """Find calls by what was said: every WORD (any inflection) in one segment, with filters.
+
+    Example: lydlogg search tungpust --role caller --without 113 --service lvs --since 2026-03-01
+    """
+    from lydlogg.auth import get_user
+    from lydlogg.db import connect
+    from review.access import AccessDenied
+    from review.search import SearchQuery, search_calls
+
+    criterion_id = criterion_value = None
+    if criterion:
+        criterion_id, sep, raw = criterion.partition("=")
+        if not sep or not criterion_id or not (raw.lstrip("-").isdigit() or raw == "none"):
+            raise click.UsageError("--criterion takes ID=VALUE, VALUE a whole number or 'none'")
+        criterion_value = None if raw == "none" else int(raw)
+    query = SearchQuery(
+        " ".join(words), role, without, service, since.date() if since else None, until.date() if until else None,
+        operator_id, criterion_id, criterion_value, reviewed, limit,
+    )  # fmt: skip
+    with connect(settings.db_path) as con:
+        user = get_user(con, username) if username else None
+        if username and user is None:
+            raise Failure(f"no active user {username!r}")
         try:
-            transcript = load_transcript(con, call_id)
-        except CallNotFoundError as e:
-            raise Failure(str(e)) from e
-        con.execute(
-            "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, 'export', 'call', ?, ?)",
-            [f"cli:{getpass.getuser()}", call_id, fmt],
-        )
+            hits = search_calls(con, user, query, who=username or f"cli:{getpass.getuser()}")
+        except AccessDenied as e:
+            raise Failure(f"{username} may not search calls") from e
+        except ValueError as e:
+            raise click.UsageError(str(e)) from e
     if fmt == "json":
-        text = json.dumps(to_json(transcript), ensure_ascii=False, indent=2) + "\n"
-    else:
-        text = to_vtt(transcript) if fmt == "vtt" else to_txt(transcript)
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=False)
+        records = [
+            {k: _plain(v) for k, v in r.items()} for r in hits.drop(columns="score").to_dict("records")
+        ]
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    if hits.empty:
+        click.echo("no matching calls")
+        return
+    click.echo(f"{len(hits)} segments in {hits['call_id'].nunique()} calls")
+    for h in hits.itertuples():
+        minutes, seconds = divmod(int(h.start_s), 60)
+        click.echo(f"{h.call_id} [{minutes:02d}:{seconds:02d}] {h.role or '-'}: {h.text.strip()}")
+
+
+@main.command("export")
+@click.argument("dataset_name", metavar="{calls|suggestions|reviews|episodes}",
+                type=click.Choice(["calls", "suggestions", "reviews", "episodes"]))  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "parquet", "xlsx"]), default="csv", show_default=True
+)
+@click.option("--excel", is_flag=True, help="CSV for Norwegian Excel: UTF-8 with BOM, ';' and decimal comma.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write."
+)
+@click.option(
+    "--as", "username", default=None, help="Export with this user's access rules, audited in their name."
+)
+@with_settings
+def export_cmd(
+    dataset_name: str, fmt: str, excel: bool, output: Path, username: str | None, settings: Settings
+) -> None:
+    """Export review data as one flat table (columns in the README)."""
+    from lydlogg.auth import get_user
+    from lydlogg.conversation import add_call_measures
+    from lydlogg.db import connect
+    from lydlogg.exports import ExcelUnavailable, export_dataset
+    from lydlogg.pseudonym import load_or_create_key
+    from review.access import AccessDenied
+
+    if excel and fmt != "csv":
+        raise click.UsageError("--excel applies to --format csv")
+    key = load_or_create_key(settings.key_file)
+    with connect(settings.db_path) as con:
+        user = None
+        if username:
+            user = get_user(con, username)
+            if user is None:
+                raise Failure(f"no active user {username!r}")
+        try:
+            rows = export_dataset(
+                con, dataset_name, fmt, output, key=key, username=username or f"cli:{getpass.getuser()}",
+                user=user, excel=excel, window_hours=settings.episodes.window_hours, extra=add_call_measures,
+            )  # fmt: skip
+        except AccessDenied as e:
+            raise Failure(f"{username} may not export review data") from e
+        except ExcelUnavailable as e:
+            raise Failure(str(e)) from e
+    click.echo(f"{output}: {dataset_name}, {rows} rows")
 
 
 @main.command()
@@ -630,8 +829,11 @@ def settings_cmd(markdown: bool, settings: Settings) -> None:
 
 @main.command()
 @click.option("--port", type=int, default=None, help="Port (default: setting server.port, 8501).")
+@click.option(
+    "--host", default=None, help="Address to listen on (default: setting server.address, localhost)."
+)
 @_location_options
-def serve(port: int | None, config: Path | None, db: Path | None) -> None:
+def serve(port: int | None, host: str | None, config: Path | None, db: Path | None) -> None:
     """Start the review app (Streamlit)."""
     try:
         settings = load_settings(config, **({"db_path": db} if db else {}))
@@ -644,7 +846,8 @@ def serve(port: int | None, config: Path | None, db: Path | None) -> None:
     if config:
         env["LYDLOGG_CONFIG"] = str(config.resolve())
     port = port or settings.server.port
-    click.echo(f"Lydlogg is at http://{settings.server.address}:{port}")
+    host = host or settings.server.address
+    click.echo(f"Lydlogg is at http://{host}:{port}")
     cmd = [
         sys.executable,
         "-m",
@@ -654,7 +857,7 @@ def serve(port: int | None, config: Path | None, db: Path | None) -> None:
         "--server.headless",
         "true",
         "--server.address",
-        settings.server.address,
+        host,
         "--server.port",
         str(port),
         "--browser.gatherUsageStats",
@@ -697,7 +900,7 @@ def retention_apply(dry_run: bool, settings: Settings) -> None:
     from lydlogg.retention import apply_retention
 
     plan = apply_retention(settings.db_path, settings.retention, user=_cli_admin(), now=datetime.now(UTC),
-                           dry_run=dry_run)  # fmt: skip
+                           dry_run=dry_run, playback_dir=settings.audio.playback_dir)  # fmt: skip
     click.echo(("would delete: " if dry_run else "deleted: ") + plan.summary())
     for call_id in plan.audio_calls:
         click.echo(f"  recording  {call_id}")

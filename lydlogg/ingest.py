@@ -43,22 +43,39 @@ class IngestReport:
     metadata_updated: list[str] = field(default_factory=list)
     without_audio: list[str] = field(default_factory=list)
     failures: list[IngestFailure] = field(default_factory=list)
+    skipped: list[IngestFailure] = field(default_factory=list)
 
 
 def discover_audio(paths: Iterable[Path]) -> tuple[list[Path], list[IngestFailure]]:
-    """Expand folders (recursively) into recordings with an accepted extension."""
+    """Expand folders (recursively) into recordings with an accepted extension.
+
+    Returns the recordings and one entry per file left out of a folder (stage ``skipped``,
+    with the reason), so that nothing in a telephony export is passed over silently.
+    """
     found: list[Path] = []
-    problems: list[IngestFailure] = []
+    skipped: list[IngestFailure] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found += sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in ACCEPTED_EXTENSIONS
-            )
+            for p in sorted(path.rglob("*")):
+                if not p.is_file():
+                    continue
+                if p.suffix.lower() in ACCEPTED_EXTENSIONS:
+                    found.append(p)
+                else:
+                    reason = (
+                        f"extension {p.suffix or '(none)'} not accepted; "
+                        f"expected one of {' '.join(ACCEPTED_EXTENSIONS)}"
+                    )
+                    skipped.append(IngestFailure(str(p), "skipped", reason))
         elif path.is_file():
             found.append(path)
-        else:
-            problems.append(IngestFailure(str(path), "ingest", "no such file or folder"))
-    return found, problems
+    return found, skipped
+
+
+def _missing(paths: Iterable[Path]) -> list[IngestFailure]:
+    return [
+        IngestFailure(str(p), "ingest", "no such file or folder") for p in map(Path, paths) if not p.exists()
+    ]
 
 
 def _record_failure(
@@ -196,9 +213,15 @@ def ingest(settings: Settings, paths: Iterable[Path], metadata: Path | None = No
     rows: list[MetadataRow] = []
     row_errors: list[RowError] = []
     if metadata is not None:
-        rows, row_errors = read_metadata(metadata)  # MetadataError for an unreadable file propagates
-    files, missing = discover_audio(paths)
+        rows, row_errors = read_metadata(
+            metadata, settings.metadata
+        )  # MetadataError for an unreadable file propagates
+    paths = list(paths)
+    files, report.skipped = discover_audio(paths)
+    missing = _missing(paths)
     report.failures += missing
+    for skip in report.skipped:
+        log.warning("ingest skipped %s", skip)
     by_path: dict[Path, MetadataRow] = {}
     for row in rows:
         if row.audio_file is None:

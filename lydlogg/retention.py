@@ -213,7 +213,13 @@ def _carry_out(con: duckdb.DuckDBPyConnection, plan: RetentionPlan, user: User) 
 
 
 def apply_retention(
-    db_path: Path, rules: RetentionSettings, *, user: User, now: datetime, dry_run: bool = False
+    db_path: Path,
+    rules: RetentionSettings,
+    *,
+    user: User,
+    now: datetime,
+    dry_run: bool = False,
+    playback_dir: Path | None = None,
 ) -> RetentionPlan:
     """Plan and (unless ``dry_run``) carry out the retention rules; the plan is returned either way.
 
@@ -243,6 +249,9 @@ def apply_retention(
         except OSError as e:
             log.warning("retention run %s: a recording could not be deleted (%s)", plan.run_id, e.strerror)
             failed.append(path)
+    if playback_dir is not None:  # browser-safe copies (lydlogg.playback) are always ours to delete
+        for sha in plan.audio_sha256:
+            (Path(playback_dir) / f"{sha}.wav").unlink(missing_ok=True)
     log.info("retention run %s: %s; %d files deleted", plan.run_id, plan.summary(), len(deleted))
     return replace(
         plan, files_deleted=tuple(deleted), files_missing=tuple(missing), files_failed=tuple(failed)

@@ -120,6 +120,9 @@ def import_transcripts(
             con.register("new_segments", seg_frame)
             con.execute("INSERT INTO segments SELECT * FROM new_segments")
             con.unregister("new_segments")
+        from review.search import refresh_after_change
+
+        refresh_after_change(con)
     return report
 
 

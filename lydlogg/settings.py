@@ -27,6 +27,7 @@ from anonymise.audio import AnonymiseSettings
 from lydlogg.advice import AdviceSettings
 from lydlogg.auth import LoginSettings
 from lydlogg.crypto import EncryptionSettings
+from lydlogg.metadata import MetadataSettings
 from lydlogg.retention import RetentionSettings
 from review.cases import CaseSettings
 from review.dashboard import DashboardSettings
@@ -149,6 +150,13 @@ class AudioSettings(_Section):
         ),
     )
     max_file_mb: int = Field(2048, ge=1, description="Largest audio file accepted by ingest, in mebibytes.")
+    playback_dir: Path = Field(
+        Path("data/playback"),
+        description=(
+            "Folder for browser-safe copies (16-bit PCM WAV, named by the recording's sha256) of "
+            "recordings browsers cannot play as they are (GSM, ADPCM, G.711, AMR, WMA, VOX, AAC)."
+        ),
+    )
 
 
 class EpisodeSettings(_Section):
@@ -260,6 +268,9 @@ class Settings(BaseSettings):
     )
     pyannote: PyannoteSettings = Field(
         default_factory=PyannoteSettings, description="pyannote.audio diarization for mono calls (optional)."
+    )
+    metadata: MetadataSettings = Field(
+        default_factory=MetadataSettings, description="The call-metadata CSV from the telephony system."
     )
     episodes: EpisodeSettings = Field(default_factory=EpisodeSettings, description="Repeat contacts.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="The review app.")

@@ -539,6 +539,14 @@ class DashboardService:
             f["trends"], f["coverage"], f["recontacts"], f["strictness"], self.settings, self.window_hours
         )
 
+    def conversation(self, by: Sequence[str] = ("operator_id", "service")) -> pd.DataFrame:
+        """Mean conversation measures (talk time, silence, talk-over, ...) per operator and service;
+        operators and doctors get only their own calls."""
+        check(self.user, "view_dashboard")
+        if self.user.own_calls_only and not self.user.operator_id:
+            raise AccessDenied()
+        return _conversation_of(self, by)
+
     def operator_figures(self, operator_id: str | None = None) -> pd.DataFrame:
         """Per operator, month, service and team: calls, reviewed calls and the combined criterion
         figures, with the team's median beside them (see :func:`team_view`).
@@ -560,6 +568,46 @@ class DashboardService:
             )
         log.info("per-operator figures viewed (%s operators)", figures["operator_id"].nunique())
         return team_view(figures, operator_id)
+
+
+_MEASURE_MEANS = (
+    "staff_talk_s",
+    "caller_talk_s",
+    "talk_ratio",
+    "silence_share",
+    "longest_silence_s",
+    "overlap_s",
+    "interruptions_by_staff",
+    "interruptions_by_caller",
+    "time_to_first_question_s",
+    "longest_staff_monologue_s",
+)
+
+
+def conversation_summary(calls: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Mean conversation measures per group of ``calls`` (one row per call with its measures),
+    with the number of calls measured and how many of them were exact (stereo)."""
+    measured = calls[calls["basis"].notna()]
+    if measured.empty:
+        return pd.DataFrame(columns=[*by, "calls", "exact_calls", *_MEASURE_MEANS])
+    keyed = measured.assign(**{k: measured[k].fillna("ukjent") for k in by})
+    grouped = keyed.groupby(list(by), dropna=False)
+    out = grouped[list(_MEASURE_MEANS)].mean(numeric_only=True).round(2)
+    out.insert(0, "exact_calls", grouped["basis"].apply(lambda b: int((b == "exact").sum())))
+    out.insert(0, "calls", grouped.size())
+    return out.reset_index()
+
+
+def _conversation_of(service: DashboardService, by: Sequence[str]) -> pd.DataFrame:
+    from lydlogg.conversation import add_call_measures
+
+    own = service.user.operator_id if service.user.own_calls_only else None
+    with connect(service.db_path) as con:
+        calls = con.execute(
+            "SELECT call_id, service, operator_id FROM calls WHERE $own IS NULL OR operator_id = $own",
+            {"own": own},
+        ).df()
+        return conversation_summary(add_call_measures(con, calls), by)
 
 
 def warm_in_background(service: DashboardService) -> threading.Thread:

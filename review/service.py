@@ -237,6 +237,39 @@ class ReviewService:
                 _audit(con, self.user, "play_audio", call_id)
         return Path(row[0]) if row else None
 
+    def search(self, query):  # noqa: ANN001, ANN201 - review.search.SearchQuery -> DataFrame
+        """Segments of every call this user may see that match ``query`` (audited)."""
+        from review.search import search_calls
+
+        with self._db() as con:
+            return search_calls(con, self.user, query, who=self.user.username)
+
+    def conversation_measures(self, call_id: str):  # noqa: ANN201 - ConversationMeasures | None
+        """Talk time, silence, talk-over, ... of the call's newest transcript (None without one)."""
+        from lydlogg.conversation import call_measures
+
+        with self._db() as con:
+            self._check_call(con, "view_call", call_id)
+            return call_measures(con, [call_id]).get(call_id)
+
+    def playable_audio_path(self, call_id: str, cache_dir: Path) -> Path | None:
+        """What the browser plays: the recording, or its PCM WAV copy (cached by sha256) when the
+        browser cannot play the original's codec. Access is checked and the playing audited."""
+        from lydlogg.playback import playable_copy
+
+        with self._db() as con:
+            self._check_call(con, "play_audio", call_id)
+            row = con.execute(
+                "SELECT a.path, a.sha256 FROM calls c JOIN audio_files a ON a.sha256 = c.audio_sha256"
+                " WHERE c.call_id = ?",
+                [call_id],
+            ).fetchone()
+            if row:
+                _audit(con, self.user, "play_audio", call_id)
+        if not row or not Path(row[0]).is_file():
+            return None
+        return playable_copy(Path(row[0]), cache_dir, row[1])
+
     def suggestions(self, call_id: str) -> tuple[str | None, list[Suggestion]]:
         """The newest suggestions for the call's newest transcript: (rubric id, suggestions)."""
         with self._db() as con:

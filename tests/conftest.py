@@ -168,3 +168,30 @@ def build_reference_db(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def reference_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_reference_db(tmp_path_factory.mktemp("reference"))
+
+
+def write_encoded(
+    path: Path, fmt: str, codec: str, *, rate: int, channels: int = 1, seconds: float = 2.0
+) -> Path:
+    """Write the write_tone signal through FFmpeg (PyAV) with ``codec`` in container ``fmt``."""
+    import av
+
+    t = np.arange(int(seconds * rate)) / rate
+    data = np.stack([0.3 * np.sin(2 * np.pi * 220 * (i + 1) * t) for i in range(channels)]).astype(np.float32)
+    layout = "stereo" if channels == 2 else "mono"
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=rate, layout=layout)
+        if codec == "wmav2":
+            stream.codec_context.bit_rate = 32_000
+        frame = av.AudioFrame.from_ndarray(data, format="fltp", layout=layout)
+        frame.rate = rate
+        resampler = av.AudioResampler(
+            format=stream.codec_context.format.name,
+            layout=layout,
+            rate=rate,
+            frame_size=stream.codec_context.frame_size or None,
+        )
+        for chunk in [*resampler.resample(frame), *resampler.resample(None), None]:
+            for packet in stream.encode(chunk):
+                out.mux(packet)
+    return path

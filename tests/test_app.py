@@ -28,9 +28,12 @@ def app(monkeypatch, db: Path, user: str | None = None, page: str | None = None,
 
 
 def transcript_page(at: AppTest) -> str:
-    """The call page's transcript document (one iframe)."""
-    (frame,) = [e for e in at.main if e.type == "iframe"]
-    return frame.proto.srcdoc
+    """The call page's transcript rows, as sent to the player component (one per page)."""
+    import json
+
+    (player,) = [e for e in at.main if e.type == "bidi_component"]
+    assert player.proto.component_name == "lydlogg.player"
+    return json.loads(player.proto.json)["rows"]
 
 
 def call_ids(db: Path) -> list[str]:

@@ -66,7 +66,7 @@ def test_six_channels_are_refused_clearly(tmp_path):
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("notes.txt", b"hello", "extension .txt not accepted; expected WAV, FLAC, OGG"),
+        ("notes.txt", b"hello", "extension .txt not accepted; expected WAV (PCM, G.711"),
         ("broken.wav", b"RIFF not really a wave file", "not a readable recording"),
         ("empty.mp3", b"", "not a readable recording"),
     ],

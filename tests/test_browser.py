@@ -115,12 +115,13 @@ def test_review_a_call_in_a_real_browser(server):
         page.get_by_role("heading", name=f"Samtale {first}").wait_for(timeout=60_000)
         page.wait_for_selector("audio", timeout=30_000)
         page.eval_on_selector("audio", "a => { a.muted = true; }")
-        transcript = page.frame_locator("iframe").locator("#seg-1")  # clicking a segment plays from there
+        transcript = page.locator("#seg-1")  # the player component's row; clicking it plays from there
         transcript.wait_for(timeout=30_000)
         start = float(transcript.get_attribute("data-start"))
         transcript.click()
-        page.wait_for_function(
-            f"() => !document.querySelector('audio').paused && document.querySelector('audio').currentTime >= {start}",
+        page.wait_for_function(  # the <audio> lives in the player component's shadow root
+            f"a => !a.paused && a.currentTime >= {start}",
+            arg=page.locator(".lydlogg-player audio").element_handle(),
             timeout=20_000,
         )
         criterion = page.get_by_role("radiogroup", name="Presenterer seg")

@@ -35,7 +35,7 @@ def test_leader_sees_every_tab_with_charts_tables_and_downloads(monkeypatch, pag
     assert not at.exception, at.exception
     assert at.title[0].value == "Oversikt"
     assert [t.label for t in at.tabs] == [
-        "Kvalitet", "Vurderingsdekning", "Rekontakter", "Vurderernes strenghet", "Per operatør", "Månedsrapport",
+        "Kvalitet", "Vurderingsdekning", "Rekontakter", "Vurderernes strenghet", "Per operatør", "Samtalemål", "Månedsrapport", "Data",
     ]  # fmt: skip
     assert len(at.get("vega_lite_chart")) == 5
     coverage = at.tabs[1].dataframe[0].value
@@ -45,6 +45,7 @@ def test_leader_sees_every_tab_with_charts_tables_and_downloads(monkeypatch, pag
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels.count("Last ned CSV") == 5 and labels.count("Last ned Parquet") == 5
     assert "Last ned månedsrapport (HTML)" in labels
+    assert {"CSV", "CSV for Excel (;)", "XLSX", "Parquet"} <= set(labels)  # the Data tab's datasets
     assert at.selectbox(key="rapportmaned").value == "2026-02"  # newest month first
 
 

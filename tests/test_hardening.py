@@ -43,6 +43,10 @@ SQL_ALLOWLIST = {
     ): "WHERE clauses from fixed strings in the function; every value is a parameter",
     ("lydlogg/ingest.py", "_upsert_metadata"): "column names from the constant _METADATA_FIELDS",
     (
+        "review/search.py",
+        "search_calls",
+    ): "WHERE clauses from fixed strings and match_sql(); every value is a parameter",
+    (
         "lydlogg/db/fts.py",
         "build_index",
     ): "identifiers checked against a plain-name pattern; options are constants",

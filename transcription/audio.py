@@ -1,6 +1,9 @@
 """Reading recordings: probe, fingerprint, and decode once into 16 kHz float32.
 
 Every later stage takes the :class:`DecodedAudio` array made here; nothing decodes a file twice.
+libsndfile reads first (WAV with PCM, G.711 mu-law/A-law, GSM 6.10, IMA/MS ADPCM; FLAC; Ogg
+Vorbis/Opus; MP3; headerless Dialogic ``.vox`` at 8 kHz); whatever it cannot read goes to FFmpeg
+through PyAV (AAC in M4A, AMR, WMA, G.722/G.729 WAV, ...). The file itself is never modified.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ import logging
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
+from typing import Literal
 
+import av
 import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
@@ -22,6 +27,7 @@ __all__ = [
     "SAMPLE_RATE",
     "AudioError",
     "AudioInfo",
+    "VOX_SAMPLE_RATE",
     "DecodedAudio",
     "decode_audio",
     "file_sha256",
@@ -32,9 +38,27 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
-ACCEPTED_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
-_ACCEPTED_CONTAINERS = {"WAV", "WAVEX", "RF64", "FLAC", "OGG", "MP3"}
-_ACCEPTED_TEXT = "WAV, FLAC, OGG (Vorbis/Opus) or MP3; mono or stereo; 8-bit to 32-bit float; any sample rate"
+ACCEPTED_EXTENSIONS = (
+    ".wav",
+    ".flac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".mp3",
+    ".m4a",
+    ".mp4",
+    ".aac",
+    ".amr",
+    ".wma",
+    ".vox",
+)
+_ACCEPTED_CONTAINERS = {"WAV", "WAVEX", "RF64", "FLAC", "OGG", "MP3", "RAW"}
+_ACCEPTED_TEXT = (
+    "WAV (PCM, G.711 mu-law/A-law, GSM 6.10, IMA/MS ADPCM, G.722, G.729), FLAC, OGG/Opus (Vorbis, Opus), "
+    "MP3, M4A/AAC, AMR, WMA or Dialogic VOX (8 kHz); mono or stereo; any sample rate "
+    f"(extensions {' '.join(ACCEPTED_EXTENSIONS)})"
+)
+VOX_SAMPLE_RATE = 8_000  # Dialogic VOX has no header; telephony systems write 8 kHz mono
 
 
 class AudioError(ValueError):
@@ -52,6 +76,7 @@ class AudioInfo:
     channels: int
     frames: int
     size_bytes: int
+    decoder: Literal["libsndfile", "ffmpeg"] = "libsndfile"
 
     @property
     def duration_s(self) -> float:
@@ -98,24 +123,97 @@ def probe_audio(path: Path, *, max_channels: int = 2) -> AudioInfo:
             f"{path}: extension {path.suffix or '(none)'} not accepted; expected {_ACCEPTED_TEXT}"
         )
     try:
-        raw = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError) as e:
-        raise AudioError(f"{path}: not a readable recording ({e}); expected {_ACCEPTED_TEXT}") from e
-    if raw.format not in _ACCEPTED_CONTAINERS:
-        raise AudioError(f"{path}: container {raw.format} not accepted; expected {_ACCEPTED_TEXT}")
-    if raw.channels > max_channels:
-        raise AudioError(f"{path}: {raw.channels} channels; expected mono or stereo (one party per channel)")
-    if raw.frames <= 0 or raw.samplerate <= 0:
+        info = _probe_sndfile(path)
+    except (sf.LibsndfileError, RuntimeError, _NotSndfile):
+        info = _probe_ffmpeg(path)
+    if info.channels > max_channels:
+        raise AudioError(f"{path}: {info.channels} channels; expected mono or stereo (one party per channel)")
+    if info.frames <= 0 or info.sample_rate <= 0:
         raise AudioError(f"{path}: the recording holds no audio")
+    return info
+
+
+class _NotSndfile(Exception):
+    """libsndfile opened the file but it is not a container Lydlogg takes from libsndfile."""
+
+
+def _sf_open_args(path: Path) -> dict[str, object]:
+    if path.suffix.lower() == ".vox":
+        return {"format": "RAW", "subtype": "VOX_ADPCM", "samplerate": VOX_SAMPLE_RATE, "channels": 1}
+    return {}
+
+
+def _probe_sndfile(path: Path) -> AudioInfo:
+    with sf.SoundFile(str(path), **_sf_open_args(path)) as raw:
+        if raw.format not in _ACCEPTED_CONTAINERS:
+            raise _NotSndfile(raw.format)
+        return AudioInfo(
+            path=path,
+            container="VOX" if raw.format == "RAW" else raw.format,
+            subtype=raw.subtype,
+            sample_rate=int(raw.samplerate),
+            channels=int(raw.channels),
+            frames=int(raw.frames),
+            size_bytes=path.stat().st_size,
+        )
+
+
+def _open_ffmpeg(path: Path) -> av.container.InputContainer:
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
+        raise AudioError(f"{path}: not a readable recording ({e}); expected {_ACCEPTED_TEXT}") from e
+    if not container.streams.audio:
+        container.close()
+        raise AudioError(f"{path}: no audio stream; expected {_ACCEPTED_TEXT}")
+    return container
+
+
+def _probe_ffmpeg(path: Path) -> AudioInfo:
+    """Header of a file libsndfile cannot read; frames counted by decoding when the header lacks them."""
+    with _open_ffmpeg(path) as container:
+        stream = container.streams.audio[0]
+        rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+        channels = int(stream.codec_context.channels or 0)
+        frames = 0
+        if stream.duration and stream.time_base:
+            frames = round(float(stream.duration * stream.time_base) * rate)
+        elif container.duration:
+            frames = round(container.duration / av.time_base * rate)
+        container_name = container.format.name.split(",")[0].upper()
+        codec = stream.codec_context.name.upper()
+    if frames <= 0 and rate > 0:
+        frames = _decode_ffmpeg(path)[0].shape[1]
     return AudioInfo(
         path=path,
-        container=raw.format,
-        subtype=raw.subtype,
-        sample_rate=int(raw.samplerate),
-        channels=int(raw.channels),
-        frames=int(raw.frames),
+        container=container_name,
+        subtype=codec,
+        sample_rate=rate,
+        channels=channels,
+        frames=frames,
         size_bytes=path.stat().st_size,
+        decoder="ffmpeg",
     )
+
+
+def _decode_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
+    """All samples of the first audio stream as float32 (channels, n) at the file's own rate."""
+    chunks: list[np.ndarray] = []
+    with _open_ffmpeg(path) as container:
+        stream = container.streams.audio[0]
+        rate = int(stream.codec_context.sample_rate)
+        channels = int(stream.codec_context.channels) or 1
+        layout = "stereo" if channels == 2 else "mono"
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        try:
+            for frame in container.decode(stream):
+                chunks += [f.to_ndarray() for f in resampler.resample(frame)]
+            chunks += [f.to_ndarray() for f in resampler.resample(None)]
+        except (av.FFmpegError, ValueError) as e:
+            raise AudioError(f"{path}: decoding failed ({e}); expected {_ACCEPTED_TEXT}") from e
+    if not chunks:
+        return np.zeros((channels, 0), dtype=np.float32), rate
+    return np.concatenate(chunks, axis=1).astype(np.float32, copy=False), rate
 
 
 def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -148,13 +246,16 @@ def decode_audio(path: Path, *, dual_mono_correlation: float = 0.98) -> DecodedA
     """Decode the whole file to 16 kHz float32, one row per party."""
     path = Path(path)
     info = probe_audio(path)
-    try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as e:
-        raise AudioError(f"{path}: decoding failed ({e}); expected {_ACCEPTED_TEXT}") from e
-    if data.shape[0] == 0:
+    if info.decoder == "ffmpeg":
+        samples, rate = _decode_ffmpeg(path)
+    else:
+        try:
+            data, rate = sf.read(str(path), dtype="float32", always_2d=True, **_sf_open_args(path))
+        except (sf.LibsndfileError, RuntimeError) as e:
+            raise AudioError(f"{path}: decoding failed ({e}); expected {_ACCEPTED_TEXT}") from e
+        samples = np.ascontiguousarray(data.T)
+    if samples.shape[1] == 0:
         raise AudioError(f"{path}: the recording holds no audio")
-    samples = np.ascontiguousarray(data.T)
     layout: Layout = "mono"
     if samples.shape[0] == 2:
         if is_dual_mono(samples, dual_mono_correlation):

@@ -1,4 +1,4 @@
-"""Transcript serialisation: the JSON exchange shape, WebVTT and plain text.
+"""Transcript serialisation: the JSON exchange shape, WebVTT, SRT, RTTM and plain text.
 
 The JSON shape is the contract read back by import and scoring commands::
 
@@ -10,12 +10,27 @@ The JSON shape is the contract read back by import and scoring commands::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from transcription.diarization.types import SpeakerTurn
 from transcription.types import Segment, Transcript, Word
 
-__all__ = ["TranscriptFormatError", "from_json", "to_json", "to_txt", "to_vtt"]
+__all__ = [
+    "TRANSCRIPT_FORMATS",
+    "TranscriptFormatError",
+    "from_json",
+    "render",
+    "to_json",
+    "to_rttm",
+    "to_srt",
+    "to_txt",
+    "to_vtt",
+    "turns_from_segments",
+]
+
+TRANSCRIPT_FORMATS = ("json", "vtt", "srt", "txt", "rttm")
 
 ROLES = ("operator", "doctor", "caller", "other")
 
@@ -119,19 +134,74 @@ def _label(s: Segment) -> str | None:
     return None
 
 
+def _one_line(text: str) -> str:
+    """Cue text on one line: a blank line would end the cue early."""
+    return " ".join(text.split())
+
+
+def _vtt_escape(text: str) -> str:
+    """WebVTT cue text: ``&``, ``<`` and ``>`` as character references (so ``-->`` cannot appear)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_vtt(t: Transcript) -> str:
-    """WebVTT with one cue per segment, the speaker as a voice tag when known."""
+    """WebVTT with one cue per segment, the speaker as a voice tag when known; text escaped."""
     lines = ["WEBVTT", ""]
     for i, s in enumerate(t.segments, start=1):
         label = _label(s)
-        text = s.text.strip().replace("-->", "->")
+        text = _vtt_escape(_one_line(s.text))
         lines += [
             str(i),
             f"{_vtt_time(s.start)} --> {_vtt_time(s.end)}",
-            f"<v {label}>{text}" if label else text,
+            f"<v {_vtt_escape(_one_line(label))}>{text}" if label else text,
             "",
         ]
     return "\n".join(lines)
+
+
+def _srt_escape(text: str) -> str:
+    """SRT has no escapes: players read ``<i>``-style tags and ``{\\an8}`` overrides, so the
+    brackets become look-alike angle quotes and braces parentheses (so ``-->`` cannot appear)."""
+    text = _one_line(text)
+    return text.translate(str.maketrans({"<": "‹", ">": "›", "{": "(", "}": ")"}))
+
+
+def to_srt(t: Transcript) -> str:
+    """SubRip: numbered cues, ``hh:mm:ss,mmm`` times, the speaker as a ``label:`` prefix."""
+    blocks = []
+    for i, s in enumerate(t.segments, start=1):
+        label = _label(s)
+        text = _srt_escape(s.text)
+        times = f"{_vtt_time(s.start).replace('.', ',')} --> {_vtt_time(s.end).replace('.', ',')}"
+        blocks.append(f"{i}\n{times}\n{_srt_escape(label) + ': ' if label else ''}{text}\n")
+    return "\n".join(blocks)
+
+
+def turns_from_segments(t: Transcript) -> list[SpeakerTurn]:
+    """Speaker turns read off the segments (speaker, else role, else channel), neighbours merged."""
+    turns: list[SpeakerTurn] = []
+    for s in sorted(t.segments, key=lambda s: s.start):
+        who = s.speaker or s.role or (f"ch{s.channel}" if s.channel is not None else None)
+        if who is None or s.end <= s.start:
+            continue
+        if turns and turns[-1].speaker == who and s.start <= turns[-1].end + 0.01:
+            turns[-1] = SpeakerTurn(turns[-1].start, max(turns[-1].end, s.end), who)
+        else:
+            turns.append(SpeakerTurn(s.start, s.end, who))
+    return turns
+
+
+_RTTM_NAME = re.compile(r"\s+")
+
+
+def to_rttm(file_id: str, turns: Sequence[SpeakerTurn]) -> str:
+    """NIST RTTM, the diarization field's exchange format: one ``SPEAKER`` line per turn."""
+    fid = _RTTM_NAME.sub("_", file_id)
+    return "".join(
+        f"SPEAKER {fid} 1 {turn.start:.3f} {turn.end - turn.start:.3f} <NA> <NA> "
+        f"{_RTTM_NAME.sub('_', turn.speaker)} <NA> <NA>\n"
+        for turn in sorted(turns, key=lambda turn: turn.start)
+    )
 
 
 def to_txt(t: Transcript) -> str:
@@ -142,3 +212,20 @@ def to_txt(t: Transcript) -> str:
         label = _label(s)
         out.append(f"[{minutes:02d}:{seconds:02d}] {label + ': ' if label else ''}{s.text.strip()}")
     return "\n".join(out) + ("\n" if out else "")
+
+
+def render(t: Transcript, fmt: str, turns: Sequence[SpeakerTurn] | None = None) -> str:
+    """``t`` as text in one of :data:`TRANSCRIPT_FORMATS`; RTTM uses ``turns`` when given."""
+    import json
+
+    if fmt == "json":
+        return json.dumps(to_json(t), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "vtt":
+        return to_vtt(t)
+    if fmt == "srt":
+        return to_srt(t)
+    if fmt == "txt":
+        return to_txt(t)
+    if fmt == "rttm":
+        return to_rttm(t.call_id, turns if turns else turns_from_segments(t))
+    raise ValueError(f"format {fmt!r} is not one of {', '.join(TRANSCRIPT_FORMATS)}")

@@ -12,7 +12,7 @@ from review.agreement import SUGGESTION, Agreement
 from review.calibration import CalibrationService, Round, RoundResults
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import clock, value_label
+from review.views.common import clock, playable_audio, value_label
 from rubrics import load_rubrics
 
 
@@ -128,7 +128,7 @@ def _blind_form(service: ReviewService, calibration: CalibrationService, found: 
     loaded = _rubrics()[found.rubric_id]
     guidance = calibration.guidance(found.rubric_id)
     try:
-        audio = service.audio_path(call_id)
+        audio = playable_audio(service, call_id)
         transcript = service.transcript(call_id)
     except AccessDenied:
         st.error("ingen tilgang")

@@ -8,9 +8,10 @@ from review.access import AccessDenied, allowed
 from review.comparison import compare_reviews, parse_segment_comments
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import ROLE_LABELS, clock, value_label
+from review.views.common import ROLE_LABELS, clock, playable_audio, value_label
 from review.views.episode import show_timeline
-from review.views.transcript_html import transcript_html
+from review.views.player import player
+from review.views.transcript_html import transcript_rows
 from rubrics import load_rubrics
 
 
@@ -50,15 +51,17 @@ def _render(service: ReviewService) -> None:
             st.page_link(
                 "review/views/episode_page.py", label="Vis episode", query_params={"samtale": call_id}
             )
-    audio = service.audio_path(call_id)
+    audio = playable_audio(service, call_id)
     start = float(st.query_params.get("t", 0) or 0)
-    if audio is not None and audio.is_file():
-        st.audio(str(audio), start_time=int(start))
     if info.status != "transcribed":
+        if audio is not None:
+            player(call_id, audio, "", start=start, key="spiller")
         st.info("Samtalen er ikke transkribert ennå.")
         return
     transcript = service.transcript(call_id)
     if not transcript.segments:
+        if audio is not None:
+            player(call_id, audio, "", start=start, key="spiller")
         st.info("Transkripsjonen er slettet etter lagringsreglene; vurderinger og metadata er beholdt.")
         return
     rubric_id, suggestions = service.suggestions(call_id)
@@ -77,13 +80,45 @@ def _render(service: ReviewService) -> None:
             for seg, _at, text in review.comments:
                 if seg is not None:
                     notes.setdefault(seg, []).append(f"{review.reviewer}: {text}")
-        st.caption("Klikk på et segment for å spille av derfra. Usikre ord er understreket.")
-        st.iframe(transcript_html(transcript.segments, evidence, notes), height=640)
+        st.caption(
+            "Klikk på et segment for å spille av derfra. Mellomrom spiller/pauser og piltastene hopper 5 s "
+            "når spilleren har fokus. Usikre ord er understreket."
+        )
+        now = player(call_id, audio, transcript_rows(transcript.segments, evidence, notes), start=start,
+                     key="spiller")  # fmt: skip
+        if now is not None:
+            at = next((i for i, s in enumerate(transcript.segments) if s.start <= now < s.end), None)
+            where = f" (segment {at + 1})" if at is not None else ""
+            st.caption(
+                f"Avspilt til {clock(now)}{where}: skriv «{(at or 0) + 1}: tekst» for å knytte en kommentar hit."
+            )
+        _measures(service.conversation_measures(call_id))
     with right:
         _review_form(service, call_id, rubric_id, suggestions, transcript)
         advice_section.render_call_section(service, call_id)
         if allowed(service.user, "correct_transcript"):
             _correction_form(service, call_id, transcript)
+
+
+def _measures(m) -> None:  # noqa: ANN001 - ConversationMeasures | None
+    """The conversation measures beside the transcript, labelled exact (stereo) or estimated."""
+    if m is None:
+        return
+    basis = (
+        "eksakt (stereo, én part per kanal)" if m.basis == "exact" else "anslått (mono, fra diariseringen)"
+    )
+    with st.expander(f"Samtalemål – {basis}", expanded=True):
+        a, b, c, d = st.columns(4)
+        a.metric("Personal snakker", clock(m.staff_talk_s))
+        b.metric("Innringer snakker", clock(m.caller_talk_s))
+        c.metric("Taleforhold", "–" if m.talk_ratio is None else f"{m.talk_ratio:.1f}".replace(".", ","))
+        d.metric("Stillhet", f"{m.silence_share:.0%}".replace("%", " %"))
+        a.metric("Lengste stillhet", f"{m.longest_silence_s:.0f} s")
+        b.metric("Overlapp", f"{m.overlap_s:.0f} s")
+        c.metric("Avbrudd (personal/innringer)", f"{m.interruptions_by_staff}/{m.interruptions_by_caller}")
+        first = m.time_to_first_question_s
+        d.metric("Første spørsmål", "–" if first is None else clock(first))
+        st.caption(f"Lengste monolog fra personalet: {clock(m.longest_staff_monologue_s)}.")
 
 
 def _correction_form(service: ReviewService, call_id: str, transcript) -> None:

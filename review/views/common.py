@@ -27,3 +27,15 @@ def value_label(value: int | None, yes_no: bool) -> str:
     if yes_no:
         return "ja" if value == 1 else "nei"
     return str(value)
+
+
+def playable_audio(service, call_id: str):  # noqa: ANN001, ANN201 - a ReviewService; Path | None
+    """The recording the browser can play (a cached PCM copy for GSM, ADPCM, AMR, ...)."""
+    from lydlogg.settings import load_settings
+    from transcription.audio import AudioError
+
+    try:
+        cache_dir = load_settings(None, db_path=service.db_path).audio.playback_dir
+        return service.playable_audio_path(call_id, cache_dir)
+    except (AudioError, OSError):
+        return None

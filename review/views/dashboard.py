@@ -70,12 +70,29 @@ def _parquet(df: pd.DataFrame) -> bytes:
 
 
 def downloads(df: pd.DataFrame, name: str) -> None:
-    """CSV and Parquet of a figure table (Parquet is built only when asked for)."""
-    left, right = st.columns(2)
-    left.download_button(
-        "Last ned CSV", df.to_csv(index=False), file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}"
+    """CSV, CSV for Norwegian Excel, XLSX and Parquet of a figure table (built only when asked for)."""
+    from lydlogg.exports import csv_bytes, xlsx_bytes
+
+    first, excel, xlsx, parquet = st.columns(4)
+    first.download_button(
+        "Last ned CSV", lambda: csv_bytes(df), file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}"
     )
-    right.download_button(
+    excel.download_button(
+        "CSV for Excel (;)",
+        lambda: csv_bytes(df, excel=True),
+        file_name=f"{name}-excel.csv",
+        mime="text/csv",
+        key=f"excelcsv-{name}",
+        help="UTF-8 med BOM, semikolon og desimalkomma, slik norsk Excel åpner den.",
+    )
+    xlsx.download_button(
+        "Last ned XLSX",
+        lambda: xlsx_bytes(df),
+        file_name=f"{name}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"xlsx-{name}",
+    )
+    parquet.download_button(
         "Last ned Parquet",
         lambda: _parquet(df),
         file_name=f"{name}.parquet",
@@ -234,6 +251,8 @@ def _own_figures(service: DashboardService) -> None:
     st.altair_chart(operator_chart(figures, _metric_choice("kriterium-egen")), width="stretch")
     table(figures)
     downloads(figures, "mine-tall")
+    st.subheader("Samtalemål")
+    _conversation(service)
 
 
 def _per_operator(service: DashboardService) -> None:
@@ -247,6 +266,74 @@ def _per_operator(service: DashboardService) -> None:
     st.altair_chart(operator_chart(mine, _metric_choice("kriterium-operator")), width="stretch")
     table(figures)
     downloads(figures, "per-operator")
+
+
+CONVERSATION_LABELS = {
+    "operator_id": "operatør",
+    "service": "tjeneste",
+    "calls": "samtaler",
+    "exact_calls": "stereo (eksakt)",
+    "staff_talk_s": "personalets taletid (s)",
+    "caller_talk_s": "innringers taletid (s)",
+    "talk_ratio": "taleforhold personal/innringer",
+    "silence_share": "andel stillhet",
+    "longest_silence_s": "lengste stillhet (s)",
+    "overlap_s": "overlapp (s)",
+    "interruptions_by_staff": "avbrudd av personal",
+    "interruptions_by_caller": "avbrudd av innringer",
+    "time_to_first_question_s": "tid til første spørsmål (s)",
+    "longest_staff_monologue_s": "lengste monolog personal (s)",
+}
+
+
+def _conversation(service: DashboardService) -> None:
+    figures = service.conversation(("operator_id", "service"))
+    if figures.empty:
+        st.info("Ingen transkriberte samtaler med roller ennå.")
+        return
+    st.dataframe(figures.rename(columns=CONVERSATION_LABELS), hide_index=True, width="stretch")
+    st.caption(
+        "Snitt per samtale. Eksakt på stereoopptak (én part per kanal); på mono er talerskiftene anslått "
+        "av diariseringen. Overlapp teller fra 0,3 s; avbrudd: hvem som begynte å snakke mens den andre snakket."
+    )
+    downloads(figures, "samtalemal")
+
+
+DATASET_LABELS = {
+    "calls": "Samtaler (med samtalemål)",
+    "suggestions": "Automatiske forslag",
+    "reviews": "Vurderinger (vurderer pseudonymisert)",
+    "episodes": "Episoder og rekontakter",
+}
+
+
+def _data_downloads(service: DashboardService) -> None:
+    """The review data as files (the same tables as `lydlogg export`); each download is audited."""
+    from lydlogg.exports import export_bytes
+
+    if not allowed(service.user, "export"):
+        st.info("Denne rollen kan ikke laste ned samtaledata.")
+        return
+    from lydlogg.settings import load_settings
+
+    root = load_settings(None, db_path=service.db_path)
+    name = st.selectbox("Datasett", list(DATASET_LABELS), format_func=DATASET_LABELS.get, key="datasett")
+    st.caption("Kolonnene er beskrevet i README. Hver nedlasting føres i revisjonsloggen.")
+
+    def make(fmt: str, excel: bool = False):  # noqa: ANN202 - a deferred download
+        return lambda: export_bytes(service.db_path, name, fmt, user=service.user, key_file=root.key_file,
+                                    excel=excel, window_hours=root.episodes.window_hours)  # fmt: skip
+
+    first, excel, xlsx, parquet = st.columns(4)
+    first.download_button(
+        "CSV", make("csv"), file_name=f"{name}.csv", mime="text/csv", key=f"data-csv-{name}"
+    )
+    excel.download_button("CSV for Excel (;)", make("csv", excel=True), file_name=f"{name}-excel.csv",
+                          mime="text/csv", key=f"data-excel-{name}")  # fmt: skip
+    xlsx.download_button("XLSX", make("xlsx"), file_name=f"{name}.xlsx", key=f"data-xlsx-{name}",
+                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # fmt: skip
+    parquet.download_button("Parquet", make("parquet"), file_name=f"{name}.parquet",
+                            mime="application/vnd.apache.parquet", key=f"data-parquet-{name}")  # fmt: skip
 
 
 def _url_choice(key: str, options: list[str], label: str, **kwargs) -> list[str]:
@@ -310,16 +397,20 @@ def render(service: DashboardService) -> None:
         return
     whole, overview = overview, _filtered(overview)  # the monthly report covers everything
 
-    quality, coverage, recontacts, strictness, per_operator, report = st.tabs(
+    quality, coverage, recontacts, strictness, per_operator, talk, report, data = st.tabs(
         [
             "Kvalitet",
             "Vurderingsdekning",
             "Rekontakter",
             "Vurderernes strenghet",
             "Per operatør",
+            "Samtalemål",
             "Månedsrapport",
+            "Data",
         ]
     )
+    with data:
+        _data_downloads(service)
     with quality:
         trends = overview.trends
         st.altair_chart(trend_chart(trends, _metric_choice("kriterium")), width="stretch")
@@ -356,6 +447,8 @@ def render(service: DashboardService) -> None:
             downloads(overview.strictness, "strenghet")
     with per_operator:
         _per_operator(service)
+    with talk:
+        _conversation(service)
     with report:
         months = sorted(whole.coverage["month"].unique(), reverse=True)
         month = st.selectbox("Måned", months, format_func=month_label, key="rapportmaned")

@@ -13,7 +13,7 @@ from review.advice import handout_section, with_standard_questions
 from review.feedback import FeedbackService, Step, assessment_rows, handout_html, plan_steps
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import ROLE_LABELS, clock, value_label
+from review.views.common import ROLE_LABELS, clock, playable_audio, value_label
 from rubrics import load_rubrics
 from rubrics.reflection import load_reflection_questions
 
@@ -107,8 +107,8 @@ def _segment(service: ReviewService, call_id: str, transcript, step: Step, rows,
     segment = transcript.segments[step.segment_index]
     who = ROLE_LABELS.get(segment.role or "", "Ukjent")
     st.subheader(f"{clock(segment.start)}–{clock(segment.end)} · {who}")
-    audio = service.audio_path(call_id)
-    if audio is not None and audio.is_file():
+    audio = playable_audio(service, call_id)
+    if audio is not None:
         st.audio(str(audio), start_time=int(segment.start), end_time=int(segment.end) + 1)
     st.markdown(f"> {_md(segment.text)}")
     by_id = {s.criterion_id: s for s in suggestions}

@@ -18,7 +18,7 @@ from html import escape
 from review.views.common import CHANNEL_LABELS, LOW_CONFIDENCE, ROLE_LABELS, clock
 from transcription.types import Segment
 
-__all__ = ["transcript_html"]
+__all__ = ["transcript_html", "transcript_rows"]
 
 _STYLE = """
 body { font-family: "Source Sans Pro", sans-serif; font-size: 15px; margin: 0; color: #262730; }
@@ -66,12 +66,12 @@ def _words_html(segment: Segment) -> str:
     )
 
 
-def transcript_html(
+def transcript_rows(
     segments: Sequence[Segment],
     evidence: Mapping[int, Sequence[str]],
     notes: Mapping[int, Sequence[str]],
 ) -> str:
-    """The transcript as a self-contained HTML page (with its own style and click-to-play script).
+    """One ``div.seg`` per segment (every text escaped): what the player and the page show.
 
     ``evidence`` maps a segment index to the criteria it supports; ``notes`` maps a segment index
     to reviewers' comments.
@@ -94,7 +94,16 @@ def transcript_html(
         parts.extend(f'<div class="note">Kommentar – {escape(note)}</div>' for note in notes.get(i, ()))
         parts.append("</div>")
         rows.append("".join(parts))
+    return "".join(rows)
+
+
+def transcript_html(
+    segments: Sequence[Segment],
+    evidence: Mapping[int, Sequence[str]],
+    notes: Mapping[int, Sequence[str]],
+) -> str:
+    """The transcript as a self-contained HTML page (with its own style and click-to-play script)."""
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><style>{_STYLE}</style></head><body>"
-        f"{''.join(rows)}<script>{_SCRIPT}</script></body></html>"
+        f"{transcript_rows(segments, evidence, notes)}<script>{_SCRIPT}</script></body></html>"
     )

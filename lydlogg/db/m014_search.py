@@ -1,0 +1,21 @@
+"""Schema v14: the segments of every call's newest transcript, for full-text search.
+
+One row per segment with a single integer key (DuckDB's fts index wants one); rebuilt with its
+index after each processing run and transcript import (``review.search.refresh_search_index``).
+"""
+
+MIGRATION = (
+    14,
+    "search over every call's transcript segments",
+    """
+    CREATE TABLE search_segments (
+        doc_id         BIGINT PRIMARY KEY,
+        call_id        VARCHAR NOT NULL,
+        transcript_id  VARCHAR NOT NULL,
+        segment_index  INTEGER NOT NULL,
+        start_s        DOUBLE NOT NULL,
+        role           VARCHAR,
+        text           VARCHAR NOT NULL
+    );
+    """,
+)

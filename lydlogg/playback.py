@@ -1,0 +1,56 @@
+"""A browser-safe copy of a recording for the app's audio player; the original is never touched.
+
+Browsers play PCM WAV, MP3, FLAC and Ogg (Vorbis, Opus). A GSM 6.10, ADPCM or G.711 WAV, AMR,
+WMA, VOX or AAC (not in Chromium's open-source build) recording is decoded once (the same decode
+the pipeline uses) and written as 16-bit PCM WAV named by the original's sha256, so the copy is
+made once and shared by every page that plays the call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from transcription.audio import SAMPLE_RATE, AudioInfo, decode_audio, file_sha256, probe_audio
+
+__all__ = ["browser_safe", "playable_copy"]
+
+log = logging.getLogger(__name__)
+
+_SAFE_WAV = {"PCM_16", "PCM_U8", "PCM_24", "PCM_32", "FLOAT"}
+
+
+def browser_safe(info: AudioInfo) -> bool:
+    """Whether every current browser plays the file as it is."""
+    if info.decoder != "libsndfile":
+        return False
+    if info.container in ("WAV", "WAVEX"):
+        return info.subtype in _SAFE_WAV
+    if info.container == "OGG":
+        return info.subtype in ("VORBIS", "OPUS")
+    return info.container in ("MP3", "FLAC")
+
+
+def playable_copy(path: Path, cache_dir: Path, sha256: str | None = None) -> Path:
+    """``path`` itself when browsers play it, else its PCM WAV copy in ``cache_dir`` (made when needed)."""
+    path = Path(path)
+    info = probe_audio(path)
+    if browser_safe(info):
+        return path
+    target = Path(cache_dir) / f"{sha256 or file_sha256(path)}.wav"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    audio = decode_audio(path)
+    pcm = np.ascontiguousarray(audio.samples.T)
+    partial = target.with_suffix(".part")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        sf.write(fh, pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    partial.replace(target)  # atomic: a second viewer never plays half a file
+    log.info("playback copy of %s made (%s %s)", path.name, info.container, info.subtype)
+    return target

@@ -1,0 +1,103 @@
+"""Søk: find calls by what was said, with filters; a hit opens the call at the matching segment."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from review.access import AccessDenied
+from review.search import SearchQuery
+from review.service import ReviewService
+from review.views.common import ROLE_LABELS, SERVICE_LABELS, clock
+
+ROLE_CHOICES = {
+    "": "alle",
+    "caller": "innringer",
+    "staff": "personal",
+    "operator": "operatør",
+    "doctor": "lege",
+}
+SERVICE_CHOICES = {"": "alle", **SERVICE_LABELS}
+REVIEWED_CHOICES = {"": "alle", "ja": "vurdert", "nei": "ikke vurdert"}
+
+
+def hits_table(hits: pd.DataFrame) -> pd.DataFrame:
+    """One row per matching segment, with a link to the call page at the segment's time."""
+    return pd.DataFrame(
+        {
+            "Åpne": [
+                f"samtale?samtale={c}&t={int(t)}"
+                for c, t in zip(hits["call_id"], hits["start_s"], strict=True)
+            ],
+            "Samtale": hits["call_id"],
+            "Tid": [t.strftime("%Y-%m-%d %H:%M") if pd.notna(t) else "–" for t in hits["started_at"]],
+            "Tjeneste": hits["service"].map(SERVICE_LABELS).fillna("–"),
+            "Operatør": hits["operator_id"].fillna("–"),
+            "Ved": hits["start_s"].map(clock),
+            "Hvem": hits["role"].map(ROLE_LABELS).fillna("–"),
+            "Sagt": hits["text"].str.strip(),
+        }
+    )
+
+
+def render(service: ReviewService) -> None:
+    st.title("Søk i samtaler")
+    st.caption(
+        "Alle ordene må stå i samme segment (alle bøyningsformer). «Ingen i personalet sa» utelater samtaler "
+        "der operatør eller lege sa ordene, f.eks. 113."
+    )
+    with st.form("sok"):
+        text = st.text_input("Ord", value=st.query_params.get("q", ""))
+        left, middle, right = st.columns(3)
+        role = left.selectbox("Sagt av", list(ROLE_CHOICES), format_func=ROLE_CHOICES.get)
+        without = middle.text_input("Ingen i personalet sa")
+        svc = right.selectbox("Tjeneste", list(SERVICE_CHOICES), format_func=SERVICE_CHOICES.get)
+        left, middle, right = st.columns(3)
+        since = left.date_input("Fra", value=None, format="DD.MM.YYYY")
+        until = middle.date_input("Til", value=None, format="DD.MM.YYYY")
+        reviewed = right.selectbox("Vurdert", list(REVIEWED_CHOICES), format_func=REVIEWED_CHOICES.get)
+        left, right = st.columns(2)
+        operator = "" if service.user.own_calls_only else left.text_input("Operatør-id")
+        criterion = right.text_input("Kriterium = verdi", placeholder="worsening_advice=0")
+        submitted = st.form_submit_button("Søk")
+    if not submitted:
+        return
+    criterion_id = criterion_value = None
+    if criterion.strip():
+        criterion_id, _, raw = (part.strip() for part in criterion.partition("="))
+        if not criterion_id or not raw.lstrip("-").isdigit():
+            st.error("Kriterium skrives som id=verdi, f.eks. worsening_advice=0.")
+            return
+        criterion_value = int(raw)
+    query = SearchQuery(
+        text=text,
+        role=role or None,
+        without=without,
+        service=svc or None,
+        since=since if isinstance(since, date) else None,
+        until=until if isinstance(until, date) else None,
+        operator_id=operator.strip() or None,
+        criterion_id=criterion_id,
+        criterion_value=criterion_value,
+        reviewed={"ja": True, "nei": False}.get(reviewed),
+    )
+    try:
+        hits = service.search(query)
+    except AccessDenied:
+        st.error("ingen tilgang")
+        return
+    except ValueError:
+        st.warning("Skriv ord å søke etter, eller ord ingen i personalet sa.")
+        return
+    if hits.empty:
+        st.info("Ingen treff.")
+        return
+    st.write(f"{len(hits)} treff i {hits['call_id'].nunique()} samtaler")
+    st.dataframe(
+        hits_table(hits),
+        hide_index=True,
+        width="stretch",
+        column_config={"Åpne": st.column_config.LinkColumn("Åpne", display_text="Åpne")},
+    )

@@ -1,0 +1,107 @@
+"""Browser-safe playback copies (cached by sha256, original untouched) and the call page's measures."""
+
+import shutil
+
+import duckdb
+import pytest
+import soundfile as sf
+from conftest import write_encoded, write_tone
+from test_app import app
+
+from lydlogg.auth import User
+from lydlogg.ingest import ingest
+from lydlogg.playback import browser_safe, playable_copy
+from review.access import AccessDenied
+from review.service import ReviewService
+from transcription.audio import file_sha256, probe_audio
+
+
+@pytest.mark.parametrize(
+    ("name", "subtype", "safe"),
+    [("pcm.wav", "PCM_16", True), ("gsm.wav", "GSM610", False), ("ima.wav", "IMA_ADPCM", False),
+     ("ulaw.wav", "ULAW", False), ("flac.flac", None, True), ("vorbis.ogg", "VORBIS", True)],
+)  # fmt: skip
+def test_which_files_browsers_play_as_they_are(tmp_path, name, subtype, safe):
+    path = write_tone(tmp_path / name, rate=8_000, subtype=subtype)
+    assert browser_safe(probe_audio(path)) is safe
+
+
+def test_a_gsm_wav_gets_one_cached_pcm_copy_and_the_original_is_untouched(tmp_path):
+    original = write_tone(tmp_path / "gsm.wav", seconds=2.0, rate=8_000, subtype="GSM610")
+    before = original.read_bytes()
+    cache = tmp_path / "playback"
+    copy = playable_copy(original, cache)
+    assert copy == cache / f"{file_sha256(original)}.wav"
+    info = sf.info(str(copy))
+    assert (info.format, info.subtype, info.samplerate) == ("WAV", "PCM_16", 16_000)
+    assert abs(info.duration - 2.0) < 0.05
+    assert copy.stat().st_mode & 0o077 == 0  # readable by the service account only
+    made = copy.stat().st_mtime_ns
+    assert playable_copy(original, cache) == copy and copy.stat().st_mtime_ns == made  # cached
+    assert original.read_bytes() == before
+    pcm = write_tone(tmp_path / "pcm.wav")
+    assert playable_copy(pcm, cache) == pcm
+
+
+def test_an_amr_recording_plays_through_a_copy(tmp_path):
+    amr = write_encoded(tmp_path / "call.amr", "amr", "libopencore_amrnb", rate=8_000)
+    copy = playable_copy(amr, tmp_path / "cache")
+    assert copy.suffix == ".wav" and sf.info(str(copy)).subtype == "PCM_16"
+
+
+def test_the_service_checks_access_and_audits_playing(tmp_path, settings):
+    write_tone(tmp_path / "gsm.wav", rate=8_000, subtype="GSM610")
+    (tmp_path / "m.csv").write_text("call_id,operator_id,audio_file\ng1,op-anne,gsm.wav\n", encoding="utf-8")
+    assert ingest(settings, [], metadata=tmp_path / "m.csv").added == ["g1"]
+    cache = tmp_path / "cache"
+    path = ReviewService(settings.db_path, User("anne", "Anne", "operator", "op-anne")).playable_audio_path(
+        "g1", cache
+    )
+    assert path.parent == cache and sf.info(str(path)).subtype == "PCM_16"
+    with pytest.raises(AccessDenied):
+        ReviewService(settings.db_path, User("lise", "Lise", "operator", "op-lise")).playable_audio_path(
+            "g1", cache
+        )
+    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+        assert con.execute("SELECT username FROM audit WHERE action = 'play_audio'").fetchall() == [("anne",)]
+
+
+def test_the_call_page_shows_conversation_measures_beside_the_transcript(monkeypatch, tmp_path, reference_db):
+    db = tmp_path / "db.duckdb"
+    shutil.copy(reference_db, db)
+    at = app(monkeypatch, db, "leder", "samtale", samtale="ep1-c3-lvs")
+    assert not at.exception, at.exception
+    (panel,) = [e for e in at.expander if e.label.startswith("Samtalemål")]
+    assert "eksakt (stereo" in panel.label
+    labels = {m.label: m.value for m in at.metric}
+    assert (
+        labels["Personal snakker"].count(":") == 1 and labels["Avbrudd (personal/innringer)"].count("/") == 1
+    )
+    at = app(monkeypatch, db, "leder", "samtale", samtale="ep1-c4-amk")
+    assert any("anslått (mono" in e.label for e in at.expander)
+
+
+def test_retention_deletes_the_playback_copies_of_expired_recordings(tmp_path, settings):
+    from datetime import UTC, datetime, timedelta
+
+    from lydlogg.retention import RetentionSettings, apply_retention
+
+    old = write_tone(tmp_path / "old.wav", rate=8_000, subtype="GSM610")
+    new = write_tone(tmp_path / "new.wav", seconds=1.5, rate=8_000, subtype="GSM610")
+    assert len(ingest(settings, [old, new]).added) == 2
+    now = datetime(2026, 9, 1, tzinfo=UTC)
+    with duckdb.connect(str(settings.db_path)) as con:
+        for path, age in ((old, 200), (new, 1)):
+            con.execute(
+                "UPDATE calls SET started_at = ? WHERE audio_sha256 = ?",
+                [now - timedelta(days=age), file_sha256(path)],
+            )
+    cache = tmp_path / "cache"
+    copies = {p: playable_copy(p, cache) for p in (old, new)}
+    plan = apply_retention(
+        settings.db_path, RetentionSettings(managed_audio_dir=tmp_path / "managed"), user=User("a", "A", "admin"),
+        now=now, playback_dir=cache,
+    )  # fmt: skip
+    assert plan.audio_sha256 == (file_sha256(old),)
+    assert not copies[old].exists() and copies[new].exists()
+    assert old.exists()  # outside the managed folder: someone else's original

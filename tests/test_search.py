@@ -1,0 +1,186 @@
+"""Search every call's transcript: stems, roles, "nobody said", filters, access, audit, CLI."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from lydlogg.auth import User
+from lydlogg.cli import main
+from lydlogg.db import connect
+from review.access import AccessDenied
+from review.search import SearchQuery, refresh_search_index, search_calls
+
+REFERENCE = Path(__file__).resolve().parent.parent / "data" / "samples" / "reference"
+DOCS = {p.stem: json.loads(p.read_text()) for p in sorted(REFERENCE.glob("*.json"))}
+STAFF = ("operator", "doctor")
+PUST = re.compile(r"\bpust(?:e|er|et|en)?\b", re.IGNORECASE)  # the inflections Snowball stems to "pust"
+
+
+def oracle(*, role=None, without=None):
+    """Call ids with a segment saying a form of 'puste' (by ``role``) and no staff segment with ``without``."""
+    out = set()
+    for call_id, doc in DOCS.items():
+        segs = doc["segments"]
+        if without and any(without in s["text"] for s in segs if s["role"] in STAFF):
+            continue
+        if any(PUST.search(s["text"]) and (role is None or s["role"] == role) for s in segs):
+            out.add(call_id)
+    return out
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory, reference_db):
+    path = tmp_path_factory.mktemp("search") / "db.duckdb"
+    shutil.copy(reference_db, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("UPDATE calls SET operator_id = 'op-lise'")
+        con.execute(
+            "UPDATE calls SET operator_id = 'op-anne' WHERE call_id IN ('ep1-c4-amk', 'lvs-003-brystsmerter')"
+        )
+    return path
+
+
+def run(db, query, user=None):
+    with connect(db) as con:
+        return search_calls(con, user, query, who=user.username if user else "test")
+
+
+def test_the_index_is_built_when_transcripts_are_imported(db):
+    with duckdb.connect(str(db), read_only=True) as con:
+        segments = con.execute(
+            "SELECT count(*) FROM segments s JOIN transcripts t USING (transcript_id) WHERE trim(s.text) <> ''"
+        ).fetchone()[0]
+        assert con.execute("SELECT count(*) FROM search_segments").fetchone()[0] == segments
+        assert (
+            con.execute(
+                "SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'fts_main_search_segments'"
+            ).fetchone()[0]
+            == 1
+        )
+
+
+def test_norwegian_stems_find_every_inflection(db):
+    hits = run(db, SearchQuery("puster"))
+    assert set(hits["call_id"]) == oracle() and len(oracle()) >= 6
+    assert hits["text"].str.contains(PUST).all()
+
+
+def test_caller_said_it_and_no_staff_member_said_113(db):
+    hits = run(db, SearchQuery("puste", role="caller", without="113"))
+    expected = oracle(role="caller", without="113")
+    assert set(hits["call_id"]) == expected and expected < oracle(role="caller")
+    assert set(hits["role"]) == {"caller"}
+
+
+def test_filters_narrow_by_service_period_operator_and_review(db):
+    lvs = run(db, SearchQuery("puster", service="lvs"))
+    assert set(lvs["service"]) == {"lvs"} and 0 < len(set(lvs["call_id"])) < len(oracle())
+    with duckdb.connect(str(db), read_only=True) as con:
+        day = con.execute("SELECT started_at::DATE FROM calls WHERE call_id = 'ep1-c4-amk'").fetchone()[0]
+    one_day = run(db, SearchQuery("puster", since=day, until=day))
+    assert "ep1-c4-amk" in set(one_day["call_id"]) and set(one_day["call_id"]) < oracle()
+    assert set(run(db, SearchQuery("puster", operator_id="op-anne"))["call_id"]) == {
+        "ep1-c4-amk",
+        "lvs-003-brystsmerter",
+    }
+    assert run(db, SearchQuery("puster", reviewed=True)).empty  # nothing is reviewed in this database
+    assert set(run(db, SearchQuery("puster", reviewed=False))["call_id"]) == oracle()
+
+
+def test_a_criterion_value_filter_uses_the_suggestion_without_a_review(db):
+    with duckdb.connect(str(db), read_only=True) as con:
+        criterion, value = con.execute(
+            "SELECT criterion_id, value FROM suggestions WHERE call_id = 'lvs-003-brystsmerter' ORDER BY criterion_id LIMIT 1"
+        ).fetchone()
+        having = {r[0] for r in con.execute(
+            "SELECT DISTINCT call_id FROM suggestions WHERE criterion_id = ? AND value IS NOT DISTINCT FROM ?",
+            [criterion, value]).fetchall()}  # fmt: skip
+    hits = run(db, SearchQuery("puster", criterion_id=criterion, criterion_value=value))
+    assert set(hits["call_id"]) == oracle() & having and "lvs-003-brystsmerter" in set(hits["call_id"])
+
+
+def test_operators_only_ever_find_their_own_calls_and_every_search_is_audited(db):
+    anne = User("anne", "Anne", "operator", "op-anne")
+    assert set(run(db, SearchQuery("puster"), anne)["call_id"]) == {"ep1-c4-amk", "lvs-003-brystsmerter"}
+    assert run(db, SearchQuery("puster"), User("x", "X", "operator")).empty
+    with pytest.raises(AccessDenied):
+        run(db, SearchQuery("puster"), User("admin", "Admin", "admin"))
+    with duckdb.connect(str(db), read_only=True) as con:
+        detail = con.execute(
+            "SELECT detail FROM audit WHERE username = 'anne' AND action = 'search'"
+        ).fetchone()[0]
+    assert "puster" not in detail and detail.startswith("5 hits")  # segments of her two calls
+
+
+def test_cli_search_and_a_rebuild_after_a_new_transcript(db, tmp_path):
+    copy = tmp_path / "db.duckdb"
+    shutil.copy(db, copy)
+    out = CliRunner().invoke(main, ["search", "puster", "--role", "caller", "--without", "113", "--service", "lvs",
+                                    "--format", "json", "--db", str(copy)], catch_exceptions=False)  # fmt: skip
+    assert out.exit_code == 0, out.output
+    hits = json.loads(out.output)
+    with duckdb.connect(str(copy), read_only=True) as con:
+        lvs = {r[0] for r in con.execute("SELECT call_id FROM calls WHERE service = 'lvs'").fetchall()}
+    assert {h["call_id"] for h in hits} == oracle(role="caller", without="113") & lvs != set()
+    assert all(h["service"] == "lvs" and h["role"] == "caller" for h in hits)
+    table = CliRunner().invoke(main, ["search", "andpusten", "--role", "caller", "--db", str(copy)]).output
+    assert table.splitlines()[1].startswith("ep1-c3-lvs [00:07] caller: Hei. Jeg har ringt før.")
+    with connect(copy) as con:
+        con.execute("UPDATE segments SET text = 'Jeg er tungpust.' WHERE segment_index = 0 AND transcript_id ="
+                    " (SELECT transcript_id FROM transcripts WHERE call_id = 'lvs-002-urinveis')")  # fmt: skip
+        assert search_calls(con, None, SearchQuery("tungpust"), who="t").empty  # a snapshot until rebuilt
+        refresh_search_index(con)
+        assert list(search_calls(con, None, SearchQuery("tungpust"), who="t")["call_id"]) == [
+            "lvs-002-urinveis"
+        ]
+    bad = CliRunner().invoke(main, ["search", "--criterion", "x", "puster", "--db", str(copy)])
+    assert bad.exit_code == 2 and "ID=VALUE" in bad.output
+
+
+def test_the_search_page_finds_calls_and_links_each_hit_to_its_segment(monkeypatch, db, tmp_path):
+    from test_app import app
+
+    copy = tmp_path / "db.duckdb"
+    shutil.copy(db, copy)
+    at = app(monkeypatch, copy, "leder", "sok")
+    assert not at.exception, at.exception
+    at.text_input[0].input("puster")
+    at.selectbox[0].select("caller")
+    at.text_input[1].input("113")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    (table,) = at.dataframe
+    shown = table.value
+    assert set(shown["Samtale"]) == oracle(role="caller", without="113")
+    assert set(shown["Hvem"]) == {"Innringer"}
+    first = shown.iloc[0]
+    assert first["Åpne"].startswith(f"samtale?samtale={first['Samtale']}&t=")
+    anne = app(monkeypatch, copy, "anne", "sok")
+    anne.text_input[0].input("puster")
+    anne.button[0].click().run()
+    assert set(anne.dataframe[0].value["Samtale"]) == {"ep1-c4-amk", "lvs-003-brystsmerter"}
+    assert len(anne.text_input) == 3  # no operator field for an operator
+
+
+@pytest.mark.model
+def test_a_processing_run_rebuilds_the_index(processed_db, tmp_path):
+    copy = tmp_path / "processed.duckdb"
+    shutil.copy(processed_db, copy)
+    with duckdb.connect(str(copy), read_only=True) as con:
+        indexed = con.execute("SELECT count(*), count(DISTINCT call_id) FROM search_segments").fetchone()
+        newest = con.execute(
+            "SELECT count(*), count(DISTINCT t.call_id) FROM segments s JOIN transcripts t USING (transcript_id)"
+            " WHERE trim(s.text) <> ''"
+        ).fetchone()
+        word = con.execute(
+            "SELECT split_part(trim(text), ' ', 1) FROM search_segments WHERE length(split_part(trim(text), ' ', 1)) > 4"
+            " LIMIT 1"
+        ).fetchone()[0]
+    assert indexed == newest and indexed[1] == 2
+    with connect(copy) as con:
+        assert not search_calls(con, None, SearchQuery(word.strip(".,?!")), who="t").empty
