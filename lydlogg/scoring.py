@@ -26,7 +26,8 @@ from lydlogg.db import connect, transaction
 from lydlogg.settings import Settings
 from rubrics import LoadedRubric, build_call_text, choose_rubric, load_rubrics, score_call
 from transcription.formats import from_json
-from transcription.types import Segment, Transcript
+from transcription.quality import segment_quality
+from transcription.types import Segment, Transcript, Word
 
 __all__ = ["ImportReport", "ScoreReport", "import_transcripts", "score_stored"]
 
@@ -137,15 +138,32 @@ ORDER BY t.call_id
 
 
 def _load_segments(con: duckdb.DuckDBPyConnection, transcript_ids: list[str]) -> dict[str, list[Segment]]:
+    """The current segments with the recogniser's signals (words' probabilities, average
+    log-probability, no-speech probability); a reviewer-corrected segment carries none, so it is
+    trusted as written."""
     con.register("wanted", pd.DataFrame({"transcript_id": transcript_ids}))
     rows = con.execute(
-        "SELECT s.transcript_id, s.start_s, s.end_s, s.text, s.channel, s.speaker, s.role FROM segments_current s"
+        "SELECT s.transcript_id, s.segment_index, s.start_s, s.end_s, s.text, s.channel, s.speaker, s.role,"
+        " s.avg_logprob, s.no_speech_prob, s.text_corrected FROM segments_current s"
         " JOIN wanted USING (transcript_id) ORDER BY s.transcript_id, s.segment_index"
     ).fetchall()
+    words: dict[tuple[str, int], list[Word]] = defaultdict(list)
+    for tid, idx, start, end, text, prob in con.execute(
+        "SELECT w.transcript_id, w.segment_index, w.start_s, w.end_s, w.text, w.probability FROM words w"
+        " JOIN wanted USING (transcript_id) ORDER BY w.transcript_id, w.segment_index, w.word_index"
+    ).fetchall():
+        words[(tid, idx)].append(Word(start, end, text, prob))
     con.unregister("wanted")
     out: dict[str, list[Segment]] = defaultdict(list)
-    for tid, start, end, text, channel, speaker, role in rows:
-        out[tid].append(Segment(start=start, end=end, text=text, channel=channel, speaker=speaker, role=role))
+    for tid, idx, start, end, text, channel, speaker, role, logprob, no_speech, corrected in rows:
+        if corrected:
+            out[tid].append(
+                Segment(start=start, end=end, text=text, channel=channel, speaker=speaker, role=role)
+            )
+            continue
+        out[tid].append(Segment(start=start, end=end, text=text, channel=channel, speaker=speaker, role=role,
+                                words=tuple(words.get((tid, idx), ())), avg_logprob=logprob,
+                                no_speech_prob=no_speech))  # fmt: skip
     return out
 
 
@@ -180,7 +198,13 @@ def score_stored(
             todo.append((tid, call_id, language, service, loaded))
         segments = _load_segments(con, [t[0] for t in todo]) if todo else {}
         rows = []
+        quality_rows = []
         for tid, call_id, language, service, loaded in todo:
+            quality_rows += [
+                (tid, i, q)
+                for i, seg in enumerate(segments.get(tid, ()))
+                if (q := segment_quality(seg)) is not None
+            ]
             try:
                 call = build_call_text(Transcript(call_id, language, tuple(segments.get(tid, ()))), service)
                 result = score_call(call, loaded)
@@ -192,18 +216,24 @@ def score_stored(
             for s in result.scores:
                 rows.append((tid, call_id, loaded.rubric.id, loaded.rubric.version, loaded.sha256, s.criterion_id,
                              s.value, s.confidence, json.dumps([e.as_dict() for e in s.evidence], ensure_ascii=False),
-                             s.rationale, version))  # fmt: skip
+                             s.rationale, version, s.abstained))  # fmt: skip
             report.scored += 1
         with transaction(con):
+            if quality_rows:
+                frame = pd.DataFrame(quality_rows, columns=["transcript_id", "segment_index", "quality"])
+                con.register("new_quality", frame)
+                con.execute("INSERT OR REPLACE INTO segment_quality SELECT * FROM new_quality")
+                con.unregister("new_quality")
             if rows:
                 frame = pd.DataFrame(rows, columns=["transcript_id", "call_id", "rubric_id", "rubric_version",
                                                     "rubric_sha256", "criterion_id", "value", "confidence",
-                                                    "evidence_json", "rationale", "software_version"])  # fmt: skip
+                                                    "evidence_json", "rationale", "software_version",
+                                                    "abstained"])  # fmt: skip
                 frame["value"] = frame["value"].astype("Int32")
                 con.register("new_suggestions", frame)
                 con.execute(
                     "INSERT INTO suggestions (transcript_id, call_id, rubric_id, rubric_version, rubric_sha256,"
-                    " criterion_id, value, confidence, evidence_json, rationale, software_version)"
+                    " criterion_id, value, confidence, evidence_json, rationale, software_version, abstained)"
                     " SELECT * FROM new_suggestions"
                 )
                 con.unregister("new_suggestions")
