@@ -12,6 +12,12 @@ STATUS_LABELS = {
 ROLE_LABELS = {"operator": "Operatør", "doctor": "Lege", "caller": "Innringer", "other": "Annen"}
 CHANNEL_LABELS = {0: "Venstre kanal", 1: "Høyre kanal", None: "Mono"}
 LOW_CONFIDENCE = 0.5
+QUALITY_LABELS = {
+    "god": "god",
+    "usikker": "usikker",
+    "dårlig": "dårlig – lytt",
+    "skrevet": "skrevet/rettet",
+}
 
 
 def clock(seconds: float | None) -> str:
@@ -21,7 +27,18 @@ def clock(seconds: float | None) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-def value_label(value: int | None, yes_no: bool) -> str:
+def quality_cell(level: str | None, quality: float | None) -> str:
+    """Inbox cell for a call's transcript quality: the level and the estimated share of right words."""
+    if level is None:
+        return ""
+    if quality is None or quality != quality:
+        return QUALITY_LABELS.get(level, level)
+    return f"{QUALITY_LABELS.get(level, level)} ({quality:.0%} ord)"
+
+
+def value_label(value: int | None, yes_no: bool, abstained: bool = False) -> str:
+    if abstained:
+        return "kan ikke vurderes automatisk – lytt"
     if value is None:
         return "ikke aktuelt"
     if yes_no:

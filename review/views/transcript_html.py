@@ -12,7 +12,7 @@ ever rendered as HTML.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from html import escape
 
 from review.views.common import CHANNEL_LABELS, LOW_CONFIDENCE, ROLE_LABELS, clock
@@ -31,6 +31,13 @@ body { font-family: "Source Sans Pro", sans-serif; font-size: 15px; margin: 0; c
 .role-operator .who, .role-doctor .who { font-weight: 600; }
 .low { color: #c45c00; text-decoration: underline dotted; }
 .note { color: #555; font-size: 13px; margin: 2px 0 0 22px; }
+.seg.q-usikker { border-left-color: #f0b429; }
+.seg.q-dårlig { border-left-color: #c45c00; background: #fff8ef; }
+.mark { font-size: 12px; border-radius: 3px; padding: 0 4px; margin-left: 4px; }
+.mark.q-dårlig { background: #c45c00; color: white; }
+.mark.q-usikker { background: #f0b429; color: #262730; }
+.mark.rettet { background: #21a366; color: white; }
+.listen { color: #c45c00; font-size: 13px; margin: 2px 0 0 22px; }
 """
 
 _SCRIPT = """
@@ -66,28 +73,56 @@ def _words_html(segment: Segment) -> str:
     )
 
 
+_MARK_TEXT = {"dårlig": "hørt dårlig – lytt", "usikker": "usikker gjenkjenning"}
+
+
 def transcript_html(
     segments: Sequence[Segment],
     evidence: Mapping[int, Sequence[str]],
     notes: Mapping[int, Sequence[str]],
+    *,
+    quality: Mapping[int, tuple[str, float]] | None = None,
+    corrected: Collection[int] = (),
+    listen: Mapping[int, Sequence[str]] | None = None,
 ) -> str:
     """The transcript as a self-contained HTML page (with its own style and click-to-play script).
 
     ``evidence`` maps a segment index to the criteria it supports; ``notes`` maps a segment index
-    to reviewers' comments.
+    to reviewers' comments; ``quality`` maps a recognised segment to its quality level
+    (``usikker``/``dårlig``; ``god`` is not marked) and estimate; ``corrected`` holds the segments
+    a reviewer corrected (marked "rettet"); ``listen`` maps a segment to the criteria that could
+    not be judged automatically there.
     """
+    quality = quality or {}
+    listen = listen or {}
     rows = []
     for i, segment in enumerate(segments):
         who = ROLE_LABELS.get(segment.role or "", CHANNEL_LABELS.get(segment.channel, ""))
         classes = ["seg", f"role-{escape(segment.role or 'unknown')}"]
         if i in evidence:
             classes.append("evidence")
+        level, estimate = quality.get(i, ("", 0.0))
+        marks = ""
+        if i in corrected:
+            marks = '<span class="mark rettet" title="teksten er rettet av en vurderer">rettet</span>'
+        elif level in _MARK_TEXT:
+            classes.append(f"q-{level}")
+            marks = (
+                f'<span class="mark q-{level}" title="anslått {estimate:.0%} riktige ord">'
+                f"{_MARK_TEXT[level]}</span>"
+            )
         parts = [
             f'<div class="{" ".join(classes)}" id="seg-{i}" data-start="{segment.start:.2f}" '
             f'data-end="{segment.end:.2f}">',
             f'<span class="who"><span class="play">▶</span> {i + 1}. {clock(segment.start)} {escape(who)}</span>',
             _words_html(segment),
+            marks,
         ]
+        if i in listen:
+            criteria = ", ".join(dict.fromkeys(listen[i]))
+            parts.append(
+                f'<div class="listen">Lytt her – kan ikke vurderes automatisk: {escape(criteria)}</div>'
+            )
         if i in evidence:
             criteria = ", ".join(dict.fromkeys(evidence[i]))
             parts.append(f'<div class="note">Bevis for forslag: {escape(criteria)}</div>')
