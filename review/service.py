@@ -380,6 +380,10 @@ class ReviewService:
         """Correct a segment's text and/or role; the original stays, the call is scored again."""
         self._correct(call_id, [(segment_index, text, role)])
 
+    def correct_segments(self, call_id: str, changes: list[tuple[int, str | None, str | None]]) -> None:
+        """Correct several segments at once: (segment index, text or None, role or None) each."""
+        self._correct(call_id, changes)
+
     def swap_roles(self, call_id: str) -> int:
         """Swap staff and caller roles (a wrong channel or speaker mapping), without re-running ASR.
 
