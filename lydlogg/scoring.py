@@ -185,9 +185,13 @@ def score_stored(
         done = set(con.execute("SELECT DISTINCT transcript_id, rubric_sha256 FROM suggestions").fetchall())
         todo: list[tuple[str, str, str, str | None, LoadedRubric]] = []
         only = set(call_ids) if call_ids is not None else None
+        rated = {r[0] for r in con.execute("SELECT DISTINCT transcript_id FROM segment_quality").fetchall()}
+        unrated: list[str] = []  # every call gets its quality estimate, with a rubric or without
         for tid, call_id, language, service in latest:
             if only is not None and call_id not in only:
                 continue
+            if tid not in rated:
+                unrated.append(tid)
             loaded = rubrics[rubric_id] if rubric_id else choose_rubric(rubrics, service)
             if loaded is None:
                 report.no_rubric.append(call_id)
@@ -196,15 +200,13 @@ def score_stored(
                 report.already += 1
                 continue
             todo.append((tid, call_id, language, service, loaded))
-        segments = _load_segments(con, [t[0] for t in todo]) if todo else {}
+        wanted = list(dict.fromkeys([t[0] for t in todo] + unrated))
+        segments = _load_segments(con, wanted) if wanted else {}
         rows = []
-        quality_rows = []
+        quality_rows = [
+            (tid, i, q) for tid in wanted for i, seg in enumerate(segments.get(tid, ())) if (q := segment_quality(seg)) is not None
+        ]  # fmt: skip
         for tid, call_id, language, service, loaded in todo:
-            quality_rows += [
-                (tid, i, q)
-                for i, seg in enumerate(segments.get(tid, ()))
-                if (q := segment_quality(seg)) is not None
-            ]
             try:
                 call = build_call_text(Transcript(call_id, language, tuple(segments.get(tid, ()))), service)
                 result = score_call(call, loaded)

@@ -91,7 +91,7 @@ def corrections(segments, reference: dict) -> list[tuple[int, str, str]]:
     return changes
 
 
-def correct_samples(db: Path) -> int:
+def correct_samples(db: Path, call_ids: tuple[str, ...] = CORRECTED) -> int:
     supervisor = User("veileder", "Veileder Demo", "veileder")
     service = ReviewService(db, supervisor)
     done = 0
@@ -99,7 +99,7 @@ def correct_samples(db: Path) -> int:
         known = {r[0] for r in con.execute("SELECT call_id FROM transcripts").fetchall()}
         already = {r[0] for r in con.execute(
             "SELECT DISTINCT t.call_id FROM segment_corrections c JOIN transcripts t USING (transcript_id)").fetchall()}  # fmt: skip
-    for call_id in CORRECTED:
+    for call_id in call_ids:
         if call_id not in known or call_id in already:
             continue
         reference = json.loads((SAMPLES / "reference" / f"{call_id}.json").read_text(encoding="utf-8"))

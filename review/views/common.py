@@ -44,3 +44,19 @@ def value_label(value: int | None, yes_no: bool, abstained: bool = False) -> str
     if yes_no:
         return "ja" if value == 1 else "nei"
     return str(value)
+
+
+def number_text(value: object, kind: str = "count") -> str:
+    """A figure as a reader expects it in a table: "33 %" for a share, "2,3" for a mean, "4" for a
+    count, "–" when missing (never "NaN", "None", "0.333333" or "1.000000")."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    if kind == "share":
+        return f"{x:.0%}".replace("%", " %")
+    if kind == "mean":
+        return f"{x:.1f}".replace(".", ",")
+    return f"{x:.0f}"
