@@ -101,9 +101,11 @@ def _metadata_subset(spoken: Path, layout: str, call_ids: set[str]) -> Path:
 
 
 def run_layout(
-    spoken: Path, work: Path, layout: str, call_ids: set[str], config: Path | None
+    spoken: Path, work: Path, layout: str, call_ids: set[str], config: Path | None, transcribe: bool = True
 ) -> LayoutResult:
-    """Ingest, transcribe (what is missing) and score afresh; read the suggestions back."""
+    """Ingest, transcribe (what is missing) and score afresh; read the suggestions back.
+
+    With ``transcribe=False`` only the calls already transcribed in the cache are scored."""
     from lydlogg.batch import process
     from lydlogg.db import connect
     from lydlogg.ingest import ingest
@@ -112,9 +114,12 @@ def run_layout(
     work.mkdir(parents=True, exist_ok=True)
     settings = load_settings(config, db_path=work / f"{layout}.duckdb")
     result = LayoutResult(layout)
-    ingest(settings, [], _metadata_subset(spoken, layout, call_ids))
-    report = process(settings)
-    result.failed = [c for c, _ in report.failed]
+    if transcribe:
+        ingest(settings, [], _metadata_subset(spoken, layout, call_ids))
+        result.failed = [c for c, _ in process(settings).failed]
+    else:
+        with connect(settings.db_path) as con:
+            call_ids = call_ids & {r[0] for r in con.execute("SELECT call_id FROM transcripts").fetchall()}
     with connect(settings.db_path) as con:
         con.execute("DELETE FROM suggestions")  # score with the current scorers, as a fresh `lydlogg score`
     score_stored(settings, call_ids=call_ids)
@@ -209,6 +214,7 @@ def summary(labels: dict[str, dict], got: dict[str, dict[str, Suggestion]], ordi
         "coverage": sum(per[c]["coverage"] * per[c]["n"] for c in per) / max(1, total),
         "reliability": rel,
         "right_at_0_8": sum(b["right"] for b in high) / high_n if high_n else None,
+        "right_given": sum(b["right"] for b in rel) / max(1, sum(b["n"] for b in rel)),
         "given_at_0_8": high_n / max(1, total),
     }
 
@@ -235,7 +241,8 @@ def print_report(text: dict, layouts: dict[str, dict], wers: dict[str, tuple], n
             row += f" {cell(g):>10} cov{_pct(g['coverage'])}"
         print(row)
     for key, label in (("ordinal_within_one", "0-4 within one"), ("ordinal_exact", "0-4 exact"),
-                       ("yes_no_exact", "yes/no"), ("coverage", "coverage")):  # fmt: skip
+                       ("yes_no_exact", "yes/no"), ("coverage", "coverage"),
+                       ("right_given", "right among given")):  # fmt: skip
         print(
             f"  {label:<26} {_pct(text[key]):>11}" + "".join(f" {_pct(layouts[n][key]):>17}" for n in names)
         )
@@ -266,8 +273,20 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated call ids")
     parser.add_argument("--config", type=Path, help="settings file (TOML) for ingest/process/score")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--no-recognition",
+        action="store_true",
+        help="baseline: score as before this change (no abstention, confidence not scaled by recognition)",
+    )
+    parser.add_argument(
+        "--transcribed-only", action="store_true", help="score only the calls already transcribed in --work"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.no_recognition:
+        import rubrics.engine
+
+        rubrics.engine.adjust_for_recognition = lambda score, *_a, **_k: score
     only = set(args.only.split(",")) if args.only else None
     labels = load_labels(args.split, only)
     if args.spoken.joinpath("manifest.csv").is_file() and only is None:
@@ -278,10 +297,16 @@ def main() -> None:
         raise SystemExit("no labelled call matches --split/--only in the spoken set")
     rubrics = load_rubrics()
     ordinal = {c.id for r in rubrics.values() for c in r.rubric.criteria if c.scale.type == "ordinal"}
-    text = summary(labels, text_suggestions(labels), ordinal)
-    layouts, wers = {}, {}
+    layouts, wers, results = {}, {}, {}
     for layout in args.layout or ["stereo16k"]:
-        res = run_layout(args.spoken, args.work, layout, set(labels), args.config)
+        results[layout] = run_layout(args.spoken, args.work, layout, set(labels), args.config,
+                                     transcribe=not args.transcribed_only)  # fmt: skip
+    if args.transcribed_only:  # the calls every layout has
+        common = set.intersection(*(set(r.suggestions) for r in results.values()))
+        labels = {c: e for c, e in labels.items() if c in common}
+    text = summary(labels, text_suggestions(labels), ordinal)
+    for layout, res in results.items():
+        res.suggestions = {c: v for c, v in res.suggestions.items() if c in labels}
         layouts[layout] = summary(labels, res.suggestions, ordinal)
         wers[layout] = (res.wer_staff, res.wer_caller)
         layouts[layout]["wer_staff"], layouts[layout]["wer_caller"] = res.wer_staff, res.wer_caller
