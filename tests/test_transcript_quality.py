@@ -89,13 +89,14 @@ def test_a_positive_finding_keeps_its_value_with_a_confidence_scaled_by_its_evid
     assert out.confidence < 0.85
 
 
-def test_negative_finding_on_well_heard_speech_is_kept():
+def test_negative_finding_on_speech_heard_above_the_threshold_is_kept_with_scaled_confidence():
     call = _call(0.97)
+    q = min(u.quality for u in call.staff)
     none_found = CriterionScore("asks_prior_contact", 0, 0.7, (), "Spør ikke.")
-    out = adjust_for_recognition(
-        none_found, call, lowest=0, listen_below=0.5, abstain_share=0.25, trusted_from=0.75
-    )
-    assert out == none_found
+    kw = {"lowest": 0, "listen_below": q - 0.01, "abstain_share": 0.25}
+    out = adjust_for_recognition(none_found, call, trusted_from=0.75, **kw)
+    assert not out.abstained and out.value == 0 and out.confidence < 0.7
+    assert adjust_for_recognition(none_found, call, trusted_from=q, **kw) == none_found
 
 
 def test_written_text_passes_through_unchanged():
