@@ -214,9 +214,6 @@ def _review_form(
             c.title for c in loaded.rubric.criteria if values[c.id] is None and not c.scale.not_applicable
         ]
         if st.form_submit_button("Lagre vurdering"):
-            if unanswered:
-                st.error(f"Velg en verdi for: {', '.join(unanswered)}")
-                return
             service.save_review(
                 call_id, kind=kind, rubric_id=loaded.rubric.id, rubric_version=loaded.rubric.version,
                 rubric_sha256=loaded.sha256, values=values,
@@ -224,5 +221,7 @@ def _review_form(
                 comments=parse_segment_comments(anchored, transcript) if transcript else None,
             )  # fmt: skip
             st.success("Vurderingen er lagret.")
+            if unanswered:  # abstained suggestions the reviewer left open are saved as missing, not as zero
+                st.warning(f"Lagret uten verdi (ikke vurdert) for: {', '.join(unanswered)}")
     if kind == "self":
         _comparison(service, call_id, loaded)
