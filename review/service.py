@@ -74,7 +74,7 @@ def _audit(
 
 _SUGGESTED_SQL = """
 WITH latest AS (SELECT call_id, arg_max(transcript_id, created_at) AS tid FROM transcripts GROUP BY call_id)
-SELECT s.call_id, s.rubric_id, s.criterion_id, arg_max(s.value, s.created_at) AS value
+SELECT s.call_id, s.rubric_id, s.criterion_id, arg_max_null(s.value, s.created_at) AS value
 FROM suggestions s JOIN latest l ON l.tid = s.transcript_id
 GROUP BY s.call_id, s.rubric_id, s.criterion_id
 """

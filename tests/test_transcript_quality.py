@@ -174,3 +174,33 @@ def test_clock():
 def test_evidence_type_still_round_trips():
     e = Evidence(0, 0, 3, 0.0, 1.0, "hei")
     assert e.as_dict()["text"] == "hei"
+
+
+def test_an_abstention_on_a_recontact_is_missing_not_an_unrecognised_recontact(tmp_path):
+    """Re-contact flags read an abstained asks_prior_contact as missing, even when an older
+    suggestion for the call said 0."""
+    from datetime import datetime, timedelta
+
+    from lydlogg.db import connect
+    from lydlogg.episodes import link_episodes
+
+    t0 = datetime.fromisoformat("2026-03-09T10:00:00+01:00")
+    with connect(tmp_path / "e.duckdb") as con:
+        con.executemany(
+            "INSERT INTO calls (call_id, started_at, service, caller_pseudonym) VALUES (?, ?, 'lvs', 'pho_1')",
+            [("c1", t0), ("c2", t0 + timedelta(hours=5))],
+        )
+        insert = (
+            "INSERT INTO suggestions (transcript_id, call_id, rubric_id, rubric_version, rubric_sha256, criterion_id,"
+            " value, confidence, evidence_json, rationale, software_version, abstained, created_at)"
+            " VALUES ('t2', 'c2', 'lvs_operator', 1, ?, 'asks_prior_contact', ?, 0.7, '[]', '', 'x', ?, ?)"
+        )
+        con.execute(insert, ["old", 0, False, t0])
+        flagged = link_episodes(con).set_index("call_id").loc["c2", "flagged"]
+        assert flagged  # a suggested "no" on a re-contact is flagged
+        con.execute(insert, ["new", None, True, t0 + timedelta(days=1)])
+        after = link_episodes(con).set_index("call_id").loc["c2"]
+    import pandas as pd
+
+    assert pd.isna(after["asks_prior_contact"])  # missing, not the older zero
+    assert after["flagged"] is not True and not (pd.notna(after["flagged"]) and after["flagged"])
