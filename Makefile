@@ -32,6 +32,7 @@ demo-data: model ## Ingest and transcribe the bundled sample calls into $(DB)
 	$(BIN)/lydlogg teams import --db $(DB) data/samples/teams.csv
 	$(BIN)/lydlogg process --db $(DB)
 	$(BIN)/lydlogg score --db $(DB)
+	$(BIN)/python scripts/make_demo_extras.py --db $(DB)
 	$(BIN)/lydlogg users demo --db $(DB)
 	$(BIN)/lydlogg status --db $(DB)
 

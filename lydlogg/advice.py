@@ -164,7 +164,11 @@ def store_results(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, CallAdvi
         "DELETE FROM advice_results WHERE (transcript_id, library_sha256) IN"
         " (SELECT (transcript_id, library_sha256) FROM new_advice)"
     )
-    con.execute(f"INSERT INTO advice_results ({', '.join(_COLUMNS)}) SELECT * FROM new_advice")  # noqa: S608
+    con.execute(
+        "INSERT INTO advice_results (transcript_id, call_id, library_sha256, reason_id, reason_source,"
+        " reasons_json, home_care, signs_said, signs_total, action_said, meets_standard, missing_json,"
+        " coverage_json, software_version) SELECT * FROM new_advice"
+    )  # the column list is _COLUMNS, the frame's own order
     con.unregister("new_advice")
 
 

@@ -105,8 +105,9 @@ WITH verdict AS (
     WHERE s.criterion_id = 'asks_prior_contact' GROUP BY r.call_id
 ), suggested AS (
     SELECT call_id,
-           arg_max(value, created_at) FILTER (WHERE criterion_id = 'asks_prior_contact') AS prior,
-           arg_max(value, created_at) FILTER (WHERE criterion_id = 'worsening_advice') AS worsening
+           -- arg_max_null: a newer abstention (NULL) is missing, never an older suggestion's zero
+           arg_max_null(value, created_at) FILTER (WHERE criterion_id = 'asks_prior_contact') AS prior,
+           arg_max_null(value, created_at) FILTER (WHERE criterion_id = 'worsening_advice') AS worsening
     FROM suggestions GROUP BY call_id
 ), numbered AS (
     SELECT n.call_id, c.t, c.service, c.operator_id, c.urgency,

@@ -30,7 +30,8 @@ from lydlogg.settings import Settings
 from rubrics import LoadedRubric, build_call_text, choose_rubric, load_rubrics, score_call
 from rubrics.advice_library import AdviceLibrary, library_in_use
 from transcription.formats import from_json
-from transcription.types import Segment, Transcript
+from transcription.quality import segment_quality
+from transcription.types import Segment, Transcript, Word
 
 __all__ = ["ImportReport", "ScoreReport", "import_transcripts", "score_stored"]
 
@@ -162,15 +163,32 @@ ORDER BY t.call_id
 
 
 def _load_segments(con: duckdb.DuckDBPyConnection, transcript_ids: list[str]) -> dict[str, list[Segment]]:
+    """The current segments with the recogniser's signals (words' probabilities, average
+    log-probability, no-speech probability); a reviewer-corrected segment carries none, so it is
+    trusted as written."""
     con.register("wanted", pd.DataFrame({"transcript_id": transcript_ids}))
     rows = con.execute(
-        "SELECT s.transcript_id, s.start_s, s.end_s, s.text, s.channel, s.speaker, s.role FROM segments_current s"
+        "SELECT s.transcript_id, s.segment_index, s.start_s, s.end_s, s.text, s.channel, s.speaker, s.role,"
+        " s.avg_logprob, s.no_speech_prob, s.text_corrected FROM segments_current s"
         " JOIN wanted USING (transcript_id) ORDER BY s.transcript_id, s.segment_index"
     ).fetchall()
+    words: dict[tuple[str, int], list[Word]] = defaultdict(list)
+    for tid, idx, start, end, text, prob in con.execute(
+        "SELECT w.transcript_id, w.segment_index, w.start_s, w.end_s, w.text, w.probability FROM words w"
+        " JOIN wanted USING (transcript_id) ORDER BY w.transcript_id, w.segment_index, w.word_index"
+    ).fetchall():
+        words[(tid, idx)].append(Word(start, end, text, prob))
     con.unregister("wanted")
     out: dict[str, list[Segment]] = defaultdict(list)
-    for tid, start, end, text, channel, speaker, role in rows:
-        out[tid].append(Segment(start=start, end=end, text=text, channel=channel, speaker=speaker, role=role))
+    for tid, idx, start, end, text, channel, speaker, role, logprob, no_speech, corrected in rows:
+        if corrected:
+            out[tid].append(
+                Segment(start=start, end=end, text=text, channel=channel, speaker=speaker, role=role)
+            )
+            continue
+        out[tid].append(Segment(start=start, end=end, text=text, channel=channel, speaker=speaker, role=role,
+                                words=tuple(words.get((tid, idx), ())), avg_logprob=logprob,
+                                no_speech_prob=no_speech))  # fmt: skip
     return out
 
 
@@ -181,8 +199,9 @@ def score_stored(
     rubrics_dir: Path | None = None,
     call_ids: Iterable[str] | None = None,
 ) -> ScoreReport:
-    """Suggest scores for every stored call's newest transcript that has none for its rubric, and
-    analyse its worsening advice against the standard for its contact reason."""
+    """Suggest scores for every stored call's newest transcript that has none for its rubric,
+    analyse its worsening advice against the standard for its contact reason, and estimate each
+    segment's recognition quality (every call, with a rubric or without)."""
     from lydlogg.advice import analyse_call, corrected_reasons, library_for, store_results
 
     rubrics = load_rubrics(rubrics_dir) if rubrics_dir else load_rubrics()
@@ -201,12 +220,16 @@ def score_stored(
                 "SELECT transcript_id FROM advice_results WHERE library_sha256 = ?", [library.sha256]
             ).fetchall()
         }
+        rated = {r[0] for r in con.execute("SELECT DISTINCT transcript_id FROM segment_quality").fetchall()}
         corrections = corrected_reasons(con)
         todo: list[tuple[str, str, str, str | None, LoadedRubric | None, bool]] = []
+        unrated: list[str] = []
         only = set(call_ids) if call_ids is not None else None
         for tid, call_id, language, service in latest:
             if only is not None and call_id not in only:
                 continue
+            if tid not in rated:
+                unrated.append(tid)
             loaded = rubrics[rubric_id] if rubric_id else choose_rubric(rubrics, service)
             if loaded is None:
                 report.no_rubric.append(call_id)
@@ -215,7 +238,11 @@ def score_stored(
                 loaded = None
             if loaded is not None or tid not in advised:  # scored again (a corrected text): advice too
                 todo.append((tid, call_id, language, service, loaded, True))
-        segments = _load_segments(con, [t[0] for t in todo]) if todo else {}
+        wanted = list(dict.fromkeys([t[0] for t in todo] + unrated))
+        segments = _load_segments(con, wanted) if wanted else {}
+        quality_rows = [
+            (tid, i, q) for tid in wanted for i, seg in enumerate(segments.get(tid, ())) if (q := segment_quality(seg)) is not None
+        ]  # fmt: skip
         rows, advice_rows = [], []
         with library_in_use(library):
             for tid, call_id, language, service, loaded, advise in todo:
@@ -237,20 +264,26 @@ def score_stored(
                 for s in result.scores:
                     rows.append((tid, call_id, loaded.rubric.id, loaded.rubric.version, key, s.criterion_id,
                                  s.value, s.confidence, json.dumps([e.as_dict() for e in s.evidence],
-                                 ensure_ascii=False), s.rationale, version))  # fmt: skip
+                                 ensure_ascii=False), s.rationale, version, s.abstained))  # fmt: skip
                 report.scored += 1
         report.advice_analysed = len(advice_rows)
         with transaction(con):
             store_results(con, advice_rows)
+            if quality_rows:
+                frame = pd.DataFrame(quality_rows, columns=["transcript_id", "segment_index", "quality"])
+                con.register("new_quality", frame)
+                con.execute("INSERT OR REPLACE INTO segment_quality SELECT * FROM new_quality")
+                con.unregister("new_quality")
             if rows:
                 frame = pd.DataFrame(rows, columns=["transcript_id", "call_id", "rubric_id", "rubric_version",
                                                     "rubric_sha256", "criterion_id", "value", "confidence",
-                                                    "evidence_json", "rationale", "software_version"])  # fmt: skip
+                                                    "evidence_json", "rationale", "software_version",
+                                                    "abstained"])  # fmt: skip
                 frame["value"] = frame["value"].astype("Int32")
                 con.register("new_suggestions", frame)
                 con.execute(
                     "INSERT INTO suggestions (transcript_id, call_id, rubric_id, rubric_version, rubric_sha256,"
-                    " criterion_id, value, confidence, evidence_json, rationale, software_version)"
+                    " criterion_id, value, confidence, evidence_json, rationale, software_version, abstained)"
                     " SELECT * FROM new_suggestions"
                 )
                 con.unregister("new_suggestions")

@@ -33,6 +33,7 @@ from review.cases import CaseSettings
 from review.dashboard import DashboardSettings
 from transcription.diarization.pyannote_adapter import PyannoteSettings
 from transcription.diarization.settings import DiarizationSettings
+from transcription.quality import POOR_BELOW, UNCERTAIN_BELOW
 
 __all__ = [
     "AsrSettings",
@@ -235,6 +236,25 @@ class SsoSettings(_Section):
     )
 
 
+class TranscriptQualitySettings(_Section):
+    """How the review app marks recognised speech by its estimated word accuracy (transcription.quality)."""
+
+    poor_below: float = Field(
+        POOR_BELOW,
+        ge=0,
+        le=1,
+        description="Estimated word accuracy below which a segment or call is shown as `dårlig` (heard badly: "
+        "listen before trusting the text). The rubric scorers' own `listen_below` decides abstentions.",
+    )
+    uncertain_below: float = Field(
+        UNCERTAIN_BELOW,
+        ge=0,
+        le=1,
+        description="Estimated word accuracy below which a segment or call is shown as `usikker`; at or above "
+        "it, `god`.",
+    )
+
+
 class Settings(BaseSettings):
     """All settings of one Lydlogg installation."""
 
@@ -291,6 +311,9 @@ class Settings(BaseSettings):
     )
     advice: AdviceSettings = Field(
         default_factory=AdviceSettings, description="Standard worsening advice per contact reason."
+    )
+    transcript_quality: TranscriptQualitySettings = Field(
+        default_factory=TranscriptQualitySettings, description="Transcript quality marks in the review app."
     )
 
     @model_validator(mode="after")

@@ -498,6 +498,7 @@ _SUGGESTION_DETAIL_SQL = """
 SELECT s.criterion_id, s.value, s.confidence, s.rationale, s.evidence_json
 FROM suggestions s
 WHERE s.rubric_id = $rubric_id
+  AND NOT coalesce(s.abstained, false)  -- an abstention is missing, never a value to agree with
   AND s.transcript_id = (SELECT transcript_id FROM transcripts WHERE call_id = $call_id
                          ORDER BY created_at DESC LIMIT 1)
   AND s.created_at = (SELECT max(created_at) FROM suggestions s2

@@ -16,6 +16,7 @@ class InboxFilter:
     operators: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     only_flagged: bool = False
+    qualities: tuple[str, ...] = ()  # transcript quality levels: "god", "usikker", "dårlig", "skrevet"
 
     @classmethod
     def from_query(cls, get_all: Mapping[str, Sequence[str]]) -> InboxFilter:
@@ -25,6 +26,7 @@ class InboxFilter:
             operators=tuple(get_all.get("operator", ())),
             statuses=tuple(get_all.get("status", ())),
             only_flagged=list(get_all.get("rekontakt", ())) == ["1"],
+            qualities=tuple(get_all.get("kvalitet", ())),
         )
 
     def to_query(self) -> dict[str, list[str]]:
@@ -34,6 +36,7 @@ class InboxFilter:
             "status": list(self.statuses),
         }
         query["rekontakt"] = ["1"] if self.only_flagged else []
+        query["kvalitet"] = list(self.qualities)
         return {k: v for k, v in query.items() if v}
 
     def apply(self, calls: pd.DataFrame) -> pd.DataFrame:
@@ -47,4 +50,6 @@ class InboxFilter:
                 keep &= calls[column].isin(wanted)
         if self.only_flagged:
             keep &= calls["flagged"].astype(bool)
+        if self.qualities and "quality_level" in calls:
+            keep &= calls["quality_level"].isin(self.qualities)
         return calls[keep]

@@ -25,6 +25,7 @@ from lydlogg.store import list_calls, load_transcript
 from review.access import AccessDenied, check
 from review.calibration import guidance, hidden_review_ids
 from review.sampling import SamplingPlan, assign, draw
+from transcription.quality import quality_level
 from transcription.types import Transcript
 
 __all__ = ["AccessDenied", "CallInfo", "Review", "ReviewService", "Suggestion"]
@@ -48,6 +49,7 @@ class Suggestion:
     confidence: float
     evidence: tuple[dict, ...]
     rationale: str
+    abstained: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def _audit(
 
 _SUGGESTED_SQL = """
 WITH latest AS (SELECT call_id, arg_max(transcript_id, created_at) AS tid FROM transcripts GROUP BY call_id)
-SELECT s.call_id, s.rubric_id, s.criterion_id, arg_max(s.value, s.created_at) AS value
+SELECT s.call_id, s.rubric_id, s.criterion_id, arg_max_null(s.value, s.created_at) AS value
 FROM suggestions s JOIN latest l ON l.tid = s.transcript_id
 GROUP BY s.call_id, s.rubric_id, s.criterion_id
 """
@@ -88,11 +90,14 @@ current_reviews AS (
     GROUP BY call_id
 )
 SELECT c.call_id, coalesce(r.peer_reviews, 0) AS peer_reviews, coalesce(r.self_reviews, 0) AS self_reviews,
-       w.low_share
+       w.low_share, q.quality, a.abstained
 FROM calls c
 LEFT JOIN current_reviews r USING (call_id)
 LEFT JOIN latest l USING (call_id)
 LEFT JOIN low w ON w.transcript_id = l.tid
+LEFT JOIN transcript_quality q ON q.transcript_id = l.tid
+LEFT JOIN (SELECT transcript_id, count(DISTINCT criterion_id) AS abstained FROM suggestions WHERE abstained
+           GROUP BY transcript_id) a ON a.transcript_id = l.tid
 """
 
 
@@ -103,9 +108,6 @@ def _latest_transcript_id(con: duckdb.DuckDBPyConnection, call_id: str) -> str:
     if row is None:
         raise ValueError(f"call {call_id!r} has no transcript to correct")
     return row[0]
-
-
-LOW_CONFIDENCE_SHARE = 0.2  # a call with more than this share of uncertain words is flagged in the inbox
 
 
 class ReviewService:
@@ -168,6 +170,12 @@ class ReviewService:
         )
         df = df.merge(figures, on="call_id", how="left")
         df["flagged"] = df["flagged"].fillna(False).astype(bool)
+        marks = load_settings(None).transcript_quality
+        df["quality_level"] = [
+            (quality_level(q, poor_below=marks.poor_below, uncertain_below=marks.uncertain_below)
+             if pd.notna(q) else "skrevet" if status == "transcribed" else None)
+            for q, status in zip(df["quality"], df["status"], strict=True)
+        ]  # fmt: skip
         df = df.sort_values(
             ["flagged", "started_at"], ascending=[False, True], na_position="last", kind="stable"
         )
@@ -276,7 +284,8 @@ class ReviewService:
             self._check_call(con, "view_call", call_id)
             rows = con.execute(
                 """
-                SELECT s.rubric_id, s.criterion_id, s.value, s.confidence, s.evidence_json, s.rationale
+                SELECT s.rubric_id, s.criterion_id, s.value, s.confidence, s.evidence_json, s.rationale,
+                       s.abstained
                 FROM suggestions s
                 WHERE s.transcript_id = (SELECT transcript_id FROM transcripts WHERE call_id = ?
                                          ORDER BY created_at DESC LIMIT 1)
@@ -287,7 +296,20 @@ class ReviewService:
             ).fetchall()
         if not rows:
             return None, []
-        return rows[0][0], [Suggestion(r[1], r[2], r[3], tuple(json.loads(r[4])), r[5]) for r in rows]
+        return rows[0][0], [
+            Suggestion(r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], bool(r[6])) for r in rows
+        ]
+
+    def corrected_segments(self, call_id: str) -> set[int]:
+        """Indexes of the newest transcript's segments whose text a reviewer has corrected."""
+        with self._db() as con:
+            self._check_call(con, "view_call", call_id)
+            rows = con.execute(
+                "SELECT segment_index FROM segments_current WHERE text_corrected AND transcript_id = "
+                "(SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1)",
+                [call_id],
+            ).fetchall()
+        return {r[0] for r in rows}
 
     def guidance(self, rubric_id: str) -> dict[str, str]:
         """Interpretations agreed in calibration rounds, per criterion (shown with the rubric)."""
@@ -390,6 +412,10 @@ class ReviewService:
     ) -> None:
         """Correct a segment's text and/or role; the original stays, the call is scored again."""
         self._correct(call_id, [(segment_index, text, role)])
+
+    def correct_segments(self, call_id: str, changes: list[tuple[int, str | None, str | None]]) -> None:
+        """Correct several segments at once: (segment index, text or None, role or None) each."""
+        self._correct(call_id, changes)
 
     def swap_roles(self, call_id: str) -> int:
         """Swap staff and caller roles (a wrong channel or speaker mapping), without re-running ASR.

@@ -12,6 +12,7 @@ from collections import defaultdict
 
 from rubrics.types import CallText, Utterance
 from transcription.diarization.roles import staff_score
+from transcription.quality import segment_quality
 from transcription.types import Transcript
 
 __all__ = ["build_call_text"]
@@ -21,7 +22,8 @@ def build_call_text(transcript: Transcript, service: str | None = None) -> CallT
     segments = transcript.segments
     if any(s.role for s in segments):
         utterances = tuple(
-            Utterance(i, s.start, s.end, s.text, s.role, s.speaker, s.channel) for i, s in enumerate(segments)
+            Utterance(i, s.start, s.end, s.text, s.role, s.speaker, s.channel, segment_quality(s))
+            for i, s in enumerate(segments)
         )
         return CallText(transcript.call_id, utterances, service)
 
@@ -35,13 +37,14 @@ def build_call_text(transcript: Transcript, service: str | None = None) -> CallT
         staff_key = max(usable, key=lambda k: staff_score(usable[k], k == first_key))
         utterances = tuple(
             Utterance(i, s.start, s.end, s.text, "operator" if getattr(s, key) == staff_key else "caller",
-                      s.speaker, s.channel)
+                      s.speaker, s.channel, segment_quality(s))
             for i, s in enumerate(segments)
         )  # fmt: skip
         note = f"roller gjettet: {key} {staff_key} er operatør"
         return CallText(transcript.call_id, utterances, service, roles_inferred=True, notes=(note,))
     utterances = tuple(
-        Utterance(i, s.start, s.end, s.text, "operator", s.speaker, s.channel) for i, s in enumerate(segments)
+        Utterance(i, s.start, s.end, s.text, "operator", s.speaker, s.channel, segment_quality(s))
+        for i, s in enumerate(segments)
     )
     return CallText(transcript.call_id, utterances, service, roles_inferred=True,
                     notes=("roller ukjent: hele samtalen lest som operatørens",))  # fmt: skip

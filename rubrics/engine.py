@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rubrics.loader import LoadedRubric
+from rubrics.recognition import adjust_for_recognition
 from rubrics.types import CallText, CriterionScore
 
 __all__ = ["RubricResult", "choose_rubric", "score_call"]
@@ -32,15 +33,18 @@ def score_call(call: CallText, loaded: LoadedRubric) -> RubricResult:
     scores = []
     for criterion in loaded.rubric.criteria:
         params_model, fn = REGISTRY[criterion.scorer.type]
-        result = fn(call, params_model.model_validate(criterion.scorer.params))
+        params = params_model.model_validate(criterion.scorer.params)
+        result = fn(call, params)
         value = result.value
         if value is None and not criterion.scale.not_applicable:
             value = criterion.scale.values[0]  # the scale has no "ikke aktuelt": the lowest value stands in
         if value is not None:
             value = max(criterion.scale.values[0], min(criterion.scale.values[-1], value))
+        score = CriterionScore(criterion.id, value, result.confidence, result.evidence, result.rationale)
         scores.append(
-            CriterionScore(criterion.id, value, result.confidence, result.evidence, result.rationale)
-        )
+            adjust_for_recognition(score, call, lowest=criterion.scale.values[0], listen_below=params.listen_below,
+                                   abstain_share=params.abstain_share, trusted_from=params.trusted_from)
+        )  # fmt: skip
     rubric = loaded.rubric
     return RubricResult(rubric.id, rubric.version, loaded.sha256, tuple(scores))
 

@@ -33,26 +33,39 @@ class Evidence:
 
 @dataclass(frozen=True)
 class CriterionScore:
-    """A suggested value (None = not applicable) with its confidence, evidence and rationale (bokmål)."""
+    """A suggested value (None = not applicable) with its confidence, evidence and rationale (bokmål).
+
+    ``abstained`` is True when no value could be suggested because it would rest on not finding
+    something in speech the recogniser did not hear well; the value is then None (missing, never
+    a zero) and the evidence holds the stretches to listen to.
+    """
 
     criterion_id: str
     value: int | None
     confidence: float
     evidence: tuple[Evidence, ...] = ()
     rationale: str = ""
+    abstained: bool = False
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "value": self.value,
             "confidence": round(self.confidence, 3),
             "evidence": [e.as_dict() for e in self.evidence],
             "rationale": self.rationale,
         }
+        if self.abstained:
+            out["abstained"] = True
+        return out
 
 
 @dataclass(frozen=True)
 class Utterance:
-    """One transcript segment as scorers see it; ``index`` is the segment's position in the call."""
+    """One transcript segment as scorers see it; ``index`` is the segment's position in the call.
+
+    ``quality`` is the recogniser's estimated word accuracy (:mod:`transcription.quality`); None
+    for written or corrected text, which is trusted as written.
+    """
 
     index: int
     start: float
@@ -61,6 +74,7 @@ class Utterance:
     role: str | None = None
     speaker: str | None = None
     channel: int | None = None
+    quality: float | None = None
 
     @property
     def is_staff(self) -> bool:

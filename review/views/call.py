@@ -8,7 +8,7 @@ from review.access import AccessDenied, allowed
 from review.comparison import compare_reviews, parse_segment_comments
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import ROLE_LABELS, clock, playable_audio, value_label
+from review.views.common import QUALITY_LABELS, ROLE_LABELS, clock, playable_audio, value_label
 from review.views.episode import show_timeline
 from review.views.player import player
 from review.views.transcript_html import transcript_rows
@@ -70,9 +70,10 @@ def _render(service: ReviewService) -> None:
         st.subheader("Transkripsjon")
         titles = {c.id: c.title for r in _rubrics().values() for c in r.rubric.criteria}
         evidence: dict[int, list[str]] = {}
+        listen: dict[int, list[str]] = {}
         for suggestion in suggestions:
             for ev in suggestion.evidence:
-                evidence.setdefault(ev["segment_index"], []).append(
+                (listen if suggestion.abstained else evidence).setdefault(ev["segment_index"], []).append(
                     titles.get(suggestion.criterion_id, suggestion.criterion_id)
                 )
         notes: dict[int, list[str]] = {}
@@ -80,12 +81,19 @@ def _render(service: ReviewService) -> None:
             for seg, _at, text in review.comments:
                 if seg is not None:
                     notes.setdefault(seg, []).append(f"{review.reviewer}: {text}")
+        corrected = service.corrected_segments(call_id)
+        quality, overall = _quality_marks(transcript.segments, corrected)
+        if overall is not None:
+            st.caption(f"Transkripsjonskvalitet: {overall}")
         st.caption(
             "Klikk på et segment for å spille av derfra. Mellomrom spiller/pauser og piltastene hopper 5 s "
-            "når spilleren har fokus. Usikre ord er understreket."
+            "når spilleren har fokus. Usikre ord er understreket; segmenter talegjenkjenningen hørte "
+            "dårlig er merket, og rettede segmenter er merket «rettet»."
         )
-        now = player(call_id, audio, transcript_rows(transcript.segments, evidence, notes), start=start,
-                     key="spiller")  # fmt: skip
+        rows = transcript_rows(
+            transcript.segments, evidence, notes, quality=quality, corrected=corrected, listen=listen
+        )
+        now = player(call_id, audio, rows, start=start, key="spiller")
         if now is not None:
             at = next((i for i, s in enumerate(transcript.segments) if s.start <= now < s.end), None)
             where = f" (segment {at + 1})" if at is not None else ""
@@ -119,6 +127,30 @@ def _measures(m) -> None:  # noqa: ANN001 - ConversationMeasures | None
         first = m.time_to_first_question_s
         d.metric("Første spørsmål", "–" if first is None else clock(first))
         st.caption(f"Lengste monolog fra personalet: {clock(m.longest_staff_monologue_s)}.")
+
+
+def _quality_marks(segments, corrected: set[int]) -> tuple[dict[int, tuple[str, float]], str | None]:
+    """Per recognised segment its quality level and estimate, and the call's line for the caption."""
+    from lydlogg.settings import load_settings
+    from transcription.quality import call_quality, quality_level, segment_quality
+
+    marks = load_settings(None).transcript_quality
+    levels = {}
+    for i, seg in enumerate(segments):
+        q = None if i in corrected or not seg.words else segment_quality(seg)
+        level = quality_level(q, poor_below=marks.poor_below, uncertain_below=marks.uncertain_below)
+        if level is not None:
+            levels[i] = (level, q)
+    recognised = [s for i, s in enumerate(segments) if i not in corrected and s.words]
+    q = call_quality(recognised)
+    if q is None:
+        return levels, "skrevet eller rettet tekst" if segments else None
+    level = quality_level(q, poor_below=marks.poor_below, uncertain_below=marks.uncertain_below)
+    poor = sum(1 for lv, _ in levels.values() if lv == "dårlig")
+    return (
+        levels,
+        f"{QUALITY_LABELS[level]}, anslått {q:.0%} riktige ord; {poor} av {len(segments)} segmenter hørt dårlig",
+    )
 
 
 def _correction_form(service: ReviewService, call_id: str, transcript) -> None:
@@ -186,6 +218,8 @@ def _review_form(
             s = suggested.get(criterion.id)
             current = existing.values.get(criterion.id) if existing else (s.value if s else None)
             index = options.index(current) if current in options else 0
+            if existing is None and s is not None and s.abstained:
+                index = None  # no value preselected: the reviewer listens and chooses
             values[criterion.id] = st.radio(
                 criterion.title, options, index=index, horizontal=True, key=f"crit-{criterion.id}",
                 format_func=lambda v, yn=yes_no: value_label(v, yn),
@@ -193,9 +227,14 @@ def _review_form(
             if criterion.id in agreed:
                 st.caption(f"Omforent tolkning: {agreed[criterion.id]}")
             if s is not None:
-                st.caption(f"Forslag: {value_label(s.value, yes_no)} ({s.confidence:.0%}) – {s.rationale}")
-                for ev in s.evidence[:2]:
-                    st.caption(f"«{ev['text']}» ({clock(ev['start'])})")
+                if s.abstained:
+                    st.caption(f"Forslag: {s.rationale}")
+                else:
+                    st.caption(
+                        f"Forslag: {value_label(s.value, yes_no)} ({s.confidence:.0%}) – {s.rationale}"
+                    )
+                    for ev in s.evidence[:2]:
+                        st.caption(f"«{ev['text']}» ({clock(ev['start'])})")
         overall = st.text_area("Samlet kommentar", value=(existing.overall_comment or "") if existing else "")
         anchored = st.text_area(
             "Kommentarer til segmenter (én per linje, «12: tekst»)",
@@ -203,6 +242,9 @@ def _review_form(
             if existing
             else "",
         )
+        unanswered = [
+            c.title for c in loaded.rubric.criteria if values[c.id] is None and not c.scale.not_applicable
+        ]
         if st.form_submit_button("Lagre vurdering"):
             service.save_review(
                 call_id, kind=kind, rubric_id=loaded.rubric.id, rubric_version=loaded.rubric.version,
@@ -211,5 +253,7 @@ def _review_form(
                 comments=parse_segment_comments(anchored, transcript) if transcript else None,
             )  # fmt: skip
             st.success("Vurderingen er lagret.")
+            if unanswered:  # abstained suggestions the reviewer left open are saved as missing, not as zero
+                st.warning(f"Lagret uten verdi (ikke vurdert) for: {', '.join(unanswered)}")
     if kind == "self":
         _comparison(service, call_id, loaded)

@@ -12,6 +12,12 @@ STATUS_LABELS = {
 ROLE_LABELS = {"operator": "Operatør", "doctor": "Lege", "caller": "Innringer", "other": "Annen"}
 CHANNEL_LABELS = {0: "Venstre kanal", 1: "Høyre kanal", None: "Mono"}
 LOW_CONFIDENCE = 0.5
+QUALITY_LABELS = {
+    "god": "god",
+    "usikker": "usikker",
+    "dårlig": "dårlig – lytt",
+    "skrevet": "skrevet/rettet",
+}
 
 
 def clock(seconds: float | None) -> str:
@@ -21,7 +27,18 @@ def clock(seconds: float | None) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-def value_label(value: int | None, yes_no: bool) -> str:
+def quality_cell(level: str | None, quality: float | None) -> str:
+    """Inbox cell for a call's transcript quality: the level and the estimated share of right words."""
+    if level is None:
+        return ""
+    if quality is None or quality != quality:
+        return QUALITY_LABELS.get(level, level)
+    return f"{QUALITY_LABELS.get(level, level)} ({quality:.0%} ord)"
+
+
+def value_label(value: int | None, yes_no: bool, abstained: bool = False) -> str:
+    if abstained:
+        return "kan ikke vurderes automatisk – lytt"
     if value is None:
         return "ikke aktuelt"
     if yes_no:
@@ -39,3 +56,19 @@ def playable_audio(service, call_id: str):  # noqa: ANN001, ANN201 - a ReviewSer
         return service.playable_audio_path(call_id, cache_dir)
     except (AudioError, OSError):
         return None
+
+
+def number_text(value: object, kind: str = "count") -> str:
+    """A figure as a reader expects it in a table: "33 %" for a share, "2,3" for a mean, "4" for a
+    count, "–" when missing (never "NaN", "None", "0.333333" or "1.000000")."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    if kind == "share":
+        return f"{x:.0%}".replace("%", " %")
+    if kind == "mean":
+        return f"{x:.1f}".replace(".", ",")
+    return f"{x:.0f}"

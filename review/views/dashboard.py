@@ -15,7 +15,7 @@ from review.access import allowed
 from review.dashboard import METRICS, SOURCES, DashboardService, DashboardSettings, Overview, team_view
 from review.monthly_report import month_label, monthly_html, monthly_pdf
 from review.service import ReviewService
-from review.views.common import SERVICE_LABELS
+from review.views.common import SERVICE_LABELS, number_text
 
 _METRIC = {m.id: m for m in METRICS}
 _ROWS = {"operator": "Operatør", "team_median": "Median i laget"}
@@ -44,6 +44,16 @@ COLUMNS = {
 }
 
 
+_NUMBER_KINDS = {
+    **{c: "count" for c in ("calls", "sampled", "reviewed", "sampled_reviewed", "self_reviewed", "recontacts",
+                            "unrecognised", "scores")},
+    "recontact_rate": "share",
+    "unrecognised_share": "share",
+    "mean_offset": "mean",
+    **{m.id: m.kind for m in METRICS},
+}  # fmt: skip
+
+
 def table(df: pd.DataFrame) -> None:
     """A figure table with Norwegian column names (downloads keep the column ids)."""
     shown = df.assign(hvem=df["row"].map(_ROWS)) if "row" in df else df
@@ -51,7 +61,16 @@ def table(df: pd.DataFrame) -> None:
         shown = _label_services(shown)
     if "team" in shown:
         shown = shown.assign(lag=shown["team"].fillna(NO_TEAM))
-    st.dataframe(shown[[c for c in COLUMNS if c in shown]].rename(columns=COLUMNS), hide_index=True)
+    # Shares and means as text ("33 %", "2,3", "–"); counts stay numbers, shown without decimals.
+    shown = shown.assign(**{c: shown[c].map(lambda v, k=kind: number_text(v, k))
+                            for c, kind in _NUMBER_KINDS.items() if c in shown and kind != "count"})  # fmt: skip
+    counts = {COLUMNS[c]: st.column_config.NumberColumn(format="%d") for c, k in _NUMBER_KINDS.items()
+              if k == "count" and c in shown and c in COLUMNS}  # fmt: skip
+    st.dataframe(
+        shown[[c for c in COLUMNS if c in shown]].rename(columns=COLUMNS),
+        hide_index=True,
+        column_config=counts,
+    )
 
 
 def service_for(review: ReviewService) -> DashboardService:

@@ -11,8 +11,8 @@ from lydlogg.auth import User
 from review.access import allowed
 from review.filters import InboxFilter
 from review.sampling import SamplingPlan
-from review.service import LOW_CONFIDENCE_SHARE, ReviewService
-from review.views.common import SERVICE_LABELS, STATUS_LABELS, clock
+from review.service import ReviewService
+from review.views.common import QUALITY_LABELS, SERVICE_LABELS, STATUS_LABELS, clock, quality_cell
 
 COLUMNS = {
     "lenke": "Samtale",
@@ -25,6 +25,7 @@ COLUMNS = {
     "forslag": "Forslag totalt",
     "vurdert": "Vurdert",
     "sikkerhet": "Transkripsjon",
+    "usikre": "Kan ikke vurderes",
     "rekontakt": "Rekontakt",
     "spenn": "Episodens spenn",
 }
@@ -84,9 +85,9 @@ def render(service: ReviewService) -> None:
         st.info("Ingen samtaler å vise.")
         return
     current = InboxFilter.from_query(
-        {k: st.query_params.get_all(k) for k in ("tjeneste", "operator", "status", "rekontakt")}
+        {k: st.query_params.get_all(k) for k in ("tjeneste", "operator", "status", "rekontakt", "kvalitet")}
     )
-    columns = st.columns(4)
+    columns = st.columns(5)
     services = sorted(calls["service"].dropna().unique())
     operators = sorted(calls["operator_id"].dropna().unique())
     statuses = sorted(calls["status"].dropna().unique())
@@ -97,9 +98,12 @@ def render(service: ReviewService) -> None:
                                                default=[o for o in current.operators if o in operators])),
         statuses=tuple(columns[2].multiselect("Status", statuses, default=[s for s in current.statuses if s in statuses],
                                               format_func=lambda s: STATUS_LABELS.get(s, s))),
-        only_flagged=columns[3].checkbox("Bare rekontakter ikke fanget opp", value=current.only_flagged),
+        qualities=tuple(columns[3].multiselect("Transkripsjonskvalitet", list(QUALITY_LABELS),
+                                               default=[q for q in current.qualities if q in QUALITY_LABELS],
+                                               format_func=QUALITY_LABELS.get)),
+        only_flagged=columns[4].checkbox("Bare rekontakter ikke fanget opp", value=current.only_flagged),
     )  # fmt: skip
-    for key in ("tjeneste", "operator", "status", "rekontakt"):
+    for key in ("tjeneste", "operator", "status", "rekontakt", "kvalitet"):
         st.query_params.pop(key, None)
     st.query_params.update(chosen.to_query())
     shown = chosen.apply(calls)
@@ -119,7 +123,10 @@ def render(service: ReviewService) -> None:
             or "nei"
             for p, s in zip(shown["peer_reviews"].fillna(0), shown["self_reviews"].fillna(0), strict=True)
         ],
-        sikkerhet=shown["low_share"].map(lambda v: "lav" if pd.notna(v) and v > LOW_CONFIDENCE_SHARE else ""),
+        sikkerhet=[
+            quality_cell(level, q) for level, q in zip(shown["quality_level"], shown["quality"], strict=True)
+        ],
+        usikre=shown["abstained"].map(lambda n: f"{int(n)} – lytt" if pd.notna(n) and n else ""),
         spenn=[
             f"{span:.0f} t" if pd.notna(size) and size > 1 else ""
             for span, size in zip(shown["episode_span_hours"], shown["episode_size"], strict=True)

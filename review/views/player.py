@@ -14,6 +14,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from review.views.transcript_html import MARK_STYLE
+
 __all__ = ["SPEEDS", "audio_url", "player"]
 
 SPEEDS = (0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
@@ -32,7 +34,7 @@ _CSS = """
 .lydlogg-player .role-operator .who, .lydlogg-player .role-doctor .who { font-weight: 600; }
 .lydlogg-player .low { color: #c45c00; text-decoration: underline dotted; }
 .lydlogg-player .note { color: #555; font-size: 13px; margin: 2px 0 0 22px; }
-"""
+""" + "\n".join(f".lydlogg-player {rule}" for rule in MARK_STYLE.strip().splitlines())
 
 _JS = """
 export default function (component) {

@@ -12,7 +12,7 @@ ever rendered as HTML.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from html import escape
 
 from review.views.common import CHANNEL_LABELS, LOW_CONFIDENCE, ROLE_LABELS, clock
@@ -20,7 +20,19 @@ from transcription.types import Segment
 
 __all__ = ["transcript_html", "transcript_rows"]
 
-_STYLE = """
+MARK_STYLE = """
+.seg.q-usikker { border-left-color: #f0b429; }
+.seg.q-dårlig { border-left-color: #c45c00; background: #fff8ef; }
+.mark { font-size: 12px; border-radius: 3px; padding: 0 4px; margin-left: 4px; }
+.mark.q-dårlig { background: #c45c00; color: white; }
+.mark.q-usikker { background: #f0b429; color: #262730; }
+.mark.rettet { background: #21a366; color: white; }
+.listen { color: #c45c00; font-size: 13px; margin: 2px 0 0 22px; }
+"""
+"""Quality, "rettet" and listen marks; the player component scopes the same rules to itself."""
+
+_STYLE = (
+    """
 body { font-family: "Source Sans Pro", sans-serif; font-size: 15px; margin: 0; color: #262730; }
 .seg { padding: 4px 8px; border-left: 3px solid transparent; cursor: pointer; }
 .seg:hover { background: #f0f2f6; }
@@ -32,6 +44,8 @@ body { font-family: "Source Sans Pro", sans-serif; font-size: 15px; margin: 0; c
 .low { color: #c45c00; text-decoration: underline dotted; }
 .note { color: #555; font-size: 13px; margin: 2px 0 0 22px; }
 """
+    + MARK_STYLE
+)
 
 _SCRIPT = """
 const audio = () => window.parent.document.querySelector("audio");
@@ -66,28 +80,56 @@ def _words_html(segment: Segment) -> str:
     )
 
 
+_MARK_TEXT = {"dårlig": "hørt dårlig – lytt", "usikker": "usikker gjenkjenning"}
+
+
 def transcript_rows(
     segments: Sequence[Segment],
     evidence: Mapping[int, Sequence[str]],
     notes: Mapping[int, Sequence[str]],
+    *,
+    quality: Mapping[int, tuple[str, float]] | None = None,
+    corrected: Collection[int] = (),
+    listen: Mapping[int, Sequence[str]] | None = None,
 ) -> str:
     """One ``div.seg`` per segment (every text escaped): what the player and the page show.
 
     ``evidence`` maps a segment index to the criteria it supports; ``notes`` maps a segment index
-    to reviewers' comments.
+    to reviewers' comments; ``quality`` maps a recognised segment to its quality level
+    (``usikker``/``dårlig``; ``god`` is not marked) and estimate; ``corrected`` holds the segments
+    a reviewer corrected (marked "rettet"); ``listen`` maps a segment to the criteria that could
+    not be judged automatically there.
     """
+    quality = quality or {}
+    listen = listen or {}
     rows = []
     for i, segment in enumerate(segments):
         who = ROLE_LABELS.get(segment.role or "", CHANNEL_LABELS.get(segment.channel, ""))
         classes = ["seg", f"role-{escape(segment.role or 'unknown')}"]
         if i in evidence:
             classes.append("evidence")
+        level, estimate = quality.get(i, ("", 0.0))
+        marks = ""
+        if i in corrected:
+            marks = '<span class="mark rettet" title="teksten er rettet av en vurderer">rettet</span>'
+        elif level in _MARK_TEXT:
+            classes.append(f"q-{level}")
+            marks = (
+                f'<span class="mark q-{level}" title="anslått {estimate:.0%} riktige ord">'
+                f"{_MARK_TEXT[level]}</span>"
+            )
         parts = [
             f'<div class="{" ".join(classes)}" id="seg-{i}" data-start="{segment.start:.2f}" '
             f'data-end="{segment.end:.2f}">',
             f'<span class="who"><span class="play">▶</span> {i + 1}. {clock(segment.start)} {escape(who)}</span>',
             _words_html(segment),
+            marks,
         ]
+        if i in listen:
+            criteria = ", ".join(dict.fromkeys(listen[i]))
+            parts.append(
+                f'<div class="listen">Lytt her – kan ikke vurderes automatisk: {escape(criteria)}</div>'
+            )
         if i in evidence:
             criteria = ", ".join(dict.fromkeys(evidence[i]))
             parts.append(f'<div class="note">Bevis for forslag: {escape(criteria)}</div>')
@@ -101,9 +143,11 @@ def transcript_html(
     segments: Sequence[Segment],
     evidence: Mapping[int, Sequence[str]],
     notes: Mapping[int, Sequence[str]],
+    **marks: object,
 ) -> str:
-    """The transcript as a self-contained HTML page (with its own style and click-to-play script)."""
+    """The transcript as a self-contained HTML page (with its own style and click-to-play script);
+    ``marks`` are :func:`transcript_rows`' keyword arguments."""
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><style>{_STYLE}</style></head><body>"
-        f"{transcript_rows(segments, evidence, notes)}<script>{_SCRIPT}</script></body></html>"
+        f"{transcript_rows(segments, evidence, notes, **marks)}<script>{_SCRIPT}</script></body></html>"
     )

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rubrics.scorers import lexicon as lx
 from rubrics.text import DEFAULT_FUZZY_CUTOFF, Norm, normalise
 from rubrics.types import CallText, CriterionScore, Evidence, Utterance
+from transcription.quality import POOR_BELOW, UNCERTAIN_BELOW
 
 __all__ = ["CallView", "Hit", "ScorerParams", "confidence", "evidence_of", "view"]
 
@@ -47,6 +48,27 @@ class ScorerParams(BaseModel):
         ge=0,
         le=1,
         description="Multiplier on confidence when evidence rests on a fuzzily corrected word.",
+    )
+    listen_below: float = Field(
+        POOR_BELOW,
+        ge=0,
+        le=1,
+        description="Estimated word accuracy of recognised speech below which a stretch counts as not "
+        "heard well (transcription.quality).",
+    )
+    abstain_share: float = Field(
+        0.25,
+        ge=0,
+        le=1.01,
+        description="Share of the staff's speech time not heard well at or above which a suggestion that "
+        "rests on finding nothing abstains ('kan ikke vurderes automatisk - lytt'); above 1 never abstains.",
+    )
+    trusted_from: float = Field(
+        UNCERTAIN_BELOW,
+        ge=0,
+        le=1,
+        description="Estimated word accuracy from which recognised speech is trusted like written text; "
+        "below it a suggestion's confidence is scaled down in proportion.",
     )
     condition_pre_tokens: int = Field(
         6,

@@ -1,0 +1,107 @@
+"""Suggestions that know how well the speech was recognised (pure: no I/O).
+
+A scorer judges the words it is given. On recognised speech those words may be wrong, so the
+engine adjusts each scorer's result by the recognition quality of the staff's speech
+(:attr:`rubrics.types.Utterance.quality`, an estimated word accuracy):
+
+* A suggestion that rests on **not finding** something (the scale's lowest value with no
+  evidence: no open question, no worsening advice, no prior-contact question) over staff speech
+  that was largely not heard well is not a "no": it abstains (``abstained=True``, value None) and
+  names the stretches to listen to.
+* Any other suggestion keeps its value; its confidence is the rule's confidence times a
+  recognition factor: of the evidence's segments for a finding, of all staff speech for an
+  absence.
+
+Written and corrected text has no quality estimate and passes through unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rubrics.types import CallText, CriterionScore, Evidence, Utterance
+
+__all__ = ["adjust_for_recognition", "clock", "recognition_factor"]
+
+_MAX_SPANS = 4
+
+
+def recognition_factor(quality: float | None, trusted_from: float) -> float:
+    """1 for trusted text or quality at/above ``trusted_from``, falling linearly to 0 below it."""
+    if quality is None or trusted_from <= 0:
+        return 1.0
+    return max(0.0, min(1.0, quality / trusted_from))
+
+
+def clock(seconds: float) -> str:
+    """m:ss, the way the call page shows times."""
+    s = max(0, int(round(seconds)))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def _duration(u: Utterance) -> float:
+    return max(u.end - u.start, 0.05)
+
+
+def _mean_quality(utts: list[Utterance]) -> float | None:
+    rated = [u for u in utts if u.quality is not None]
+    if not rated:
+        return None
+    return sum(u.quality * _duration(u) for u in rated) / sum(_duration(u) for u in rated)  # type: ignore[operator]
+
+
+def _spans(utts: list[Utterance], gap_s: float = 5.0) -> list[tuple[float, float]]:
+    out: list[list[float]] = []
+    for u in sorted(utts, key=lambda u: u.start):
+        if out and u.start - out[-1][1] <= gap_s:
+            out[-1][1] = max(out[-1][1], u.end)
+        else:
+            out.append([u.start, u.end])
+    return [(a, b) for a, b in out]
+
+
+def adjust_for_recognition(
+    score: CriterionScore,
+    call: CallText,
+    *,
+    lowest: int,
+    listen_below: float,
+    abstain_share: float,
+    trusted_from: float,
+) -> CriterionScore:
+    """``score`` adjusted for how well the staff's speech was recognised (see the module doc)."""
+    staff = list(call.staff)
+    rated = [u for u in staff if u.quality is not None]
+    if not rated:
+        return score
+    negative = score.value is not None and score.value == lowest and not score.evidence
+    if negative:
+        poor = [u for u in rated if u.quality < listen_below]  # type: ignore[operator]
+        share = sum(_duration(u) for u in poor) / sum(_duration(u) for u in staff)
+        if poor and share >= abstain_share:
+            spans = _spans(poor)
+            shown = ", ".join(f"{clock(a)}–{clock(b)}" for a, b in spans[:_MAX_SPANS])
+            more = f" og {len(spans) - _MAX_SPANS} til" if len(spans) > _MAX_SPANS else ""
+            mean = _mean_quality(poor) or 0.0
+            evidence = tuple(
+                Evidence(u.index, 0, 0, u.start, u.end, "") for u in sorted(poor, key=lambda u: u.start)
+            )
+            rationale = (
+                f"Kan ikke vurderes automatisk – lytt {shown}{more}. Forslaget ville bygge på at noe ikke "
+                f"ble funnet, men talegjenkjenningen hørte helsepersonellet dårlig her "
+                f"({share:.0%} av talen, anslått ordtreff {mean:.0%})."
+            )
+            return replace(
+                score, value=None, confidence=0.0, evidence=evidence, rationale=rationale, abstained=True
+            )
+    if score.evidence:
+        by_index = {u.index: u for u in call.utterances}
+        qualities = [by_index[e.segment_index].quality for e in score.evidence if e.segment_index in by_index]
+        known = [q for q in qualities if q is not None]
+        quality = min(known) if known else None
+    else:
+        quality = _mean_quality(rated)
+    factor = recognition_factor(quality, trusted_from)
+    if factor >= 1.0:
+        return score
+    return replace(score, confidence=round(score.confidence * factor, 3))

@@ -1,0 +1,89 @@
+"""Transcript quality and abstentions in the review app (AppTest, real model, real database)."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from lydlogg.db import connect
+from tests.test_app import app, call_ids, transcript_page
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _extras():
+    name = "make_demo_extras"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture
+def quality_db(app_db, tmp_path) -> Path:
+    db = tmp_path / "q.duckdb"
+    shutil.copy(app_db, db)
+    return db
+
+
+@pytest.mark.model
+def test_inbox_shows_transcript_quality_and_abstentions_and_filters_by_quality(monkeypatch, quality_db):
+    at = app(monkeypatch, quality_db, "leder")
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert {"Transkripsjon", "Kan ikke vurderes"} <= set(table.columns)
+    with connect(quality_db) as con:
+        levels = con.execute("SELECT quality FROM transcript_quality").fetchall()
+    assert len(levels) == 2
+    assert all(
+        any(w in cell for w in ("god", "usikker", "dårlig")) and "% ord" in cell
+        for cell in table["Transkripsjon"]
+    )
+    first_level = table["Transkripsjon"].iloc[0].split(" ")[0]
+    at = app(monkeypatch, quality_db, "leder", kvalitet=first_level)  # the filter comes from the URL
+    assert not at.exception, at.exception
+    shown = at.dataframe[0].value
+    assert 1 <= len(shown) <= 2 and all(c.startswith(first_level) for c in shown["Transkripsjon"])
+    at = app(monkeypatch, quality_db, "leder", kvalitet="skrevet")  # no written transcript here
+    assert not at.exception and at.dataframe[0].value.empty
+
+
+@pytest.mark.model
+def test_a_call_corrected_from_its_script_is_marked_rettet_and_scored_on_the_corrected_text(
+    monkeypatch, quality_db
+):
+    first = call_ids(quality_db)[0]
+    assert _extras().correct_samples(quality_db, (first,)) == 1
+    at = app(monkeypatch, quality_db, "veileder", "samtale", samtale=first)
+    assert not at.exception, at.exception
+    page = transcript_page(at)
+    assert 'class="mark rettet"' in page
+    with connect(quality_db) as con:
+        abstained = con.execute(
+            "SELECT count(*) FROM suggestions s JOIN transcripts t USING (transcript_id) WHERE t.call_id = ? AND s.abstained",
+            [first],
+        ).fetchone()[0]
+        quality = con.execute(
+            "SELECT q.quality FROM transcript_quality q JOIN transcripts t USING (transcript_id) WHERE t.call_id = ?",
+            [first],
+        ).fetchone()
+    assert abstained == 0  # corrected text is trusted as written
+    assert quality is None or quality[0] is not None
+    assert any("Transkripsjonskvalitet" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "text"),
+    [(0.333333, "share", "33 %"), (1.0, "share", "100 %"), (2.25, "mean", "2,2"), (1.0, "mean", "1,0"),
+     (4.0, "count", "4"), (float("nan"), "share", "–"), (None, "mean", "–")],
+)  # fmt: skip
+def test_figures_read_as_numbers(value, kind, text):
+    from review.views.common import number_text
+
+    assert number_text(value, kind) == text

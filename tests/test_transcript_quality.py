@@ -1,0 +1,206 @@
+"""Transcript quality estimate and suggestions that abstain over poorly recognised speech (pure)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rubrics import build_call_text, load_rubrics, score_call
+from rubrics.recognition import adjust_for_recognition, clock, recognition_factor
+from rubrics.types import CriterionScore, Evidence
+from transcription.formats import from_json
+from transcription.quality import call_quality, quality_level, segment_quality
+from transcription.types import Segment, Transcript, Word
+
+SET = Path(__file__).resolve().parent / "data" / "rubric_set"
+
+
+def seg(
+    text: str, start: float, end: float, prob: float | None, role: str = "operator", ch: int = 0
+) -> Segment:
+    """A recognised segment whose words all have probability ``prob`` (None: written text)."""
+    tokens = text.split()
+    step = (end - start) / max(1, len(tokens))
+    words = () if prob is None else tuple(
+        Word(start + i * step, start + (i + 1) * step, t, prob) for i, t in enumerate(tokens)
+    )  # fmt: skip
+    lp = None if prob is None else -0.3 if prob > 0.8 else -0.9
+    return Segment(start, end, text, ch, None, role, words, lp, None if prob is None else 0.1)
+
+
+def test_written_text_has_no_estimate_and_recognised_speech_has_one_in_range():
+    assert segment_quality(seg("hei på deg", 0, 1.2, None)) is None
+    good = segment_quality(seg("legevakten du snakker med sykepleier anne", 0, 2.8, 0.95))
+    bad = segment_quality(seg("regge mokten du sa ke med", 0, 2.8, 0.3))
+    assert 0 <= bad < good <= 1
+
+
+def test_call_quality_is_weighted_by_duration_and_skips_written_segments():
+    long_bad = seg("regge mokten du sa ke med sykepleier ringt ryd", 0, 4.0, 0.3)
+    short_good = seg("hva gjelder det", 5.0, 6.0, 0.95)
+    q = call_quality([long_bad, short_good, seg("skrevet tekst", 7, 8, None)])
+    assert segment_quality(long_bad) < q < segment_quality(short_good)
+    assert q < (segment_quality(long_bad) + segment_quality(short_good)) / 2
+    assert call_quality([seg("skrevet", 0, 1, None)]) is None
+
+
+@pytest.mark.parametrize(
+    ("q", "level"), [(None, None), (0.2, "dårlig"), (0.49, "dårlig"), (0.5, "usikker"), (0.8, "god")]
+)
+def test_quality_levels(q, level):
+    assert quality_level(q, poor_below=0.5, uncertain_below=0.75) == level
+
+
+def _call(prob: float | None):
+    segments = (
+        seg("legevakten hei", 0.0, 1.5, prob),
+        seg("hei jeg ringer om sønnen min", 2.0, 4.0, prob, "caller", 1),
+        seg("okei han har feber ja", 4.5, 7.0, prob),
+        seg("ja", 7.5, 8.0, prob, "caller", 1),
+        seg("da ringer du fastlegen i morgen", 8.5, 11.0, prob),
+    )
+    return build_call_text(Transcript("c1", "no", segments), "lvs")
+
+
+def test_a_negative_finding_over_poorly_heard_staff_speech_abstains_with_the_spans_to_listen_to():
+    call = _call(0.2)
+    none_found = CriterionScore("asks_prior_contact", 0, 0.7, (), "Spør ikke om tidligere kontakt.")
+    out = adjust_for_recognition(
+        none_found, call, lowest=0, listen_below=0.5, abstain_share=0.25, trusted_from=0.75
+    )
+    assert out.abstained and out.value is None
+    assert out.rationale.startswith("Kan ikke vurderes automatisk – lytt 0:00–0:11")
+    assert [e.segment_index for e in out.evidence] == [0, 2, 4]
+
+
+def test_a_positive_finding_keeps_its_value_with_a_confidence_scaled_by_its_evidence():
+    call = _call(0.2)
+    ev = call.utterances[0].evidence(0, 10)
+    found = CriterionScore("introduces_self", 1, 0.85, (ev,), "Nevner tjenesten.")
+    out = adjust_for_recognition(
+        found, call, lowest=0, listen_below=0.5, abstain_share=0.25, trusted_from=0.75
+    )
+    assert not out.abstained and out.value == 1
+    assert out.confidence == pytest.approx(
+        0.85 * recognition_factor(call.utterances[0].quality, 0.75), abs=1e-3
+    )
+    assert out.confidence < 0.85
+
+
+def test_negative_finding_on_speech_heard_above_the_threshold_is_kept_with_scaled_confidence():
+    call = _call(0.97)
+    q = min(u.quality for u in call.staff)
+    none_found = CriterionScore("asks_prior_contact", 0, 0.7, (), "Spør ikke.")
+    kw = {"lowest": 0, "listen_below": q - 0.01, "abstain_share": 0.25}
+    out = adjust_for_recognition(none_found, call, trusted_from=0.75, **kw)
+    assert not out.abstained and out.value == 0 and out.confidence < 0.7
+    assert adjust_for_recognition(none_found, call, trusted_from=q, **kw) == none_found
+
+
+def test_written_text_passes_through_unchanged():
+    call = _call(None)
+    s = CriterionScore("asks_prior_contact", 0, 0.7, (), "Spør ikke.")
+    assert (
+        adjust_for_recognition(s, call, lowest=0, listen_below=0.5, abstain_share=0.25, trusted_from=0.75)
+        is s
+    )
+
+
+def test_not_applicable_is_never_turned_into_an_abstention():
+    call = _call(0.2)
+    s = CriterionScore("asks_to_speak_to_patient", None, 0.7, (), "ikke aktuelt")
+    out = adjust_for_recognition(s, call, lowest=0, listen_below=0.5, abstain_share=0.25, trusted_from=0.75)
+    assert not out.abstained and out.value is None
+
+
+def test_on_clean_written_transcripts_nothing_abstains_and_nothing_changes():
+    """The whole labelled set, written: no abstention, and the same values and confidences as the
+    scorers alone give (quality None passes through)."""
+    rubrics = load_rubrics()
+    for path in sorted((SET / "calls").glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        call = build_call_text(from_json(doc), doc.get("service"))
+        assert all(u.quality is None for u in call.utterances)
+        rubric = next(r for r in rubrics.values() if doc["service"] in r.rubric.applies_to.services)
+        assert not any(s.abstained for s in score_call(call, rubric).scores)
+
+
+def test_abstention_is_stored_as_missing_not_as_zero(tmp_path):
+    """score_stored writes an abstention as value NULL with abstained = true, and the quality rows."""
+    from lydlogg.db import connect
+    from lydlogg.scoring import score_stored
+    from lydlogg.settings import Settings
+
+    settings = Settings(db_path=tmp_path / "q.duckdb", key_file=tmp_path / "k.key")
+    with connect(settings.db_path) as con:
+        con.execute("INSERT INTO calls (call_id, service) VALUES ('c1', 'lvs')")
+        con.execute(
+            "INSERT INTO transcripts (transcript_id, call_id, audio_sha256, run_id, model_id, options_hash, language,"
+            " layout, channels_transcribed, duration_s, speech_s, asr_seconds)"
+            " VALUES ('t1', 'c1', 'sha', 'r', 'm', 'h', 'no', 'stereo', 2, 12, 10, 1)"
+        )
+        for i, u in enumerate(_call(0.2).utterances):
+            con.execute(
+                "INSERT INTO segments VALUES ('t1', ?, ?, ?, ?, ?, NULL, ?, -0.9, 0.1)",
+                [i, u.channel, u.start, u.end, u.text, u.role],
+            )
+            for j, w in enumerate(u.text.split()):
+                con.execute(
+                    "INSERT INTO words VALUES ('t1', ?, ?, ?, ?, ?, ?, 0.2)",
+                    [i, j, u.channel, u.start, u.end, w],
+                )
+    score_stored(settings)
+    with connect(settings.db_path) as con:
+        rows = dict(
+            con.execute("SELECT criterion_id, abstained FROM suggestions WHERE value IS NULL").fetchall()
+        )
+        quality = con.execute("SELECT quality FROM transcript_quality WHERE transcript_id = 't1'").fetchone()[
+            0
+        ]
+        zeros = con.execute(
+            "SELECT count(*) FROM suggestions WHERE abstained AND value IS NOT NULL"
+        ).fetchone()[0]
+    assert rows.get("asks_prior_contact") is True and rows.get("open_questions") is True
+    assert zeros == 0
+    assert quality < 0.5
+
+
+def test_clock():
+    assert clock(0) == "0:00" and clock(61.4) == "1:01" and clock(600) == "10:00"
+
+
+def test_evidence_type_still_round_trips():
+    e = Evidence(0, 0, 3, 0.0, 1.0, "hei")
+    assert e.as_dict()["text"] == "hei"
+
+
+def test_an_abstention_on_a_recontact_is_missing_not_an_unrecognised_recontact(tmp_path):
+    """Re-contact flags read an abstained asks_prior_contact as missing, even when an older
+    suggestion for the call said 0."""
+    from datetime import datetime, timedelta
+
+    from lydlogg.db import connect
+    from lydlogg.episodes import link_episodes
+
+    t0 = datetime.fromisoformat("2026-03-09T10:00:00+01:00")
+    with connect(tmp_path / "e.duckdb") as con:
+        con.executemany(
+            "INSERT INTO calls (call_id, started_at, service, caller_pseudonym) VALUES (?, ?, 'lvs', 'pho_1')",
+            [("c1", t0), ("c2", t0 + timedelta(hours=5))],
+        )
+        insert = (
+            "INSERT INTO suggestions (transcript_id, call_id, rubric_id, rubric_version, rubric_sha256, criterion_id,"
+            " value, confidence, evidence_json, rationale, software_version, abstained, created_at)"
+            " VALUES ('t2', 'c2', 'lvs_operator', 1, ?, 'asks_prior_contact', ?, 0.7, '[]', '', 'x', ?, ?)"
+        )
+        con.execute(insert, ["old", 0, False, t0])
+        flagged = link_episodes(con).set_index("call_id").loc["c2", "flagged"]
+        assert flagged  # a suggested "no" on a re-contact is flagged
+        con.execute(insert, ["new", None, True, t0 + timedelta(days=1)])
+        after = link_episodes(con).set_index("call_id").loc["c2"]
+    import pandas as pd
+
+    assert pd.isna(after["asks_prior_contact"])  # missing, not the older zero
+    assert after["flagged"] is not True and not (pd.notna(after["flagged"]) and after["flagged"])
