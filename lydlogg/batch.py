@@ -508,6 +508,12 @@ def _process(
             ],
         )
 
+    worker = None
+    if pool is None:  # the Ray workers loaded theirs when the pool started
+        if transcriber_factory is None:
+            worker = CallWorker.load(settings, spec, options)
+        else:
+            worker = CallWorker(transcriber_factory(spec, options), settings)
     writer = _Writer(settings, report, todo, key, options_hash, progress)
     writer.advance(0.0)  # show the bar (and the worker count) before the first call is done
     t0 = time.perf_counter()
@@ -517,10 +523,7 @@ def _process(
                 report.retried.append(call.call_id)
             writer.store(call, done)
     else:
-        if transcriber_factory is None:
-            worker = CallWorker.load(settings, spec, options)
-        else:
-            worker = CallWorker(transcriber_factory(spec, options), settings)
+        assert worker is not None
         for call in todo:
             writer.begin()
             writer.store(call, worker.run(call, progress=writer.advance))
