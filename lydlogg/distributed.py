@@ -20,6 +20,7 @@ import contextlib
 import logging
 import math
 import os
+import shutil
 import tempfile
 from collections import deque
 from collections.abc import Iterator
@@ -82,7 +83,7 @@ class _Worker:
         threads = settings.asr.cpu_threads or max(1, math.ceil(executor.cpus_per_worker))
         self._worker = CallWorker.load(settings, spec, options, cpu_threads=threads)
         self._current: str | None = None
-        self._tmp = Path(tempfile.mkdtemp(prefix="lydlogg-worker-"))
+        self._tmp = _scratch_dir()
         import ray
 
         self.info_ = WorkerInfo(
@@ -300,6 +301,25 @@ class RayPool:
         self._actors = []
         if self._owns_ray:
             self._ray.shutdown()
+
+
+def _scratch_dir() -> Path:
+    """This worker's folder for the recording it works on: in memory (/dev/shm) where there is
+    one, so health data does not touch the node's disk. Folders of dead workers (killed mid-call,
+    so their copy was never removed) are removed first."""
+    shm = Path("/dev/shm")
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    for old in base.glob("lydlogg-worker-*"):
+        try:
+            pid = int(old.name.rsplit("-", 1)[1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except (ValueError, PermissionError):
+            continue  # not ours, or another user's live process
+    folder = base / f"lydlogg-worker-{os.getpid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
 
 
 def _cause(error: Exception) -> str:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -153,6 +154,9 @@ def test_a_killed_worker_is_replaced_and_its_call_stored_once(tmp_path, bundled_
 
     report = outcome["report"]
     assert sorted(report.done) == sorted(r["call_id"] for r in rows)
+    shm = Path("/dev/shm")
+    scratch = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    assert not (scratch / f"lydlogg-worker-{pid}").exists()  # the dead worker's copy of the recording
     assert not report.failed and call_id in report.retried
     _assert_each_call_once(settings.db_path, rows)
     with duckdb.connect(str(settings.db_path), read_only=True) as con:
