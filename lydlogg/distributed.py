@@ -170,7 +170,16 @@ class RayPool:
         try:
             pool._actors = [pool._spawn(slot) for slot in range(executor.workers)]
             try:
-                pool.workers = ray.get([a.info.remote() for a in pool._actors])
+                pool.workers = ray.get(
+                    [a.info.remote() for a in pool._actors], timeout=executor.start_timeout_s
+                )
+            except ray.exceptions.GetTimeoutError as e:
+                raise ExecutorError(
+                    f"{executor.workers} Ray worker(s) did not start within {executor.start_timeout_s:g} s; "
+                    f"the cluster may lack {executor.cpus_per_worker:g} CPU(s) and "
+                    f"{executor.gpus_per_worker:g} GPU(s) per worker (ray.cluster_resources(): "
+                    f"{_resources(ray)})"
+                ) from e
             except ray.exceptions.RayError as e:
                 raise ExecutorError(f"a Ray worker could not load the model: {_cause(e)}") from e
             pool._check(model_key(spec), software_version)
@@ -320,6 +329,11 @@ def _scratch_dir() -> Path:
     folder = base / f"lydlogg-worker-{os.getpid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
     return folder
+
+
+def _resources(ray: Any) -> str:
+    total = ray.cluster_resources()
+    return ", ".join(f"{k} {v:g}" for k, v in sorted(total.items()) if k in ("CPU", "GPU")) or "none"
 
 
 def _cause(error: Exception) -> str:

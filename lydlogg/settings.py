@@ -169,6 +169,14 @@ class ExecutorSettings(_Section):
             "to the audio folder), `path` sends its path (every node mounts the audio at the same path)."
         ),
     )
+    start_timeout_s: float = Field(
+        600.0,
+        gt=0,
+        description=(
+            "Seconds to wait for every worker to load its model; a cluster without the CPUs or GPUs "
+            "asked for fails after this with a message naming them."
+        ),
+    )
     max_retries: int = Field(
         2,
         ge=0,

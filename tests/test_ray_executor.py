@@ -68,7 +68,7 @@ def _ingested(folder: Path, count: int, *, with_call: str | None = None) -> tupl
     if with_call is not None:
         meta, rows = _with_call(folder, meta, rows, with_call)
     report = ingest(make_settings(folder), [], metadata=meta)
-    assert len(report.added) == count and not report.failures
+    assert len(report.added) == len(rows) and not report.failures
     return folder, rows
 
 
@@ -237,3 +237,15 @@ def test_a_killed_driver_leaves_nothing_half_written_and_the_next_run_finishes(
         runs = con.execute("SELECT finished_at IS NULL FROM runs ORDER BY started_at").fetchall()
         assert con.execute("SELECT count(*) FROM failures").fetchone()[0] == 0
     assert runs == [(True,), (False,)]  # the killed run stays on record as unfinished
+
+
+def test_a_pool_the_cluster_cannot_place_fails_with_what_it_lacks(tmp_path, bundled_model, ray_cluster):
+    from lydlogg.distributed import ExecutorError
+
+    folder, _ = _ingested(tmp_path, 1)
+    settings = _settings(folder, "ray", gpus_per_worker=1, start_timeout_s=3)
+    with pytest.raises(ExecutorError, match=r"did not start within 3 s.*1 GPU\(s\) per worker.*CPU 2"):
+        process(settings)
+    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+    assert not [a for a in ray.util.list_named_actors(all_namespaces=True) if a["namespace"] == "lydlogg"]
