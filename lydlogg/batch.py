@@ -9,6 +9,11 @@ Results are keyed on (audio sha256, model, options hash): a re-run skips what is
 killed halfway leaves no half-written transcript (its transaction never committed). The database
 is opened only to read the work list and to write each finished call, so other processes (the
 review app) can write in between.
+
+The heavy stage of one call (decode -> ASR -> diarization -> roles) is :class:`CallWorker`; it
+returns a plain, picklable :class:`CallResult`. The ``local`` executor runs it in this process; the
+``ray`` executor (:mod:`lydlogg.distributed`) runs it in a pool of Ray actors. Either way this
+process stores every result through the same writer, one transaction per call, as the only writer.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import duckdb
 
@@ -49,6 +54,8 @@ from transcription.diarization import (
 )
 
 __all__ = [
+    "CallResult",
+    "CallWorker",
     "PendingCall",
     "ProcessReport",
     "ProgressHook",
@@ -58,14 +65,25 @@ __all__ = [
     "process",
 ]
 
+if TYPE_CHECKING:
+    from lydlogg.distributed import RayPool
+
 log = logging.getLogger(__name__)
 
 
 class ProgressHook(Protocol):
-    """Called as work advances; ``completed``/``total`` are seconds of audio."""
+    """Called as work advances; ``completed``/``total`` are seconds of audio, ``workers`` how many
+    workers (processes holding a model) the run has."""
 
     def __call__(
-        self, step: str, *, completed: float, total: float, files_done: int, files_total: int
+        self,
+        step: str,
+        *,
+        completed: float,
+        total: float,
+        files_done: int,
+        files_total: int,
+        workers: int = 1,
     ) -> None: ...
 
 
@@ -86,6 +104,10 @@ class ProcessReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     audio_s: float = 0.0
     elapsed_s: float = 0.0
+    executor: str = "local"
+    workers: int = 1
+    retried: list[str] = field(default_factory=list)  # calls re-run after their worker died
+    already_stored: list[str] = field(default_factory=list)  # stored meanwhile by another run
 
 
 def asr_options(settings: Settings) -> AsrOptions:
@@ -128,16 +150,27 @@ def pending_calls(con: duckdb.DuckDBPyConnection, key: str, options_hash: str) -
 def _write_transcript(
     con: duckdb.DuckDBPyConnection,
     call: PendingCall,
-    audio: DecodedAudio,
-    result: AsrResult,
+    done: CallResult,
     run_id: str,
     key: str,
     options_hash: str,
-    speakers: _SpeakerStage,
-) -> None:
+) -> bool:
+    """Store one call's transcript, segments, words and speakers in one transaction.
+
+    Returns False, storing nothing, when the recording already has a transcript for this model and
+    options (another run stored it meanwhile): a call is never stored twice.
+    """
+    result, speakers = done.asr, done.speakers
+    assert result is not None and speakers is not None and done.layout is not None
     transcript_id = uuid.uuid4().hex
     segments = speakers.labelled.segments if speakers.labelled else result.segments
     with transaction(con):
+        stored = con.execute(
+            "SELECT count(*) FROM transcripts WHERE audio_sha256 = ? AND model_id = ? AND options_hash = ?",
+            [call.audio_sha256, key, options_hash],
+        ).fetchone()[0]
+        if stored:
+            return False
         con.execute(
             "INSERT INTO transcripts (transcript_id, call_id, audio_sha256, run_id, model_id, options_hash, language,"
             " layout, channels_transcribed, duration_s, speech_s, asr_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -149,9 +182,9 @@ def _write_transcript(
                 key,
                 options_hash,
                 result.language,
-                audio.layout,
+                done.layout,
                 result.channels_transcribed,
-                audio.duration_s,
+                done.duration_s,
                 result.speech_s,
                 result.asr_seconds,
             ],
@@ -186,6 +219,7 @@ def _write_transcript(
             [call.call_id],
         )
         con.execute("UPDATE runs SET files_done = files_done + 1 WHERE run_id = ?", [run_id])
+    return True
 
 
 @dataclass(frozen=True)
@@ -281,6 +315,145 @@ def _write_failure(
         con.execute("UPDATE runs SET files_failed = files_failed + 1 WHERE run_id = ?", [run_id])
 
 
+@dataclass(frozen=True)
+class CallResult:
+    """What the heavy stage made of one call: a transcript with speakers, or where and why it failed.
+
+    Plain data that pickles, so a Ray worker can hand it to the driver.
+    """
+
+    call_id: str
+    duration_s: float
+    layout: str | None = None
+    asr: AsrResult | None = None
+    speakers: _SpeakerStage | None = None
+    failed_stage: str | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failed_stage is None
+
+
+class CallWorker:
+    """The heavy stage, decode -> ASR -> diarization -> roles, for one call at a time.
+
+    It holds a loaded model; the local executor keeps one in the driver, each Ray actor one of its
+    own (:mod:`lydlogg.distributed`).
+    """
+
+    def __init__(self, transcriber: Transcriber, settings: Settings) -> None:
+        self.transcriber = transcriber
+        self._diarization = _diarization_settings(settings)
+        self._pyannote = getattr(settings, "pyannote", None)
+        self._dual_mono_correlation = settings.audio.dual_mono_correlation
+
+    @classmethod
+    def load(
+        cls, settings: Settings, spec: ModelSpec, options: AsrOptions, *, cpu_threads: int | None = None
+    ) -> CallWorker:
+        """Load the model once for many calls."""
+        model = load_model(
+            spec,
+            device=options.device,
+            compute_type=options.compute_type,
+            cpu_threads=settings.asr.cpu_threads if cpu_threads is None else cpu_threads,
+        )
+        return cls(Transcriber(model, options), settings)
+
+    def run(
+        self,
+        call: PendingCall,
+        path: Path | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> CallResult:
+        """Process ``call`` from ``path`` (default: its registered path). A failure is returned, not
+        raised, naming the stage and the registered file."""
+        stage = "decode"
+        try:
+            audio = decode_audio(Path(path or call.path), dual_mono_correlation=self._dual_mono_correlation)
+            stage = "transcribe"
+            _seed_sampling(call.audio_sha256)
+            result = self.transcriber.transcribe(audio, progress=progress)
+            speakers = _speakers(audio, result, self._diarization, call.service, self._pyannote)
+        except (AudioError, OSError, RuntimeError, ValueError, MemoryError) as e:
+            reason = str(e) if isinstance(e, AudioError) else f"{type(e).__name__}: {e}"
+            if path is not None:  # a copy's name must not stand in for the registered file
+                reason = reason.replace(str(path), call.path)
+            log.warning("call %s failed at %s: %s", call.call_id, stage, reason)
+            return CallResult(call.call_id, call.duration_s, failed_stage=stage, reason=reason)
+        return CallResult(call.call_id, audio.duration_s, audio.layout, result, speakers)
+
+
+def _seed_sampling(audio_sha256: str) -> None:
+    """Seed CTranslate2's sampler from the recording's hash, before its call is decoded.
+
+    Where beam search fails Whisper's quality checks, faster-whisper decodes the window again
+    with temperature sampling. Unseeded, that makes the transcript differ from run to run and
+    between executors (measured: one of five sample calls); seeded per recording, the same audio,
+    model and options give the same transcript in any process, in any order.
+    """
+    import ctranslate2
+
+    ctranslate2.set_random_seed(int(audio_sha256[:8], 16) if audio_sha256 else 0)
+
+
+class _Writer:
+    """The run's one writer: stores each result in its own transaction and moves the progress bar."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        report: ProcessReport,
+        todo: list[PendingCall],
+        key: str,
+        options_hash: str,
+        progress: ProgressHook | None,
+    ) -> None:
+        self._settings, self._report, self._key, self._hash = settings, report, key, options_hash
+        self._progress = progress
+        self._files_total = len(todo)
+        self._total_s = sum(c.duration_s for c in todo)
+        self._done_s = 0.0
+        self._call_start_s = 0.0
+
+    def advance(self, seconds: float) -> None:
+        self._done_s += seconds
+        if self._progress:
+            self._progress(
+                "transcribe",
+                completed=self._done_s,
+                total=self._total_s,
+                files_done=len(self._report.done) + len(self._report.failed),
+                files_total=self._files_total,
+                workers=self._report.workers,
+            )
+
+    def begin(self) -> None:
+        """Mark the start of a call whose ASR reports progress as it goes (the local executor)."""
+        self._call_start_s = self._done_s
+
+    def store(self, call: PendingCall, done: CallResult) -> None:
+        run_id = self._report.run_id
+        assert run_id is not None
+        if not done.ok:
+            reason = done.reason or "unknown error"
+            self._report.failed.append((call.call_id, reason))
+            with connect(self._settings.db_path) as con:
+                _write_failure(con, call, run_id, done.failed_stage or "transcribe", reason)
+        else:
+            with connect(self._settings.db_path) as con:
+                stored = _write_transcript(con, call, done, run_id, self._key, self._hash)
+            if stored:
+                self._report.done.append(call.call_id)
+                self._report.audio_s += call.duration_s
+            else:
+                log.warning("call %s was stored meanwhile by another run; result dropped", call.call_id)
+                self._report.already_stored.append(call.call_id)
+        self.advance(max(0.0, call.duration_s - (self._done_s - self._call_start_s)))
+        self._call_start_s = self._done_s
+
+
 def process(
     settings: Settings,
     *,
@@ -291,12 +464,39 @@ def process(
     """Transcribe every pending call; one bad file is recorded and the batch goes on.
 
     The model is resolved before anything else, so a missing model fails at once
-    (:class:`transcription.ModelNotAvailableError`) without touching the database.
+    (:class:`transcription.ModelNotAvailableError`) without touching the database. With
+    ``executor.kind = "ray"`` the worker pool starts next and its workers' decoding options key
+    the work list (a GPU worker decodes with float16); ``transcriber_factory`` applies only to the
+    local executor.
     """
     spec = resolve_model(settings.asr.model, models_dir=settings.asr.models_dir, offline=settings.asr.offline)
     options = asr_options(settings)
+    pool = None
+    if settings.executor.kind == "ray":
+        from lydlogg.distributed import RayPool
+
+        pool = RayPool.start(settings, spec, software_version=_software_version())
+        options = pool.options
+    try:
+        return _process(settings, spec, options, pool, progress, limit, transcriber_factory)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _process(
+    settings: Settings,
+    spec: ModelSpec,
+    options: AsrOptions,
+    pool: RayPool | None,
+    progress: ProgressHook | None,
+    limit: int | None,
+    transcriber_factory: Callable[[ModelSpec, AsrOptions], Transcriber] | None,
+) -> ProcessReport:
     key, options_hash = model_key(spec), options.hash()
     report = ProcessReport(run_id=None, model=spec.name)
+    if pool is not None:
+        report.executor, report.workers = "ray", pool.size
 
     with connect(settings.db_path) as con:
         todo = pending_calls(con, key, options_hash)
@@ -324,56 +524,25 @@ def process(
             ],
         )
 
-    if transcriber_factory is None:
-        model = load_model(
-            spec,
-            device=options.device,
-            compute_type=options.compute_type,
-            cpu_threads=settings.asr.cpu_threads,
-        )
-        transcriber = Transcriber(model, options)
-    else:
-        transcriber = transcriber_factory(spec, options)
-    diarization_settings = _diarization_settings(settings)
-    total_s = sum(c.duration_s for c in todo)
-    done_s = 0.0
+    worker = None
+    if pool is None:  # the Ray workers loaded theirs when the pool started
+        if transcriber_factory is None:
+            worker = CallWorker.load(settings, spec, options)
+        else:
+            worker = CallWorker(transcriber_factory(spec, options), settings)
+    writer = _Writer(settings, report, todo, key, options_hash, progress)
+    writer.advance(0.0)  # show the bar (and the worker count) before the first call is done
     t0 = time.perf_counter()
-
-    def advance(seconds: float) -> None:
-        nonlocal done_s
-        done_s += seconds
-        if progress:
-            progress(
-                "transcribe",
-                completed=done_s,
-                total=total_s,
-                files_done=len(report.done) + len(report.failed),
-                files_total=len(todo),
-            )
-
-    for call in todo:
-        start_s = done_s
-        stage = "decode"
-        try:
-            audio = decode_audio(Path(call.path), dual_mono_correlation=settings.audio.dual_mono_correlation)
-            stage = "transcribe"
-            result = transcriber.transcribe(audio, progress=advance)
-            speakers = _speakers(
-                audio, result, diarization_settings, call.service, getattr(settings, "pyannote", None)
-            )
-        except (AudioError, OSError, RuntimeError, ValueError, MemoryError) as e:
-            reason = str(e) if isinstance(e, AudioError) else f"{type(e).__name__}: {e}"
-            log.warning("call %s failed at %s: %s", call.call_id, stage, reason)
-            report.failed.append((call.call_id, reason))
-            with connect(settings.db_path) as con:
-                _write_failure(con, call, run_id, stage, reason)
-            advance(call.duration_s - (done_s - start_s))
-            continue
-        with connect(settings.db_path) as con:
-            _write_transcript(con, call, audio, result, run_id, key, options_hash, speakers)
-        report.done.append(call.call_id)
-        report.audio_s += call.duration_s
-        advance(max(0.0, call.duration_s - (done_s - start_s)))
+    if pool is not None:
+        for call, done, attempts in pool.map(todo):
+            if attempts > 1 and done.ok:
+                report.retried.append(call.call_id)
+            writer.store(call, done)
+    else:
+        assert worker is not None
+        for call in todo:
+            writer.begin()
+            writer.store(call, worker.run(call, progress=writer.advance))
 
     report.elapsed_s = time.perf_counter() - t0
     with connect(settings.db_path) as con:
@@ -383,12 +552,14 @@ def process(
 
             refresh_after_change(con)  # search covers every call's newest transcript
     log.info(
-        "run %s: %d transcribed, %d failed, %.1f min audio in %.1f s",
+        "run %s: %d transcribed, %d failed, %.1f min audio in %.1f s (%s, %d worker(s))",
         run_id,
         len(report.done),
         len(report.failed),
         report.audio_s / 60,
         report.elapsed_s,
+        report.executor,
+        report.workers,
     )
     return report
 

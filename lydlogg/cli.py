@@ -135,7 +135,14 @@ class _TqdmHook:
         self.bar = None
 
     def __call__(
-        self, step: str, *, completed: float, total: float, files_done: int, files_total: int
+        self,
+        step: str,
+        *,
+        completed: float,
+        total: float,
+        files_done: int,
+        files_total: int,
+        workers: int = 1,
     ) -> None:
         from tqdm import tqdm
 
@@ -149,7 +156,8 @@ class _TqdmHook:
                 "[{elapsed}<{remaining}] {postfix}",
             )
         self.bar.n = round(min(completed, total) / 60, 2)
-        self.bar.set_postfix_str(f"files {files_done}/{files_total}")
+        on = f", {workers} workers" if workers > 1 else ""
+        self.bar.set_postfix_str(f"files {files_done}/{files_total}{on}")
 
     def close(self) -> None:
         if self.bar is not None:
@@ -162,20 +170,26 @@ class _TqdmHook:
 def process(limit: int | None, settings: Settings) -> None:
     """Transcribe every call that has no transcript yet for the configured model."""
     from lydlogg.batch import process as run_process
+    from lydlogg.distributed import ExecutorError
 
     hook = _TqdmHook()
     try:
         report = run_process(settings, progress=hook, limit=limit)
+    except ExecutorError as e:
+        raise Failure(str(e)) from e
     finally:
         hook.close()
     if report.run_id is None:
         click.echo("nothing to do: every call with audio is transcribed")
         return
     rtf = report.elapsed_s / report.audio_s if report.audio_s else 0.0
+    on = f" on {report.workers} Ray workers" if report.executor == "ray" else ""
     click.echo(
         f"run {report.run_id[:8]}: transcribed {len(report.done)}, failed {len(report.failed)}; "
-        f"{report.audio_s / 60:.1f} audio min in {report.elapsed_s:.0f} s (real-time factor {rtf:.2f})"
+        f"{report.audio_s / 60:.1f} audio min in {report.elapsed_s:.0f} s{on} (real-time factor {rtf:.2f})"
     )
+    if report.retried:
+        click.echo(f"  retried after a worker died: {len(report.retried)}", err=True)
     for call_id, reason in report.failed:
         click.echo(f"  failed: {call_id}: {reason}", err=True)
     if report.failed:

@@ -39,6 +39,7 @@ __all__ = [
     "AsrSettings",
     "AudioSettings",
     "ConfigError",
+    "ExecutorSettings",
     "Settings",
     "env_name",
     "iter_settings",
@@ -156,6 +157,68 @@ class AudioSettings(_Section):
         description=(
             "Folder for browser-safe copies (16-bit PCM WAV, named by the recording's sha256) of "
             "recordings browsers cannot play as they are (GSM, ADPCM, G.711, AMR, WMA, VOX, AAC)."
+        ),
+    )
+
+
+class ExecutorSettings(_Section):
+    """Where the heavy stage (decode, speech recognition, diarization, roles) runs."""
+
+    kind: Literal["local", "ray"] = Field(
+        "local",
+        description=(
+            "`local` runs every call in the `lydlogg process` process (no extra dependency); `ray` "
+            "spreads calls over a pool of Ray actors, each holding the model once (the `ray` "
+            "extra; docs/scaling.md). The driver stays the only writer of the database."
+        ),
+    )
+    address: str = Field(
+        "local",
+        description=(
+            "Ray cluster to use: `local` starts a private Ray instance on this machine for the run, "
+            "`auto` joins the cluster started on this machine with `ray start`, `host:6379` joins a "
+            "cluster's head node."
+        ),
+    )
+    workers: int = Field(2, ge=1, le=1024, description="Ray actors in the pool; each loads the model once.")
+    cpus_per_worker: float = Field(
+        1.0,
+        gt=0,
+        description=(
+            "CPUs Ray reserves for each worker; CTranslate2 uses this many threads (rounded up) unless "
+            "`asr.cpu_threads` is set."
+        ),
+    )
+    gpus_per_worker: float = Field(
+        0.0,
+        ge=0,
+        description="GPUs Ray reserves for each worker (0.5 puts two workers on one GPU); 0 for CPU workers.",
+    )
+    local_cpus: int = Field(
+        0, ge=0, description="CPUs a `local` Ray instance may use; 0 lets Ray count this machine's cores."
+    )
+    ship: Literal["bytes", "path"] = Field(
+        "bytes",
+        description=(
+            "How a recording reaches a worker: `bytes` sends the file's content (workers need no access "
+            "to the audio folder), `path` sends its path (every node mounts the audio at the same path)."
+        ),
+    )
+    start_timeout_s: float = Field(
+        600.0,
+        gt=0,
+        description=(
+            "Seconds to wait for every worker to load its model; a cluster without the CPUs or GPUs "
+            "asked for fails after this with a message naming them."
+        ),
+    )
+    max_retries: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description=(
+            "Times a call is retried on a fresh worker when its worker dies mid-call; after that the "
+            "call is recorded as a failure (stage `worker`) with the reason."
         ),
     )
 
@@ -283,6 +346,9 @@ class Settings(BaseSettings):
     )
     asr: AsrSettings = Field(default_factory=AsrSettings, description="Speech recognition.")
     audio: AudioSettings = Field(default_factory=AudioSettings, description="Audio decoding.")
+    executor: ExecutorSettings = Field(
+        default_factory=ExecutorSettings, description="Where the transcription batch's heavy stage runs."
+    )
     diarization: DiarizationSettings = Field(
         default_factory=DiarizationSettings, description="Who spoke when, and in which role."
     )
