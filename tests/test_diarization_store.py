@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import SAMPLES
 
-from lydlogg.batch import PendingCall, _speakers, _write_transcript
+from lydlogg.batch import CallResult, PendingCall, _speakers, _write_transcript
 from lydlogg.db import connect, transaction
 from lydlogg.store import load_speakers, load_transcript, swap_roles
 from transcription.asr import AsrResult
@@ -42,7 +42,8 @@ def store(db, call_id: str, settings: DiarizationSettings | None = None, audio=N
     stage = _speakers(audio, result, settings or DiarizationSettings(), "lvs")
     call = PendingCall(call_id, f"sha-{call_id}", doc["audio_file"], audio.duration_s, "lvs")
     with connect(db) as con:
-        _write_transcript(con, call, audio, result, "run-1", "model", "opts", stage)
+        done = CallResult(call_id, audio.duration_s, audio.layout, result, stage)
+        _write_transcript(con, call, done, "run-1", "model", "opts")
         return con.execute("SELECT transcript_id FROM transcripts WHERE call_id = ?", [call_id]).fetchone()[0]
 
 

@@ -24,6 +24,10 @@ def db(tmp_path_factory, reference_db):
     path = tmp_path_factory.mktemp("exports") / "db.duckdb"
     shutil.copy(reference_db, path)
     with duckdb.connect(str(path)) as con:
+        # the session's reference database may carry reviews other tests saved: start from none
+        con.execute("DELETE FROM review_comments")
+        con.execute("DELETE FROM review_scores")
+        con.execute("DELETE FROM reviews")
         ids = [r[0] for r in con.execute("SELECT call_id FROM calls ORDER BY call_id").fetchall()]
         con.execute("UPDATE calls SET operator_id = 'op-anne' WHERE call_id = ?", [ids[0]])
         con.execute("UPDATE calls SET operator_id = '=HYPERLINK(\"x\")' WHERE call_id = ?", [ids[1]])

@@ -38,6 +38,10 @@ def db(tmp_path_factory, reference_db):
     path = tmp_path_factory.mktemp("search") / "db.duckdb"
     shutil.copy(reference_db, path)
     with duckdb.connect(str(path)) as con:
+        # the session's reference database may carry reviews other tests saved: start from none
+        con.execute("DELETE FROM review_comments")
+        con.execute("DELETE FROM review_scores")
+        con.execute("DELETE FROM reviews")
         con.execute("UPDATE calls SET operator_id = 'op-lise'")
         con.execute(
             "UPDATE calls SET operator_id = 'op-anne' WHERE call_id IN ('ep1-c4-amk', 'lvs-003-brystsmerter')"
