@@ -37,6 +37,7 @@ __all__ = [
     "hash_password",
     "list_users",
     "locked_until",
+    "revoke_sessions",
     "session_expired",
 ]
 
@@ -182,6 +183,19 @@ def locked_until(
     return row[0] if row else None
 
 
+def revoke_sessions(con: duckdb.DuckDBPyConnection, username: str, reason: str, *, by: str = "system") -> int:
+    """End every log-in session of ``username`` (every tab, every browser); audited with ``reason``.
+
+    Called when a user is deactivated, changes role, gets a new password or is locked out, so a
+    live session cannot keep rights the account no longer has. Returns the number ended.
+    """
+    ended = con.execute(
+        "DELETE FROM login_sessions WHERE username = ? RETURNING token_sha256", [username]
+    ).fetchall()
+    record(con, by, "revoke_sessions", "user", username, f"{reason}; {len(ended)} session(s)")
+    return len(ended)
+
+
 def _audit_login(
     con: duckdb.DuckDBPyConnection, username: str, action: str, detail: str | None = None
 ) -> None:
@@ -245,4 +259,5 @@ def _count_failure(
         _audit_login(
             con, username, "account_locked", f"{failed} failed log-ins; locked {settings.lock_minutes} min"
         )
+        revoke_sessions(con, username, "account locked")
         log.warning("an account was locked after %d failed log-ins", failed)

@@ -150,6 +150,15 @@ class ServerSettings(_Section):
             "within it keeps the session (a random token in a cookie, kept hashed in the database)."
         ),
     )
+    session_max_hours: float = Field(
+        12,
+        gt=0,
+        le=7 * 24,
+        description=(
+            "Absolute lifetime of a log-in session (hours): after this the user must log in again, "
+            "however active they were. Applies to local and single sign-on log-ins alike."
+        ),
+    )
 
 
 class SsoSettings(_Section):

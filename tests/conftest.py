@@ -168,3 +168,15 @@ def build_reference_db(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def reference_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_reference_db(tmp_path_factory.mktemp("reference"))
+
+
+def sign_in(at, db: Path, user) -> str:
+    """Put ``user`` in an AppTest session the way a log-in does: with a live session row."""
+    from lydlogg.db import connect
+    from review.login_sessions import start_session
+
+    with connect(db) as con:
+        token = start_session(con, user)
+    at.session_state["user"] = user
+    at.session_state["token"] = token
+    return token

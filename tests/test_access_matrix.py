@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
 from lydlogg.auth import DEMO_USERS, User, create_user
@@ -288,7 +289,7 @@ def test_refused_attempts_leave_the_data_and_the_trail_unchanged(db, tmp_path):
 def _app(monkeypatch, db: Path, who: str, page: str | None = None, **query: str) -> AppTest:
     monkeypatch.setenv("LYDLOGG_DB_PATH", str(db))
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["user"] = USERS[who]
+    sign_in(at, db, USERS[who])
     for key, value in query.items():
         at.query_params[key] = value
     at.run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
 from lydlogg.auth import DEMO_USERS, User
@@ -18,7 +19,7 @@ def app(monkeypatch, db: Path, user: str | None = None, page: str | None = None,
     monkeypatch.setenv("LYDLOGG_DB_PATH", str(db))
     at = AppTest.from_file(APP, default_timeout=60)
     if user:
-        at.session_state["user"] = USERS[user]
+        sign_in(at, db, USERS[user])
     for key, value in query.items():
         at.query_params[key] = value
     at.run()
@@ -240,7 +241,7 @@ def test_an_idle_session_ends_with_a_message_and_the_login(monkeypatch, referenc
     monkeypatch.setenv("LYDLOGG_DB_PATH", str(reference_db))
     monkeypatch.setenv("LYDLOGG_SERVER__SESSION_TIMEOUT_MINUTES", "15")
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["user"] = USERS["leder"]
+    sign_in(at, reference_db, USERS["leder"])
     at.session_state["last_activity"] = datetime.now(UTC) - timedelta(minutes=16)
     at.run()
     assert not at.exception and at.title[0].value == "Lydlogg"
@@ -249,3 +250,47 @@ def test_an_idle_session_ends_with_a_message_and_the_login(monkeypatch, referenc
         assert con.execute(
             "SELECT count(*) FROM audit WHERE username = 'leder' AND action = 'logout'"
         ).fetchone()[0]
+
+
+def test_a_live_page_follows_role_changes_and_ends_when_the_session_is_revoked(monkeypatch, reference_db):
+    from lydlogg.auth import create_user
+    from lydlogg.users import UserAdminService
+
+    with connect(reference_db) as con:
+        create_user(con, "tove", "Tove", "leder", "toves-password-1")
+    monkeypatch.setenv("LYDLOGG_DB_PATH", str(reference_db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    tove = User("tove", "Tove", "leder")
+    sign_in(at, reference_db, tove)
+    at.run()
+    assert at.title[0].value == "Innboks" and "(leder)" in at.sidebar.markdown[0].value
+    with connect(reference_db) as con:  # another admin session demotes Tove without ending it
+        con.execute("UPDATE users SET role = 'veileder' WHERE username = 'tove'")
+    at.run()
+    assert at.session_state["user"].role == "veileder" and "(veileder)" in at.sidebar.markdown[0].value
+    UserAdminService(reference_db, USERS["admin"]).deactivate("tove")
+    at.run()  # the next click
+    assert not at.exception and at.title[0].value == "Lydlogg" and "user" not in at.session_state
+    assert "Økten er avsluttet" in at.info[0].value and not at.dataframe
+
+
+def test_log_out_in_one_tab_ends_the_session_in_another(monkeypatch, reference_db):
+    monkeypatch.setenv("LYDLOGG_DB_PATH", str(reference_db))
+    first, second = (AppTest.from_file(APP, default_timeout=60) for _ in range(2))
+    token = sign_in(first, reference_db, USERS["leder"])
+    second.session_state["user"] = USERS["leder"]
+    second.session_state["token"] = token  # a second tab resumed from the same cookie
+    first.run()
+    second.run()
+    assert second.title[0].value == "Innboks"
+    first.sidebar.button[0].click().run()  # Logg ut
+    second.run()
+    assert second.title[0].value == "Lydlogg" and "user" not in second.session_state
+
+
+def test_a_user_in_the_page_state_without_a_live_session_is_not_let_in(monkeypatch, reference_db):
+    monkeypatch.setenv("LYDLOGG_DB_PATH", str(reference_db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["user"] = USERS["leder"]
+    at.run()
+    assert at.title[0].value == "Lydlogg"
