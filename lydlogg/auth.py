@@ -27,6 +27,7 @@ __all__ = [
     "DEMO_USERS",
     "ROLES",
     "REFUSED",
+    "UNKNOWN_USER",
     "AuthError",
     "LoginSettings",
     "User",
@@ -58,6 +59,7 @@ _DEMO_PASSWORDS = frozenset(u[4] for u in DEMO_USERS)
 
 
 REFUSED = "feil brukernavn eller passord"  # the one message for every refused log-in
+UNKNOWN_USER = "(ukjent)"  # what the audit trail names a failed log-in by a name no account has
 
 
 class AuthError(ValueError):
@@ -232,7 +234,13 @@ def authenticate(
             _audit_login(con, username, "login")
             con.execute("DELETE FROM login_state WHERE username = ?", [username])
         else:
-            _audit_login(con, username, "login_failed")
+            # A name that belongs to no account may be a password typed into the wrong field:
+            # it is never stored.
+            known = con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone()
+            if known:
+                _audit_login(con, username, "login_failed")
+            else:
+                record(con, UNKNOWN_USER, "login_failed", "user", None, "unknown user name")
             if row and not refused_demo:
                 _count_failure(con, row[0], settings, now)
     if refused_demo:

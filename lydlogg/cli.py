@@ -516,6 +516,7 @@ def recontacts(window_hours: float | None, fmt: str, settings: Settings) -> None
     `--format csv` prints one row per call: call_id, episode_id, contact_number,
     hours_since_previous, services, flagged, and more.
     """
+    from lydlogg.csv_safety import safe_csv
     from lydlogg.db import connect
     from lydlogg.episodes import EPISODE_COLUMNS, link_episodes, summarise
 
@@ -527,7 +528,7 @@ def recontacts(window_hours: float | None, fmt: str, settings: Settings) -> None
             episode_span_hours=episodes["episode_span_hours"].round(2),
             flagged=episodes["flagged"].fillna(False).astype(bool),
         )
-        click.echo(out.to_csv(index=False), nl=False)
+        click.echo(safe_csv(out), nl=False)
         return
     counts = summarise(episodes)
     click.echo(

@@ -76,7 +76,8 @@ def test_unknown_users_get_the_same_message_and_lock_nobody(db):
         _fail(con, "ukjent", T0, times=5)
         _fail(con, "", T0)
         assert con.execute("SELECT count(*) FROM login_state").fetchone()[0] == 0
-        assert _actions(con, "ukjent") == ["login_failed"] * 5
+        assert _actions(con, "(ukjent)") == ["login_failed"] * 6  # the typed name is not kept
+        assert _actions(con, "ukjent") == []
         assert authenticate(con, "vera", "veras-passord", settings=RULES, now=T0).username == "vera"
 
 
@@ -109,3 +110,12 @@ def test_session_expired_defaults_to_fifteen_minutes():
     assert session_expired(T0, T0 + timedelta(minutes=15)) and not session_expired(
         T0, T0 + timedelta(minutes=10)
     )
+
+
+def test_a_password_typed_into_the_user_name_field_never_lands_in_the_audit_trail(db):
+    with connect(db) as con:
+        _fail(con, "Sommer2026!hemmelig", T0)
+        _fail(con, "anne", T0)  # a real account's name is kept
+        rows = con.execute("SELECT username, object_id, detail FROM audit").fetchall()
+    assert not [r for r in rows if "Sommer2026" in " ".join(map(str, r))]
+    assert ("anne", "anne", None) in rows and ("(ukjent)", None, "unknown user name") in rows

@@ -10,6 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from lydlogg.csv_safety import safe_csv
 from lydlogg.episode_report import pdf_available
 from review.access import allowed
 from review.dashboard import METRICS, SOURCES, DashboardService, DashboardSettings, Overview, team_view
@@ -73,7 +74,7 @@ def downloads(df: pd.DataFrame, name: str) -> None:
     """CSV and Parquet of a figure table (Parquet is built only when asked for)."""
     left, right = st.columns(2)
     left.download_button(
-        "Last ned CSV", df.to_csv(index=False), file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}"
+        "Last ned CSV", safe_csv(df), file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}"
     )
     right.download_button(
         "Last ned Parquet",
