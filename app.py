@@ -10,6 +10,7 @@ import streamlit as st
 from lydlogg.auth import AuthError, User, authenticate
 from lydlogg.crypto import use_encryption
 from lydlogg.db import connect
+from lydlogg.fileperms import private_umask
 from lydlogg.settings import load_settings
 from lydlogg.sso import claims_identity, sso_login
 from review.access import allowed
@@ -26,6 +27,7 @@ from review.login_sessions import (
 from review.service import ReviewService
 
 st.set_page_config(page_title="Lydlogg", page_icon="🎧", layout="wide")
+private_umask()  # the database, its log and case audio written by the app are owner-only
 settings = load_settings()
 db_path = Path(settings.db_path)
 use_encryption(db_path, settings.encryption)  # every connect() of this process opens it with the key

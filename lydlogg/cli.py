@@ -89,6 +89,9 @@ def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.version_option(package_name="lydlogg")
 def main() -> None:
     """Lydlogg: audio-log quality review for legevakt, LVS and AMK calls."""
+    from lydlogg.fileperms import private_umask
+
+    private_umask()  # every file and folder this command creates is the service account's only
 
 
 @main.command()

@@ -30,7 +30,7 @@ from lydlogg.db import (
 )
 from lydlogg.db.migrations import LATEST_VERSION
 
-KEY = DatabaseKey("test-key-0123456789abcdef", allow_mbedtls=True)
+KEY = DatabaseKey("0123456789abcdef" * 4, allow_mbedtls=True)  # as `lydlogg db keygen` writes
 SECRET_TEXT = "Kari Nordmann har brystsmerter"
 
 
@@ -150,7 +150,7 @@ def test_writing_needs_httpfs_unless_mbedtls_is_allowed(tmp_path):
 
 
 def test_the_key_never_shows_in_its_repr():
-    assert KEY.secret not in repr(KEY) and "25 chars" in repr(KEY)
+    assert KEY.secret not in repr(KEY) and "64 chars" in repr(KEY)
     with pytest.raises(DatabaseError, match="16 characters"):
         DatabaseKey("short")
 
@@ -164,11 +164,12 @@ def test_key_from_file_or_environment(tmp_path, monkeypatch):
     settings = EncryptionSettings(enabled=True, key_file=key_file, key_env="TEST_LYDLOGG_DB_KEY")
     from_file = database_key(settings)
     assert len(from_file.secret) == 64 and from_file.secret == key_file.read_text().strip()
-    monkeypatch.setenv("TEST_LYDLOGG_DB_KEY", "from-the-environment-123")
-    assert database_key(settings).secret == "from-the-environment-123"
-    monkeypatch.setenv("TEST_LYDLOGG_DB_KEY", "short")
-    with pytest.raises(DatabaseKeyError, match="16 characters"):
-        database_key(settings)
+    monkeypatch.setenv("TEST_LYDLOGG_DB_KEY", "ab" * 32)
+    assert database_key(settings).secret == "ab" * 32
+    for chosen in ("short", "from-the-environment-123", "Sommer2026!Sommer2026!Sommer2026!", "AB" * 32):
+        monkeypatch.setenv("TEST_LYDLOGG_DB_KEY", chosen)  # only generated keys are accepted
+        with pytest.raises(DatabaseKeyError, match="not a generated database key"):
+            database_key(settings)
     monkeypatch.delenv("TEST_LYDLOGG_DB_KEY")
     os.chmod(key_file, 0o644)
     with pytest.raises(DatabaseKeyError, match="readable by others"):

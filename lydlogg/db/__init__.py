@@ -24,6 +24,7 @@ from typing import Literal
 import duckdb
 
 from lydlogg.db.migrations import LATEST_VERSION, MIGRATIONS
+from lydlogg.fileperms import private_dir, private_file
 
 __all__ = [
     "CATALOG",
@@ -195,7 +196,7 @@ def connect(
     if read_only and not path.exists():
         raise DatabaseError(f"{path}: no database here yet; run `lydlogg ingest` first")
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
     deadline = time.monotonic() + wait_s
     delay = 0.05
     while True:
@@ -215,6 +216,8 @@ def connect(
             raise _explain(path, e) from e
     try:
         if not read_only:
+            for own in (path, Path(str(path) + ".wal")):  # owner-only, whatever the umask was
+                private_file(own)
             migrate(con)
         elif schema_version(con) != LATEST_VERSION:
             raise DatabaseError(
