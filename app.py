@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from lydlogg.audit import configure_forwarding
 from lydlogg.auth import AuthError, User, authenticate
 from lydlogg.crypto import use_encryption
 from lydlogg.db import connect
@@ -31,6 +32,16 @@ private_umask()  # the database, its log and case audio written by the app are o
 settings = load_settings()
 db_path = Path(settings.db_path)
 use_encryption(db_path, settings.encryption)  # every connect() of this process opens it with the key
+
+
+@st.cache_resource(show_spinner=False)
+def forward_audit(address: str, facility: str) -> bool:
+    """Once per server process: send every audit row to syslog when audit.syslog_address is set."""
+    configure_forwarding(settings.audit)
+    return True
+
+
+forward_audit(settings.audit.syslog_address, settings.audit.syslog_facility)
 timeout = settings.server.session_timeout_minutes
 max_hours = settings.server.session_max_hours
 now = datetime.now(UTC)

@@ -136,10 +136,7 @@ def create_user(
             "INSERT INTO users (username, display_name, role, operator_id, password_hash) VALUES (?, ?, ?, ?, ?)",
             [username, display_name, role, operator_id, password_hash],
         )
-        con.execute(
-            "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, 'create_user', 'user', ?, ?)",
-            [by, username, f"role={role}"],
-        )
+        record(con, by, "create_user", "user", username, f"role={role}")
     return User(username, display_name, role, operator_id)
 
 
@@ -212,6 +209,7 @@ def authenticate(
     production: bool = False,
     settings: LoginSettings | None = None,
     now: datetime | None = None,
+    source: str = "local",
 ) -> User:
     """The user, when the password matches and the account is not locked.
 

@@ -22,6 +22,7 @@ from typing import Literal
 import duckdb
 
 import lydlogg
+from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import (
     DatabaseError,
@@ -151,10 +152,7 @@ def backup(
             message = str(e).replace(key.secret, "***") if key else str(e)
             raise BackupError(f"{dest}: backup failed ({message})") from None
         if user is not None:
-            con.execute(
-                "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, 'backup', 'backup', ?, ?)",
-                [user.username, dest.name, f"{counts['calls']} calls"],
-            )
+            record(con, user.username, "backup", "backup", dest.name, f"{counts['calls']} calls")
     stored, missing = [], []
     if include_audio:
         (dest / "audio").mkdir(mode=0o700)

@@ -75,9 +75,11 @@ def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
         from transcription import ModelNotAvailableError
 
         try:
+            from lydlogg.audit import configure_forwarding
             from lydlogg.crypto import use_encryption
 
             use_encryption(settings.db_path, settings.encryption)
+            configure_forwarding(settings.audit)
             return func(*args, settings=settings, **kwargs)
         except (DatabaseError, ModelNotAvailableError) as e:
             raise Failure(str(e)) from e
@@ -226,11 +228,13 @@ def _plain(value: Any) -> Any:
 @with_settings
 def calls(fmt: str, settings: Settings) -> None:
     """List calls: id, source file, duration, channels and status."""
+    from lydlogg.audit import record
     from lydlogg.db import connect
     from lydlogg.store import list_calls
 
     with connect(settings.db_path) as con:
         df = list_calls(con)
+        record(con, _cli_actor(), "cli_list_calls", "calls", None, f"{len(df)} calls")
     columns = [
         "call_id",
         "started_at",
@@ -272,6 +276,7 @@ def calls(fmt: str, settings: Settings) -> None:
 @with_settings
 def export_transcript(call_id: str, fmt: str, output: Path | None, settings: Settings) -> None:
     """Print the newest transcript of CALL_ID as JSON, WebVTT or text."""
+    from lydlogg.audit import record
     from lydlogg.db import connect
     from lydlogg.store import CallNotFoundError, load_transcript
     from transcription import to_json, to_txt, to_vtt
@@ -281,10 +286,7 @@ def export_transcript(call_id: str, fmt: str, output: Path | None, settings: Set
             transcript = load_transcript(con, call_id)
         except CallNotFoundError as e:
             raise Failure(str(e)) from e
-        con.execute(
-            "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, 'export', 'call', ?, ?)",
-            [f"cli:{getpass.getuser()}", call_id, fmt],
-        )
+        record(con, _cli_actor(), "export", "call", call_id, fmt)
     if fmt == "json":
         text = json.dumps(to_json(transcript), ensure_ascii=False, indent=2) + "\n"
     else:
@@ -519,12 +521,14 @@ def recontacts(window_hours: float | None, fmt: str, settings: Settings) -> None
     `--format csv` prints one row per call: call_id, episode_id, contact_number,
     hours_since_previous, services, flagged, and more.
     """
+    from lydlogg.audit import record
     from lydlogg.csv_safety import safe_csv
     from lydlogg.db import connect
     from lydlogg.episodes import EPISODE_COLUMNS, link_episodes, summarise
 
     with connect(settings.db_path) as con:
         episodes = link_episodes(con, window_hours or settings.episodes.window_hours)
+        record(con, _cli_actor(), "cli_recontacts", "calls", None, f"{len(episodes)} contacts, {fmt}")
     if fmt == "csv":
         out = episodes[list(EPISODE_COLUMNS)].assign(
             hours_since_previous=episodes["hours_since_previous"].round(2),
@@ -555,12 +559,14 @@ def recontacts(window_hours: float | None, fmt: str, settings: Settings) -> None
 @with_settings
 def episode_summary(call_id: str, fmt: str, output: Path, settings: Settings) -> None:
     """Write the printable summary of CALL_ID's episode (for an internal review)."""
+    from lydlogg.audit import record
     from lydlogg.db import connect
     from lydlogg.episode_report import PdfUnavailableError, episode_html, html_to_pdf
     from lydlogg.episodes import link_episodes
 
     with connect(settings.db_path) as con:
         linked = link_episodes(con, settings.episodes.window_hours, call_ids=[call_id])
+        record(con, _cli_actor(), "cli_episode_summary", "call", call_id, fmt)
     mine = linked.loc[linked["call_id"] == call_id, "episode_id"]
     if mine.empty:
         raise Failure(f"no dated call {call_id!r} (an episode needs started_at)")
@@ -642,11 +648,16 @@ def serve(port: int | None, config: Path | None, db: Path | None) -> None:
     os.execve(sys.executable, cmd, env)  # Streamlit takes over this process, signals included
 
 
+def _cli_actor() -> str:
+    """Who the audit trail names for a command run from the shell: the OS account."""
+    return f"cli:{getpass.getuser()}"
+
+
 def _cli_admin() -> Any:
     """The actor for admin commands run from the shell (the audit trail names the OS user)."""
     from lydlogg.auth import User
 
-    return User(f"cli:{getpass.getuser()}", "CLI", "admin")
+    return User(_cli_actor(), "CLI", "admin")
 
 
 @main.group()
@@ -840,13 +851,17 @@ def anonymise_text_command() -> None:
 @with_settings
 def monthly_report(month: str, fmt: str, output: Path, settings: Settings) -> None:
     """Write the monthly quality report for MONTH (YYYY-MM): aggregate figures only."""
+    from lydlogg.audit import record
     from lydlogg.auth import User
+    from lydlogg.db import connect
     from lydlogg.episode_report import PdfUnavailableError
     from review.dashboard import DashboardService
     from review.monthly_report import monthly_html, monthly_pdf
 
     overview = DashboardService(settings.db_path, User("cli", "Kommandolinje", "leder"), settings.dashboard,
                                 window_hours=settings.episodes.window_hours, cache=False).overview()  # fmt: skip
+    with connect(settings.db_path) as con:
+        record(con, _cli_actor(), "cli_monthly_report", "report", month, fmt)
     try:
         if fmt == "pdf":
             output.write_bytes(monthly_pdf(overview, month))
@@ -863,21 +878,30 @@ def case() -> None:
 
 
 def _case_library(settings: Settings, username: str) -> Any:
-    from lydlogg.auth import get_user
+    """The case library as ``username``, who proves it with their password (read from the
+    terminal, or the first line of standard input); the check is a log-in, audited and throttled."""
+    from lydlogg.auth import AuthError, authenticate
     from lydlogg.db import connect
     from review.cases import CaseLibraryService
 
+    password = click.prompt(f"password of {username}", hide_input=True, err=True, default="",
+                            show_default=False)  # fmt: skip
     with connect(settings.db_path) as con:
-        user = get_user(con, username)
-    if user is None:
-        raise Failure(f"no active user {username!r}")
+        try:
+            user = authenticate(con, username, password, production=settings.env == "production",
+                                settings=settings.login, source=_cli_actor())  # fmt: skip
+        except AuthError as e:
+            raise Failure(f"--as {username}: {e}") from e
     return CaseLibraryService(settings.db_path, user, settings.cases, settings.anonymise)
 
 
 @case.command("export")
 @click.argument("case_id")
 @click.option(
-    "--as", "username", required=True, help="A leder or veileder; the export is audited in their name."
+    "--as",
+    "username",
+    required=True,
+    help="A leder or veileder; asks for their password; the export is audited in their name.",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Zip file to write (default: kasus-CASE_ID.zip).")  # fmt: skip
@@ -898,7 +922,10 @@ def case_export(case_id: str, username: str, output: Path | None, settings: Sett
 @case.command("import")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
-    "--as", "username", required=True, help="A leder or veileder; the import is audited in their name."
+    "--as",
+    "username",
+    required=True,
+    help="A leder or veileder; asks for their password; the import is audited in their name.",
 )
 @with_settings
 def case_import(package: Path, username: str, settings: Settings) -> None:
@@ -919,3 +946,26 @@ def case_import(package: Path, username: str, settings: Settings) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail: check that no row was changed or removed."""
+
+
+@audit_group.command("verify")
+@with_settings
+def audit_verify(settings: Settings) -> None:
+    """Walk the hash chain of the audit trail; exit 1 and name the first broken link if any."""
+    from lydlogg.audit import record, verify_chain
+    from lydlogg.db import connect
+
+    with connect(settings.db_path) as con:
+        report = verify_chain(con)
+        if report.ok:
+            record(con, _cli_actor(), "audit_verify", "audit", None, f"{report.rows} rows, chain intact")
+    covered = report.rows - report.legacy_rows
+    if not report.ok:
+        raise Failure(f"audit trail broken at row {report.broken_at}: {report.reason}")
+    click.echo(f"audit trail intact: {covered} chained rows" +
+               (f", {report.legacy_rows} older rows written before the chain" if report.legacy_rows else ""))  # fmt: skip

@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 from anonymise.audio import AnonymiseSettings
+from lydlogg.audit import AuditSettings
 from lydlogg.auth import LoginSettings
 from lydlogg.crypto import EncryptionSettings
 from lydlogg.retention import RetentionSettings
@@ -248,6 +249,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings, description="The review app.")
     sso: SsoSettings = Field(default_factory=SsoSettings, description="Single sign-on (OpenID Connect).")
     login: LoginSettings = Field(default_factory=LoginSettings, description="Log-in lock-out.")
+    audit: AuditSettings = Field(default_factory=AuditSettings, description="The audit trail.")
     encryption: EncryptionSettings = Field(
         default_factory=EncryptionSettings, description="Encryption at rest."
     )

@@ -45,6 +45,7 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect
 from review.access import AccessDenied, check
@@ -553,10 +554,13 @@ class DashboardService:
             operator_id = self.user.operator_id
         with connect(self.db_path) as con:
             figures = self._figures(con, ("per_operator",))["per_operator"]
-            con.execute(
-                "INSERT INTO audit (username, action, object_type, object_id, detail)"
-                " VALUES (?, 'view_dashboard', 'operator', ?, ?)",
-                [self.user.username, operator_id or "*", "per-operator figures"],
+            record(
+                con,
+                self.user.username,
+                "view_dashboard",
+                "operator",
+                operator_id or "*",
+                "per-operator figures",
             )
         log.info("per-operator figures viewed (%s operators)", figures["operator_id"].nunique())
         return team_view(figures, operator_id)

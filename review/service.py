@@ -462,10 +462,7 @@ class ReviewService:
                             for c, r in new
                         ],
                     )
-                con.execute(
-                    "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, 'sampling_plan', 'plan', ?, ?)",
-                    [self.user.username, plan.plan_id, f"{len(new)} tasks"],
-                )
+                record(con, self.user.username, "sampling_plan", "plan", plan.plan_id, f"{len(new)} tasks")
         return tasks
 
     def tasks(self) -> pd.DataFrame:
