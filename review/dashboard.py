@@ -401,6 +401,11 @@ class DashboardService:
         self.window_hours = float(window_hours)
         self.cache = cache
 
+    def record_download(self, what: str, object_id: str | None = None) -> None:
+        """Audit a figure table or report the user took away (a download button's ``on_click``)."""
+        with connect(self.db_path) as con:
+            record(con, self.user.username, "download", "file", object_id, what)
+
     def available(self) -> bool:
         return self.db_path.exists()
 

@@ -222,9 +222,21 @@ class ReviewService:
                         row["status"])  # fmt: skip
 
     def transcript(self, call_id: str) -> Transcript:
+        """The call's newest transcript; every read is audited (the call page, calibration, feedback)."""
         with self._db() as con:
             self._check_call(con, "view_call", call_id)
-            return load_transcript(con, call_id)
+            transcript = load_transcript(con, call_id)
+            _audit(con, self.user, "view_transcript", call_id)
+        return transcript
+
+    def record_download(self, what: str, object_id: str | None = None) -> None:
+        """Audit a file the user took away (episode summary, handout, figures, report).
+
+        Pages pass it as the download button's ``on_click``, so the row is written when the
+        button is pressed; ``what`` names the file kind and format, never its content.
+        """
+        with self._db() as con:
+            record(con, self.user.username, "download", "file", object_id, what)
 
     def audio_path(self, call_id: str) -> Path | None:
         with self._db() as con:

@@ -144,3 +144,51 @@ def test_as_user_on_the_cli_needs_that_users_password(tmp_path):
     with connect(db) as con:
         rows = con.execute("SELECT username, action FROM audit WHERE action LIKE 'login%'").fetchall()
     assert rows == [("liv", "login_failed"), ("(ukjent)", "login_failed"), ("liv", "login")]
+
+
+def test_every_download_button_audits_the_download():
+    """Each st.download_button names an on_click that writes the audit row (the case package is
+    audited when it is built, by CaseLibraryService.export_case)."""
+    from conftest import REPO
+
+    missing = []
+    for path in sorted((REPO / "review" / "views").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        start = text.find("download_button(")
+        while start != -1:
+            depth, end = 0, start + len("download_button")
+            while end < len(text):  # to the matching parenthesis
+                depth += {"(": 1, ")": -1}.get(text[end], 0)
+                if depth == 0:
+                    break
+                end += 1
+            call = text[start:end]
+            if "on_click=" not in call and "export_case(" not in call:
+                missing.append(f"{path.name}:{text[:start].count(chr(10)) + 1}")
+            start = text.find("download_button(", end)
+    assert missing == []
+
+
+def test_transcript_reads_and_downloads_are_audited(tmp_path):
+    from conftest import build_reference_db
+
+    from lydlogg.auth import User
+    from review.dashboard import DashboardService
+    from review.service import ReviewService
+
+    db = build_reference_db(tmp_path)
+    leader = User("leder", "Liv Leder", "leder")
+    service = ReviewService(db, leader)
+    service.transcript("lvs-001-feber-barn")  # what the calibration page does
+    service.record_download("episode summary html", "lvs-001-feber-barn")
+    DashboardService(db, leader, cache=False).record_download("figures dekning csv")
+    with connect(db) as con:
+        rows = con.execute(
+            "SELECT action, object_id, detail FROM audit WHERE username = 'leder' ORDER BY audit_id"
+        ).fetchall()
+        assert verify_chain(con).ok
+    assert rows[-3:] == [
+        ("view_transcript", "lvs-001-feber-barn", None),
+        ("download", "lvs-001-feber-barn", "episode summary html"),
+        ("download", None, "figures dekning csv"),
+    ]

@@ -70,18 +70,21 @@ def _parquet(df: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def downloads(df: pd.DataFrame, name: str) -> None:
-    """CSV and Parquet of a figure table (Parquet is built only when asked for)."""
+def downloads(service: DashboardService, df: pd.DataFrame, name: str) -> None:
+    """CSV and Parquet of a figure table (Parquet is built only when asked for); each download is audited."""
     left, right = st.columns(2)
     left.download_button(
-        "Last ned CSV", safe_csv(df), file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}"
-    )
+        "Last ned CSV", safe_csv(df), file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}",
+        on_click=service.record_download, args=(f"figures {name} csv",),
+    )  # fmt: skip
     right.download_button(
         "Last ned Parquet",
         lambda: _parquet(df),
         file_name=f"{name}.parquet",
         mime="application/vnd.apache.parquet",
         key=f"parquet-{name}",
+        on_click=service.record_download,
+        args=(f"figures {name} parquet",),
     )
 
 
@@ -234,7 +237,7 @@ def _own_figures(service: DashboardService) -> None:
         return
     st.altair_chart(operator_chart(figures, _metric_choice("kriterium-egen")), width="stretch")
     table(figures)
-    downloads(figures, "mine-tall")
+    downloads(service, figures, "mine-tall")
 
 
 def _per_operator(service: DashboardService) -> None:
@@ -247,7 +250,7 @@ def _per_operator(service: DashboardService) -> None:
     mine = team_view(figures[figures["row"] == "operator"].drop(columns="row"), chosen)
     st.altair_chart(operator_chart(mine, _metric_choice("kriterium-operator")), width="stretch")
     table(figures)
-    downloads(figures, "per-operator")
+    downloads(service, figures, "per-operator")
 
 
 def _url_choice(key: str, options: list[str], label: str, **kwargs) -> list[str]:
@@ -330,12 +333,12 @@ def render(service: DashboardService) -> None:
             f"minst {s.safety_netting_min} av fem elementer. Heltrukket og stiplet linje skiller kollegavurdering, "
             "automatisk forslag og samlet (vurdering der den finnes, ellers forslag)."
         )
-        downloads(trends, "kvalitet")
+        downloads(service, trends, "kvalitet")
     with coverage:
         shown = overview.coverage
         st.altair_chart(coverage_chart(shown), width="stretch")
         table(shown)
-        downloads(shown, "dekning")
+        downloads(service, shown, "dekning")
     with recontacts:
         shown = overview.recontacts
         st.altair_chart(recontact_chart(shown), width="stretch")
@@ -344,7 +347,7 @@ def render(service: DashboardService) -> None:
             " timer etter forrige kontakt."
         )
         table(shown)
-        downloads(shown, "rekontakter")
+        downloads(service, shown, "rekontakter")
     with strictness:
         if overview.strictness.empty:
             st.info("Ingen samtaler er vurdert av mer enn én kollega ennå.")
@@ -354,7 +357,7 @@ def render(service: DashboardService) -> None:
                 "Negativt avvik: strengere enn snittet av alle vurderinger av samme samtale og kriterium."
             )
             table(overview.strictness)
-            downloads(overview.strictness, "strenghet")
+            downloads(service, overview.strictness, "strenghet")
     with per_operator:
         _per_operator(service)
     with report:
@@ -362,7 +365,8 @@ def render(service: DashboardService) -> None:
         month = st.selectbox("Måned", months, format_func=month_label, key="rapportmaned")
         page = monthly_html(whole, month)
         st.download_button("Last ned månedsrapport (HTML)", page, file_name=f"manedsrapport-{month}.html",
-                           mime="text/html", key="rapport-html")  # fmt: skip
+                           mime="text/html", key="rapport-html", on_click=service.record_download,
+                           args=("monthly report html", month))  # fmt: skip
         if not pdf_available():
             st.caption(
                 "PDF er ikke tilgjengelig på denne maskinen (WeasyPrint/Pango mangler); skriv ut HTML-siden."
@@ -374,4 +378,6 @@ def render(service: DashboardService) -> None:
                 file_name=f"manedsrapport-{month}.pdf",
                 mime="application/pdf",
                 key="rapport-pdf",
+                on_click=service.record_download,
+                args=("monthly report pdf", month),
             )

@@ -146,11 +146,14 @@ def _closing(service, feedback, call_id, rubric, rows, reviews, steps, notes) ->
     _questions_list(steps[-1])
     page = handout_html(call_id, rubric, list(rows.values()), reviews, steps, notes)
     st.download_button("Last ned utdelingsark (HTML)", page, file_name=f"tilbakemelding-{call_id}.html",
-                       mime="text/html")  # fmt: skip
+                       mime="text/html", on_click=service.record_download,
+                       args=("feedback handout html", call_id))  # fmt: skip
     if st.button("Lag PDF"):
         try:
             st.download_button("Last ned utdelingsark (PDF)", html_to_pdf(page),
-                               file_name=f"tilbakemelding-{call_id}.pdf", mime="application/pdf")  # fmt: skip
+                               file_name=f"tilbakemelding-{call_id}.pdf", mime="application/pdf",
+                               on_click=service.record_download,
+                               args=("feedback handout pdf", call_id))  # fmt: skip
         except PdfUnavailableError as e:
             st.warning(f"PDF er ikke tilgjengelig her: {e}")
 
