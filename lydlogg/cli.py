@@ -719,11 +719,17 @@ def restore_cmd(src: Path, audio_root: Path | None, overwrite: bool, settings: S
     from lydlogg.backup import BackupError, restore
 
     try:
-        report = restore(src, settings.db_path, audio_root=audio_root, overwrite=overwrite)
+        report = restore(src, settings.db_path, audio_root=audio_root, overwrite=overwrite,
+                         recordings_root=settings.retention.managed_audio_dir, user=_cli_admin())  # fmt: skip
     except BackupError as e:
         raise Failure(str(e)) from e
     click.echo(f"{settings.db_path}: {report.manifest.counts['calls']} calls restored, "
-               f"{len(report.recordings_restored)} recordings copied back")  # fmt: skip
+               f"{len(report.recordings_restored)} recordings copied back, "
+               f"{report.audit_rows_kept} audit rows since the backup kept")  # fmt: skip
+    if report.recordings_refused:
+        click.echo(f"{len(report.recordings_refused)} recordings refused: their target lies outside "
+                   f"{settings.retention.managed_audio_dir}, goes through a link, or is taken", err=True)  # fmt: skip
+        sys.exit(1)
 
 
 @main.group("db")
