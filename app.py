@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from lydlogg.audit import configure_forwarding
-from lydlogg.auth import AuthError, User, authenticate
+from lydlogg.auth import AuthError, User, authenticate, demo_accounts
 from lydlogg.crypto import use_encryption
 from lydlogg.db import connect
 from lydlogg.fileperms import private_umask
@@ -42,6 +42,12 @@ def forward_audit(address: str, facility: str) -> bool:
 
 
 forward_audit(settings.audit.syslog_address, settings.audit.syslog_facility)
+if settings.env == "production" and db_path.exists():
+    with connect(db_path) as con:
+        demo = demo_accounts(con)
+    if demo:  # the demo passwords are public: refuse to serve until they are gone
+        st.error("Lydlogg kjører i produksjon med demokontoer. Deaktiver dem eller gi dem nye passord.")
+        st.stop()
 timeout = settings.server.session_timeout_minutes
 max_hours = settings.server.session_max_hours
 now = datetime.now(UTC)
@@ -85,6 +91,7 @@ def login() -> None:
                         password,
                         production=settings.env == "production",
                         settings=settings.login,
+                        source=_source(),
                     )
                     st.session_state["token"] = start_session(con, user)
                 st.session_state.update(user=user, last_activity=datetime.now(UTC))
@@ -92,6 +99,14 @@ def login() -> None:
                 st.rerun()
             except AuthError as e:
                 st.error(str(e))
+
+
+def _source() -> str:
+    """Where a log-in comes from, for the back-off: the client's address as Streamlit sees it."""
+    try:
+        return st.context.ip_address or "unknown"
+    except AttributeError:  # AppTest has no client
+        return "unknown"
 
 
 def log_out(expired: str | None = None) -> None:

@@ -610,6 +610,22 @@ def serve(port: int | None, config: Path | None, db: Path | None) -> None:
         settings = load_settings(config, **({"db_path": db} if db else {}))
     except ConfigError as e:
         raise Failure(str(e)) from e
+    if settings.env == "production" and settings.db_path.exists():
+        from lydlogg.auth import demo_accounts
+        from lydlogg.crypto import use_encryption
+        from lydlogg.db import DatabaseError, connect
+
+        try:
+            use_encryption(settings.db_path, settings.encryption)
+            with connect(settings.db_path, read_only=True) as con:
+                demo = demo_accounts(con)
+        except DatabaseError as e:
+            raise Failure(str(e)) from e
+        if demo:
+            raise Failure(
+                f"env = production but the demo accounts {', '.join(demo)} still have their demo passwords; "
+                "deactivate them or set new passwords (the Brukere page, or `lydlogg users`)"
+            )
     app = Path(__file__).resolve().parent.parent / "app.py"
     if not app.is_file():
         raise Failure(f"{app}: the app file is missing; run from a source checkout (pip install -e .)")

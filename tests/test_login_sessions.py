@@ -138,16 +138,6 @@ def test_an_admins_change_ends_every_session_of_the_user(site, change, reason):
     assert detail == ("admin", f"{reason}; 3 session(s)")
 
 
-def test_a_lock_out_ends_the_accounts_live_sessions(con):
-    from lydlogg.auth import AuthError, LoginSettings, authenticate
-
-    token = start_session(con, ANNE, T0)
-    for _ in range(3):
-        with pytest.raises(AuthError):
-            authenticate(con, "anne", "wrong-password", settings=LoginSettings(max_failed_logins=3), now=T0)
-    assert live_session(con, token, 15, T0) is None
-
-
 def test_log_out_in_one_tab_ends_the_other_tabs(con):
     token = start_session(con, ANNE, T0)  # both tabs carry the same cookie
     end_session(con, token, ANNE)
