@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from lydlogg.auth import AuthError, User, authenticate, demo_accounts
 from lydlogg.crypto import use_encryption
 from lydlogg.db import connect
 from lydlogg.fileperms import private_umask
-from lydlogg.settings import load_settings
+from lydlogg.settings import load_settings, production_problems
 from lydlogg.sso import claims_identity, sso_login
 from review.access import allowed
 from review.dashboard import DashboardService, warm_in_background
@@ -27,6 +28,7 @@ from review.login_sessions import (
 )
 from review.service import ReviewService
 
+log = logging.getLogger("lydlogg.app")
 st.set_page_config(page_title="Lydlogg", page_icon="🎧", layout="wide")
 private_umask()  # the database, its log and case audio written by the app are owner-only
 settings = load_settings()
@@ -42,6 +44,10 @@ def forward_audit(address: str, facility: str) -> bool:
 
 
 forward_audit(settings.audit.syslog_address, settings.audit.syslog_facility)
+if production_problems(settings):  # named in English for the operator, in the log
+    st.error("Lydlogg er ikke satt opp for produksjon: data ville bli lagret ukryptert. Se loggen.")
+    log.error("env = production refuses to serve: %s", "; ".join(production_problems(settings)))
+    st.stop()
 if settings.env == "production" and db_path.exists():
     with connect(db_path) as con:
         demo = demo_accounts(con)

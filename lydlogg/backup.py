@@ -9,12 +9,13 @@ database key nor the pseudonym key goes into the backup: keep them apart (see do
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -24,12 +25,14 @@ import duckdb
 import lydlogg
 from lydlogg.audit import record
 from lydlogg.auth import User
+from lydlogg.backup_crypto import BackupKey, BackupKeyError, decrypt_file, encrypt_file, sign, signature_ok
 from lydlogg.db import (
     DatabaseError,
     DatabaseKey,
     connect,
     current_catalog,
     is_encrypted,
+    load_httpfs,
     registered_key,
     sql_literal,
 )
@@ -68,6 +71,8 @@ class BackupManifest:
     counts: dict[str, int]
     recordings: tuple[tuple[str, str, str], ...]  # (sha256, original path, file in audio/)
     missing_recordings: tuple[str, ...]  # sha256 of recordings not found on disk at backup time
+    audio_encrypted: bool = False  # recordings encrypted with the backup key (AES-256-GCM)
+    signature: str | None = None  # HMAC-SHA256 of the other fields with the backup key
 
     @classmethod
     def read(cls, folder: Path) -> BackupManifest:
@@ -104,7 +109,7 @@ def _attach_new(con: duckdb.DuckDBPyConnection, path: Path, name: str, key: Data
     options = ""
     if key is not None:
         try:
-            con.execute("LOAD httpfs")
+            load_httpfs(con)
         except duckdb.Error:
             if not key.allow_mbedtls:
                 raise
@@ -120,11 +125,13 @@ def backup(
     key: DatabaseKey | None | Literal["registered"] = "registered",
     include_audio: bool = True,
     user: User | None = None,
+    backup_key: BackupKey | None = None,
 ) -> BackupManifest:
     """Copy the database (and its recordings) into the new folder ``dest``; safe while the app runs.
 
     ``key`` is the database's key (default: the one registered for ``db_path``); the copy is
-    encrypted under the same key.
+    encrypted under the same key. With ``backup_key`` every recording is encrypted on its own
+    (AES-256-GCM) and the manifest is signed, so a changed backup is refused at restore.
     """
     from review.access import check
 
@@ -162,14 +169,17 @@ def backup(
         for sha, path in recordings:
             name = sha + Path(path).suffix.lower()
             try:
-                shutil.copyfile(path, dest / "audio" / name)
+                data = Path(path).read_bytes()
             except FileNotFoundError:
                 missing.append(sha)
                 continue
-            if file_sha256(dest / "audio" / name) != sha:  # changed on disk since ingest
-                (dest / "audio" / name).unlink()
+            if hashlib.sha256(data).hexdigest() != sha:  # changed on disk since ingest
                 missing.append(sha)
                 continue
+            blob = encrypt_file(backup_key, name, data) if backup_key else data
+            fd = os.open(dest / "audio" / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+            with os.fdopen(fd, "wb") as out:
+                out.write(blob)
             stored.append((sha, path, name))
     manifest = BackupManifest(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -180,8 +190,13 @@ def backup(
         counts=counts,
         recordings=tuple(stored),
         missing_recordings=tuple(missing),
+        audio_encrypted=backup_key is not None,
     )
+    if backup_key is not None:
+        manifest = replace(manifest, signature=sign(backup_key, asdict(manifest)))
     (dest / MANIFEST_FILE).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
+    private_file(dest / MANIFEST_FILE)
+    private_file(target)
     log.info(
         "backup: %d calls, %d recordings, %d recordings missing", counts["calls"], len(stored), len(missing)
     )
@@ -197,6 +212,7 @@ def restore(
     recordings_root: Path | None = None,
     overwrite: bool = False,
     user: User | None = None,
+    backup_key: BackupKey | None = None,
 ) -> RestoreReport:
     """Put the backup in ``src`` back as ``db_path`` and its recordings where they were.
 
@@ -216,6 +232,17 @@ def restore(
         key = registered_key(db_path)
     root = audio_root or recordings_root
     manifest = BackupManifest.read(src)
+    if manifest.signature is not None or manifest.audio_encrypted:
+        if backup_key is None:
+            raise BackupError(
+                f"{src}: the backup is signed and its recordings encrypted; give the backup key"
+            )
+        if not signature_ok(backup_key, asdict(manifest)):
+            raise BackupError(
+                f"{src}: the manifest's signature does not match; the backup was changed, refused"
+            )
+    elif backup_key is not None:
+        raise BackupError(f"{src}: the manifest is not signed; a backup made with a key always is, refused")
     source = src / DATABASE_FILE
     if file_sha256(source) != manifest.database_sha256:
         raise BackupError(f"{source}: checksum differs from the manifest; the backup is damaged")
@@ -236,7 +263,7 @@ def restore(
             counts = _counts(con, current_catalog(con))
             if counts != manifest.counts:
                 raise BackupError(f"{src}: row counts {counts} differ from the manifest {manifest.counts}")
-            restored, present, refused = _restore_recordings(con, src, manifest, audio_root, root)
+            restored, present, refused = _restore_recordings(con, src, manifest, audio_root, root, backup_key)
             kept = _carry_over_audit(con, since)
             actor = user.username if user is not None else "system"
             record(con, actor, "restore", "backup", src.name,
@@ -319,6 +346,7 @@ def _restore_recordings(
     manifest: BackupManifest,
     audio_root: Path | None,
     root: Path | None,
+    backup_key: BackupKey | None = None,
 ) -> tuple[list[str], list[str], list[str]]:
     restored, present, refused = [], [], []
     if root is not None:
@@ -346,7 +374,13 @@ def _restore_recordings(
             continue
         else:
             private_dir(target.parent)
-            _copy_new(src / "audio" / name, target)
+            data = (src / "audio" / name).read_bytes()
+            if manifest.audio_encrypted:
+                try:
+                    data = decrypt_file(backup_key, name, data)
+                except BackupKeyError as e:
+                    raise BackupError(f"{src / 'audio' / name}: {e}") from e
+            _write_new(data, target)
             if file_sha256(target) != sha:
                 target.unlink()
                 raise BackupError(f"{src / 'audio' / name}: checksum differs; the backup is damaged")
@@ -356,8 +390,8 @@ def _restore_recordings(
     return restored, present, refused
 
 
-def _copy_new(source: Path, target: Path) -> None:
-    """Copy into a new owner-only file; never follows a link or replaces a file that appeared."""
+def _write_new(data: bytes, target: Path) -> None:
+    """Write a new owner-only file; never follows a link or replaces a file that appeared."""
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PRIVATE_FILE)
-    with os.fdopen(fd, "wb") as out, open(source, "rb") as inp:
-        shutil.copyfileobj(inp, out)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)

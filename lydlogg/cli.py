@@ -610,6 +610,10 @@ def serve(port: int | None, config: Path | None, db: Path | None) -> None:
         settings = load_settings(config, **({"db_path": db} if db else {}))
     except ConfigError as e:
         raise Failure(str(e)) from e
+    from lydlogg.settings import production_problems
+
+    if problems := production_problems(settings):
+        raise Failure("env = production refuses to start: " + "; ".join(problems))
     if settings.env == "production" and settings.db_path.exists():
         from lydlogg.auth import demo_accounts
         from lydlogg.crypto import use_encryption
@@ -711,10 +715,19 @@ def retention_apply(dry_run: bool, settings: Settings) -> None:
 def backup_cmd(dest: Path, no_audio: bool, settings: Settings) -> None:
     """Write a consistent backup of the database (and recordings) into the new folder DEST."""
     from lydlogg.backup import BackupError, backup
+    from lydlogg.backup_crypto import BackupKeyError, backup_key
+    from lydlogg.settings import production_problems
 
+    if problems := production_problems(settings):
+        raise Failure("env = production refuses to back up: " + "; ".join(problems))
     try:
-        manifest = backup(settings.db_path, dest, include_audio=not no_audio, user=_cli_admin())
-    except BackupError as e:
+        key = backup_key(settings.backup)
+        if key is None and not no_audio:
+            click.echo("no backup key: recordings are copied unencrypted (`lydlogg backup-keygen`)", err=True)
+        manifest = backup(
+            settings.db_path, dest, include_audio=not no_audio, user=_cli_admin(), backup_key=key
+        )
+    except (BackupError, BackupKeyError) as e:
         raise Failure(str(e)) from e
     click.echo(f"{dest}: {manifest.counts['calls']} calls, {len(manifest.recordings)} recordings")
     if manifest.missing_recordings:
@@ -733,11 +746,13 @@ def backup_cmd(dest: Path, no_audio: bool, settings: Settings) -> None:
 def restore_cmd(src: Path, audio_root: Path | None, overwrite: bool, settings: Settings) -> None:
     """Restore the backup in SRC as the database given by --db (or db_path)."""
     from lydlogg.backup import BackupError, restore
+    from lydlogg.backup_crypto import BackupKeyError, backup_key
 
     try:
         report = restore(src, settings.db_path, audio_root=audio_root, overwrite=overwrite,
-                         recordings_root=settings.retention.managed_audio_dir, user=_cli_admin())  # fmt: skip
-    except BackupError as e:
+                         recordings_root=settings.retention.managed_audio_dir, user=_cli_admin(),
+                         backup_key=backup_key(settings.backup))  # fmt: skip
+    except (BackupError, BackupKeyError) as e:
         raise Failure(str(e)) from e
     click.echo(f"{settings.db_path}: {report.manifest.counts['calls']} calls restored, "
                f"{len(report.recordings_restored)} recordings copied back, "
@@ -746,6 +761,19 @@ def restore_cmd(src: Path, audio_root: Path | None, overwrite: bool, settings: S
         click.echo(f"{len(report.recordings_refused)} recordings refused: their target lies outside "
                    f"{settings.retention.managed_audio_dir}, goes through a link, or is taken", err=True)  # fmt: skip
         sys.exit(1)
+
+
+@main.command("backup-keygen")
+@with_settings
+def backup_keygen(settings: Settings) -> None:
+    """Write a new random backup key to backup.key_file (refuses to replace one)."""
+    from lydlogg.crypto import create_key_file
+
+    try:
+        path = create_key_file(settings.backup.key_file)
+    except FileExistsError as e:
+        raise Failure(f"{settings.backup.key_file}: exists already; keep it, backups need it") from e
+    click.echo(f"{path}: new backup key; keep a copy apart from the backups")
 
 
 @main.group("db")

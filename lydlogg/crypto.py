@@ -18,7 +18,15 @@ from pathlib import Path
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field
 
-from lydlogg.db import DatabaseError, DatabaseKey, connect, current_catalog, register_key, sql_literal
+from lydlogg.db import (
+    DatabaseError,
+    DatabaseKey,
+    connect,
+    current_catalog,
+    load_httpfs,
+    register_key,
+    sql_literal,
+)
 
 __all__ = [
     "EncryptionSettings",
@@ -127,7 +135,7 @@ def encrypt_database(source: Path, target: Path, key: DatabaseKey) -> Path:
     with connect(source, key=None) as con:
         try:
             try:
-                con.execute("LOAD httpfs")
+                load_httpfs(con)
             except duckdb.Error:
                 if not key.allow_mbedtls:
                     raise

@@ -26,6 +26,7 @@ from pydantic_settings import (
 from anonymise.audio import AnonymiseSettings
 from lydlogg.audit import AuditSettings
 from lydlogg.auth import LoginSettings
+from lydlogg.backup_crypto import BackupSettings
 from lydlogg.crypto import EncryptionSettings
 from lydlogg.retention import RetentionSettings
 from review.cases import CaseSettings
@@ -41,6 +42,7 @@ __all__ = [
     "env_name",
     "iter_settings",
     "load_settings",
+    "production_problems",
     "settings_markdown",
 ]
 
@@ -254,6 +256,9 @@ class Settings(BaseSettings):
         default_factory=EncryptionSettings, description="Encryption at rest."
     )
     retention: RetentionSettings = Field(default_factory=RetentionSettings, description="Retention rules.")
+    backup: BackupSettings = Field(
+        default_factory=BackupSettings, description="Backups: encryption of recordings, signed manifest."
+    )
     dashboard: DashboardSettings = Field(
         default_factory=DashboardSettings, description="The leader's overview (Oversikt) and monthly report."
     )
@@ -309,6 +314,27 @@ def load_settings(config: Path | None = None, **overrides: object) -> Settings:
         raise ConfigError(f"{path}: not valid TOML ({e})") from e
     finally:
         _config_file.reset(token)
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Why a production installation would write personal data unprotected (empty: none).
+
+    The app, ``lydlogg serve`` and ``lydlogg backup`` refuse to start in production while any is
+    left: an unencrypted database, or no backup key (recordings in backups would be plain).
+    """
+    if settings.env != "production":
+        return []
+    problems = []
+    if not settings.encryption.enabled:
+        problems.append(
+            "the database is not encrypted (set encryption.enabled and a key from `lydlogg db keygen`)"
+        )
+    if not os.environ.get(settings.backup.key_env) and not Path(settings.backup.key_file).is_file():
+        problems.append(
+            f"no backup key ({settings.backup.key_file} or ${settings.backup.key_env}); "
+            "backups would hold recordings in plain form (`lydlogg backup-keygen`)"
+        )
+    return problems
 
 
 def iter_settings(model: type[BaseModel] = Settings, prefix: str = "") -> Iterator[tuple[str, object, str]]:

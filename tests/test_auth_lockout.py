@@ -168,18 +168,45 @@ def test_a_password_typed_into_the_user_name_field_never_lands_in_the_audit_trai
     assert ("anne", "anne", None) in rows and ("(ukjent)", None, "unknown user name") in rows
 
 
+PRODUCTION = {
+    "LYDLOGG_ENV": "production",
+    "LYDLOGG_ENCRYPTION__ENABLED": "true",
+    "LYDLOGG_DB_KEY": "ab" * 32,
+    "LYDLOGG_BACKUP_KEY": "cd" * 32,
+}
+
+
+def _production_db(tmp_path, demo_user):
+    from lydlogg.db import DatabaseKey
+
+    db = tmp_path / "prod.duckdb"
+    with connect(db, key=DatabaseKey(PRODUCTION["LYDLOGG_DB_KEY"])) as con:
+        username, name, role, operator_id, password = demo_user
+        create_user(con, username, name, role, password, operator_id=operator_id)
+    return db
+
+
 def test_serve_refuses_to_start_in_production_while_demo_accounts_exist(tmp_path):
     from click.testing import CliRunner
 
     from lydlogg.auth import DEMO_USERS
     from lydlogg.cli import main
 
-    db = tmp_path / "prod.duckdb"
-    with connect(db) as con:
-        username, name, role, operator_id, password = DEMO_USERS[0]
-        create_user(con, username, name, role, password, operator_id=operator_id)
-    result = CliRunner().invoke(main, ["serve", "--db", str(db)], env={"LYDLOGG_ENV": "production"})
+    db = _production_db(tmp_path, DEMO_USERS[0])
+    result = CliRunner().invoke(main, ["serve", "--db", str(db)], env=PRODUCTION)
     assert result.exit_code != 0 and "demo accounts admin" in result.output
+
+
+def test_production_refuses_to_start_while_data_would_be_written_unencrypted(tmp_path):
+    from click.testing import CliRunner
+
+    from lydlogg.cli import main
+
+    env = {"LYDLOGG_ENV": "production", "LYDLOGG_BACKUP__KEY_FILE": str(tmp_path / "none.key")}
+    for command in (["serve"], ["backup", str(tmp_path / "b")]):
+        result = CliRunner().invoke(main, [*command, "--db", str(tmp_path / "x.duckdb")], env=env)
+        assert result.exit_code != 0, command
+        assert "database is not encrypted" in result.output and "no backup key" in result.output
 
 
 def test_the_app_refuses_to_serve_in_production_while_demo_accounts_exist(tmp_path, monkeypatch):
@@ -187,12 +214,14 @@ def test_the_app_refuses_to_serve_in_production_while_demo_accounts_exist(tmp_pa
     from streamlit.testing.v1 import AppTest
 
     from lydlogg.auth import DEMO_USERS
+    from lydlogg.db import register_key
 
-    db = tmp_path / "prod.duckdb"
-    with connect(db) as con:
-        username, name, role, operator_id, password = DEMO_USERS[1]
-        create_user(con, username, name, role, password, operator_id=operator_id)
+    db = _production_db(tmp_path, DEMO_USERS[1])
     monkeypatch.setenv("LYDLOGG_DB_PATH", str(db))
-    monkeypatch.setenv("LYDLOGG_ENV", "production")
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    try:
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    finally:
+        register_key(db, None)
     assert "demokontoer" in at.error[0].value and not at.text_input  # no log-in form at all

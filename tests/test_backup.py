@@ -239,3 +239,83 @@ def test_restore_with_recordings_needs_the_recordings_folder(tmp_path):
     backup(db, tmp_path / "backup")
     with pytest.raises(BackupError, match="recordings folder"):
         restore(tmp_path / "backup", tmp_path / "r.duckdb")
+
+
+# --- recordings encrypted, manifest signed (security round two, finding 3) ---------------------
+
+BACKUP_KEY_HEX = "5a" * 32
+
+
+def test_recordings_in_a_backup_are_encrypted_and_come_back_intact(tmp_path):
+    from lydlogg.backup_crypto import BackupKey
+
+    key = BackupKey.from_hex(BACKUP_KEY_HEX)
+    db = _recordings(tmp_path, None)
+    originals = {p.name: p.read_bytes() for p in (tmp_path / "audio").iterdir()}
+    manifest = backup(db, tmp_path / "backup", backup_key=key)
+    assert manifest.audio_encrypted and manifest.signature
+    for stored in (tmp_path / "backup" / "audio").iterdir():
+        blob = stored.read_bytes()
+        assert (
+            blob.startswith(b"LYDB1") and b"RIFF" not in blob and b"WAVE" not in blob
+        )  # no audio in the clear
+        assert oct(stored.stat().st_mode & 0o777) == "0o600"
+    for f in (tmp_path / "audio").iterdir():
+        f.unlink()
+    report = restore(
+        tmp_path / "backup", tmp_path / "r.duckdb", recordings_root=tmp_path / "audio", backup_key=key
+    )
+    assert len(report.recordings_restored) == 3
+    assert {p.name: p.read_bytes() for p in (tmp_path / "audio").iterdir()} == originals
+
+
+@pytest.mark.parametrize("tamper", ["manifest", "unsigned", "recording", "swap", "no_key", "wrong_key"])
+def test_a_changed_backup_or_a_wrong_key_is_refused(tmp_path, tamper):
+    from lydlogg.backup_crypto import BackupKey
+
+    key = BackupKey.from_hex(BACKUP_KEY_HEX)
+    db = _recordings(tmp_path, None)
+    backup(db, tmp_path / "backup", backup_key=key)
+    for f in (tmp_path / "audio").iterdir():
+        f.unlink()
+    manifest_path = tmp_path / "backup" / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    files = sorted((tmp_path / "backup" / "audio").iterdir())
+    use = key
+    if tamper == "manifest":
+        data["counts"]["calls"] += 0
+        data["recordings"][0][1] = "/etc/cron.d/evil"
+    elif tamper == "unsigned":
+        data["signature"], data["audio_encrypted"] = None, False
+    elif tamper == "recording":
+        blob = bytearray(files[0].read_bytes())
+        blob[-1] ^= 1
+        files[0].write_bytes(bytes(blob))
+    elif tamper == "swap":
+        a, b = files[0].read_bytes(), files[1].read_bytes()
+        files[0].write_bytes(b)
+        files[1].write_bytes(a)
+    elif tamper == "no_key":
+        use = None
+    else:
+        use = BackupKey.from_hex("6b" * 32)
+    manifest_path.write_text(json.dumps(data))
+    with pytest.raises(BackupError, match="signature|not signed|backup key|decrypt"):
+        restore(
+            tmp_path / "backup", tmp_path / "r.duckdb", recordings_root=tmp_path / "audio", backup_key=use
+        )
+    assert not (tmp_path / "r.duckdb").exists()
+    assert not list((tmp_path / "audio").iterdir())  # nothing half-restored into the recordings folder
+
+
+def test_backup_keygen_and_the_cli_round_trip(tmp_path):
+    from click.testing import CliRunner
+
+    from lydlogg.cli import main
+
+    db = _recordings(tmp_path, None)
+    env = {"LYDLOGG_DB_PATH": str(db), "LYDLOGG_BACKUP__KEY_FILE": str(tmp_path / "secrets" / "backup.key")}
+    assert CliRunner().invoke(main, ["backup-keygen"], env=env).exit_code == 0
+    result = CliRunner().invoke(main, ["backup", str(tmp_path / "b")], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "b" / "manifest.json").read_text())["audio_encrypted"] is True

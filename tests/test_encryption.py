@@ -135,14 +135,17 @@ def test_encrypt_a_plain_database_into_a_new_file(tmp_path):
         encrypt_database(plain, target, KEY)
 
 
-def test_writing_needs_httpfs_unless_mbedtls_is_allowed(tmp_path):
+def test_writing_needs_httpfs_unless_mbedtls_is_allowed(tmp_path, monkeypatch):
+    import lydlogg.db
+
+    monkeypatch.setattr(lydlogg.db, "httpfs_file", lambda: None)  # as without duckdb-extension-httpfs
     try:
         duckdb.connect().execute("LOAD httpfs")
-        pytest.skip("httpfs is installed here, so OpenSSL encrypts and there is no fallback to refuse")
+        pytest.skip("httpfs is also installed in DuckDB's own folder here; there is no fallback to refuse")
     except duckdb.Error:
         pass
     with (
-        pytest.raises(DatabaseError, match="httpfs"),
+        pytest.raises(DatabaseError, match="pip install duckdb-extension-httpfs==1.5.5"),
         connect(tmp_path / "x.duckdb", key=DatabaseKey("k" * 20)),
     ):
         pass
@@ -217,3 +220,17 @@ def test_the_write_ahead_log_is_encrypted_too(encrypted):
         )
         wal = Path(str(encrypted) + ".wal")
         assert wal.is_file() and b"Nordmann" not in wal.read_bytes()
+
+
+def test_encrypted_writes_use_openssl_from_the_pinned_package_offline(tmp_path):
+    """duckdb-extension-httpfs is pinned beside duckdb: no INSTALL over a network, no mbedTLS."""
+    from lydlogg.db import httpfs_file
+
+    assert httpfs_file() is not None and httpfs_file().name == "httpfs.duckdb_extension"
+    key = DatabaseKey("9f" * 32)  # allow_mbedtls is off
+    with connect(tmp_path / "openssl.duckdb", key=key) as con:
+        con.execute("INSERT INTO audit (username, action) VALUES ('x', 'y')")
+        loaded = con.execute(
+            "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'httpfs'"
+        ).fetchone()[0]
+    assert loaded and is_encrypted(tmp_path / "openssl.duckdb")
