@@ -14,7 +14,7 @@ from lydlogg.crypto import use_encryption
 from lydlogg.db import connect
 from lydlogg.fileperms import private_umask
 from lydlogg.settings import load_settings, production_problems
-from lydlogg.sso import claims_identity, sso_login
+from lydlogg.sso import claims_identity, identity_fresh, sso_login
 from review.access import allowed
 from review.dashboard import DashboardService, warm_in_background
 from review.login_sessions import (
@@ -170,6 +170,8 @@ elif db_path.exists() and isinstance(token, str) and token:
     if user is not None:
         st.session_state.update(user=user, token=token)
 elif db_path.exists() and (claims := signed_in_identity()) is not None:
+    if not identity_fresh(claims, now.timestamp(), settings.sso.max_identity_age_seconds):
+        st.logout()  # a stale identity from the cookie: forget it, never log in with it
     try:
         with connect(db_path) as con:
             user = sso_login(con, claims_identity(claims, settings.sso))

@@ -211,6 +211,16 @@ class SsoSettings(_Section):
         "",
         description="Claim holding the operator id for operators and doctors (empty: the user name is used).",
     )
+    max_identity_age_seconds: int = Field(
+        300,
+        ge=30,
+        le=3600,
+        description=(
+            "An identity from the provider starts a Lydlogg session only this soon (seconds) after the "
+            "provider authenticated the user; an older one (Streamlit keeps it 30 days in a cookie) "
+            "is logged out, so the next person at a shared PC is not logged in as the last."
+        ),
+    )
 
 
 class Settings(BaseSettings):

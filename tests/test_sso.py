@@ -162,3 +162,24 @@ def test_single_sign_on_through_a_real_oidc_provider(tmp_path):
             "SELECT count(*) FROM audit WHERE username = 'ola@legevakt.test' AND action = 'login_sso_refused'"
         ).fetchone()[0]
     assert kari == ("leder", "Kari Nordmann") and refused == 1
+
+
+@pytest.mark.parametrize(
+    ("claims", "fresh"),
+    [
+        ({"iat": 1_000_000}, True),
+        ({"iat": 1_000_000 - 299}, True),
+        ({"iat": 1_000_000 - 301}, False),  # older than max_identity_age_seconds
+        ({"iat": 1_000_000 - 30 * 86400}, False),  # the 30-day cookie of the previous user
+        ({"auth_time": 1_000_000 - 4000, "iat": 1_000_000}, False),  # a refreshed token, an old log-in
+        ({"iat": 1_000_000 + 30}, True),  # small clock skew
+        ({"iat": 1_000_000 + 3600}, False),
+        ({}, False),
+        ({"iat": "1000000"}, False),
+        ({"iat": True}, False),
+    ],
+)
+def test_only_a_fresh_identity_starts_a_session(claims, fresh):
+    from lydlogg.sso import identity_fresh
+
+    assert identity_fresh(claims, 1_000_000.0, 300) is fresh
