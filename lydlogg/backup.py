@@ -283,16 +283,13 @@ def restore(
     return RestoreReport(manifest, db_path, tuple(restored), tuple(present), tuple(refused), kept)
 
 
-_AUDIT_COLUMNS = (
-    "audit_id, occurred_at, username, action, object_type, object_id, detail, prev_hash, row_hash"
-)
-
-
 def _audit_since_backup(db_path: Path, key: DatabaseKey | None) -> list[tuple] | None:
     """Every audit row of the database about to be replaced (None when it cannot be read)."""
     try:
         with connect(db_path, key=key, read_only=True) as con:
-            return con.execute(f"SELECT {_AUDIT_COLUMNS} FROM audit ORDER BY audit_id").fetchall()  # noqa: S608
+            return con.execute(
+                "SELECT audit_id, occurred_at, username, action, object_type, object_id, detail, prev_hash, row_hash FROM audit ORDER BY audit_id"
+            ).fetchall()
     except (DatabaseError, duckdb.Error) as e:
         log.warning("restore: the audit trail of the replaced database cannot be read (%s)", type(e).__name__)
         return None
@@ -306,7 +303,10 @@ def _carry_over_audit(con: duckdb.DuckDBPyConnection, rows: list[tuple] | None) 
     newer = [r for r in rows if r[0] > newest]
     if not newer:
         return 0
-    con.executemany(f"INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", newer)  # noqa: S608
+    con.executemany(
+        "INSERT INTO audit (audit_id, occurred_at, username, action, object_type, object_id, detail, prev_hash, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        newer,
+    )
     last = newer[-1]
     if last[8] is not None:
         con.execute(

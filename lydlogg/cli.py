@@ -638,7 +638,21 @@ def serve(port: int | None, config: Path | None, db: Path | None) -> None:
         env["LYDLOGG_CONFIG"] = str(config.resolve())
     port = port or settings.server.port
     click.echo(f"Lydlogg is at http://{settings.server.address}:{port}")
-    cmd = [
+    cmd = streamlit_command(settings, app, port)
+    if settings.sso.enabled:
+        from lydlogg.sso import SsoConfigError, write_streamlit_secrets
+
+        try:
+            cmd += ["--secrets.files", str(write_streamlit_secrets(settings).resolve())]
+        except SsoConfigError as e:
+            raise Failure(str(e)) from e
+    sys.stdout.flush()
+    os.execve(sys.executable, cmd, env)  # Streamlit takes over this process, signals included
+
+
+def streamlit_command(settings: Settings, app: Path, port: int) -> list[str]:
+    """The command line that starts the review app (pure)."""
+    return [
         sys.executable,
         "-m",
         "streamlit",
@@ -656,16 +670,9 @@ def serve(port: int | None, config: Path | None, db: Path | None) -> None:
         "viewer",
         "--server.maxUploadSize",  # the case-package import is the only upload
         str(int(settings.cases.max_package_mb)),
+        "--client.showErrorDetails",  # users never see a traceback; the server log has it
+        "none",
     ]
-    if settings.sso.enabled:
-        from lydlogg.sso import SsoConfigError, write_streamlit_secrets
-
-        try:
-            cmd += ["--secrets.files", str(write_streamlit_secrets(settings).resolve())]
-        except SsoConfigError as e:
-            raise Failure(str(e)) from e
-    sys.stdout.flush()
-    os.execve(sys.executable, cmd, env)  # Streamlit takes over this process, signals included
 
 
 def _cli_actor() -> str:

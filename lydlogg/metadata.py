@@ -96,19 +96,19 @@ def _parse_time(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError as e:
-        raise ValueError(f"started_at {text!r} is not ISO-8601 (e.g. 2026-03-02T18:40:00+01:00)") from e
+        raise ValueError("started_at is not ISO-8601 (e.g. 2026-03-02T18:40:00+01:00)") from e
     if value.tzinfo is None:
-        raise ValueError(f"started_at {text!r} has no UTC offset (e.g. +01:00)")
+        raise ValueError("started_at has no UTC offset (e.g. +01:00)")
     return value
 
 
 def _resolve_audio(base: Path, text: str) -> Path:
     relative = Path(text)
     if relative.is_absolute():
-        raise ValueError(f"audio_file {text!r} is absolute; give it relative to the CSV's folder")
+        raise ValueError("audio_file is absolute; give it relative to the CSV's folder")
     resolved = (base / relative).resolve()
     if not resolved.is_relative_to(base.resolve()):
-        raise ValueError(f"audio_file {text!r} points outside the CSV's folder")
+        raise ValueError("audio_file points outside the CSV's folder")
     return resolved
 
 
@@ -117,9 +117,9 @@ def _parse_row(raw: dict[str, str], line: int, base: Path) -> MetadataRow:
     if not _CALL_ID.match(value["call_id"]):
         raise ValueError("call_id is empty or has characters other than letters, digits and -_.:")
     if value["service"] and value["service"] not in SERVICES:
-        raise ValueError(f"service {value['service']!r} is not one of {', '.join(SERVICES)}")
+        raise ValueError(f"service is not one of {', '.join(SERVICES)}")
     if value["urgency"] and value["urgency"] not in URGENCIES:
-        raise ValueError(f"urgency {value['urgency']!r} is not one of {', '.join(URGENCIES)}")
+        raise ValueError(f"urgency is not one of {', '.join(URGENCIES)}")
     if value["team"]:
         value["team"] = check_team(value["team"])
     if value["caller_number"].casefold() in WITHHELD:
