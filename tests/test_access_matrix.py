@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from lydlogg.auth import DEMO_USERS, User, create_user
 from lydlogg.db import connect
 from review.access import ACTIONS, PERMISSIONS, AccessDenied, allowed
+from review.views.common import md_text
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
@@ -339,7 +340,7 @@ def test_a_call_in_the_url_is_refused_through_the_app(monkeypatch, db, who, page
 
 def test_the_own_call_opens_for_its_operator(monkeypatch, db):
     at = _app(monkeypatch, db, "anne", "samtale", samtale=OWN["operator"])
-    assert not at.exception and at.title[0].value == f"Samtale {OWN['operator']}" and not at.error
+    assert not at.exception and at.title[0].value == f"Samtale {md_text(OWN['operator'])}" and not at.error
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from lydlogg.auth import DEMO_USERS, User
 from lydlogg.db import connect
+from review.views.common import md_text
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
@@ -66,7 +67,7 @@ def test_call_page_shows_transcript_suggestions_and_saves_a_review(monkeypatch, 
     first = call_ids(app_db)[0]
     at = app(monkeypatch, app_db, "veileder", "samtale", samtale=first)
     assert not at.exception, at.exception
-    assert at.title[0].value == f"Samtale {first}"
+    assert at.title[0].value == f"Samtale {md_text(first)}"
     assert any("Forslag:" in c.value for c in at.caption)
     with connect(app_db) as con:
         n_segments = con.execute(
@@ -91,7 +92,7 @@ def test_operator_asking_for_another_operators_call_gets_no_access(monkeypatch, 
     second = call_ids(app_db)[1]
     at = app(monkeypatch, app_db, "anne", "samtale", samtale=second)
     assert at.error[0].value == "ingen tilgang"
-    assert not at.title or at.title[0].value != f"Samtale {second}"
+    assert not at.title or at.title[0].value != f"Samtale {md_text(second)}"
 
 
 def test_app_without_a_database_shows_the_login(monkeypatch, tmp_path):

@@ -79,3 +79,20 @@ def test_every_csv_export_goes_through_the_rule():
         if ".to_csv(" in path.read_text(encoding="utf-8") and path.name != "csv_safety.py"
     ]
     assert offenders == [], "write CSV with lydlogg.csv_safety.safe_csv"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("**fet** [lenke](javascript:alert(1))", r"\*\*fet\*\* \[lenke\]\(javascript:alert\(1\)\)"),
+        ("<img src=x onerror=alert(1)>", r"&lt;img src=x onerror=alert\(1\)&gt;"),
+        ("op_anne_1", r"op\_anne\_1"),
+        ("# overskrift", r"\# overskrift"),
+        (None, ""),
+    ],
+)
+def test_titles_and_captions_from_user_text_are_escaped(text, shown):
+    """One rule for every page (call, feedback session, case titles): review.views.common.md_text."""
+    from review.views.common import md_text
+
+    assert md_text(text) == shown

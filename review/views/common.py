@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 SERVICE_LABELS = {"lvs": "LVS", "amk": "AMK", "legevaktlege": "Legevaktlege", "fastlege": "Fastlege"}
 STATUS_LABELS = {
     "transcribed": "transkribert",
@@ -27,3 +29,12 @@ def value_label(value: int | None, yes_no: bool) -> str:
     if yes_no:
         return "ja" if value == 1 else "nei"
     return str(value)
+
+
+def md_text(text: object) -> str:
+    """User text made safe for markdown (titles, captions, markdown): HTML escaped, markdown's
+    own signs taken literally. Every text from a user, a recording or metadata goes through it."""
+    escaped = html.escape("" if text is None else str(text))
+    for sign in "\\`*_{}[]()#+-.!|~$<>":
+        escaped = escaped.replace(sign, "\\" + sign)
+    return escaped

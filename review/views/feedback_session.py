@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 import streamlit as st
 
@@ -11,7 +9,7 @@ from lydlogg.episode_report import PdfUnavailableError, html_to_pdf
 from review.access import AccessDenied, allowed
 from review.feedback import FeedbackService, Step, assessment_rows, handout_html, plan_steps
 from review.service import ReviewService
-from review.views.common import ROLE_LABELS, clock, value_label
+from review.views.common import ROLE_LABELS, clock, md_text, value_label
 from rubrics import load_rubrics
 from rubrics.reflection import load_reflection_questions
 
@@ -26,12 +24,7 @@ def _questions():
     return load_reflection_questions(rubrics=_rubrics())
 
 
-def _md(text: str) -> str:
-    """User text made safe for markdown: HTML escaped, markdown's own signs taken literally."""
-    escaped = html.escape(text)
-    for sign in "\\`*_{}[]()#+-.!|~$":
-        escaped = escaped.replace(sign, "\\" + sign)
-    return escaped
+_md = md_text  # one escaping rule for every page (review.views.common)
 
 
 def _step_number(count: int) -> int:
@@ -78,7 +71,7 @@ def render(service: ReviewService) -> None:
     feedback = FeedbackService(service.db_path, service.user)
     notes = feedback.notes(call_id)
     st.caption(
-        f"Samtale {call_id} · {info.service or '–'} · {info.started_at} · operatør {info.operator_id or '–'}"
+        f"Samtale {_md(call_id)} · {info.service or '–'} · {info.started_at} · operatør {_md(info.operator_id or '–')}"
     )
     index = _step_number(len(steps))
     back, where, forward = st.columns([1, 3, 1])
