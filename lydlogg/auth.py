@@ -43,6 +43,7 @@ __all__ = [
     "hash_password",
     "list_users",
     "locked_until",
+    "operator_id_free",
     "backoff_wait",
     "demo_accounts",
     "revoke_sessions",
@@ -141,6 +142,7 @@ def create_user(
     password_hash = hash_password(password, production=production)
     if con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
         raise AuthError(f"user {username!r} exists already")
+    operator_id_free(con, operator_id, username)
     with transaction(con):
         con.execute(
             "INSERT INTO users (username, display_name, role, operator_id, password_hash) VALUES (?, ?, ?, ?, ?)",
@@ -148,6 +150,18 @@ def create_user(
         )
         record(con, by, "create_user", "user", username, f"role={role}")
     return User(username, display_name, role, operator_id)
+
+
+def operator_id_free(con: duckdb.DuckDBPyConnection, operator_id: str | None, username: str) -> None:
+    """Raise :class:`AuthError` when another active user has ``operator_id``: two accounts with
+    one id would each see the other's calls and reviews."""
+    if (
+        operator_id
+        and con.execute(
+            "SELECT 1 FROM users WHERE operator_id = ? AND active AND username <> ?", [operator_id, username]
+        ).fetchone()
+    ):
+        raise AuthError(f"operatør-id {operator_id!r} tilhører en annen aktiv bruker")
 
 
 def get_user(con: duckdb.DuckDBPyConnection, username: str) -> User | None:

@@ -17,7 +17,15 @@ from pathlib import Path
 import duckdb
 
 from lydlogg.audit import record
-from lydlogg.auth import ROLES, AuthError, User, create_user, hash_password, revoke_sessions
+from lydlogg.auth import (
+    ROLES,
+    AuthError,
+    User,
+    create_user,
+    hash_password,
+    operator_id_free,
+    revoke_sessions,
+)
 from lydlogg.db import connect, transaction
 from lydlogg.teams import assign_team, operator_teams
 from review.access import check
@@ -100,6 +108,7 @@ class UserAdminService:
             operator_id = operator_id or current
             if role in ("operator", "lege") and not operator_id:
                 raise AuthError(f"rollen {role!r} krever operatør-id")
+            operator_id_free(con, operator_id, username)
             with transaction(con):
                 con.execute(
                     "UPDATE users SET role = ?, operator_id = ? WHERE username = ?",
@@ -115,6 +124,12 @@ class UserAdminService:
             raise AuthError("du kan ikke deaktivere deg selv")
         with connect(self.db_path) as con:
             self._existing(con, username)
+            if active:
+                operator_id_free(
+                    con,
+                    con.execute("SELECT operator_id FROM users WHERE username = ?", [username]).fetchone()[0],
+                    username,
+                )
             with transaction(con):
                 con.execute("UPDATE users SET active = ? WHERE username = ?", [active, username])
                 self._audit(con, "activate_user" if active else "deactivate_user", username)

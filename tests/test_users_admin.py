@@ -121,3 +121,17 @@ def test_refused_changes_say_why_and_change_nothing(db, call, message):
 def test_demo_passwords_are_refused_in_production(db):
     with pytest.raises(AuthError, match="production"):
         UserAdminService(db, ADMIN, production=True).reset_password("anne", "demo-anne-1")
+
+
+def test_an_operator_id_belongs_to_one_active_user(db):
+    admin = UserAdminService(db, ADMIN)
+    anne_id = next(u.operator_id for u in admin.list() if u.username == "anne")
+    with pytest.raises(AuthError, match="annen aktiv bruker"):
+        admin.add("anne2", "Anne to", "operator", "et-langt-passord", operator_id=anne_id)
+    admin.add("ola", "Ola", "operator", "et-langt-passord", operator_id="op-ola")
+    with pytest.raises(AuthError, match="annen aktiv bruker"):
+        admin.change_role("ola", "lege", operator_id=anne_id)
+    admin.deactivate("anne")
+    admin.change_role("ola", "operator", operator_id=anne_id)  # Anne left: her id may pass on
+    with pytest.raises(AuthError, match="annen aktiv bruker"):
+        admin.set_active("anne", True)
