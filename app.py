@@ -110,9 +110,10 @@ def login() -> None:
 def _source() -> str:
     """Where a log-in comes from, for the back-off: the client's address as Streamlit sees it."""
     try:
-        return st.context.ip_address or "unknown"
-    except AttributeError:  # AppTest has no client
+        address = st.context.ip_address
+    except AttributeError:
         return "unknown"
+    return address if isinstance(address, str) and address else "unknown"  # AppTest has no client
 
 
 def log_out(expired: str | None = None) -> None:

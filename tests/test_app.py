@@ -295,3 +295,11 @@ def test_a_user_in_the_page_state_without_a_live_session_is_not_let_in(monkeypat
     at.session_state["user"] = USERS["leder"]
     at.run()
     assert at.title[0].value == "Lydlogg"
+
+
+def test_a_wrong_password_is_refused_with_the_one_message(monkeypatch, reference_db):
+    at = app(monkeypatch, reference_db)
+    at.text_input[0].input("veileder")
+    at.text_input[1].input("wrong password")
+    at.button[0].click().run()
+    assert not at.exception and "feil brukernavn eller passord" in at.error[0].value
