@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 import streamlit as st
 
-from lydlogg.auth import AuthError, User, authenticate
+from lydlogg.audit import configure_forwarding
+from lydlogg.auth import AuthError, User, authenticate, demo_accounts
 from lydlogg.crypto import use_encryption
 from lydlogg.db import connect
-from lydlogg.settings import load_settings
-from lydlogg.sso import claims_identity, sso_login
+from lydlogg.fileperms import private_umask
+from lydlogg.settings import load_settings, production_problems
+from lydlogg.sso import claims_identity, identity_fresh, sso_login
 from review.access import allowed
 from review.dashboard import DashboardService, warm_in_background
 from review.login_sessions import (
@@ -19,17 +22,40 @@ from review.login_sessions import (
     cookie_script,
     end_session,
     idle_expired,
+    live_session,
     resume_session,
     start_session,
-    touch_session,
 )
 from review.service import ReviewService
 
+log = logging.getLogger("lydlogg.app")
 st.set_page_config(page_title="Lydlogg", page_icon="🎧", layout="wide")
+private_umask()  # the database, its log and case audio written by the app are owner-only
 settings = load_settings()
 db_path = Path(settings.db_path)
 use_encryption(db_path, settings.encryption)  # every connect() of this process opens it with the key
+
+
+@st.cache_resource(show_spinner=False)
+def forward_audit(address: str, facility: str) -> bool:
+    """Once per server process: send every audit row to syslog when audit.syslog_address is set."""
+    configure_forwarding(settings.audit)
+    return True
+
+
+forward_audit(settings.audit.syslog_address, settings.audit.syslog_facility)
+if production_problems(settings):  # named in English for the operator, in the log
+    st.error("Lydlogg er ikke satt opp for produksjon: data ville bli lagret ukryptert. Se loggen.")
+    log.error("env = production refuses to serve: %s", "; ".join(production_problems(settings)))
+    st.stop()
+if settings.env == "production" and db_path.exists():
+    with connect(db_path) as con:
+        demo = demo_accounts(con)
+    if demo:  # the demo passwords are public: refuse to serve until they are gone
+        st.error("Lydlogg kjører i produksjon med demokontoer. Deaktiver dem eller gi dem nye passord.")
+        st.stop()
 timeout = settings.server.session_timeout_minutes
+max_hours = settings.server.session_max_hours
 now = datetime.now(UTC)
 MENU_PATHS = (
     "innboks",
@@ -42,15 +68,17 @@ MENU_PATHS = (
     "brukere",
     "revisjonslogg",
 )
-COOKIE_MAX_AGE_S = (
-    12 * 3600
-)  # the browser forgets the token after this; the database ends idle sessions sooner
+COOKIE_MAX_AGE_S = int(max_hours * 3600)  # the browser forgets the token when the session must end
+ENDED = {
+    "idle": "Økten ble avsluttet etter inaktivitet. Logg inn igjen.",
+    "ended": "Økten er avsluttet. Logg inn igjen.",
+}
 
 
 def login() -> None:
     st.title("Lydlogg")
-    if st.session_state.pop("expired", False):
-        st.info("Økten ble avsluttet etter inaktivitet. Logg inn igjen.")
+    if (ended := st.session_state.pop("expired", None)) in ENDED:
+        st.info(ENDED[ended])
     if (refused := st.session_state.get("sso_refused")) is not None:
         st.error(refused)
         if st.button("Logg ut fra identitetstjenesten"):
@@ -70,16 +98,27 @@ def login() -> None:
                         password,
                         production=settings.env == "production",
                         settings=settings.login,
+                        source=_source(),
                     )
                     st.session_state["token"] = start_session(con, user)
-                st.session_state["user"] = user
+                st.session_state.update(user=user, last_activity=datetime.now(UTC))
                 st.session_state["set_cookie"] = True
                 st.rerun()
             except AuthError as e:
                 st.error(str(e))
 
 
-def log_out(expired: bool = False) -> None:
+def _source() -> str:
+    """Where a log-in comes from, for the back-off: the client's address as Streamlit sees it."""
+    try:
+        address = st.context.ip_address
+    except AttributeError:
+        return "unknown"
+    return address if isinstance(address, str) and address else "unknown"  # AppTest has no client
+
+
+def log_out(expired: str | None = None) -> None:
+    """End this browser's session (and so every tab sharing its cookie) and forget the user."""
     with connect(db_path) as con:
         end_session(con, st.session_state.pop("token", None), st.session_state.pop("user"))
     st.session_state["clear_cookie"] = True
@@ -112,29 +151,39 @@ def signed_in_identity() -> dict | None:
 
 user = st.session_state.get("user")
 token = st.context.cookies.get(COOKIE)
-if user is None and db_path.exists() and isinstance(token, str) and token:
+if user is not None:
+    # Every rerun: the session row must still be alive (not logged out in another tab, revoked,
+    # idle or past its lifetime) and the user is read afresh (role, deactivation).
+    live = None
+    idle = idle_expired(st.session_state.get("last_activity", now), now, timeout)
+    if not idle and db_path.exists() and (own := st.session_state.get("token")):
+        with connect(db_path) as con:
+            live = live_session(con, own, timeout, now, max_age_hours=max_hours)
+    if live is None:
+        log_out(expired="idle" if idle else "ended")
+        user = None
+    else:
+        user = live
+        st.session_state["user"] = live
+elif db_path.exists() and isinstance(token, str) and token:
     # A reload starts a new Streamlit session: continue the one the browser's cookie names.
     with connect(db_path) as con:
-        user = resume_session(con, token, timeout, now)
+        user = resume_session(con, token, timeout, now, max_age_hours=max_hours)
     if user is not None:
-        st.session_state.update(user=user, token=token, last_activity=now, last_touch=now)
-elif user is None and db_path.exists() and (claims := signed_in_identity()) is not None:
+        st.session_state.update(user=user, token=token)
+elif db_path.exists() and (claims := signed_in_identity()) is not None:
+    if not identity_fresh(claims, now.timestamp(), settings.sso.max_identity_age_seconds):
+        st.logout()  # a stale identity from the cookie: forget it, never log in with it
     try:
         with connect(db_path) as con:
             user = sso_login(con, claims_identity(claims, settings.sso))
-        st.session_state.update(user=user, sso=True, last_activity=now)
+            # Single sign-on gets the same server-side session, idle timeout and lifetime.
+            st.session_state["token"] = start_session(con, user, now)
+        st.session_state.update(user=user, sso=True, set_cookie=True)
     except AuthError as e:
         st.session_state["sso_refused"] = str(e)
-elif user is not None and idle_expired(st.session_state.get("last_activity", now), now, timeout):
-    log_out(expired=True)
-    user = None
 if user is not None:
     st.session_state["last_activity"] = now
-    token = st.session_state.get("token")
-    if token and now - st.session_state.get("last_touch", now) > timedelta(minutes=1):
-        with connect(db_path) as con:
-            touch_session(con, token, now)
-        st.session_state["last_touch"] = now
 
 if user is None:
     if st.session_state.pop("clear_cookie", False):

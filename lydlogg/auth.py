@@ -4,9 +4,14 @@ Roles: ``admin`` (users and settings), ``leder`` (leader: everything about calls
 ``veileder`` (supervisor/trainer), ``operator`` and ``lege`` (see and self-review only their own
 calls, matched on ``operator_id``). What each role may do is decided in :mod:`review.access`.
 
-After ``max_failed_logins`` wrong passwords in a row an account is locked for ``lock_minutes``;
-the message a refused user sees is the same whether the name is unknown, the password wrong or
-the account locked, so it tells an attacker nothing. Every attempt, lock and unlock is audited.
+Guessing is slowed per *source* (the client's address, or the OS account on the command line),
+not by locking accounts: after ``free_attempts`` failed log-ins from one source, each further
+attempt from it must wait twice as long as the one before (up to ``backoff_max_seconds``), for
+every user name alike, so spraying one password across many accounts is slowed as much as
+guessing one. Nobody can keep another user (``admin``) locked out. Every path costs one argon2
+verification (unknown name, wrong password, waiting source, demo password in production), and
+every refusal shows the same message, so neither timing nor words tell an attacker anything.
+Every attempt is audited; a name no account has is not stored (it may be a password).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ __all__ = [
     "DEMO_USERS",
     "ROLES",
     "REFUSED",
+    "UNKNOWN_USER",
     "AuthError",
     "LoginSettings",
     "User",
@@ -37,6 +43,10 @@ __all__ = [
     "hash_password",
     "list_users",
     "locked_until",
+    "operator_id_free",
+    "backoff_wait",
+    "demo_accounts",
+    "revoke_sessions",
     "session_expired",
 ]
 
@@ -57,6 +67,7 @@ _DEMO_PASSWORDS = frozenset(u[4] for u in DEMO_USERS)
 
 
 REFUSED = "feil brukernavn eller passord"  # the one message for every refused log-in
+UNKNOWN_USER = "(ukjent)"  # what the audit trail names a failed log-in by a name no account has
 
 
 class AuthError(ValueError):
@@ -64,18 +75,21 @@ class AuthError(ValueError):
 
 
 class LoginSettings(BaseModel):
-    """Log-in lock-out after repeated wrong passwords."""
+    """Back-off after failed log-ins, per source."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_failed_logins: int = Field(
-        5, ge=1, le=100, description="Wrong passwords in a row that lock an account."
+    free_attempts: int = Field(
+        5, ge=1, le=100, description="Failed log-ins from one source (address) before it must wait."
     )
-    lock_minutes: int = Field(
-        15,
-        ge=1,
-        le=24 * 60,
-        description="How long a locked account stays locked (an admin can unlock it sooner).",
+    backoff_seconds: float = Field(
+        2, gt=0, le=600, description="First wait after the free attempts; each further failure doubles it."
+    )
+    backoff_max_seconds: float = Field(
+        300, gt=0, le=24 * 3600, description="Longest wait between two attempts from one source."
+    )
+    forget_minutes: float = Field(
+        60, gt=0, le=7 * 24 * 60, description="A source with no failed log-in for this long starts afresh."
     )
 
 
@@ -128,16 +142,26 @@ def create_user(
     password_hash = hash_password(password, production=production)
     if con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
         raise AuthError(f"user {username!r} exists already")
+    operator_id_free(con, operator_id, username)
     with transaction(con):
         con.execute(
             "INSERT INTO users (username, display_name, role, operator_id, password_hash) VALUES (?, ?, ?, ?, ?)",
             [username, display_name, role, operator_id, password_hash],
         )
-        con.execute(
-            "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, 'create_user', 'user', ?, ?)",
-            [by, username, f"role={role}"],
-        )
+        record(con, by, "create_user", "user", username, f"role={role}")
     return User(username, display_name, role, operator_id)
+
+
+def operator_id_free(con: duckdb.DuckDBPyConnection, operator_id: str | None, username: str) -> None:
+    """Raise :class:`AuthError` when another active user has ``operator_id``: two accounts with
+    one id would each see the other's calls and reviews."""
+    if (
+        operator_id
+        and con.execute(
+            "SELECT 1 FROM users WHERE operator_id = ? AND active AND username <> ?", [operator_id, username]
+        ).fetchone()
+    ):
+        raise AuthError(f"operatør-id {operator_id!r} tilhører en annen aktiv bruker")
 
 
 def get_user(con: duckdb.DuckDBPyConnection, username: str) -> User | None:
@@ -182,10 +206,43 @@ def locked_until(
     return row[0] if row else None
 
 
+def revoke_sessions(con: duckdb.DuckDBPyConnection, username: str, reason: str, *, by: str = "system") -> int:
+    """End every log-in session of ``username`` (every tab, every browser); audited with ``reason``.
+
+    Called when a user is deactivated, changes role, gets a new password or is locked out, so a
+    live session cannot keep rights the account no longer has. Returns the number ended.
+    """
+    ended = con.execute(
+        "DELETE FROM login_sessions WHERE username = ? RETURNING token_sha256", [username]
+    ).fetchall()
+    record(con, by, "revoke_sessions", "user", username, f"{reason}; {len(ended)} session(s)")
+    return len(ended)
+
+
 def _audit_login(
     con: duckdb.DuckDBPyConnection, username: str, action: str, detail: str | None = None
 ) -> None:
     record(con, username[:64], action, "user", username[:64], detail)
+
+
+def backoff_wait(failures: int, settings: LoginSettings) -> float:
+    """Seconds a source with ``failures`` recent failed log-ins must wait before the next (pure)."""
+    if failures < settings.free_attempts:
+        return 0.0
+    return min(
+        settings.backoff_seconds * 2 ** (failures - settings.free_attempts), settings.backoff_max_seconds
+    )
+
+
+def _source_failures(
+    con: duckdb.DuckDBPyConnection, source: str, settings: LoginSettings, now: datetime
+) -> tuple[int, datetime | None]:
+    row = con.execute(
+        "SELECT failures, last_failure FROM login_throttle WHERE source = ?", [source]
+    ).fetchone()
+    if row is None or now - row[1] > timedelta(minutes=settings.forget_minutes):
+        return 0, None
+    return row[0], row[1]
 
 
 def authenticate(
@@ -196,11 +253,14 @@ def authenticate(
     production: bool = False,
     settings: LoginSettings | None = None,
     now: datetime | None = None,
+    source: str = "local",
 ) -> User:
-    """The user, when the password matches and the account is not locked.
+    """The user, when the password matches and the source need not wait.
 
-    Every outcome is audited (never the password): ``login``, ``login_failed``, ``login_locked``
-    (an attempt on a locked account, not even checked) and ``account_locked``.
+    Every outcome is audited (never the password): ``login``, ``login_failed`` and
+    ``login_throttled`` (an attempt from a source that has to wait: refused, though its password
+    is still checked so that it takes as long as any other). Every refusal raises
+    :class:`AuthError` with :data:`REFUSED`.
     """
     settings = settings or LoginSettings()
     now = now or datetime.now(UTC)
@@ -208,41 +268,49 @@ def authenticate(
         "SELECT username, display_name, role, operator_id, password_hash FROM users WHERE username = ? AND active",
         [username],
     ).fetchone()
-    if row and locked_until(con, row[0], now):
-        _audit_login(con, username, "login_locked")
-        raise AuthError(REFUSED)
-    ok = _verify(row[4] if row else None, password)
+    failures, last = _source_failures(con, source, settings, now)
+    waiting = last is not None and (now - last).total_seconds() < backoff_wait(failures, settings)
+    ok = _verify(row[4] if row else None, password)  # always: the same argon2 cost on every path
     refused_demo = ok and production and password in _DEMO_PASSWORDS
+    known = con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone() is not None
     with transaction(con):
-        if ok and not refused_demo:
+        if ok and not refused_demo and not waiting:
             _audit_login(con, username, "login")
             con.execute("DELETE FROM login_state WHERE username = ?", [username])
+            return User(*row[:4])
+        action = "login_throttled" if waiting else "login_failed"
+        detail = "demo password refused in production" if refused_demo and not waiting else None
+        if known:
+            # the per-user count is shown to admins; it never locks the account
+            _audit_login(con, username, action, detail)
+            con.execute(
+                "INSERT INTO login_state (username, failed_logins, updated_at) VALUES (?, 1, ?)"
+                " ON CONFLICT (username) DO UPDATE SET failed_logins = login_state.failed_logins + 1,"
+                " updated_at = excluded.updated_at",
+                [username, now],
+            )
         else:
-            _audit_login(con, username, "login_failed")
-            if row and not refused_demo:
-                _count_failure(con, row[0], settings, now)
-    if refused_demo:
-        raise AuthError("demo-passord er ikke tillatt i produksjon")
-    if not ok:
-        raise AuthError(REFUSED)
-    return User(*row[:4])
+            # A name no account has may be a password typed into the wrong field: never stored.
+            record(con, UNKNOWN_USER, action, "user", None, "unknown user name")
+        if not waiting:
+            con.execute(
+                "INSERT INTO login_throttle (source, failures, last_failure) VALUES (?, ?, ?)"
+                " ON CONFLICT (source) DO UPDATE SET failures = excluded.failures,"
+                " last_failure = excluded.last_failure",
+                [source, failures + 1, now],
+            )
+            if failures + 1 == settings.free_attempts:
+                log.warning("a source reached the log-in back-off after %d failed log-ins", failures + 1)
+    raise AuthError(REFUSED)
 
 
-def _count_failure(
-    con: duckdb.DuckDBPyConnection, username: str, settings: LoginSettings, now: datetime
-) -> None:
-    failed = con.execute(
-        "INSERT INTO login_state (username, failed_logins, updated_at) VALUES (?, 1, ?)"
-        " ON CONFLICT (username) DO UPDATE SET failed_logins = login_state.failed_logins + 1,"
-        " updated_at = excluded.updated_at RETURNING failed_logins",
-        [username, now],
-    ).fetchone()[0]
-    if failed >= settings.max_failed_logins:
-        until = now + timedelta(minutes=settings.lock_minutes)
-        con.execute(
-            "UPDATE login_state SET failed_logins = 0, locked_until = ? WHERE username = ?", [until, username]
-        )
-        _audit_login(
-            con, username, "account_locked", f"{failed} failed log-ins; locked {settings.lock_minutes} min"
-        )
-        log.warning("an account was locked after %d failed log-ins", failed)
+def demo_accounts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Active accounts that still have their demo password (production refuses to start with any)."""
+    found = []
+    for username, _name, _role, _op, password in DEMO_USERS:
+        row = con.execute(
+            "SELECT password_hash FROM users WHERE username = ? AND active", [username]
+        ).fetchone()
+        if row and _verify(row[0], password):
+            found.append(username)
+    return found

@@ -75,9 +75,11 @@ def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
         from transcription import ModelNotAvailableError
 
         try:
+            from lydlogg.audit import configure_forwarding
             from lydlogg.crypto import use_encryption
 
             use_encryption(settings.db_path, settings.encryption)
+            configure_forwarding(settings.audit)
             return func(*args, settings=settings, **kwargs)
         except (DatabaseError, ModelNotAvailableError) as e:
             raise Failure(str(e)) from e
@@ -89,6 +91,9 @@ def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.version_option(package_name="lydlogg")
 def main() -> None:
     """Lydlogg: audio-log quality review for legevakt, LVS and AMK calls."""
+    from lydlogg.fileperms import private_umask
+
+    private_umask()  # every file and folder this command creates is the service account's only
 
 
 @main.command()
@@ -239,11 +244,13 @@ def _plain(value: Any) -> Any:
 @with_settings
 def calls(fmt: str, settings: Settings) -> None:
     """List calls: id, source file, duration, channels and status."""
+    from lydlogg.audit import record
     from lydlogg.db import connect
     from lydlogg.store import list_calls
 
     with connect(settings.db_path) as con:
         df = list_calls(con)
+        record(con, _cli_actor(), "cli_list_calls", "calls", None, f"{len(df)} calls")
     columns = [
         "call_id",
         "started_at",
@@ -325,7 +332,7 @@ def export_transcript(
         raise click.UsageError("give CALL_IDS, or --all / --since / --service")
     formats = list(TRANSCRIPT_FORMATS) if fmt == "all" else [fmt]
     selection = TranscriptSelection(call_ids, all_calls, since.date() if since else None, service)
-    username = f"cli:{getpass.getuser()}"
+    username = _cli_actor()
     single = len(call_ids) == 1 and not (all_calls or since or service) and len(formats) == 1
     if single and (output is None or not output.is_dir()):
         from lydlogg.audit import record
@@ -407,7 +414,10 @@ def transcribe(
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option(
-    "--as", "username", default=None, help="Search with this user's access rules (audited in their name)."
+    "--as",
+    "username",
+    default=None,
+    help="Search with this user's access rules; asks for their password; audited in their name.",
 )
 @with_settings
 def search(
@@ -419,7 +429,6 @@ def search(
 
     Example: lydlogg search tungpust --role caller --without 113 --service lvs --since 2026-03-01
     """
-    from lydlogg.auth import get_user
     from lydlogg.db import connect
     from review.access import AccessDenied
     from review.search import SearchQuery, search_calls
@@ -434,12 +443,10 @@ def search(
         " ".join(words), role, without, service, since.date() if since else None, until.date() if until else None,
         operator_id, criterion_id, criterion_value, reviewed, limit,
     )  # fmt: skip
+    user = _acting_user(settings, username) if username else None
     with connect(settings.db_path) as con:
-        user = get_user(con, username) if username else None
-        if username and user is None:
-            raise Failure(f"no active user {username!r}")
         try:
-            hits = search_calls(con, user, query, who=username or f"cli:{getpass.getuser()}")
+            hits = search_calls(con, user, query, who=username or _cli_actor())
         except AccessDenied as e:
             raise Failure(f"{username} may not search calls") from e
         except ValueError as e:
@@ -470,14 +477,16 @@ def search(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write."
 )
 @click.option(
-    "--as", "username", default=None, help="Export with this user's access rules, audited in their name."
+    "--as",
+    "username",
+    default=None,
+    help="Export with this user's access rules; asks for their password; audited in their name.",
 )
 @with_settings
 def export_cmd(
     dataset_name: str, fmt: str, excel: bool, output: Path, username: str | None, settings: Settings
 ) -> None:
     """Export review data as one flat table (columns in the README)."""
-    from lydlogg.auth import get_user
     from lydlogg.conversation import add_call_measures
     from lydlogg.db import connect
     from lydlogg.exports import ExcelUnavailable, export_dataset
@@ -487,15 +496,11 @@ def export_cmd(
     if excel and fmt != "csv":
         raise click.UsageError("--excel applies to --format csv")
     key = load_or_create_key(settings.key_file)
+    user = _acting_user(settings, username) if username else None
     with connect(settings.db_path) as con:
-        user = None
-        if username:
-            user = get_user(con, username)
-            if user is None:
-                raise Failure(f"no active user {username!r}")
         try:
             rows = export_dataset(
-                con, dataset_name, fmt, output, key=key, username=username or f"cli:{getpass.getuser()}",
+                con, dataset_name, fmt, output, key=key, username=username or _cli_actor(),
                 user=user, excel=excel, window_hours=settings.episodes.window_hours, extra=add_call_measures,
             )  # fmt: skip
         except AccessDenied as e:
@@ -766,18 +771,21 @@ def recontacts(window_hours: float | None, fmt: str, settings: Settings) -> None
     `--format csv` prints one row per call: call_id, episode_id, contact_number,
     hours_since_previous, services, flagged, and more.
     """
+    from lydlogg.audit import record
+    from lydlogg.csv_safety import safe_csv
     from lydlogg.db import connect
     from lydlogg.episodes import EPISODE_COLUMNS, link_episodes, summarise
 
     with connect(settings.db_path) as con:
         episodes = link_episodes(con, window_hours or settings.episodes.window_hours)
+        record(con, _cli_actor(), "cli_recontacts", "calls", None, f"{len(episodes)} contacts, {fmt}")
     if fmt == "csv":
         out = episodes[list(EPISODE_COLUMNS)].assign(
             hours_since_previous=episodes["hours_since_previous"].round(2),
             episode_span_hours=episodes["episode_span_hours"].round(2),
             flagged=episodes["flagged"].fillna(False).astype(bool),
         )
-        click.echo(out.to_csv(index=False), nl=False)
+        click.echo(safe_csv(out), nl=False)
         return
     counts = summarise(episodes)
     click.echo(
@@ -801,12 +809,14 @@ def recontacts(window_hours: float | None, fmt: str, settings: Settings) -> None
 @with_settings
 def episode_summary(call_id: str, fmt: str, output: Path, settings: Settings) -> None:
     """Write the printable summary of CALL_ID's episode (for an internal review)."""
+    from lydlogg.audit import record
     from lydlogg.db import connect
     from lydlogg.episode_report import PdfUnavailableError, episode_html, html_to_pdf
     from lydlogg.episodes import link_episodes
 
     with connect(settings.db_path) as con:
         linked = link_episodes(con, settings.episodes.window_hours, call_ids=[call_id])
+        record(con, _cli_actor(), "cli_episode_summary", "call", call_id, fmt)
     mine = linked.loc[linked["call_id"] == call_id, "episode_id"]
     if mine.empty:
         raise Failure(f"no dated call {call_id!r} (an episode needs started_at)")
@@ -853,6 +863,26 @@ def serve(port: int | None, host: str | None, config: Path | None, db: Path | No
         settings = load_settings(config, **({"db_path": db} if db else {}))
     except ConfigError as e:
         raise Failure(str(e)) from e
+    from lydlogg.settings import production_problems
+
+    if problems := production_problems(settings):
+        raise Failure("env = production refuses to start: " + "; ".join(problems))
+    if settings.env == "production" and settings.db_path.exists():
+        from lydlogg.auth import demo_accounts
+        from lydlogg.crypto import use_encryption
+        from lydlogg.db import DatabaseError, connect
+
+        try:
+            use_encryption(settings.db_path, settings.encryption)
+            with connect(settings.db_path, read_only=True) as con:
+                demo = demo_accounts(con)
+        except DatabaseError as e:
+            raise Failure(str(e)) from e
+        if demo:
+            raise Failure(
+                f"env = production but the demo accounts {', '.join(demo)} still have their demo passwords; "
+                "deactivate them or set new passwords (the Brukere page, or `lydlogg users`)"
+            )
     app = Path(__file__).resolve().parent.parent / "app.py"
     if not app.is_file():
         raise Failure(f"{app}: the app file is missing; run from a source checkout (pip install -e .)")
@@ -862,7 +892,22 @@ def serve(port: int | None, host: str | None, config: Path | None, db: Path | No
     port = port or settings.server.port
     host = host or settings.server.address
     click.echo(f"Lydlogg is at http://{host}:{port}")
-    cmd = [
+    cmd = streamlit_command(settings, app, port, host)
+    if settings.sso.enabled:
+        from lydlogg.sso import SsoConfigError, write_streamlit_secrets
+
+        try:
+            cmd += ["--secrets.files", str(write_streamlit_secrets(settings).resolve())]
+        except SsoConfigError as e:
+            raise Failure(str(e)) from e
+    sys.stdout.flush()
+    os.execve(sys.executable, cmd, env)  # Streamlit takes over this process, signals included
+
+
+def streamlit_command(settings: Settings, app: Path, port: int, host: str | None = None) -> list[str]:
+    """The command line that starts the review app (pure); ``host`` defaults to server.address."""
+    host = host or settings.server.address
+    return [
         sys.executable,
         "-m",
         "streamlit",
@@ -880,23 +925,21 @@ def serve(port: int | None, host: str | None, config: Path | None, db: Path | No
         "viewer",
         "--server.maxUploadSize",  # the case-package import is the only upload
         str(int(settings.cases.max_package_mb)),
+        "--client.showErrorDetails",  # users never see a traceback; the server log has it
+        "none",
     ]
-    if settings.sso.enabled:
-        from lydlogg.sso import SsoConfigError, write_streamlit_secrets
 
-        try:
-            cmd += ["--secrets.files", str(write_streamlit_secrets(settings).resolve())]
-        except SsoConfigError as e:
-            raise Failure(str(e)) from e
-    sys.stdout.flush()
-    os.execve(sys.executable, cmd, env)  # Streamlit takes over this process, signals included
+
+def _cli_actor() -> str:
+    """Who the audit trail names for a command run from the shell: the OS account."""
+    return f"cli:{getpass.getuser()}"
 
 
 def _cli_admin() -> Any:
     """The actor for admin commands run from the shell (the audit trail names the OS user)."""
     from lydlogg.auth import User
 
-    return User(f"cli:{getpass.getuser()}", "CLI", "admin")
+    return User(_cli_actor(), "CLI", "admin")
 
 
 @main.group()
@@ -934,10 +977,19 @@ def retention_apply(dry_run: bool, settings: Settings) -> None:
 def backup_cmd(dest: Path, no_audio: bool, settings: Settings) -> None:
     """Write a consistent backup of the database (and recordings) into the new folder DEST."""
     from lydlogg.backup import BackupError, backup
+    from lydlogg.backup_crypto import BackupKeyError, backup_key
+    from lydlogg.settings import production_problems
 
+    if problems := production_problems(settings):
+        raise Failure("env = production refuses to back up: " + "; ".join(problems))
     try:
-        manifest = backup(settings.db_path, dest, include_audio=not no_audio, user=_cli_admin())
-    except BackupError as e:
+        key = backup_key(settings.backup)
+        if key is None and not no_audio:
+            click.echo("no backup key: recordings are copied unencrypted (`lydlogg backup-keygen`)", err=True)
+        manifest = backup(
+            settings.db_path, dest, include_audio=not no_audio, user=_cli_admin(), backup_key=key
+        )
+    except (BackupError, BackupKeyError) as e:
         raise Failure(str(e)) from e
     click.echo(f"{dest}: {manifest.counts['calls']} calls, {len(manifest.recordings)} recordings")
     if manifest.missing_recordings:
@@ -956,13 +1008,34 @@ def backup_cmd(dest: Path, no_audio: bool, settings: Settings) -> None:
 def restore_cmd(src: Path, audio_root: Path | None, overwrite: bool, settings: Settings) -> None:
     """Restore the backup in SRC as the database given by --db (or db_path)."""
     from lydlogg.backup import BackupError, restore
+    from lydlogg.backup_crypto import BackupKeyError, backup_key
 
     try:
-        report = restore(src, settings.db_path, audio_root=audio_root, overwrite=overwrite)
-    except BackupError as e:
+        report = restore(src, settings.db_path, audio_root=audio_root, overwrite=overwrite,
+                         recordings_root=settings.retention.managed_audio_dir, user=_cli_admin(),
+                         backup_key=backup_key(settings.backup))  # fmt: skip
+    except (BackupError, BackupKeyError) as e:
         raise Failure(str(e)) from e
     click.echo(f"{settings.db_path}: {report.manifest.counts['calls']} calls restored, "
-               f"{len(report.recordings_restored)} recordings copied back")  # fmt: skip
+               f"{len(report.recordings_restored)} recordings copied back, "
+               f"{report.audit_rows_kept} audit rows since the backup kept")  # fmt: skip
+    if report.recordings_refused:
+        click.echo(f"{len(report.recordings_refused)} recordings refused: their target lies outside "
+                   f"{settings.retention.managed_audio_dir}, goes through a link, or is taken", err=True)  # fmt: skip
+        sys.exit(1)
+
+
+@main.command("backup-keygen")
+@with_settings
+def backup_keygen(settings: Settings) -> None:
+    """Write a new random backup key to backup.key_file (refuses to replace one)."""
+    from lydlogg.crypto import create_key_file
+
+    try:
+        path = create_key_file(settings.backup.key_file)
+    except FileExistsError as e:
+        raise Failure(f"{settings.backup.key_file}: exists already; keep it, backups need it") from e
+    click.echo(f"{path}: new backup key; keep a copy apart from the backups")
 
 
 @main.group("db")
@@ -1090,13 +1163,17 @@ def anonymise_text_command() -> None:
 @with_settings
 def monthly_report(month: str, fmt: str, output: Path, settings: Settings) -> None:
     """Write the monthly quality report for MONTH (YYYY-MM): aggregate figures only."""
+    from lydlogg.audit import record
     from lydlogg.auth import User
+    from lydlogg.db import connect
     from lydlogg.episode_report import PdfUnavailableError
     from review.dashboard import DashboardService
     from review.monthly_report import monthly_html, monthly_pdf
 
     overview = DashboardService(settings.db_path, User("cli", "Kommandolinje", "leder"), settings.dashboard,
                                 window_hours=settings.episodes.window_hours, cache=False).overview()  # fmt: skip
+    with connect(settings.db_path) as con:
+        record(con, _cli_actor(), "cli_monthly_report", "report", month, fmt)
     try:
         if fmt == "pdf":
             output.write_bytes(monthly_pdf(overview, month))
@@ -1112,22 +1189,37 @@ def case() -> None:
     """The case library: export and import anonymised case packages."""
 
 
-def _case_library(settings: Settings, username: str) -> Any:
-    from lydlogg.auth import get_user
+def _acting_user(settings: Settings, username: str) -> Any:
+    """The user a command acts as (``--as``), who proves it with their password (read from the
+    terminal, or the first line of standard input); the check is a log-in, audited and throttled."""
+    from lydlogg.auth import AuthError, authenticate
     from lydlogg.db import connect
+
+    password = click.prompt(f"password of {username}", hide_input=True, err=True, default="",
+                            show_default=False)  # fmt: skip
+    with connect(settings.db_path) as con:
+        try:
+            return authenticate(con, username, password, production=settings.env == "production",
+                                settings=settings.login, source=_cli_actor())  # fmt: skip
+        except AuthError as e:
+            raise Failure(f"--as {username}: {e}") from e
+
+
+def _case_library(settings: Settings, username: str) -> Any:
+    """The case library as ``username`` (:func:`_acting_user`)."""
     from review.cases import CaseLibraryService
 
-    with connect(settings.db_path) as con:
-        user = get_user(con, username)
-    if user is None:
-        raise Failure(f"no active user {username!r}")
+    user = _acting_user(settings, username)
     return CaseLibraryService(settings.db_path, user, settings.cases, settings.anonymise)
 
 
 @case.command("export")
 @click.argument("case_id")
 @click.option(
-    "--as", "username", required=True, help="A leder or veileder; the export is audited in their name."
+    "--as",
+    "username",
+    required=True,
+    help="A leder or veileder; asks for their password; the export is audited in their name.",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Zip file to write (default: kasus-CASE_ID.zip).")  # fmt: skip
@@ -1148,7 +1240,10 @@ def case_export(case_id: str, username: str, output: Path | None, settings: Sett
 @case.command("import")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
-    "--as", "username", required=True, help="A leder or veileder; the import is audited in their name."
+    "--as",
+    "username",
+    required=True,
+    help="A leder or veileder; asks for their password; the import is audited in their name.",
 )
 @with_settings
 def case_import(package: Path, username: str, settings: Settings) -> None:
@@ -1169,3 +1264,26 @@ def case_import(package: Path, username: str, settings: Settings) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail: check that no row was changed or removed."""
+
+
+@audit_group.command("verify")
+@with_settings
+def audit_verify(settings: Settings) -> None:
+    """Walk the hash chain of the audit trail; exit 1 and name the first broken link if any."""
+    from lydlogg.audit import record, verify_chain
+    from lydlogg.db import connect
+
+    with connect(settings.db_path) as con:
+        report = verify_chain(con)
+        if report.ok:
+            record(con, _cli_actor(), "audit_verify", "audit", None, f"{report.rows} rows, chain intact")
+    covered = report.rows - report.legacy_rows
+    if not report.ok:
+        raise Failure(f"audit trail broken at row {report.broken_at}: {report.reason}")
+    click.echo(f"audit trail intact: {covered} chained rows" +
+               (f", {report.legacy_rows} older rows written before the chain" if report.legacy_rows else ""))  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
@@ -17,7 +18,15 @@ from pathlib import Path
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field
 
-from lydlogg.db import DatabaseError, DatabaseKey, connect, current_catalog, register_key, sql_literal
+from lydlogg.db import (
+    DatabaseError,
+    DatabaseKey,
+    connect,
+    current_catalog,
+    load_httpfs,
+    register_key,
+    sql_literal,
+)
 
 __all__ = [
     "EncryptionSettings",
@@ -29,6 +38,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_GENERATED_KEY = re.compile(r"[0-9a-f]{64}")  # 256 random bits, as create_key_file writes them
 
 
 class EncryptionSettings(BaseModel):
@@ -47,8 +58,9 @@ class EncryptionSettings(BaseModel):
     key_file: Path = Field(
         Path("data/secrets/database.key"),
         description=(
-            "File holding the database key (one line, at least 16 characters, readable only by its "
-            "owner). `lydlogg db keygen` writes a new random one. Keep a copy apart from the backups."
+            "File holding the database key (one line of 64 hexadecimal digits, readable only by its "
+            "owner). `lydlogg db keygen` writes a new random one; a chosen pass phrase is refused. "
+            "Keep a copy apart from the backups."
         ),
     )
     key_env: str = Field(
@@ -85,8 +97,12 @@ def database_key(settings: EncryptionSettings) -> DatabaseKey | None:
         if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise DatabaseKeyError(f"{path}: database key is readable by others; run `chmod 600 {path}`")
         secret = path.read_text(encoding="utf-8").strip()
-    if len(secret) < 16:
-        raise DatabaseKeyError(f"{source}: a database key must have at least 16 characters")
+    if not _GENERATED_KEY.fullmatch(secret):
+        # a chosen pass phrase is guessable; only what `lydlogg db keygen` writes is accepted
+        raise DatabaseKeyError(
+            f"{source}: not a generated database key; a key is 64 hexadecimal digits as written by "
+            "`lydlogg db keygen` (or `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+        )
     return DatabaseKey(secret, allow_mbedtls=settings.allow_mbedtls)
 
 
@@ -119,7 +135,7 @@ def encrypt_database(source: Path, target: Path, key: DatabaseKey) -> Path:
     with connect(source, key=None) as con:
         try:
             try:
-                con.execute("LOAD httpfs")
+                load_httpfs(con)
             except duckdb.Error:
                 if not key.allow_mbedtls:
                     raise

@@ -21,6 +21,7 @@ import pandas as pd
 
 from lydlogg.audit import record
 from lydlogg.auth import User
+from lydlogg.csv_safety import safe_csv, safe_frame
 from lydlogg.episodes import EPISODE_COLUMNS, link_episodes
 from lydlogg.pseudonym import pseudonymise
 
@@ -149,21 +150,10 @@ def dataset(
     return df[list(EPISODE_COLUMNS)].reset_index(drop=True)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Text cells a spreadsheet would run as a formula get a leading ``'`` (CSV injection).
-
-    A local copy: issue 15 adds one escape to the core; the two should become one.
-    """
-    out = df.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
-            out[column] = out[column].map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
-            )
-    return out
+    """``df`` with every cell a spreadsheet would run as a formula made inert: the core's one rule,
+    :func:`lydlogg.csv_safety.safe_frame`."""
+    return safe_frame(df)
 
 
 def _text_times(df: pd.DataFrame) -> pd.DataFrame:
@@ -177,10 +167,9 @@ def _text_times(df: pd.DataFrame) -> pd.DataFrame:
 
 def csv_bytes(df: pd.DataFrame, *, excel: bool = False) -> bytes:
     """CSV; ``excel`` for Norwegian Excel: UTF-8 with BOM, ``;`` between fields, decimal comma."""
-    safe = escape_formulas(_text_times(df))
     if excel:
-        return safe.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
-    return safe.to_csv(index=False).encode("utf-8")
+        return safe_csv(_text_times(df), sep=";", decimal=",").encode("utf-8-sig")
+    return safe_csv(_text_times(df)).encode("utf-8")
 
 
 def _excel_extension_file() -> Path | None:

@@ -228,7 +228,7 @@ def ingest(settings: Settings, paths: Iterable[Path], metadata: Path | None = No
             continue
         if not row.audio_file.is_file():
             row_errors.append(
-                RowError(Path(metadata), row.line, f"audio_file {row.audio_file.name!r} not found")
+                RowError(Path(metadata), row.line, "audio_file not found (the file named in this row)")
             )
             continue
         by_path[row.audio_file] = row

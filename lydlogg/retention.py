@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field
 
+from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
 from review.access import check
@@ -205,11 +206,7 @@ def _carry_out(con: duckdb.DuckDBPyConnection, plan: RetentionPlan, user: User) 
                 " VALUES (?, ?, 'transcript', 'transcript', ?, ?)",
                 [(plan.run_id, user.username, tid, owner.get(tid)) for tid in tids],
             )
-        con.execute(
-            "INSERT INTO audit (username, action, object_type, object_id, detail)"
-            " VALUES (?, 'apply_retention', 'retention_run', ?, ?)",
-            [user.username, plan.run_id, plan.summary()],
-        )
+        record(con, user.username, "apply_retention", "retention_run", plan.run_id, plan.summary())
 
 
 def apply_retention(
@@ -232,11 +229,7 @@ def apply_retention(
     with connect(db_path) as con:
         plan = plan_retention(con, rules, now, dry_run=dry_run)
         if dry_run:
-            con.execute(
-                "INSERT INTO audit (username, action, object_type, object_id, detail)"
-                " VALUES (?, 'plan_retention', 'retention_run', ?, ?)",
-                [user.username, plan.run_id, plan.summary()],
-            )
+            record(con, user.username, "plan_retention", "retention_run", plan.run_id, plan.summary())
             return plan
         _carry_out(con, plan, user)
     deleted, missing, failed = [], [], []

@@ -25,7 +25,9 @@ from pydantic_settings import (
 
 from anonymise.audio import AnonymiseSettings
 from lydlogg.advice import AdviceSettings
+from lydlogg.audit import AuditSettings
 from lydlogg.auth import LoginSettings
+from lydlogg.backup_crypto import BackupSettings
 from lydlogg.crypto import EncryptionSettings
 from lydlogg.metadata import MetadataSettings
 from lydlogg.retention import RetentionSettings
@@ -44,6 +46,7 @@ __all__ = [
     "env_name",
     "iter_settings",
     "load_settings",
+    "production_problems",
     "settings_markdown",
 ]
 
@@ -248,6 +251,15 @@ class ServerSettings(_Section):
             "within it keeps the session (a random token in a cookie, kept hashed in the database)."
         ),
     )
+    session_max_hours: float = Field(
+        12,
+        gt=0,
+        le=7 * 24,
+        description=(
+            "Absolute lifetime of a log-in session (hours): after this the user must log in again, "
+            "however active they were. Applies to local and single sign-on log-ins alike."
+        ),
+    )
 
 
 class SsoSettings(_Section):
@@ -296,6 +308,16 @@ class SsoSettings(_Section):
     operator_id_claim: str = Field(
         "",
         description="Claim holding the operator id for operators and doctors (empty: the user name is used).",
+    )
+    max_identity_age_seconds: int = Field(
+        300,
+        ge=30,
+        le=3600,
+        description=(
+            "An identity from the provider starts a Lydlogg session only this soon (seconds) after the "
+            "provider authenticated the user; an older one (Streamlit keeps it 30 days in a cookie) "
+            "is logged out, so the next person at a shared PC is not logged in as the last."
+        ),
     )
 
 
@@ -362,10 +384,14 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings, description="The review app.")
     sso: SsoSettings = Field(default_factory=SsoSettings, description="Single sign-on (OpenID Connect).")
     login: LoginSettings = Field(default_factory=LoginSettings, description="Log-in lock-out.")
+    audit: AuditSettings = Field(default_factory=AuditSettings, description="The audit trail.")
     encryption: EncryptionSettings = Field(
         default_factory=EncryptionSettings, description="Encryption at rest."
     )
     retention: RetentionSettings = Field(default_factory=RetentionSettings, description="Retention rules.")
+    backup: BackupSettings = Field(
+        default_factory=BackupSettings, description="Backups: encryption of recordings, signed manifest."
+    )
     dashboard: DashboardSettings = Field(
         default_factory=DashboardSettings, description="The leader's overview (Oversikt) and monthly report."
     )
@@ -427,6 +453,27 @@ def load_settings(config: Path | None = None, **overrides: object) -> Settings:
         raise ConfigError(f"{path}: not valid TOML ({e})") from e
     finally:
         _config_file.reset(token)
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Why a production installation would write personal data unprotected (empty: none).
+
+    The app, ``lydlogg serve`` and ``lydlogg backup`` refuse to start in production while any is
+    left: an unencrypted database, or no backup key (recordings in backups would be plain).
+    """
+    if settings.env != "production":
+        return []
+    problems = []
+    if not settings.encryption.enabled:
+        problems.append(
+            "the database is not encrypted (set encryption.enabled and a key from `lydlogg db keygen`)"
+        )
+    if not os.environ.get(settings.backup.key_env) and not Path(settings.backup.key_file).is_file():
+        problems.append(
+            f"no backup key ({settings.backup.key_file} or ${settings.backup.key_env}); "
+            "backups would hold recordings in plain form (`lydlogg backup-keygen`)"
+        )
+    return problems
 
 
 def iter_settings(model: type[BaseModel] = Settings, prefix: str = "") -> Iterator[tuple[str, object, str]]:

@@ -30,7 +30,14 @@ from lydlogg.audit import record
 from lydlogg.auth import AuthError, User
 from lydlogg.settings import Settings, SsoSettings
 
-__all__ = ["SsoConfigError", "SsoIdentity", "claims_identity", "sso_login", "write_streamlit_secrets"]
+__all__ = [
+    "SsoConfigError",
+    "SsoIdentity",
+    "claims_identity",
+    "identity_fresh",
+    "sso_login",
+    "write_streamlit_secrets",
+]
 
 # When the claims map to several roles, the first of these wins.
 ROLE_PRECEDENCE = ("leder", "veileder", "admin", "lege", "operator")
@@ -78,6 +85,19 @@ def claims_identity(claims: Mapping[str, object], sso: SsoSettings) -> SsoIdenti
 
 def _audit(con: duckdb.DuckDBPyConnection, username: str, action: str, detail: str | None = None) -> None:
     record(con, username[:200], action, "user", username[:200], detail)
+
+
+def identity_fresh(claims: Mapping[str, object], now: float, max_age_s: float) -> bool:
+    """Whether the provider authenticated the user at most ``max_age_s`` seconds before ``now``.
+
+    Streamlit keeps the identity in a cookie for 30 days. Only an identity that has just come
+    back from the provider (``auth_time``, else ``iat`` of the ID token) starts a Lydlogg session;
+    an older one belongs to whoever used the PC before and is logged out.
+    """
+    when = claims.get("auth_time", claims.get("iat"))
+    if isinstance(when, bool) or not isinstance(when, int | float):
+        return False
+    return -60 <= now - when <= max_age_s  # a minute of clock skew between provider and server
 
 
 def sso_login(con: duckdb.DuckDBPyConnection, identity: SsoIdentity) -> User:

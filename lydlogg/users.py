@@ -2,7 +2,8 @@
 unlock. Every change is checked against ``manage_users`` and written to the audit trail.
 
 Users are never deleted (the audit trail and reviews name them); deactivating one ends their
-log-ins. An admin cannot deactivate or demote themselves, so an installation keeps an admin.
+log-ins. Deactivating, changing the role and resetting the password end every live session of the
+user at once (:func:`lydlogg.auth.revoke_sessions`). An admin cannot deactivate or demote themselves, so an installation keeps an admin.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from pathlib import Path
 import duckdb
 
 from lydlogg.audit import record
-from lydlogg.auth import ROLES, AuthError, User, create_user, hash_password
+from lydlogg.auth import (
+    ROLES,
+    AuthError,
+    User,
+    create_user,
+    hash_password,
+    operator_id_free,
+    revoke_sessions,
+)
 from lydlogg.db import connect, transaction
 from lydlogg.teams import assign_team, operator_teams
 from review.access import check
@@ -99,12 +108,14 @@ class UserAdminService:
             operator_id = operator_id or current
             if role in ("operator", "lege") and not operator_id:
                 raise AuthError(f"rollen {role!r} krever operatør-id")
+            operator_id_free(con, operator_id, username)
             with transaction(con):
                 con.execute(
                     "UPDATE users SET role = ?, operator_id = ? WHERE username = ?",
                     [role, operator_id, username],
                 )
                 self._audit(con, "change_role", username, f"{old} -> {role}")
+                revoke_sessions(con, username, "role changed", by=self.user.username)
 
     def set_active(self, username: str, active: bool) -> None:
         """Deactivate (no more log-ins) or reactivate a user."""
@@ -113,9 +124,17 @@ class UserAdminService:
             raise AuthError("du kan ikke deaktivere deg selv")
         with connect(self.db_path) as con:
             self._existing(con, username)
+            if active:
+                operator_id_free(
+                    con,
+                    con.execute("SELECT operator_id FROM users WHERE username = ?", [username]).fetchone()[0],
+                    username,
+                )
             with transaction(con):
                 con.execute("UPDATE users SET active = ? WHERE username = ?", [active, username])
                 self._audit(con, "activate_user" if active else "deactivate_user", username)
+                if not active:
+                    revoke_sessions(con, username, "user deactivated", by=self.user.username)
 
     def deactivate(self, username: str) -> None:
         self.set_active(username, False)
@@ -132,6 +151,7 @@ class UserAdminService:
                 )
                 con.execute("DELETE FROM login_state WHERE username = ?", [username])
                 self._audit(con, "reset_password", username)
+                revoke_sessions(con, username, "password reset", by=self.user.username)
 
     def teams(self) -> dict[str, str]:
         """Every operator's team, by operator id."""

@@ -490,6 +490,8 @@ class CalibrationService:
         return [Interpretation(*r) for r in rows]
 
     def guidance(self, rubric_id: str) -> dict[str, str]:
+        """Agreed interpretations per criterion; for those who see calls (as ReviewService.guidance)."""
+        check(self.user, "list_calls")
         with connect(self.db_path) as con:
             return guidance(con, rubric_id)
 

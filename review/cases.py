@@ -23,6 +23,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import re
 import uuid
 from collections.abc import Iterator, Sequence
@@ -41,6 +42,7 @@ from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
 from lydlogg.db.fts import build_index, has_index, load_fts, match_sql
+from lydlogg.fileperms import PRIVATE_FILE, private_dir
 from review.access import AccessDenied, check
 from review.feedback import assessment_rows
 from review.service import Review, ReviewService, Suggestion
@@ -450,13 +452,14 @@ class CaseLibraryService:
         """Write a case's (anonymised) audio as a new WAV in the cases folder; its file name there."""
         import soundfile as sf
 
-        folder = Path(self.settings.cases_dir)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_dir(Path(self.settings.cases_dir))
         target = folder / f"case-{case_id}.wav"
         if original is not None and target.resolve() == Path(original).resolve():
             raise ValueError("the cases folder holds the original recording; refusing to overwrite it")
         data = samples.T if samples.ndim == 2 else samples
-        with open(target, "xb") as fh:  # "x": never overwrite a file that is there
+        # O_EXCL: never overwrite a file that is there; 0600: readable by the service account only
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        with os.fdopen(fd, "wb") as fh:
             sf.write(fh, data, rate, format="WAV", subtype="PCM_16")
         return target.name
 

@@ -45,6 +45,7 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect
 from review.access import AccessDenied, check
@@ -323,23 +324,32 @@ def _melt_trends(wide: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["metric", "source", "month", "service", "team"]).reset_index(drop=True)
 
 
-def team_view(per_operator: pd.DataFrame, operator_id: str | None = None) -> pd.DataFrame:
+MIN_PEERS = 3  # a median over fewer people tells an operator what their colleagues scored
+
+
+def team_view(
+    per_operator: pd.DataFrame, operator_id: str | None = None, *, min_peers: int = 0
+) -> pd.DataFrame:
     """Per-operator rows (all, or one operator's) with each team's median beside them.
 
     The median is taken over the operators with calls in the same month, service and team (calls
     without a team form one group per service); its rows have ``row = "team_median"`` and no
-    operator id.
+    operator id. A group of fewer than ``min_peers`` operators gets no median (an operator's own
+    view uses :data:`MIN_PEERS`: with two, the median gives the colleague's figures away).
     """
     metric_ids = [m.id for m in METRICS]
     if per_operator.empty:
         return per_operator.assign(row=pd.Series(dtype=str))
     group = ["month", "service", "team"]
+    grouped = per_operator.groupby(group, dropna=False)
     median = (
-        per_operator.groupby(group, dropna=False)[["calls", *metric_ids]]
+        grouped[["calls", *metric_ids]]
         .median()
+        .assign(peers=grouped["operator_id"].nunique())
         .reset_index()
         .assign(operator_id=None, row="team_median")
     )
+    median = median[median["peers"] >= min_peers].drop(columns="peers")
     mine = per_operator if operator_id is None else per_operator[per_operator["operator_id"] == operator_id]
     if operator_id is not None:  # only the groups this operator is in (a missing team is a group too)
 
@@ -399,6 +409,11 @@ class DashboardService:
         self.settings = settings or DashboardSettings()
         self.window_hours = float(window_hours)
         self.cache = cache
+
+    def record_download(self, what: str, object_id: str | None = None) -> None:
+        """Audit a figure table or report the user took away (a download button's ``on_click``)."""
+        with connect(self.db_path) as con:
+            record(con, self.user.username, "download", "file", object_id, what)
 
     def available(self) -> bool:
         return self.db_path.exists()
@@ -561,13 +576,16 @@ class DashboardService:
             operator_id = self.user.operator_id
         with connect(self.db_path) as con:
             figures = self._figures(con, ("per_operator",))["per_operator"]
-            con.execute(
-                "INSERT INTO audit (username, action, object_type, object_id, detail)"
-                " VALUES (?, 'view_dashboard', 'operator', ?, ?)",
-                [self.user.username, operator_id or "*", "per-operator figures"],
+            record(
+                con,
+                self.user.username,
+                "view_dashboard",
+                "operator",
+                operator_id or "*",
+                "per-operator figures",
             )
         log.info("per-operator figures viewed (%s operators)", figures["operator_id"].nunique())
-        return team_view(figures, operator_id)
+        return team_view(figures, operator_id, min_peers=MIN_PEERS if self.user.own_calls_only else 0)
 
 
 _MEASURE_MEANS = (

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
 from review.access import AccessDenied, check
@@ -283,11 +284,7 @@ class FeedbackService:
                     " RETURNING note_id",
                     [call_id, segment_index, text.strip(), self.user.username],
                 ).fetchone()[0]
-                con.execute(
-                    "INSERT INTO audit (username, action, object_type, object_id, detail)"
-                    " VALUES (?, 'feedback_note', 'call', ?, ?)",
-                    [self.user.username, call_id, f"note {note_id}"],
-                )
+                record(con, self.user.username, "feedback_note", "call", call_id, f"note {note_id}")
         return note_id
 
     def notes(self, call_id: str) -> list[FeedbackNote]:

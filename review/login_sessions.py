@@ -5,9 +5,12 @@ therefore stores a random token in a cookie; a new browser session that presents
 session is still alive continues as the same user, without asking for the password again.
 
 Only the token's SHA-256 is kept in the database, so a copy of the database does not let anyone
-take over a session. A session ends at log-out, or when it has been idle for longer than the
-timeout (``server.session_timeout_minutes``); an account that has been deactivated or changed
-role since is looked up afresh on every resume.
+take over a session. A session ends at log-out (in every tab that shares the cookie), when it has
+been idle for longer than the timeout (``server.session_timeout_minutes``), when it is older than
+the absolute lifetime (``server.session_max_hours``), or when an admin deactivates the user,
+changes their role or resets their password, or the account is locked (all of these revoke
+every session of the user, :func:`lydlogg.auth.revoke_sessions`). The app checks the session row
+and re-reads the user on every rerun (:func:`live_session`), so a change applies at the next click.
 """
 
 from __future__ import annotations
@@ -19,14 +22,16 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from lydlogg.audit import record
-from lydlogg.auth import User
+from lydlogg.auth import User, revoke_sessions
 
 __all__ = [
     "COOKIE",
     "cookie_script",
     "end_session",
     "idle_expired",
+    "live_session",
     "resume_session",
+    "revoke_sessions",
     "start_session",
     "touch_session",
 ]
@@ -53,28 +58,54 @@ def start_session(con: duckdb.DuckDBPyConnection, user: User, now: datetime | No
     return token
 
 
-def resume_session(
-    con: duckdb.DuckDBPyConnection, token: str, timeout_minutes: float, now: datetime | None = None
+def live_session(
+    con: duckdb.DuckDBPyConnection,
+    token: str,
+    timeout_minutes: float,
+    now: datetime | None = None,
+    *,
+    max_age_hours: float = 12,
 ) -> User | None:
-    """The user of a live session with this token, or None (unknown, idle too long, or deactivated)."""
+    """The user of a live session with this token, read afresh, or None.
+
+    None when the token is unknown (logged out, revoked), the session has been idle too long or
+    is older than ``max_age_hours``, or the user is deactivated; a dead session row is deleted.
+    Called on every rerun of the app, so it writes ``last_seen_at`` at most once a minute and
+    writes no audit row.
+    """
     now = now or datetime.now(UTC)
     row = con.execute(
-        "SELECT s.last_seen_at, u.username, u.display_name, u.role, u.operator_id, u.active"
+        "SELECT s.created_at, s.last_seen_at, u.username, u.display_name, u.role, u.operator_id, u.active"
         " FROM login_sessions s JOIN users u USING (username) WHERE s.token_sha256 = ?",
         [_digest(token)],
     ).fetchone()
     if row is None:
         return None
-    last_seen, username, display_name, role, operator_id, active = row
-    if not active or idle_expired(last_seen, now, timeout_minutes):
+    created, last_seen, username, display_name, role, operator_id, active = row
+    too_old = now - created > timedelta(hours=max_age_hours)
+    if not active or too_old or idle_expired(last_seen, now, timeout_minutes):
         con.execute("DELETE FROM login_sessions WHERE token_sha256 = ?", [_digest(token)])
         return None
     if now - last_seen > _TOUCH_EVERY:
         con.execute(
             "UPDATE login_sessions SET last_seen_at = ? WHERE token_sha256 = ?", [now, _digest(token)]
         )
-    record(con, username, "session_resume", "user", username)
     return User(username, display_name, role, operator_id)
+
+
+def resume_session(
+    con: duckdb.DuckDBPyConnection,
+    token: str,
+    timeout_minutes: float,
+    now: datetime | None = None,
+    *,
+    max_age_hours: float = 12,
+) -> User | None:
+    """:func:`live_session` for a new browser session (a reload); a resumed session is audited."""
+    user = live_session(con, token, timeout_minutes, now, max_age_hours=max_age_hours)
+    if user is not None:
+        record(con, user.username, "session_resume", "user", user.username)
+    return user
 
 
 def touch_session(con: duckdb.DuckDBPyConnection, token: str, now: datetime | None = None) -> None:

@@ -8,6 +8,7 @@ and saved review is written to the append-only ``audit`` table.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterator
@@ -64,6 +65,35 @@ class Review:
     overall_comment: str | None
     values: dict[str, int | None] = field(default_factory=dict)
     comments: tuple[tuple[int | None, float | None, str], ...] = ()
+
+
+def review_value_problems(
+    scales: dict[str, tuple[int, ...]] | None, values: dict[str, int | None]
+) -> list[str]:
+    """Why ``values`` cannot be saved for a rubric whose criteria allow ``scales`` (pure).
+
+    ``scales`` maps each criterion id to its allowed values (None: the rubric is unknown); a
+    value may also be None (not given).
+    """
+    if scales is None:
+        return ["no such rubric"]
+    problems = []
+    for criterion, value in values.items():
+        if criterion not in scales:
+            problems.append(f"criterion {criterion!r} is not in the rubric")
+        elif value is not None and (isinstance(value, bool) or value not in scales[criterion]):
+            problems.append(f"{criterion}: value must be one of {', '.join(map(str, scales[criterion]))}")
+    return problems
+
+
+@functools.lru_cache(maxsize=32)
+def _rubric_scales(rubric_id: str) -> dict[str, tuple[int, ...]] | None:
+    from rubrics import load_rubrics
+
+    loaded = load_rubrics().get(rubric_id)
+    if loaded is None:
+        return None
+    return {c.id: tuple(c.scale.values) for c in loaded.rubric.criteria}
 
 
 def _audit(
@@ -230,9 +260,21 @@ class ReviewService:
                         row["status"])  # fmt: skip
 
     def transcript(self, call_id: str) -> Transcript:
+        """The call's newest transcript; every read is audited (the call page, calibration, feedback)."""
         with self._db() as con:
             self._check_call(con, "view_call", call_id)
-            return load_transcript(con, call_id)
+            transcript = load_transcript(con, call_id)
+            _audit(con, self.user, "view_transcript", call_id)
+        return transcript
+
+    def record_download(self, what: str, object_id: str | None = None) -> None:
+        """Audit a file the user took away (episode summary, handout, figures, report).
+
+        Pages pass it as the download button's ``on_click``, so the row is written when the
+        button is pressed; ``what`` names the file kind and format, never its content.
+        """
+        with self._db() as con:
+            record(con, self.user.username, "download", "file", object_id, what)
 
     def audio_path(self, call_id: str) -> Path | None:
         with self._db() as con:
@@ -334,6 +376,8 @@ class ReviewService:
         action = {"peer": "peer_review", "self": "self_review"}.get(kind)
         if action is None:
             raise ValueError(f"kind {kind!r} is not 'peer' or 'self'")
+        if problems := review_value_problems(_rubric_scales(rubric_id), values):
+            raise ValueError(f"review of rubric {rubric_id!r} refused: {'; '.join(problems)}")
         review_id = uuid.uuid4().hex
         with self._db() as con:
             self._check_call(con, action, call_id)
@@ -521,10 +565,7 @@ class ReviewService:
                             for c, r in new
                         ],
                     )
-                con.execute(
-                    "INSERT INTO audit (username, action, object_type, object_id, detail) VALUES (?, 'sampling_plan', 'plan', ?, ?)",
-                    [self.user.username, plan.plan_id, f"{len(new)} tasks"],
-                )
+                record(con, self.user.username, "sampling_plan", "plan", plan.plan_id, f"{len(new)} tasks")
         return tasks
 
     def tasks(self) -> pd.DataFrame:

@@ -195,3 +195,15 @@ def write_encoded(
             for packet in stream.encode(chunk):
                 out.mux(packet)
     return path
+
+
+def sign_in(at, db: Path, user) -> str:
+    """Put ``user`` in an AppTest session the way a log-in does: with a live session row."""
+    from lydlogg.db import connect
+    from review.login_sessions import start_session
+
+    with connect(db) as con:
+        token = start_session(con, user)
+    at.session_state["user"] = user
+    at.session_state["token"] = token
+    return token

@@ -135,7 +135,7 @@ def test_passwords_log_in_and_failures_are_audited(db):
         assert authenticate(con, "anne", "demo-anne-1").operator_id == "op-anne"
         with pytest.raises(AuthError, match="feil brukernavn eller passord"):
             authenticate(con, "anne", "wrong-password")
-        with pytest.raises(AuthError, match="produksjon"):
+        with pytest.raises(AuthError, match="feil brukernavn eller passord"):  # one message: no confirmation
             authenticate(con, "anne", "demo-anne-1", production=True)
         with pytest.raises(AuthError, match="refused when LYDLOGG_ENV=production"):
             create_user(con, "x", "X", "leder", "demo-leder", production=True)
@@ -176,3 +176,24 @@ def test_a_correction_keeps_the_original_relabels_and_scores_again(db):
         leder.correct_segment(OWN, 999, text="x")
     with pytest.raises(ValueError, match="role 'nurse'"):
         leder.correct_segment(OWN, 0, role="nurse")
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"introduces_self": 7}, "introduces_self: value must be one of 0, 1"),
+        ({"introduces_self": -1}, "value must be one of"),
+        ({"introduces_self": True}, "value must be one of"),
+        ({"no_such_criterion": 1}, "not in the rubric"),
+    ],
+)
+def test_a_review_with_values_outside_the_rubric_is_refused(db, values, problem):
+    leder = ReviewService(db, USERS["leder"])
+    with pytest.raises(ValueError, match=problem):
+        leder.save_review(OWN, kind="peer", rubric_id="lvs_operator", rubric_version=1, rubric_sha256="x",
+                          values=values)  # fmt: skip
+    with pytest.raises(ValueError, match="no such rubric"):
+        leder.save_review(OWN, kind="peer", rubric_id="made_up", rubric_version=1, rubric_sha256="x",
+                          values={"introduces_self": 1})  # fmt: skip
+    with connect(db) as con:
+        assert con.execute("SELECT count(*) FROM reviews").fetchone()[0] == 0

@@ -10,11 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
 from lydlogg.auth import DEMO_USERS, User, create_user
 from lydlogg.db import connect
 from review.access import ACTIONS, PERMISSIONS, AccessDenied, allowed
+from review.views.common import md_text
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
@@ -288,7 +290,7 @@ def test_refused_attempts_leave_the_data_and_the_trail_unchanged(db, tmp_path):
 def _app(monkeypatch, db: Path, who: str, page: str | None = None, **query: str) -> AppTest:
     monkeypatch.setenv("LYDLOGG_DB_PATH", str(db))
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["user"] = USERS[who]
+    sign_in(at, db, USERS[who])
     for key, value in query.items():
         at.query_params[key] = value
     at.run()
@@ -338,7 +340,7 @@ def test_a_call_in_the_url_is_refused_through_the_app(monkeypatch, db, who, page
 
 def test_the_own_call_opens_for_its_operator(monkeypatch, db):
     at = _app(monkeypatch, db, "anne", "samtale", samtale=OWN["operator"])
-    assert not at.exception and at.title[0].value == f"Samtale {OWN['operator']}" and not at.error
+    assert not at.exception and at.title[0].value == f"Samtale {md_text(OWN['operator'])}" and not at.error
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
 from lydlogg.auth import DEMO_USERS, User
 from lydlogg.db import connect
+from review.views.common import md_text
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
@@ -18,7 +20,7 @@ def app(monkeypatch, db: Path, user: str | None = None, page: str | None = None,
     monkeypatch.setenv("LYDLOGG_DB_PATH", str(db))
     at = AppTest.from_file(APP, default_timeout=60)
     if user:
-        at.session_state["user"] = USERS[user]
+        sign_in(at, db, USERS[user])
     for key, value in query.items():
         at.query_params[key] = value
     at.run()
@@ -68,7 +70,7 @@ def test_call_page_shows_transcript_suggestions_and_saves_a_review(monkeypatch, 
     first = call_ids(app_db)[0]
     at = app(monkeypatch, app_db, "veileder", "samtale", samtale=first)
     assert not at.exception, at.exception
-    assert at.title[0].value == f"Samtale {first}"
+    assert at.title[0].value == f"Samtale {md_text(first)}"
     assert any("Forslag:" in c.value for c in at.caption)
     with connect(app_db) as con:
         n_segments = con.execute(
@@ -93,7 +95,7 @@ def test_operator_asking_for_another_operators_call_gets_no_access(monkeypatch, 
     second = call_ids(app_db)[1]
     at = app(monkeypatch, app_db, "anne", "samtale", samtale=second)
     assert at.error[0].value == "ingen tilgang"
-    assert not at.title or at.title[0].value != f"Samtale {second}"
+    assert not at.title or at.title[0].value != f"Samtale {md_text(second)}"
 
 
 def test_app_without_a_database_shows_the_login(monkeypatch, tmp_path):
@@ -243,7 +245,7 @@ def test_an_idle_session_ends_with_a_message_and_the_login(monkeypatch, referenc
     monkeypatch.setenv("LYDLOGG_DB_PATH", str(reference_db))
     monkeypatch.setenv("LYDLOGG_SERVER__SESSION_TIMEOUT_MINUTES", "15")
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["user"] = USERS["leder"]
+    sign_in(at, reference_db, USERS["leder"])
     at.session_state["last_activity"] = datetime.now(UTC) - timedelta(minutes=16)
     at.run()
     assert not at.exception and at.title[0].value == "Lydlogg"
@@ -252,3 +254,55 @@ def test_an_idle_session_ends_with_a_message_and_the_login(monkeypatch, referenc
         assert con.execute(
             "SELECT count(*) FROM audit WHERE username = 'leder' AND action = 'logout'"
         ).fetchone()[0]
+
+
+def test_a_live_page_follows_role_changes_and_ends_when_the_session_is_revoked(monkeypatch, reference_db):
+    from lydlogg.auth import create_user
+    from lydlogg.users import UserAdminService
+
+    with connect(reference_db) as con:
+        create_user(con, "tove", "Tove", "leder", "toves-password-1")
+    monkeypatch.setenv("LYDLOGG_DB_PATH", str(reference_db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    tove = User("tove", "Tove", "leder")
+    sign_in(at, reference_db, tove)
+    at.run()
+    assert at.title[0].value == "Innboks" and "(leder)" in at.sidebar.markdown[0].value
+    with connect(reference_db) as con:  # another admin session demotes Tove without ending it
+        con.execute("UPDATE users SET role = 'veileder' WHERE username = 'tove'")
+    at.run()
+    assert at.session_state["user"].role == "veileder" and "(veileder)" in at.sidebar.markdown[0].value
+    UserAdminService(reference_db, USERS["admin"]).deactivate("tove")
+    at.run()  # the next click
+    assert not at.exception and at.title[0].value == "Lydlogg" and "user" not in at.session_state
+    assert "Økten er avsluttet" in at.info[0].value and not at.dataframe
+
+
+def test_log_out_in_one_tab_ends_the_session_in_another(monkeypatch, reference_db):
+    monkeypatch.setenv("LYDLOGG_DB_PATH", str(reference_db))
+    first, second = (AppTest.from_file(APP, default_timeout=60) for _ in range(2))
+    token = sign_in(first, reference_db, USERS["leder"])
+    second.session_state["user"] = USERS["leder"]
+    second.session_state["token"] = token  # a second tab resumed from the same cookie
+    first.run()
+    second.run()
+    assert second.title[0].value == "Innboks"
+    first.sidebar.button[0].click().run()  # Logg ut
+    second.run()
+    assert second.title[0].value == "Lydlogg" and "user" not in second.session_state
+
+
+def test_a_user_in_the_page_state_without_a_live_session_is_not_let_in(monkeypatch, reference_db):
+    monkeypatch.setenv("LYDLOGG_DB_PATH", str(reference_db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["user"] = USERS["leder"]
+    at.run()
+    assert at.title[0].value == "Lydlogg"
+
+
+def test_a_wrong_password_is_refused_with_the_one_message(monkeypatch, reference_db):
+    at = app(monkeypatch, reference_db)
+    at.text_input[0].input("veileder")
+    at.text_input[1].input("wrong password")
+    at.button[0].click().run()
+    assert not at.exception and "feil brukernavn eller passord" in at.error[0].value

@@ -15,6 +15,7 @@ from lydlogg.backup import BackupError, BackupManifest, backup, restore
 from lydlogg.db import DatabaseError, DatabaseKey, connect, is_encrypted
 from lydlogg.ingest import ingest
 from review.access import AccessDenied
+from transcription.audio import file_sha256
 
 KEY = DatabaseKey("backup-test-key-0123456789", allow_mbedtls=True)
 WRITES = 30
@@ -103,7 +104,7 @@ def test_restore_puts_missing_recordings_back_where_they_were(tmp_path):
     backup(db, tmp_path / "backup")
     lost = sorted((tmp_path / "audio").iterdir())[0]
     lost.unlink()
-    report = restore(tmp_path / "backup", tmp_path / "restored.duckdb")
+    report = restore(tmp_path / "backup", tmp_path / "restored.duckdb", recordings_root=tmp_path / "audio")
     assert lost.is_file() and len(report.recordings_restored) == 1 and len(report.recordings_present) == 2
 
 
@@ -169,3 +170,152 @@ def test_backup_into_a_folder_that_is_not_empty_or_by_a_non_admin(tmp_path):
     assert BackupManifest.read(tmp_path / "b") == manifest
     with connect(db) as con:
         assert con.execute("SELECT username FROM audit WHERE action = 'backup'").fetchall() == [("admin",)]
+
+
+# --- restore is confined (security round two, finding 4) ----------------------------------------
+
+
+def _point_recording_at(backup_folder: Path, target: Path) -> None:
+    """What an attacker with write access to the backup share does: edit the backup's database."""
+    db = backup_folder / "lydlogg.duckdb"
+    with connect(db) as con:
+        sha = con.execute("SELECT min(sha256) FROM audio_files").fetchone()[0]
+        con.execute("UPDATE audio_files SET path = ? WHERE sha256 = ?", [str(target), sha])
+    manifest = json.loads((backup_folder / "manifest.json").read_text())  # a fully rewritten backup
+    manifest["database_sha256"] = file_sha256(db)
+    (backup_folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("where", ["outside", "through_link", "existing_file"])
+def test_restore_never_writes_outside_the_recordings_folder_through_links_or_over_files(tmp_path, where):
+    db = _recordings(tmp_path, None)
+    backup(db, tmp_path / "backup")
+    root = tmp_path / "audio"
+    for f in root.iterdir():
+        f.unlink()  # every recording must come back
+    victim_dir = tmp_path / "victim"
+    victim_dir.mkdir()
+    victim = victim_dir / "authorized_keys"
+    victim.write_text("untouched")
+    target = {
+        "outside": victim,
+        "through_link": root / "link" / "authorized_keys",
+        "existing_file": root / "taken.wav",
+    }[where]
+    (root / "link").symlink_to(victim_dir)
+    (root / "taken.wav").write_text("someone else's file")
+    _point_recording_at(tmp_path / "backup", target)
+    report = restore(tmp_path / "backup", tmp_path / "r.duckdb", recordings_root=root)
+    assert len(report.recordings_refused) == 1 and len(report.recordings_restored) == 2  # the rest go on
+    assert victim.read_text() == "untouched" and (root / "taken.wav").read_text() == "someone else's file"
+
+
+def test_restore_keeps_audit_rows_written_since_the_backup_and_is_audited(tmp_path):
+    from lydlogg.audit import record, verify_chain
+
+    db = _recordings(tmp_path, None)
+    with connect(db) as con:
+        record(con, "liv", "before_backup")
+    backup(db, tmp_path / "backup")
+    with connect(db) as con:
+        record(con, "liv", "view_call", "call", "after-the-backup")
+        record(con, "mallory", "delete_evidence")
+    admin = User("cli:root", "CLI", "admin")
+    report = restore(tmp_path / "backup", db, overwrite=True, recordings_root=tmp_path / "audio", user=admin)
+    with connect(db) as con:
+        actions = [r[0] for r in con.execute("SELECT action FROM audit ORDER BY audit_id").fetchall()]
+        detail = con.execute("SELECT username, detail FROM audit WHERE action = 'restore'").fetchone()
+        chain = verify_chain(con)
+        record(con, "liv", "after_restore")  # new ids follow the carried-over ones
+        assert verify_chain(con).ok
+    assert report.audit_rows_kept == 2
+    assert actions[-4:] == ["before_backup", "view_call", "delete_evidence", "restore"]
+    assert detail[0] == "cli:root" and "2 audit rows since the backup kept" in detail[1]
+    assert chain.ok
+
+
+def test_restore_with_recordings_needs_the_recordings_folder(tmp_path):
+    db = _recordings(tmp_path, None)
+    backup(db, tmp_path / "backup")
+    with pytest.raises(BackupError, match="recordings folder"):
+        restore(tmp_path / "backup", tmp_path / "r.duckdb")
+
+
+# --- recordings encrypted, manifest signed (security round two, finding 3) ---------------------
+
+BACKUP_KEY_HEX = "5a" * 32
+
+
+def test_recordings_in_a_backup_are_encrypted_and_come_back_intact(tmp_path):
+    from lydlogg.backup_crypto import BackupKey
+
+    key = BackupKey.from_hex(BACKUP_KEY_HEX)
+    db = _recordings(tmp_path, None)
+    originals = {p.name: p.read_bytes() for p in (tmp_path / "audio").iterdir()}
+    manifest = backup(db, tmp_path / "backup", backup_key=key)
+    assert manifest.audio_encrypted and manifest.signature
+    for stored in (tmp_path / "backup" / "audio").iterdir():
+        blob = stored.read_bytes()
+        assert (
+            blob.startswith(b"LYDB1") and b"RIFF" not in blob and b"WAVE" not in blob
+        )  # no audio in the clear
+        assert oct(stored.stat().st_mode & 0o777) == "0o600"
+    for f in (tmp_path / "audio").iterdir():
+        f.unlink()
+    report = restore(
+        tmp_path / "backup", tmp_path / "r.duckdb", recordings_root=tmp_path / "audio", backup_key=key
+    )
+    assert len(report.recordings_restored) == 3
+    assert {p.name: p.read_bytes() for p in (tmp_path / "audio").iterdir()} == originals
+
+
+@pytest.mark.parametrize("tamper", ["manifest", "unsigned", "recording", "swap", "no_key", "wrong_key"])
+def test_a_changed_backup_or_a_wrong_key_is_refused(tmp_path, tamper):
+    from lydlogg.backup_crypto import BackupKey
+
+    key = BackupKey.from_hex(BACKUP_KEY_HEX)
+    db = _recordings(tmp_path, None)
+    backup(db, tmp_path / "backup", backup_key=key)
+    for f in (tmp_path / "audio").iterdir():
+        f.unlink()
+    manifest_path = tmp_path / "backup" / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    files = sorted((tmp_path / "backup" / "audio").iterdir())
+    use = key
+    if tamper == "manifest":
+        data["counts"]["calls"] += 0
+        data["recordings"][0][1] = "/etc/cron.d/evil"
+    elif tamper == "unsigned":
+        data["signature"], data["audio_encrypted"] = None, False
+    elif tamper == "recording":
+        blob = bytearray(files[0].read_bytes())
+        blob[-1] ^= 1
+        files[0].write_bytes(bytes(blob))
+    elif tamper == "swap":
+        a, b = files[0].read_bytes(), files[1].read_bytes()
+        files[0].write_bytes(b)
+        files[1].write_bytes(a)
+    elif tamper == "no_key":
+        use = None
+    else:
+        use = BackupKey.from_hex("6b" * 32)
+    manifest_path.write_text(json.dumps(data))
+    with pytest.raises(BackupError, match="signature|not signed|backup key|decrypt"):
+        restore(
+            tmp_path / "backup", tmp_path / "r.duckdb", recordings_root=tmp_path / "audio", backup_key=use
+        )
+    assert not (tmp_path / "r.duckdb").exists()
+    assert not list((tmp_path / "audio").iterdir())  # nothing half-restored into the recordings folder
+
+
+def test_backup_keygen_and_the_cli_round_trip(tmp_path):
+    from click.testing import CliRunner
+
+    from lydlogg.cli import main
+
+    db = _recordings(tmp_path, None)
+    env = {"LYDLOGG_DB_PATH": str(db), "LYDLOGG_BACKUP__KEY_FILE": str(tmp_path / "secrets" / "backup.key")}
+    assert CliRunner().invoke(main, ["backup-keygen"], env=env).exit_code == 0
+    result = CliRunner().invoke(main, ["backup", str(tmp_path / "b")], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "b" / "manifest.json").read_text())["audio_encrypted"] is True

@@ -281,3 +281,15 @@ def test_the_call_page_service_keeps_the_blind_rule(db):
         "veileder",
         "vilde",
     ]
+
+
+def test_calibration_guidance_needs_access_to_calls(tmp_path):
+    from lydlogg.auth import User
+    from review.access import AccessDenied
+    from review.calibration import CalibrationService
+
+    with pytest.raises(AccessDenied):
+        CalibrationService(tmp_path / "g.duckdb", User("admin", "Admin", "admin")).guidance("lvs_operator")
+    assert (
+        CalibrationService(tmp_path / "g.duckdb", User("liv", "Liv", "leder")).guidance("lvs_operator") == {}
+    )

@@ -221,11 +221,11 @@ def test_leader_sees_every_operator_beside_the_team_median(dashboard_db):
     assert (median["worsening_concrete"], median["open_questions"]) == (0.75, 2.375)
 
 
-def test_operator_sees_only_own_figures_and_the_median(dashboard_db):
+def test_operator_sees_only_own_figures_and_no_median_of_two(dashboard_db):
     figures = DashboardService(dashboard_db, ANNE).operator_figures()
     assert set(figures["operator_id"].dropna()) == {"op-anne"}
-    assert figures["row"].tolist() == ["operator", "team_median"]
-    assert figures.loc[figures["row"] == "team_median", "worsening_concrete"].iloc[0] == 0.75
+    # the median of Anne (0.5) and Lise (1.0) would tell Anne Lise's figure: hidden below three people
+    assert figures["row"].tolist() == ["operator"]
 
 
 @pytest.mark.parametrize(
@@ -470,9 +470,23 @@ def test_an_operator_sees_the_median_of_their_own_team(team_db):
     assert medians.loc["Lag A", "open_questions"] == pytest.approx((2.75 + 3) / 2)  # Anne and Lise's l2
     assert medians.loc["Lag B", "open_questions"] == 1.0  # l1 alone
     anne = DashboardService(team_db, ANNE).operator_figures()
-    assert anne["row"].tolist() == ["operator", "team_median"]
-    assert anne["team"].tolist() == ["Lag A", "Lag A"]
-    assert anne.loc[anne["row"] == "team_median", "open_questions"].iloc[0] == pytest.approx(2.875)
+    # Lag A has two people: its median would give Lise's figures away, so Anne does not see it
+    assert anne["row"].tolist() == ["operator"] and anne["team"].tolist() == ["Lag A"]
+
+
+def test_a_team_median_needs_three_people_in_an_operators_view():
+    per_operator = pd.DataFrame(
+        {
+            "month": ["2026-01"] * 3, "service": ["lvs"] * 3, "team": ["A", "A", "B"],
+            "operator_id": ["a", "b", "c"], "calls": [1, 3, 2], "reviewed": [0, 1, 1],
+            "worsening_concrete": [0.0, 1.0, 1.0], "open_questions": [1.0, 2.0, 2.0],
+            "safety_netting": [0.5, 0.5, 0.5], "asks_prior_contact": [1.0, 0.0, 0.0],
+        }
+    )  # fmt: skip
+    assert "team_median" not in team_view(per_operator, "a", min_peers=3)["row"].tolist()
+    everyone = per_operator.assign(team="A")
+    assert team_view(everyone, "a", min_peers=3)["row"].tolist() == ["operator", "team_median"]
+    assert team_view(per_operator, "a")["row"].tolist() == ["operator", "team_median"]  # a leader's view
 
 
 def test_regroup_weights_by_calls_with_the_criterion():

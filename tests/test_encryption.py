@@ -30,7 +30,7 @@ from lydlogg.db import (
 )
 from lydlogg.db.migrations import LATEST_VERSION
 
-KEY = DatabaseKey("test-key-0123456789abcdef", allow_mbedtls=True)
+KEY = DatabaseKey("0123456789abcdef" * 4, allow_mbedtls=True)  # as `lydlogg db keygen` writes
 SECRET_TEXT = "Kari Nordmann har brystsmerter"
 
 
@@ -135,14 +135,17 @@ def test_encrypt_a_plain_database_into_a_new_file(tmp_path):
         encrypt_database(plain, target, KEY)
 
 
-def test_writing_needs_httpfs_unless_mbedtls_is_allowed(tmp_path):
+def test_writing_needs_httpfs_unless_mbedtls_is_allowed(tmp_path, monkeypatch):
+    import lydlogg.db
+
+    monkeypatch.setattr(lydlogg.db, "httpfs_file", lambda: None)  # as without duckdb-extension-httpfs
     try:
         duckdb.connect().execute("LOAD httpfs")
-        pytest.skip("httpfs is installed here, so OpenSSL encrypts and there is no fallback to refuse")
+        pytest.skip("httpfs is also installed in DuckDB's own folder here; there is no fallback to refuse")
     except duckdb.Error:
         pass
     with (
-        pytest.raises(DatabaseError, match="httpfs"),
+        pytest.raises(DatabaseError, match="pip install duckdb-extension-httpfs==1.5.5"),
         connect(tmp_path / "x.duckdb", key=DatabaseKey("k" * 20)),
     ):
         pass
@@ -150,7 +153,7 @@ def test_writing_needs_httpfs_unless_mbedtls_is_allowed(tmp_path):
 
 
 def test_the_key_never_shows_in_its_repr():
-    assert KEY.secret not in repr(KEY) and "25 chars" in repr(KEY)
+    assert KEY.secret not in repr(KEY) and "64 chars" in repr(KEY)
     with pytest.raises(DatabaseError, match="16 characters"):
         DatabaseKey("short")
 
@@ -164,11 +167,12 @@ def test_key_from_file_or_environment(tmp_path, monkeypatch):
     settings = EncryptionSettings(enabled=True, key_file=key_file, key_env="TEST_LYDLOGG_DB_KEY")
     from_file = database_key(settings)
     assert len(from_file.secret) == 64 and from_file.secret == key_file.read_text().strip()
-    monkeypatch.setenv("TEST_LYDLOGG_DB_KEY", "from-the-environment-123")
-    assert database_key(settings).secret == "from-the-environment-123"
-    monkeypatch.setenv("TEST_LYDLOGG_DB_KEY", "short")
-    with pytest.raises(DatabaseKeyError, match="16 characters"):
-        database_key(settings)
+    monkeypatch.setenv("TEST_LYDLOGG_DB_KEY", "ab" * 32)
+    assert database_key(settings).secret == "ab" * 32
+    for chosen in ("short", "from-the-environment-123", "Sommer2026!Sommer2026!Sommer2026!", "AB" * 32):
+        monkeypatch.setenv("TEST_LYDLOGG_DB_KEY", chosen)  # only generated keys are accepted
+        with pytest.raises(DatabaseKeyError, match="not a generated database key"):
+            database_key(settings)
     monkeypatch.delenv("TEST_LYDLOGG_DB_KEY")
     os.chmod(key_file, 0o644)
     with pytest.raises(DatabaseKeyError, match="readable by others"):
@@ -216,3 +220,17 @@ def test_the_write_ahead_log_is_encrypted_too(encrypted):
         )
         wal = Path(str(encrypted) + ".wal")
         assert wal.is_file() and b"Nordmann" not in wal.read_bytes()
+
+
+def test_encrypted_writes_use_openssl_from_the_pinned_package_offline(tmp_path):
+    """duckdb-extension-httpfs is pinned beside duckdb: no INSTALL over a network, no mbedTLS."""
+    from lydlogg.db import httpfs_file
+
+    assert httpfs_file() is not None and httpfs_file().name == "httpfs.duckdb_extension"
+    key = DatabaseKey("9f" * 32)  # allow_mbedtls is off
+    with connect(tmp_path / "openssl.duckdb", key=key) as con:
+        con.execute("INSERT INTO audit (username, action) VALUES ('x', 'y')")
+        loaded = con.execute(
+            "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'httpfs'"
+        ).fetchone()[0]
+    assert loaded and is_encrypted(tmp_path / "openssl.duckdb")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from lydlogg.auth import User
+from lydlogg.auth import DEMO_USERS, User
 from lydlogg.cli import main
 from lydlogg.conversation import MEASURE_COLUMNS
 from lydlogg.exports import DATASET_COLUMNS, csv_bytes, escape_formulas, load_excel
@@ -42,8 +42,12 @@ def db(tmp_path_factory, reference_db):
     return path
 
 
-def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+def invoke(*args, password: str | None = None):
+    """Run the CLI; ``password`` answers the prompt of ``--as USER``."""
+    return CliRunner().invoke(main, [str(a) for a in args], input=password, catch_exceptions=False)
+
+
+PASSWORDS = {username: password for username, _name, _role, _op, password in DEMO_USERS}
 
 
 def _count(db, sql):
@@ -106,10 +110,16 @@ def test_episodes_export(db, tmp_path):
 
 
 def test_access_rules_and_audit_apply(db, tmp_path):
-    denied = invoke("export", "calls", "--as", "anne", "-o", tmp_path / "x.csv", "--db", db)
+    wrong = invoke("export", "calls", "--as", "leder", "-o", tmp_path / "x.csv", "--db", db, password="nei\n")
+    assert wrong.exit_code == 2 and "--as leder" in wrong.output and not (tmp_path / "x.csv").exists()
+    denied = invoke("export", "calls", "--as", "anne", "-o", tmp_path / "x.csv", "--db", db,
+                    password=PASSWORDS["anne"] + "\n")  # fmt: skip
     assert denied.exit_code == 2 and "anne may not export" in denied.output
     assert not (tmp_path / "x.csv").exists()
-    assert invoke("export", "reviews", "--as", "leder", "-o", tmp_path / "y.csv", "--db", db).exit_code == 0
+    assert (
+        invoke("export", "reviews", "--as", "leder", "-o", tmp_path / "y.csv", "--db", db,
+               password=PASSWORDS["leder"] + "\n").exit_code == 0
+    )  # fmt: skip
     assert (
         _count(
             db,

@@ -319,3 +319,11 @@ def test_the_pipeline_logs_no_transcript_text_numbers_or_names(tmp_path):
     assert "lydlogg" in text  # the log did capture the pipeline
     leaked = [n for n in needles if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", text)]
     assert not leaked, f"personal data in the log: {leaked[:5]}"
+
+
+def test_users_never_see_a_traceback(tmp_path):
+    from lydlogg.cli import streamlit_command
+    from lydlogg.settings import load_settings
+
+    cmd = streamlit_command(load_settings(None, db_path=tmp_path / "x.duckdb"), Path("app.py"), 8501)
+    assert cmd[cmd.index("--client.showErrorDetails") + 1] == "none"

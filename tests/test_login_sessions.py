@@ -12,6 +12,7 @@ from review.login_sessions import (
     cookie_script,
     end_session,
     idle_expired,
+    live_session,
     resume_session,
     start_session,
     touch_session,
@@ -80,3 +81,64 @@ def test_cookie_script_sets_and_clears_and_refuses_anything_but_a_token():
     assert "lydlogg_session=; path=/; max-age=0" in cookie_script(None, 60)
     with pytest.raises(ValueError):
         cookie_script("x'; alert(1); '", 60)
+
+
+# --- sessions are re-checked and revoked (security round two, finding 1) ------------------------
+
+ADMIN = User("admin", "Admin", "admin")
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A database file with an admin and Anne, for the user-administration service."""
+    db = tmp_path / "site.duckdb"
+    with connect(db) as con:
+        create_user(con, "admin", "Admin", "admin", "an-admin-password")
+        create_user(con, "anne", "Anne", "operator", "a-long-password-1", operator_id="op-anne")
+    return db
+
+
+def test_a_session_ends_at_its_absolute_lifetime_however_active(con):
+    token = start_session(con, ANNE, T0)
+    for minutes in range(10, 12 * 60, 10):
+        assert live_session(con, token, 15, T0 + timedelta(minutes=minutes), max_age_hours=12) == ANNE
+    assert live_session(con, token, 15, T0 + timedelta(hours=12, minutes=5), max_age_hours=12) is None
+    assert con.execute("SELECT count(*) FROM login_sessions").fetchone()[0] == 0
+
+
+def test_live_session_rereads_the_user_and_writes_no_audit_row(con):
+    token = start_session(con, ANNE, T0)
+    before = con.execute("SELECT count(*) FROM audit").fetchone()[0]
+    con.execute("UPDATE users SET role = 'veileder' WHERE username = 'anne'")
+    assert live_session(con, token, 15, T0 + timedelta(seconds=5)).role == "veileder"
+    assert con.execute("SELECT count(*) FROM audit").fetchone()[0] == before
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda s: s.deactivate("anne"), "user deactivated"),
+        (lambda s: s.change_role("anne", "lege"), "role changed"),
+        (lambda s: s.reset_password("anne", "a-new-password-2"), "password reset"),
+    ],
+)
+def test_an_admins_change_ends_every_session_of_the_user(site, change, reason):
+    from lydlogg.users import UserAdminService
+
+    with connect(site) as con:
+        tokens = [start_session(con, ANNE, T0 + timedelta(minutes=i)) for i in range(3)]  # three tabs
+        start_session(con, ADMIN, T0)
+    change(UserAdminService(site, ADMIN))
+    with connect(site) as con:
+        assert all(live_session(con, t, 15, T0 + timedelta(minutes=4)) is None for t in tokens)
+        assert con.execute("SELECT username FROM login_sessions").fetchall() == [("admin",)]
+        detail = con.execute(
+            "SELECT username, detail FROM audit WHERE action = 'revoke_sessions' AND object_id = 'anne'"
+        ).fetchone()
+    assert detail == ("admin", f"{reason}; 3 session(s)")
+
+
+def test_log_out_in_one_tab_ends_the_other_tabs(con):
+    token = start_session(con, ANNE, T0)  # both tabs carry the same cookie
+    end_session(con, token, ANNE)
+    assert live_session(con, token, 15, T0 + timedelta(seconds=1)) is None

@@ -33,8 +33,8 @@ def test_good_row_is_parsed(tmp_path):
         ("c2,2026-03-29 02:30,lvs,,,,,", "does not exist in Europe/Oslo"),
         ("c2,2026-10-25 02:30,lvs,,,,,", "ambiguous in Europe/Oslo"),
         ("c2,yesterday,lvs,,,,,", "expected ISO-8601"),
-        ("c2,,ambulance,,,,,", "service 'ambulance' is not one of lvs, amk, legevaktlege, fastlege"),
-        ("c2,,,,,,orange,", "urgency 'orange' is not one of red, yellow, green"),
+        ("c2,,ambulance,,,,,", "service is not one of lvs, amk, legevaktlege, fastlege"),
+        ("c2,,,,,,orange,", "urgency is not one of red, yellow, green"),
         (",,lvs,,,,,", "call_id is empty"),
         ("c 2,,lvs,,,,,", "call_id is empty or has characters"),
         ("c2,,,,,,,../../etc/passwd.wav", "outside the CSV's folder"),
@@ -50,6 +50,8 @@ def test_bad_row_is_reported_with_file_line_and_reason_and_good_rows_survive(tmp
     assert error.line == 3 and error.file == path
     assert reason in error.reason
     assert str(path) in str(error) and ":3:" in str(error)
+    for raw in ("yesterday", "ambulance", "orange", "passwd"):  # no field value is echoed
+        assert raw not in error.reason
 
 
 def test_bad_caller_number_is_reported_without_echoing_it(tmp_path):
@@ -84,3 +86,9 @@ def test_bad_header_rejects_the_file_naming_accepted_columns(tmp_path, header, m
 def test_missing_file(tmp_path):
     with pytest.raises(MetadataError, match="not found"):
         read_metadata(tmp_path / "none.csv")
+
+
+def test_a_phone_number_in_the_wrong_column_is_never_echoed(tmp_path):
+    path = write_csv(tmp_path, "c1,+4799887766,98765432,,,,,")
+    _rows, errors = read_metadata(path)
+    assert errors and all("99887766" not in e.reason and "98765432" not in e.reason for e in errors)

@@ -91,11 +91,11 @@ def test_a_bad_value_that_could_be_a_phone_number_is_never_echoed(tmp_path, fiel
     assert "41234567" not in str(error) and "234567" not in str(error)
 
 
-def test_a_readable_bad_word_is_shown(tmp_path):
+def test_a_bad_word_names_what_is_accepted_without_echoing_the_value(tmp_path):
     path = tmp_path / "m.csv"
     path.write_text("call_id,urgency\nc1,oransje\n", encoding="utf-8")
     _rows, (error,) = read_metadata(path)
-    assert "urgency 'oransje' is not one of red, yellow, green (or rød, gul, grønn)" in error.reason
+    assert error.reason == "urgency is not one of red, yellow, green (or rød, gul, grønn)"
 
 
 def test_a_mapping_that_names_a_missing_column_says_so(tmp_path):

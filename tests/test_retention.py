@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import build_reference_db, make_settings, write_tone
+from conftest import build_reference_db, make_settings, sign_in, write_tone
 
 from lydlogg.auth import User
 from lydlogg.batch import pending_calls
@@ -196,7 +196,7 @@ def test_the_call_page_opens_for_a_call_whose_text_was_dropped(site, monkeypatch
     apply_retention(db, rules, user=ADMIN, now=NOW)
     monkeypatch.setenv("LYDLOGG_DB_PATH", str(db))
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    at.session_state["user"] = LEDER
+    sign_in(at, db, LEDER)
     at.query_params["samtale"] = "lvs-002-urinveis"
     at.run()
     at.switch_page("review/views/samtale.py").run()

@@ -8,6 +8,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -117,7 +118,7 @@ def test_single_sign_on_through_a_real_oidc_provider(tmp_path):
         f'[server]\naddress = "localhost"\nport = {app_port}\n'
         f'[sso]\nenabled = true\nclient_id = "lydlogg"\nclient_secret_file = "{tmp_path / "client-secret"}"\n'
         f'server_metadata_url = "http://localhost:{idp_port}/.well-known/openid-configuration"\n'
-        f'redirect_uri = "{app_url}/oauth2callback"\nprompt = "login"\n'
+        f'redirect_uri = "{app_url}/oauth2callback"\nprompt = "login"\nmax_identity_age_seconds = 30\n'
         f'[sso.role_map]\n"lydlogg-leder" = "leder"\n'
     )
     idp = subprocess.Popen(
@@ -146,6 +147,15 @@ def test_single_sign_on_through_a_real_oidc_provider(tmp_path):
                     page.get_by_role("heading", name="Innboks").wait_for(timeout=60_000)
                     page.get_by_text("Kari Nordmann").wait_for(timeout=10_000)
                     page.screenshot(path=str(ARTIFACTS / "sso-innboks.png"))
+                    # The Lydlogg session ends (idle, lifetime, another tab) but Streamlit's identity
+                    # cookie lives on: the next person at this PC must not come in as Kari.
+                    page.context.clear_cookies(name="lydlogg_session")
+                    time.sleep(35)  # past sso.max_identity_age_seconds
+                    page.goto(app_url, wait_until="domcontentloaded")
+                    # the stale identity is logged out, at the provider too: its sign-out page
+                    page.wait_for_url("**/session/end**", timeout=60_000)
+                    page.screenshot(path=str(ARTIFACTS / "sso-stale-identity.png"))
+                    assert page.get_by_text("Kari Nordmann").count() == 0
                 else:
                     page.get_by_text("ingen tilgang").first.wait_for(timeout=60_000)
                 page.close()
@@ -162,3 +172,24 @@ def test_single_sign_on_through_a_real_oidc_provider(tmp_path):
             "SELECT count(*) FROM audit WHERE username = 'ola@legevakt.test' AND action = 'login_sso_refused'"
         ).fetchone()[0]
     assert kari == ("leder", "Kari Nordmann") and refused == 1
+
+
+@pytest.mark.parametrize(
+    ("claims", "fresh"),
+    [
+        ({"iat": 1_000_000}, True),
+        ({"iat": 1_000_000 - 299}, True),
+        ({"iat": 1_000_000 - 301}, False),  # older than max_identity_age_seconds
+        ({"iat": 1_000_000 - 30 * 86400}, False),  # the 30-day cookie of the previous user
+        ({"auth_time": 1_000_000 - 4000, "iat": 1_000_000}, False),  # a refreshed token, an old log-in
+        ({"iat": 1_000_000 + 30}, True),  # small clock skew
+        ({"iat": 1_000_000 + 3600}, False),
+        ({}, False),
+        ({"iat": "1000000"}, False),
+        ({"iat": True}, False),
+    ],
+)
+def test_only_a_fresh_identity_starts_a_session(claims, fresh):
+    from lydlogg.sso import identity_fresh
+
+    assert identity_fresh(claims, 1_000_000.0, 300) is fresh

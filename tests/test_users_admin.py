@@ -50,14 +50,15 @@ def test_add_change_role_deactivate_are_audited(db):
         assert authenticate(con, "anne", "annes-passord").username == "anne"
 
 
-def test_reset_password_replaces_the_hash_and_unlocks(db):
-    rules = LoginSettings(max_failed_logins=2)
+def test_reset_password_replaces_the_hash_and_clears_the_failure_count(db):
+    rules = LoginSettings(free_attempts=2)
     with connect(db) as con:
         for _ in range(2):
             with pytest.raises(AuthError):
-                authenticate(con, "anne", "feil-passord", settings=rules, now=NOW)
+                authenticate(con, "anne", "feil-passord", settings=rules, now=NOW, source="elsewhere")
     admin = UserAdminService(db, ADMIN)
-    assert next(u for u in admin.list(now=NOW) if u.username == "anne").locked_until is not None
+    anne = next(u for u in admin.list(now=NOW) if u.username == "anne")
+    assert anne.failed_logins == 2 and anne.locked_until is None  # counted, never locked
     admin.reset_password("anne", "nytt-langt-passord")
     with connect(db) as con:
         with pytest.raises(AuthError, match=REFUSED):
@@ -68,11 +69,14 @@ def test_reset_password_replaces_the_hash_and_unlocks(db):
     assert _audit(db, "reset_password") == [("admin", "user", "anne", None)]
 
 
-def test_unlock_lifts_a_lock_out(db):
-    rules = LoginSettings(max_failed_logins=1)
+def test_unlock_clears_the_failure_count(db):
+    rules = LoginSettings(free_attempts=1)
     with connect(db) as con, pytest.raises(AuthError):
-        authenticate(con, "anne", "feil-passord", settings=rules, now=NOW)
+        authenticate(con, "anne", "feil-passord", settings=rules, now=NOW, source="elsewhere")
     UserAdminService(db, ADMIN).unlock("anne")
+    assert (
+        next(u for u in UserAdminService(db, ADMIN).list(now=NOW) if u.username == "anne").failed_logins == 0
+    )
     with connect(db) as con:
         assert authenticate(con, "anne", "annes-passord", settings=rules, now=NOW).username == "anne"
     assert _audit(db, "unlock_user") == [("admin", "user", "anne", None)]
@@ -117,3 +121,17 @@ def test_refused_changes_say_why_and_change_nothing(db, call, message):
 def test_demo_passwords_are_refused_in_production(db):
     with pytest.raises(AuthError, match="production"):
         UserAdminService(db, ADMIN, production=True).reset_password("anne", "demo-anne-1")
+
+
+def test_an_operator_id_belongs_to_one_active_user(db):
+    admin = UserAdminService(db, ADMIN)
+    anne_id = next(u.operator_id for u in admin.list() if u.username == "anne")
+    with pytest.raises(AuthError, match="annen aktiv bruker"):
+        admin.add("anne2", "Anne to", "operator", "et-langt-passord", operator_id=anne_id)
+    admin.add("ola", "Ola", "operator", "et-langt-passord", operator_id="op-ola")
+    with pytest.raises(AuthError, match="annen aktiv bruker"):
+        admin.change_role("ola", "lege", operator_id=anne_id)
+    admin.deactivate("anne")
+    admin.change_role("ola", "operator", operator_id=anne_id)  # Anne left: her id may pass on
+    with pytest.raises(AuthError, match="annen aktiv bruker"):
+        admin.set_active("anne", True)

@@ -24,6 +24,7 @@ from typing import Literal
 import duckdb
 
 from lydlogg.db.migrations import LATEST_VERSION, MIGRATIONS
+from lydlogg.fileperms import private_dir, private_file
 
 __all__ = [
     "CATALOG",
@@ -32,7 +33,9 @@ __all__ = [
     "DatabaseKey",
     "connect",
     "current_catalog",
+    "httpfs_file",
     "is_encrypted",
+    "load_httpfs",
     "migrate",
     "register_key",
     "registered_key",
@@ -109,15 +112,36 @@ def _is_lock_error(error: duckdb.Error) -> bool:
     return "lock" in text and ("conflicting" in text or "could not set" in text)
 
 
+def httpfs_file(version: str | None = None) -> Path | None:
+    """DuckDB's httpfs extension (OpenSSL) shipped by ``duckdb-extension-httpfs``, if installed."""
+    try:
+        import duckdb_extension_httpfs
+    except ImportError:
+        return None
+    folder = Path(duckdb_extension_httpfs.__file__).parent / "extensions"
+    path = folder / f"v{version or duckdb.__version__}" / "httpfs.duckdb_extension"
+    return path if path.is_file() else None
+
+
+def load_httpfs(con: duckdb.DuckDBPyConnection) -> None:
+    """Load httpfs, whose OpenSSL DuckDB needs to write encrypted files: from the pinned package
+    (offline, like :mod:`lydlogg.db.fts`), else an extension installed the usual way."""
+    path = httpfs_file()
+    if path is not None:
+        con.execute(f"LOAD '{path.as_posix()}'")  # a file of our own package, not user input
+    else:
+        con.execute("LOAD httpfs")
+
+
 def _enable_encrypted_writes(con: duckdb.DuckDBPyConnection, key: DatabaseKey, path: Path) -> None:
     try:
-        con.execute("LOAD httpfs")
+        load_httpfs(con)
         return
     except duckdb.Error as e:
         if not key.allow_mbedtls:
             raise DatabaseError(
-                f"{path}: writing an encrypted database needs DuckDB's httpfs extension (OpenSSL), which "
-                "is not installed; run `python -c \"import duckdb; duckdb.sql('INSTALL httpfs')\"` once "
+                f"{path}: writing an encrypted database needs DuckDB's httpfs extension (OpenSSL); "
+                f"install it with `pip install duckdb-extension-httpfs=={duckdb.__version__}` "
                 "(or set encryption.allow_mbedtls for tests)"
             ) from e
     con.execute("SET force_mbedtls_unsafe = true")
@@ -195,7 +219,7 @@ def connect(
     if read_only and not path.exists():
         raise DatabaseError(f"{path}: no database here yet; run `lydlogg ingest` first")
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
     deadline = time.monotonic() + wait_s
     delay = 0.05
     while True:
@@ -215,6 +239,8 @@ def connect(
             raise _explain(path, e) from e
     try:
         if not read_only:
+            for own in (path, Path(str(path) + ".wal")):  # owner-only, whatever the umask was
+                private_file(own)
             migrate(con)
         elif schema_version(con) != LATEST_VERSION:
             raise DatabaseError(

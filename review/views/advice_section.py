@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lydlogg.csv_safety import safe_csv
 from review.access import AccessDenied, allowed
 from review.advice import SMS_HEADING, AdviceService, AdviceView
 from review.service import ReviewService
@@ -130,10 +131,12 @@ def render_overview(review: ReviewService) -> None:
     missing = service.missing_signs()
     st.dataframe(missing.style.format({"Andel av samtalene": "{:.0%}"}), hide_index=True)
     if service.library.approved:  # only an approved library's figures leave the app as a report
-        st.download_button("Last ned per kontaktårsak (CSV)", table.to_csv(index=False), "rad-per-arsak.csv",
-                           mime="text/csv", key="rad-csv")  # fmt: skip
-        st.download_button("Last ned utelatte tegn (CSV)", missing.to_csv(index=False), "utelatte-tegn.csv",
-                           mime="text/csv", key="rad-tegn-csv")  # fmt: skip
+        st.download_button("Last ned per kontaktårsak (CSV)", safe_csv(table), "rad-per-arsak.csv",
+                           mime="text/csv", key="rad-csv", on_click=review.record_download,
+                           args=("advice by reason csv",))  # fmt: skip
+        st.download_button("Last ned utelatte tegn (CSV)", safe_csv(missing), "utelatte-tegn.csv",
+                           mime="text/csv", key="rad-tegn-csv", on_click=review.record_download,
+                           args=("advice missing signs csv",))  # fmt: skip
 
 
 def render_calibration_hint(db_path, user, call_id: str) -> None:

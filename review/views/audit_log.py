@@ -18,6 +18,7 @@ import streamlit as st
 
 from lydlogg.audit import record
 from lydlogg.auth import User
+from lydlogg.csv_safety import safe_csv
 from lydlogg.db import connect, transaction
 from review.access import AccessDenied, allowed, check
 from review.service import ReviewService
@@ -205,7 +206,7 @@ class AuditLogService:
 
 def to_csv(rows: pd.DataFrame) -> str:
     """The rows as CSV with the column ids as headers (what the table shows)."""
-    return rows[list(COLUMNS)].to_csv(index=False)
+    return safe_csv(rows[list(COLUMNS)])
 
 
 def _pick(label: str, options: list[str], current: str | None, key: str) -> str | None:

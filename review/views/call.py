@@ -8,7 +8,7 @@ from review.access import AccessDenied, allowed
 from review.comparison import compare_reviews, parse_segment_comments
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import QUALITY_LABELS, ROLE_LABELS, clock, playable_audio, value_label
+from review.views.common import QUALITY_LABELS, ROLE_LABELS, clock, md_text, playable_audio, value_label
 from review.views.episode import show_timeline
 from review.views.player import player
 from review.views.transcript_html import transcript_rows
@@ -35,9 +35,10 @@ def _render(service: ReviewService) -> None:
     except AccessDenied:
         st.error("ingen tilgang")
         return
-    st.title(f"Samtale {call_id}")
+    st.title(f"Samtale {md_text(call_id)}")
     st.caption(
-        f"{info.service or '–'} · {info.started_at} · operatør {info.operator_id or '–'} · {clock(info.duration_s)}"
+        f"{info.service or '–'} · {info.started_at} · operatør {md_text(info.operator_id or '–')} · "
+        f"{clock(info.duration_s)}"
     )
     if allowed(service.user, "view_episodes"):
         episode = service.episode(call_id)
@@ -187,7 +188,7 @@ def _comparison(service: ReviewService, call_id: str, loaded) -> None:
                  hide_index=True)  # fmt: skip
     for other in others:
         if other.overall_comment:
-            st.caption(f"{other.reviewer}:")
+            st.caption(f"{md_text(other.reviewer)}:")
             st.text(other.overall_comment)
 
 
@@ -225,16 +226,16 @@ def _review_form(
                 format_func=lambda v, yn=yes_no: value_label(v, yn),
             )  # fmt: skip
             if criterion.id in agreed:
-                st.caption(f"Omforent tolkning: {agreed[criterion.id]}")
+                st.caption(f"Omforent tolkning: {md_text(agreed[criterion.id])}")
             if s is not None:
                 if s.abstained:
-                    st.caption(f"Forslag: {s.rationale}")
+                    st.caption(f"Forslag: {md_text(s.rationale)}")
                 else:
                     st.caption(
-                        f"Forslag: {value_label(s.value, yes_no)} ({s.confidence:.0%}) – {s.rationale}"
+                        f"Forslag: {value_label(s.value, yes_no)} ({s.confidence:.0%}) – {md_text(s.rationale)}"
                     )
                     for ev in s.evidence[:2]:
-                        st.caption(f"«{ev['text']}» ({clock(ev['start'])})")
+                        st.caption(f"«{md_text(ev['text'])}» ({clock(ev['start'])})")
         overall = st.text_area("Samlet kommentar", value=(existing.overall_comment or "") if existing else "")
         anchored = st.text_area(
             "Kommentarer til segmenter (én per linje, «12: tekst»)",

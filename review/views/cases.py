@@ -7,7 +7,6 @@ which checks access and audits. The trainer's working list of redactions lives i
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import pandas as pd
@@ -19,7 +18,7 @@ from review.access import AccessDenied, allowed
 from review.case_package import PackageError
 from review.cases import CaseLibraryService, CaseSettings, word_range_redaction, word_tokens
 from review.service import ReviewService
-from review.views.common import ROLE_LABELS, SERVICE_LABELS, clock
+from review.views.common import ROLE_LABELS, SERVICE_LABELS, clock, md_text
 from transcription.types import Transcript
 
 __all__ = ["highlighted_segments", "render_library", "render_publish", "service_for"]
@@ -43,12 +42,7 @@ def service_for(review: ReviewService) -> CaseLibraryService:
     return CaseLibraryService(review.db_path, review.user, settings, root.anonymise)
 
 
-def _md(text: str) -> str:
-    """User text made safe for markdown: HTML escaped, markdown's own signs taken literally."""
-    escaped = html.escape(text)
-    for sign in "\\`*_{}[]()#+-.!|~$":
-        escaped = escaped.replace(sign, "\\" + sign)
-    return escaped
+_md = md_text  # one escaping rule for every page (review.views.common)
 
 
 def highlighted_segments(transcript: Transcript, redactions: Sequence[Redaction]) -> list[str]:
@@ -291,9 +285,9 @@ def _case(library: CaseLibraryService, case_id: str) -> None:
     if st.button("◀ Til søket"):
         del st.query_params["kasus"]
         st.rerun()
-    st.title(content.title)
+    st.title(md_text(content.title))
     st.caption(
-        f"{SERVICE_LABELS.get(content.service or '', '–')} · stikkord: {', '.join(content.tags) or '–'}"
+        f"{SERVICE_LABELS.get(content.service or '', '–')} · stikkord: {md_text(', '.join(content.tags)) or '–'}"
         f"{' · importert' if case.imported else ''}"
     )
     audio = library.audio_path(case)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 SERVICE_LABELS = {"lvs": "LVS", "amk": "AMK", "legevaktlege": "Legevaktlege", "fastlege": "Fastlege"}
 STATUS_LABELS = {
     "transcribed": "transkribert",
@@ -72,3 +74,12 @@ def number_text(value: object, kind: str = "count") -> str:
     if kind == "mean":
         return f"{x:.1f}".replace(".", ",")
     return f"{x:.0f}"
+
+
+def md_text(text: object) -> str:
+    """User text made safe for markdown (titles, captions, markdown): HTML escaped, markdown's
+    own signs taken literally. Every text from a user, a recording or metadata goes through it."""
+    escaped = html.escape("" if text is None else str(text))
+    for sign in "\\`*_{}[]()#+-.!|~$<>":
+        escaped = escaped.replace(sign, "\\" + sign)
+    return escaped

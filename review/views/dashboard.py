@@ -88,14 +88,16 @@ def _parquet(df: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def downloads(df: pd.DataFrame, name: str) -> None:
-    """CSV, CSV for Norwegian Excel, XLSX and Parquet of a figure table (built only when asked for)."""
+def downloads(service: DashboardService, df: pd.DataFrame, name: str) -> None:
+    """CSV, CSV for Norwegian Excel, XLSX and Parquet of a figure table (each built only when asked
+    for, every cell safe to open in a spreadsheet); each download is audited."""
     from lydlogg.exports import csv_bytes, xlsx_bytes
 
     first, excel, xlsx, parquet = st.columns(4)
     first.download_button(
-        "Last ned CSV", lambda: csv_bytes(df), file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}"
-    )
+        "Last ned CSV", lambda: csv_bytes(df), file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}",
+        on_click=service.record_download, args=(f"figures {name} csv",),
+    )  # fmt: skip
     excel.download_button(
         "CSV for Excel (;)",
         lambda: csv_bytes(df, excel=True),
@@ -103,6 +105,8 @@ def downloads(df: pd.DataFrame, name: str) -> None:
         mime="text/csv",
         key=f"excelcsv-{name}",
         help="UTF-8 med BOM, semikolon og desimalkomma, slik norsk Excel åpner den.",
+        on_click=service.record_download,
+        args=(f"figures {name} excel-csv",),
     )
     xlsx.download_button(
         "Last ned XLSX",
@@ -110,6 +114,8 @@ def downloads(df: pd.DataFrame, name: str) -> None:
         file_name=f"{name}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"xlsx-{name}",
+        on_click=service.record_download,
+        args=(f"figures {name} xlsx",),
     )
     parquet.download_button(
         "Last ned Parquet",
@@ -117,6 +123,8 @@ def downloads(df: pd.DataFrame, name: str) -> None:
         file_name=f"{name}.parquet",
         mime="application/vnd.apache.parquet",
         key=f"parquet-{name}",
+        on_click=service.record_download,
+        args=(f"figures {name} parquet",),
     )
 
 
@@ -269,7 +277,7 @@ def _own_figures(service: DashboardService) -> None:
         return
     st.altair_chart(operator_chart(figures, _metric_choice("kriterium-egen")), width="stretch")
     table(figures)
-    downloads(figures, "mine-tall")
+    downloads(service, figures, "mine-tall")
     st.subheader("Samtalemål")
     _conversation(service)
 
@@ -284,7 +292,7 @@ def _per_operator(service: DashboardService) -> None:
     mine = team_view(figures[figures["row"] == "operator"].drop(columns="row"), chosen)
     st.altair_chart(operator_chart(mine, _metric_choice("kriterium-operator")), width="stretch")
     table(figures)
-    downloads(figures, "per-operator")
+    downloads(service, figures, "per-operator")
 
 
 CONVERSATION_LABELS = {
@@ -315,7 +323,7 @@ def _conversation(service: DashboardService) -> None:
         "Snitt per samtale. Eksakt på stereoopptak (én part per kanal); på mono er talerskiftene anslått "
         "av diariseringen. Overlapp teller fra 0,3 s; avbrudd: hvem som begynte å snakke mens den andre snakket."
     )
-    downloads(figures, "samtalemal")
+    downloads(service, figures, "samtalemal")
 
 
 DATASET_LABELS = {
@@ -339,20 +347,19 @@ def _data_downloads(service: DashboardService) -> None:
     name = st.selectbox("Datasett", list(DATASET_LABELS), format_func=DATASET_LABELS.get, key="datasett")
     st.caption("Kolonnene er beskrevet i README. Hver nedlasting føres i revisjonsloggen.")
 
-    def make(fmt: str, excel: bool = False):  # noqa: ANN202 - a deferred download
-        return lambda: export_bytes(service.db_path, name, fmt, user=service.user, key_file=root.key_file,
-                                    excel=excel, window_hours=root.episodes.window_hours)  # fmt: skip
+    def offer(column, label: str, fmt: str, suffix: str, mime: str, excel: bool = False) -> None:  # noqa: ANN001
+        column.download_button(
+            label,
+            lambda: export_bytes(service.db_path, name, fmt, user=service.user, key_file=root.key_file,
+                                 excel=excel, window_hours=root.episodes.window_hours),  # audited when built
+            file_name=f"{name}{suffix}", mime=mime, key=f"data-{fmt}{'-excel' if excel else ''}-{name}",
+        )  # fmt: skip
 
     first, excel, xlsx, parquet = st.columns(4)
-    first.download_button(
-        "CSV", make("csv"), file_name=f"{name}.csv", mime="text/csv", key=f"data-csv-{name}"
-    )
-    excel.download_button("CSV for Excel (;)", make("csv", excel=True), file_name=f"{name}-excel.csv",
-                          mime="text/csv", key=f"data-excel-{name}")  # fmt: skip
-    xlsx.download_button("XLSX", make("xlsx"), file_name=f"{name}.xlsx", key=f"data-xlsx-{name}",
-                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # fmt: skip
-    parquet.download_button("Parquet", make("parquet"), file_name=f"{name}.parquet",
-                            mime="application/vnd.apache.parquet", key=f"data-parquet-{name}")  # fmt: skip
+    offer(first, "CSV", "csv", ".csv", "text/csv")
+    offer(excel, "CSV for Excel (;)", "csv", "-excel.csv", "text/csv", excel=True)
+    offer(xlsx, "XLSX", "xlsx", ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    offer(parquet, "Parquet", "parquet", ".parquet", "application/vnd.apache.parquet")
 
 
 def _url_choice(key: str, options: list[str], label: str, **kwargs) -> list[str]:
@@ -439,12 +446,12 @@ def render(service: DashboardService) -> None:
             f"minst {s.safety_netting_min} av fem elementer. Heltrukket og stiplet linje skiller kollegavurdering, "
             "automatisk forslag og samlet (vurdering der den finnes, ellers forslag)."
         )
-        downloads(trends, "kvalitet")
+        downloads(service, trends, "kvalitet")
     with coverage:
         shown = overview.coverage
         st.altair_chart(coverage_chart(shown), width="stretch")
         table(shown)
-        downloads(shown, "dekning")
+        downloads(service, shown, "dekning")
     with recontacts:
         shown = overview.recontacts
         st.altair_chart(recontact_chart(shown), width="stretch")
@@ -453,7 +460,7 @@ def render(service: DashboardService) -> None:
             " timer etter forrige kontakt."
         )
         table(shown)
-        downloads(shown, "rekontakter")
+        downloads(service, shown, "rekontakter")
     with strictness:
         if overview.strictness.empty:
             st.info("Ingen samtaler er vurdert av mer enn én kollega ennå.")
@@ -463,7 +470,7 @@ def render(service: DashboardService) -> None:
                 "Negativt avvik: strengere enn snittet av alle vurderinger av samme samtale og kriterium."
             )
             table(overview.strictness)
-            downloads(overview.strictness, "strenghet")
+            downloads(service, overview.strictness, "strenghet")
     with per_operator:
         _per_operator(service)
     with talk:
@@ -473,7 +480,8 @@ def render(service: DashboardService) -> None:
         month = st.selectbox("Måned", months, format_func=month_label, key="rapportmaned")
         page = monthly_html(whole, month)
         st.download_button("Last ned månedsrapport (HTML)", page, file_name=f"manedsrapport-{month}.html",
-                           mime="text/html", key="rapport-html")  # fmt: skip
+                           mime="text/html", key="rapport-html", on_click=service.record_download,
+                           args=("monthly report html", month))  # fmt: skip
         if not pdf_available():
             st.caption(
                 "PDF er ikke tilgjengelig på denne maskinen (WeasyPrint/Pango mangler); skriv ut HTML-siden."
@@ -485,4 +493,6 @@ def render(service: DashboardService) -> None:
                 file_name=f"manedsrapport-{month}.pdf",
                 mime="application/pdf",
                 key="rapport-pdf",
+                on_click=service.record_download,
+                args=("monthly report pdf", month),
             )

@@ -80,12 +80,14 @@ def render(service: ReviewService) -> None:
     page = episode_html(episode)
     name = str(episode["episode_id"].iloc[0])
     st.download_button(
-        "Last ned episodeoppsummering (HTML)", page, file_name=f"{name}.html", mime="text/html"
-    )
+        "Last ned episodeoppsummering (HTML)", page, file_name=f"{name}.html", mime="text/html",
+        on_click=service.record_download, args=("episode summary html", call_id),
+    )  # fmt: skip
     try:
         st.download_button(
-            "Last ned som PDF", html_to_pdf(page), file_name=f"{name}.pdf", mime="application/pdf"
-        )
+            "Last ned som PDF", html_to_pdf(page), file_name=f"{name}.pdf", mime="application/pdf",
+            on_click=service.record_download, args=("episode summary pdf", call_id),
+        )  # fmt: skip
     except PdfUnavailableError:
         st.caption(
             "PDF er ikke tilgjengelig på denne maskinen (WeasyPrint/Pango mangler); skriv ut HTML-siden."

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 import streamlit as st
 
@@ -13,7 +11,7 @@ from review.advice import handout_section, with_standard_questions
 from review.feedback import FeedbackService, Step, assessment_rows, handout_html, plan_steps
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import ROLE_LABELS, clock, playable_audio, value_label
+from review.views.common import ROLE_LABELS, clock, md_text, playable_audio, value_label
 from rubrics import load_rubrics
 from rubrics.reflection import load_reflection_questions
 
@@ -28,12 +26,7 @@ def _questions():
     return load_reflection_questions(rubrics=_rubrics())
 
 
-def _md(text: str) -> str:
-    """User text made safe for markdown: HTML escaped, markdown's own signs taken literally."""
-    escaped = html.escape(text)
-    for sign in "\\`*_{}[]()#+-.!|~$":
-        escaped = escaped.replace(sign, "\\" + sign)
-    return escaped
+_md = md_text  # one escaping rule for every page (review.views.common)
 
 
 def _step_number(count: int) -> int:
@@ -83,7 +76,7 @@ def render(service: ReviewService) -> None:
     feedback = FeedbackService(service.db_path, service.user)
     notes = feedback.notes(call_id)
     st.caption(
-        f"Samtale {call_id} · {info.service or '–'} · {info.started_at} · operatør {info.operator_id or '–'}"
+        f"Samtale {_md(call_id)} · {info.service or '–'} · {info.started_at} · operatør {_md(info.operator_id or '–')}"
     )
     index = _step_number(len(steps))
     back, where, forward = st.columns([1, 3, 1])
@@ -154,11 +147,14 @@ def _closing(service, feedback, call_id, rubric, rows, reviews, steps, notes, ad
         call_id, rubric, list(rows.values()), reviews, steps, notes, advice_html=handout_section(advice)
     )
     st.download_button("Last ned utdelingsark (HTML)", page, file_name=f"tilbakemelding-{call_id}.html",
-                       mime="text/html")  # fmt: skip
+                       mime="text/html", on_click=service.record_download,
+                       args=("feedback handout html", call_id))  # fmt: skip
     if st.button("Lag PDF"):
         try:
             st.download_button("Last ned utdelingsark (PDF)", html_to_pdf(page),
-                               file_name=f"tilbakemelding-{call_id}.pdf", mime="application/pdf")  # fmt: skip
+                               file_name=f"tilbakemelding-{call_id}.pdf", mime="application/pdf",
+                               on_click=service.record_download,
+                               args=("feedback handout pdf", call_id))  # fmt: skip
         except PdfUnavailableError as e:
             st.warning(f"PDF er ikke tilgjengelig her: {e}")
 
