@@ -100,6 +100,8 @@ def asr_options(settings: Settings) -> AsrOptions:
         device=device,
         compute_type=compute_type,
         batch_size=settings.asr.batch_size,
+        hotwords=settings.asr.hotwords.strip(),
+        initial_prompt=settings.asr.initial_prompt.strip(),
     )
 
 

@@ -37,6 +37,8 @@ class AsrOptions:
     device: str = "cpu"
     compute_type: str = "int8"
     batch_size: int = 8
+    hotwords: str = ""
+    initial_prompt: str = ""
 
     @property
     def batched(self) -> bool:
@@ -53,6 +55,10 @@ class AsrOptions:
         }
         if self.vad_filter:
             kwargs["vad_parameters"] = {"min_silence_duration_ms": self.vad_min_silence_ms}
+        if self.hotwords:
+            kwargs["hotwords"] = self.hotwords
+        if self.initial_prompt:
+            kwargs["initial_prompt"] = self.initial_prompt
         if self.batched:
             kwargs["batch_size"] = self.batch_size
         return kwargs
