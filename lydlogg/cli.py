@@ -180,6 +180,50 @@ def process(limit: int | None, settings: Settings) -> None:
         sys.exit(1)
 
 
+@main.command("asr-eval")
+@click.option("--model", "models", multiple=True, help="A model to measure (repeatable); default: asr.model.")
+@click.option(
+    "--vocabulary/--no-vocabulary",
+    default=False,
+    help="Propose site words from repeated corrections and measure each model again with them as hotwords.",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@with_settings
+def asr_eval(models: tuple[str, ...], vocabulary: bool, fmt: str, settings: Settings) -> None:
+    """WER of each model on the spans reviewers corrected, per service and channel.
+
+    The model that produced the stored transcript is shown as `transkripsjon`.
+    """
+    from lydlogg.asr_eval import rows_table, run_asr_eval
+
+    report = run_asr_eval(settings, models, vocabulary=vocabulary)
+    table = rows_table(report.rows)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {"segments": report.segments, "vocabulary": list(report.vocabulary), "rows": table},
+                default=str,
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    if not report.segments:
+        click.echo("no corrected segments yet: correct a transcript on the call page first")
+        return
+    click.echo(f"{report.segments} corrected segment(s)")
+    if report.vocabulary:
+        click.echo("proposed asr.hotwords: " + " ".join(report.vocabulary))
+    click.echo(
+        f"{'model':<28} {'service':<14} {'channel':<7} {'segs':>5} {'words':>6} {'WER':>7} {'keyw':>5} {'key WER':>8}"
+    )
+    for r in table:
+        click.echo(
+            f"{r['modell']:<28} {r['tjeneste']:<14} {r['kanal']:<7} {r['segmenter']:>5} {r['ord']:>6} "
+            f"{r['wer']:>7.3f} {r['nøkkelord']:>5} {r['wer_nøkkelord']:>8.3f}"
+        )
+
+
 @main.command()
 @with_settings
 def status(settings: Settings) -> None:
