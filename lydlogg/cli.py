@@ -957,5 +957,40 @@ def case_import(package: Path, username: str, settings: Settings) -> None:
     click.echo(f"imported as case {case_id}")
 
 
+@main.group("export")
+def export_group() -> None:
+    """Data sets built from reviewers' work: scorer feedback (and, later, ASR clips)."""
+
+
+@export_group.command("scorer-feedback")
+@click.option(
+    "--as", "username", required=True, help="A leder or veileder; the export is audited in their name."
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="JSON Lines file to write (default: standard output).")  # fmt: skip
+@with_settings
+def export_scorer_feedback(username: str, output: Path | None, settings: Settings) -> None:
+    """Every suggestion a reviewer overrode: transcript span, suggestion, reviewer's value and reason."""
+    from lydlogg.auth import get_user
+    from lydlogg.db import connect
+    from review.access import AccessDenied
+    from review.scorer_feedback import scorer_feedback
+
+    with connect(settings.db_path) as con:
+        user = get_user(con, username)
+    if user is None:
+        raise Failure(f"no active user {username!r}")
+    try:
+        rows = scorer_feedback(settings.db_path, user)
+    except AccessDenied as e:
+        raise Failure(f"{username} may not export scorer feedback (leder or veileder only)") from e
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"{output}: {len(rows)} overrides")
+    else:
+        click.echo(text, nl=False)
+
+
 if __name__ == "__main__":
     main()

@@ -141,6 +141,7 @@ def _review_form(
     agreed = service.guidance(loaded.rubric.id)
     with st.form("review"):
         values: dict[str, int | None] = {}
+        reasons: dict[str, str] = {}
         for criterion in loaded.rubric.criteria:
             yes_no = criterion.scale.type == "yes_no"
             options: list[int | None] = list(criterion.scale.values) + (
@@ -159,6 +160,10 @@ def _review_form(
                 st.caption(f"Forslag: {value_label(s.value, yes_no)} ({s.confidence:.0%}) – {s.rationale}")
                 for ev in s.evidence[:2]:
                     st.caption(f"«{ev['text']}» ({clock(ev['start'])})")
+                reasons[criterion.id] = st.text_input(
+                    "Uenig i forslaget? Hvorfor (én linje, f.eks. «feil bevis», «sa det til kollega», «dialekt»)",
+                    key=f"why-{criterion.id}", max_chars=200,
+                )  # fmt: skip
         overall = st.text_area("Samlet kommentar", value=(existing.overall_comment or "") if existing else "")
         anchored = st.text_area(
             "Kommentarer til segmenter (én per linje, «12: tekst»)",
@@ -172,6 +177,7 @@ def _review_form(
                 rubric_sha256=loaded.sha256, values=values,
                 suggested={k: v.value for k, v in suggested.items()}, overall_comment=overall or None,
                 comments=parse_segment_comments(anchored, transcript) if transcript else None,
+                reasons=reasons,
             )  # fmt: skip
             st.success("Vurderingen er lagret.")
     if kind == "self":
