@@ -127,5 +127,5 @@ def test_asr_eval_cli_prints_json_and_a_table(corrected_db, bundled_model):
     env = {"LYDLOGG_ASR__MODELS_DIR": str(settings.asr.models_dir)}
     out = CliRunner().invoke(main, ["asr-eval", "--db", str(settings.db_path), "--format", "json"], env=env)
     assert out.exit_code == 0, out.output
-    doc = json.loads(out.output)
+    doc = json.loads(out.stdout)
     assert doc["segments"] == 1 and {r["modell"] for r in doc["rows"]} == {"transkripsjon", "bundled-base"}

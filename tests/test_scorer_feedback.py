@@ -33,7 +33,8 @@ def _call_with_suggestions(db):
             " AND evidence_json <> '[]' ORDER BY call_id LIMIT 1"
         ).fetchone()
         rows = con.execute(
-            "SELECT criterion_id, value FROM suggestions WHERE call_id = ? AND rubric_sha256 = ?", [call_id, sha]
+            "SELECT criterion_id, value FROM suggestions WHERE call_id = ? AND rubric_sha256 = ?",
+            [call_id, sha],
         ).fetchall()
     return call_id, rubric_id, sha, dict(rows)
 
@@ -57,8 +58,9 @@ def test_an_override_with_a_reason_is_exported_with_its_evidence_and_audited(db)
     assert row["evidence"] and {"text", "start", "end"} <= set(row["evidence"][0])
     with connect(db, read_only=True) as con:
         stored = dict(
-            con.execute("SELECT criterion_id, override_reason FROM review_scores WHERE override_reason IS NOT NULL")
-            .fetchall()
+            con.execute(
+                "SELECT criterion_id, override_reason FROM review_scores WHERE override_reason IS NOT NULL"
+            ).fetchall()
         )
         audited = con.execute(
             "SELECT count(*) FROM audit WHERE action = 'export' AND object_type = 'scorer_feedback'"

@@ -293,6 +293,28 @@ def _filtered(overview: Overview) -> Overview:
     return narrowed.grouped(GROUPINGS[per])
 
 
+def _scorer_agreement(service: DashboardService) -> None:
+    """Agreement between the automatic suggestion and the reviewers' saved value, per criterion."""
+    figures = service.scorer_agreement()
+    if figures.empty:
+        st.info("Ingen kollegavurderinger med forslag ennå.")
+        return
+    s = service.settings
+    for row in figures[figures["under_grense"]].itertuples():
+        st.warning(
+            f"{row.criterion_id}: forslaget stemmer med vurderingen i bare {row.exact:.0%} av de siste "
+            f"{row.reviews} vurderingene (grense {s.scorer_agreement_min:.0%})."
+        )
+    st.caption(
+        "Eksakt: andel der forslaget er lik lagret verdi; innen én: høyst ett poeng fra; kappa: vektet. "
+        f"«siste» er de siste {s.scorer_agreement_last_n} vurderingene per kriterium."
+    )
+    st.dataframe(figures.rename(columns={"criterion_id": "Kriterium", "period": "Periode", "reviews": "Vurderinger",
+                                  "exact": "Eksakt", "within_one": "Innen én", "kappa": "Kappa",
+                                  "under_grense": "Under grense"}), hide_index=True)  # fmt: skip
+    downloads(figures, "forslag-mot-vurdering")
+
+
 def render(service: DashboardService) -> None:
     st.title("Oversikt")
     if not service.available():
@@ -310,12 +332,13 @@ def render(service: DashboardService) -> None:
         return
     whole, overview = overview, _filtered(overview)  # the monthly report covers everything
 
-    quality, coverage, recontacts, strictness, per_operator, report = st.tabs(
+    quality, coverage, recontacts, strictness, scorers, per_operator, report = st.tabs(
         [
             "Kvalitet",
             "Vurderingsdekning",
             "Rekontakter",
             "Vurderernes strenghet",
+            "Forslag mot vurdering",
             "Per operatør",
             "Månedsrapport",
         ]
@@ -354,6 +377,8 @@ def render(service: DashboardService) -> None:
             )
             table(overview.strictness)
             downloads(overview.strictness, "strenghet")
+    with scorers:
+        _scorer_agreement(service)
     with per_operator:
         _per_operator(service)
     with report:
