@@ -992,5 +992,35 @@ def export_scorer_feedback(username: str, output: Path | None, settings: Setting
         click.echo(text, nl=False)
 
 
+@export_group.command("asr-dataset")
+@click.option(
+    "--as", "username", required=True, help="A leder or veileder; the export is audited in their name."
+)
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write (audiofolder layout: train/metadata.csv and 16 kHz WAV clips).")  # fmt: skip
+@with_settings
+def export_asr_dataset_cmd(username: str, output: Path, settings: Settings) -> None:
+    """Reviewer-corrected segments as anonymised 16 kHz clips with their text, for fine-tuning."""
+    from lydlogg.asr_dataset import export_asr_dataset
+    from lydlogg.auth import get_user
+    from lydlogg.db import connect
+    from review.access import AccessDenied
+
+    with connect(settings.db_path) as con:
+        user = get_user(con, username)
+    if user is None:
+        raise Failure(f"no active user {username!r}")
+    try:
+        report = export_asr_dataset(settings.db_path, user, output, settings.anonymise,
+                                    dual_mono_correlation=settings.audio.dual_mono_correlation)  # fmt: skip
+    except AccessDenied as e:
+        raise Failure(f"{username} may not export the ASR data set (leder or veileder only)") from e
+    click.echo(f"{output}: {report.clips} clips ({report.anonymised} anonymised)")
+    for path in report.skipped_files:
+        click.echo(f"  skipped (unreadable): {path}", err=True)
+    if report.skipped_files:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -129,3 +129,45 @@ def test_asr_eval_cli_prints_json_and_a_table(corrected_db, bundled_model):
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
     assert doc["segments"] == 1 and {r["modell"] for r in doc["rows"]} == {"transkripsjon", "bundled-base"}
+
+
+def test_asr_dataset_is_an_audiofolder_of_anonymised_16k_clips(corrected_db, tmp_path):
+    import csv
+
+    import soundfile as sf
+
+    from lydlogg.asr_dataset import export_asr_dataset
+    from lydlogg.auth import DEMO_USERS, User
+    from lydlogg.db import connect
+    from review.access import AccessDenied
+    from review.service import ReviewService
+
+    settings, _, corrected = corrected_db
+    users = {u[2]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+    with connect(settings.db_path, read_only=True) as con:
+        call_id, index = con.execute(
+            "SELECT t.call_id, s.segment_index FROM segments s JOIN transcripts t USING (transcript_id)"
+            " WHERE NOT EXISTS (SELECT 1 FROM segment_corrections c WHERE c.transcript_id = s.transcript_id"
+            " AND c.segment_index = s.segment_index) AND s.end_s - s.start_s > 2 ORDER BY t.call_id LIMIT 1"
+        ).fetchone()
+    secret = "Jeg heter Kari Nordmann og nummeret mitt er 412 34 567."
+    ReviewService(settings.db_path, users["leder"]).correct_segment(call_id, index, text=secret)
+
+    report = export_asr_dataset(settings.db_path, users["veileder"], tmp_path / "ds", settings.anonymise)
+    from anonymise.text import anonymise_text
+
+    expected = anonymise_text(corrected)  # the first correction may hold a name too (the operator's)
+    assert report.clips == 2 and report.anonymised == 1 + (expected != corrected) and not report.skipped_files
+    with open(tmp_path / "ds" / "train" / "metadata.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert expected in [r["transcription"] for r in rows]
+    hidden = next(r["transcription"] for r in rows if r["transcription"] != expected)
+    assert "Kari" not in hidden and "412" not in hidden and "[" in hidden
+    for r in rows:
+        info = sf.info(str(tmp_path / "ds" / "train" / r["file_name"]))
+        assert info.samplerate == 16_000 and info.channels == 1
+        assert abs(info.duration - float(r["duration_s"])) < 0.01
+    with connect(settings.db_path, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM audit WHERE object_type = 'asr_dataset'").fetchone()[0] == 1
+    with pytest.raises(AccessDenied):
+        export_asr_dataset(settings.db_path, users["operator"], tmp_path / "no", settings.anonymise)
