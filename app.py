@@ -40,6 +40,7 @@ MENU_PATHS = (
     "tilbakemelding",
     "brukere",
     "revisjonslogg",
+    "talegjenkjenning",
 )
 COOKIE_MAX_AGE_S = (
     12 * 3600
@@ -165,6 +166,7 @@ else:
         ("read_cases", "review/views/kasus.py", "Kasusbibliotek", "kasus"),
         ("publish_case", "review/views/publiser.py", "Publiser kasus", "publiser"),
         ("manage_users", "review/views/brukere.py", "Brukere", "brukere"),
+        ("manage_users", "review/views/talegjenkjenning.py", "Talegjenkjenning", "talegjenkjenning"),
         ("view_audit", "review/views/revisjonslogg.py", "Revisjonslogg", "revisjonslogg"),
     ]
     allowed_menu = [m for m in menu if allowed(user, m[0])]

@@ -29,6 +29,7 @@ __all__ = [
     "corrected_segments",
     "evaluate",
     "key_word_errors",
+    "latest_results",
     "AsrEvalReport",
     "propose_vocabulary",
     "run_asr_eval",
@@ -326,4 +327,33 @@ def run_asr_eval(
                 )
             del model
     rows = evaluate(segments, hypotheses) if segments else []
+    if rows:
+        import uuid
+
+        run_id = uuid.uuid4().hex
+        with connect(settings.db_path) as con:
+            con.executemany(
+                "INSERT INTO asr_eval_results (run_id, model, service, channel, segments, reference_words, wer,"
+                " key_words, key_wer, first_corrected, last_corrected, vocabulary)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, r.model, r.service, r.channel, r.segments, r.reference_words, r.wer, r.key_words,
+                  r.key_wer, r.first_corrected, r.last_corrected, " ".join(words) or None) for r in rows],
+            )  # fmt: skip
     return AsrEvalReport(rows=tuple(rows), segments=len(segments), vocabulary=words)
+
+
+def latest_results(db_path: Path, user) -> list[dict]:
+    """The last ``asr-eval`` run's figures (admin page); needs the ``manage_users`` right."""
+    from lydlogg.db import connect
+    from review.access import check
+
+    check(user, "manage_users")
+    with connect(db_path, read_only=True) as con:
+        cur = con.execute(
+            "SELECT run_at, model, service, channel, segments, reference_words, wer, key_words, key_wer,"
+            " first_corrected, last_corrected, vocabulary FROM asr_eval_results"
+            " WHERE run_id = (SELECT arg_max(run_id, run_at) FROM asr_eval_results)"
+            " ORDER BY model, service = 'alle', service, channel"
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

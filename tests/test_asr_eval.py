@@ -119,6 +119,29 @@ def test_asr_eval_retranscribes_the_corrected_span_with_the_real_model(corrected
     assert rerun.segments == 1 and 0 < rerun.wer < 1  # it hears the span but not the added sentence
     assert report.vocabulary == ()  # one correction is no pattern
 
+    # the run is stored; the admin page shows it with the number of segments behind each figure
+    from streamlit.testing.v1 import AppTest
+
+    from lydlogg.asr_eval import latest_results
+    from lydlogg.auth import DEMO_USERS, User
+    from review.access import AccessDenied
+    from review.service import ReviewService
+
+    users = {u[2]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+    stored_rows = latest_results(settings.db_path, users["admin"])
+    assert {(r["model"], r["segments"]) for r in stored_rows if r["service"] == "alle"} == {
+        ("transkripsjon", 1),
+        ("bundled-base", 1),
+    }
+    with pytest.raises(AccessDenied):
+        latest_results(settings.db_path, users["operator"])
+    at = AppTest.from_file("review/views/talegjenkjenning.py", default_timeout=30)
+    at.session_state["service"] = ReviewService(settings.db_path, users["admin"])
+    at.run()
+    assert not at.exception
+    shown = at.dataframe[0].value
+    assert set(shown["Modell"]) == {"transkripsjon", "bundled-base"} and set(shown["Segmenter"]) == {1}
+
 
 def test_asr_eval_cli_prints_json_and_a_table(corrected_db, bundled_model):
     from lydlogg.cli import main
