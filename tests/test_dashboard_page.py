@@ -36,6 +36,7 @@ def test_leader_sees_every_tab_with_charts_tables_and_downloads(monkeypatch, pag
     assert at.title[0].value == "Oversikt"
     assert [t.label for t in at.tabs] == [
         "Kvalitet", "Vurderingsdekning", "Rekontakter", "Vurderernes strenghet", "Per operatør", "Månedsrapport",
+        "Forslag mot vurdering",
     ]  # fmt: skip
     assert len(at.get("vega_lite_chart")) == 5
     coverage = at.tabs[1].dataframe[0].value

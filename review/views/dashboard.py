@@ -332,15 +332,15 @@ def render(service: DashboardService) -> None:
         return
     whole, overview = overview, _filtered(overview)  # the monthly report covers everything
 
-    quality, coverage, recontacts, strictness, scorers, per_operator, report = st.tabs(
+    quality, coverage, recontacts, strictness, per_operator, report, scorers = st.tabs(
         [
             "Kvalitet",
             "Vurderingsdekning",
             "Rekontakter",
             "Vurderernes strenghet",
-            "Forslag mot vurdering",
             "Per operatør",
             "Månedsrapport",
+            "Forslag mot vurdering",
         ]
     )
     with quality:
