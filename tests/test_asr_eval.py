@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +19,8 @@ from lydlogg.asr_eval import (
     run_asr_eval,
 )
 from transcription.evaluation import corpus_wer
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _seg(original: str, corrected: str, *, service: str = "lvs", channel: int | None = 0) -> CorrectedSegment:
@@ -135,7 +138,7 @@ def test_asr_eval_retranscribes_the_corrected_span_with_the_real_model(corrected
     }
     with pytest.raises(AccessDenied):
         latest_results(settings.db_path, users["operator"])
-    at = AppTest.from_file("review/views/talegjenkjenning.py", default_timeout=30)
+    at = AppTest.from_file(str(REPO / "review" / "views" / "talegjenkjenning.py"), default_timeout=30)
     at.session_state["service"] = ReviewService(settings.db_path, users["admin"])
     at.run()
     assert not at.exception
