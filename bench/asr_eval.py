@@ -1,8 +1,9 @@
 """Check ``lydlogg asr-eval`` against the transcription bench's WER, computed the other way.
 
 The sample calls are ingested and transcribed by the pipeline, then every pipeline segment is
-"corrected" with the reference transcript (``data/samples/reference/``): each reference segment
-goes to the pipeline segment of the same channel that overlaps it most (else the nearest). Then
+"corrected" with the reference transcript (``data/samples/reference/``): each reference word goes
+to the pipeline segment of the same channel that holds it in time, word by word (words spread
+evenly over the reference segment), as a reviewer would split it. Then
 
 * bench WER: per channel, the whole reference text against the whole pipeline text, pooled over
   calls (how ``bench/transcribe.py`` computes ``samples_wer``);
@@ -32,19 +33,18 @@ sys.path.insert(0, str(REPO))
 
 
 def _assign(ref_segments: list[dict], pipe: list[tuple]) -> dict[int, list[str]]:
-    """pipeline segment index -> reference texts, each reference segment to its best overlap."""
+    """pipeline segment index -> reference words: each reference segment's words are spread evenly
+    over its time span and each goes to the pipeline segment (same channel) holding that instant,
+    else the nearest one, as a reviewer correcting segment by segment would split the text."""
     out: dict[int, list[tuple[float, str]]] = {}
     for r in ref_segments:
-        best, score = None, None
-        for idx, start, end in pipe:
-            overlap = min(end, r["end"]) - max(start, r["start"])
-            distance = abs((start + end) / 2 - (r["start"] + r["end"]) / 2)
-            key = (overlap > 0, overlap if overlap > 0 else -distance)
-            if score is None or key > score:
-                best, score = idx, key
-        if best is not None:
-            out.setdefault(best, []).append((r["start"], r["text"]))
-    return {k: [t for _, t in sorted(v)] for k, v in out.items()}
+        words = r["text"].split()
+        step = (r["end"] - r["start"]) / max(len(words), 1)
+        for i, word in enumerate(words):
+            t = r["start"] + (i + 0.5) * step
+            best = min(pipe, key=lambda p: 0.0 if p[1] <= t <= p[2] else min(abs(t - p[1]), abs(t - p[2])))
+            out.setdefault(best[0], []).append((t, word))
+    return {k: [w for _, w in sorted(v)] for k, v in out.items()}
 
 
 def main() -> None:
