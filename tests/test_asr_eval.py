@@ -197,3 +197,19 @@ def test_asr_dataset_is_an_audiofolder_of_anonymised_16k_clips(corrected_db, tmp
         assert con.execute("SELECT count(*) FROM audit WHERE object_type = 'asr_dataset'").fetchone()[0] == 1
     with pytest.raises(AccessDenied):
         export_asr_dataset(settings.db_path, users["operator"], tmp_path / "no", settings.anonymise)
+
+
+def test_hotwords_and_initial_prompt_reach_the_decoder_and_the_options_hash(tmp_path):
+    from conftest import make_settings
+
+    from lydlogg.batch import asr_options
+
+    plain = asr_options(make_settings(tmp_path))
+    site = asr_options(
+        make_settings(tmp_path, hotwords=" Tønsberg Pinex ", initial_prompt="Legevakten i Tønsberg.")
+    )
+    assert "hotwords" not in plain.transcribe_kwargs() and "initial_prompt" not in plain.transcribe_kwargs()
+    kwargs = site.transcribe_kwargs()
+    assert kwargs["hotwords"] == "Tønsberg Pinex" and kwargs["initial_prompt"] == "Legevakten i Tønsberg."
+    assert plain.hash() != site.hash()
+    assert asr_options(make_settings(tmp_path, hotwords="Tønsberg")).hash() != site.hash()
