@@ -1,9 +1,8 @@
 """Check ``lydlogg asr-eval`` against the transcription bench's WER, computed the other way.
 
 The sample calls are ingested and transcribed by the pipeline, then every pipeline segment is
-"corrected" with the reference transcript (``data/samples/reference/``): each reference word goes
-to the pipeline segment of the same channel that holds it in time, word by word (words spread
-evenly over the reference segment), as a reviewer would split it. Then
+"corrected" with the reference transcript (``data/samples/reference/``), split over the pipeline
+segments of each channel where the whole-channel alignment puts each word (see ``_assign``). Then
 
 * bench WER: per channel, the whole reference text against the whole pipeline text, pooled over
   calls (how ``bench/transcribe.py`` computes ``samples_wer``);
@@ -32,19 +31,30 @@ SAMPLES = REPO / "data" / "samples"
 sys.path.insert(0, str(REPO))
 
 
-def _assign(ref_segments: list[dict], pipe: list[tuple]) -> dict[int, list[str]]:
-    """pipeline segment index -> reference words: each reference segment's words are spread evenly
-    over its time span and each goes to the pipeline segment (same channel) holding that instant,
-    else the nearest one, as a reviewer correcting segment by segment would split the text."""
-    out: dict[int, list[tuple[float, str]]] = {}
-    for r in ref_segments:
-        words = r["text"].split()
-        step = (r["end"] - r["start"]) / max(len(words), 1)
-        for i, word in enumerate(words):
-            t = r["start"] + (i + 0.5) * step
-            best = min(pipe, key=lambda p: 0.0 if p[1] <= t <= p[2] else min(abs(t - p[1]), abs(t - p[2])))
-            out.setdefault(best[0], []).append((t, word))
-    return {k: [w for _, w in sorted(v)] for k, v in out.items()}
+def _assign(reference: str, pipe: list[tuple[int, str]]) -> dict[int, list[str]]:
+    """pipeline segment index -> reference words, split where the whole-channel alignment puts
+    them: a word matched or substituted goes to the segment of its hypothesis word, a deleted word
+    to the segment of the hypothesis word before it (the first one at the start). This is how a
+    careful reviewer splits the text, and it makes the pooled per-segment errors add up to the
+    whole-channel errors, except for segments left with no reference word (pure insertions)."""
+    import jiwer
+
+    from transcription.evaluation import normalise
+
+    ref = normalise(reference).split()
+    owner = [idx for idx, text in pipe for _ in normalise(text).split()]
+    if not ref or not owner:
+        return {}
+    out: dict[int, list[str]] = {}
+    chunks = jiwer.process_words(" ".join(ref), " ".join(normalise(t) for _, t in pipe)).alignments[0]
+    for c in chunks:
+        for k in range(c.ref_start_idx, c.ref_end_idx):
+            if c.type in ("equal", "substitute"):
+                seg = owner[c.hyp_start_idx + (k - c.ref_start_idx)]
+            else:  # delete
+                seg = owner[max(c.hyp_start_idx - 1, 0)]
+            out.setdefault(seg, []).append(ref[k])
+    return out
 
 
 def main() -> None:
@@ -101,13 +111,13 @@ def main() -> None:
                     refs = [s for s in ref["segments"] if layout != "stereo" or s.get("channel") == ch]
                     if layout == "stereo" and ch is None:
                         continue
-                    pipe = [(i, a, b) for i, c, a, b, _ in segs if c == ch]
+                    pipe = [(i, t) for i, c, _, _, t in segs if c == ch]
                     if not refs:
                         continue
                     ordered = sorted(refs, key=lambda s: s["start"])
                     bench_pairs.append((" ".join(s["text"] for s in ordered),
                                         " ".join(t for _, c, _, _, t in segs if c == ch)))  # fmt: skip
-                    assigned = _assign(ordered, pipe)
+                    assigned = _assign(" ".join(s["text"] for s in ordered), pipe)
                     unmatched += sum(1 for i, *_ in pipe if i not in assigned)
                     corrections += [(tid, i, " ".join(texts)) for i, texts in assigned.items()]
             con.executemany(
