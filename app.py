@@ -67,6 +67,7 @@ MENU_PATHS = (
     "tilbakemelding",
     "brukere",
     "revisjonslogg",
+    "talegjenkjenning",
 )
 COOKIE_MAX_AGE_S = int(max_hours * 3600)  # the browser forgets the token when the session must end
 ENDED = {
@@ -216,6 +217,7 @@ else:
         ("read_cases", "review/views/kasus.py", "Kasusbibliotek", "kasus"),
         ("publish_case", "review/views/publiser.py", "Publiser kasus", "publiser"),
         ("manage_users", "review/views/brukere.py", "Brukere", "brukere"),
+        ("manage_users", "review/views/talegjenkjenning.py", "Talegjenkjenning", "talegjenkjenning"),
         ("view_audit", "review/views/revisjonslogg.py", "Revisjonslogg", "revisjonslogg"),
     ]
     allowed_menu = [m for m in menu if allowed(user, m[0])]

@@ -124,6 +124,8 @@ def asr_options(settings: Settings) -> AsrOptions:
         batch_size=settings.asr.batch_size,
         pause_split_s=settings.asr.pause_split_s,
         block_s=settings.asr.block_s,
+        hotwords=settings.asr.hotwords.strip(),
+        initial_prompt=settings.asr.initial_prompt.strip(),
     )
 
 

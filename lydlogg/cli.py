@@ -201,6 +201,50 @@ def process(limit: int | None, settings: Settings) -> None:
         sys.exit(1)
 
 
+@main.command("asr-eval")
+@click.option("--model", "models", multiple=True, help="A model to measure (repeatable); default: asr.model.")
+@click.option(
+    "--vocabulary/--no-vocabulary",
+    default=False,
+    help="Propose site words from repeated corrections and measure each model again with them as hotwords.",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@with_settings
+def asr_eval(models: tuple[str, ...], vocabulary: bool, fmt: str, settings: Settings) -> None:
+    """WER of each model on the spans reviewers corrected, per service and channel.
+
+    The model that produced the stored transcript is shown as `transkripsjon`.
+    """
+    from lydlogg.asr_eval import rows_table, run_asr_eval
+
+    report = run_asr_eval(settings, models, vocabulary=vocabulary)
+    table = rows_table(report.rows)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {"segments": report.segments, "vocabulary": list(report.vocabulary), "rows": table},
+                default=str,
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    if not report.segments:
+        click.echo("no corrected segments yet: correct a transcript on the call page first")
+        return
+    click.echo(f"{report.segments} corrected segment(s)")
+    if report.vocabulary:
+        click.echo("proposed asr.hotwords: " + " ".join(report.vocabulary))
+    click.echo(
+        f"{'model':<28} {'service':<14} {'channel':<7} {'segs':>5} {'words':>6} {'WER':>7} {'keyw':>5} {'key WER':>8}"
+    )
+    for r in table:
+        click.echo(
+            f"{r['modell']:<28} {r['tjeneste']:<14} {r['kanal']:<7} {r['segmenter']:>5} {r['ord']:>6} "
+            f"{r['wer']:>7.3f} {r['nøkkelord']:>5} {r['wer_nøkkelord']:>8.3f}"
+        )
+
+
 @main.command()
 @with_settings
 def status(settings: Settings) -> None:
@@ -466,48 +510,62 @@ def search(
         click.echo(f"{h.call_id} [{minutes:02d}:{seconds:02d}] {h.role or '-'}: {h.text.strip()}")
 
 
-@main.command("export")
-@click.argument("dataset_name", metavar="{calls|suggestions|reviews|episodes}",
-                type=click.Choice(["calls", "suggestions", "reviews", "episodes"]))  # fmt: skip
-@click.option(
-    "--format", "fmt", type=click.Choice(["csv", "parquet", "xlsx"]), default="csv", show_default=True
-)
-@click.option("--excel", is_flag=True, help="CSV for Norwegian Excel: UTF-8 with BOM, ';' and decimal comma.")
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write."
-)
-@click.option(
-    "--as",
-    "username",
-    default=None,
-    help="Export with this user's access rules; asks for their password; audited in their name.",
-)
-@with_settings
-def export_cmd(
-    dataset_name: str, fmt: str, excel: bool, output: Path, username: str | None, settings: Settings
-) -> None:
-    """Export review data as one flat table (columns in the README)."""
-    from lydlogg.conversation import add_call_measures
-    from lydlogg.db import connect
-    from lydlogg.exports import ExcelUnavailable, export_dataset
-    from lydlogg.pseudonym import load_or_create_key
-    from review.access import AccessDenied
+@main.group("export")
+def export_group() -> None:
+    """Review data as flat tables (calls, suggestions, reviews, episodes; columns in the README) and
+    data sets built from reviewers' work (scorer feedback, ASR clips)."""
 
-    if excel and fmt != "csv":
-        raise click.UsageError("--excel applies to --format csv")
-    key = load_or_create_key(settings.key_file)
-    user = _acting_user(settings, username) if username else None
-    with connect(settings.db_path) as con:
-        try:
-            rows = export_dataset(
-                con, dataset_name, fmt, output, key=key, username=username or _cli_actor(),
-                user=user, excel=excel, window_hours=settings.episodes.window_hours, extra=add_call_measures,
-            )  # fmt: skip
-        except AccessDenied as e:
-            raise Failure(f"{username} may not export review data") from e
-        except ExcelUnavailable as e:
-            raise Failure(str(e)) from e
-    click.echo(f"{output}: {dataset_name}, {rows} rows")
+
+def _dataset_command(dataset_name: str) -> None:
+    @export_group.command(dataset_name)
+    @click.option(
+        "--format", "fmt", type=click.Choice(["csv", "parquet", "xlsx"]), default="csv", show_default=True
+    )
+    @click.option(
+        "--excel", is_flag=True, help="CSV for Norwegian Excel: UTF-8 with BOM, ';' and decimal comma."
+    )
+    @click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=True,
+        help="File to write.",
+    )
+    @click.option(
+        "--as",
+        "username",
+        default=None,
+        help="Export with this user's access rules; asks for their password; audited in their name.",
+    )
+    @with_settings
+    def command(fmt: str, excel: bool, output: Path, username: str | None, settings: Settings) -> None:
+        from lydlogg.conversation import add_call_measures
+        from lydlogg.db import connect
+        from lydlogg.exports import ExcelUnavailable, export_dataset
+        from lydlogg.pseudonym import load_or_create_key
+        from review.access import AccessDenied
+
+        if excel and fmt != "csv":
+            raise click.UsageError("--excel applies to --format csv")
+        key = load_or_create_key(settings.key_file)
+        user = _acting_user(settings, username) if username else None
+        with connect(settings.db_path) as con:
+            try:
+                rows = export_dataset(
+                    con, dataset_name, fmt, output, key=key, username=username or _cli_actor(),
+                    user=user, excel=excel, window_hours=settings.episodes.window_hours, extra=add_call_measures,
+                )  # fmt: skip
+            except AccessDenied as e:
+                raise Failure(f"{username} may not export review data") from e
+            except ExcelUnavailable as e:
+                raise Failure(str(e)) from e
+        click.echo(f"{output}: {dataset_name}, {rows} rows")
+
+    command.help = f"The {dataset_name} as one flat table (columns in the README)."
+
+
+for _name in ("calls", "suggestions", "reviews", "episodes"):
+    _dataset_command(_name)
 
 
 @main.command()
@@ -1262,8 +1320,60 @@ def case_import(package: Path, username: str, settings: Settings) -> None:
     click.echo(f"imported as case {case_id}")
 
 
-if __name__ == "__main__":
-    main()
+@export_group.command("scorer-feedback")
+@click.option(
+    "--as",
+    "username",
+    required=True,
+    help="A leder or veileder; asks for their password; the export is audited in their name.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="JSON Lines file to write (default: standard output).")  # fmt: skip
+@with_settings
+def export_scorer_feedback(username: str, output: Path | None, settings: Settings) -> None:
+    """Every suggestion a reviewer overrode: transcript span, suggestion, reviewer's value and reason."""
+    from review.access import AccessDenied
+    from review.scorer_feedback import scorer_feedback
+
+    user = _acting_user(settings, username)
+    try:
+        rows = scorer_feedback(settings.db_path, user)
+    except AccessDenied as e:
+        raise Failure(f"{username} may not export scorer feedback (leder or veileder only)") from e
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"{output}: {len(rows)} overrides")
+    else:
+        click.echo(text, nl=False)
+
+
+@export_group.command("asr-dataset")
+@click.option(
+    "--as",
+    "username",
+    required=True,
+    help="A leder or veileder; asks for their password; the export is audited in their name.",
+)
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write (audiofolder layout: train/metadata.csv and 16 kHz WAV clips).")  # fmt: skip
+@with_settings
+def export_asr_dataset_cmd(username: str, output: Path, settings: Settings) -> None:
+    """Reviewer-corrected segments as anonymised 16 kHz clips with their text, for fine-tuning."""
+    from lydlogg.asr_dataset import export_asr_dataset
+    from review.access import AccessDenied
+
+    user = _acting_user(settings, username)
+    try:
+        report = export_asr_dataset(settings.db_path, user, output, settings.anonymise,
+                                    dual_mono_correlation=settings.audio.dual_mono_correlation)  # fmt: skip
+    except AccessDenied as e:
+        raise Failure(f"{username} may not export the ASR data set (leder or veileder only)") from e
+    click.echo(f"{output}: {report.clips} clips ({report.anonymised} anonymised)")
+    for path in report.skipped_files:
+        click.echo(f"  skipped (unreadable): {path}", err=True)
+    if report.skipped_files:
+        sys.exit(1)
 
 
 @main.group("audit")
@@ -1287,3 +1397,7 @@ def audit_verify(settings: Settings) -> None:
         raise Failure(f"audit trail broken at row {report.broken_at}: {report.reason}")
     click.echo(f"audit trail intact: {covered} chained rows" +
                (f", {report.legacy_rows} older rows written before the chain" if report.legacy_rows else ""))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

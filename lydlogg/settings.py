@@ -133,6 +133,22 @@ class AsrSettings(_Section):
         ge=100,
         description="Silence (ms) that splits two speech regions in the voice-activity detector.",
     )
+    hotwords: str = Field(
+        "",
+        description=(
+            "Words the decoder is nudged towards (faster-whisper `hotwords`), space-separated: the "
+            "site's place names, local services and drug names. `lydlogg asr-eval --vocabulary` "
+            "proposes them from reviewers' corrections. Empty means none. Part of the options hash."
+        ),
+    )
+    initial_prompt: str = Field(
+        "",
+        description=(
+            "Text given to the decoder as if it preceded the call (faster-whisper "
+            "`initial_prompt`), e.g. a sentence with the site's vocabulary. Empty means none. Part "
+            "of the options hash."
+        ),
+    )
     offline: bool = Field(
         True,
         description=(

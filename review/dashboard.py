@@ -85,6 +85,20 @@ class DashboardSettings(BaseModel):
         description="A call counts as safety-netted when `safety_netting` (elements covered, 0-4) is at least this.",
     )
     timezone: str = Field("Europe/Oslo", description="Time zone whose calendar months the figures use.")
+    scorer_agreement_min: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description=(
+            "Oversikt warns when a criterion's automatic suggestion agrees exactly with the "
+            "reviewers' saved value in less than this share of its last `scorer_agreement_last_n` reviews."
+        ),
+    )
+    scorer_agreement_last_n: int = Field(
+        30,
+        ge=1,
+        description="How many of a criterion's latest reviews the scorer-agreement warning looks at.",
+    )
 
 
 @dataclass(frozen=True)
@@ -388,6 +402,15 @@ _MEMO_SIZE = 20
 _MEMO_TTL_S = 600.0
 
 
+# Current (not superseded) peer reviews' values beside the suggestion they were shown.
+_SCORER_ROWS = """
+SELECT s.criterion_id, r.created_at, s.suggested_value, s.value
+FROM reviews r JOIN review_scores s USING (review_id)
+WHERE r.kind = 'peer' AND s.suggested_value IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM reviews n WHERE n.replaces = r.review_id)
+"""
+
+
 class DashboardService:
     """Queries for the Oversikt page; access is checked and per-operator views audited here."""
 
@@ -517,6 +540,24 @@ class DashboardService:
             name: self._remember((*key, name), lambda name=name: compute(name)).copy()  # type: ignore[union-attr]
             for name in names
         }
+
+    def scorer_agreement(self) -> pd.DataFrame:
+        """Per criterion and month, and over the last ``scorer_agreement_last_n`` reviews: how often
+        the automatic suggestion equals the reviewer's saved value (exact, within one, kappa), with
+        the number of reviews and ``under_grense`` where the last-N figure is below the threshold."""
+        from review.scorer_agreement import ScoredReview, suggestion_agreement
+
+        self._check_all()
+        with connect(self.db_path, read_only=True) as con:
+            rows = con.execute(_SCORER_ROWS).fetchall()
+        figures = suggestion_agreement(
+            (ScoredReview(*r) for r in rows),
+            last_n=self.settings.scorer_agreement_last_n,
+            threshold=self.settings.scorer_agreement_min,
+            timezone=self.settings.timezone,
+        )
+        columns = ["criterion_id", "period", "reviews", "exact", "within_one", "kappa", "under_grense"]
+        return pd.DataFrame([dataclasses.astuple(f) for f in figures], columns=columns)
 
     def trends(self, by: Sequence[str] = ("service",)) -> pd.DataFrame:
         """Criterion figures by month and ``by`` (service, team) for each source (leaders and

@@ -96,6 +96,17 @@ def _rubric_scales(rubric_id: str) -> dict[str, tuple[int, ...]] | None:
     return {c.id: tuple(c.scale.values) for c in loaded.rubric.criteria}
 
 
+def _override_reason(
+    criterion: str, value: int | None, suggested: dict[str, int | None] | None, reasons: dict[str, str] | None
+) -> str | None:
+    """The reviewer's reason, one line of at most 200 characters, when the value overrides the suggestion."""
+    reason = " ".join(((reasons or {}).get(criterion) or "").split())[:200]
+    suggestion = (suggested or {}).get(criterion)
+    if not reason or suggestion is None or suggestion == value:
+        return None
+    return reason
+
+
 def _audit(
     con: duckdb.DuckDBPyConnection, user: User, action: str, call_id: str | None, detail: str | None = None
 ) -> None:
@@ -371,8 +382,13 @@ class ReviewService:
         suggested: dict[str, int | None] | None = None,
         overall_comment: str | None = None,
         comments: list[tuple[int | None, float | None, str]] | None = None,
+        reasons: dict[str, str] | None = None,
     ) -> str:
-        """Store a human verdict; a second save by the same reviewer keeps the first as history."""
+        """Store a human verdict; a second save by the same reviewer keeps the first as history.
+
+        ``reasons`` holds, per criterion, the reviewer's one-line reason for overriding the
+        suggestion; it is kept only where the saved value differs from the suggestion.
+        """
         action = {"peer": "peer_review", "self": "self_review"}.get(kind)
         if action is None:
             raise ValueError(f"kind {kind!r} is not 'peer' or 'self'")
@@ -398,9 +414,11 @@ class ReviewService:
                      rubric_sha256, self.user.username, kind, overall_comment, previous[0] if previous else None],
                 )  # fmt: skip
                 con.executemany(
-                    "INSERT INTO review_scores (review_id, criterion_id, value, suggested_value) VALUES (?, ?, ?, ?)",
-                    [(review_id, c, v, (suggested or {}).get(c)) for c, v in values.items()],
-                )
+                    "INSERT INTO review_scores (review_id, criterion_id, value, suggested_value, override_reason)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [(review_id, c, v, (suggested or {}).get(c), _override_reason(c, v, suggested, reasons))
+                     for c, v in values.items()],
+                )  # fmt: skip
                 if comments:
                     con.executemany(
                         "INSERT INTO review_comments VALUES (?, ?, ?, ?, ?)",

@@ -35,7 +35,8 @@ def test_leader_sees_every_tab_with_charts_tables_and_downloads(monkeypatch, pag
     assert not at.exception, at.exception
     assert at.title[0].value == "Oversikt"
     assert [t.label for t in at.tabs] == [
-        "Kvalitet", "Vurderingsdekning", "Rekontakter", "Vurderernes strenghet", "Per operatør", "Samtalemål", "Månedsrapport", "Data",
+        "Kvalitet", "Vurderingsdekning", "Rekontakter", "Vurderernes strenghet", "Per operatør", "Samtalemål",
+        "Månedsrapport", "Data", "Forslag mot vurdering",
     ]  # fmt: skip
     assert len(at.get("vega_lite_chart")) == 5
     coverage = at.tabs[1].dataframe[0].value

@@ -51,6 +51,8 @@ class AsrOptions:
     batch_size: int = 8
     pause_split_s: float = 1.0
     block_s: int = 600
+    hotwords: str = ""
+    initial_prompt: str = ""
 
     @property
     def batched(self) -> bool:
@@ -68,6 +70,10 @@ class AsrOptions:
         }
         if self.vad_filter:
             kwargs["vad_parameters"] = {"min_silence_duration_ms": self.vad_min_silence_ms}
+        if self.hotwords:
+            kwargs["hotwords"] = self.hotwords
+        if self.initial_prompt:
+            kwargs["initial_prompt"] = self.initial_prompt
         if self.batched:
             kwargs["batch_size"] = self.batch_size
             kwargs["without_timestamps"] = True  # timestamp tokens cost time and, measured, accuracy

@@ -211,6 +211,7 @@ def _review_form(
     agreed = service.guidance(loaded.rubric.id)
     with st.form("review"):
         values: dict[str, int | None] = {}
+        reasons: dict[str, str] = {}
         for criterion in loaded.rubric.criteria:
             yes_no = criterion.scale.type == "yes_no"
             options: list[int | None] = list(criterion.scale.values) + (
@@ -236,6 +237,10 @@ def _review_form(
                     )
                     for ev in s.evidence[:2]:
                         st.caption(f"«{md_text(ev['text'])}» ({clock(ev['start'])})")
+                    reasons[criterion.id] = st.text_input(
+                        "Uenig i forslaget? Hvorfor (én linje, f.eks. «feil bevis», «sa det til kollega», «dialekt»)",
+                        key=f"why-{criterion.id}", max_chars=200,
+                    )  # fmt: skip
         overall = st.text_area("Samlet kommentar", value=(existing.overall_comment or "") if existing else "")
         anchored = st.text_area(
             "Kommentarer til segmenter (én per linje, «12: tekst»)",
@@ -252,6 +257,7 @@ def _review_form(
                 rubric_sha256=loaded.sha256, values=values,
                 suggested={k: v.value for k, v in suggested.items()}, overall_comment=overall or None,
                 comments=parse_segment_comments(anchored, transcript) if transcript else None,
+                reasons=reasons,
             )  # fmt: skip
             st.success("Vurderingen er lagret.")
             if unanswered:  # abstained suggestions the reviewer left open are saved as missing, not as zero

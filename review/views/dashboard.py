@@ -406,6 +406,28 @@ def _filtered(overview: Overview) -> Overview:
     return narrowed.grouped(GROUPINGS[per])
 
 
+def _scorer_agreement(service: DashboardService) -> None:
+    """Agreement between the automatic suggestion and the reviewers' saved value, per criterion."""
+    figures = service.scorer_agreement()
+    if figures.empty:
+        st.info("Ingen kollegavurderinger med forslag ennå.")
+        return
+    s = service.settings
+    for row in figures[figures["under_grense"]].itertuples():
+        st.warning(
+            f"{row.criterion_id}: forslaget stemmer med vurderingen i bare {row.exact:.0%} av de siste "
+            f"{row.reviews} vurderingene (grense {s.scorer_agreement_min:.0%})."
+        )
+    st.caption(
+        "Eksakt: andel der forslaget er lik lagret verdi; innen én: høyst ett poeng fra; kappa: vektet. "
+        f"«siste» er de siste {s.scorer_agreement_last_n} vurderingene per kriterium."
+    )
+    st.dataframe(figures.rename(columns={"criterion_id": "Kriterium", "period": "Periode", "reviews": "Vurderinger",
+                                  "exact": "Eksakt", "within_one": "Innen én", "kappa": "Kappa",
+                                  "under_grense": "Under grense"}), hide_index=True)  # fmt: skip
+    downloads(service, figures, "forslag-mot-vurdering")
+
+
 def render(service: DashboardService) -> None:
     st.title("Oversikt")
     if not service.available():
@@ -423,7 +445,7 @@ def render(service: DashboardService) -> None:
         return
     whole, overview = overview, _filtered(overview)  # the monthly report covers everything
 
-    quality, coverage, recontacts, strictness, per_operator, talk, report, data = st.tabs(
+    quality, coverage, recontacts, strictness, per_operator, talk, report, data, scorers = st.tabs(
         [
             "Kvalitet",
             "Vurderingsdekning",
@@ -433,6 +455,7 @@ def render(service: DashboardService) -> None:
             "Samtalemål",
             "Månedsrapport",
             "Data",
+            "Forslag mot vurdering",
         ]
     )
     with data:
@@ -471,6 +494,8 @@ def render(service: DashboardService) -> None:
             )
             table(overview.strictness)
             downloads(service, overview.strictness, "strenghet")
+    with scorers:
+        _scorer_agreement(service)
     with per_operator:
         _per_operator(service)
     with talk:

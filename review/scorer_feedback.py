@@ -1,0 +1,63 @@
+"""Disagreements between the scorers and the reviewers, for rubric authors to turn into test cases.
+
+Each row is one criterion of one current (not superseded) review where the reviewer's value
+differs from the suggestion or the reviewer gave a reason: the transcript span the suggestion
+rested on, the suggestion, the reviewer's value and the reason. Reading it needs the ``export``
+right and is audited.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lydlogg.audit import record
+from lydlogg.auth import User
+from lydlogg.db import connect
+from review.access import check
+
+__all__ = ["scorer_feedback"]
+
+_QUERY = """
+SELECT r.call_id, r.review_id, r.reviewer, r.kind, r.rubric_id, r.rubric_version, s.criterion_id,
+       s.suggested_value, s.value, s.override_reason, g.confidence, g.rationale, g.evidence_json,
+       r.created_at
+FROM reviews r
+JOIN review_scores s USING (review_id)
+LEFT JOIN suggestions g
+  ON g.transcript_id = r.transcript_id AND g.rubric_sha256 = r.rubric_sha256 AND g.criterion_id = s.criterion_id
+WHERE NOT EXISTS (SELECT 1 FROM reviews n WHERE n.replaces = r.review_id)
+  AND (s.override_reason IS NOT NULL OR s.suggested_value IS DISTINCT FROM s.value)
+  AND (s.suggested_value IS NOT NULL OR g.criterion_id IS NOT NULL)
+ORDER BY r.created_at, r.call_id, s.criterion_id
+"""
+
+
+def scorer_feedback(db_path: Path, user: User) -> list[dict]:
+    """Every override as a plain dict (``evidence``: the spans with segment, times and text)."""
+    check(user, "export")
+    with connect(db_path) as con:
+        rows = con.execute(_QUERY).fetchall()
+        record(con, user.username, "export", "scorer_feedback", None, f"{len(rows)} rows")
+    out = []
+    for (call_id, review_id, reviewer, kind, rubric_id, version, criterion, suggested, value, reason,
+         confidence, rationale, evidence, created_at) in rows:  # fmt: skip
+        out.append(
+            {
+                "call_id": call_id,
+                "review_id": review_id,
+                "reviewer": reviewer,
+                "kind": kind,
+                "rubric_id": rubric_id,
+                "rubric_version": version,
+                "criterion_id": criterion,
+                "suggested_value": suggested,
+                "reviewer_value": value,
+                "reason": reason,
+                "confidence": confidence,
+                "rationale": rationale,
+                "evidence": json.loads(evidence) if evidence else [],
+                "reviewed_at": created_at.isoformat() if created_at else None,
+            }
+        )
+    return out

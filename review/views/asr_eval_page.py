@@ -1,0 +1,46 @@
+"""Admin page: speech recognition measured on the spans reviewers corrected (from `lydlogg asr-eval`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from lydlogg.asr_eval import latest_results
+from review.access import AccessDenied
+from review.service import ReviewService
+
+COLUMNS = {
+    "model": "Modell",
+    "service": "Tjeneste",
+    "channel": "Kanal",
+    "segments": "Segmenter",
+    "reference_words": "Ord",
+    "wer": "WER",
+    "key_words": "Nøkkelord",
+    "key_wer": "WER nøkkelord",
+    "first_corrected": "Rettet fra",
+    "last_corrected": "Rettet til",
+}
+
+
+def render(service: ReviewService) -> None:
+    st.title("Talegjenkjenning på egne samtaler")
+    if not service.available():
+        st.info("Ingen database ennå.")
+        return
+    try:
+        rows = latest_results(service.db_path, service.user)
+    except AccessDenied:
+        st.error("ingen tilgang")
+        return
+    if not rows:
+        st.info("Ingen måling ennå. Rett transkripsjoner på samtalesiden, og kjør `lydlogg asr-eval`.")
+        return
+    df = pd.DataFrame(rows)
+    st.caption(
+        f"Målt {df['run_at'].iloc[0]:%d.%m.%Y %H:%M} på segmenter rettet av vurderere. «transkripsjon» er "
+        "modellen som laget den lagrede transkripsjonen; «+ordliste» er samme modell med foreslåtte ord."
+    )
+    if df["vocabulary"].notna().any():
+        st.write("Foreslåtte ord (`asr.hotwords`): " + str(df["vocabulary"].dropna().iloc[0]))
+    st.dataframe(df[list(COLUMNS)].rename(columns=COLUMNS), hide_index=True, width="stretch")

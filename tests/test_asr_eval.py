@@ -1,0 +1,215 @@
+"""ASR measured on reviewers' corrections: pure scoring in milliseconds, then the real model on a
+corrected span of a real sample call."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lydlogg.asr_eval import (
+    CorrectedSegment,
+    evaluate,
+    key_word_errors,
+    propose_vocabulary,
+    run_asr_eval,
+)
+from transcription.evaluation import corpus_wer
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _seg(original: str, corrected: str, *, service: str = "lvs", channel: int | None = 0) -> CorrectedSegment:
+    return CorrectedSegment(
+        call_id="c1",
+        transcript_id="t1",
+        segment_index=0,
+        service=service,
+        channel=channel,
+        start_s=0.0,
+        end_s=1.0,
+        audio_path="/nowhere.wav",
+        model_id="m",
+        original_text=original,
+        corrected_text=corrected,
+        corrected_at=datetime(2026, 3, 1, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize(
+    ("reference", "hypothesis", "expected"),
+    [
+        ("Ring 113 hvis han blir verre.", "Ring 113 hvis han blir verre.", (0, 2)),  # ring, 113
+        ("Ring 113 hvis han blir verre.", "Ring 112 hvis han blir verre.", (1, 2)),
+        ("Ring 116117 i kveld.", "Ring i kveld.", (1, 2)),
+        ("Han har tre i feber.", "Han har tre i feber.", (0, 2)),  # 3 (number words count), feber
+        ("Han har tre i feber.", "Han har to i feber.", (1, 2)),
+        ("Hei, hvordan går det?", "Hei hvordan går det", (0, 0)),  # no key words at all
+        ("Du må komme inn til legevakten nå.", "Du må komme inn til legevakta nå.", (0, 5)),  # dialect form
+        ("Ring 113.", "", (2, 2)),
+    ],
+)
+def test_key_word_errors_count_only_the_words_that_matter(reference, hypothesis, expected):
+    assert key_word_errors(reference, hypothesis) == expected
+
+
+def test_evaluate_groups_by_service_and_channel_and_scores_the_stored_transcript():
+    segs = [
+        _seg("ring en en tre", "Ring 113.", channel=0),
+        _seg("han har feber", "Han har feber.", channel=1),
+        _seg("hallo", "Hallo, AMK.", service="amk", channel=None),
+    ]
+    rows = evaluate(segs, {"other": ["Ring 113.", "han har feber", ""]})
+    by = {(r.model, r.service, r.channel): r for r in rows}
+    assert by[("transkripsjon", "lvs", "0")].wer == corpus_wer([("Ring 113.", "ring en en tre")]).wer > 0
+    assert by[("transkripsjon", "lvs", "1")].wer == 0
+    assert by[("transkripsjon", "amk", "mono")].wer == 0.5
+    assert by[("other", "lvs", "0")].wer == 0 and by[("other", "lvs", "0")].key_wer == 0
+    assert by[("other", "amk", "mono")].wer == 1.0
+    total = by[("other", "alle", "alle")]
+    assert total.segments == 3 and total.reference_words == 7
+    assert total.wer == pytest.approx(2 / 7)
+    with pytest.raises(ValueError, match="has 1 texts for 3 segments"):
+        evaluate(segs, {"short": ["x"]})
+
+
+def test_vocabulary_is_the_words_reviewers_keep_putting_in():
+    segs = [
+        _seg("du kan ringe legevakta i tunsberg", "Du kan ringe legevakten i Tønsberg."),
+        _seg("kjør til tønnesberg", "Kjør til Tønsberg."),
+        _seg("han tok paracet", "Han tok Paracet."),  # already right: not proposed
+        _seg("han tok paralgin", "Han tok Pinex."),  # once only: not proposed
+    ]
+    assert propose_vocabulary(segs) == ["Tønsberg"]
+    assert "Pinex" in propose_vocabulary(segs, min_count=1)
+
+
+@pytest.fixture
+def corrected_db(tmp_path, app_db):
+    from conftest import make_settings
+
+    from lydlogg.auth import DEMO_USERS, User
+    from lydlogg.db import connect
+    from review.service import ReviewService
+
+    db = tmp_path / "eval.duckdb"
+    shutil.copy(app_db, db)
+    with connect(db, read_only=True) as con:
+        call_id, index, text = con.execute(
+            "SELECT t.call_id, s.segment_index, s.text FROM segments s JOIN transcripts t USING (transcript_id)"
+            " ORDER BY t.call_id, length(s.text) DESC LIMIT 1"
+        ).fetchone()
+    leder = next(User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS if u[2] == "leder")
+    corrected = text.rstrip(".") + " Ring 113 hvis det blir verre."
+    ReviewService(db, leder).correct_segment(call_id, index, text=corrected)
+    settings = make_settings(tmp_path)
+    return settings.model_copy(update={"db_path": db}), text, corrected
+
+
+def test_asr_eval_retranscribes_the_corrected_span_with_the_real_model(corrected_db, bundled_model):
+    settings, original, corrected = corrected_db
+    report = run_asr_eval(settings, vocabulary=True)
+    assert report.segments == 1
+    by = {(r.model, r.service, r.channel): r for r in report.rows}
+    stored = next(r for k, r in by.items() if k[0] == "transkripsjon" and k[1] == "alle")
+    assert stored.wer == pytest.approx(corpus_wer([(corrected, original)]).wer)
+    assert stored.key_words >= 1 and stored.key_wer > 0  # "113" was never said, the model could not have it
+    rerun = next(r for k, r in by.items() if k[0] == "bundled-base" and k[1] == "alle")
+    assert rerun.segments == 1 and 0 < rerun.wer < 1  # it hears the span but not the added sentence
+    assert report.vocabulary == ()  # one correction is no pattern
+
+    # the run is stored; the admin page shows it with the number of segments behind each figure
+    from streamlit.testing.v1 import AppTest
+
+    from lydlogg.asr_eval import latest_results
+    from lydlogg.auth import DEMO_USERS, User
+    from review.access import AccessDenied
+    from review.service import ReviewService
+
+    users = {u[2]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+    stored_rows = latest_results(settings.db_path, users["admin"])
+    assert {(r["model"], r["segments"]) for r in stored_rows if r["service"] == "alle"} == {
+        ("transkripsjon", 1),
+        ("bundled-base", 1),
+    }
+    with pytest.raises(AccessDenied):
+        latest_results(settings.db_path, users["operator"])
+    at = AppTest.from_file(str(REPO / "review" / "views" / "talegjenkjenning.py"), default_timeout=30)
+    at.session_state["service"] = ReviewService(settings.db_path, users["admin"])
+    at.run()
+    assert not at.exception
+    shown = at.dataframe[0].value
+    assert set(shown["Modell"]) == {"transkripsjon", "bundled-base"} and set(shown["Segmenter"]) == {1}
+
+
+def test_asr_eval_cli_prints_json_and_a_table(corrected_db, bundled_model):
+    from lydlogg.cli import main
+
+    settings, _, _ = corrected_db
+    env = {"LYDLOGG_ASR__MODELS_DIR": str(settings.asr.models_dir)}
+    out = CliRunner().invoke(main, ["asr-eval", "--db", str(settings.db_path), "--format", "json"], env=env)
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert doc["segments"] == 1 and {r["modell"] for r in doc["rows"]} == {"transkripsjon", "bundled-base"}
+
+
+def test_asr_dataset_is_an_audiofolder_of_anonymised_16k_clips(corrected_db, tmp_path):
+    import csv
+
+    import soundfile as sf
+
+    from lydlogg.asr_dataset import export_asr_dataset
+    from lydlogg.auth import DEMO_USERS, User
+    from lydlogg.db import connect
+    from review.access import AccessDenied
+    from review.service import ReviewService
+
+    settings, _, corrected = corrected_db
+    users = {u[2]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+    with connect(settings.db_path, read_only=True) as con:
+        call_id, index = con.execute(
+            "SELECT t.call_id, s.segment_index FROM segments s JOIN transcripts t USING (transcript_id)"
+            " WHERE NOT EXISTS (SELECT 1 FROM segment_corrections c WHERE c.transcript_id = s.transcript_id"
+            " AND c.segment_index = s.segment_index) AND s.end_s - s.start_s > 2 ORDER BY t.call_id LIMIT 1"
+        ).fetchone()
+    secret = "Jeg heter Kari Nordmann og nummeret mitt er 412 34 567."
+    ReviewService(settings.db_path, users["leder"]).correct_segment(call_id, index, text=secret)
+
+    report = export_asr_dataset(settings.db_path, users["veileder"], tmp_path / "ds", settings.anonymise)
+    from anonymise.text import anonymise_text
+
+    expected = anonymise_text(corrected)  # the first correction may hold a name too (the operator's)
+    assert report.clips == 2 and report.anonymised == 1 + (expected != corrected) and not report.skipped_files
+    with open(tmp_path / "ds" / "train" / "metadata.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert expected in [r["transcription"] for r in rows]
+    hidden = next(r["transcription"] for r in rows if r["transcription"] != expected)
+    assert "Kari" not in hidden and "412" not in hidden and "[" in hidden
+    for r in rows:
+        info = sf.info(str(tmp_path / "ds" / "train" / r["file_name"]))
+        assert info.samplerate == 16_000 and info.channels == 1
+        assert abs(info.duration - float(r["duration_s"])) < 0.01
+    with connect(settings.db_path, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM audit WHERE object_type = 'asr_dataset'").fetchone()[0] == 1
+    with pytest.raises(AccessDenied):
+        export_asr_dataset(settings.db_path, users["operator"], tmp_path / "no", settings.anonymise)
+
+
+def test_hotwords_and_initial_prompt_reach_the_decoder_and_the_options_hash(tmp_path):
+    from conftest import make_settings
+
+    from lydlogg.batch import asr_options
+
+    plain = asr_options(make_settings(tmp_path))
+    site = asr_options(
+        make_settings(tmp_path, hotwords=" Tønsberg Pinex ", initial_prompt="Legevakten i Tønsberg.")
+    )
+    assert "hotwords" not in plain.transcribe_kwargs() and "initial_prompt" not in plain.transcribe_kwargs()
+    kwargs = site.transcribe_kwargs()
+    assert kwargs["hotwords"] == "Tønsberg Pinex" and kwargs["initial_prompt"] == "Legevakten i Tønsberg."
+    assert plain.hash() != site.hash()
+    assert asr_options(make_settings(tmp_path, hotwords="Tønsberg")).hash() != site.hash()
