@@ -8,7 +8,7 @@ DB ?= data/demo.duckdb
 PORT ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help install model samples demo-data demo test test-fast lint bench clean pyannote ray
+.PHONY: help install model samples demo-data demo test test-fast lint bench bench-slow clean pyannote ray
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -84,6 +84,19 @@ bench: model ## Print speed, accuracy, agreement and memory figures
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/anonymise.py
 	$(BIN)/python bench/diarization.py
+	$(BIN)/python bench/advice_agreement.py
+	$(BIN)/python bench/decode_fallback.py
+	$(BIN)/python bench/asr_eval.py
+
+SPOKEN ?= build/spoken-rubric-set
+bench-slow: model ## The long benchmarks: batch sizes and a 3-hour call, spoken calls end to end, search and Ray at scale
+	$(BIN)/python bench/transcribe.py --sizes 1,4,8,16 --long
+	$(BIN)/python scripts/make_spoken_rubric_set.py --out $(SPOKEN)
+	$(BIN)/python bench/e2e_rubric.py --spoken $(SPOKEN) --work build/e2e
+	$(BIN)/python bench/transcript_quality.py --spoken $(SPOKEN) --work build/e2e
+	$(BIN)/python bench/search_speed.py
+	$(BIN)/python bench/scaling.py executors
+	$(BIN)/python bench/scaling.py storage
 
 clean: ## Remove the virtual environment, caches and demo database
 	rm -rf $(VENV) .pytest_cache .ruff_cache $(DB) $(DB).wal

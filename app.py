@@ -57,18 +57,24 @@ if settings.env == "production" and db_path.exists():
 timeout = settings.server.session_timeout_minutes
 max_hours = settings.server.session_max_hours
 now = datetime.now(UTC)
-MENU_PATHS = (
-    "innboks",
-    "samtale",
-    "sok",
-    "episode",
-    "oversikt",
-    "kalibrering",
-    "tilbakemelding",
-    "brukere",
-    "revisjonslogg",
-    "talegjenkjenning",
+# Every page: (action that opens it, script, title, url path). The menu, the log-in page's
+# placeholders (a link to any page survives log-in) and the tests read this one list; the first page
+# a user may open is their default.
+PAGES = (
+    ("list_calls", "review/views/innboks.py", "Innboks", "innboks"),
+    ("view_call", "review/views/samtale.py", "Samtale", "samtale"),
+    ("list_calls", "review/views/sok.py", "Søk", "sok"),
+    ("view_episodes", "review/views/episode_page.py", "Episode", "episode"),
+    ("view_dashboard", "review/views/oversikt.py", "Oversikt", "oversikt"),
+    ("calibrate", "review/views/kalibrering.py", "Kalibrering", "kalibrering"),
+    ("run_feedback", "review/views/tilbakemelding.py", "Tilbakemeldingsmøte", "tilbakemelding"),
+    ("read_cases", "review/views/kasus.py", "Kasusbibliotek", "kasus"),
+    ("publish_case", "review/views/publiser.py", "Publiser kasus", "publiser"),
+    ("manage_users", "review/views/brukere.py", "Brukere", "brukere"),
+    ("manage_users", "review/views/talegjenkjenning.py", "Talegjenkjenning", "talegjenkjenning"),
+    ("view_audit", "review/views/revisjonslogg.py", "Revisjonslogg", "revisjonslogg"),
 )
+MENU_PATHS = tuple(path for *_, path in PAGES)
 COOKIE_MAX_AGE_S = int(max_hours * 3600)  # the browser forgets the token when the session must end
 ENDED = {
     "idle": "Økten ble avsluttet etter inaktivitet. Logg inn igjen.",
@@ -205,22 +211,7 @@ else:
             st.rerun()
         if st.session_state.pop("set_cookie", False):
             st.iframe(cookie_script(st.session_state["token"], COOKIE_MAX_AGE_S), height=1)
-    # (action that opens the page, script, title, url path); the first page a user may open is the default
-    menu = [
-        ("list_calls", "review/views/innboks.py", "Innboks", "innboks"),
-        ("view_call", "review/views/samtale.py", "Samtale", "samtale"),
-        ("list_calls", "review/views/sok.py", "Søk", "sok"),
-        ("view_episodes", "review/views/episode_page.py", "Episode", "episode"),
-        ("view_dashboard", "review/views/oversikt.py", "Oversikt", "oversikt"),
-        ("calibrate", "review/views/kalibrering.py", "Kalibrering", "kalibrering"),
-        ("run_feedback", "review/views/tilbakemelding.py", "Tilbakemeldingsmøte", "tilbakemelding"),
-        ("read_cases", "review/views/kasus.py", "Kasusbibliotek", "kasus"),
-        ("publish_case", "review/views/publiser.py", "Publiser kasus", "publiser"),
-        ("manage_users", "review/views/brukere.py", "Brukere", "brukere"),
-        ("manage_users", "review/views/talegjenkjenning.py", "Talegjenkjenning", "talegjenkjenning"),
-        ("view_audit", "review/views/revisjonslogg.py", "Revisjonslogg", "revisjonslogg"),
-    ]
-    allowed_menu = [m for m in menu if allowed(user, m[0])]
+    allowed_menu = [m for m in PAGES if allowed(user, m[0])]
     actions = [m[0] for m in allowed_menu]
     home_action = next((a for a in ("list_calls", "manage_users") if a in actions), actions[0])
     home = allowed_menu[actions.index(home_action)][3]

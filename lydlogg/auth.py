@@ -93,7 +93,7 @@ class LoginSettings(BaseModel):
     )
 
 
-def session_expired(last_activity: datetime, now: datetime, timeout_minutes: int = 15) -> bool:
+def session_expired(last_activity: datetime, now: datetime, timeout_minutes: float = 15) -> bool:
     """Whether a session last active at ``last_activity`` has timed out at ``now``."""
     return now - last_activity >= timedelta(minutes=timeout_minutes)
 

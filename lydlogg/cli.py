@@ -985,6 +985,8 @@ def streamlit_command(settings: Settings, app: Path, port: int, host: str | None
         str(int(settings.cases.max_package_mb)),
         "--client.showErrorDetails",  # users never see a traceback; the server log has it
         "none",
+        "--server.fileWatcherType",  # a served app never reloads its source: no inotify watches over the tree
+        "none",
     ]
 
 

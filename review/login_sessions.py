@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from lydlogg.audit import record
-from lydlogg.auth import User, revoke_sessions
+from lydlogg.auth import User, revoke_sessions, session_expired
 
 __all__ = [
     "COOKIE",
@@ -45,8 +45,9 @@ def _digest(token: str) -> str:
 
 
 def idle_expired(last_activity: datetime, now: datetime, timeout_minutes: float) -> bool:
-    """Whether a session last active at ``last_activity`` has timed out by ``now``."""
-    return now - last_activity > timedelta(minutes=timeout_minutes)
+    """Whether a session last active at ``last_activity`` has timed out by ``now``: the one rule,
+    :func:`lydlogg.auth.session_expired` (idle for the whole timeout or longer)."""
+    return session_expired(last_activity, now, timeout_minutes)
 
 
 def start_session(con: duckdb.DuckDBPyConnection, user: User, now: datetime | None = None) -> str:

@@ -30,7 +30,8 @@ def test_correct_override_then_measure_and_export(tmp_path, app_db, bundled_mode
     with connect(db, read_only=True) as con:
         call_id, index, text = con.execute(
             "SELECT t.call_id, s.segment_index, s.text FROM segments s JOIN transcripts t USING (transcript_id)"
-            " WHERE t.call_id IN (SELECT call_id FROM suggestions) ORDER BY t.call_id, s.end_s - s.start_s DESC LIMIT 1"
+            " WHERE t.call_id IN (SELECT call_id FROM suggestions) AND s.role = 'operator'"
+            " ORDER BY t.call_id, s.end_s - s.start_s DESC LIMIT 1"
         ).fetchone()
         rubric_id, sha = con.execute(
             "SELECT rubric_id, rubric_sha256 FROM suggestions WHERE call_id = ? LIMIT 1", [call_id]

@@ -30,9 +30,9 @@ def con(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("idle_minutes", "expired"), [(0, False), (14.9, False), (15, False), (15.01, True), (600, True)]
+    ("idle_minutes", "expired"), [(0, False), (14.9, False), (15, True), (15.01, True), (600, True)]
 )
-def test_idle_expiry_is_strictly_after_the_timeout(idle_minutes, expired):
+def test_idle_expiry_at_the_timeout_agrees_with_session_expired(idle_minutes, expired):
     assert idle_expired(T0, T0 + timedelta(minutes=idle_minutes), 15) is expired
 
 
