@@ -985,7 +985,10 @@ def streamlit_command(settings: Settings, app: Path, port: int, host: str | None
         str(int(settings.cases.max_package_mb)),
         "--client.showErrorDetails",  # users never see a traceback; the server log has it
         "none",
-        "--server.fileWatcherType",  # a served app never reloads its source: no inotify watches over the tree
+        # A served app never reloads its source. Watching it would put inotify watches on every
+        # folder under the working directory (a virtual environment with Ray brings thousands),
+        # which overflowed and stalled the server.
+        "--server.fileWatcherType",
         "none",
     ]
 

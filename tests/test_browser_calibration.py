@@ -46,11 +46,11 @@ def pick_option(page, selectbox, name: str) -> None:
         selectbox.click(timeout=WAIT)
         try:
             option.wait_for(timeout=5_000)
+            option.click(timeout=5_000)  # a rerun may close the list between opening and choosing
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
             settled(page)
             continue
-        option.click(timeout=WAIT)
         option.wait_for(state="hidden", timeout=WAIT)  # the list closed on the choice
         return
     raise AssertionError(f"the option {name!r} never appeared in the select box")
