@@ -165,6 +165,14 @@ def build_reference_db(folder: Path) -> Path:
     return settings.db_path
 
 
+def clear_reviews(con) -> None:  # noqa: ANN001 - a DuckDB connection
+    """Remove every review from a copy of the session's reference database, which tests that
+    write into it (test_app) may have filled: the copy starts from no reviews."""
+    con.execute("DELETE FROM review_comments")
+    con.execute("DELETE FROM review_scores")
+    con.execute("DELETE FROM reviews")
+
+
 @pytest.fixture(scope="session")
 def reference_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_reference_db(tmp_path_factory.mktemp("reference"))

@@ -7,6 +7,7 @@ import duckdb
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import clear_reviews
 
 from lydlogg.auth import DEMO_USERS, User
 from lydlogg.cli import main
@@ -24,10 +25,7 @@ def db(tmp_path_factory, reference_db):
     path = tmp_path_factory.mktemp("exports") / "db.duckdb"
     shutil.copy(reference_db, path)
     with duckdb.connect(str(path)) as con:
-        # the session's reference database may carry reviews other tests saved: start from none
-        con.execute("DELETE FROM review_comments")
-        con.execute("DELETE FROM review_scores")
-        con.execute("DELETE FROM reviews")
+        clear_reviews(con)
         ids = [r[0] for r in con.execute("SELECT call_id FROM calls ORDER BY call_id").fetchall()]
         con.execute("UPDATE calls SET operator_id = 'op-anne' WHERE call_id = ?", [ids[0]])
         con.execute("UPDATE calls SET operator_id = '=HYPERLINK(\"x\")' WHERE call_id = ?", [ids[1]])

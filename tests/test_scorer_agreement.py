@@ -6,6 +6,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from conftest import clear_reviews
 
 from lydlogg.auth import DEMO_USERS, User
 from lydlogg.db import connect
@@ -51,10 +52,8 @@ def test_months_follow_the_site_timezone():
 def test_oversikt_shows_the_agreement_of_saved_reviews(tmp_path, reference_db):
     db = tmp_path / "agree.duckdb"
     shutil.copy(reference_db, db)
-    with connect(db) as con:  # the session's reference database may carry reviews other tests saved
-        con.execute("DELETE FROM review_comments")
-        con.execute("DELETE FROM review_scores")
-        con.execute("DELETE FROM reviews")
+    with connect(db) as con:
+        clear_reviews(con)
     users = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
     leder = next(u for u in users.values() if u.role == "leder")
     operator = next(u for u in users.values() if u.role == "operator")

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
+from conftest import clear_reviews
 
 from lydlogg.auth import User
 from lydlogg.cli import main
@@ -38,10 +39,7 @@ def db(tmp_path_factory, reference_db):
     path = tmp_path_factory.mktemp("search") / "db.duckdb"
     shutil.copy(reference_db, path)
     with duckdb.connect(str(path)) as con:
-        # the session's reference database may carry reviews other tests saved: start from none
-        con.execute("DELETE FROM review_comments")
-        con.execute("DELETE FROM review_scores")
-        con.execute("DELETE FROM reviews")
+        clear_reviews(con)
         con.execute("UPDATE calls SET operator_id = 'op-lise'")
         con.execute(
             "UPDATE calls SET operator_id = 'op-anne' WHERE call_id IN ('ep1-c4-amk', 'lvs-003-brystsmerter')"
