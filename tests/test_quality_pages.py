@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lydlogg.db import connect
-from tests.test_app import app, call_ids, transcript_page
+from test_app import app, call_ids, transcript_page
 
 REPO = Path(__file__).resolve().parent.parent
 
