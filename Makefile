@@ -78,6 +78,7 @@ lint: $(STAMP) ## Check style with ruff
 bench: model ## Print speed, accuracy, agreement and memory figures
 	$(BIN)/python bench/transcribe.py
 	$(BIN)/python bench/rubric_agreement.py
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/scoring_speed.py
 	$(BIN)/python bench/episodes.py
 	$(BIN)/python bench/app_pages.py

@@ -7,8 +7,6 @@ from transcription.asr import AsrOptions, block_starts
 from transcription.segments import ChannelSpan, split_at_pauses, split_by_channel
 from transcription.types import Segment, Word
 
-pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
-
 
 def _segment(*timed: tuple[float, float, str], channel=None) -> Segment:
     words = tuple(Word(a, b, t, 0.9, channel) for a, b, t in timed)
