@@ -9,12 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lydlogg.cli.common import (
-    Failure,
-    acting_user,
-    cli_actor,
-    with_settings,
-)
+from lydlogg.cli.common import Failure, acting_user, cli_actor, with_settings
 
 if TYPE_CHECKING:
     from lydlogg.settings import Settings

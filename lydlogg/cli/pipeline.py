@@ -9,11 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lydlogg.cli.common import (
-    Failure,
-    read_json,
-    with_settings,
-)
+from lydlogg.cli.common import Failure, read_json, with_settings
 
 if TYPE_CHECKING:
     from lydlogg.settings import Settings
