@@ -111,6 +111,13 @@ def test_python_dash_m_runs_the_same_command_line():
     assert "export-transcript" in out.stdout and "users" in out.stdout
 
 
+@pytest.mark.pure
+def test_serve_finds_the_app_file_from_inside_the_cli_package():
+    from lydlogg.cli.operations import app_file
+
+    assert app_file() == Path(__file__).resolve().parent.parent / "app.py" and app_file().is_file()
+
+
 def test_ingest_without_anything_is_a_usage_error(tmp_path):
     out = invoke("ingest", "--db", str(tmp_path / "x.duckdb"))
     assert out.exit_code == 2 and "give recordings" in out.output

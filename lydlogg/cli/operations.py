@@ -71,7 +71,7 @@ def serve(port: int | None, host: str | None, config: Path | None, db: Path | No
                 f"env = production but the demo accounts {', '.join(demo)} still have their demo passwords; "
                 "deactivate them or set new passwords (the Brukere page, or `lydlogg users`)"
             )
-    app = Path(__file__).resolve().parents[2] / "app.py"
+    app = app_file()
     if not app.is_file():
         raise Failure(f"{app}: the app file is missing; run from a source checkout (pip install -e .)")
     env = dict(os.environ, LYDLOGG_DB_PATH=str(settings.db_path.resolve()))
@@ -90,6 +90,11 @@ def serve(port: int | None, host: str | None, config: Path | None, db: Path | No
             raise Failure(str(e)) from e
     sys.stdout.flush()
     os.execve(sys.executable, cmd, env)  # Streamlit takes over this process, signals included
+
+
+def app_file() -> Path:
+    """The review app's Streamlit script: ``app.py`` at the root of the source checkout."""
+    return Path(__file__).resolve().parents[2] / "app.py"
 
 
 def streamlit_command(settings: Settings, app: Path, port: int, host: str | None = None) -> list[str]:
