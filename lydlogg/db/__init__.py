@@ -31,12 +31,14 @@ __all__ = [
     "DatabaseBusyError",
     "DatabaseError",
     "DatabaseKey",
+    "SchemaOutdatedError",
     "connect",
     "current_catalog",
     "httpfs_file",
     "is_encrypted",
     "load_httpfs",
     "migrate",
+    "pending_versions",
     "register_key",
     "registered_key",
     "schema_version",
@@ -53,6 +55,19 @@ class DatabaseError(RuntimeError):
 
 class DatabaseBusyError(DatabaseError):
     """Another process kept the write lock for longer than we were willing to wait."""
+
+
+class SchemaOutdatedError(DatabaseError):
+    """The database has an older schema; ``lydlogg db migrate`` upgrades it after a backup."""
+
+    def __init__(self, path: Path, version: int) -> None:
+        self.path = Path(path)
+        self.version = version
+        self.latest = LATEST_VERSION
+        super().__init__(
+            f"{path}: schema version {version}, this Lydlogg needs {LATEST_VERSION}; "
+            f"run `lydlogg db migrate --db {path}` (it backs the database up first)"
+        )
 
 
 CATALOG = "lydlogg"  # the name an encrypted database is attached under
@@ -206,8 +221,13 @@ def connect(
     read_only: bool = False,
     wait_s: float = 30.0,
     key: DatabaseKey | None | Literal["registered"] = "registered",
+    schema: Literal["latest", "any"] = "latest",
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open ``path`` (creating and migrating it when writable), yield the connection, close it.
+    """Open ``path``, yield the connection, close it.
+
+    A missing or empty database opened writable is created at the newest schema. One at an older
+    schema is refused with :class:`SchemaOutdatedError` (``lydlogg db migrate`` upgrades it, after a
+    backup); ``schema="any"`` opens it as it is, for the backup and the migration themselves.
 
     ``key`` opens an encrypted database; by default the key registered for ``path`` is used (none
     when none is), and None opens it as a plain file. A missing or wrong key raises
@@ -241,12 +261,8 @@ def connect(
         if not read_only:
             for own in (path, Path(str(path) + ".wal")):  # owner-only, whatever the umask was
                 private_file(own)
-            migrate(con)
-        elif schema_version(con) != LATEST_VERSION:
-            raise DatabaseError(
-                f"{path}: schema version {schema_version(con)}, this Lydlogg needs {LATEST_VERSION}; "
-                "open it once read-write to migrate"
-            )
+        if schema == "latest":
+            _require_latest(con, path, create=not read_only)
         yield con
     finally:
         con.close()
@@ -274,8 +290,38 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Apply every migration the database lacks, in order; return the resulting version."""
+def _require_latest(con: duckdb.DuckDBPyConnection, path: Path, *, create: bool) -> None:
+    """Create an empty database at the newest schema; refuse any other that is not at it."""
+    version = schema_version(con)
+    if version == 0:
+        if not create:
+            raise DatabaseError(f"{path}: an empty database, not set up by Lydlogg; open it writable first")
+        migrate(con)
+        return
+    if version > LATEST_VERSION:
+        raise DatabaseError(_newer(path, version))
+    if pending_versions(con):
+        raise SchemaOutdatedError(path, version)
+
+
+def _newer(path: Path | str, version: int) -> str:
+    return f"{path}: database schema version {version} is newer than this Lydlogg ({LATEST_VERSION}); upgrade Lydlogg"
+
+
+def pending_versions(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """The migrations this database lacks, in order (all of them for an empty database)."""
+    if schema_version(con) == 0:
+        return [m[0] for m in MIGRATIONS]
+    applied = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
+    return [m[0] for m in MIGRATIONS if m[0] not in applied]
+
+
+def migrate(con: duckdb.DuckDBPyConnection, *, up_to: int | None = None) -> int:
+    """Apply every migration the database lacks (up to version ``up_to``), in order; the version.
+
+    Call it through :func:`lydlogg.db_upgrade.upgrade_database`, which backs the database up
+    first; :func:`connect` calls it itself only to set up a new, empty database.
+    """
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER PRIMARY KEY, description VARCHAR NOT NULL,"
@@ -283,12 +329,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     )
     current = schema_version(con)
     if current > LATEST_VERSION:
-        raise DatabaseError(
-            f"database schema version {current} is newer than this Lydlogg ({LATEST_VERSION}); upgrade Lydlogg"
-        )
-    applied = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
+        raise DatabaseError(_newer(current_catalog(con), current))
+    wanted = set(pending_versions(con))
     for version, description, sql in MIGRATIONS:
-        if version in applied:  # by set, not by maximum: a feature's migration may land after a later one
+        # by set, not by maximum: a feature's migration may land after a later one
+        if version not in wanted or (up_to is not None and version > up_to):
             continue
         with transaction(con):
             con.execute(sql)
@@ -296,4 +341,4 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
                 "INSERT INTO schema_version (version, description) VALUES (?, ?)", [version, description]
             )
         log.info("database migrated to schema version %d", version)
-    return max(current, LATEST_VERSION)
+    return schema_version(con)
