@@ -101,9 +101,17 @@ class RestoreReport:
 
 
 def _counts(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int]:
+    """Rows per counted table; 0 for a table an older schema does not have yet."""
+    present = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main'",
+            [catalog.strip('"').replace('""', '"')],
+        ).fetchall()
+    }
     # catalog is a quoted identifier from current_catalog() or a constant; tables are constants
     return {
-        t: con.execute(f"SELECT count(*) FROM {catalog}.main.{t}").fetchone()[0]  # noqa: S608
+        t: con.execute(f"SELECT count(*) FROM {catalog}.main.{t}").fetchone()[0] if t in present else 0  # noqa: S608
         for t in COUNTED_TABLES
     }
 

@@ -325,7 +325,7 @@ class CalibrationService:
                 con.execute(_SUGGESTED_SQL, {"call_id": call_id, "rubric_id": found.rubric_id}).fetchall()
             )
             transcript = con.execute(
-                "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
+                "SELECT transcript_id FROM latest_transcripts WHERE call_id = ?",
                 [call_id],
             ).fetchone()
             previous = con.execute(
@@ -501,8 +501,7 @@ SELECT s.criterion_id, s.value, s.confidence, s.rationale, s.evidence_json
 FROM suggestions s
 WHERE s.rubric_id = $rubric_id
   AND NOT coalesce(s.abstained, false)  -- an abstention is missing, never a value to agree with
-  AND s.transcript_id = (SELECT transcript_id FROM transcripts WHERE call_id = $call_id
-                         ORDER BY created_at DESC LIMIT 1)
+  AND s.transcript_id = (SELECT transcript_id FROM latest_transcripts WHERE call_id = $call_id)
   AND s.created_at = (SELECT max(created_at) FROM suggestions s2
                       WHERE s2.transcript_id = s.transcript_id AND s2.rubric_id = s.rubric_id)
 """
