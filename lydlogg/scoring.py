@@ -119,7 +119,10 @@ def import_transcripts(
                                                         "text", "speaker", "role", "avg_logprob", "no_speech_prob"])  # fmt: skip
             seg_frame["channel"] = seg_frame["channel"].astype("Int32")
             con.register("new_segments", seg_frame)
-            con.execute("INSERT INTO segments SELECT * FROM new_segments")
+            con.execute(
+                "INSERT INTO segments (transcript_id, segment_index, channel, start_s, end_s, text, speaker, role, avg_logprob, no_speech_prob)"
+                " SELECT transcript_id, segment_index, channel, start_s, end_s, text, speaker, role, avg_logprob, no_speech_prob FROM new_segments"
+            )
             con.unregister("new_segments")
         from review.search import refresh_after_change
 
@@ -271,7 +274,10 @@ def score_stored(
             if quality_rows:
                 frame = pd.DataFrame(quality_rows, columns=["transcript_id", "segment_index", "quality"])
                 con.register("new_quality", frame)
-                con.execute("INSERT OR REPLACE INTO segment_quality SELECT * FROM new_quality")
+                con.execute(
+                    "INSERT OR REPLACE INTO segment_quality (transcript_id, segment_index, quality)"
+                    " SELECT transcript_id, segment_index, quality FROM new_quality"
+                )
                 con.unregister("new_quality")
             if rows:
                 frame = pd.DataFrame(rows, columns=["transcript_id", "call_id", "rubric_id", "rubric_version",

@@ -227,11 +227,12 @@ class CalibrationService:
                     [round_id, title.strip(), rubric_id, self.user.username],
                 )
                 con.executemany(
-                    "INSERT INTO calibration_calls VALUES (?, ?, ?)",
+                    "INSERT INTO calibration_calls (round_id, call_id, position) VALUES (?, ?, ?)",
                     [(round_id, c, i) for i, c in enumerate(call_ids)],
                 )
                 con.executemany(
-                    "INSERT INTO calibration_members VALUES (?, ?)", [(round_id, r) for r in reviewers]
+                    "INSERT INTO calibration_members (round_id, username) VALUES (?, ?)",
+                    [(round_id, r) for r in reviewers],
                 )
                 _audit(con, self.user, "create_round", "round", round_id,
                        f"{len(call_ids)} calls, {len(reviewers)} reviewers")  # fmt: skip
@@ -349,7 +350,7 @@ class CalibrationService:
                     [(review_id, c, v, suggested.get(c), comments.get(c)) for c, v in values.items()],
                 )
                 con.execute(
-                    "INSERT INTO calibration_reviews VALUES (?, ?, ?, ?)",
+                    "INSERT INTO calibration_reviews (review_id, round_id, call_id, reviewer) VALUES (?, ?, ?, ?)",
                     [review_id, round_id, call_id, self.user.username],
                 )
                 _audit(con, self.user, "save_round_review", "call", call_id, f"round {round_id} {review_id}")

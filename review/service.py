@@ -418,7 +418,8 @@ class ReviewService:
                 )  # fmt: skip
                 if comments:
                     con.executemany(
-                        "INSERT INTO review_comments VALUES (?, ?, ?, ?, ?)",
+                        "INSERT INTO review_comments (review_id, comment_index, segment_index, at_s, text)"
+                        " VALUES (?, ?, ?, ?, ?)",
                         [(review_id, i, seg, at, text) for i, (seg, at, text) in enumerate(comments)],
                     )
                 _audit(con, self.user, "save_review", call_id, f"{kind} {review_id}")
