@@ -40,6 +40,7 @@ __all__ = [
     "migrate",
     "pending_versions",
     "register_key",
+    "register_wait",
     "registered_key",
     "schema_version",
     "sql_literal",
@@ -95,6 +96,8 @@ class DatabaseKey:
 
 
 _keys: dict[Path, DatabaseKey] = {}
+_waits: dict[Path, float] = {}
+DEFAULT_WAIT_S = 30.0  # the setting db_wait_seconds; this default for code that registers none
 
 
 def register_key(path: Path, key: DatabaseKey | None) -> None:
@@ -104,6 +107,17 @@ def register_key(path: Path, key: DatabaseKey | None) -> None:
         _keys.pop(resolved, None)
     else:
         _keys[resolved] = key
+
+
+def register_wait(path: Path, seconds: float | None) -> None:
+    """Wait up to ``seconds`` for another process's lock in every later :func:`connect` to ``path``
+    that names no wait (None: the default, :data:`DEFAULT_WAIT_S`). The CLI and the app register
+    the setting ``db_wait_seconds``."""
+    resolved = Path(path).resolve()
+    if seconds is None:
+        _waits.pop(resolved, None)
+    else:
+        _waits[resolved] = float(seconds)
 
 
 def registered_key(path: Path) -> DatabaseKey | None:
@@ -219,7 +233,7 @@ def connect(
     path: Path,
     *,
     read_only: bool = False,
-    wait_s: float = 30.0,
+    wait_s: float | None = None,
     key: DatabaseKey | None | Literal["registered"] = "registered",
     schema: Literal["latest", "any"] = "latest",
 ) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -229,6 +243,10 @@ def connect(
     schema is refused with :class:`SchemaOutdatedError` (``lydlogg db migrate`` upgrades it, after a
     backup); ``schema="any"`` opens it as it is, for the backup and the migration themselves.
 
+    While another process holds the file, it retries for ``wait_s`` seconds (default: the wait
+    registered for ``path`` with :func:`register_wait`, else :data:`DEFAULT_WAIT_S`) and then
+    raises :class:`DatabaseBusyError`.
+
     ``key`` opens an encrypted database; by default the key registered for ``path`` is used (none
     when none is), and None opens it as a plain file. A missing or wrong key raises
     :class:`DatabaseError` and leaves the file as it was.
@@ -236,6 +254,8 @@ def connect(
     path = Path(path)
     if key == "registered":
         key = registered_key(path)
+    if wait_s is None:
+        wait_s = _waits.get(path.resolve(), DEFAULT_WAIT_S)
     if read_only and not path.exists():
         raise DatabaseError(f"{path}: no database here yet; run `lydlogg ingest` first")
     if not read_only:
@@ -251,7 +271,8 @@ def connect(
                 raise DatabaseError(f"{path}: cannot open database ({e})") from e
             if time.monotonic() >= deadline:
                 raise DatabaseBusyError(
-                    f"{path}: another process has held the database for over {wait_s:.0f} s"
+                    f"{path}: another process has held the database for over {wait_s:g} s; "
+                    "try again when it is done (setting db_wait_seconds)"
                 ) from e
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
