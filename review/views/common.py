@@ -25,7 +25,8 @@ CHANNEL_LABELS = {0: "Venstre kanal", 1: "Høyre kanal", None: "Mono"}
 LOW_CONFIDENCE = 0.5
 BUSY_MESSAGE = (
     "Databasen er opptatt akkurat nå: en annen prosess (for eksempel transkribering, poengsetting "
-    "eller sikkerhetskopiering) skriver til den. Ingenting er tapt. Prøv igjen om litt."
+    "eller sikkerhetskopiering) bruker den. Vent litt og trykk «Prøv igjen». Det som ikke ble "
+    "lagret, kan du lagre på nytt etterpå."
 )
 RETRY_LABEL = "Prøv igjen"
 QUALITY_LABELS = {
