@@ -182,3 +182,18 @@ def test_default_backup_folder_is_beside_the_database():
     when = datetime(2026, 12, 3, 13, 5, 9, tzinfo=UTC)
     folder = default_backup_folder(Path("/srv/lydlogg/lydlogg.duckdb"), 17, when)
     assert folder == Path("/srv/lydlogg/backups/lydlogg-schema-v17-20261203T130509Z")
+
+
+def test_a_backup_made_at_an_older_schema_is_restored_at_the_newest(v1_db, tmp_path):
+    from lydlogg.backup import backup, restore
+
+    manifest = backup(v1_db, tmp_path / "v1-backup", include_audio=False)
+    assert manifest.schema_version == 1 and manifest.counts["audit"] == 0  # v1 had no audit table
+    report = restore(tmp_path / "v1-backup", tmp_path / "igjen.duckdb")
+    assert report.manifest.counts["calls"] == 1
+    with connect(tmp_path / "igjen.duckdb", read_only=True) as con:
+        assert schema_version(con) == LATEST_VERSION
+        assert _rows(con, "segments", V1_ROWS["segments"]) == [tuple(V1_ROWS["segments"].values())]
+        assert con.execute("SELECT action FROM audit").fetchall() == [("restore",)]
+    with duckdb.connect(str(tmp_path / "v1-backup" / "lydlogg.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 1  # kept as it was
