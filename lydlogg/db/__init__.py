@@ -301,19 +301,25 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
-def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    """The highest applied migration, 0 for an empty database."""
+def _applied(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """The versions recorded in ``schema_version`` (none for an empty database)."""
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
     ).fetchone()[0]
     if not exists:
-        return 0
-    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+        return set()
+    return {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The highest applied migration, 0 for an empty database."""
+    return max(_applied(con), default=0)
 
 
 def _require_latest(con: duckdb.DuckDBPyConnection, path: Path, *, create: bool) -> None:
     """Create an empty database at the newest schema; refuse any other that is not at it."""
-    version = schema_version(con)
+    applied = _applied(con)
+    version = max(applied, default=0)
     if version == 0:
         if not create:
             raise DatabaseError(f"{path}: an empty database, not set up by Lydlogg; open it writable first")
@@ -321,7 +327,7 @@ def _require_latest(con: duckdb.DuckDBPyConnection, path: Path, *, create: bool)
         return
     if version > LATEST_VERSION:
         raise DatabaseError(_newer(path, version))
-    if pending_versions(con):
+    if any(m[0] not in applied for m in MIGRATIONS):
         raise SchemaOutdatedError(path, version)
 
 
@@ -331,9 +337,7 @@ def _newer(path: Path | str, version: int) -> str:
 
 def pending_versions(con: duckdb.DuckDBPyConnection) -> list[int]:
     """The migrations this database lacks, in order (all of them for an empty database)."""
-    if schema_version(con) == 0:
-        return [m[0] for m in MIGRATIONS]
-    applied = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
+    applied = _applied(con)
     return [m[0] for m in MIGRATIONS if m[0] not in applied]
 
 
