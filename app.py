@@ -27,7 +27,7 @@ from review.login_sessions import (
     start_session,
 )
 from review.service import ReviewService
-from review.views.common import database_guard
+from review.views.database import database_guard
 
 log = logging.getLogger("lydlogg.app")
 st.set_page_config(page_title="Lydlogg", page_icon="🎧", layout="wide")

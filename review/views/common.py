@@ -3,15 +3,6 @@
 from __future__ import annotations
 
 import html
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import streamlit as st
-
-from lydlogg.db import DatabaseBusyError, DatabaseError, SchemaOutdatedError
-
-log = logging.getLogger(__name__)
 
 SERVICE_LABELS = {"lvs": "LVS", "amk": "AMK", "legevaktlege": "Legevaktlege", "fastlege": "Fastlege"}
 STATUS_LABELS = {
@@ -23,12 +14,6 @@ STATUS_LABELS = {
 ROLE_LABELS = {"operator": "Operatør", "doctor": "Lege", "caller": "Innringer", "other": "Annen"}
 CHANNEL_LABELS = {0: "Venstre kanal", 1: "Høyre kanal", None: "Mono"}
 LOW_CONFIDENCE = 0.5
-BUSY_MESSAGE = (
-    "Databasen er opptatt akkurat nå: en annen prosess (for eksempel transkribering, poengsetting "
-    "eller sikkerhetskopiering) bruker den. Vent litt og trykk «Prøv igjen». Det som ikke ble "
-    "lagret, kan du lagre på nytt etterpå."
-)
-RETRY_LABEL = "Prøv igjen"
 QUALITY_LABELS = {
     "god": "god",
     "usikker": "usikker",
@@ -98,36 +83,3 @@ def md_text(text: object) -> str:
     for sign in "\\`*_{}[]()#+-.!|~$<>":
         escaped = escaped.replace(sign, "\\" + sign)
     return escaped
-
-
-def database_problem(error: DatabaseError) -> str:
-    """What a page tells the user about a database it cannot use (pure; bokmål)."""
-    if isinstance(error, DatabaseBusyError):
-        return BUSY_MESSAGE
-    if isinstance(error, SchemaOutdatedError):
-        return (
-            f"Databasen {md_text(error.path)} har skjemaversjon {error.version}, men denne versjonen av "
-            f"Lydlogg trenger versjon {error.latest}. Driftsansvarlig må kjøre `lydlogg db migrate` "
-            "(den tar sikkerhetskopi først)."
-        )
-    return "Databasen kan ikke åpnes. Driftsansvarlig finner årsaken i serverloggen."
-
-
-@contextmanager
-def database_guard() -> Iterator[None]:
-    """Run a part of the app; a database that is busy, at an older schema or unreadable ends the
-    run with a message (and, when busy, a button to try again) instead of a traceback.
-
-    The English reason goes to the server log: the file and what happened, never any content.
-    """
-    try:
-        yield
-    except DatabaseError as e:
-        if isinstance(e, DatabaseBusyError):
-            log.warning("page gave up waiting for the database: %s", e)
-            st.warning(database_problem(e), icon="⏳")
-            st.button(RETRY_LABEL, key="database-retry", type="primary")  # a click runs the page again
-        else:
-            log.error("page cannot use the database: %s", e)
-            st.error(database_problem(e))
-        st.stop()
