@@ -112,3 +112,14 @@ def test_a_command_meeting_a_busy_database_prints_one_line_naming_the_file(small
         assert out.exit_code == 2, (args, out.output)
         assert "Traceback" not in out.output and len(out.output.strip().splitlines()) == 1, out.output
         assert str(small_db) in out.output and "another process" in out.output
+
+
+def test_the_app_meets_an_unreadable_database_with_a_message(monkeypatch, tmp_path):
+    bad = tmp_path / "ødelagt.duckdb"
+    bad.write_bytes(b"not a database" * 200)
+    monkeypatch.setenv("LYDLOGG_DB_PATH", str(bad))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [
+        "Databasen kan ikke åpnes. Driftsansvarlig finner årsaken i serverloggen."
+    ]
