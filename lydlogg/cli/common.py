@@ -77,7 +77,7 @@ def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
         setup_logging(settings.log_level)
         if settings.asr.offline:
             os.environ["HF_HUB_OFFLINE"] = "1"  # before anything imports huggingface_hub
-        from lydlogg.db import DatabaseError
+        from lydlogg.db import DatabaseError, register_wait
         from transcription import ModelNotAvailableError
 
         try:
@@ -85,6 +85,7 @@ def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
             from lydlogg.crypto import use_encryption
 
             use_encryption(settings.db_path, settings.encryption)
+            register_wait(settings.db_path, settings.db_wait_seconds)
             configure_forwarding(settings.audit)
             return func(*args, settings=settings, **kwargs)
         except (DatabaseError, ModelNotAvailableError) as e:

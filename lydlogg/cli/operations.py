@@ -226,7 +226,25 @@ def backup_keygen(settings: Settings) -> None:
 
 @click.group("db")
 def db_group() -> None:
-    """Database encryption."""
+    """Database schema and encryption."""
+
+
+@db_group.command("migrate")
+@click.option("--backup-to", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="New folder for the backup taken first. Default: backups/ beside the database.")  # fmt: skip
+@with_settings
+def db_migrate(backup_to: Path | None, settings: Settings) -> None:
+    """Back the database up, then bring it to this Lydlogg's schema (the only command that does)."""
+    from lydlogg.backup import BackupError
+    from lydlogg.backup_crypto import BackupKeyError, backup_key
+    from lydlogg.db_upgrade import upgrade_database
+
+    try:
+        report = upgrade_database(settings.db_path, backup_to=backup_to, backup_key=backup_key(settings.backup),
+                                  actor=cli_actor())  # fmt: skip
+    except (BackupError, BackupKeyError) as e:
+        raise Failure(str(e)) from e
+    click.echo(report.summary())
 
 
 @db_group.command("keygen")
