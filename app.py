@@ -8,16 +8,13 @@ from pathlib import Path
 
 import streamlit as st
 
+from lydlogg.access import allowed
 from lydlogg.audit import configure_forwarding
 from lydlogg.auth import AuthError, User, authenticate, demo_accounts
 from lydlogg.crypto import use_encryption
 from lydlogg.db import connect
 from lydlogg.fileperms import private_umask
-from lydlogg.settings import load_settings, production_problems
-from lydlogg.sso import claims_identity, identity_fresh, sso_login
-from review.access import allowed
-from review.dashboard import DashboardService, warm_in_background
-from review.login_sessions import (
+from lydlogg.login_sessions import (
     COOKIE,
     cookie_script,
     end_session,
@@ -26,6 +23,9 @@ from review.login_sessions import (
     resume_session,
     start_session,
 )
+from lydlogg.settings import load_settings, production_problems
+from lydlogg.sso import claims_identity, identity_fresh, sso_login
+from review.dashboard import DashboardService, warm_in_background
 from review.service import ReviewService
 
 log = logging.getLogger("lydlogg.app")

@@ -473,8 +473,8 @@ def search(
 
     Example: lydlogg search tungpust --role caller --without 113 --service lvs --since 2026-03-01
     """
+    from lydlogg.access import AccessDenied
     from lydlogg.db import connect
-    from review.access import AccessDenied
     from review.search import SearchQuery, search_calls
 
     criterion_id = criterion_value = None
@@ -539,11 +539,11 @@ def _dataset_command(dataset_name: str) -> None:
     )
     @with_settings
     def command(fmt: str, excel: bool, output: Path, username: str | None, settings: Settings) -> None:
+        from lydlogg.access import AccessDenied
         from lydlogg.conversation import add_call_measures
         from lydlogg.db import connect
         from lydlogg.exports import ExcelUnavailable, export_dataset
         from lydlogg.pseudonym import load_or_create_key
-        from review.access import AccessDenied
 
         if excel and fmt != "csv":
             raise click.UsageError("--excel applies to --format csv")
@@ -1289,7 +1289,7 @@ def _case_library(settings: Settings, username: str) -> Any:
 @with_settings
 def case_export(case_id: str, username: str, output: Path | None, settings: Settings) -> None:
     """Write a published case as a package: anonymised audio, transcript, assessment, handout."""
-    from review.access import AccessDenied
+    from lydlogg.access import AccessDenied
 
     try:
         data = _case_library(settings, username).export_case(case_id)
@@ -1311,7 +1311,7 @@ def case_export(case_id: str, username: str, output: Path | None, settings: Sett
 @with_settings
 def case_import(package: Path, username: str, settings: Settings) -> None:
     """Publish a case from a package exported by another Lydlogg installation (validated first)."""
-    from review.access import AccessDenied
+    from lydlogg.access import AccessDenied
     from review.case_package import PackageError
 
     if package.stat().st_size > settings.cases.max_package_mb * 1_000_000:
@@ -1337,7 +1337,7 @@ def case_import(package: Path, username: str, settings: Settings) -> None:
 @with_settings
 def export_scorer_feedback(username: str, output: Path | None, settings: Settings) -> None:
     """Every suggestion a reviewer overrode: transcript span, suggestion, reviewer's value and reason."""
-    from review.access import AccessDenied
+    from lydlogg.access import AccessDenied
     from review.scorer_feedback import scorer_feedback
 
     user = _acting_user(settings, username)
@@ -1365,8 +1365,8 @@ def export_scorer_feedback(username: str, output: Path | None, settings: Setting
 @with_settings
 def export_asr_dataset_cmd(username: str, output: Path, settings: Settings) -> None:
     """Reviewer-corrected segments as anonymised 16 kHz clips with their text, for fine-tuning."""
+    from lydlogg.access import AccessDenied
     from lydlogg.asr_dataset import export_asr_dataset
-    from review.access import AccessDenied
 
     user = _acting_user(settings, username)
     try:

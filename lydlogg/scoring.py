@@ -26,6 +26,7 @@ import pandas as pd
 
 import lydlogg
 from lydlogg.db import connect, transaction
+from lydlogg.search_index import refresh_after_change
 from lydlogg.settings import Settings
 from rubrics import LoadedRubric, build_call_text, choose_rubric, load_rubrics, score_call
 from rubrics.advice_library import AdviceLibrary, library_in_use
@@ -121,8 +122,6 @@ def import_transcripts(
             con.register("new_segments", seg_frame)
             con.execute("INSERT INTO segments SELECT * FROM new_segments")
             con.unregister("new_segments")
-        from review.search import refresh_after_change
-
         refresh_after_change(con)
     return report
 

@@ -31,8 +31,6 @@ from lydlogg.backup_crypto import BackupSettings
 from lydlogg.crypto import EncryptionSettings
 from lydlogg.metadata import MetadataSettings
 from lydlogg.retention import RetentionSettings
-from review.cases import CaseSettings
-from review.dashboard import DashboardSettings
 from transcription.diarization.pyannote_adapter import PyannoteSettings
 from transcription.diarization.settings import DiarizationSettings
 from transcription.quality import POOR_BELOW, UNCERTAIN_BELOW
@@ -40,6 +38,8 @@ from transcription.quality import POOR_BELOW, UNCERTAIN_BELOW
 __all__ = [
     "AsrSettings",
     "AudioSettings",
+    "CaseSettings",
+    "DashboardSettings",
     "ConfigError",
     "ExecutorSettings",
     "Settings",
@@ -353,6 +353,56 @@ class TranscriptQualitySettings(_Section):
         le=1,
         description="Estimated word accuracy below which a segment or call is shown as `usikker`; at or above "
         "it, `god`.",
+    )
+
+
+class DashboardSettings(_Section):
+    """The leader's overview (Oversikt) and the monthly report."""
+
+    worsening_concrete_min: int = Field(
+        3,
+        ge=1,
+        le=4,
+        description=(
+            "A call counts as having concrete worsening advice when `worsening_advice` (0-4) is at "
+            "least this: 3 means concrete signs and a concrete action (113, 116117, come in)."
+        ),
+    )
+    safety_netting_min: int = Field(
+        3,
+        ge=1,
+        le=4,
+        description="A call counts as safety-netted when `safety_netting` (elements covered, 0-4) is at least this.",
+    )
+    timezone: str = Field("Europe/Oslo", description="Time zone whose calendar months the figures use.")
+    scorer_agreement_min: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description=(
+            "Oversikt warns when a criterion's automatic suggestion agrees exactly with the "
+            "reviewers' saved value in less than this share of its last `scorer_agreement_last_n` reviews."
+        ),
+    )
+    scorer_agreement_last_n: int = Field(
+        30,
+        ge=1,
+        description="How many of a criterion's latest reviews the scorer-agreement warning looks at.",
+    )
+
+
+class CaseSettings(_Section):
+    """The case library: where anonymised case audio is kept, and the limits of a case package."""
+
+    cases_dir: Path = Field(
+        Path("data/cases"),
+        description="Folder for the anonymised audio of published cases (never the originals).",
+    )
+    max_package_mb: float = Field(
+        200.0, gt=0, le=2000, description="Largest case package (zip) accepted for import, in MB."
+    )
+    max_unpacked_mb: float = Field(
+        400.0, gt=0, le=4000, description="Largest total size of a package's files once unpacked, in MB."
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from lydlogg.access import check
 from lydlogg.audit import record
 from lydlogg.auth import (
     ROLES,
@@ -28,7 +29,6 @@ from lydlogg.auth import (
 )
 from lydlogg.db import connect, transaction
 from lydlogg.teams import assign_team, operator_teams
-from review.access import check
 
 __all__ = ["UserAdminService", "UserRow"]
 

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import duckdb
 
+from lydlogg.access import AccessDenied, allowed, check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
-from review.access import AccessDenied, allowed, check
 from review.agreement import AgreementReport, Rating, agreement_report
 
 __all__ = [

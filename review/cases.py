@@ -34,16 +34,16 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 from anonymise import AnonymiseSettings, Redaction, WordRedaction, anonymise_text, redact_transcript
 from anonymise.transcript import find_transcript_identifiers, segment_offsets
+from lydlogg.access import AccessDenied, check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
 from lydlogg.db.fts import build_index, has_index, load_fts, match_sql
 from lydlogg.fileperms import PRIVATE_FILE, private_dir
-from review.access import AccessDenied, check
+from lydlogg.settings import CaseSettings
 from review.feedback import assessment_rows
 from review.service import Review, ReviewService, Suggestion
 from rubrics.reflection import ReflectionQuestions
@@ -58,7 +58,6 @@ __all__ = [
     "CaseContent",
     "CaseDraft",
     "CaseLibraryService",
-    "CaseSettings",
     "SERVICES",
     "build_case_content",
     "merge_redactions",
@@ -87,23 +86,6 @@ TAG_SUGGESTIONS = (
 CASE_CALL_ID = "kasus"  # the call id of every case transcript
 _TAG = re.compile(r"^[a-zæøå0-9][a-zæøå0-9 -]{0,39}$")
 _TRAILING = ".,;:!?»«\"'()"
-
-
-class CaseSettings(BaseModel):
-    """The case library: where anonymised case audio is kept, and the limits of a case package."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    cases_dir: Path = Field(
-        Path("data/cases"),
-        description="Folder for the anonymised audio of published cases (never the originals).",
-    )
-    max_package_mb: float = Field(
-        200.0, gt=0, le=2000, description="Largest case package (zip) accepted for import, in MB."
-    )
-    max_unpacked_mb: float = Field(
-        400.0, gt=0, le=4000, description="Largest total size of a package's files once unpacked, in MB."
-    )
 
 
 @dataclass(frozen=True)

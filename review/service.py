@@ -19,11 +19,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from lydlogg.access import AccessDenied, check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
 from lydlogg.store import list_calls, load_transcript
-from review.access import AccessDenied, check
 from review.calibration import guidance, hidden_review_ids
 from review.sampling import SamplingPlan, assign, draw
 from transcription.quality import quality_level

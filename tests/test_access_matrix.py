@@ -1,6 +1,6 @@
 """Every role x every action: the rule table, the service layer and the pages' URL parameters.
 
-The expected table is written out here on purpose: a change to ``review.access.PERMISSIONS``
+The expected table is written out here on purpose: a change to ``lydlogg.access.PERMISSIONS``
 must change this file too, so that widening a role is a visible, reviewed decision.
 """
 
@@ -13,9 +13,9 @@ import pytest
 from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
+from lydlogg.access import ACTIONS, PERMISSIONS, AccessDenied, allowed
 from lydlogg.auth import DEMO_USERS, User, create_user
 from lydlogg.db import connect
-from review.access import ACTIONS, PERMISSIONS, AccessDenied, allowed
 from review.views.common import md_text
 
 REPO = Path(__file__).resolve().parent.parent

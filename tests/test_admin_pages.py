@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import (
     DEMO_USERS,
     REFUSED,
@@ -21,7 +22,6 @@ from lydlogg.auth import (
 )
 from lydlogg.db import connect
 from lydlogg.sso import SsoIdentity, sso_login
-from review.access import AccessDenied
 from review.service import ReviewService
 from review.views.admin import (
     MIN_PASSWORD_LENGTH,

@@ -9,12 +9,12 @@ import pytest
 from click.testing import CliRunner
 from streamlit.testing.v1 import AppTest
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import User
 from lydlogg.cli import main
 from lydlogg.db import connect
 from lydlogg.scoring import score_stored
 from lydlogg.settings import load_settings
-from review.access import AccessDenied
 from review.advice import AdviceService, handout_section, with_standard_questions
 from review.feedback import Step
 from review.service import ReviewService

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_app import app, call_ids, transcript_page
 
 from lydlogg.db import connect
-from test_app import app, call_ids, transcript_page
 
 REPO = Path(__file__).resolve().parent.parent
 

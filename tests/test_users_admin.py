@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import REFUSED, AuthError, LoginSettings, User, authenticate, create_user
 from lydlogg.db import connect
 from lydlogg.users import UserAdminService
-from review.access import AccessDenied
 
 ADMIN = User("admin", "Admin", "admin")
 LEDER = User("leder", "Liv Leder", "leder")

@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from lydlogg.access import AccessDenied, allowed, check
 from lydlogg.auth import ROLES, AuthError, User
 from lydlogg.db import connect
 from lydlogg.metadata import TEAM_MAX
 from lydlogg.users import UserAdminService, UserRow
-from review.access import AccessDenied, allowed, check
 from review.service import ReviewService
 
 __all__ = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lydlogg.access import AccessDenied, allowed
 from lydlogg.csv_safety import safe_csv
-from review.access import AccessDenied, allowed
 from review.advice import SMS_HEADING, AdviceService, AdviceView
 from review.service import ReviewService
 from rubrics.advice_library import load_advice_library

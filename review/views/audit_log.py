@@ -16,11 +16,11 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from lydlogg.access import AccessDenied, allowed, check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.csv_safety import safe_csv
 from lydlogg.db import connect, transaction
-from review.access import AccessDenied, allowed, check
 from review.service import ReviewService
 
 __all__ = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from review.access import AccessDenied, allowed
+from lydlogg.access import AccessDenied, allowed
 from review.comparison import compare_reviews, parse_segment_comments
 from review.service import ReviewService
 from review.views import advice_section

@@ -14,9 +14,10 @@ import streamlit as st
 
 from anonymise import KINDS, Redaction
 from anonymise.transcript import segment_offsets
-from review.access import AccessDenied, allowed
+from lydlogg.access import AccessDenied, allowed
+from lydlogg.settings import CaseSettings
 from review.case_package import PackageError
-from review.cases import CaseLibraryService, CaseSettings, word_range_redaction, word_tokens
+from review.cases import CaseLibraryService, word_range_redaction, word_tokens
 from review.service import ReviewService
 from review.views.common import ROLE_LABELS, SERVICE_LABELS, clock, md_text
 from transcription.types import Transcript

@@ -10,9 +10,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from lydlogg.access import allowed
 from lydlogg.episode_report import pdf_available
-from review.access import allowed
-from review.dashboard import METRICS, SOURCES, DashboardService, DashboardSettings, Overview, team_view
+from lydlogg.settings import DashboardSettings
+from review.dashboard import METRICS, SOURCES, DashboardService, Overview, team_view
 from review.monthly_report import month_label, monthly_html, monthly_pdf
 from review.service import ReviewService
 from review.views.common import SERVICE_LABELS, number_text
