@@ -41,6 +41,7 @@ __all__ = [
     "CaseSettings",
     "DashboardSettings",
     "ConfigError",
+    "default_settings",
     "ExecutorSettings",
     "Settings",
     "env_name",
@@ -519,6 +520,17 @@ def load_settings(config: Path | None = None, **overrides: object) -> Settings:
         raise ConfigError(f"{path}: not valid TOML ({e})") from e
     finally:
         _config_file.reset(token)
+
+
+def default_settings(db_path: Path | str | None = None) -> Settings:
+    """The documented defaults, reading neither a file nor the environment.
+
+    For a service built without the application's settings (tests, scripts, benchmarks); the app
+    and the CLI read the real settings once with :func:`load_settings` and pass them down.
+    """
+    if db_path is None:
+        return Settings.model_construct()
+    return Settings.model_construct(db_path=Path(db_path))
 
 
 def production_problems(settings: Settings) -> list[str]:

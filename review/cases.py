@@ -302,7 +302,7 @@ SERVICES = ("lvs", "amk", "legevaktlege", "fastlege")
 
 class CaseLibraryService:
     """Drafts, publishing, search and reading of cases for one user (build it from the app's
-    ReviewService: db_path, user)."""
+    ReviewService: db_path, user, and the service itself as ``review`` so that its settings apply)."""
 
     def __init__(
         self,
@@ -310,11 +310,20 @@ class CaseLibraryService:
         user: User,
         settings: CaseSettings | None = None,
         anonymise: AnonymiseSettings | None = None,
+        *,
+        review: ReviewService | None = None,
     ) -> None:
         self.db_path = Path(db_path)
         self.user = user
         self.settings = settings or CaseSettings()
         self.anonymise = anonymise or AnonymiseSettings()
+        self._review = review
+
+    def _calls(self) -> ReviewService:
+        """The call-level service this library reads originals through (same user and database)."""
+        if self._review is not None:
+            return self._review
+        return ReviewService(self.db_path, self.user)
 
     @contextmanager
     def _db(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -329,13 +338,13 @@ class CaseLibraryService:
     def reviewed_calls(self) -> pd.DataFrame:
         """Calls this trainer may publish from: transcribed, with a current peer review."""
         check(self.user, "publish_case")
-        calls = ReviewService(self.db_path, self.user).calls()
+        calls = self._calls().calls()
         return calls[(calls["peer_reviews"] > 0) & (calls["status"] == "transcribed")].reset_index(drop=True)
 
     def draft(self, call_id: str) -> CaseDraft:
         """The original transcript and the proposed redactions (needs the rights to the call)."""
         check(self.user, "publish_case")
-        review = ReviewService(self.db_path, self.user)
+        review = self._calls()
         with review.batch():
             info = review.call(call_id)  # checks view_call on the original, audits the view
             transcript = review.transcript(call_id)
@@ -372,7 +381,7 @@ class CaseLibraryService:
         check(self.user, "publish_case")
         if not confirmed:
             raise ValueError("the redactions must be confirmed before a case is published")
-        review = ReviewService(self.db_path, self.user)
+        review = self._calls()
         with review.batch():
             info = review.call(call_id)
             transcript = review.transcript(call_id)

@@ -22,9 +22,7 @@ def _library(folder: str | None):
 
 def service_for(review: ReviewService) -> AdviceService:
     """The advice service for the logged-in user, with the installation's settings."""
-    from lydlogg.settings import load_settings
-
-    settings = load_settings(None, db_path=review.db_path).advice
+    settings = review.settings.advice
     folder = str(settings.library_dir) if settings.library_dir else None
     return AdviceService(review, settings, _library(folder))
 
