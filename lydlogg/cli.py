@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import getpass
+import importlib.util
 import json
 import logging
 import os
@@ -941,9 +942,7 @@ def serve(port: int | None, host: str | None, config: Path | None, db: Path | No
                 f"env = production but the demo accounts {', '.join(demo)} still have their demo passwords; "
                 "deactivate them or set new passwords (the Brukere page, or `lydlogg users`)"
             )
-    app = Path(__file__).resolve().parent.parent / "app.py"
-    if not app.is_file():
-        raise Failure(f"{app}: the app file is missing; run from a source checkout (pip install -e .)")
+    app = app_script()
     env = dict(os.environ, LYDLOGG_DB_PATH=str(settings.db_path.resolve()))
     if config:
         env["LYDLOGG_CONFIG"] = str(config.resolve())
@@ -960,6 +959,18 @@ def serve(port: int | None, host: str | None, config: Path | None, db: Path | No
             raise Failure(str(e)) from e
     sys.stdout.flush()
     os.execve(sys.executable, cmd, env)  # Streamlit takes over this process, signals included
+
+
+def app_script() -> Path:
+    """The script Streamlit runs, found through the installed package (review/app/streamlit_app.py)."""
+    spec = importlib.util.find_spec("review.app")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    script = Path(folders[0]) / "streamlit_app.py" if folders else None
+    if script is None or not script.is_file():
+        raise Failure(
+            "the review app (review/app/streamlit_app.py) is not installed with lydlogg; reinstall it"
+        )
+    return script
 
 
 def streamlit_command(settings: Settings, app: Path, port: int, host: str | None = None) -> list[str]:
