@@ -71,9 +71,10 @@ test: $(STAMP) $(OIDC) ## Run the test suite (real model, real audio, real brows
 test-fast: $(STAMP) ## Run only the tests that need no model
 	$(BIN)/pytest -m "not model and not browser"
 
-lint: $(STAMP) ## Check style with ruff
+lint: $(STAMP) ## Check style with ruff and the direction of imports with import-linter
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 bench: model ## Print speed, accuracy, agreement and memory figures
 	$(BIN)/python bench/transcribe.py

@@ -224,8 +224,8 @@ def call_advice(
 
     Raises :class:`lydlogg.store.CallNotFoundError` for an unknown or untranscribed call.
     """
+    from lydlogg.calltext import build_call_text
     from lydlogg.store import load_transcript
-    from rubrics import build_call_text
 
     transcript = load_transcript(con, call_id)
     service = con.execute("SELECT service FROM calls WHERE call_id = ?", [call_id]).fetchone()

@@ -25,10 +25,11 @@ import duckdb
 import pandas as pd
 
 import lydlogg
+from lydlogg.calltext import build_call_text
 from lydlogg.db import connect, transaction
 from lydlogg.search_index import refresh_after_change
 from lydlogg.settings import Settings
-from rubrics import LoadedRubric, build_call_text, choose_rubric, load_rubrics, score_call
+from rubrics import LoadedRubric, choose_rubric, load_rubrics, score_call
 from rubrics.advice_library import AdviceLibrary, library_in_use
 from transcription.formats import from_json
 from transcription.quality import segment_quality

@@ -302,7 +302,9 @@ def test_the_menu_is_the_registry_filtered_by_the_access_rules(who):
     assert offered == tuple(p for p in PAGES if allowed(user, p.action))
     assert offered, f"{who} would have no page at all"
     home = home_page(offered)
-    expected = "innboks" if allowed(user, "list_calls") else "brukere" if allowed(user, "manage_users") else None
+    expected = (
+        "innboks" if allowed(user, "list_calls") else "brukere" if allowed(user, "manage_users") else None
+    )
     assert home.path == (expected or offered[0].path)
 
 
