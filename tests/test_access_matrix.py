@@ -175,7 +175,7 @@ def _users(method):
 
 
 def _audit_trail(db, user, call, tmp):
-    from review.views.audit_log import AuditFilter, AuditLogService
+    from review.audit_log import AuditFilter, AuditLogService
 
     return AuditLogService(db, user).entries(AuditFilter(), limit=5)
 

@@ -22,6 +22,14 @@ from lydlogg.auth import (
 )
 from lydlogg.db import connect
 from lydlogg.sso import SsoIdentity, sso_login
+from review.audit_log import (
+    DETAIL_MAX,
+    AuditFilter,
+    AuditLogService,
+    audit_params,
+    safe_detail,
+    to_csv,
+)
 from review.service import ReviewService
 from review.views.admin import (
     MIN_PASSWORD_LENGTH,
@@ -29,14 +37,6 @@ from review.views.admin import (
     user_table,
     validate_new_user,
     validate_password,
-)
-from review.views.audit_log import (
-    DETAIL_MAX,
-    AuditFilter,
-    AuditLogService,
-    audit_params,
-    safe_detail,
-    to_csv,
 )
 
 REPO = Path(__file__).resolve().parent.parent
