@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 import lydlogg
 from lydlogg.audit import record
+from lydlogg.settings import AdviceSettings
 from rubrics.advice_library import (
     ADVICE_DIR,
     AdviceCoverage,
@@ -48,26 +47,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class AdviceSettings(BaseModel):
-    """Standard worsening advice per contact reason (``rubrics/advice``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    library_dir: Path | None = Field(
-        None,
-        description="Folder of the standard worsening advice, one YAML file per contact reason; "
-        "unset: the example library shipped in rubrics/advice (status eksempel, not approved).",
-    )
-    service_number: str = Field(
-        "116117",
-        pattern=r"^[0-9 +]{3,16}$",
-        description="The number the SMS draft tells callers to ring for the legevakt.",
-    )
-    sms_max_chars: int = Field(
-        480, ge=160, le=960, description="Longest SMS draft, in characters (signs are left out to fit)."
-    )
 
 
 def library_for(settings: AdviceSettings) -> AdviceLibrary:

@@ -24,7 +24,6 @@ from pydantic_settings import (
 )
 
 from anonymise.audio import AnonymiseSettings
-from lydlogg.advice import AdviceSettings
 from lydlogg.audit import AuditSettings
 from lydlogg.auth import LoginSettings
 from lydlogg.backup_crypto import BackupSettings
@@ -36,6 +35,7 @@ from transcription.diarization.settings import DiarizationSettings
 from transcription.quality import POOR_BELOW, UNCERTAIN_BELOW
 
 __all__ = [
+    "AdviceSettings",
     "AsrSettings",
     "AudioSettings",
     "CaseSettings",
@@ -354,6 +354,26 @@ class TranscriptQualitySettings(_Section):
         le=1,
         description="Estimated word accuracy below which a segment or call is shown as `usikker`; at or above "
         "it, `god`.",
+    )
+
+
+class AdviceSettings(BaseModel):
+    """Standard worsening advice per contact reason (``rubrics/advice``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    library_dir: Path | None = Field(
+        None,
+        description="Folder of the standard worsening advice, one YAML file per contact reason; "
+        "unset: the example library shipped in rubrics/advice (status eksempel, not approved).",
+    )
+    service_number: str = Field(
+        "116117",
+        pattern=r"^[0-9 +]{3,16}$",
+        description="The number the SMS draft tells callers to ring for the legevakt.",
+    )
+    sms_max_chars: int = Field(
+        480, ge=160, le=960, description="Longest SMS draft, in characters (signs are left out to fit)."
     )
 
 
