@@ -35,7 +35,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from anonymise import AnonymiseSettings, Redaction, WordRedaction, anonymise_text, redact_transcript
+from anonymise import (
+    AnonymiseSettings,
+    Redaction,
+    WordRedaction,
+    anonymise_text,
+    cover_redactions,
+    redact_transcript,
+)
 from anonymise.transcript import find_transcript_identifiers, segment_offsets
 from lydlogg.access import AccessDenied, check
 from lydlogg.audit import record
@@ -46,7 +53,8 @@ from lydlogg.fileperms import PRIVATE_FILE, private_dir
 from lydlogg.settings import CaseSettings
 from review.feedback import assessment_rows
 from review.service import Review, ReviewService, Suggestion
-from rubrics.reflection import ReflectionQuestions
+from rubrics import load_rubrics
+from rubrics.reflection import ReflectionQuestions, load_reflection_questions
 from rubrics.schema import Rubric
 from transcription.formats import from_json, to_json
 from transcription.types import Transcript
@@ -375,9 +383,6 @@ class CaseLibraryService:
         ``draft_sha256`` (:attr:`CaseDraft.text_sha256`) refuses to publish when the transcript was
         corrected after the draft was opened, since the offsets would then hide the wrong words.
         """
-        from rubrics import load_rubrics
-        from rubrics.reflection import load_reflection_questions
-
         check(self.user, "publish_case")
         if not confirmed:
             raise ValueError("the redactions must be confirmed before a case is published")
@@ -420,7 +425,6 @@ class CaseLibraryService:
         return case_id
 
     def _write_covered_audio(self, case_id: str, original: Path, spans: list[WordRedaction]) -> str:
-        from anonymise import cover_redactions
         from transcription.audio import SAMPLE_RATE, decode_audio
 
         decoded = decode_audio(original)

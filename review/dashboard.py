@@ -47,8 +47,10 @@ import pandas as pd
 from lydlogg.access import AccessDenied, check
 from lydlogg.audit import record
 from lydlogg.auth import User
+from lydlogg.conversation import add_call_measures
 from lydlogg.db import connect
 from lydlogg.settings import DashboardSettings
+from review.scorer_agreement import ScoredReview, suggestion_agreement
 
 __all__ = [
     "METRICS",
@@ -507,8 +509,6 @@ class DashboardService:
         """Per criterion and month, and over the last ``scorer_agreement_last_n`` reviews: how often
         the automatic suggestion equals the reviewer's saved value (exact, within one, kappa), with
         the number of reviews and ``under_grense`` where the last-N figure is below the threshold."""
-        from review.scorer_agreement import ScoredReview, suggestion_agreement
-
         self._check_all()
         with connect(self.db_path, read_only=True) as con:
             rows = con.execute(_SCORER_ROWS).fetchall()
@@ -620,8 +620,6 @@ def conversation_summary(calls: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame
 
 
 def _conversation_of(service: DashboardService, by: Sequence[str]) -> pd.DataFrame:
-    from lydlogg.conversation import add_call_measures
-
     own = service.user.operator_id if service.user.own_calls_only else None
     with connect(service.db_path) as con:
         calls = con.execute(
