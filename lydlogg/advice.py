@@ -17,8 +17,11 @@ import duckdb
 import pandas as pd
 
 import lydlogg
+from anonymise import anonymise_text
 from lydlogg.audit import record
+from lydlogg.calltext import build_call_text
 from lydlogg.settings import AdviceSettings
+from lydlogg.store import load_transcript
 from rubrics.advice_library import (
     ADVICE_DIR,
     AdviceCoverage,
@@ -86,8 +89,6 @@ def analyse_call(
 
 def written_advice(advice: CallAdvice, library: AdviceLibrary, settings: AdviceSettings) -> str | None:
     """The SMS the caller could have received, through the anonymiser; None without a reason."""
-    from anonymise import anonymise_text
-
     if advice.reason_id is None:
         return None
     draft = sms_draft(
@@ -203,9 +204,6 @@ def call_advice(
 
     Raises :class:`lydlogg.store.CallNotFoundError` for an unknown or untranscribed call.
     """
-    from lydlogg.calltext import build_call_text
-    from lydlogg.store import load_transcript
-
     transcript = load_transcript(con, call_id)
     service = con.execute("SELECT service FROM calls WHERE call_id = ?", [call_id]).fetchone()
     call = build_call_text(transcript, service[0] if service else None)

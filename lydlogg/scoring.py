@@ -25,13 +25,15 @@ import duckdb
 import pandas as pd
 
 import lydlogg
+from lydlogg.advice import analyse_call, corrected_reasons, library_for, store_results
 from lydlogg.calltext import build_call_text
 from lydlogg.db import connect, transaction
+from lydlogg.metadata import SERVICES
 from lydlogg.search_index import refresh_after_change
 from lydlogg.settings import Settings
 from rubrics import LoadedRubric, choose_rubric, load_rubrics, score_call
 from rubrics.advice_library import AdviceLibrary, library_in_use
-from transcription.formats import from_json
+from transcription.formats import TranscriptFormatError, from_json
 from transcription.quality import segment_quality
 from transcription.types import Segment, Transcript, Word
 
@@ -59,9 +61,6 @@ def import_transcripts(
     ``docs`` yields (source name, parsed JSON). The document's own ``service`` is used unless
     ``service`` is given. Importing the same document twice changes nothing.
     """
-    from lydlogg.metadata import SERVICES
-    from transcription.formats import TranscriptFormatError
-
     report = ImportReport()
     calls, transcripts, segments = [], [], []
     with connect(settings.db_path) as con:
@@ -233,8 +232,6 @@ def score_stored(
 
     ``call_ids`` narrows every read to those calls' newest transcripts (see :func:`score_one_call`).
     """
-    from lydlogg.advice import analyse_call, corrected_reasons, library_for, store_results
-
     rubrics = load_rubrics(rubrics_dir) if rubrics_dir else load_rubrics()
     library = library_for(settings.advice)
     if rubric_id is not None and rubric_id not in rubrics:
