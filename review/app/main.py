@@ -61,9 +61,9 @@ def app_context() -> AppContext:
 
 
 @st.cache_resource(show_spinner=False)
-def _warm_dashboard(path: str, _user: User, _context: AppContext) -> bool:
+def _warm_dashboard(path: str, _user: User, _app: AppContext) -> bool:
     """Once per server process and database: fill the dashboard's memory in the background."""
-    settings = _context.settings
+    settings = _app.settings
     service = DashboardService(
         Path(path), _user, settings.dashboard, window_hours=settings.episodes.window_hours
     )
