@@ -68,8 +68,8 @@ test: $(STAMP) $(OIDC) ## Run the test suite (real model, real audio, real brows
 	$(BIN)/lydlogg models --prepare
 	$(BIN)/pytest
 
-test-fast: $(STAMP) ## Run only the tests that need no model
-	$(BIN)/pytest -m "not model and not browser"
+test-fast: $(STAMP) ## Run the millisecond tier only (-m pure: no model, browser, database or audio)
+	$(BIN)/pytest -m pure
 
 lint: $(STAMP) ## Check style with ruff and the direction of imports with import-linter
 	$(BIN)/ruff check .
@@ -79,6 +79,7 @@ lint: $(STAMP) ## Check style with ruff and the direction of imports with import
 bench: model ## Print speed, accuracy, agreement and memory figures
 	$(BIN)/python bench/transcribe.py
 	$(BIN)/python bench/rubric_agreement.py
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/scoring_speed.py
 	$(BIN)/python bench/episodes.py
 	$(BIN)/python bench/app_pages.py

@@ -17,6 +17,12 @@ def _loaded_after(statement: str, candidates: tuple[str, ...]) -> list[str]:
     return done.stdout.split()
 
 
+def test_reading_the_settings_loads_neither_the_app_nor_the_heavy_libraries():
+    """Every command reads the settings first: that must stay cheap."""
+    heavy = ("review", "rubrics", "streamlit", "pandas", "scipy", "pyarrow", "faster_whisper", "sklearn")
+    assert _loaded_after("import lydlogg.settings", heavy) == []
+
+
 def test_importing_review_loads_no_service_and_no_app():
     assert _loaded_after("import review", ("review.service", "review.app", "streamlit", "duckdb")) == []
 

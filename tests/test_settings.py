@@ -4,6 +4,8 @@ import pytest
 
 from lydlogg.settings import ConfigError, Settings, env_name, iter_settings, load_settings, settings_markdown
 
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -72,17 +74,6 @@ def test_settings_are_frozen():
     s = Settings()
     with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError for frozen models
         s.asr.model = "other"  # type: ignore[misc]
-
-
-def test_reading_the_settings_loads_neither_the_app_nor_the_heavy_libraries():
-    """`lydlogg --help` and every command read the settings first: that must stay cheap."""
-    import subprocess
-    import sys
-
-    heavy = ("review", "rubrics", "streamlit", "pandas", "scipy", "pyarrow", "faster_whisper", "sklearn")
-    code = f"import sys, lydlogg.settings; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == []
 
 
 def test_default_settings_read_neither_the_environment_nor_a_file(tmp_path, monkeypatch):

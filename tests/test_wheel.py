@@ -110,7 +110,7 @@ def test_the_wheel_serves_the_app_from_a_fresh_environment(tmp_path):
     work = tmp_path / "work"  # no lydlogg.toml, no repository: a fresh database and default settings
     work.mkdir()
     where = subprocess.run(
-        [str(python), "-c", "import lydlogg, lydlogg.cli; print(lydlogg.__file__); print(lydlogg.cli.app_script())"],
+        [str(python), "-c", "import lydlogg, lydlogg.cli.operations as ops; print(lydlogg.__file__); print(ops.app_file())"],
         cwd=work, env=env, check=True, capture_output=True, text=True,
     ).stdout.split()  # fmt: skip
     installed = (tmp_path / "v").resolve()
