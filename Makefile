@@ -72,9 +72,10 @@ test: $(STAMP) $(OIDC) ## Run the test suite (real model, real audio, real brows
 test-fast: $(STAMP) ## Run the millisecond tier only (-m pure: no model, browser, database or audio)
 	$(BIN)/pytest -m pure
 
-lint: $(STAMP) ## Check style with ruff
+lint: $(STAMP) ## Check style with ruff and the direction of imports with import-linter
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 bench: model ## Print speed, accuracy, agreement and memory figures
 	$(BIN)/python bench/transcribe.py

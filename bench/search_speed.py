@@ -25,7 +25,8 @@ sys.path.insert(0, str(REPO))
 
 from lydlogg.auth import User  # noqa: E402
 from lydlogg.db import connect  # noqa: E402
-from review.search import SearchQuery, refresh_search_index, search_calls  # noqa: E402
+from lydlogg.search_index import refresh_search_index  # noqa: E402
+from review.search import SearchQuery, search_calls  # noqa: E402
 
 
 def main() -> None:

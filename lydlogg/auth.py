@@ -2,7 +2,7 @@
 
 Roles: ``admin`` (users and settings), ``leder`` (leader: everything about calls and reviews),
 ``veileder`` (supervisor/trainer), ``operator`` and ``lege`` (see and self-review only their own
-calls, matched on ``operator_id``). What each role may do is decided in :mod:`review.access`.
+calls, matched on ``operator_id``). What each role may do is decided in :mod:`lydlogg.access`.
 
 Guessing is slowed per *source* (the client's address, or the OS account on the command line),
 not by locking accounts: after ``free_attempts`` failed log-ins from one source, each further

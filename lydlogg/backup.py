@@ -23,6 +23,7 @@ from typing import Literal
 import duckdb
 
 import lydlogg
+from lydlogg.access import check
 from lydlogg.audit import carry_over, record
 from lydlogg.auth import User
 from lydlogg.backup_crypto import BackupKey, BackupKeyError, decrypt_file, encrypt_file, sign, signature_ok
@@ -144,8 +145,6 @@ def backup(
     encrypted under the same key. With ``backup_key`` every recording is encrypted on its own
     (AES-256-GCM) and the manifest is signed, so a changed backup is refused at restore.
     """
-    from review.access import check
-
     if key == "registered":
         key = registered_key(db_path)
 

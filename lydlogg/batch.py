@@ -32,6 +32,7 @@ import duckdb
 
 import lydlogg
 from lydlogg.db import connect, transaction
+from lydlogg.search_index import refresh_after_change
 from lydlogg.settings import Settings
 from transcription import (
     AsrOptions,
@@ -557,8 +558,6 @@ def _process(
     with connect(settings.db_path) as con:
         con.execute("UPDATE runs SET finished_at = ? WHERE run_id = ?", [datetime.now(UTC), run_id])
         if report.done:
-            from review.search import refresh_after_change
-
             refresh_after_change(con)  # search covers every call's newest transcript
     log.info(
         "run %s: %d transcribed, %d failed, %.1f min audio in %.1f s (%s, %d worker(s))",

@@ -19,6 +19,7 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
+from lydlogg.access import check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.csv_safety import safe_csv, safe_frame
@@ -128,8 +129,6 @@ def dataset(
     if name not in DATASETS:
         raise ValueError(f"dataset {name!r} is not one of {', '.join(DATASETS)}")
     if user is not None:
-        from review.access import check
-
         check(user, "export")
     own = _own_only(user)
     if name == "calls":

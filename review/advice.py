@@ -15,6 +15,7 @@ from html import escape
 
 import pandas as pd
 
+from lydlogg.access import AccessDenied, check
 from lydlogg.advice import (
     AdviceSettings,
     CallAdvice,
@@ -24,7 +25,6 @@ from lydlogg.advice import (
     library_for,
     written_advice,
 )
-from review.access import AccessDenied, check
 from review.feedback import Step
 from review.service import ReviewService
 from rubrics.advice_library import AdviceLibrary, reflection_questions

@@ -26,11 +26,12 @@ from pathlib import Path
 
 import duckdb
 
+from lydlogg.access import AccessDenied, allowed, check
 from lydlogg.audit import record
-from lydlogg.auth import User
+from lydlogg.auth import User, get_user
 from lydlogg.db import connect, transaction
-from review.access import AccessDenied, allowed, check
 from review.agreement import AgreementReport, Rating, agreement_report
+from rubrics import load_rubrics
 
 __all__ = [
     "CalibrationService",
@@ -192,9 +193,6 @@ class CalibrationService:
 
     def create_round(self, title: str, rubric_id: str, call_ids: list[str], reviewers: list[str]) -> str:
         """Create a round; every reviewer must be an active user who may take part in calibration."""
-        from lydlogg.auth import get_user
-        from rubrics import load_rubrics
-
         check(self.user, "manage_calibration")
         if not title.strip():
             raise ValueError("a round needs a title")
@@ -309,8 +307,6 @@ class CalibrationService:
         overall_comment: str | None = None,
     ) -> str:
         """Save this member's review of a round call: an ordinary peer review, linked to the round."""
-        from rubrics import load_rubrics
-
         check(self.user, "calibrate")
         with connect(self.db_path) as con:
             found = self._round(con, round_id)
@@ -418,8 +414,6 @@ class CalibrationService:
 
     def results(self, round_id: str) -> RoundResults:
         """Agreement figures and disagreements over the round calls whose scores this user may see."""
-        from rubrics import load_rubrics
-
         check(self.user, "calibrate")
         with connect(self.db_path) as con:
             found = self._round(con, round_id)
@@ -455,8 +449,6 @@ class CalibrationService:
         self, rubric_id: str, criterion_id: str, text: str, *, round_id: str | None = None
     ) -> None:
         """Store what the group agreed a criterion means; it is shown as guidance from now on."""
-        from rubrics import load_rubrics
-
         check(self.user, "manage_calibration")
         rubrics = load_rubrics()
         if rubric_id not in rubrics:

@@ -29,7 +29,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from review.cases import CaseContent, CaseSettings, content_from_json, content_to_json
+from lydlogg.settings import CaseSettings
+from review.cases import CaseContent, content_from_json, content_to_json
 from transcription.formats import TranscriptFormatError, from_json, to_json, to_vtt
 
 __all__ = ["FORMAT", "MEMBERS", "Package", "PackageError", "build_package", "handout_html", "read_package"]

@@ -34,19 +34,27 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
-from anonymise import AnonymiseSettings, Redaction, WordRedaction, anonymise_text, redact_transcript
+from anonymise import (
+    AnonymiseSettings,
+    Redaction,
+    WordRedaction,
+    anonymise_text,
+    cover_redactions,
+    redact_transcript,
+)
 from anonymise.transcript import find_transcript_identifiers, segment_offsets
+from lydlogg.access import AccessDenied, check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
 from lydlogg.db.fts import build_index, has_index, load_fts, match_sql
 from lydlogg.fileperms import PRIVATE_FILE, private_dir
-from review.access import AccessDenied, check
+from lydlogg.settings import CaseSettings
 from review.feedback import assessment_rows
 from review.service import Review, ReviewService, Suggestion
-from rubrics.reflection import ReflectionQuestions
+from rubrics import load_rubrics
+from rubrics.reflection import ReflectionQuestions, load_reflection_questions
 from rubrics.schema import Rubric
 from transcription.formats import from_json, to_json
 from transcription.types import Transcript
@@ -58,7 +66,6 @@ __all__ = [
     "CaseContent",
     "CaseDraft",
     "CaseLibraryService",
-    "CaseSettings",
     "SERVICES",
     "build_case_content",
     "merge_redactions",
@@ -87,23 +94,6 @@ TAG_SUGGESTIONS = (
 CASE_CALL_ID = "kasus"  # the call id of every case transcript
 _TAG = re.compile(r"^[a-zæøå0-9][a-zæøå0-9 -]{0,39}$")
 _TRAILING = ".,;:!?»«\"'()"
-
-
-class CaseSettings(BaseModel):
-    """The case library: where anonymised case audio is kept, and the limits of a case package."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    cases_dir: Path = Field(
-        Path("data/cases"),
-        description="Folder for the anonymised audio of published cases (never the originals).",
-    )
-    max_package_mb: float = Field(
-        200.0, gt=0, le=2000, description="Largest case package (zip) accepted for import, in MB."
-    )
-    max_unpacked_mb: float = Field(
-        400.0, gt=0, le=4000, description="Largest total size of a package's files once unpacked, in MB."
-    )
 
 
 @dataclass(frozen=True)
@@ -320,7 +310,7 @@ SERVICES = ("lvs", "amk", "legevaktlege", "fastlege")
 
 class CaseLibraryService:
     """Drafts, publishing, search and reading of cases for one user (build it from the app's
-    ReviewService: db_path, user)."""
+    ReviewService: db_path, user, and the service itself as ``review`` so that its settings apply)."""
 
     def __init__(
         self,
@@ -328,11 +318,20 @@ class CaseLibraryService:
         user: User,
         settings: CaseSettings | None = None,
         anonymise: AnonymiseSettings | None = None,
+        *,
+        review: ReviewService | None = None,
     ) -> None:
         self.db_path = Path(db_path)
         self.user = user
         self.settings = settings or CaseSettings()
         self.anonymise = anonymise or AnonymiseSettings()
+        self._review = review
+
+    def _calls(self) -> ReviewService:
+        """The call-level service this library reads originals through (same user and database)."""
+        if self._review is not None:
+            return self._review
+        return ReviewService(self.db_path, self.user)
 
     @contextmanager
     def _db(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -347,13 +346,13 @@ class CaseLibraryService:
     def reviewed_calls(self) -> pd.DataFrame:
         """Calls this trainer may publish from: transcribed, with a current peer review."""
         check(self.user, "publish_case")
-        calls = ReviewService(self.db_path, self.user).calls()
+        calls = self._calls().calls()
         return calls[(calls["peer_reviews"] > 0) & (calls["status"] == "transcribed")].reset_index(drop=True)
 
     def draft(self, call_id: str) -> CaseDraft:
         """The original transcript and the proposed redactions (needs the rights to the call)."""
         check(self.user, "publish_case")
-        review = ReviewService(self.db_path, self.user)
+        review = self._calls()
         with review.batch():
             info = review.call(call_id)  # checks view_call on the original, audits the view
             transcript = review.transcript(call_id)
@@ -384,13 +383,10 @@ class CaseLibraryService:
         ``draft_sha256`` (:attr:`CaseDraft.text_sha256`) refuses to publish when the transcript was
         corrected after the draft was opened, since the offsets would then hide the wrong words.
         """
-        from rubrics import load_rubrics
-        from rubrics.reflection import load_reflection_questions
-
         check(self.user, "publish_case")
         if not confirmed:
             raise ValueError("the redactions must be confirmed before a case is published")
-        review = ReviewService(self.db_path, self.user)
+        review = self._calls()
         with review.batch():
             info = review.call(call_id)
             transcript = review.transcript(call_id)
@@ -429,7 +425,6 @@ class CaseLibraryService:
         return case_id
 
     def _write_covered_audio(self, case_id: str, original: Path, spans: list[WordRedaction]) -> str:
-        from anonymise import cover_redactions
         from transcription.audio import SAMPLE_RATE, decode_audio
 
         decoded = decode_audio(original)

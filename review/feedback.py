@@ -19,10 +19,10 @@ from pathlib import Path
 
 import duckdb
 
+from lydlogg.access import AccessDenied, check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
-from review.access import AccessDenied, check
 from review.service import Review, Suggestion
 from rubrics.reflection import ReflectionQuestions
 from rubrics.schema import Rubric

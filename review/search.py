@@ -17,13 +17,13 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
+from lydlogg.access import check
 from lydlogg.audit import record
 from lydlogg.auth import User
-from lydlogg.db import transaction
-from lydlogg.db.fts import build_index, has_index, load_fts, match_sql
-from review.access import check
+from lydlogg.db.fts import has_index, load_fts, match_sql
+from lydlogg.search_index import refresh_search_index
 
-__all__ = ["SearchQuery", "refresh_after_change", "refresh_search_index", "search_calls"]
+__all__ = ["SearchQuery", "search_calls"]
 
 log = logging.getLogger(__name__)
 
@@ -41,37 +41,6 @@ class SearchQuery:
     criterion_value: int | None = None
     reviewed: bool | None = None
     limit: int = 500
-
-
-_FILL = """
-DELETE FROM search_segments;
-INSERT INTO search_segments (doc_id, call_id, transcript_id, segment_index, start_s, role, text)
-SELECT row_number() OVER (ORDER BY l.call_id, s.segment_index), l.call_id, l.transcript_id, s.segment_index,
-       s.start_s, s.role, s.text
-FROM latest_transcripts l JOIN segments_current s ON s.transcript_id = l.transcript_id
-WHERE trim(s.text) <> '';
-"""
-
-
-def refresh_search_index(con: duckdb.DuckDBPyConnection) -> int:
-    """Refill ``search_segments`` from every call's newest transcript and rebuild its index."""
-    with transaction(con):
-        con.execute(_FILL)
-        build_index(con, "search_segments", "doc_id", "text")
-    count = con.execute("SELECT count(*) FROM search_segments").fetchone()[0]
-    log.info("search index rebuilt over %d segments", count)
-    return count
-
-
-def refresh_after_change(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the index after transcripts changed; a missing fts extension is logged, not raised
-    (the transcripts are stored; search rebuilds the index on first use once it loads)."""
-    from lydlogg.db.fts import FullTextUnavailable
-
-    try:
-        refresh_search_index(con)
-    except (FullTextUnavailable, duckdb.Error) as e:
-        log.warning("search index not rebuilt: %s", e)
 
 
 _ROLES = {

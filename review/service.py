@@ -19,13 +19,22 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from lydlogg.access import AccessDenied, check
 from lydlogg.audit import record
 from lydlogg.auth import User
+from lydlogg.conversation import call_measures
 from lydlogg.db import connect, transaction
+from lydlogg.episodes import link_episodes
+from lydlogg.playback import playable_copy
+from lydlogg.scoring import score_one_call
+from lydlogg.settings import Settings, default_settings
 from lydlogg.store import list_calls, load_transcript
-from review.access import AccessDenied, check
+from lydlogg.store import swap_roles as swap_in_store
 from review.calibration import guidance, hidden_review_ids
 from review.sampling import SamplingPlan, assign, draw
+from review.search import search_calls
+from rubrics import load_rubrics
+from transcription.formats import ROLES
 from transcription.quality import quality_level
 from transcription.types import Transcript
 
@@ -88,8 +97,6 @@ def review_value_problems(
 
 @functools.lru_cache(maxsize=32)
 def _rubric_scales(rubric_id: str) -> dict[str, tuple[int, ...]] | None:
-    from rubrics import load_rubrics
-
     loaded = load_rubrics().get(rubric_id)
     if loaded is None:
         return None
@@ -150,9 +157,16 @@ def _latest_transcript_id(con: duckdb.DuckDBPyConnection, call_id: str) -> str:
 
 
 class ReviewService:
-    def __init__(self, db_path: Path, user: User) -> None:
+    """Everything the pages do for one logged-in ``user``, against the database at ``db_path``.
+
+    ``settings`` are the installation's, passed in by the app (never read here); without them the
+    documented defaults apply (:func:`lydlogg.settings.default_settings`).
+    """
+
+    def __init__(self, db_path: Path, user: User, settings: Settings | None = None) -> None:
         self.db_path = Path(db_path)
         self.user = user
+        self.settings = settings if settings is not None else default_settings(self.db_path)
         self._con: duckdb.DuckDBPyConnection | None = None
 
     @contextmanager
@@ -190,13 +204,10 @@ class ReviewService:
 
     def calls(self) -> pd.DataFrame:
         """The calls this user may see, unrecognised re-contacts first, with their episode figures."""
-        from lydlogg.episodes import link_episodes
-        from lydlogg.settings import load_settings
-
         check(self.user, "list_calls")
         with self._db() as con:
             df = list_calls(con)
-            episodes = link_episodes(con, load_settings(None).episodes.window_hours)
+            episodes = link_episodes(con, self.settings.episodes.window_hours)
             figures = self._review_figures(con)
         if self.user.own_calls_only:
             df = df[df["operator_id"] == self.user.operator_id]
@@ -209,7 +220,7 @@ class ReviewService:
         )
         df = df.merge(figures, on="call_id", how="left")
         df["flagged"] = df["flagged"].fillna(False).astype(bool)
-        marks = load_settings(None).transcript_quality
+        marks = self.settings.transcript_quality
         df["quality_level"] = [
             (quality_level(q, poor_below=marks.poor_below, uncertain_below=marks.uncertain_below)
              if pd.notna(q) else "skrevet" if status == "transcribed" else None)
@@ -222,8 +233,6 @@ class ReviewService:
 
     def _review_figures(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """Per call: suggested total (weighted share of the rubric's maximum, %), reviews, low-confidence share."""
-        from rubrics import load_rubrics
-
         suggested = con.execute(_SUGGESTED_SQL).df()
         criteria = pd.DataFrame(
             [
@@ -242,13 +251,10 @@ class ReviewService:
 
     def episode(self, call_id: str) -> pd.DataFrame:
         """Every contact in the episode of ``call_id``, in time order (leaders and supervisors)."""
-        from lydlogg.episodes import link_episodes
-        from lydlogg.settings import load_settings
-
         check(self.user, "view_episodes")
         with self._db() as con:
             self._owner(con, call_id)
-            episodes = link_episodes(con, load_settings(None).episodes.window_hours, call_ids=[call_id])
+            episodes = link_episodes(con, self.settings.episodes.window_hours, call_ids=[call_id])
             _audit(con, self.user, "view_episode", call_id)
         mine = episodes.loc[episodes["call_id"] == call_id, "episode_id"]
         if mine.empty:
@@ -298,15 +304,11 @@ class ReviewService:
 
     def search(self, query):  # noqa: ANN001, ANN201 - review.search.SearchQuery -> DataFrame
         """Segments of every call this user may see that match ``query`` (audited)."""
-        from review.search import search_calls
-
         with self._db() as con:
             return search_calls(con, self.user, query, who=self.user.username)
 
     def conversation_measures(self, call_id: str):  # noqa: ANN201 - ConversationMeasures | None
         """Talk time, silence, talk-over, ... of the call's newest transcript (None without one)."""
-        from lydlogg.conversation import call_measures
-
         with self._db() as con:
             self._check_call(con, "view_call", call_id)
             return call_measures(con, [call_id]).get(call_id)
@@ -314,8 +316,6 @@ class ReviewService:
     def playable_audio_path(self, call_id: str, cache_dir: Path) -> Path | None:
         """What the browser plays: the recording, or its PCM WAV copy (cached by sha256) when the
         browser cannot play the original's codec. Access is checked and the playing audited."""
-        from lydlogg.playback import playable_copy
-
         with self._db() as con:
             self._check_call(con, "play_audio", call_id)
             row = con.execute(
@@ -505,10 +505,6 @@ class ReviewService:
 
     def swap_speaker_roles(self, call_id: str, a: str, b: str) -> int:
         """Give diarized speaker ``a`` the role of ``b`` and the reverse; audited; the call is scored again."""
-        from lydlogg.scoring import score_stored
-        from lydlogg.settings import load_settings
-        from lydlogg.store import swap_roles as swap_in_store
-
         with self._db() as con:
             self._check_call(con, "correct_transcript", call_id)
             transcript_id = _latest_transcript_id(con, call_id)
@@ -516,14 +512,16 @@ class ReviewService:
                 changed = swap_in_store(con, transcript_id, a, b, corrected_by=self.user.username)
                 con.execute("DELETE FROM suggestions WHERE transcript_id = ?", [transcript_id])
                 _audit(con, self.user, "correct_transcript", call_id, f"roles swapped: {a} <-> {b}")
-        score_stored(load_settings(None, db_path=self.db_path), call_ids=[call_id])
+        score_one_call(self._scoring_settings(), call_id)
         return changed
 
-    def _correct(self, call_id: str, changes: list[tuple[int, str | None, str | None]]) -> None:
-        from lydlogg.scoring import score_stored
-        from lydlogg.settings import load_settings
-        from transcription.formats import ROLES
+    def _scoring_settings(self) -> Settings:
+        """The settings scoring runs with: the installation's, on this service's database."""
+        if Path(self.settings.db_path) == self.db_path:
+            return self.settings
+        return self.settings.model_copy(update={"db_path": self.db_path})
 
+    def _correct(self, call_id: str, changes: list[tuple[int, str | None, str | None]]) -> None:
         for _index, text, role in changes:
             if role is not None and role not in ROLES:
                 raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
@@ -548,7 +546,7 @@ class ReviewService:
                 )  # derived: scored again below
                 _audit(con, self.user, "correct_transcript", call_id,
                        ", ".join(f"segment {i}: {'text' if t else ''}{' role=' + r if r else ''}" for i, t, r in changes))  # fmt: skip
-        score_stored(load_settings(None, db_path=self.db_path), call_ids=[call_id])
+        score_one_call(self._scoring_settings(), call_id)
 
     def create_sampling_plan(self, plan: SamplingPlan, reviewers: list[str]) -> list[tuple[str, str]]:
         """Draw the plan's calls and create a review task for each, assigned in turn."""

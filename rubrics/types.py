@@ -89,7 +89,7 @@ class Utterance:
 
 @dataclass(frozen=True)
 class CallText:
-    """A call's utterances in time order, with the roles settled (see :func:`rubrics.calltext.build_call_text`).
+    """A call's utterances in time order, with the roles settled (see :func:`lydlogg.calltext.build_call_text`).
 
     ``roles_inferred`` is True when the transcript carried no roles and they were guessed, so
     scorers can lower their confidence.

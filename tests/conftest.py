@@ -228,7 +228,7 @@ def write_encoded(
 def sign_in(at, db: Path, user) -> str:
     """Put ``user`` in an AppTest session the way a log-in does: with a live session row."""
     from lydlogg.db import connect
-    from review.login_sessions import start_session
+    from lydlogg.login_sessions import start_session
 
     with connect(db) as con:
         token = start_session(con, user)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import (
     DEMO_USERS,
     REFUSED,
@@ -20,8 +21,16 @@ from lydlogg.auth import (
     hash_password,
 )
 from lydlogg.db import connect
+from lydlogg.settings import Settings, load_settings
 from lydlogg.sso import SsoIdentity, sso_login
-from review.access import AccessDenied
+from review.audit_log import (
+    DETAIL_MAX,
+    AuditFilter,
+    AuditLogService,
+    audit_params,
+    safe_detail,
+    to_csv,
+)
 from review.service import ReviewService
 from review.views.admin import (
     MIN_PASSWORD_LENGTH,
@@ -29,14 +38,6 @@ from review.views.admin import (
     user_table,
     validate_new_user,
     validate_password,
-)
-from review.views.audit_log import (
-    DETAIL_MAX,
-    AuditFilter,
-    AuditLogService,
-    audit_params,
-    safe_detail,
-    to_csv,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -201,9 +202,10 @@ def _audit_rows(db: Path, action: str) -> list[tuple]:
         ).fetchall()
 
 
-def page(script: str, db: Path, user: str | User, **query: str) -> AppTest:
+def page(script: str, db: Path, user: str | User, settings: Settings | None = None, **query: str) -> AppTest:
+    """A page on its own, with the service the app would give it (``settings``: the app's)."""
     at = AppTest.from_file(script, default_timeout=30)
-    at.session_state["service"] = ReviewService(db, USERS[user] if isinstance(user, str) else user)
+    at.session_state["service"] = ReviewService(db, USERS[user] if isinstance(user, str) else user, settings)
     for key, value in query.items():
         at.query_params[key] = value
     return at.run()
@@ -284,8 +286,11 @@ def test_a_refused_new_user_says_why_in_norwegian_and_adds_nothing(users_db, for
 
 
 def test_demo_passwords_are_refused_on_a_production_page(users_db, monkeypatch):
-    monkeypatch.setenv("LYDLOGG_ENV", "production")
-    at = _new_user(page(ADMIN_PAGE, users_db, "admin"), "vera2", "Vera", "veileder", "", "demo-leder")
+    monkeypatch.setenv("LYDLOGG_ENV", "production")  # read once, as the app does, and passed down
+    production = load_settings(None, db_path=users_db)
+    at = _new_user(
+        page(ADMIN_PAGE, users_db, "admin", production), "vera2", "Vera", "veileder", "", "demo-leder"
+    )
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == ["Demo-passord er ikke tillatt i produksjon."]
 

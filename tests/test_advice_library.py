@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rubrics import build_call_text
+from lydlogg.calltext import build_call_text
 from rubrics.advice_library import (
     ADVICE_DIR,
     SMS_MAX_CHARS,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import build_reference_db
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import DEMO_USERS, User, create_user
 from lydlogg.db import connect
-from review.access import AccessDenied
 from review.calibration import CalibrationService, guidance, hidden_review_ids
 from review.service import ReviewService
 from rubrics import load_rubrics
@@ -284,8 +284,8 @@ def test_the_call_page_service_keeps_the_blind_rule(db):
 
 
 def test_calibration_guidance_needs_access_to_calls(tmp_path):
+    from lydlogg.access import AccessDenied
     from lydlogg.auth import User
-    from review.access import AccessDenied
     from review.calibration import CalibrationService
 
     with pytest.raises(AccessDenied):

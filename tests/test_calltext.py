@@ -1,6 +1,6 @@
 import pytest
 
-from rubrics.calltext import build_call_text
+from lydlogg.calltext import build_call_text
 from transcription.types import Segment, Transcript
 
 pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding

@@ -11,7 +11,8 @@ from test_cases import AUDIO, CALL, USERS, reviewed_db
 
 from anonymise import Redaction
 from lydlogg.db import connect
-from review.cases import CaseLibraryService, CaseSettings
+from lydlogg.settings import CaseSettings
+from review.cases import CaseLibraryService
 from review.service import ReviewService
 from review.views.cases import highlighted_segments
 from transcription.types import Segment, Transcript

@@ -112,10 +112,14 @@ def test_python_dash_m_runs_the_same_command_line():
 
 
 @pytest.mark.pure
-def test_serve_finds_the_app_file_from_inside_the_cli_package():
+def test_serve_finds_the_app_file_in_the_review_package():
+    """Through the package, so an installed wheel serves too (tests/test_wheel.py runs that)."""
+    import review.app
     from lydlogg.cli.operations import app_file
 
-    assert app_file() == Path(__file__).resolve().parent.parent / "app.py" and app_file().is_file()
+    assert (
+        app_file() == Path(review.app.__file__).resolve().parent / "streamlit_app.py" and app_file().is_file()
+    )
 
 
 def test_ingest_without_anything_is_a_usage_error(tmp_path):

@@ -42,7 +42,7 @@ def test_safe_csv_escapes_cells_and_headers_and_keeps_the_rest():
 
 
 def test_the_audit_log_download_escapes_formulas():
-    from review.views.audit_log import COLUMNS, to_csv
+    from review.audit_log import COLUMNS, to_csv
 
     row = {c: "x" for c in COLUMNS} | {"username": "=1+1", "detail": "@evil"}
     text = to_csv(pd.DataFrame([row]))

@@ -7,12 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import User
 from lydlogg.db import connect
 from lydlogg.episodes import link_episodes, summarise
+from lydlogg.settings import DashboardSettings
 from lydlogg.users import UserAdminService
-from review.access import AccessDenied
-from review.dashboard import DashboardService, DashboardSettings, regroup, team_view
+from review.dashboard import DashboardService, regroup, team_view
 from review.monthly_report import monthly_html
 
 LEDER = User("liv", "Liv Leder", "leder")

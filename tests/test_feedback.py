@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import DEMO_USERS, User
 from lydlogg.db import connect
-from review.access import AccessDenied
 from review.feedback import FeedbackNote, FeedbackService, assessment_rows, handout_html, plan_steps
 from review.service import Review, Suggestion
 from rubrics import RubricError, load_rubrics

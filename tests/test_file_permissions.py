@@ -73,7 +73,8 @@ def test_the_write_ahead_log_of_a_cli_process_is_owner_only(tmp_path):
 
 def test_case_audio_is_owner_only(tmp_path, loose_umask):
     from lydlogg.auth import User
-    from review.cases import CaseLibraryService, CaseSettings
+    from lydlogg.settings import CaseSettings
+    from review.cases import CaseLibraryService
 
     leader = User("liv", "Liv", "leder")
     library = CaseLibraryService(tmp_path / "db.duckdb", leader, CaseSettings(cases_dir=tmp_path / "cases"))

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rubrics import build_call_text, load_rubrics, score_call
+from lydlogg.calltext import build_call_text
+from rubrics import load_rubrics, score_call
 from transcription.formats import from_json
 
 pytestmark = pytest.mark.pure

@@ -3,8 +3,8 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import DEMO_USERS, User
-from review.access import AccessDenied
 from review.sampling import SamplingPlan, assign, draw
 from review.service import ReviewService
 

@@ -52,7 +52,7 @@ def _case_library(settings: Settings, username: str) -> Any:
 @with_settings
 def case_export(case_id: str, username: str, output: Path | None, settings: Settings) -> None:
     """Write a published case as a package: anonymised audio, transcript, assessment, handout."""
-    from review.access import AccessDenied
+    from lydlogg.access import AccessDenied
 
     try:
         data = _case_library(settings, username).export_case(case_id)
@@ -74,7 +74,7 @@ def case_export(case_id: str, username: str, output: Path | None, settings: Sett
 @with_settings
 def case_import(package: Path, username: str, settings: Settings) -> None:
     """Publish a case from a package exported by another Lydlogg installation (validated first)."""
-    from review.access import AccessDenied
+    from lydlogg.access import AccessDenied
     from review.case_package import PackageError
 
     if package.stat().st_size > settings.cases.max_package_mb * 1_000_000:

@@ -128,11 +128,11 @@ def _dataset_command(dataset_name: str) -> None:
     )
     @with_settings
     def command(fmt: str, excel: bool, output: Path, username: str | None, settings: Settings) -> None:
+        from lydlogg.access import AccessDenied
         from lydlogg.conversation import add_call_measures
         from lydlogg.db import connect
         from lydlogg.exports import ExcelUnavailable, export_dataset
         from lydlogg.pseudonym import load_or_create_key
-        from review.access import AccessDenied
 
         if excel and fmt != "csv":
             raise click.UsageError("--excel applies to --format csv")
@@ -169,7 +169,7 @@ for _name in ("calls", "suggestions", "reviews", "episodes"):
 @with_settings
 def export_scorer_feedback(username: str, output: Path | None, settings: Settings) -> None:
     """Every suggestion a reviewer overrode: transcript span, suggestion, reviewer's value and reason."""
-    from review.access import AccessDenied
+    from lydlogg.access import AccessDenied
     from review.scorer_feedback import scorer_feedback
 
     user = acting_user(settings, username)
@@ -197,8 +197,8 @@ def export_scorer_feedback(username: str, output: Path | None, settings: Setting
 @with_settings
 def export_asr_dataset_cmd(username: str, output: Path, settings: Settings) -> None:
     """Reviewer-corrected segments as anonymised 16 kHz clips with their text, for fine-tuning."""
+    from lydlogg.access import AccessDenied
     from lydlogg.asr_dataset import export_asr_dataset
-    from review.access import AccessDenied
 
     user = acting_user(settings, username)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -72,8 +73,6 @@ def serve(port: int | None, host: str | None, config: Path | None, db: Path | No
                 "deactivate them or set new passwords (the Brukere page, or `lydlogg users`)"
             )
     app = app_file()
-    if not app.is_file():
-        raise Failure(f"{app}: the app file is missing; run from a source checkout (pip install -e .)")
     env = dict(os.environ, LYDLOGG_DB_PATH=str(settings.db_path.resolve()))
     if config:
         env["LYDLOGG_CONFIG"] = str(config.resolve())
@@ -93,8 +92,16 @@ def serve(port: int | None, host: str | None, config: Path | None, db: Path | No
 
 
 def app_file() -> Path:
-    """The review app's Streamlit script: ``app.py`` at the root of the source checkout."""
-    return Path(__file__).resolve().parents[2] / "app.py"
+    """The review app's Streamlit script, found through the installed package (not the source
+    checkout): ``review/app/streamlit_app.py``."""
+    spec = importlib.util.find_spec("review.app")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    script = Path(folders[0]) / "streamlit_app.py" if folders else None
+    if script is None or not script.is_file():
+        raise Failure(
+            "the review app (review/app/streamlit_app.py) is not installed with lydlogg; reinstall it"
+        )
+    return script
 
 
 def streamlit_command(settings: Settings, app: Path, port: int, host: str | None = None) -> list[str]:

@@ -234,7 +234,8 @@ def score_transcript(file: Path, rubric_id: str, settings: Settings) -> None:
     {"rubric", "version", "criteria": {id: {"value", "confidence", "evidence", "rationale"}}}.
     Touches no database.
     """
-    from rubrics import RubricError, build_call_text, load_rubrics, score_call
+    from lydlogg.calltext import build_call_text
+    from rubrics import RubricError, load_rubrics, score_call
     from transcription.formats import TranscriptFormatError, from_json
 
     doc = read_json(file)

@@ -113,8 +113,8 @@ def search(
 
     Example: lydlogg search tungpust --role caller --without 113 --service lvs --since 2026-03-01
     """
+    from lydlogg.access import AccessDenied
     from lydlogg.db import connect
-    from review.access import AccessDenied
     from review.search import SearchQuery, search_calls
 
     criterion_id = criterion_value = None

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from lydlogg.auth import ROLES, AuthError, User
-from lydlogg.db import connect
+from lydlogg.access import AccessDenied, allowed
+from lydlogg.auth import ROLES, AuthError
 from lydlogg.metadata import TEAM_MAX
 from lydlogg.users import UserAdminService, UserRow
-from review.access import AccessDenied, allowed, check
 from review.service import ReviewService
 
 __all__ = [
@@ -100,12 +98,12 @@ def validate_new_user(
     return errors + validate_password(password, repeated)
 
 
-def account_kinds(db_path: Path, user: User) -> dict[str, str]:
-    """Per username, how the account logs in: «SSO» (no local password) or «lokal»; never the hash."""
-    check(user, "manage_users")
-    with connect(db_path) as con:
-        rows = con.execute("SELECT username, password_hash IS NULL FROM users").fetchall()
-    return {name: "SSO" if sso else "lokal" for name, sso in rows}
+LOGIN_METHOD_NAMES = {"sso": "SSO", "local": "lokal"}
+
+
+def account_kinds(admin: UserAdminService) -> dict[str, str]:
+    """Per username, how the account logs in, as the page says it: «SSO» or «lokal»."""
+    return {name: LOGIN_METHOD_NAMES[method] for name, method in admin.login_methods().items()}
 
 
 def user_table(rows: list[UserRow], kinds: dict[str, str]) -> pd.DataFrame:
@@ -141,7 +139,7 @@ def render(service: ReviewService, *, production: bool = False) -> None:
     admin = UserAdminService(service.db_path, service.user, production=production)
     try:
         rows = admin.list()
-        kinds = account_kinds(service.db_path, service.user)
+        kinds = account_kinds(admin)
     except AccessDenied:
         st.error("ingen tilgang")
         return

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lydlogg.access import AccessDenied, allowed
 from lydlogg.csv_safety import safe_csv
-from review.access import AccessDenied, allowed
 from review.advice import SMS_HEADING, AdviceService, AdviceView
 from review.service import ReviewService
 from rubrics.advice_library import load_advice_library
@@ -22,9 +22,7 @@ def _library(folder: str | None):
 
 def service_for(review: ReviewService) -> AdviceService:
     """The advice service for the logged-in user, with the installation's settings."""
-    from lydlogg.settings import load_settings
-
-    settings = load_settings(None, db_path=review.db_path).advice
+    settings = review.settings.advice
     folder = str(settings.library_dir) if settings.library_dir else None
     return AdviceService(review, settings, _library(folder))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from lydlogg.access import AccessDenied
 from lydlogg.asr_eval import latest_results
-from review.access import AccessDenied
 from review.service import ReviewService
 
 COLUMNS = {

@@ -7,7 +7,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from review.access import AccessDenied, allowed
+from lydlogg.access import AccessDenied, allowed
 from review.agreement import SUGGESTION, Agreement
 from review.calibration import CalibrationService, Round, RoundResults
 from review.service import ReviewService

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from review.access import AccessDenied, allowed
+from lydlogg.access import AccessDenied, allowed
+from lydlogg.settings import TranscriptQualitySettings
 from review.comparison import compare_reviews, parse_segment_comments
 from review.service import ReviewService
 from review.views import advice_section
@@ -83,7 +84,7 @@ def _render(service: ReviewService) -> None:
                 if seg is not None:
                     notes.setdefault(seg, []).append(f"{review.reviewer}: {text}")
         corrected = service.corrected_segments(call_id)
-        quality, overall = _quality_marks(transcript.segments, corrected)
+        quality, overall = _quality_marks(transcript.segments, corrected, service.settings.transcript_quality)
         if overall is not None:
             st.caption(f"Transkripsjonskvalitet: {overall}")
         st.caption(
@@ -130,12 +131,12 @@ def _measures(m) -> None:  # noqa: ANN001 - ConversationMeasures | None
         st.caption(f"Lengste monolog fra personalet: {clock(m.longest_staff_monologue_s)}.")
 
 
-def _quality_marks(segments, corrected: set[int]) -> tuple[dict[int, tuple[str, float]], str | None]:
+def _quality_marks(
+    segments, corrected: set[int], marks: TranscriptQualitySettings
+) -> tuple[dict[int, tuple[str, float]], str | None]:
     """Per recognised segment its quality level and estimate, and the call's line for the caption."""
-    from lydlogg.settings import load_settings
     from transcription.quality import call_quality, quality_level, segment_quality
 
-    marks = load_settings(None).transcript_quality
     levels = {}
     for i, seg in enumerate(segments):
         q = None if i in corrected or not seg.words else segment_quality(seg)

@@ -14,9 +14,9 @@ import streamlit as st
 
 from anonymise import KINDS, Redaction
 from anonymise.transcript import segment_offsets
-from review.access import AccessDenied, allowed
+from lydlogg.access import AccessDenied, allowed
 from review.case_package import PackageError
-from review.cases import CaseLibraryService, CaseSettings, word_range_redaction, word_tokens
+from review.cases import CaseLibraryService, word_range_redaction, word_tokens
 from review.service import ReviewService
 from review.views.common import ROLE_LABELS, SERVICE_LABELS, clock, md_text
 from transcription.types import Transcript
@@ -35,11 +35,8 @@ _KIND_LABELS = {
 
 def service_for(review: ReviewService) -> CaseLibraryService:
     """The case library for the logged-in user, with the installation's settings."""
-    from lydlogg.settings import load_settings
-
-    root = load_settings(None, db_path=review.db_path)
-    settings = getattr(root, "cases", None) or CaseSettings()
-    return CaseLibraryService(review.db_path, review.user, settings, root.anonymise)
+    root = review.settings
+    return CaseLibraryService(review.db_path, review.user, root.cases, root.anonymise, review=review)
 
 
 _md = md_text  # one escaping rule for every page (review.views.common)

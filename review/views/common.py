@@ -50,11 +50,10 @@ def value_label(value: int | None, yes_no: bool, abstained: bool = False) -> str
 
 def playable_audio(service, call_id: str):  # noqa: ANN001, ANN201 - a ReviewService; Path | None
     """The recording the browser can play (a cached PCM copy for GSM, ADPCM, AMR, ...)."""
-    from lydlogg.settings import load_settings
     from transcription.audio import AudioError
 
     try:
-        cache_dir = load_settings(None, db_path=service.db_path).audio.playback_dir
+        cache_dir = service.settings.audio.playback_dir
         return service.playable_audio_path(call_id, cache_dir)
     except (AudioError, OSError):
         return None

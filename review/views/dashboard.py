@@ -5,14 +5,15 @@ for operators and doctors."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
+from lydlogg.access import allowed
 from lydlogg.episode_report import pdf_available
-from review.access import allowed
-from review.dashboard import METRICS, SOURCES, DashboardService, DashboardSettings, Overview, team_view
+from review.dashboard import METRICS, SOURCES, DashboardService, Overview, team_view
 from review.monthly_report import month_label, monthly_html, monthly_pdf
 from review.service import ReviewService
 from review.views.common import SERVICE_LABELS, number_text
@@ -75,11 +76,10 @@ def table(df: pd.DataFrame) -> None:
 
 def service_for(review: ReviewService) -> DashboardService:
     """The dashboard service for the logged-in user, with the installation's settings."""
-    from lydlogg.settings import load_settings
-
-    root = load_settings(None, db_path=review.db_path)
-    settings = getattr(root, "dashboard", None) or DashboardSettings()
-    return DashboardService(review.db_path, review.user, settings, window_hours=root.episodes.window_hours)
+    root = review.settings
+    return DashboardService(
+        review.db_path, review.user, root.dashboard, window_hours=root.episodes.window_hours
+    )
 
 
 def _parquet(df: pd.DataFrame) -> bytes:
@@ -334,24 +334,21 @@ DATASET_LABELS = {
 }
 
 
-def _data_downloads(service: DashboardService) -> None:
+def _data_downloads(service: DashboardService, key_file: Path) -> None:
     """The review data as files (the same tables as `lydlogg export`); each download is audited."""
     from lydlogg.exports import export_bytes
 
     if not allowed(service.user, "export"):
         st.info("Denne rollen kan ikke laste ned samtaledata.")
         return
-    from lydlogg.settings import load_settings
-
-    root = load_settings(None, db_path=service.db_path)
     name = st.selectbox("Datasett", list(DATASET_LABELS), format_func=DATASET_LABELS.get, key="datasett")
     st.caption("Kolonnene er beskrevet i README. Hver nedlasting føres i revisjonsloggen.")
 
     def offer(column, label: str, fmt: str, suffix: str, mime: str, excel: bool = False) -> None:  # noqa: ANN001
         column.download_button(
             label,
-            lambda: export_bytes(service.db_path, name, fmt, user=service.user, key_file=root.key_file,
-                                 excel=excel, window_hours=root.episodes.window_hours),  # audited when built
+            lambda: export_bytes(service.db_path, name, fmt, user=service.user, key_file=key_file,
+                                 excel=excel, window_hours=service.window_hours),  # audited when built
             file_name=f"{name}{suffix}", mime=mime, key=f"data-{fmt}{'-excel' if excel else ''}-{name}",
         )  # fmt: skip
 
@@ -428,7 +425,8 @@ def _scorer_agreement(service: DashboardService) -> None:
     downloads(service, figures, "forslag-mot-vurdering")
 
 
-def render(service: DashboardService) -> None:
+def render(service: DashboardService, key_file: Path) -> None:
+    """The overview page; ``key_file`` is the pseudonym key the data downloads use (settings.key_file)."""
     st.title("Oversikt")
     if not service.available():
         st.info("Ingen database ennå. Kjør `lydlogg ingest` og `lydlogg process`, eller `make demo`.")
@@ -459,7 +457,7 @@ def render(service: DashboardService) -> None:
         ]
     )
     with data:
-        _data_downloads(service)
+        _data_downloads(service, key_file)
     with quality:
         trends = overview.trends
         st.altair_chart(trend_chart(trends, _metric_choice("kriterium")), width="stretch")

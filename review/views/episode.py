@@ -6,8 +6,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from lydlogg.access import AccessDenied
 from lydlogg.episode_report import PdfUnavailableError, episode_html, html_to_pdf
-from review.access import AccessDenied
 from review.service import ReviewService
 from review.views.common import SERVICE_LABELS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from lydlogg.access import AccessDenied, allowed
 from lydlogg.episode_report import PdfUnavailableError, html_to_pdf
-from review.access import AccessDenied, allowed
 from review.advice import handout_section, with_standard_questions
 from review.feedback import FeedbackService, Step, assessment_rows, handout_html, plan_steps
 from review.service import ReviewService

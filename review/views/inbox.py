@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from lydlogg.access import allowed
 from lydlogg.auth import User
-from review.access import allowed
 from review.filters import InboxFilter
 from review.sampling import SamplingPlan
 from review.service import ReviewService

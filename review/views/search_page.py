@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from review.access import AccessDenied
+from lydlogg.access import AccessDenied
 from review.search import SearchQuery
 from review.service import ReviewService
 from review.views.common import ROLE_LABELS, SERVICE_LABELS, clock

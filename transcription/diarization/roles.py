@@ -14,7 +14,7 @@ The speaker with the highest score is staff: a doctor when a doctor cue ("legeva
 The other speaker with the most words is the caller; any further speaker is ``other`` (a
 conferenced party). Confidence grows with the margin between the best and second-best staff
 score: 0.5 at a tie, 0.82 at 4 points, 0.97 at 12. :func:`staff_score` is the same scoring over
-plain texts, for transcripts imported without words (``rubrics.calltext``).
+plain texts, for transcripts imported without words (``lydlogg.calltext``).
 """
 
 from __future__ import annotations
