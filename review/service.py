@@ -553,7 +553,12 @@ class ReviewService:
         score_stored(load_settings(None, db_path=self.db_path), call_ids=[call_id])
 
     def create_sampling_plan(self, plan: SamplingPlan, reviewers: list[str]) -> list[tuple[str, str]]:
-        """Draw the plan's calls and create a review task for each, assigned in turn."""
+        """Draw the plan's calls and create a review task for each, assigned in turn.
+
+        Only calls of a service some rubric assesses are drawn (no task without a form).
+        """
+        from rubrics import rubric_services
+
         check(self.user, "plan_sampling")
         with self._db() as con:
             known = {r[0] for r in con.execute(
@@ -561,7 +566,7 @@ class ReviewService:
             unknown = [r for r in reviewers if r not in known]
             if unknown:
                 raise ValueError(f"not active leaders or supervisors: {', '.join(unknown)}")
-            drawn = draw(list_calls(con), plan)
+            drawn = draw(list_calls(con), plan, services=rubric_services())
             tasks = assign(drawn, reviewers)
             done = {
                 r[0]

@@ -5,7 +5,7 @@ Load with :func:`load_rubrics`, turn a transcript into a :class:`CallText` with
 """
 
 from rubrics.calltext import build_call_text
-from rubrics.engine import RubricResult, choose_rubric, score_call
+from rubrics.engine import RubricResult, choose_rubric, rubric_services, score_call
 from rubrics.loader import LoadedRubric, RubricError, load_rubric, load_rubrics
 from rubrics.types import CallText, CriterionScore, Evidence, Utterance
 
@@ -21,5 +21,6 @@ __all__ = [
     "choose_rubric",
     "load_rubric",
     "load_rubrics",
+    "rubric_services",
     "score_call",
 ]

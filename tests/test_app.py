@@ -77,9 +77,9 @@ def test_call_page_shows_transcript_suggestions_and_saves_a_review(monkeypatch, 
             "SELECT count(*) FROM segments JOIN transcripts USING (transcript_id) WHERE call_id = ?", [first]
         ).fetchone()[0]
     assert transcript_page(at).count('class="seg') == n_segments
-    at.radio(key="crit-introduces_self").set_value(0)
+    at.radio(key=f"crit-{first}-introduces_self").set_value(0)
     at.text_area[0].input("Godt kartlagt, men uklare råd.")
-    at.button(key="FormSubmitter:review-Lagre vurdering").click().run()
+    at.button(key="lagre-topp").click().run()
     assert not at.exception and "lagret" in at.success[0].value
     with connect(app_db) as con:
         saved = con.execute(
@@ -175,8 +175,8 @@ def test_self_review_first_then_side_by_side_with_the_supervisor(monkeypatch, re
     assert not at.exception, at.exception
     assert not any("Egenvurdering mot veileder" in h.value for h in at.subheader)  # not before her own
     assert "Godt åpent spørsmål" not in transcript_page(at)
-    at.radio(key="crit-introduces_self").set_value(1)
-    at.button(key="FormSubmitter:review-Lagre vurdering").click().run()
+    at.radio(key=f"crit-{call}-introduces_self").set_value(1)
+    at.button(key="lagre-topp").click().run()
     assert not at.exception, at.exception
     assert any("Egenvurdering mot veileder" in h.value for h in at.subheader)
     at.run()
@@ -188,7 +188,7 @@ def test_a_comment_anchored_to_a_segment_is_saved_with_its_time(monkeypatch, ref
     at = app(monkeypatch, reference_db, "leder", "samtale", samtale=call)
     assert not at.exception, at.exception
     at.text_area[1].input("2: Her burde du spurt om tidligere kontakt.")
-    at.button(key="FormSubmitter:review-Lagre vurdering").click().run()
+    at.button(key="lagre-topp").click().run()
     assert not at.exception, at.exception
     with connect(reference_db) as con:
         saved = con.execute(

@@ -22,6 +22,27 @@ QUALITY_LABELS = {
 }
 
 
+NO_DATABASE = (
+    "Ingen samtaler er lest inn ennå. Når administrator har lest inn og behandlet lydloggene, vises de her."
+)
+
+
+def no_form_text(service: str | None, reviewable: bool) -> str:
+    """Why a call page shows no review form: its service has no rubric, or its suggestions are not
+    made yet (never a command line: the reader is a leader, not the operator of the server)."""
+    name = SERVICE_LABELS.get(service or "", "ukjent tjeneste")
+    if not reviewable:
+        return (
+            f"Samtaler fra {name} har ikke noe vurderingsskjema i Lydlogg: skjemaene er laget for LVS og "
+            "legevaktlege. Du kan lytte til og lese samtalen, men den vurderes ikke her og trekkes ikke ut "
+            "i utvalgsplaner."
+        )
+    return (
+        "Forslagene til vurdering er ikke laget for denne samtalen ennå. De lages automatisk når "
+        "samtalen er ferdig behandlet; står den fast, kan administrator se på det."
+    )
+
+
 def clock(seconds: float | None) -> str:
     if seconds is None or seconds != seconds:
         return "–"

@@ -15,7 +15,7 @@ from review.access import allowed
 from review.dashboard import METRICS, SOURCES, DashboardService, DashboardSettings, Overview, team_view
 from review.monthly_report import month_label, monthly_html, monthly_pdf
 from review.service import ReviewService
-from review.views.common import SERVICE_LABELS, number_text
+from review.views.common import NO_DATABASE, SERVICE_LABELS, number_text
 
 _METRIC = {m.id: m for m in METRICS}
 _ROWS = {"operator": "Operatør", "team_median": "Median i laget"}
@@ -431,7 +431,7 @@ def _scorer_agreement(service: DashboardService) -> None:
 def render(service: DashboardService) -> None:
     st.title("Oversikt")
     if not service.available():
-        st.info("Ingen database ennå. Kjør `lydlogg ingest` og `lydlogg process`, eller `make demo`.")
+        st.info(NO_DATABASE)
         return
     if not allowed(service.user, "view_dashboard"):
         st.info("Denne rollen har ikke tilgang til oversikten.")

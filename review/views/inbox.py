@@ -12,7 +12,14 @@ from review.access import allowed
 from review.filters import InboxFilter
 from review.sampling import SamplingPlan
 from review.service import ReviewService
-from review.views.common import QUALITY_LABELS, SERVICE_LABELS, STATUS_LABELS, clock, quality_cell
+from review.views.common import (
+    NO_DATABASE,
+    QUALITY_LABELS,
+    SERVICE_LABELS,
+    STATUS_LABELS,
+    clock,
+    quality_cell,
+)
 
 COLUMNS = {
     "lenke": "Samtale",
@@ -67,7 +74,7 @@ def _sampling_form(service: ReviewService) -> None:
 def render(service: ReviewService) -> None:
     st.title("Innboks")
     if not service.available():
-        st.info("Ingen database ennå. Kjør `lydlogg ingest` og `lydlogg process`, eller `make demo`.")
+        st.info(NO_DATABASE)
         return
     if not allowed(service.user, "list_calls"):
         st.info("Denne rollen har ikke tilgang til samtaler.")
