@@ -306,3 +306,21 @@ def test_a_wrong_password_is_refused_with_the_one_message(monkeypatch, reference
     at.text_input[1].input("wrong password")
     at.button[0].click().run()
     assert not at.exception and "feil brukernavn eller passord" in at.error[0].value
+
+
+def test_too_many_attempts_are_refused_with_when_to_try_again(monkeypatch, reference_db, tmp_path):
+    import shutil
+
+    db = Path(shutil.copy(reference_db, tmp_path / "throttle.duckdb"))  # the back-off is kept in the file
+    at = app(monkeypatch, db)
+    for attempt in range(1, 6):  # five free attempts by default (login.free_attempts)
+        at.text_input[0].input("veileder" if attempt % 2 else "finnes-ikke")
+        at.text_input[1].input("wrong password")
+        at.button[0].click().run()
+        expected = "feil brukernavn eller passord" if attempt < 5 else "For mange mislykkede innlogginger"
+        assert expected in at.error[0].value, attempt
+    at.text_input[0].input("veileder")
+    at.text_input[1].input("demo-veileder")  # the right password, but this browser must wait
+    at.button[0].click().run()
+    assert "For mange mislykkede innlogginger" in at.error[0].value and "før du prøver igjen" in at.error[0].value
+    assert at.title[0].value == "Lydlogg"
