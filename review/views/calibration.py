@@ -23,7 +23,7 @@ def _rubrics():
 
 def _md(text: str) -> str:
     """User text made safe for markdown: HTML escaped, markdown's own signs taken literally."""
-    escaped = html.escape(text)
+    escaped = html.escape(text, quote=False)  # an apostrophe stays itself (see common.md_text)
     for sign in "\\`*_{}[]()#+-.!|~$":
         escaped = escaped.replace(sign, "\\" + sign)
     return escaped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 SERVICE_LABELS = {"lvs": "LVS", "amk": "AMK", "legevaktlege": "Legevaktlege", "fastlege": "Fastlege"}
 STATUS_LABELS = {
@@ -100,7 +101,37 @@ def number_text(value: object, kind: str = "count") -> str:
 def md_text(text: object) -> str:
     """User text made safe for markdown (titles, captions, markdown): HTML escaped, markdown's
     own signs taken literally. Every text from a user, a recording or metadata goes through it."""
-    escaped = html.escape("" if text is None else str(text))
+    # quote=False: an apostrophe stays an apostrophe (its entity &#x27; would lose its "#" below)
+    escaped = html.escape("" if text is None else str(text), quote=False)
     for sign in "\\`*_{}[]()#+-.!|~$<>":
         escaped = escaped.replace(sign, "\\" + sign)
     return escaped
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:([-*•–])|(\d{1,3})[.)])\s+(.*)$")
+
+
+def formatted_text(text: object) -> str:
+    """A trainer's or reviewer's text as safe markdown that keeps its shape: each line break stays
+    a line break, lines starting with "-", "*", "•" or "1." stay a list, a blank line a new
+    paragraph; everything else is taken literally (escaped once, by :func:`md_text`)."""
+    out: list[str] = []
+    previous = "blank"
+    for line in ("" if text is None else str(text)).splitlines():
+        if not line.strip():
+            out.append("")
+            previous = "blank"
+            continue
+        item = _LIST_ITEM.match(line)
+        kind = "item" if item else "line"
+        if previous not in ("blank", kind):
+            out.append("")  # a list and a paragraph need a blank line between them in markdown
+        elif previous == "line" and kind == "line":
+            out[-1] += "  "  # two spaces: a hard line break
+        if item:
+            marker = "-" if item.group(1) else f"{int(item.group(2))}."
+            out.append(f"{marker} {md_text(item.group(3))}")
+        else:
+            out.append(md_text(line.strip()))
+        previous = kind
+    return "\n".join(out).strip("\n")
