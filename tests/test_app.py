@@ -324,3 +324,45 @@ def test_too_many_attempts_are_refused_with_when_to_try_again(monkeypatch, refer
     at.button[0].click().run()
     assert "For mange mislykkede innlogginger" in at.error[0].value and "før du prøver igjen" in at.error[0].value
     assert at.title[0].value == "Lydlogg"
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        (None, None),
+        ({}, None),
+        ({"selection": {"rows": [], "columns": []}}, None),
+        ({"selection": {"rows": [1], "columns": []}}, "b"),
+        ({"selection": {"rows": [7], "columns": []}}, None),  # a row the filtered table no longer has
+    ],
+)
+def test_a_click_on_an_inbox_row_chooses_its_call(selection, expected):
+    from review.views.inbox import chosen_call
+
+    assert chosen_call(selection, ["a", "b", "c"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "saved", "expected"),
+    [
+        ({}, None, {}),
+        ({}, {"tjeneste": ["lvs"]}, {"tjeneste": ["lvs"]}),  # back from a call: the filters return
+        ({"status": ["failed"]}, {"tjeneste": ["lvs"]}, {"status": ["failed"]}),  # a shared link wins
+    ],
+)
+def test_the_inbox_filters_come_back_from_the_session_when_the_url_has_none(query, saved, expected):
+    from review.views.inbox import filter_query
+
+    assert filter_query(query, saved) == expected
+
+
+def test_the_inbox_puts_the_ranking_columns_first_and_says_why(monkeypatch, reference_db):
+    at = app(monkeypatch, reference_db, "leder", tjeneste="lvs")
+    assert not at.exception, at.exception
+    assert list(at.dataframe[0].value.columns[:3]) == ["Rekontakt", "Kontakt i episode", "Episodens spenn"]
+    assert any("står øverst" in c.value and "Klikk på en rad" in c.value for c in at.caption)
+    assert at.session_state["innboks-filtre"] == {"tjeneste": ["lvs"]}
+    at.query_params.clear()  # the way back from a call: a URL without filters
+    at.switch_page("review/views/samtale.py").run()
+    at.switch_page("review/views/innboks.py").run()
+    assert set(at.dataframe[0].value["Tjeneste"]) == {"LVS"}  # the filter came back

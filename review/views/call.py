@@ -19,6 +19,7 @@ from review.views.common import (
     value_label,
 )
 from review.views.episode import show_timeline
+from review.views.inbox import SAVED_FILTERS
 from review.views.player import player
 from review.views.transcript_html import transcript_rows
 from rubrics import choose_rubric, load_rubrics, rubric_services
@@ -44,6 +45,9 @@ def _render(service: ReviewService) -> None:
     except AccessDenied:
         st.error("ingen tilgang")
         return
+    if allowed(service.user, "list_calls"):  # back to the inbox with the filters it had
+        st.page_link("review/views/innboks.py", label="◀ Innboksen",
+                     query_params=st.session_state.get(SAVED_FILTERS) or None)  # fmt: skip
     st.title(f"Samtale {md_text(call_id)}")
     st.caption(
         f"{info.service or '–'} · {info.started_at} · operatør {md_text(info.operator_id or '–')} · "
