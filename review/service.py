@@ -169,8 +169,12 @@ class ReviewService:
     def batch(self) -> Iterator[ReviewService]:
         """Serve every call inside the block from one connection (a page render: one open, not six).
 
-        Keep the block short: the batch waits for the write lock while it is held.
+        Keep the block short: the batch waits for the write lock while it is held. A batch inside
+        a batch (a page fragment on the page's first run) uses the outer one's connection.
         """
+        if self._con is not None:
+            yield self
+            return
         with connect(self.db_path) as con:
             self._con = con
             try:

@@ -205,7 +205,15 @@ def _comparison(service: ReviewService, call_id: str, loaded) -> None:
             st.text(other.overall_comment)
 
 
+@st.fragment  # a choice reruns the form only, not the transcript and player beside it
 def _review_form(
+    service: ReviewService, call_id: str, rubric_id: str | None, suggestions, transcript=None, call_service=None
+) -> None:
+    with service.batch():  # a rerun of the fragment alone: one connection for its reads
+        _form(service, call_id, rubric_id, suggestions, transcript, call_service)
+
+
+def _form(
     service: ReviewService, call_id: str, rubric_id: str | None, suggestions, transcript=None, call_service=None
 ) -> None:
     st.subheader("Vurdering")
@@ -240,7 +248,7 @@ def _review_form(
     values: dict[str, int | None] = {}
     answered: dict[str, int | None] = {}
     reasons: dict[str, str] = {}
-    with st.container(height=900, border=False):  # the form scrolls beside the transcript
+    with st.container(height=560, border=True):  # the criteria scroll beside the transcript
         for number, criterion in enumerate(criteria, start=1):
             yes_no = criterion.scale.type == "yes_no"
             options: list[int | str] = list(criterion.scale.values) + (
@@ -272,11 +280,11 @@ def _review_form(
                         "Uenig i forslaget? Hvorfor (én linje, f.eks. «feil bevis», «sa det til kollega», «dialekt»)",
                         key=f"why-{call_id}-{criterion.id}", max_chars=200, value=start.reasons.get(criterion.id, ""),
                     )  # fmt: skip
-        overall = st.text_area("Samlet kommentar", value=start.overall_comment, key=keys["overall"])
-        anchored = st.text_area(
-            "Kommentarer til segmenter (én per linje, «12: tekst»)", value=start.segment_comments,
-            key=keys["anchored"],
-        )  # fmt: skip
+    overall = st.text_area("Samlet kommentar", value=start.overall_comment, key=keys["overall"])
+    anchored = st.text_area(
+        "Kommentarer til segmenter (én per linje, «12: tekst»)", value=start.segment_comments,
+        key=keys["anchored"],
+    )  # fmt: skip
     bottom = st.button("Lagre vurdering", key="lagre-bunn", type="primary")
     now = Draft(kind, answered, reasons, overall, anchored)
     with top:
