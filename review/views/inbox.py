@@ -166,6 +166,7 @@ def render(service: ReviewService) -> None:
     st.caption(ORDER_NOTE)
     event = st.dataframe(
         table[list(COLUMNS)].rename(columns=COLUMNS),
+        column_config={"Rekontakt": st.column_config.TextColumn(width="medium")},
         hide_index=True,
         width="stretch",
         on_select="rerun",
