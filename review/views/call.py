@@ -15,6 +15,7 @@ from review.views.common import (
     clock,
     md_text,
     no_form_text,
+    page_link,
     playable_audio,
     value_label,
 )
@@ -46,8 +47,7 @@ def _render(service: ReviewService) -> None:
         st.error("ingen tilgang")
         return
     if allowed(service.user, "list_calls"):  # back to the inbox with the filters it had
-        st.page_link("review/views/innboks.py", label="◀ Innboksen",
-                     query_params=st.session_state.get(SAVED_FILTERS) or None)  # fmt: skip
+        page_link("review/views/innboks.py", "◀ Innboksen", st.session_state.get(SAVED_FILTERS))
     st.title(f"Samtale {md_text(call_id)}")
     st.caption(
         f"{info.service or '–'} · {info.started_at} · operatør {md_text(info.operator_id or '–')} · "

@@ -44,6 +44,18 @@ def no_form_text(service: str | None, reviewable: bool) -> str:
     )
 
 
+def page_link(page: str, label: str, query_params: dict | None = None) -> None:
+    """A link to another page of the app in the same tab; nothing when the page is not in the
+    navigation (a page script run on its own, as the page tests do)."""
+    import streamlit as st
+    from streamlit.errors import StreamlitPageNotFoundError
+
+    try:
+        st.page_link(page, label=label, query_params=query_params or None)
+    except StreamlitPageNotFoundError:
+        return
+
+
 def clock(seconds: float | None) -> str:
     if seconds is None or seconds != seconds:
         return "–"

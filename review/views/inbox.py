@@ -18,6 +18,7 @@ from review.views.common import (
     SERVICE_LABELS,
     STATUS_LABELS,
     clock,
+    page_link,
     quality_cell,
 )
 
@@ -106,8 +107,7 @@ def render(service: ReviewService) -> None:
     if not open_tasks.empty:
         st.subheader(f"Mine vurderingsoppgaver ({len(open_tasks)})")
         for task in open_tasks.itertuples():  # a page link opens the call in this tab
-            st.page_link("review/views/samtale.py", label=f"{task.call_id} ({task.plan_id})",
-                         query_params={"samtale": task.call_id})  # fmt: skip
+            page_link("review/views/samtale.py", f"{task.call_id} ({task.plan_id})", {"samtale": task.call_id})
     if allowed(service.user, "plan_sampling"):
         _sampling_form(service)
     calls = _calls(str(service.db_path), service.user, _stamp(service.db_path))
