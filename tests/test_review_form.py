@@ -127,3 +127,15 @@ def test_a_comment_that_names_no_segment_is_refused_before_saving(db):
     assert "lagret" in at.success[0].value
     with connect(db) as con:
         assert con.execute("SELECT segment_index, text FROM review_comments").fetchall() == [(1, "Godt spørsmål.")]
+
+
+def test_changing_everything_back_leaves_no_draft(db):
+    at = call_page(db, "leder")
+    suggested = at.radio(key=f"crit-{CALL}-introduces_self").value
+    at.radio(key=f"crit-{CALL}-introduces_self").set_value(1 - (suggested or 0)).run()
+    with connect(db) as con:
+        assert con.execute("SELECT count(*) FROM review_drafts").fetchone()[0] == 1
+    at.radio(key=f"crit-{CALL}-introduces_self").set_value(suggested).run()
+    with connect(db) as con:
+        assert con.execute("SELECT count(*) FROM review_drafts").fetchone()[0] == 0
+    assert not any("ulagret utkast" in i.value for i in call_page(db, "leder").info)

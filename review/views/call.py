@@ -6,7 +6,7 @@ import streamlit as st
 
 from review.access import AccessDenied, allowed
 from review.comparison import compare_reviews, parse_segment_comments, unanchored_lines
-from review.drafts import Draft, DraftStore
+from review.drafts import Draft, DraftStore, draft_to_json
 from review.service import ReviewService
 from review.views import advice_section
 from review.views.common import (
@@ -303,8 +303,8 @@ def _form(
         saving = st.button("Lagre vurdering", key="lagre-topp", type="primary") or bottom
         if saving:
             _save(service, drafts, call_id, kind, loaded, criteria, values, suggested, now, transcript, keys)
-        elif not now.same_form(baseline):
-            drafts.keep(call_id, now)  # nothing lost when the reviewer leaves the page
+        else:
+            _keep_draft(drafts, call_id, now, baseline, keys)
     if kind == "self":
         _comparison(service, call_id, loaded)
 
@@ -319,7 +319,21 @@ def _form_keys(call_id: str) -> dict[str, str]:
         "restored": f"utkast-hentet-{call_id}",
         "overall": f"samlet-{call_id}",
         "anchored": f"segmentkommentarer-{call_id}",
+        "written": f"utkast-skrevet-{call_id}",
     }
+
+
+def _keep_draft(drafts: DraftStore, call_id: str, now: Draft, baseline: Draft, keys: dict[str, str]) -> None:
+    """Keep the form as a draft when it differs from the saved state (nothing lost when the reviewer
+    leaves the page); forget the draft when they have changed everything back. Writes only changes."""
+    state, before = draft_to_json(now), st.session_state.get(keys["written"])
+    if before == state:
+        return
+    if not now.same_form(baseline):
+        drafts.keep(call_id, now)
+    elif before is not None or st.session_state.get(keys["restored"]):
+        drafts.discard(call_id)  # changed back to what is saved: no draft to offer
+    st.session_state[keys["written"]] = state
 
 
 def _baseline(kind: str, criteria, existing, suggested) -> Draft:  # noqa: ANN001 - rubric criteria, Review
