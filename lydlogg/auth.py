@@ -97,10 +97,7 @@ def too_many_attempts_message(seconds: float) -> str:
     else:
         minutes = math.ceil(whole / 60)
         wait = f"{minutes} minutt" if minutes == 1 else f"{minutes} minutter"
-    return (
-        "For mange mislykkede innlogginger fra denne nettleseren. "
-        f"Vent {wait} før du prøver igjen."
-    )
+    return f"For mange mislykkede innlogginger fra denne nettleseren. Vent {wait} før du prøver igjen."
 
 
 class LoginSettings(BaseModel):

@@ -324,7 +324,10 @@ def test_too_many_attempts_are_refused_with_when_to_try_again(monkeypatch, refer
     at.text_input[0].input("veileder")
     at.text_input[1].input("demo-veileder")  # the right password, but this browser must wait
     at.button[0].click().run()
-    assert "For mange mislykkede innlogginger" in at.error[0].value and "før du prøver igjen" in at.error[0].value
+    assert (
+        "For mange mislykkede innlogginger" in at.error[0].value
+        and "før du prøver igjen" in at.error[0].value
+    )
     assert at.title[0].value == "Lydlogg"
 
 

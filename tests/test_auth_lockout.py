@@ -94,10 +94,18 @@ def test_after_the_free_attempts_every_refusal_says_so_and_when(db):
         _fail(con, "anne", T0, times=2)
         with pytest.raises(TooManyAttempts) as last:  # the third failure uses up the free attempts
             authenticate(con, "anne", "galt-passord", settings=RULES, now=T0)
-        assert str(last.value) == "For mange mislykkede innlogginger fra denne nettleseren. Vent 2 sekunder før du prøver igjen."
+        assert (
+            str(last.value)
+            == "For mange mislykkede innlogginger fra denne nettleseren. Vent 2 sekunder før du prøver igjen."
+        )
         later = T0 + timedelta(seconds=1)
         said = set()
-        for name, password in (("anne", "riktig-passord"), ("anne", "galt"), ("finnes-ikke", "x"), ("vera", "galt")):
+        for name, password in (
+            ("anne", "riktig-passord"),
+            ("anne", "galt"),
+            ("finnes-ikke", "x"),
+            ("vera", "galt"),
+        ):
             with pytest.raises(TooManyAttempts) as e:
                 authenticate(con, name, password, settings=RULES, now=later)
             said.add(str(e.value))

@@ -39,7 +39,9 @@ def call_page(db: Path, user: str, call_id: str = CALL) -> AppTest:
 
 def everything_shown(at: AppTest) -> str:
     return "\n".join(
-        str(e.value) for kind in ("info", "caption", "markdown", "warning", "error", "success") for e in getattr(at, kind)
+        str(e.value)
+        for kind in ("info", "caption", "markdown", "warning", "error", "success")
+        for e in getattr(at, kind)
     )
 
 
@@ -67,9 +69,9 @@ def test_no_page_shows_a_command_line():
             and node.body and isinstance(node.body[0], ast.Expr)
         }  # fmt: skip
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-                if re.search(r"`lydlogg |`make |Kjør `", node.value):
-                    found.append(f"{path.name}:{node.lineno}")
+            text = node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else ""
+            if id(node) not in docstrings and re.search(r"`lydlogg |`make |Kjør `", text):
+                found.append(f"{path.name}:{node.lineno}")
     assert found == []
 
 
@@ -126,7 +128,9 @@ def test_a_comment_that_names_no_segment_is_refused_before_saving(db):
     at.button(key="lagre-bunn").click().run()
     assert "lagret" in at.success[0].value
     with connect(db) as con:
-        assert con.execute("SELECT segment_index, text FROM review_comments").fetchall() == [(1, "Godt spørsmål.")]
+        assert con.execute("SELECT segment_index, text FROM review_comments").fetchall() == [
+            (1, "Godt spørsmål.")
+        ]
 
 
 def test_changing_everything_back_leaves_no_draft(db):

@@ -167,7 +167,8 @@ def _blind_form(service: ReviewService, calibration: CalibrationService, found: 
             open_ = [c.title for c in loaded.rubric.criteria if chosen[c.id] is None]
             if open_:
                 st.warning(
-                    "Ikke lagret: velg en verdi, eller «ikke vurdert», for " + ", ".join(_md(t) for t in open_)
+                    "Ikke lagret: velg en verdi, eller «ikke vurdert», for "
+                    + ", ".join(_md(t) for t in open_)
                 )
                 return
             values = {k: (None if v == NOT_APPLICABLE else v) for k, v in chosen.items() if v != NOT_RATED}

@@ -207,14 +207,24 @@ def _comparison(service: ReviewService, call_id: str, loaded) -> None:
 
 @st.fragment  # a choice reruns the form only, not the transcript and player beside it
 def _review_form(
-    service: ReviewService, call_id: str, rubric_id: str | None, suggestions, transcript=None, call_service=None
+    service: ReviewService,
+    call_id: str,
+    rubric_id: str | None,
+    suggestions,
+    transcript=None,
+    call_service=None,
 ) -> None:
     with service.batch():  # a rerun of the fragment alone: one connection for its reads
         _form(service, call_id, rubric_id, suggestions, transcript, call_service)
 
 
 def _form(
-    service: ReviewService, call_id: str, rubric_id: str | None, suggestions, transcript=None, call_service=None
+    service: ReviewService,
+    call_id: str,
+    rubric_id: str | None,
+    suggestions,
+    transcript=None,
+    call_service=None,
 ) -> None:
     st.subheader("Vurdering")
     rubrics = _rubrics()
@@ -297,7 +307,9 @@ def _form(
             left.info("Du hadde et ulagret utkast til denne vurderingen. Det er hentet tilbake.")
             if right.button("Forkast utkastet", key="forkast-utkast"):
                 drafts.discard(call_id)
-                for key in [k for k in st.session_state if str(k).startswith((f"crit-{call_id}-", f"why-{call_id}-"))] + list(keys.values()):
+                for key in [
+                    k for k in st.session_state if str(k).startswith((f"crit-{call_id}-", f"why-{call_id}-"))
+                ] + list(keys.values()):
                     st.session_state.pop(key, None)
                 st.rerun()
         saving = st.button("Lagre vurdering", key="lagre-topp", type="primary") or bottom

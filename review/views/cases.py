@@ -166,7 +166,9 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
     st.subheader("Publiser")
     title = st.text_input("Tittel", key=f"tittel-{call_id}")
     points = st.text_area(
-        "Læringspunkter", key=f"laering-{call_id}", help="Linjeskift og lister («- punkt», «1. punkt») beholdes."
+        "Læringspunkter",
+        key=f"laering-{call_id}",
+        help="Linjeskift og lister («- punkt», «1. punkt») beholdes.",
     )
     tags = st.multiselect("Stikkord", library.tags(), accept_new_options=True, key=f"stikkord-{call_id}")
     title_redactions = _own_text_proposals(call_id, "tittel", "tittelen", title.strip())

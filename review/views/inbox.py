@@ -107,7 +107,9 @@ def render(service: ReviewService) -> None:
     if not open_tasks.empty:
         st.subheader(f"Mine vurderingsoppgaver ({len(open_tasks)})")
         for task in open_tasks.itertuples():  # a page link opens the call in this tab
-            page_link("review/views/samtale.py", f"{task.call_id} ({task.plan_id})", {"samtale": task.call_id})
+            page_link(
+                "review/views/samtale.py", f"{task.call_id} ({task.plan_id})", {"samtale": task.call_id}
+            )
     if allowed(service.user, "plan_sampling"):
         _sampling_form(service)
     calls = _calls(str(service.db_path), service.user, _stamp(service.db_path))
@@ -115,7 +117,9 @@ def render(service: ReviewService) -> None:
         st.info("Ingen samtaler å vise.")
         return
     current = InboxFilter.from_query(
-        filter_query({k: st.query_params.get_all(k) for k in FILTER_KEYS}, st.session_state.get(SAVED_FILTERS))
+        filter_query(
+            {k: st.query_params.get_all(k) for k in FILTER_KEYS}, st.session_state.get(SAVED_FILTERS)
+        )
     )
     columns = st.columns(5)
     services = sorted(calls["service"].dropna().unique())
