@@ -179,7 +179,13 @@ def test_a_review_from_the_inbox_counted_in_clicks_and_seconds(tmp_path, monkeyp
                 operator, f"{base}/samtale?samtale={CALL}", "lise", "demo-lise-1", heading=f"Samtale {CALL}"
             )
             group = operator.get_by_role("radiogroup", name=re.compile("Presenterer seg"))
-            group.get_by_text("ja", exact=True).click()
+            group.get_by_role("radio").first.focus()  # what Tab reaches
+            operator.keyboard.press("j")  # a key chooses the value
+            operator.wait_for_function(
+                "g => [...g.querySelectorAll('input')].some((i) => i.checked && i.closest('label').innerText.trim() === 'ja')",
+                arg=group.element_handle(),
+                timeout=WAIT,
+            )
             settled(operator)
             operator.get_by_role("button", name="Lagre vurdering").first.click()
             operator.get_by_role("heading", name="Egenvurdering mot veileder").wait_for(timeout=WAIT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from review.access import AccessDenied, allowed
 from review.comparison import compare_reviews, parse_segment_comments, unanchored_lines
@@ -299,8 +300,8 @@ def _form(
     now = Draft(kind, answered, reasons, overall, anchored)
     with top:
         st.caption(
-            "Bruk Tab og piltastene for å gå gjennom kriteriene. Valgene lagres som utkast mens du arbeider; "
-            "«Lagre vurdering» her eller nederst lagrer vurderingen."
+            "Tab går fra kriterium til kriterium; et tall, «j» (ja) eller «n» (nei) velger verdien. "
+            "Valgene lagres som utkast mens du arbeider; «Lagre vurdering» her eller nederst lagrer vurderingen."
         )
         if st.session_state.get(keys["restored"]):
             left, right = st.columns([3, 1])
@@ -313,6 +314,7 @@ def _form(
                     st.session_state.pop(key, None)
                 st.rerun()
         saving = st.button("Lagre vurdering", key="lagre-topp", type="primary") or bottom
+        components.html(f"<script>{_KEYS}</script>", height=0)  # number keys choose a value
         if saving:
             _save(service, drafts, call_id, kind, loaded, criteria, values, suggested, now, transcript, keys)
         else:
@@ -322,6 +324,22 @@ def _form(
 
 
 NOT_APPLICABLE = "ikke aktuelt"  # the radio option for a criterion that does not apply
+# Keyboard: in a criterion's radio group (reached with Tab), a digit picks the option with that
+# label, "j" and "n" pick ja and nei. Installed once on the page from a zero-height component.
+_KEYS = """
+const doc = window.parent.document;
+if (!doc.lydloggKeys) {
+  doc.lydloggKeys = true;
+  doc.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const group = e.target && e.target.closest && e.target.closest("[role=radiogroup]");
+    if (!group) return;
+    const wanted = {j: "ja", n: "nei"}[e.key] || e.key;
+    const label = [...group.querySelectorAll("label")].find((l) => l.innerText.trim() === wanted);
+    if (label) { label.click(); e.preventDefault(); }
+  });
+}
+"""
 
 
 def _form_keys(call_id: str) -> dict[str, str]:
