@@ -17,6 +17,7 @@ Every attempt is audited; a name no account has is not stored (it may be a passw
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -32,6 +33,7 @@ __all__ = [
     "DEMO_USERS",
     "ROLES",
     "REFUSED",
+    "TooManyAttempts",
     "UNKNOWN_USER",
     "AuthError",
     "LoginSettings",
@@ -43,6 +45,7 @@ __all__ = [
     "hash_password",
     "list_users",
     "locked_until",
+    "too_many_attempts_message",
     "operator_id_free",
     "backoff_wait",
     "demo_accounts",
@@ -72,6 +75,29 @@ UNKNOWN_USER = "(ukjent)"  # what the audit trail names a failed log-in by a nam
 
 class AuthError(ValueError):
     """A user that cannot be created, or a refused log-in; the message is safe to show."""
+
+
+class TooManyAttempts(AuthError):
+    """A log-in refused because its source has failed too often; ``retry_after_s`` until the next try.
+
+    Raised for every refusal from that source once it has used its free attempts, whatever the
+    user name and password, so that it tells nothing about whether the account exists.
+    """
+
+    def __init__(self, retry_after_s: float) -> None:
+        self.retry_after_s = max(1.0, float(retry_after_s))
+        super().__init__(too_many_attempts_message(self.retry_after_s))
+
+
+def too_many_attempts_message(seconds: float) -> str:
+    """The refusal shown once a browser has used its free attempts (pure; bokmål)."""
+    whole = max(1, math.ceil(seconds))
+    if whole < 60:
+        wait = f"{whole} sekund" if whole == 1 else f"{whole} sekunder"
+    else:
+        minutes = math.ceil(whole / 60)
+        wait = f"{minutes} minutt" if minutes == 1 else f"{minutes} minutter"
+    return f"For mange mislykkede innlogginger fra denne nettleseren. Vent {wait} før du prøver igjen."
 
 
 class LoginSettings(BaseModel):
@@ -259,8 +285,10 @@ def authenticate(
 
     Every outcome is audited (never the password): ``login``, ``login_failed`` and
     ``login_throttled`` (an attempt from a source that has to wait: refused, though its password
-    is still checked so that it takes as long as any other). Every refusal raises
-    :class:`AuthError` with :data:`REFUSED`.
+    is still checked so that it takes as long as any other). A refusal raises :class:`AuthError`
+    with :data:`REFUSED`; once the source has used its free attempts, every refusal raises
+    :class:`TooManyAttempts` instead (the same for a known or unknown name, a right or wrong
+    password), saying how long to wait.
     """
     settings = settings or LoginSettings()
     now = now or datetime.now(UTC)
@@ -301,6 +329,10 @@ def authenticate(
             )
             if failures + 1 == settings.free_attempts:
                 log.warning("a source reached the log-in back-off after %d failed log-ins", failures + 1)
+    if waiting:
+        raise TooManyAttempts(backoff_wait(failures, settings) - (now - last).total_seconds())
+    if failures + 1 >= settings.free_attempts:  # this failure used the last free attempt
+        raise TooManyAttempts(backoff_wait(failures + 1, settings))
     raise AuthError(REFUSED)
 
 

@@ -5,10 +5,15 @@ the reviewers taking part. Each member scores each call with no sight of the oth
 review saved in a round is an ordinary peer review, tied to the round by ``calibration_reviews``.
 The blind rule is kept here, not only in the pages: while a round is open,
 
-- a member sees nobody else's review of a round call until they have saved their own round
-  review of it (this also hides reviews saved outside the round);
+- a member sees nobody else's round review of a round call until they have saved their own round
+  review of it;
 - anyone else sees the round's reviews only once the round is closed, except the round's manager
   (its creator) when not a member, who sees everything.
+
+Only reviews saved in the round are blind: an ordinary peer review of the same call, saved outside
+the round, stays visible on every page (the call page, Publiser kasus, the feedback session), since
+an open round must not make a reviewed call look unreviewed. The round's own form shows no other
+review, so a member still scores blind there.
 
 :func:`hidden_review_ids` gives that rule to :meth:`review.service.ReviewService.reviews`.
 What a round agreed about a criterion is stored as an interpretation and becomes guidance text on
@@ -21,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,11 +139,11 @@ WITH open_calls AS (
 SELECT DISTINCT rv.review_id
 FROM reviews rv JOIN open_calls o ON o.call_id = rv.call_id
 WHERE rv.reviewer <> $user
+  AND EXISTS (SELECT 1 FROM calibration_reviews cr WHERE cr.review_id = rv.review_id AND cr.round_id = o.round_id)
   AND NOT EXISTS (SELECT 1 FROM calibration_reviews s
                   WHERE s.round_id = o.round_id AND s.call_id = o.call_id AND s.reviewer = $user)
-  AND (EXISTS (SELECT 1 FROM calibration_members m WHERE m.round_id = o.round_id AND m.username = $user)
-       OR (o.created_by <> $user AND EXISTS (SELECT 1 FROM calibration_reviews cr
-                                             WHERE cr.review_id = rv.review_id AND cr.round_id = o.round_id)))
+  AND (o.created_by <> $user
+       OR EXISTS (SELECT 1 FROM calibration_members m WHERE m.round_id = o.round_id AND m.username = $user))
 """
 
 
@@ -305,8 +311,13 @@ class CalibrationService:
         *,
         criterion_comments: dict[str, str] | None = None,
         overall_comment: str | None = None,
+        not_rated: Collection[str] = (),
     ) -> str:
-        """Save this member's review of a round call: an ordinary peer review, linked to the round."""
+        """Save this member's review of a round call: an ordinary peer review, linked to the round.
+
+        Every criterion needs a value, or its id in ``not_rated`` («ikke vurdert», said explicitly):
+        those are stored without a score rather than as a silent 0.
+        """
         check(self.user, "calibrate")
         with connect(self.db_path) as con:
             found = self._round(con, round_id)
@@ -317,7 +328,7 @@ class CalibrationService:
             owner = con.execute("SELECT operator_id FROM calls WHERE call_id = ?", [call_id]).fetchone()
             check(self.user, "peer_review", owner[0] if owner else None, call_known=True)
             loaded = load_rubrics()[found.rubric_id]
-            _validate(loaded.rubric, values)
+            _validate(loaded.rubric, values, not_rated)
             suggested = dict(
                 con.execute(_SUGGESTED_SQL, {"call_id": call_id, "rubric_id": found.rubric_id}).fetchall()
             )
@@ -501,19 +512,24 @@ WHERE s.rubric_id = $rubric_id
 _SUGGESTED_SQL = f"SELECT criterion_id, value FROM ({_SUGGESTION_DETAIL_SQL})"  # noqa: S608 (constant SQL)
 
 
-def _validate(rubric, values: dict[str, int | None]) -> None:
-    """Every criterion once, each value on its scale (``None`` only where «ikke aktuelt» is allowed)."""
+def _validate(rubric, values: dict[str, int | None], not_rated: Collection[str] = ()) -> None:
+    """Every criterion once, each value on its scale (``None`` only where «ikke aktuelt» is allowed),
+    or named in ``not_rated`` and then given no value."""
     problems = []
     for criterion in rubric.criteria:
+        if criterion.id in not_rated:
+            if criterion.id in values:
+                problems.append(f"{criterion.id}: both a value and «ikke vurdert»")
+            continue
         if criterion.id not in values:
-            problems.append(f"{criterion.id}: missing")
+            problems.append(f"{criterion.id}: missing (give a value or mark it «ikke vurdert»)")
             continue
         value = values[criterion.id]
         if value is None and not criterion.scale.not_applicable:
             problems.append(f"{criterion.id}: «ikke aktuelt» is not allowed")
         elif value is not None and value not in criterion.scale.values:
             problems.append(f"{criterion.id}: {value!r} is not one of {list(criterion.scale.values)}")
-    stray = sorted(set(values) - {c.id for c in rubric.criteria})
+    stray = sorted((set(values) | set(not_rated)) - {c.id for c in rubric.criteria})
     if stray:
         problems.append(f"not in rubric {rubric.id}: {', '.join(stray)}")
     if problems:

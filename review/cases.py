@@ -4,8 +4,8 @@ A trainer (``publish_case``: leder, veileder) opens a :class:`CaseDraft` of a pe
 the original transcript and the redactions the anonymiser proposes. They add (a word range) or
 remove any redaction and confirm; :meth:`CaseLibraryService.publish` then stores only anonymised
 material: the redacted transcript, the assessment with the reviewers' comments run through the
-anonymiser (reviewers named "Vurderer 1", "Vurderer 2"), the trainer's learning points (also run
-through the anonymiser), tags, reflection questions and a copy of the audio with every redacted
+anonymiser (reviewers named "Vurderer 1", "Vurderer 2"), the trainer's title and learning points
+(with the anonymiser's proposals for them that the trainer accepted, shown before confirming), tags, reflection questions and a copy of the audio with every redacted
 span covered in every channel, written as a new file in ``CaseSettings.cases_dir``; the original
 recording is never touched. Everyone logged in (``read_cases``) may search and read published
 cases; a draft shows the original and needs the rights to the original call as well.
@@ -231,8 +231,15 @@ def build_case_content(
     questions: ReflectionQuestions,
     learning_points: str,
     tags: Sequence[str],
+    title_redactions: Sequence[Redaction] | None = None,
+    points_redactions: Sequence[Redaction] | None = None,
 ) -> tuple[CaseContent, list[WordRedaction]]:
-    """The anonymised case and the time spans to cover in the audio (pure; no I/O)."""
+    """The anonymised case and the time spans to cover in the audio (pure; no I/O).
+
+    ``title_redactions`` and ``points_redactions`` are the redactions the trainer accepted in their
+    own title and learning points (offsets into the stripped text): given, exactly those are made,
+    so the case reads as the trainer saw it before confirming; ``None`` lets the anonymiser decide.
+    """
     if not title.strip():
         raise ValueError("a case needs a title")
     peer = [r for r in reviews if r.kind == "peer"]
@@ -270,11 +277,11 @@ def build_case_content(
         ],
     }
     content = CaseContent(
-        title=anonymise_text(title.strip()),
+        title=anonymise_text(title.strip(), title_redactions),
         service=service,
         transcript=redacted,
         assessment=assessment,
-        learning_points=anonymise_text(learning_points.strip()),
+        learning_points=anonymise_text(learning_points.strip(), points_redactions),
         tags=normalise_tags(tags),
         reflection=reflection_for(rubric, rows, questions),
     )
@@ -377,11 +384,14 @@ class CaseLibraryService:
         tags: Sequence[str],
         confirmed: bool,
         draft_sha256: str | None = None,
+        title_redactions: Sequence[Redaction] | None = None,
+        points_redactions: Sequence[Redaction] | None = None,
     ) -> str:
         """Anonymise the call with the trainer's confirmed redactions and publish it; the case id.
 
         ``draft_sha256`` (:attr:`CaseDraft.text_sha256`) refuses to publish when the transcript was
         corrected after the draft was opened, since the offsets would then hide the wrong words.
+        ``title_redactions`` and ``points_redactions``: see :func:`build_case_content`.
         """
         check(self.user, "publish_case")
         if not confirmed:
@@ -409,6 +419,8 @@ class CaseLibraryService:
             questions=load_reflection_questions(rubrics=rubrics),
             learning_points=learning_points,
             tags=tags,
+            title_redactions=title_redactions,
+            points_redactions=points_redactions,
         )
         case_id = uuid.uuid4().hex[:12]
         audio_file = None

@@ -9,7 +9,7 @@ import pandas as pd
 from review.service import Review
 from transcription.types import Transcript
 
-__all__ = ["compare_reviews", "parse_segment_comments"]
+__all__ = ["compare_reviews", "parse_segment_comments", "unanchored_lines"]
 
 _LINE = re.compile(r"^\s*(\d+)\s*[:.)-]\s*(.+?)\s*$")
 
@@ -30,6 +30,19 @@ def parse_segment_comments(text: str, transcript: Transcript) -> list[tuple[int 
         else:
             out.append((None, None, line.strip()))
     return out
+
+
+def unanchored_lines(text: str, segments: int) -> list[str]:
+    """The non-blank lines of ``text`` that do not start with a segment number from 1 to
+    ``segments`` («12: tekst»): the call page refuses to save them rather than file them elsewhere."""
+    bad = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        m = _LINE.match(line)
+        if not (m and 1 <= int(m.group(1)) <= segments):
+            bad.append(line.strip())
+    return bad
 
 
 def compare_reviews(own: Review, others: list[Review], criteria: list[tuple[str, str]]) -> pd.DataFrame:

@@ -181,8 +181,12 @@ class ReviewService:
     def batch(self) -> Iterator[ReviewService]:
         """Serve every call inside the block from one connection (a page render: one open, not six).
 
-        Keep the block short: the batch waits for the write lock while it is held.
+        Keep the block short: the batch waits for the write lock while it is held. A batch inside
+        a batch (a page fragment on the page's first run) uses the outer one's connection.
         """
+        if self._con is not None:
+            yield self
+            return
         with connect(self.db_path) as con:
             self._con = con
             try:
@@ -549,7 +553,12 @@ class ReviewService:
         score_one_call(self._scoring_settings(), call_id)
 
     def create_sampling_plan(self, plan: SamplingPlan, reviewers: list[str]) -> list[tuple[str, str]]:
-        """Draw the plan's calls and create a review task for each, assigned in turn."""
+        """Draw the plan's calls and create a review task for each, assigned in turn.
+
+        Only calls of a service some rubric assesses are drawn (no task without a form).
+        """
+        from rubrics import rubric_services
+
         check(self.user, "plan_sampling")
         with self._db() as con:
             known = {r[0] for r in con.execute(
@@ -557,7 +566,7 @@ class ReviewService:
             unknown = [r for r in reviewers if r not in known]
             if unknown:
                 raise ValueError(f"not active leaders or supervisors: {', '.join(unknown)}")
-            drawn = draw(list_calls(con), plan)
+            drawn = draw(list_calls(con), plan, services=rubric_services())
             tasks = assign(drawn, reviewers)
             done = {
                 r[0]

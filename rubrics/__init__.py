@@ -5,7 +5,7 @@ Load with :func:`load_rubrics`, turn a transcript into a :class:`CallText` (the 
 imports nothing else of Lydlogg's.
 """
 
-from rubrics.engine import RubricResult, choose_rubric, score_call
+from rubrics.engine import RubricResult, choose_rubric, rubric_services, score_call
 from rubrics.loader import LoadedRubric, RubricError, load_rubric, load_rubrics
 from rubrics.types import CallText, CriterionScore, Evidence, Utterance
 
@@ -20,5 +20,6 @@ __all__ = [
     "choose_rubric",
     "load_rubric",
     "load_rubrics",
+    "rubric_services",
     "score_call",
 ]

@@ -256,6 +256,20 @@ def _new_user(at: AppTest, username: str, name: str, role: str, operator_id: str
     return at.button(key="FormSubmitter:ny-bruker-Opprett bruker").click().run()
 
 
+def test_a_new_user_starts_with_the_fewest_rights(users_db):
+    at = page(ADMIN_PAGE, users_db, "admin")
+    assert not at.exception, at.exception
+    assert at.selectbox(key="ny-rolle").value == "operator"  # own calls only, not Administrator
+    at.text_input(key="ny-brukernavn").input("nina")
+    at.text_input(key="ny-navn").input("Nina Ny")
+    at.text_input(key="ny-operator").input("op-nina")
+    at.text_input(key="ny-passord").input("ninas-passord")
+    at.text_input(key="ny-passord-igjen").input("ninas-passord")
+    at.button(key="FormSubmitter:ny-bruker-Opprett bruker").click().run()
+    assert not at.exception, at.exception
+    assert _audit_rows(users_db, "create_user")[-1] == ("admin", "nina", "role=operator")
+
+
 def test_the_admin_adds_a_user_who_can_then_log_in(users_db):
     at = _new_user(
         page(ADMIN_PAGE, users_db, "admin"), "Lars", "Lars Lege", "lege", "lege-berg", "larss-passord"

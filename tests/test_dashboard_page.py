@@ -115,7 +115,7 @@ def test_roles_without_the_dashboard_are_told_so(monkeypatch, page_db):
 def test_page_without_a_database(monkeypatch, tmp_path):
     at = page(monkeypatch, tmp_path / "none.duckdb", LEDER)
     assert not at.exception
-    assert "Ingen database" in at.info[0].value
+    assert "Ingen samtaler er lest inn ennå" in at.info[0].value and "`" not in at.info[0].value
 
 
 def test_page_on_the_scored_sample_calls(monkeypatch, reference_db):

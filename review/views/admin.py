@@ -39,6 +39,7 @@ ROLE_NAMES = {
     "lege": "Lege",
 }
 _OWN_CALLS_ROLES = ("operator", "lege")
+LEAST_PRIVILEGED = "operator"  # sees only their own calls; the new-user form starts here
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 COLUMNS = {
     "username": "Brukernavn",
@@ -161,7 +162,9 @@ def _new_user_form(admin: UserAdminService) -> None:
     with st.expander("Ny bruker"), st.form("ny-bruker", clear_on_submit=False):
         username = st.text_input("Brukernavn", key="ny-brukernavn")
         display_name = st.text_input("Navn", key="ny-navn")
-        role = st.selectbox("Rolle", ROLES, format_func=ROLE_NAMES.get, key="ny-rolle")
+        role = st.selectbox(
+            "Rolle", ROLES, index=ROLES.index(LEAST_PRIVILEGED), format_func=ROLE_NAMES.get, key="ny-rolle"
+        )  # a new account gets the fewest rights unless the admin chooses more
         operator_id = st.text_input(
             "Operatør-id (for operatør og lege)", key="ny-operator", help="Id-en i samtalemetadataene."
         )

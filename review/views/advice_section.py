@@ -119,7 +119,10 @@ def render_overview(review: ReviewService) -> None:
         st.caption("Dine egne samtaler.")
     table = service.by_reason_and_month()
     if table.empty:
-        st.info("Ingen samtaler med råd for hjemmet og en kjent kontaktårsak ennå. Kjør `lydlogg score`.")
+        st.info(
+            "Ingen samtaler med råd for hjemmet og en kjent kontaktårsak ennå. Tallene kommer når "
+            "samtalene er behandlet og har fått forslag."
+        )
         return
     st.caption(
         "Andel samtaler med råd for hjemmet der rådet dekket minst to av standardens tegn og en handling."

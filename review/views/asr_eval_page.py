@@ -34,7 +34,10 @@ def render(service: ReviewService) -> None:
         st.error("ingen tilgang")
         return
     if not rows:
-        st.info("Ingen måling ennå. Rett transkripsjoner på samtalesiden, og kjør `lydlogg asr-eval`.")
+        st.info(
+            "Ingen måling ennå. Rett transkripsjoner på samtalesiden; målingen gjøres når administrator "
+            "kjører evalueringen av talegjenkjenningen."
+        )
         return
     df = pd.DataFrame(rows)
     st.caption(
@@ -42,5 +45,5 @@ def render(service: ReviewService) -> None:
         "modellen som laget den lagrede transkripsjonen; «+ordliste» er samme modell med foreslåtte ord."
     )
     if df["vocabulary"].notna().any():
-        st.write("Foreslåtte ord (`asr.hotwords`): " + str(df["vocabulary"].dropna().iloc[0]))
+        st.write("Foreslåtte ord til talegjenkjenningens ordliste: " + str(df["vocabulary"].dropna().iloc[0]))
     st.dataframe(df[list(COLUMNS)].rename(columns=COLUMNS), hide_index=True, width="stretch")

@@ -23,7 +23,7 @@ def _rubrics():
 
 def _md(text: str) -> str:
     """User text made safe for markdown: HTML escaped, markdown's own signs taken literally."""
-    escaped = html.escape(text)
+    escaped = html.escape(text, quote=False)  # an apostrophe stays itself (see common.md_text)
     for sign in "\\`*_{}[]()#+-.!|~$":
         escaped = escaped.replace(sign, "\\" + sign)
     return escaped
@@ -143,18 +143,18 @@ def _blind_form(service: ReviewService, calibration: CalibrationService, found: 
                 st.text(f"{clock(segment.start)} {segment.role or ''}: {segment.text}")
     previous = own.get(call_id)
     with st.form(f"kal-{found.round_id}-{call_id}"):
-        values: dict[str, int | None] = {}
+        chosen: dict[str, int | str | None] = {}
         comments: dict[str, str] = {}
         for criterion in loaded.rubric.criteria:
             yes_no = criterion.scale.type == "yes_no"
-            options: list[int | None] = list(criterion.scale.values) + (
-                [None] if criterion.scale.not_applicable else []
-            )
-            current = previous.values.get(criterion.id) if previous else options[0]
-            values[criterion.id] = st.radio(
-                criterion.title, options, index=options.index(current) if current in options else 0,
+            options: list[int | str] = list(criterion.scale.values) + (
+                [NOT_APPLICABLE] if criterion.scale.not_applicable else []
+            ) + [NOT_RATED]  # fmt: skip
+            current = _saved_choice(previous, criterion.id)
+            chosen[criterion.id] = st.radio(
+                criterion.title, options, index=options.index(current) if current in options else None,
                 horizontal=True, key=f"kal-{call_id}-{criterion.id}", help=criterion.guidance,
-                format_func=lambda v, yn=yes_no: value_label(v, yn),
+                format_func=lambda v, yn=yes_no: v if isinstance(v, str) else value_label(v, yn),
             )  # fmt: skip
             if criterion.id in guidance:
                 st.caption("Omforent tolkning: " + _md(guidance[criterion.id]))
@@ -164,11 +164,35 @@ def _blind_form(service: ReviewService, calibration: CalibrationService, found: 
             )  # fmt: skip
         overall = st.text_area("Samlet kommentar", value=(previous.overall_comment or "") if previous else "")
         if st.form_submit_button("Lagre min vurdering"):
+            open_ = [c.title for c in loaded.rubric.criteria if chosen[c.id] is None]
+            if open_:
+                st.warning(
+                    "Ikke lagret: velg en verdi, eller «ikke vurdert», for "
+                    + ", ".join(_md(t) for t in open_)
+                )
+                return
+            values = {k: (None if v == NOT_APPLICABLE else v) for k, v in chosen.items() if v != NOT_RATED}
             calibration.save_round_review(
-                found.round_id, call_id, values, criterion_comments=comments, overall_comment=overall or None
-            )
+                found.round_id, call_id, values, criterion_comments=comments, overall_comment=overall or None,
+                not_rated=[k for k, v in chosen.items() if v == NOT_RATED],
+            )  # fmt: skip
             st.success("Vurderingen er lagret.")
             st.rerun()
+
+
+NOT_APPLICABLE = "ikke aktuelt"
+NOT_RATED = "ikke vurdert"  # said explicitly; stored as no score, never as 0
+
+
+def _saved_choice(previous, criterion_id: str) -> int | str | None:  # noqa: ANN001 - RoundScore | None
+    """What the member chose for a criterion last time: a value, «ikke aktuelt», «ikke vurdert»,
+    or None when they have not saved this call yet (the form then starts with nothing selected)."""
+    if previous is None:
+        return None
+    if criterion_id not in previous.values:
+        return NOT_RATED
+    value = previous.values[criterion_id]
+    return NOT_APPLICABLE if value is None else value
 
 
 def _results(calibration: CalibrationService, found: Round, results: RoundResults) -> None:

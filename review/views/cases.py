@@ -12,13 +12,13 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from anonymise import KINDS, Redaction
+from anonymise import KINDS, Redaction, anonymise_text, find_identifiers
 from anonymise.transcript import segment_offsets
 from lydlogg.access import AccessDenied, allowed
 from review.case_package import PackageError
 from review.cases import CaseLibraryService, word_range_redaction, word_tokens
 from review.service import ReviewService
-from review.views.common import ROLE_LABELS, SERVICE_LABELS, clock, md_text
+from review.views.common import ROLE_LABELS, SERVICE_LABELS, clock, formatted_text, md_text
 from transcription.types import Transcript
 
 __all__ = ["highlighted_segments", "render_library", "render_publish", "service_for"]
@@ -161,10 +161,20 @@ def _add_redaction(call_id: str, transcript: Transcript, redactions: list[Redact
 
 def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Redaction]) -> None:
     st.subheader("Publiser")
+    title = st.text_input("Tittel", key=f"tittel-{call_id}")
+    points = st.text_area(
+        "Læringspunkter",
+        key=f"laering-{call_id}",
+        help="Linjeskift og lister («- punkt», «1. punkt») beholdes.",
+    )
+    tags = st.multiselect("Stikkord", library.tags(), accept_new_options=True, key=f"stikkord-{call_id}")
+    title_redactions = _own_text_proposals(call_id, "tittel", "tittelen", title.strip())
+    points_redactions = _own_text_proposals(call_id, "laering", "læringspunktene", points.strip())
+    st.markdown("**Slik blir tittel og læringspunkter publisert**")
+    with st.container(border=True):
+        st.markdown(f"**{md_text(anonymise_text(title.strip(), title_redactions)) or '–'}**")
+        st.markdown(formatted_text(anonymise_text(points.strip(), points_redactions)) or "–")
     with st.form(f"publiser-{call_id}"):
-        title = st.text_input("Tittel", key=f"tittel-{call_id}")
-        points = st.text_area("Læringspunkter", key=f"laering-{call_id}")
-        tags = st.multiselect("Stikkord", library.tags(), accept_new_options=True, key=f"stikkord-{call_id}")
         confirmed = st.checkbox(
             "Jeg har kontrollert alle sladdinger, og kasuset identifiserer ingen pasient, innringer eller ansatt.",
             key=f"bekreft-{call_id}",
@@ -177,7 +187,8 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
     try:
         draft = st.session_state[f"kasus-utkast-{call_id}"]
         case_id = library.publish(call_id, redactions, title=title, learning_points=points, tags=tags,
-                                  confirmed=True, draft_sha256=draft.text_sha256)  # fmt: skip
+                                  confirmed=True, draft_sha256=draft.text_sha256,
+                                  title_redactions=title_redactions, points_redactions=points_redactions)  # fmt: skip
     except AccessDenied:
         st.error("ingen tilgang")
         return
@@ -188,6 +199,18 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
         return
     st.success(f"Kasuset er publisert ({case_id}).")
     st.markdown(f"[Åpne kasuset i kasusbiblioteket](kasus?kasus={case_id})")
+
+
+def _own_text_proposals(call_id: str, key: str, where: str, text: str) -> list[Redaction]:
+    """The anonymiser's proposals for the trainer's own text, each accepted (the default) or
+    rejected with a checkbox, as for the transcript; the accepted ones are returned."""
+    proposals = find_identifiers(text) if text else []
+    accepted = []
+    for r in proposals:
+        label = f"Sladd «{text[r.start : r.end]}» ({_KIND_LABELS[r.kind].lower()}) i {where}"
+        if st.checkbox(label, value=True, key=f"egen-{key}-{call_id}-{r.start}-{r.end}-{r.kind}"):
+            accepted.append(r)
+    return accepted
 
 
 def _reason(error: ValueError) -> str:
@@ -291,7 +314,7 @@ def _case(library: CaseLibraryService, case_id: str) -> None:
     if audio is not None:
         st.audio(str(audio))
     st.subheader("Læringspunkter")
-    st.markdown(_md(content.learning_points) or "–")
+    st.markdown(formatted_text(content.learning_points) or "–")
     st.subheader("Samtalen")
     for seg in content.transcript.segments:
         st.markdown(f"**{clock(seg.start)} {ROLE_LABELS.get(seg.role or '', 'Ukjent')}:** {_md(seg.text)}")
@@ -304,7 +327,7 @@ def _case(library: CaseLibraryService, case_id: str) -> None:
     ]  # fmt: skip
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     for note in a.get("overall", []):
-        st.markdown(f"**{_md(note['reviewer'])}:** {_md(note['text'])}")
+        st.markdown(f"**{_md(note['reviewer'])}:**  \n{formatted_text(note['text'])}")
     for note in a.get("comments", []):
         at = "" if note.get("at_s") is None else f"{clock(note['at_s'])} · "
         seg = note.get("segment_index")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 SERVICE_LABELS = {"lvs": "LVS", "amk": "AMK", "legevaktlege": "Legevaktlege", "fastlege": "Fastlege"}
 STATUS_LABELS = {
@@ -20,6 +21,39 @@ QUALITY_LABELS = {
     "dårlig": "dårlig – lytt",
     "skrevet": "skrevet/rettet",
 }
+
+
+NO_DATABASE = (
+    "Ingen samtaler er lest inn ennå. Når administrator har lest inn og behandlet lydloggene, vises de her."
+)
+
+
+def no_form_text(service: str | None, reviewable: bool) -> str:
+    """Why a call page shows no review form: its service has no rubric, or its suggestions are not
+    made yet (never a command line: the reader is a leader, not the operator of the server)."""
+    name = SERVICE_LABELS.get(service or "", "ukjent tjeneste")
+    if not reviewable:
+        return (
+            f"Samtaler fra {name} har ikke noe vurderingsskjema i Lydlogg: skjemaene er laget for LVS og "
+            "legevaktlege. Du kan lytte til og lese samtalen, men den vurderes ikke her og trekkes ikke ut "
+            "i utvalgsplaner."
+        )
+    return (
+        "Forslagene til vurdering er ikke laget for denne samtalen ennå. De lages automatisk når "
+        "samtalen er ferdig behandlet; står den fast, kan administrator se på det."
+    )
+
+
+def page_link(page: str, label: str, query_params: dict | None = None) -> None:
+    """A link to another page of the app in the same tab; nothing when the page is not in the
+    navigation (a page script run on its own, as the page tests do)."""
+    import streamlit as st
+    from streamlit.errors import StreamlitPageNotFoundError
+
+    try:
+        st.page_link(page, label=label, query_params=query_params or None)
+    except StreamlitPageNotFoundError:
+        return
 
 
 def clock(seconds: float | None) -> str:
@@ -78,7 +112,37 @@ def number_text(value: object, kind: str = "count") -> str:
 def md_text(text: object) -> str:
     """User text made safe for markdown (titles, captions, markdown): HTML escaped, markdown's
     own signs taken literally. Every text from a user, a recording or metadata goes through it."""
-    escaped = html.escape("" if text is None else str(text))
+    # quote=False: an apostrophe stays an apostrophe (its entity &#x27; would lose its "#" below)
+    escaped = html.escape("" if text is None else str(text), quote=False)
     for sign in "\\`*_{}[]()#+-.!|~$<>":
         escaped = escaped.replace(sign, "\\" + sign)
     return escaped
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:([-*•–])|(\d{1,3})[.)])\s+(.*)$")
+
+
+def formatted_text(text: object) -> str:
+    """A trainer's or reviewer's text as safe markdown that keeps its shape: each line break stays
+    a line break, lines starting with "-", "*", "•" or "1." stay a list, a blank line a new
+    paragraph; everything else is taken literally (escaped once, by :func:`md_text`)."""
+    out: list[str] = []
+    previous = "blank"
+    for line in ("" if text is None else str(text)).splitlines():
+        if not line.strip():
+            out.append("")
+            previous = "blank"
+            continue
+        item = _LIST_ITEM.match(line)
+        kind = "item" if item else "line"
+        if previous not in ("blank", kind):
+            out.append("")  # a list and a paragraph need a blank line between them in markdown
+        elif previous == "line" and kind == "line":
+            out[-1] += "  "  # two spaces: a hard line break
+        if item:
+            marker = "-" if item.group(1) else f"{int(item.group(2))}."
+            out.append(f"{marker} {md_text(item.group(3))}")
+        else:
+            out.append(md_text(line.strip()))
+        previous = kind
+    return "\n".join(out).strip("\n")

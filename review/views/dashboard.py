@@ -16,7 +16,7 @@ from lydlogg.episode_report import pdf_available
 from review.dashboard import METRICS, SOURCES, DashboardService, Overview, team_view
 from review.monthly_report import month_label, monthly_html, monthly_pdf
 from review.service import ReviewService
-from review.views.common import SERVICE_LABELS, number_text
+from review.views.common import NO_DATABASE, SERVICE_LABELS, number_text
 
 _METRIC = {m.id: m for m in METRICS}
 _ROWS = {"operator": "Operatør", "team_median": "Median i laget"}
@@ -429,7 +429,7 @@ def render(service: DashboardService, key_file: Path) -> None:
     """The overview page; ``key_file`` is the pseudonym key the data downloads use (settings.key_file)."""
     st.title("Oversikt")
     if not service.available():
-        st.info("Ingen database ennå. Kjør `lydlogg ingest` og `lydlogg process`, eller `make demo`.")
+        st.info(NO_DATABASE)
         return
     if not allowed(service.user, "view_dashboard"):
         st.info("Denne rollen har ikke tilgang til oversikten.")

@@ -11,8 +11,8 @@ from review.advice import handout_section, with_standard_questions
 from review.feedback import FeedbackService, Step, assessment_rows, handout_html, plan_steps
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import ROLE_LABELS, clock, md_text, playable_audio, value_label
-from rubrics import load_rubrics
+from review.views.common import ROLE_LABELS, clock, md_text, no_form_text, playable_audio, value_label
+from rubrics import load_rubrics, rubric_services
 from rubrics.reflection import load_reflection_questions
 
 
@@ -65,7 +65,7 @@ def render(service: ReviewService) -> None:
         return
     rubric_id, suggestions = service.suggestions(call_id)
     if rubric_id not in _rubrics():
-        st.info("Ingen forslag ennå. Kjør `lydlogg score`.")
+        st.info(no_form_text(info.service, info.service in rubric_services(_rubrics())))
         return
     rubric = _rubrics()[rubric_id].rubric
     reviews = service.reviews(call_id)
