@@ -36,8 +36,8 @@ def database_problem(error: DatabaseError) -> str:
     if isinstance(error, SchemaOutdatedError):
         return (
             f"Databasen {md_text(error.path)} har skjemaversjon {error.version}, men denne versjonen av "
-            f"Lydlogg trenger versjon {error.latest}. Driftsansvarlig må kjøre `lydlogg db migrate` "
-            "(den tar sikkerhetskopi først)."
+            f"Lydlogg trenger versjon {error.latest}. Driftsansvarlig må oppgradere databasen "
+            "(oppgraderingen tar sikkerhetskopi først; se driftsveiledningen om databaseoppgradering)."
         )
     return "Databasen kan ikke åpnes. Driftsansvarlig finner årsaken i serverloggen."
 
