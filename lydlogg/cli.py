@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from lydlogg.settings import ConfigError, Settings, load_settings
+from lydlogg.vocabulary import SEARCH_ROLES, SERVICES, USER_ROLES
 
 log = logging.getLogger("lydlogg")
 
@@ -333,7 +334,7 @@ def calls(fmt: str, settings: Settings) -> None:
 )
 @click.option(
     "--service",
-    type=click.Choice(["lvs", "amk", "legevaktlege", "fastlege"]),
+    type=click.Choice(SERVICES),
     default=None,
     help="Only this service.",
 )
@@ -443,10 +444,10 @@ def transcribe(
 
 @main.command()
 @click.argument("words", nargs=-1)
-@click.option("--role", type=click.Choice(["caller", "operator", "doctor", "staff"]), default=None,
+@click.option("--role", type=click.Choice(list(SEARCH_ROLES)), default=None,
               help="Only segments said by this role.")  # fmt: skip
 @click.option("--without", default="", help="Words no staff segment of the call holds (e.g. 113).")
-@click.option("--service", type=click.Choice(["lvs", "amk", "legevaktlege", "fastlege"]), default=None)
+@click.option("--service", type=click.Choice(SERVICES), default=None)
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Calls on or after this date.")
 @click.option(
     "--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Calls on or before this date."
@@ -631,7 +632,7 @@ def score_transcript(file: Path, rubric_id: str, settings: Settings) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--service",
-    type=click.Choice(["lvs", "amk", "legevaktlege", "fastlege"]),
+    type=click.Choice(SERVICES),
     default=None,
     help="Service of the call(s), when the JSON does not say.",
 )
@@ -763,7 +764,7 @@ def users_list(settings: Settings) -> None:
 
 @users.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["admin", "leder", "veileder", "operator", "lege"]), required=True)
+@click.option("--role", type=click.Choice(USER_ROLES), required=True)
 @click.option("--name", "display_name", required=True, help="Name shown in the app.")
 @click.option("--operator-id", default=None, help="The user's id in the call metadata (operator and lege).")
 @click.option(
@@ -869,7 +870,8 @@ def episode_summary(call_id: str, fmt: str, output: Path, settings: Settings) ->
     """Write the printable summary of CALL_ID's episode (for an internal review)."""
     from lydlogg.audit import record
     from lydlogg.db import connect
-    from lydlogg.episode_report import PdfUnavailableError, episode_html, html_to_pdf
+    from lydlogg.documents import PdfUnavailableError, html_to_pdf
+    from lydlogg.episode_report import episode_html
     from lydlogg.episodes import link_episodes
 
     with connect(settings.db_path) as con:
@@ -1229,7 +1231,7 @@ def monthly_report(month: str, fmt: str, output: Path, settings: Settings) -> No
     from lydlogg.audit import record
     from lydlogg.auth import User
     from lydlogg.db import connect
-    from lydlogg.episode_report import PdfUnavailableError
+    from lydlogg.documents import PdfUnavailableError
     from review.dashboard import DashboardService
     from review.monthly_report import monthly_html, monthly_pdf
 

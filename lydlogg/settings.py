@@ -31,6 +31,7 @@ from lydlogg.backup_crypto import BackupSettings
 from lydlogg.crypto import EncryptionSettings
 from lydlogg.metadata import MetadataSettings
 from lydlogg.retention import RetentionSettings
+from lydlogg.vocabulary import UserRole
 from review.cases import CaseSettings
 from review.dashboard import DashboardSettings
 from transcription.diarization.pyannote_adapter import PyannoteSettings
@@ -313,7 +314,7 @@ class SsoSettings(_Section):
     role_claim: str = Field(
         "roles", description="Claim holding the user's roles or groups (a string or a list of strings)."
     )
-    role_map: dict[str, Literal["admin", "leder", "veileder", "operator", "lege"]] = Field(
+    role_map: dict[str, UserRole] = Field(
         default_factory=dict,
         description=(
             'Claim values mapped to Lydlogg roles, e.g. `{ "lydlogg-leder" = "leder" }`. A user whose '

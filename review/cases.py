@@ -43,6 +43,7 @@ from lydlogg.auth import User
 from lydlogg.db import connect, transaction
 from lydlogg.db.fts import build_index, has_index, load_fts, match_sql
 from lydlogg.fileperms import PRIVATE_FILE, private_dir
+from lydlogg.vocabulary import SERVICES
 from review.access import AccessDenied, check
 from review.feedback import assessment_rows
 from review.service import Review, ReviewService, Suggestion
@@ -315,7 +316,6 @@ def content_from_json(doc: dict, transcript: Transcript) -> CaseContent:
     )
 
 
-SERVICES = ("lvs", "amk", "legevaktlege", "fastlege")
 
 
 class CaseLibraryService:

@@ -21,6 +21,7 @@ from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import transaction
 from lydlogg.db.fts import build_index, has_index, load_fts, match_sql
+from lydlogg.vocabulary import SEARCH_ROLES
 from review.access import check
 
 __all__ = ["SearchQuery", "refresh_after_change", "refresh_search_index", "search_calls"]
@@ -78,12 +79,8 @@ def refresh_after_change(con: duckdb.DuckDBPyConnection) -> None:
         log.warning("search index not rebuilt: %s", e)
 
 
-_ROLES = {
-    "operator": ("operator",),
-    "doctor": ("doctor",),
-    "caller": ("caller",),
-    "staff": ("operator", "doctor"),
-}
+_ROLES = SEARCH_ROLES
+_STAFF_SQL = ", ".join(f"'{role}'" for role in SEARCH_ROLES["staff"])  # constant codes, no user input
 _CURRENT_REVIEWS = "r.review_id NOT IN (SELECT replaces FROM reviews WHERE replaces IS NOT NULL)"
 
 
@@ -138,7 +135,7 @@ def search_calls(
     if without:
         where.append(
             "NOT EXISTS (SELECT 1 FROM search_segments w WHERE w.call_id = c.call_id"  # noqa: S608 - constant SQL
-            " AND w.role IN ('operator', 'doctor') AND "
+            f" AND w.role IN ({_STAFF_SQL}) AND "
             + match_sql("search_segments", "w.doc_id")
             + " IS NOT NULL)"
         )

@@ -23,6 +23,7 @@ from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
 from lydlogg.store import list_calls, load_transcript
+from lydlogg.vocabulary import SPEAKER_ROLES, STAFF_ROLES
 from review.access import AccessDenied, check
 from review.calibration import guidance, hidden_review_ids
 from review.sampling import SamplingPlan, assign, draw
@@ -497,7 +498,7 @@ class ReviewService:
         swap = {"operator": "caller", "doctor": "caller", "caller": None}
         transcript = self.transcript(call_id)
         staff_role = next(
-            (s.role for s in transcript.segments if s.role in ("operator", "doctor")), "operator"
+            (s.role for s in transcript.segments if s.role in STAFF_ROLES), "operator"
         )
         swap["caller"] = staff_role
         changes = [(i, None, swap[s.role]) for i, s in enumerate(transcript.segments) if s.role in swap]
@@ -524,11 +525,9 @@ class ReviewService:
     def _correct(self, call_id: str, changes: list[tuple[int, str | None, str | None]]) -> None:
         from lydlogg.scoring import score_stored
         from lydlogg.settings import load_settings
-        from transcription.formats import ROLES
-
         for _index, text, role in changes:
-            if role is not None and role not in ROLES:
-                raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+            if role is not None and role not in SPEAKER_ROLES:
+                raise ValueError(f"role {role!r} is not one of {', '.join(SPEAKER_ROLES)}")
             if text is not None and not text.strip():
                 raise ValueError("a corrected text cannot be empty")
         with self._db() as con:

@@ -13,6 +13,7 @@ from lydlogg.auth import ROLES, AuthError, User
 from lydlogg.db import connect
 from lydlogg.metadata import TEAM_MAX
 from lydlogg.users import UserAdminService, UserRow
+from lydlogg.vocabulary import OWN_CALLS_ROLES, USER_ROLE_LABELS
 from review.access import AccessDenied, allowed, check
 from review.service import ReviewService
 
@@ -33,14 +34,8 @@ log = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = (
     10  # the rule lydlogg.auth.check_password enforces; checked here first for a clear message
 )
-ROLE_NAMES = {
-    "admin": "Administrator",
-    "leder": "Leder",
-    "veileder": "Veileder",
-    "operator": "Operatør",
-    "lege": "Lege",
-}
-_OWN_CALLS_ROLES = ("operator", "lege")
+ROLE_NAMES = USER_ROLE_LABELS
+_OWN_CALLS_ROLES = OWN_CALLS_ROLES
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 COLUMNS = {
     "username": "Brukernavn",

@@ -7,12 +7,13 @@ import html
 import pandas as pd
 import streamlit as st
 
+from lydlogg.formatting import clock
 from review.access import AccessDenied, allowed
 from review.agreement import SUGGESTION, Agreement
 from review.calibration import CalibrationService, Round, RoundResults
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import clock, playable_audio, value_label
+from review.views.common import playable_audio, value_label
 from rubrics import load_rubrics
 
 

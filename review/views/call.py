@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lydlogg.formatting import clock
 from review.access import AccessDenied, allowed
 from review.comparison import compare_reviews, parse_segment_comments
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import QUALITY_LABELS, ROLE_LABELS, clock, md_text, playable_audio, value_label
+from review.views.common import QUALITY_LABELS, ROLE_LABELS, md_text, playable_audio, value_label
 from review.views.episode import show_timeline
 from review.views.player import player
 from review.views.transcript_html import transcript_rows

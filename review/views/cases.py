@@ -14,11 +14,12 @@ import streamlit as st
 
 from anonymise import KINDS, Redaction
 from anonymise.transcript import segment_offsets
+from lydlogg.formatting import clock, score_text
 from review.access import AccessDenied, allowed
 from review.case_package import PackageError
 from review.cases import CaseLibraryService, CaseSettings, word_range_redaction, word_tokens
 from review.service import ReviewService
-from review.views.common import ROLE_LABELS, SERVICE_LABELS, clock, md_text
+from review.views.common import ROLE_LABELS, SERVICE_LABELS, md_text
 from transcription.types import Transcript
 
 __all__ = ["highlighted_segments", "render_library", "render_publish", "service_for"]
@@ -323,9 +324,7 @@ def _case(library: CaseLibraryService, case_id: str) -> None:
 
 
 def _label(value: int | None, yes_no: bool) -> str:
-    if value is None:
-        return "–"
-    return ("ja" if value == 1 else "nei") if yes_no else str(value)
+    return score_text(value, yes_no, missing="–")
 
 
 def _import(library: CaseLibraryService) -> None:

@@ -10,12 +10,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from lydlogg.episode_report import pdf_available
+from lydlogg.documents import pdf_available
+from lydlogg.formatting import number_text
 from review.access import allowed
 from review.dashboard import METRICS, SOURCES, DashboardService, DashboardSettings, Overview, team_view
 from review.monthly_report import month_label, monthly_html, monthly_pdf
 from review.service import ReviewService
-from review.views.common import SERVICE_LABELS, number_text
+from review.views.common import SERVICE_LABELS
 
 _METRIC = {m.id: m for m in METRICS}
 _ROWS = {"operator": "Operatør", "team_median": "Median i laget"}

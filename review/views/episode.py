@@ -6,7 +6,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from lydlogg.episode_report import PdfUnavailableError, episode_html, html_to_pdf
+from lydlogg.documents import PdfUnavailableError, html_to_pdf
+from lydlogg.episode_report import episode_html
 from review.access import AccessDenied
 from review.service import ReviewService
 from review.views.common import SERVICE_LABELS

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lydlogg.episode_report import PdfUnavailableError, html_to_pdf
+from lydlogg.documents import PdfUnavailableError, html_to_pdf
+from lydlogg.formatting import clock
 from review.access import AccessDenied, allowed
 from review.advice import handout_section, with_standard_questions
 from review.feedback import FeedbackService, Step, assessment_rows, handout_html, plan_steps
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import ROLE_LABELS, clock, md_text, playable_audio, value_label
+from review.views.common import ROLE_LABELS, md_text, playable_audio, value_label
 from rubrics import load_rubrics
 from rubrics.reflection import load_reflection_questions
 

@@ -8,11 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from lydlogg.auth import User
+from lydlogg.formatting import clock
 from review.access import allowed
 from review.filters import InboxFilter
 from review.sampling import SamplingPlan
 from review.service import ReviewService
-from review.views.common import QUALITY_LABELS, SERVICE_LABELS, STATUS_LABELS, clock, quality_cell
+from review.views.common import QUALITY_LABELS, SERVICE_LABELS, STATUS_LABELS, quality_cell
 
 COLUMNS = {
     "lenke": "Samtale",

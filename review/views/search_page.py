@@ -7,10 +7,11 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from lydlogg.formatting import clock
 from review.access import AccessDenied
 from review.search import SearchQuery
 from review.service import ReviewService
-from review.views.common import ROLE_LABELS, SERVICE_LABELS, clock
+from review.views.common import ROLE_LABELS, SERVICE_LABELS
 
 ROLE_CHOICES = {
     "": "alle",

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from html import escape
 
-from review.views.common import CHANNEL_LABELS, LOW_CONFIDENCE, ROLE_LABELS, clock
+from lydlogg.formatting import clock
+from review.views.common import CHANNEL_LABELS, LOW_CONFIDENCE, ROLE_LABELS
 from transcription.types import Segment
 
 __all__ = ["transcript_html", "transcript_rows"]

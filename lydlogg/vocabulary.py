@@ -1,0 +1,85 @@
+"""One home for the fixed lists and their Norwegian labels: services, urgencies, user roles and
+speaker roles.
+
+The codes are what the database, files, exports and the CLI use; the labels are what a page or a
+document shows. Services and speaker roles are also needed by the domain libraries, so their
+codes live in :mod:`norsk.vocabulary` and are re-exported here; everything else starts here.
+Import from this module, never spell a list out again.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from norsk.vocabulary import (
+    DOCTOR_SERVICES,
+    SERVICES,
+    SPEAKER_ROLES,
+    STAFF_ROLES,
+    Service,
+    StaffRole,
+)
+from norsk.vocabulary import (
+    Role as SpeakerRoleCode,
+)
+
+__all__ = [
+    "DOCTOR_SERVICES",
+    "OWN_CALLS_ROLES",
+    "SEARCH_ROLES",
+    "SERVICES",
+    "SERVICE_LABELS",
+    "SERVICE_NAMES",
+    "SPEAKER_ROLES",
+    "SPEAKER_ROLE_LABELS",
+    "STAFF_ROLES",
+    "URGENCIES",
+    "URGENCY_LABELS",
+    "URGENCY_WORDS",
+    "USER_ROLES",
+    "USER_ROLE_LABELS",
+    "Service",
+    "SpeakerRoleCode",
+    "StaffRole",
+    "Urgency",
+    "UserRole",
+]
+
+SERVICE_LABELS: dict[str, str] = {"lvs": "LVS", "amk": "AMK", "legevaktlege": "Legevaktlege", "fastlege": "Fastlege"}
+"""Short service names for tables and filters."""
+
+SERVICE_NAMES: dict[str, str] = {**SERVICE_LABELS, "lvs": "Legevaktsentral"}
+"""Full service names for printed documents (reports, episode summaries)."""
+
+Urgency = Literal["red", "yellow", "green"]
+URGENCIES: tuple[str, ...] = get_args(Urgency)
+"""The triage colours of the Norwegian index for emergency medical help, as stored."""
+
+URGENCY_LABELS: dict[str, str] = {"red": "rød", "yellow": "gul", "green": "grønn"}
+URGENCY_WORDS: dict[str, str] = {**{u: u for u in URGENCIES}, **{v: k for k, v in URGENCY_LABELS.items()}}
+"""Every accepted spelling in metadata files (lower case) -> the stored code."""
+
+UserRole = Literal["admin", "leder", "veileder", "operator", "lege"]
+USER_ROLES: tuple[str, ...] = get_args(UserRole)
+"""Roles of app users: administrator, leader, supervisor/trainer, operator (LVS nurse), doctor."""
+
+USER_ROLE_LABELS: dict[str, str] = {
+    "admin": "Administrator",
+    "leder": "Leder",
+    "veileder": "Veileder",
+    "operator": "Operatør",
+    "lege": "Lege",
+}
+OWN_CALLS_ROLES: tuple[str, ...] = ("operator", "lege")
+"""User roles that see only their own calls and so need an operator id."""
+
+SPEAKER_ROLE_LABELS: dict[str, str] = {"operator": "Operatør", "doctor": "Lege", "caller": "Innringer", "other": "Annen"}
+
+SEARCH_ROLES: dict[str, tuple[str, ...]] = {
+    "operator": ("operator",),
+    "doctor": ("doctor",),
+    "caller": ("caller",),
+    "staff": STAFF_ROLES,
+}
+"""Whose words a transcript search looks in: one speaker role, or ``staff`` for both staff roles."""
+
