@@ -54,6 +54,7 @@ if settings.env == "production" and db_path.exists():
     if demo:  # the demo passwords are public: refuse to serve until they are gone
         st.error("Lydlogg kjører i produksjon med demokontoer. Deaktiver dem eller gi dem nye passord.")
         st.stop()
+st.session_state["display_timezone"] = settings.display.timezone  # read by review.views.common.timezone
 timeout = settings.server.session_timeout_minutes
 max_hours = settings.server.session_max_hours
 now = datetime.now(UTC)

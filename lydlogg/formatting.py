@@ -14,12 +14,17 @@ Pure functions, no Streamlit: the pages, the handouts and the reports call the s
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from norsk.display import MISSING, clock, yes_no
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DEFAULT_TIMEZONE",
@@ -27,6 +32,7 @@ __all__ = [
     "DisplaySettings",
     "clock",
     "display_date",
+    "display_frame",
     "display_time",
     "is_missing",
     "mean_text",
@@ -177,3 +183,42 @@ def value_text(value: object, timezone: str = DEFAULT_TIMEZONE) -> str:
     if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
         return value_text(value.item(), timezone)  # type: ignore[union-attr]
     return str(value)
+
+
+def display_frame(
+    frame: pd.DataFrame,
+    timezone: str = DEFAULT_TIMEZONE,
+    *,
+    shares: Sequence[str] = (),
+    means: Sequence[str] = (),
+) -> pd.DataFrame:
+    """A copy of ``frame`` that reads as the page should show it.
+
+    Time columns become Norwegian time (``dd.mm.yyyy HH:MM``); yes/no columns ``ja``/``nei``;
+    ``shares`` columns ``33 %`` and ``means`` columns ``2,3``; whole-number float columns become
+    integers (text when some are missing); other decimals get a decimal comma; every missing
+    value shows as ``–``. Numbers stay numbers where nothing is missing, so they still sort.
+    """
+    import pandas as pd
+
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if name in shares:
+            out[name] = column.map(percent)
+        elif name in means:
+            out[name] = column.map(mean_text)
+        elif pd.api.types.is_datetime64_any_dtype(column):
+            out[name] = column.map(lambda v: display_time(v, timezone))
+        elif pd.api.types.is_bool_dtype(column):
+            out[name] = column.map(yes_no)
+        elif pd.api.types.is_float_dtype(column) or pd.api.types.is_integer_dtype(column):
+            known = column.dropna()
+            whole = bool(((known % 1) == 0).all())
+            if whole and len(known) == len(column):
+                out[name] = column.astype("int64")
+            else:
+                out[name] = column.map(lambda v, w=whole: number_text(v) if w else value_text(v, timezone))
+        elif pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column):
+            out[name] = column.astype(object).map(lambda v: v if isinstance(v, list | tuple | dict) else value_text(v, timezone))
+    return out

@@ -29,6 +29,7 @@ from lydlogg.audit import AuditSettings
 from lydlogg.auth import LoginSettings
 from lydlogg.backup_crypto import BackupSettings
 from lydlogg.crypto import EncryptionSettings
+from lydlogg.formatting import DisplaySettings
 from lydlogg.metadata import MetadataSettings
 from lydlogg.retention import RetentionSettings
 from lydlogg.vocabulary import UserRole
@@ -423,6 +424,9 @@ class Settings(BaseSettings):
     )
     transcript_quality: TranscriptQualitySettings = Field(
         default_factory=TranscriptQualitySettings, description="Transcript quality marks in the review app."
+    )
+    display: DisplaySettings = Field(
+        default_factory=DisplaySettings, description="How pages and printed documents show times."
     )
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from lydlogg import vocabulary
-from lydlogg.formatting import score_text
+from lydlogg.formatting import DEFAULT_TIMEZONE, display_frame, display_time, score_text
 
 SERVICE_LABELS = vocabulary.SERVICE_LABELS
 STATUS_LABELS = {
@@ -23,6 +23,23 @@ QUALITY_LABELS = {
     "dårlig": "dårlig – lytt",
     "skrevet": "skrevet/rettet",
 }
+
+
+def timezone() -> str:
+    """The time zone pages show times in: ``display.timezone``, which app.py puts in the session."""
+    import streamlit as st
+
+    return st.session_state.get("display_timezone", DEFAULT_TIMEZONE)
+
+
+def shown_time(value: object) -> str:
+    """A time as the pages show it: ``02.03.2026 18:40`` in Norwegian time, ``–`` when missing."""
+    return display_time(value, timezone())
+
+
+def shown_frame(frame, **columns):  # noqa: ANN001, ANN201 - pandas DataFrame in and out
+    """A table as the pages show it (:func:`lydlogg.formatting.display_frame` in the session's zone)."""
+    return display_frame(frame, timezone(), **columns)
 
 
 def quality_cell(level: str | None, quality: float | None) -> str:
