@@ -15,6 +15,7 @@ from lydlogg.db import connect
 from lydlogg.fileperms import private_umask
 from lydlogg.settings import load_settings, production_problems
 from lydlogg.sso import claims_identity, identity_fresh, sso_login
+from lydlogg.vocabulary import USER_ROLE_LABELS
 from review.access import allowed
 from review.dashboard import DashboardService, warm_in_background
 from review.login_sessions import (
@@ -206,7 +207,7 @@ else:
     if allowed(user, "view_dashboard") and not user.own_calls_only and db_path.exists():
         warm_dashboard(str(db_path), user)
     with st.sidebar:
-        st.write(f"Innlogget som **{user.display_name}** ({user.role})")
+        st.write(f"Innlogget som **{user.display_name}** ({USER_ROLE_LABELS.get(user.role, user.role).lower()})")
         if st.button("Logg ut"):
             log_out()
             st.rerun()

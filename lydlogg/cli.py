@@ -880,7 +880,7 @@ def episode_summary(call_id: str, fmt: str, output: Path, settings: Settings) ->
     mine = linked.loc[linked["call_id"] == call_id, "episode_id"]
     if mine.empty:
         raise Failure(f"no dated call {call_id!r} (an episode needs started_at)")
-    page = episode_html(linked[linked["episode_id"] == mine.iloc[0]])
+    page = episode_html(linked[linked["episode_id"] == mine.iloc[0]], timezone=settings.display.timezone)
     if fmt == "pdf":
         try:
             output.write_bytes(html_to_pdf(page))

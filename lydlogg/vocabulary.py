@@ -24,6 +24,7 @@ from norsk.vocabulary import (
 )
 
 __all__ = [
+    "AUDIT_ACTION_LABELS",
     "DOCTOR_SERVICES",
     "OWN_CALLS_ROLES",
     "SEARCH_ROLES",
@@ -74,6 +75,62 @@ OWN_CALLS_ROLES: tuple[str, ...] = ("operator", "lege")
 """User roles that see only their own calls and so need an operator id."""
 
 SPEAKER_ROLE_LABELS: dict[str, str] = {"operator": "Operatør", "doctor": "Lege", "caller": "Innringer", "other": "Annen"}
+
+AUDIT_ACTION_LABELS: dict[str, str] = {
+    "activate_user": "aktiverte bruker",
+    "agreed_interpretation": "registrerte felles tolkning",
+    "apply_retention": "slettet etter lagringsregler",
+    "backup": "tok sikkerhetskopi",
+    "case_draft": "lagret kasusutkast",
+    "cli_episode_summary": "skrev episodeoppsummering (kommandolinje)",
+    "cli_list_calls": "listet samtaler (kommandolinje)",
+    "cli_monthly_report": "skrev månedsrapport (kommandolinje)",
+    "cli_recontacts": "listet rekontakter (kommandolinje)",
+    "change_role": "endret rolle",
+    "close_round": "avsluttet kalibreringsrunde",
+    "correct_contact_reason": "rettet kontaktårsak",
+    "correct_transcript": "rettet transkripsjon",
+    "create_round": "opprettet kalibreringsrunde",
+    "create_user": "opprettet bruker",
+    "create_user_sso": "opprettet bruker (SSO)",
+    "deactivate_user": "deaktiverte bruker",
+    "download": "lastet ned",
+    "export": "eksporterte",
+    "export_audit": "lastet ned revisjonslogg",
+    "export_case": "eksporterte kasus",
+    "feedback_note": "skrev møtenotat",
+    "import_case": "importerte kasus",
+    "login": "logget inn",
+    "login_failed": "mislykket innlogging",
+    "login_sso": "logget inn (SSO)",
+    "login_sso_refused": "avvist innlogging (SSO)",
+    "login_throttled": "innlogging sperret (for mange forsøk)",
+    "logout": "logget ut",
+    "plan_retention": "planla sletting etter lagringsregler",
+    "play_audio": "spilte av lyd",
+    "publish_case": "publiserte kasus",
+    "read_case": "leste kasus",
+    "reset_password": "satte nytt passord",
+    "restore": "gjenopprettet sikkerhetskopi",
+    "revoke_sessions": "avsluttet økter",
+    "sampling_plan": "laget utvalgsplan",
+    "save_review": "lagret vurdering",
+    "save_round_review": "lagret kalibreringsvurdering",
+    "search": "søkte",
+    "session_expired": "økten utløp",
+    "session_resume": "fortsatte økt",
+    "session_start": "startet økt",
+    "set_team": "satte lag",
+    "unlock_user": "låste opp bruker",
+    "view_audit": "så revisjonsloggen",
+    "view_call": "åpnet samtale",
+    "view_dashboard": "så oversikten",
+    "view_episode": "så episode",
+    "view_round_scores": "så kalibreringsresultater",
+    "view_transcript": "leste transkripsjon",
+}
+"""Norwegian labels for the audit trail's action codes, for the pages; the trail and its exports
+keep the codes. An unknown code is shown as it is."""
 
 SEARCH_ROLES: dict[str, tuple[str, ...]] = {
     "operator": ("operator",),

@@ -52,3 +52,15 @@ def test_no_module_spells_a_list_out_again():
             text = path.read_text(encoding="utf-8")
             found += [f"{rel}: {name}" for name, pattern in _COPIES.items() if pattern.search(text)]
     assert found == []
+
+
+def test_every_audit_action_written_has_a_norwegian_label():
+    """The audit page shows labels, never a raw code: a new action needs its label here."""
+    written = set()
+    for package in ("lydlogg", "review"):
+        for path in (REPO / package).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            written |= set(re.findall(r"(?:record|_audit|_audit_login)\([^()]*?\"([a-z_]+)\"", text))
+    written |= {"login", "login_failed", "login_throttled", "session_expired", "deactivate_user"}
+    written -= {"call", "user", "case", "round", "review", "episode", "retention_run", "operator", "audit"}
+    assert sorted(written - set(v.AUDIT_ACTION_LABELS)) == []

@@ -16,6 +16,7 @@ from lydlogg.users import UserAdminService, UserRow
 from lydlogg.vocabulary import OWN_CALLS_ROLES, USER_ROLE_LABELS
 from review.access import AccessDenied, allowed, check
 from review.service import ReviewService
+from review.views.common import shown_time
 
 __all__ = [
     "COLUMNS",
@@ -114,7 +115,7 @@ def user_table(rows: list[UserRow], kinds: dict[str, str]) -> pd.DataFrame:
                 "operator_id": r.operator_id or "",
                 "lag": r.team or "",
                 "aktiv": "ja" if r.active else "nei",
-                "locked_until": "" if r.locked_until is None else f"{r.locked_until:%Y-%m-%d %H:%M}",
+                "locked_until": "" if r.locked_until is None else shown_time(r.locked_until),
                 "failed_logins": r.failed_logins,
                 "innlogging": kinds.get(r.username, "lokal"),
             }

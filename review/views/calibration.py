@@ -13,7 +13,7 @@ from review.agreement import SUGGESTION, Agreement
 from review.calibration import CalibrationService, Round, RoundResults
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import playable_audio, value_label
+from review.views.common import playable_audio, shown_frame, shown_time, value_label
 from rubrics import load_rubrics
 
 
@@ -182,7 +182,7 @@ def _results(calibration: CalibrationService, found: Round, results: RoundResult
     report = results.report
     st.caption(f"Bygger på {len(results.calls_shown)} av {len(found.call_ids)} samtaler.")
     st.dataframe(
-        agreement_table(report.per_criterion, report.overall, titles),
+        shown_frame(agreement_table(report.per_criterion, report.overall, titles)),
         hide_index=True,
         key="samsvar",
         height="content",  # every criterion and the overall row, without scrolling inside the table
@@ -191,14 +191,14 @@ def _results(calibration: CalibrationService, found: Round, results: RoundResult
         st.markdown("**Strenghet** (gjennomsnittlig avvik fra gruppens snitt; negativt = strengere)")
         st.dataframe(
             pd.DataFrame(
-                [(who, f"{offset:+.2f}") for who, offset in report.overall.strictness.items()],
+                [(who, f"{offset:+.2f}".replace(".", ",")) for who, offset in report.overall.strictness.items()],
                 columns=["Vurderer", "Avvik"],
             ),
             hide_index=True,
         )
     st.markdown("**Forslag mot vurderernes konsensus (median)**")
     st.dataframe(
-        agreement_table(report.suggestions_per_criterion, report.suggestions_overall, titles),
+        shown_frame(agreement_table(report.suggestions_per_criterion, report.suggestions_overall, titles)),
         hide_index=True,
         height="content",
     )
@@ -262,7 +262,7 @@ def _interpretations(calibration: CalibrationService, found: Round) -> None:
         st.dataframe(
             pd.DataFrame(
                 [
-                    (titles.get(i.criterion_id, i.criterion_id), i.text, i.decided_by, i.decided_at)
+                    (titles.get(i.criterion_id, i.criterion_id), i.text, i.decided_by, shown_time(i.decided_at))
                     for i in history
                 ],
                 columns=["Kriterium", "Tolkning", "Vedtatt av", "Tidspunkt"],

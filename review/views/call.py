@@ -9,7 +9,15 @@ from review.access import AccessDenied, allowed
 from review.comparison import compare_reviews, parse_segment_comments
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import QUALITY_LABELS, ROLE_LABELS, md_text, playable_audio, value_label
+from review.views.common import (
+    QUALITY_LABELS,
+    ROLE_LABELS,
+    SERVICE_LABELS,
+    md_text,
+    playable_audio,
+    shown_time,
+    value_label,
+)
 from review.views.episode import show_timeline
 from review.views.player import player
 from review.views.transcript_html import transcript_rows
@@ -38,7 +46,7 @@ def _render(service: ReviewService) -> None:
         return
     st.title(f"Samtale {md_text(call_id)}")
     st.caption(
-        f"{info.service or '–'} · {info.started_at} · operatør {md_text(info.operator_id or '–')} · "
+        f"{SERVICE_LABELS.get(info.service or '', '–')} · {shown_time(info.started_at)} · operatør {md_text(info.operator_id or '–')} · "
         f"{clock(info.duration_s)}"
     )
     if allowed(service.user, "view_episodes"):

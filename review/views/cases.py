@@ -19,7 +19,7 @@ from review.access import AccessDenied, allowed
 from review.case_package import PackageError
 from review.cases import CaseLibraryService, CaseSettings, word_range_redaction, word_tokens
 from review.service import ReviewService
-from review.views.common import ROLE_LABELS, SERVICE_LABELS, md_text
+from review.views.common import ROLE_LABELS, SERVICE_LABELS, md_text, shown_time
 from transcription.types import Transcript
 
 __all__ = ["highlighted_segments", "render_library", "render_publish", "service_for"]
@@ -168,7 +168,8 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
     with st.form(f"publiser-{call_id}"):
         title = st.text_input("Tittel", key=f"tittel-{call_id}")
         points = st.text_area("Læringspunkter", key=f"laering-{call_id}")
-        tags = st.multiselect("Stikkord", library.tags(), accept_new_options=True, key=f"stikkord-{call_id}")
+        tags = st.multiselect("Stikkord", library.tags(), accept_new_options=True, key=f"stikkord-{call_id}",
+                              placeholder="Velg eller skriv stikkord")
         confirmed = st.checkbox(
             "Jeg har kontrollert alle sladdinger, og kasuset identifiserer ingen pasient, innringer eller ansatt.",
             key=f"bekreft-{call_id}",
@@ -233,7 +234,7 @@ def _search(library: CaseLibraryService) -> None:
     st.title("Kasusbibliotek")
     text = st.text_input("Søk i tekst", key="kasus-sok")
     left, middle, right = st.columns(3)
-    tags = left.multiselect("Stikkord", library.tags(), key="kasus-stikkord")
+    tags = left.multiselect("Stikkord", library.tags(), key="kasus-stikkord", placeholder="Alle stikkord")
     service = middle.selectbox(
         "Tjeneste", [None, *SERVICE_LABELS], format_func=lambda s: "Alle" if s is None else SERVICE_LABELS[s],
         key="kasus-tjeneste",
@@ -260,7 +261,7 @@ def _search(library: CaseLibraryService) -> None:
             "Tittel": found["title"],
             "Tjeneste": found["service"].map(lambda s: SERVICE_LABELS.get(s, "–")),
             "Stikkord": found["tags"].map(lambda t: ", ".join(t)),
-            "Publisert": found["published_at"],
+            "Publisert": found["published_at"].map(shown_time),
             "Importert": found["imported"].map({True: "ja", False: "nei"}),
         }
     )

@@ -12,7 +12,7 @@ from review.advice import handout_section, with_standard_questions
 from review.feedback import FeedbackService, Step, assessment_rows, handout_html, plan_steps
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import ROLE_LABELS, md_text, playable_audio, value_label
+from review.views.common import ROLE_LABELS, SERVICE_LABELS, md_text, playable_audio, shown_time, value_label
 from rubrics import load_rubrics
 from rubrics.reflection import load_reflection_questions
 
@@ -77,7 +77,7 @@ def render(service: ReviewService) -> None:
     feedback = FeedbackService(service.db_path, service.user)
     notes = feedback.notes(call_id)
     st.caption(
-        f"Samtale {_md(call_id)} · {info.service or '–'} · {info.started_at} · operatør {_md(info.operator_id or '–')}"
+        f"Samtale {_md(call_id)} · {SERVICE_LABELS.get(info.service or '', '–')} · {shown_time(info.started_at)} · operatør {_md(info.operator_id or '–')}"
     )
     index = _step_number(len(steps))
     back, where, forward = st.columns([1, 3, 1])

@@ -11,7 +11,7 @@ from lydlogg.formatting import clock
 from review.access import AccessDenied
 from review.search import SearchQuery
 from review.service import ReviewService
-from review.views.common import ROLE_LABELS, SERVICE_LABELS
+from review.views.common import ROLE_LABELS, SERVICE_LABELS, shown_time
 
 ROLE_CHOICES = {
     "": "alle",
@@ -33,7 +33,7 @@ def hits_table(hits: pd.DataFrame) -> pd.DataFrame:
                 for c, t in zip(hits["call_id"], hits["start_s"], strict=True)
             ],
             "Samtale": hits["call_id"],
-            "Tid": [t.strftime("%Y-%m-%d %H:%M") if pd.notna(t) else "–" for t in hits["started_at"]],
+            "Tid": hits["started_at"].map(shown_time),
             "Tjeneste": hits["service"].map(SERVICE_LABELS).fillna("–"),
             "Operatør": hits["operator_id"].fillna("–"),
             "Ved": hits["start_s"].map(clock),
