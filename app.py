@@ -28,6 +28,7 @@ from review.login_sessions import (
     start_session,
 )
 from review.service import ReviewService
+from review.views import not_found
 
 log = logging.getLogger("lydlogg.app")
 st.set_page_config(page_title="Lydlogg", page_icon="🎧", layout="wide")
@@ -201,6 +202,9 @@ if user is None:
     login_pages = [st.Page(login, title="Logg inn", url_path="logg-inn", default=True)] + [
         st.Page(lambda: login(), title="Logg inn", url_path=path) for path in MENU_PATHS
     ]
+    missing = not_found.unknown_page(not_found.requested_page(), [p.url_path for p in login_pages])
+    if missing:  # log in first; the address then answers «finner ikke siden»
+        login_pages.append(st.Page(lambda: login(), title="Logg inn", url_path=missing))
     st.navigation(login_pages, position="hidden").run()
 else:
     st.session_state["service"] = ReviewService(db_path, user)
@@ -221,4 +225,10 @@ else:
         st.Page(script, title=title, url_path=path, default=path == home)
         for _action, script, title, path in allowed_menu
     ]
+    # An address that is no page this user may open gets a Norwegian page, not Streamlit's dialog.
+    missing = not_found.unknown_page(not_found.requested_page(), [p.url_path for p in pages])
+    if missing:
+        home_title = allowed_menu[actions.index(home_action)][2]
+        pages.append(st.Page(lambda: not_found.render(home_title, home), title="Finner ikke siden",
+                             url_path=missing, visibility="hidden"))  # fmt: skip
     st.navigation(pages).run()
