@@ -140,3 +140,24 @@ def test_a_refused_sampling_plan_is_explained_in_norwegian(monkeypatch, db, mont
 def test_an_unknown_address_gets_the_norwegian_page(requested, answer):
     assert unknown_page(requested, ["innboks", "samtale"]) == answer
     assert "finnes ikke" in MESSAGE
+
+
+@pytest.mark.parametrize(
+    ("title", "rubric", "calls", "reviewers", "said"),
+    [
+        ("", "lvs_operator", [CALL], ["leder", "veileder"], "gi runden et navn"),
+        ("R", "ukjent", [CALL], ["leder", "veileder"], "ukjent rubrikk"),
+        ("R", "lvs_operator", [], ["leder", "veileder"], "minst én samtale"),
+        ("R", "lvs_operator", [CALL], ["leder"], "minst to vurderere"),
+        ("R", "lvs_operator", [CALL], ["leder", "nisse"], "kalibrere: nisse"),
+        ("R", "lvs_operator", ["finnes-ikke"], ["leder", "veileder"], "finner ikke samtalene: finnes-ikke"),
+    ],
+)
+def test_a_refused_calibration_round_is_explained_in_norwegian(db, title, rubric, calls, reviewers, said):
+    from review.calibration import CalibrationService
+    from review.views.calibration import ROUND_ERRORS
+    from review.views.common import in_norwegian
+
+    with pytest.raises(ValueError) as refused:
+        CalibrationService(db, USERS["leder"]).create_round(title, rubric, calls, reviewers)
+    assert said in in_norwegian(refused.value, ROUND_ERRORS, "FALLBACK")

@@ -13,7 +13,7 @@ from review.agreement import SUGGESTION, Agreement
 from review.calibration import CalibrationService, Round, RoundResults
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import playable_audio, shown_frame, shown_time, value_label
+from review.views.common import in_norwegian, playable_audio, shown_frame, shown_time, value_label
 from rubrics import load_rubrics
 
 
@@ -99,6 +99,20 @@ def render(service: ReviewService) -> None:
         st.rerun()
 
 
+# The calibration service refuses in English (shared with the CLI); the page says it in bokmål.
+ROUND_ERRORS = (
+    ("a round needs a title", "gi runden et navn."),
+    ("unknown rubric", "ukjent rubrikk."),
+    ("at least one call", "velg minst én samtale."),
+    ("at least two reviewers", "en runde trenger minst to vurderere."),
+    ("not active users who may calibrate: ", "ikke aktive brukere som kan kalibrere: "),
+    ("no such calls: ", "finner ikke samtalene: "),
+    ("the round is closed", "runden er avsluttet."),
+    ("has no criterion", "rubrikken har ikke dette kriteriet."),
+    ("cannot be empty", "skriv tolkningen først."),
+)
+
+
 def _create_form(service: ReviewService, calibration: CalibrationService) -> None:
     with st.expander("Ny kalibreringsrunde"), st.form("new-round"):
         title = st.text_input("Navn på runden")
@@ -112,7 +126,7 @@ def _create_form(service: ReviewService, calibration: CalibrationService) -> Non
                     [r.strip() for r in reviewers.split(",") if r.strip()],
                 )  # fmt: skip
             except ValueError as e:
-                st.error(f"Runden ble ikke opprettet: {e}")
+                st.error("Runden ble ikke opprettet: " + in_norwegian(e, ROUND_ERRORS, "sjekk feltene."))
             else:
                 st.query_params["runde"] = round_id
                 st.success("Runden er opprettet.")
@@ -248,7 +262,7 @@ def _results(calibration: CalibrationService, found: Round, results: RoundResult
                             found.rubric_id, criterion.id, text, round_id=found.round_id
                         )
                     except ValueError as e:
-                        st.error(f"Ikke lagret: {e}")
+                        st.error("Ikke lagret: " + in_norwegian(e, ROUND_ERRORS, "sjekk teksten."))
                     else:
                         st.success("Tolkningen er lagret og vises som veiledning i neste runde.")
 

@@ -42,6 +42,17 @@ def shown_frame(frame, **columns):  # noqa: ANN001, ANN201 - pandas DataFrame in
     return display_frame(frame, timezone(), **columns)
 
 
+def in_norwegian(error: Exception, translations: tuple[tuple[str, str], ...], fallback: str) -> str:
+    """A refusal raised in English (the service layer and the CLI share the messages) as the page
+    says it: the first translation whose English part the message holds; a translation ending in
+    ": " keeps what follows (names the user typed). Nothing English reaches the page."""
+    text = str(error)
+    for english, norwegian in translations:
+        if english in text:
+            return norwegian + text.split(english, 1)[1] if english.endswith(": ") else norwegian
+    return fallback
+
+
 def quality_cell(level: str | None, quality: float | None) -> str:
     """Inbox cell for a call's transcript quality: the level and the estimated share of right words."""
     if level is None:

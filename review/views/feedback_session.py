@@ -156,8 +156,8 @@ def _closing(service, feedback, call_id, rubric, rows, reviews, steps, notes, ad
                                file_name=f"tilbakemelding-{call_id}.pdf", mime="application/pdf",
                                on_click=service.record_download,
                                args=("feedback handout pdf", call_id))  # fmt: skip
-        except PdfUnavailableError as e:
-            st.warning(f"PDF er ikke tilgjengelig her: {e}")
+        except PdfUnavailableError:
+            st.warning("PDF er ikke tilgjengelig på denne maskinen (WeasyPrint/Pango mangler); skriv ut HTML-siden.")
 
 
 def _notes(feedback: FeedbackService, call_id: str, step: Step, notes) -> None:

@@ -13,7 +13,14 @@ from review.access import allowed
 from review.filters import InboxFilter
 from review.sampling import SamplingPlan
 from review.service import ReviewService
-from review.views.common import QUALITY_LABELS, SERVICE_LABELS, STATUS_LABELS, quality_cell, shown_time
+from review.views.common import (
+    QUALITY_LABELS,
+    SERVICE_LABELS,
+    STATUS_LABELS,
+    in_norwegian,
+    quality_cell,
+    shown_time,
+)
 
 COLUMNS = {
     "lenke": "Samtale",
@@ -59,11 +66,7 @@ _SAMPLING_ERRORS = (
 
 def sampling_error(error: ValueError) -> str:
     """A refused sampling plan, in bokmål (names the user typed are kept)."""
-    text = str(error)
-    for english, norwegian in _SAMPLING_ERRORS:
-        if english in text:
-            return norwegian + text.split(english, 1)[1] if english.endswith(": ") else norwegian
-    return "Utvalgsplanen kunne ikke lages. Sjekk måned, antall og vurderere."
+    return in_norwegian(error, _SAMPLING_ERRORS, "Utvalgsplanen kunne ikke lages. Sjekk måned, antall og vurderere.")
 
 
 def _sampling_form(service: ReviewService) -> None:
