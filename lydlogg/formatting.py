@@ -166,7 +166,7 @@ def score_text(value: int | None, yes_no_scale: bool, *, missing: str = "ikke ak
     ``missing`` (``ikke aktuelt`` on the form, ``–`` in a table) when there is none."""
     if is_missing(value):
         return missing
-    return yes_no(value) if yes_no_scale else str(value)
+    return yes_no(value) if yes_no_scale else number_text(value)  # 3.0 from a column with gaps reads "3"
 
 
 def value_text(value: object, timezone: str = DEFAULT_TIMEZONE) -> str:

@@ -90,6 +90,7 @@ def test_yes_no(value, shown):
 def test_a_criterion_value_as_the_form_shows_it():
     assert score_text(1, True) == "ja" and score_text(0, True) == "nei" and score_text(3, False) == "3"
     assert score_text(None, False) == "ikke aktuelt" and score_text(None, True, missing="–") == "–"
+    assert score_text(3.0, False) == "3" and score_text(float("nan"), False) == "ikke aktuelt"
 
 
 @pytest.mark.parametrize(

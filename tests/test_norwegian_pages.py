@@ -161,3 +161,21 @@ def test_a_refused_calibration_round_is_explained_in_norwegian(db, title, rubric
     with pytest.raises(ValueError) as refused:
         CalibrationService(db, USERS["leder"]).create_round(title, rubric, calls, reviewers)
     assert said in in_norwegian(refused.value, ROUND_ERRORS, "FALLBACK")
+
+
+def test_the_self_review_comparison_shows_values_as_the_form_does():
+    import pandas as pd
+
+    from review.views.call import comparison_text
+
+    table = pd.DataFrame(
+        {"Kriterium": ["Presenterer seg", "Konkrete råd"], "Egen vurdering": [1, None], "veileder": [0.0, 3.0],
+         "Ulik": [True, True]}
+    )  # fmt: skip
+    shown = comparison_text(table, [True, False])
+    assert shown.to_dict("list") == {
+        "Kriterium": ["Presenterer seg", "Konkrete råd"],
+        "Egen vurdering": ["ja", "ikke aktuelt"],
+        "veileder": ["nei", "3"],
+        "Ulik": ["ja", "ja"],
+    }

@@ -116,7 +116,7 @@ ROUND_ERRORS = (
 def _create_form(service: ReviewService, calibration: CalibrationService) -> None:
     with st.expander("Ny kalibreringsrunde"), st.form("new-round"):
         title = st.text_input("Navn på runden")
-        rubric_id = st.selectbox("Rubrikk", sorted(_rubrics()))
+        rubric_id = st.selectbox("Rubrikk", sorted(_rubrics()), format_func=lambda r: _rubrics()[r].rubric.title)
         calls = st.text_input("Samtaler (id-er, kommaseparert)")
         reviewers = st.text_input("Vurderere (brukernavn, kommaseparert)")
         if st.form_submit_button("Opprett runde"):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lydlogg.formatting import clock
+from lydlogg.formatting import clock, score_text
+from lydlogg.formatting import yes_no as yes_no_text
 from review.access import AccessDenied, allowed
 from review.comparison import compare_reviews, parse_segment_comments
 from review.service import ReviewService
@@ -184,6 +185,17 @@ def _correction_form(service: ReviewService, call_id: str, transcript) -> None:
             st.rerun()
 
 
+def comparison_text(table, yes_no: list[bool]):  # noqa: ANN001, ANN201 - pandas DataFrame in and out
+    """The comparison's values as the form shows them (``ja``/``nei``, ``ikke aktuelt``), one row per
+    criterion in rubric order; ``Ulik`` as ``ja``/``nei``."""
+    values = [c for c in table.columns if c not in ("Kriterium", "Ulik")]
+    shown = table.astype(object).copy()
+    for column in values:
+        shown[column] = [score_text(v, yn) for v, yn in zip(table[column], yes_no, strict=True)]
+    shown["Ulik"] = table["Ulik"].map(yes_no_text)
+    return shown
+
+
 def _comparison(service: ReviewService, call_id: str, loaded) -> None:
     """After a self-review: the user's values beside the others', differences marked."""
     reviews = service.reviews(call_id)
@@ -193,8 +205,9 @@ def _comparison(service: ReviewService, call_id: str, loaded) -> None:
         return
     st.subheader("Egenvurdering mot veileder")
     table = compare_reviews(own, others, [(c.id, c.title) for c in loaded.rubric.criteria])
-    st.dataframe(table.style.apply(lambda row: ["background-color: #fde8e8" if row["Ulik"] else ""] * len(row), axis=1),
-                 hide_index=True)  # fmt: skip
+    shown = comparison_text(table, [c.scale.type == "yes_no" for c in loaded.rubric.criteria])
+    st.dataframe(shown.style.apply(lambda row: ["background-color: #fde8e8" if row["Ulik"] == "ja" else ""] * len(row),
+                                   axis=1), hide_index=True)  # fmt: skip
     for other in others:
         if other.overall_comment:
             st.caption(f"{md_text(other.reviewer)}:")
