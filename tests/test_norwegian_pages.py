@@ -179,3 +179,21 @@ def test_the_self_review_comparison_shows_values_as_the_form_does():
         "veileder": ["nei", "3"],
         "Ulik": ["ja", "ja"],
     }
+
+
+def test_after_a_self_review_the_comparison_reads_as_the_form(monkeypatch, db):
+    from review.service import ReviewService
+
+    call = "lvs-001-feber-barn"  # op-anne's call
+    ReviewService(db, USERS["veileder"]).save_review(
+        call, kind="peer", rubric_id="lvs_operator", rubric_version=1, rubric_sha256="x",
+        values={"introduces_self": 0, "open_questions": 3}, overall_comment="", comments=[],
+    )  # fmt: skip
+    at = _open(monkeypatch, db, "anne", "samtale", samtale=call)
+    at.radio(key="crit-introduces_self").set_value(1)
+    at.button(key="FormSubmitter:review-Lagre vurdering").click().run()
+    assert not at.exception, at.exception
+    (table,) = [d.value for d in at.dataframe if "Egen vurdering" in d.value.columns]
+    row = table.set_index("Kriterium").loc["Presenterer seg"]
+    assert row["Egen vurdering"] == "ja" and row["veileder"] == "nei" and row["Ulik"] == "ja"
+    assert raw_values(at) == []
