@@ -1,7 +1,8 @@
 """Printable documents: HTML from Jinja2 templates with autoescape, and PDF from that HTML.
 
 Every handout and report (episode summary, monthly report, feedback-session handout, case
-handout) is a template in ``lydlogg/templates/`` (package data) rendered by :func:`render_html`,
+handout) and the call page's transcript is a template in ``lydlogg/templates/`` (package data)
+rendered by :func:`render_html`,
 so every value is escaped exactly once by Jinja2 and no document is put together by hand.
 :func:`html_to_pdf` is the one way to make a PDF; :func:`pdf_available` says cheaply whether it can.
 """
