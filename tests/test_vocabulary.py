@@ -37,6 +37,10 @@ _COPIES = {
     "staff roles": re.compile(r"""[(\[{]\s*["']operator["'],\s*["']doctor["']\s*[)\]}]"""),
     "user roles": re.compile(r"""["']admin["'],\s*["']leder["'],\s*["']veileder["']"""),
     "urgencies": re.compile(r"""["']red["'],\s*["']yellow["'],\s*["']green["']"""),
+    "service labels": re.compile(r"""["']lvs["']:\s*["'](?:LVS|Legevaktsentral)["']"""),
+    "speaker role labels": re.compile(r"""["']caller["']:\s*["']Innringer["']"""),
+    "user role labels": re.compile(r"""["']admin["']:\s*["']Administrator["']"""),
+    "urgency labels": re.compile(r"""["']red["']:\s*["']rød["']"""),
 }
 # The SQL CHECK constraints of past migrations are history: they stay as they were written.
 _ALLOWED = {"norsk/vocabulary.py", "lydlogg/vocabulary.py"}
