@@ -7,7 +7,7 @@ import streamlit as st
 from lydlogg.formatting import clock, score_text
 from lydlogg.formatting import yes_no as yes_no_text
 from review.access import AccessDenied, allowed
-from review.comparison import compare_reviews, parse_segment_comments
+from review.comparison import compare_reviews, parse_segment_comments, reviewer_names
 from review.service import ReviewService
 from review.views import advice_section
 from review.views.common import (
@@ -206,11 +206,13 @@ def _comparison(service: ReviewService, call_id: str, loaded) -> None:
     st.subheader("Egenvurdering mot veileder")
     table = compare_reviews(own, others, [(c.id, c.title) for c in loaded.rubric.criteria])
     shown = comparison_text(table, [c.scale.type == "yes_no" for c in loaded.rubric.criteria])
+    names = reviewer_names(service.db_path, [o.reviewer for o in others])
+    shown = shown.rename(columns=names)
     st.dataframe(shown.style.apply(lambda row: ["background-color: #fde8e8" if row["Ulik"] == "ja" else ""] * len(row),
                                    axis=1), hide_index=True)  # fmt: skip
     for other in others:
         if other.overall_comment:
-            st.caption(f"{md_text(other.reviewer)}:")
+            st.caption(f"{md_text(names.get(other.reviewer, other.reviewer))}:")
             st.text(other.overall_comment)
 
 
