@@ -211,7 +211,9 @@ else:
     if allowed(user, "view_dashboard") and not user.own_calls_only and db_path.exists():
         warm_dashboard(str(db_path), user)
     with st.sidebar:
-        st.write(f"Innlogget som **{user.display_name}** ({USER_ROLE_LABELS.get(user.role, user.role).lower()})")
+        st.write(
+            f"Innlogget som **{user.display_name}** ({USER_ROLE_LABELS.get(user.role, user.role).lower()})"
+        )
         if st.button("Logg ut"):
             log_out()
             st.rerun()

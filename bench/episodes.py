@@ -53,7 +53,9 @@ def main() -> None:
         t_full = time.perf_counter() - t0
         counts = summarise(full)
         con.execute(
-            _CONTACTS.format(seconds=year, phones=phones, start=args.contacts, stop=args.contacts + args.new, **_SERVICES)
+            _CONTACTS.format(
+                seconds=year, phones=phones, start=args.contacts, stop=args.contacts + args.new, **_SERVICES
+            )
         )
         new_ids = [f"c{i:08d}" for i in range(args.contacts, args.contacts + args.new)]
         t0 = time.perf_counter()

@@ -220,5 +220,7 @@ def display_frame(
             else:
                 out[name] = column.map(lambda v, w=whole: number_text(v) if w else value_text(v, timezone))
         elif pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column):
-            out[name] = column.astype(object).map(lambda v: v if isinstance(v, list | tuple | dict) else value_text(v, timezone))
+            out[name] = column.astype(object).map(
+                lambda v: v if isinstance(v, list | tuple | dict) else value_text(v, timezone)
+            )
     return out

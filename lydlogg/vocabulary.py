@@ -46,7 +46,12 @@ __all__ = [
     "UserRole",
 ]
 
-SERVICE_LABELS: dict[str, str] = {"lvs": "LVS", "amk": "AMK", "legevaktlege": "Legevaktlege", "fastlege": "Fastlege"}
+SERVICE_LABELS: dict[str, str] = {
+    "lvs": "LVS",
+    "amk": "AMK",
+    "legevaktlege": "Legevaktlege",
+    "fastlege": "Fastlege",
+}
 """Short service names for tables and filters."""
 
 SERVICE_NAMES: dict[str, str] = {**SERVICE_LABELS, "lvs": "Legevaktsentral"}
@@ -74,7 +79,12 @@ USER_ROLE_LABELS: dict[str, str] = {
 OWN_CALLS_ROLES: tuple[str, ...] = ("operator", "lege")
 """User roles that see only their own calls and so need an operator id."""
 
-SPEAKER_ROLE_LABELS: dict[str, str] = {"operator": "Operatør", "doctor": "Lege", "caller": "Innringer", "other": "Annen"}
+SPEAKER_ROLE_LABELS: dict[str, str] = {
+    "operator": "Operatør",
+    "doctor": "Lege",
+    "caller": "Innringer",
+    "other": "Annen",
+}
 
 AUDIT_ACTION_LABELS: dict[str, str] = {
     "activate_user": "aktiverte bruker",
@@ -139,4 +149,3 @@ SEARCH_ROLES: dict[str, tuple[str, ...]] = {
     "staff": STAFF_ROLES,
 }
 """Whose words a transcript search looks in: one speaker role, or ``staff`` for both staff roles."""
-

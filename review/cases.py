@@ -316,8 +316,6 @@ def content_from_json(doc: dict, transcript: Transcript) -> CaseContent:
     )
 
 
-
-
 class CaseLibraryService:
     """Drafts, publishing, search and reading of cases for one user (build it from the app's
     ReviewService: db_path, user)."""

@@ -210,7 +210,11 @@ def handout_html(
         advice_html=Markup(advice_html),  # noqa: S704 - escaped by review.advice.handout_section
         questions=questions,
         notes=[
-            ("hele samtalen" if n.segment_index is None else clock(starts.get(n.segment_index)), n.written_by, n.text)
+            (
+                "hele samtalen" if n.segment_index is None else clock(starts.get(n.segment_index)),
+                n.written_by,
+                n.text,
+            )
             for n in notes
         ],
     )

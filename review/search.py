@@ -135,9 +135,7 @@ def search_calls(
     if without:
         where.append(
             "NOT EXISTS (SELECT 1 FROM search_segments w WHERE w.call_id = c.call_id"  # noqa: S608 - constant SQL
-            f" AND w.role IN ({_STAFF_SQL}) AND "
-            + match_sql("search_segments", "w.doc_id")
-            + " IS NOT NULL)"
+            f" AND w.role IN ({_STAFF_SQL}) AND " + match_sql("search_segments", "w.doc_id") + " IS NOT NULL)"
         )
         params.append(" ".join(without))
     if query.criterion_id:

@@ -497,9 +497,7 @@ class ReviewService:
             return self.swap_speaker_roles(call_id, speakers[0][0], speakers[1][0])
         swap = {"operator": "caller", "doctor": "caller", "caller": None}
         transcript = self.transcript(call_id)
-        staff_role = next(
-            (s.role for s in transcript.segments if s.role in STAFF_ROLES), "operator"
-        )
+        staff_role = next((s.role for s in transcript.segments if s.role in STAFF_ROLES), "operator")
         swap["caller"] = staff_role
         changes = [(i, None, swap[s.role]) for i, s in enumerate(transcript.segments) if s.role in swap]
         if changes:
@@ -525,6 +523,7 @@ class ReviewService:
     def _correct(self, call_id: str, changes: list[tuple[int, str | None, str | None]]) -> None:
         from lydlogg.scoring import score_stored
         from lydlogg.settings import load_settings
+
         for _index, text, role in changes:
             if role is not None and role not in SPEAKER_ROLES:
                 raise ValueError(f"role {role!r} is not one of {', '.join(SPEAKER_ROLES)}")

@@ -97,9 +97,7 @@ class Phase(_Strict):
 
 class AppliesTo(_Strict):
     services: tuple[str, ...] = Field(min_length=1, description="Services whose calls this rubric assesses.")
-    roles: tuple[StaffRole, ...] = Field(
-        min_length=1, description="Staff roles assessed."
-    )
+    roles: tuple[StaffRole, ...] = Field(min_length=1, description="Staff roles assessed.")
 
     @field_validator("services")
     @classmethod

@@ -69,7 +69,9 @@ def test_the_case_handout():
     assessment = {"rubric_title": EVIL, "reviewers": [EVIL],
                   "criteria": [{"id": "x", "title": EVIL, "suggested": 1, "values": [0], "yes_no": True}],
                   "overall": [{"reviewer": EVIL, "text": EVIL}], "comments": [{"at_s": 3.0, "reviewer": EVIL, "text": EVIL}]}  # fmt: skip
-    content = CaseContent(EVIL, "lvs", transcript, assessment, f"{EVIL}\n\nandre linje", (EVIL,), ((EVIL, EVIL),))
+    content = CaseContent(
+        EVIL, "lvs", transcript, assessment, f"{EVIL}\n\nandre linje", (EVIL,), ((EVIL, EVIL),)
+    )
     page = case_handout(content)
     _escaped_once(page, 12)
     assert "1:01 Innringer" in page and "<td>ja</td><td>nei</td>" in page and "LVS" in page

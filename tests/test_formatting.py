@@ -82,7 +82,9 @@ def test_clock(seconds, shown):
     assert clock(seconds) == shown
 
 
-@pytest.mark.parametrize(("value", "shown"), [(True, "ja"), (1, "ja"), (False, "nei"), (0, "nei"), (None, "–")])
+@pytest.mark.parametrize(
+    ("value", "shown"), [(True, "ja"), (1, "ja"), (False, "nei"), (0, "nei"), (None, "–")]
+)
 def test_yes_no(value, shown):
     assert yes_no(value) == shown
 

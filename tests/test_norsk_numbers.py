@@ -22,14 +22,18 @@ def _wide_range() -> list[int]:
 
 
 def test_every_number_read_back_from_num2words():
-    wrong = [(n, _spoken(n), parse_cardinal(_spoken(n))) for n in _wide_range() if parse_cardinal(_spoken(n)) != n]
+    wrong = [
+        (n, _spoken(n), parse_cardinal(_spoken(n))) for n in _wide_range() if parse_cardinal(_spoken(n)) != n
+    ]
     assert wrong == []
 
 
 def test_one_word_forms_read_as_the_same_number():
-    """"firehundreogtolv": ASR often glues the words together; the value must not change."""
+    """ "firehundreogtolv": ASR often glues the words together; the value must not change."""
     numbers = [*range(0, 1000), 1001, 1013, 1234, 2000, 5050, 9999]
-    wrong = [n for n in numbers if getattr(parse_number_word(_spoken(n).replace(" ", "")), "value", None) != n]
+    wrong = [
+        n for n in numbers if getattr(parse_number_word(_spoken(n).replace(" ", "")), "value", None) != n
+    ]
     assert wrong == []
 
 
@@ -47,7 +51,16 @@ def test_the_anonymiser_and_the_scorers_read_a_number_alike(n):
 
 @pytest.mark.parametrize(
     "words",
-    ["to tre", "femti femti", "hundre hundre", "og", "", "tusen tusen tusen fem", "tre og tjue", "nittenåtti"],
+    [
+        "to tre",
+        "femti femti",
+        "hundre hundre",
+        "og",
+        "",
+        "tusen tusen tusen fem",
+        "tre og tjue",
+        "nittenåtti",
+    ],
 )
 def test_what_is_not_one_cardinal_is_refused(words):
     assert parse_cardinal(words) is None
@@ -55,8 +68,16 @@ def test_what_is_not_one_cardinal_is_refused(words):
 
 @pytest.mark.parametrize(
     ("words", "value"),
-    [("tjue en", 21), ("tusen og fem", 1005), ("tretusen fem hundre", 3500), ("hundre og tretten", 113),
-     ("sju", 7), ("søtti", 70), ("tjueein", 21), ("tre millioner to hundre tusen", 3_200_000)],
+    [
+        ("tjue en", 21),
+        ("tusen og fem", 1005),
+        ("tretusen fem hundre", 3500),
+        ("hundre og tretten", 113),
+        ("sju", 7),
+        ("søtti", 70),
+        ("tjueein", 21),
+        ("tre millioner to hundre tusen", 3_200_000),
+    ],
 )
 def test_forms_num2words_does_not_write(words, value):
     assert parse_cardinal(words) == value

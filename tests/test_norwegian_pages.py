@@ -22,10 +22,23 @@ from review.views.not_found import MESSAGE, unknown_page
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
 CALL = "ep1-c2-lvs"
-_TEXT_KINDS = ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning", "error", "success")
+_TEXT_KINDS = (
+    "title",
+    "header",
+    "subheader",
+    "markdown",
+    "caption",
+    "text",
+    "info",
+    "warning",
+    "error",
+    "success",
+)
 _WIDGETS = ("multiselect", "selectbox", "radio", "text_input", "text_area", "number_input", "date_input",
             "checkbox", "button", "toggle")  # fmt: skip
-_RAW = re.compile(r"\bNone\b|\bNaN\b|\bnan\b|\bNaT\b|\+00:00|Choose options?|\(operator\)|\.000000|\b\d{4}-\d\d-\d\d \d\d:\d\d")
+_RAW = re.compile(
+    r"\bNone\b|\bNaN\b|\bnan\b|\bNaT\b|\+00:00|Choose options?|\(operator\)|\.000000|\b\d{4}-\d\d-\d\d \d\d:\d\d"
+)
 
 
 @pytest.fixture(scope="module")

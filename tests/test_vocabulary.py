@@ -15,8 +15,13 @@ PACKAGES = ("lydlogg", "review", "rubrics", "transcription", "anonymise", "norsk
 
 @pytest.mark.parametrize(
     ("codes", "labels"),
-    [(v.SERVICES, v.SERVICE_LABELS), (v.SERVICES, v.SERVICE_NAMES), (v.URGENCIES, v.URGENCY_LABELS),
-     (v.USER_ROLES, v.USER_ROLE_LABELS), (v.SPEAKER_ROLES, v.SPEAKER_ROLE_LABELS)],
+    [
+        (v.SERVICES, v.SERVICE_LABELS),
+        (v.SERVICES, v.SERVICE_NAMES),
+        (v.URGENCIES, v.URGENCY_LABELS),
+        (v.USER_ROLES, v.USER_ROLE_LABELS),
+        (v.SPEAKER_ROLES, v.SPEAKER_ROLE_LABELS),
+    ],
 )
 def test_every_code_has_a_norwegian_label(codes, labels):
     assert list(labels) == list(codes)

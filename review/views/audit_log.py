@@ -227,7 +227,10 @@ def _pick(
     """A filter list whose first entry, «alle», does not filter."""
     choices = ["", *options] if current is None or current in options else ["", current, *options]
     chosen = st.selectbox(
-        label, choices, index=choices.index(current or ""), key=key,
+        label,
+        choices,
+        index=choices.index(current or ""),
+        key=key,
         format_func=lambda v: (labels or {}).get(v, v) if v else "alle",
     )
     return chosen or None
@@ -272,7 +275,9 @@ def render(service: ReviewService) -> None:
         st.info("Ingen hendelser passer filteret.")
         return
     st.dataframe(
-        shown_rows(page.rows, timezone())[list(COLUMNS)].rename(columns=COLUMNS), hide_index=True, width="stretch"
+        shown_rows(page.rows, timezone())[list(COLUMNS)].rename(columns=COLUMNS),
+        hide_index=True,
+        width="stretch",
     )
     first = page.wanted.page * page.limit + 1
     st.caption(

@@ -116,7 +116,9 @@ ROUND_ERRORS = (
 def _create_form(service: ReviewService, calibration: CalibrationService) -> None:
     with st.expander("Ny kalibreringsrunde"), st.form("new-round"):
         title = st.text_input("Navn på runden")
-        rubric_id = st.selectbox("Rubrikk", sorted(_rubrics()), format_func=lambda r: _rubrics()[r].rubric.title)
+        rubric_id = st.selectbox(
+            "Rubrikk", sorted(_rubrics()), format_func=lambda r: _rubrics()[r].rubric.title
+        )
         calls = st.text_input("Samtaler (id-er, kommaseparert)")
         reviewers = st.text_input("Vurderere (brukernavn, kommaseparert)")
         if st.form_submit_button("Opprett runde"):
@@ -205,7 +207,10 @@ def _results(calibration: CalibrationService, found: Round, results: RoundResult
         st.markdown("**Strenghet** (gjennomsnittlig avvik fra gruppens snitt; negativt = strengere)")
         st.dataframe(
             pd.DataFrame(
-                [(who, f"{offset:+.2f}".replace(".", ",")) for who, offset in report.overall.strictness.items()],
+                [
+                    (who, f"{offset:+.2f}".replace(".", ","))
+                    for who, offset in report.overall.strictness.items()
+                ],
                 columns=["Vurderer", "Avvik"],
             ),
             hide_index=True,
@@ -276,7 +281,12 @@ def _interpretations(calibration: CalibrationService, found: Round) -> None:
         st.dataframe(
             pd.DataFrame(
                 [
-                    (titles.get(i.criterion_id, i.criterion_id), i.text, i.decided_by, shown_time(i.decided_at))
+                    (
+                        titles.get(i.criterion_id, i.criterion_id),
+                        i.text,
+                        i.decided_by,
+                        shown_time(i.decided_at),
+                    )
                     for i in history
                 ],
                 columns=["Kriterium", "Tolkning", "Vedtatt av", "Tidspunkt"],

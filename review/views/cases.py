@@ -168,8 +168,13 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
     with st.form(f"publiser-{call_id}"):
         title = st.text_input("Tittel", key=f"tittel-{call_id}")
         points = st.text_area("Læringspunkter", key=f"laering-{call_id}")
-        tags = st.multiselect("Stikkord", library.tags(), accept_new_options=True, key=f"stikkord-{call_id}",
-                              placeholder="Velg eller skriv stikkord")
+        tags = st.multiselect(
+            "Stikkord",
+            library.tags(),
+            accept_new_options=True,
+            key=f"stikkord-{call_id}",
+            placeholder="Velg eller skriv stikkord",
+        )
         confirmed = st.checkbox(
             "Jeg har kontrollert alle sladdinger, og kasuset identifiserer ingen pasient, innringer eller ansatt.",
             key=f"bekreft-{call_id}",

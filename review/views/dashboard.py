@@ -65,7 +65,9 @@ def table(df: pd.DataFrame) -> None:
     # Shares and means as text ("33 %", "2,3", "–"); counts stay numbers, shown without decimals.
     shown = shown.assign(**{c: shown[c].map(lambda v, k=kind: number_text(v, k))
                             for c, kind in _NUMBER_KINDS.items() if c in shown and kind != "count"})  # fmt: skip
-    st.dataframe(shown_frame(shown[[c for c in COLUMNS if c in shown]]).rename(columns=COLUMNS), hide_index=True)
+    st.dataframe(
+        shown_frame(shown[[c for c in COLUMNS if c in shown]]).rename(columns=COLUMNS), hide_index=True
+    )
 
 
 def service_for(review: ReviewService) -> DashboardService:

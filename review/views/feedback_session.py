@@ -157,7 +157,9 @@ def _closing(service, feedback, call_id, rubric, rows, reviews, steps, notes, ad
                                on_click=service.record_download,
                                args=("feedback handout pdf", call_id))  # fmt: skip
         except PdfUnavailableError:
-            st.warning("PDF er ikke tilgjengelig på denne maskinen (WeasyPrint/Pango mangler); skriv ut HTML-siden.")
+            st.warning(
+                "PDF er ikke tilgjengelig på denne maskinen (WeasyPrint/Pango mangler); skriv ut HTML-siden."
+            )
 
 
 def _notes(feedback: FeedbackService, call_id: str, step: Step, notes) -> None:

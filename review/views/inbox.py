@@ -66,7 +66,9 @@ _SAMPLING_ERRORS = (
 
 def sampling_error(error: ValueError) -> str:
     """A refused sampling plan, in bokmål (names the user typed are kept)."""
-    return in_norwegian(error, _SAMPLING_ERRORS, "Utvalgsplanen kunne ikke lages. Sjekk måned, antall og vurderere.")
+    return in_norwegian(
+        error, _SAMPLING_ERRORS, "Utvalgsplanen kunne ikke lages. Sjekk måned, antall og vurderere."
+    )
 
 
 def _sampling_form(service: ReviewService) -> None:
