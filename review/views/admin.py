@@ -16,6 +16,7 @@ from lydlogg.users import UserAdminService, UserRow
 from lydlogg.vocabulary import OWN_CALLS_ROLES, USER_ROLE_LABELS
 from review.access import AccessDenied, allowed, check
 from review.service import ReviewService
+from review.views.common import in_norwegian as translated
 from review.views.common import shown_time
 
 __all__ = [
@@ -62,10 +63,7 @@ _TRANSLATIONS = (
 def in_norwegian(error: AuthError) -> str:
     """The message of a refused change, in bokmål (messages already in bokmål pass through)."""
     text = str(error)
-    for english, norwegian in _TRANSLATIONS:
-        if english in text:
-            return norwegian
-    return text[:1].upper() + text[1:]
+    return translated(error, _TRANSLATIONS, text[:1].upper() + text[1:])
 
 
 def validate_password(password: str, repeated: str) -> list[str]:
