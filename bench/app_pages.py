@@ -81,7 +81,8 @@ def main() -> None:
         import_transcripts(settings, [("long", long_call())])
         with connect(db) as con:
             con.execute(
-                "INSERT INTO words SELECT s.transcript_id, s.segment_index, w.i - 1, s.channel,"
+                "INSERT INTO words (transcript_id, segment_index, word_index, channel, start_s, end_s, text, probability)"
+                " SELECT s.transcript_id, s.segment_index, w.i - 1, s.channel,"
                 " s.start_s + (w.i - 1) * 0.5, s.start_s + w.i * 0.5, w.word, CASE WHEN w.i % 7 = 0 THEN 0.3 ELSE 0.9 END"
                 " FROM segments s, LATERAL (SELECT unnest(string_split(s.text, ' ')) AS word,"
                 " generate_subscripts(string_split(s.text, ' '), 1) AS i) w"

@@ -153,7 +153,7 @@ def main() -> None:
                     [f"bench-save-{run}-{n}"],
                 )
                 con.execute(
-                    "INSERT INTO review_scores VALUES (?, 'open_questions', 3, NULL, NULL)",
+                    "INSERT INTO review_scores (review_id, criterion_id, value) VALUES (?, 'open_questions', 3)",
                     [f"bench-save-{run}-{n}"],
                 )
 

@@ -57,7 +57,7 @@ def import_transcripts(
     ``docs`` yields (source name, parsed JSON). The document's own ``service`` is used unless
     ``service`` is given. Importing the same document twice changes nothing.
     """
-    from lydlogg.metadata import SERVICES
+    from lydlogg.vocabulary import SERVICES
     from transcription.formats import TranscriptFormatError
 
     report = ImportReport()
@@ -119,7 +119,10 @@ def import_transcripts(
                                                         "text", "speaker", "role", "avg_logprob", "no_speech_prob"])  # fmt: skip
             seg_frame["channel"] = seg_frame["channel"].astype("Int32")
             con.register("new_segments", seg_frame)
-            con.execute("INSERT INTO segments SELECT * FROM new_segments")
+            con.execute(
+                "INSERT INTO segments (transcript_id, segment_index, channel, start_s, end_s, text, speaker, role, avg_logprob, no_speech_prob)"
+                " SELECT transcript_id, segment_index, channel, start_s, end_s, text, speaker, role, avg_logprob, no_speech_prob FROM new_segments"
+            )
             con.unregister("new_segments")
         from review.search import refresh_after_change
 
@@ -156,8 +159,7 @@ def scoring_key(loaded: LoadedRubric, library: AdviceLibrary) -> str:
 
 _LATEST_SQL = """
 SELECT t.transcript_id, t.call_id, t.language, c.service
-FROM transcripts t JOIN calls c USING (call_id)
-WHERE t.created_at = (SELECT max(t2.created_at) FROM transcripts t2 WHERE t2.call_id = t.call_id)
+FROM latest_transcripts l JOIN transcripts t USING (transcript_id) JOIN calls c ON c.call_id = l.call_id
 ORDER BY t.call_id
 """
 
@@ -272,7 +274,10 @@ def score_stored(
             if quality_rows:
                 frame = pd.DataFrame(quality_rows, columns=["transcript_id", "segment_index", "quality"])
                 con.register("new_quality", frame)
-                con.execute("INSERT OR REPLACE INTO segment_quality SELECT * FROM new_quality")
+                con.execute(
+                    "INSERT OR REPLACE INTO segment_quality (transcript_id, segment_index, quality)"
+                    " SELECT transcript_id, segment_index, quality FROM new_quality"
+                )
                 con.unregister("new_quality")
             if rows:
                 frame = pd.DataFrame(rows, columns=["transcript_id", "call_id", "rubric_id", "rubric_version",

@@ -369,6 +369,16 @@ class Settings(BaseSettings):
     )
 
     db_path: Path = Field(Path("data/lydlogg.duckdb"), description="The DuckDB database file.")
+    db_wait_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description=(
+            "How long a command or a page waits while another process (a batch run, a backup) holds "
+            "the database before it gives up: the command exits with an error naming the file, the "
+            "page offers to try again."
+        ),
+    )
     key_file: Path = Field(
         Path("data/secrets/pseudonym.key"),
         description=(

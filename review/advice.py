@@ -80,7 +80,7 @@ class AdviceService:
             check(self.service.user, "peer_review", self._owner(con, call_id), call_known=True)
             _advice, call = call_advice(con, call_id, self.library)
             tid = con.execute(
-                "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
+                "SELECT transcript_id FROM latest_transcripts WHERE call_id = ?",
                 [call_id],
             ).fetchone()[0]
             return correct_reason(
@@ -94,7 +94,7 @@ class AdviceService:
         with self.service._db() as con:
             return con.execute(
                 """
-                WITH latest AS (SELECT call_id, arg_max(transcript_id, created_at) AS tid FROM transcripts GROUP BY call_id)
+                WITH latest AS (SELECT call_id, transcript_id AS tid FROM latest_transcripts)
                 SELECT a.call_id, a.reason_id, strftime(c.started_at, '%Y-%m') AS month, c.operator_id,
                        a.home_care, a.meets_standard, a.missing_json
                 FROM advice_results a JOIN latest l ON l.tid = a.transcript_id JOIN calls c ON c.call_id = a.call_id

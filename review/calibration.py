@@ -227,11 +227,12 @@ class CalibrationService:
                     [round_id, title.strip(), rubric_id, self.user.username],
                 )
                 con.executemany(
-                    "INSERT INTO calibration_calls VALUES (?, ?, ?)",
+                    "INSERT INTO calibration_calls (round_id, call_id, position) VALUES (?, ?, ?)",
                     [(round_id, c, i) for i, c in enumerate(call_ids)],
                 )
                 con.executemany(
-                    "INSERT INTO calibration_members VALUES (?, ?)", [(round_id, r) for r in reviewers]
+                    "INSERT INTO calibration_members (round_id, username) VALUES (?, ?)",
+                    [(round_id, r) for r in reviewers],
                 )
                 _audit(con, self.user, "create_round", "round", round_id,
                        f"{len(call_ids)} calls, {len(reviewers)} reviewers")  # fmt: skip
@@ -325,7 +326,7 @@ class CalibrationService:
                 con.execute(_SUGGESTED_SQL, {"call_id": call_id, "rubric_id": found.rubric_id}).fetchall()
             )
             transcript = con.execute(
-                "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
+                "SELECT transcript_id FROM latest_transcripts WHERE call_id = ?",
                 [call_id],
             ).fetchone()
             previous = con.execute(
@@ -349,7 +350,7 @@ class CalibrationService:
                     [(review_id, c, v, suggested.get(c), comments.get(c)) for c, v in values.items()],
                 )
                 con.execute(
-                    "INSERT INTO calibration_reviews VALUES (?, ?, ?, ?)",
+                    "INSERT INTO calibration_reviews (review_id, round_id, call_id, reviewer) VALUES (?, ?, ?, ?)",
                     [review_id, round_id, call_id, self.user.username],
                 )
                 _audit(con, self.user, "save_round_review", "call", call_id, f"round {round_id} {review_id}")
@@ -501,8 +502,7 @@ SELECT s.criterion_id, s.value, s.confidence, s.rationale, s.evidence_json
 FROM suggestions s
 WHERE s.rubric_id = $rubric_id
   AND NOT coalesce(s.abstained, false)  -- an abstention is missing, never a value to agree with
-  AND s.transcript_id = (SELECT transcript_id FROM transcripts WHERE call_id = $call_id
-                         ORDER BY created_at DESC LIMIT 1)
+  AND s.transcript_id = (SELECT transcript_id FROM latest_transcripts WHERE call_id = $call_id)
   AND s.created_at = (SELECT max(created_at) FROM suggestions s2
                       WHERE s2.transcript_id = s.transcript_id AND s2.rubric_id = s.rubric_id)
 """

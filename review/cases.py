@@ -480,7 +480,8 @@ class CaseLibraryService:
              audio_file, audio_sha, content.search_text(), self.user.username, imported_sha256],
         )  # fmt: skip
         con.executemany(
-            "INSERT INTO case_scores VALUES (?, ?, ?)", [(case_id, c, v) for c, v in content.scores().items()]
+            "INSERT INTO case_scores (case_id, criterion_id, value) VALUES (?, ?, ?)",
+            [(case_id, c, v) for c, v in content.scores().items()],
         )
         build_index(con, "cases", "case_id", "search_text")  # the index is a snapshot: rebuild it
 

@@ -193,7 +193,7 @@ def _recontact_rates(df: pd.DataFrame) -> pd.DataFrame:
 # review layer (reviews, scores, sampling tasks, tens of thousands of rows) is joined onto it for
 # every figure, so a saved review costs well under a second to show.
 _BASE = f"""
-WITH latest AS (SELECT call_id, arg_max(transcript_id, created_at) AS tid FROM transcripts GROUP BY call_id),
+WITH latest AS (SELECT call_id, transcript_id AS tid FROM latest_transcripts),
 suggested AS (
     SELECT s.call_id,
            {", ".join(f"arg_max_null(s.value, s.created_at) FILTER (WHERE s.criterion_id = '{c}') AS s_{c}" for c in _CRITERIA)}

@@ -46,15 +46,11 @@ class SearchQuery:
 
 _FILL = """
 DELETE FROM search_segments;
-INSERT INTO search_segments
-WITH latest AS (
-    SELECT call_id, transcript_id, row_number() OVER (PARTITION BY call_id ORDER BY created_at DESC) AS n
-    FROM transcripts
-)
+INSERT INTO search_segments (doc_id, call_id, transcript_id, segment_index, start_s, role, text)
 SELECT row_number() OVER (ORDER BY l.call_id, s.segment_index), l.call_id, l.transcript_id, s.segment_index,
        s.start_s, s.role, s.text
-FROM latest l JOIN segments_current s ON s.transcript_id = l.transcript_id
-WHERE l.n = 1 AND trim(s.text) <> '';
+FROM latest_transcripts l JOIN segments_current s ON s.transcript_id = l.transcript_id
+WHERE trim(s.text) <> '';
 """
 
 

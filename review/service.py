@@ -115,14 +115,14 @@ def _audit(
 
 
 _SUGGESTED_SQL = """
-WITH latest AS (SELECT call_id, arg_max(transcript_id, created_at) AS tid FROM transcripts GROUP BY call_id)
+WITH latest AS (SELECT call_id, transcript_id AS tid FROM latest_transcripts)
 SELECT s.call_id, s.rubric_id, s.criterion_id, arg_max_null(s.value, s.created_at) AS value
 FROM suggestions s JOIN latest l ON l.tid = s.transcript_id
 GROUP BY s.call_id, s.rubric_id, s.criterion_id
 """
 
 _REVIEW_FIGURES_SQL = """
-WITH latest AS (SELECT call_id, arg_max(transcript_id, created_at) AS tid FROM transcripts GROUP BY call_id),
+WITH latest AS (SELECT call_id, transcript_id AS tid FROM latest_transcripts),
 low AS (SELECT transcript_id, avg(CASE WHEN probability < 0.5 THEN 1.0 ELSE 0.0 END) AS low_share
         FROM words GROUP BY transcript_id),
 current_reviews AS (
@@ -144,9 +144,7 @@ LEFT JOIN (SELECT transcript_id, count(DISTINCT criterion_id) AS abstained FROM 
 
 
 def _latest_transcript_id(con: duckdb.DuckDBPyConnection, call_id: str) -> str:
-    row = con.execute(
-        "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1", [call_id]
-    ).fetchone()
+    row = con.execute("SELECT transcript_id FROM latest_transcripts WHERE call_id = ?", [call_id]).fetchone()
     if row is None:
         raise ValueError(f"call {call_id!r} has no transcript to correct")
     return row[0]
@@ -341,8 +339,7 @@ class ReviewService:
                 SELECT s.rubric_id, s.criterion_id, s.value, s.confidence, s.evidence_json, s.rationale,
                        s.abstained
                 FROM suggestions s
-                WHERE s.transcript_id = (SELECT transcript_id FROM transcripts WHERE call_id = ?
-                                         ORDER BY created_at DESC LIMIT 1)
+                WHERE s.transcript_id = (SELECT transcript_id FROM latest_transcripts WHERE call_id = ?)
                   AND s.created_at = (SELECT max(created_at) FROM suggestions s2
                                       WHERE s2.transcript_id = s.transcript_id)
                 """,
@@ -360,7 +357,7 @@ class ReviewService:
             self._check_call(con, "view_call", call_id)
             rows = con.execute(
                 "SELECT segment_index FROM segments_current WHERE text_corrected AND transcript_id = "
-                "(SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1)",
+                "(SELECT transcript_id FROM latest_transcripts WHERE call_id = ?)",
                 [call_id],
             ).fetchall()
         return {r[0] for r in rows}
@@ -399,7 +396,7 @@ class ReviewService:
         with self._db() as con:
             self._check_call(con, action, call_id)
             transcript = con.execute(
-                "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
+                "SELECT transcript_id FROM latest_transcripts WHERE call_id = ?",
                 [call_id],
             ).fetchone()
             previous = con.execute(
@@ -422,7 +419,8 @@ class ReviewService:
                 )  # fmt: skip
                 if comments:
                     con.executemany(
-                        "INSERT INTO review_comments VALUES (?, ?, ?, ?, ?)",
+                        "INSERT INTO review_comments (review_id, comment_index, segment_index, at_s, text)"
+                        " VALUES (?, ?, ?, ?, ?)",
                         [(review_id, i, seg, at, text) for i, (seg, at, text) in enumerate(comments)],
                     )
                 _audit(con, self.user, "save_review", call_id, f"{kind} {review_id}")
@@ -489,8 +487,8 @@ class ReviewService:
         with self._db() as con:
             self._check_call(con, "correct_transcript", call_id)
             speakers = con.execute(
-                "SELECT p.speaker FROM transcript_speakers p WHERE p.transcript_id = (SELECT transcript_id"
-                " FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1) ORDER BY p.speaker",
+                "SELECT p.speaker FROM transcript_speakers p WHERE p.transcript_id ="
+                " (SELECT transcript_id FROM latest_transcripts WHERE call_id = ?) ORDER BY p.speaker",
                 [call_id],
             ).fetchall()
         if len(speakers) == 2:

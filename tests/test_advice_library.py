@@ -27,6 +27,8 @@ from rubrics.scorers.advice import (
 )
 from transcription.formats import from_json
 
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
+
 SET = Path(__file__).resolve().parent / "data" / "rubric_set" / "calls"
 NEW = Path(__file__).resolve().parent / "data" / "advice_set" / "calls"
 

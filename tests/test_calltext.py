@@ -3,6 +3,8 @@ import pytest
 from rubrics.calltext import build_call_text
 from transcription.types import Segment, Transcript
 
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
+
 
 def T(*segments: Segment) -> Transcript:
     return Transcript("c1", "no", tuple(segments))

@@ -4,6 +4,8 @@ from review.comparison import compare_reviews, parse_segment_comments
 from review.service import Review
 from transcription.types import Segment, Transcript
 
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
+
 T = Transcript("c", "no", tuple(Segment(float(i * 10), float(i * 10 + 5), f"s{i}") for i in range(3)))
 
 

@@ -58,7 +58,7 @@ def test_the_write_ahead_log_of_a_cli_process_is_owner_only(tmp_path):
         "from lydlogg.db import connect\n"
         "try:\n    main(['settings', '--markdown'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
         "with connect(sys.argv[1]) as con:\n"
-        "    con.execute('CREATE TABLE t (x INTEGER)'); con.execute('INSERT INTO t VALUES (1)')\n"
+        "    con.execute('CREATE TABLE t (x INTEGER)'); con.execute('INSERT INTO t (x) VALUES (1)')\n"
         "    wal = sys.argv[1] + '.wal'\n"
         "    print(oct(os.stat(wal).st_mode & 0o777) if os.path.exists(wal) else 'no-wal')\n"
         "    open(os.path.join(os.path.dirname(wal), 'other'), 'w').close()\n"

@@ -4,6 +4,8 @@ import pytest
 
 from lydlogg.settings import ConfigError, Settings, env_name, iter_settings, load_settings, settings_markdown
 
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from review.views.transcript_html import transcript_html
 from transcription.types import Segment, Word
+
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
 
 SEGMENTS = (
     Segment(0.0, 2.5, "Legevakten, du snakker med Kari.", role="operator",

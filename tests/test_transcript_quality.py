@@ -143,12 +143,13 @@ def test_abstention_is_stored_as_missing_not_as_zero(tmp_path):
         )
         for i, u in enumerate(_call(0.2).utterances):
             con.execute(
-                "INSERT INTO segments VALUES ('t1', ?, ?, ?, ?, ?, NULL, ?, -0.9, 0.1)",
+                "INSERT INTO segments (transcript_id, segment_index, channel, start_s, end_s, text, speaker, role, avg_logprob, no_speech_prob)"
+                " VALUES ('t1', ?, ?, ?, ?, ?, NULL, ?, -0.9, 0.1)",
                 [i, u.channel, u.start, u.end, u.text, u.role],
             )
             for j, w in enumerate(u.text.split()):
                 con.execute(
-                    "INSERT INTO words VALUES ('t1', ?, ?, ?, ?, ?, ?, 0.2)",
+                    "INSERT INTO words (transcript_id, segment_index, word_index, channel, start_s, end_s, text, probability) VALUES ('t1', ?, ?, ?, ?, ?, ?, 0.2)",
                     [i, j, u.channel, u.start, u.end, w],
                 )
     score_stored(settings)

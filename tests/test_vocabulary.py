@@ -70,6 +70,7 @@ def test_every_audit_action_written_has_a_norwegian_label():
         for path in (REPO / package).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             written |= set(re.findall(r"(?:record|_audit|_audit_login)\([^()]*?\"([a-z_]+)\"", text))
+            written |= set(re.findall(r"record\(con, cli_actor\(\), \"([a-z_]+)\"", text))
     written |= {"login", "login_failed", "login_throttled", "session_expired", "deactivate_user"}
     written -= {"call", "user", "case", "round", "review", "episode", "retention_run", "operator", "audit"}
     assert sorted(written - set(v.AUDIT_ACTION_LABELS)) == []
