@@ -24,6 +24,7 @@ from lydlogg.auth import User  # noqa: E402
 from lydlogg.db import connect  # noqa: E402
 from lydlogg.scoring import import_transcripts, score_stored  # noqa: E402
 from lydlogg.settings import load_settings  # noqa: E402
+from lydlogg.vocabulary import SERVICES  # noqa: E402
 
 WORDS = [
     "jeg",
@@ -107,10 +108,10 @@ def main() -> None:
             con.execute(
                 "INSERT INTO calls (call_id, started_at, service, operator_id, caller_pseudonym, source)"
                 " SELECT 'c' || i, TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(CAST(hash(i) % 31536000 AS BIGINT)),"
-                " ['lvs', 'amk', 'legevaktlege', 'fastlege'][1 + CAST(hash(i, 's') % 4 AS INTEGER)],"
+                " (?::VARCHAR[])[1 + CAST(hash(i, 's') % len(?::VARCHAR[]) AS INTEGER)],"
                 " 'op-' || CAST(hash(i, 'o') % 60 AS VARCHAR), 'pho_' || CAST(hash(i, 'p') % 40000 AS VARCHAR), 'bench'"
                 " FROM range(?) t(i)",
-                [args.calls],
+                [list(SERVICES), list(SERVICES), args.calls],
             )
         inbox = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
         inbox.session_state["user"] = leder

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lydlogg.audit import record
 from lydlogg.db import transaction
+from lydlogg.vocabulary import USER_ROLES
 
 __all__ = [
     "DEMO_USERS",
@@ -55,7 +56,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ROLES = ("admin", "leder", "veileder", "operator", "lege")
+ROLES = USER_ROLES
 _hasher = PasswordHasher()
 
 # (username, display name, role, operator_id, password): for `make demo` only.

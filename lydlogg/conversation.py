@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Literal
 
+from lydlogg import vocabulary
+
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
@@ -28,7 +30,7 @@ __all__ = [
 ]
 
 Party = Literal["staff", "caller"]
-STAFF_ROLES = frozenset({"operator", "doctor"})
+STAFF_ROLES = frozenset(vocabulary.STAFF_ROLES)
 MIN_OVERLAP_S = 0.3  # shorter overlaps are turn-taking jitter, not talk-over
 
 

@@ -28,9 +28,9 @@ import lydlogg
 from lydlogg.advice import analyse_call, corrected_reasons, library_for, store_results
 from lydlogg.calltext import build_call_text
 from lydlogg.db import connect, transaction
-from lydlogg.metadata import SERVICES
 from lydlogg.search_index import refresh_after_change
 from lydlogg.settings import Settings
+from lydlogg.vocabulary import SERVICES
 from rubrics import LoadedRubric, choose_rubric, load_rubrics, score_call
 from rubrics.advice_library import AdviceLibrary, library_in_use
 from transcription.formats import TranscriptFormatError, from_json

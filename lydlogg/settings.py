@@ -28,8 +28,10 @@ from lydlogg.audit import AuditSettings
 from lydlogg.auth import LoginSettings
 from lydlogg.backup_crypto import BackupSettings
 from lydlogg.crypto import EncryptionSettings
+from lydlogg.formatting import DisplaySettings
 from lydlogg.metadata import MetadataSettings
 from lydlogg.retention import RetentionSettings
+from lydlogg.vocabulary import UserRole
 from transcription.diarization.pyannote_adapter import PyannoteSettings
 from transcription.diarization.settings import DiarizationSettings
 from transcription.quality import POOR_BELOW, UNCERTAIN_BELOW
@@ -314,7 +316,7 @@ class SsoSettings(_Section):
     role_claim: str = Field(
         "roles", description="Claim holding the user's roles or groups (a string or a list of strings)."
     )
-    role_map: dict[str, Literal["admin", "leder", "veileder", "operator", "lege"]] = Field(
+    role_map: dict[str, UserRole] = Field(
         default_factory=dict,
         description=(
             'Claim values mapped to Lydlogg roles, e.g. `{ "lydlogg-leder" = "leder" }`. A user whose '
@@ -503,6 +505,9 @@ class Settings(BaseSettings):
     )
     transcript_quality: TranscriptQualitySettings = Field(
         default_factory=TranscriptQualitySettings, description="Transcript quality marks in the review app."
+    )
+    display: DisplaySettings = Field(
+        default_factory=DisplaySettings, description="How pages and printed documents show times."
     )
 
     @model_validator(mode="after")

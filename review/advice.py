@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from html import escape
 
 import pandas as pd
 
@@ -25,6 +24,7 @@ from lydlogg.advice import (
     library_for,
     written_advice,
 )
+from lydlogg.documents import Markup, render_html
 from review.feedback import Step
 from review.service import ReviewService
 from rubrics.advice_library import AdviceLibrary, reflection_questions
@@ -162,23 +162,17 @@ def with_standard_questions(steps: list[Step], view: AdviceView | None) -> list[
     ]
 
 
-def handout_section(view: AdviceView | None) -> str:
-    """The handout's part on the standard advice, HTML-escaped: coverage and the SMS draft."""
+def handout_section(view: AdviceView | None) -> Markup:
+    """The handout's part on the standard advice (template ``advice_section.html``, escaped):
+    coverage and the SMS draft; empty when the call has no standard advice."""
     if view is None or view.advice.coverage is None:
-        return ""
-    cov = view.advice.coverage
-    parts = [f"<h2>Standardråd ved forverring: {escape(cov.reason_name)}</h2>"]
-    if view.notice:
-        parts.append(f"<p><b>NB:</b> {escape(view.notice)}</p>")
-    parts.append("<ul>")
-    for title, items in (("Tegn", cov.signs), ("Handling", cov.actions), ("Tidsramme", cov.time_frames)):
-        for item in items:
-            parts.append(
-                f"<li>{'✓' if item.said else '✗'} {escape(title.lower())}: {escape(item.label)}</li>"
-            )
-    parts.append("</ul>")
-    if view.sms:
-        parts.append(
-            f"<h3>{SMS_HEADING}</h3><p>{escape(view.sms)}</p><p><i>Utkast – Lydlogg sender ingenting.</i></p>"
+        return Markup("")
+    return Markup(
+        render_html(
+            "advice_section.html",
+            coverage=view.advice.coverage,
+            notice=view.notice,
+            sms=view.sms,
+            sms_heading=SMS_HEADING,
         )
-    return "".join(parts)
+    )

@@ -51,6 +51,7 @@ from lydlogg.db import connect, transaction
 from lydlogg.db.fts import build_index, has_index, load_fts, match_sql
 from lydlogg.fileperms import PRIVATE_FILE, private_dir
 from lydlogg.settings import CaseSettings
+from lydlogg.vocabulary import SERVICES
 from review.feedback import assessment_rows
 from review.service import Review, ReviewService, Suggestion
 from rubrics import load_rubrics
@@ -310,9 +311,6 @@ def content_from_json(doc: dict, transcript: Transcript) -> CaseContent:
         tags=normalise_tags(doc.get("tags", [])),
         reflection=tuple((str(r["title"]), str(r["question"])) for r in doc.get("reflection", [])),
     )
-
-
-SERVICES = ("lvs", "amk", "legevaktlege", "fastlege")
 
 
 class CaseLibraryService:

@@ -22,6 +22,7 @@ from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db.fts import has_index, load_fts, match_sql
 from lydlogg.search_index import refresh_search_index
+from lydlogg.vocabulary import SEARCH_ROLES
 
 __all__ = ["SearchQuery", "search_calls"]
 
@@ -43,12 +44,8 @@ class SearchQuery:
     limit: int = 500
 
 
-_ROLES = {
-    "operator": ("operator",),
-    "doctor": ("doctor",),
-    "caller": ("caller",),
-    "staff": ("operator", "doctor"),
-}
+_ROLES = SEARCH_ROLES
+_STAFF_SQL = ", ".join(f"'{role}'" for role in SEARCH_ROLES["staff"])  # constant codes, no user input
 _CURRENT_REVIEWS = "r.review_id NOT IN (SELECT replaces FROM reviews WHERE replaces IS NOT NULL)"
 
 
@@ -103,9 +100,7 @@ def search_calls(
     if without:
         where.append(
             "NOT EXISTS (SELECT 1 FROM search_segments w WHERE w.call_id = c.call_id"  # noqa: S608 - constant SQL
-            " AND w.role IN ('operator', 'doctor') AND "
-            + match_sql("search_segments", "w.doc_id")
-            + " IS NOT NULL)"
+            f" AND w.role IN ({_STAFF_SQL}) AND " + match_sql("search_segments", "w.doc_id") + " IS NOT NULL)"
         )
         params.append(" ".join(without))
     if query.criterion_id:

@@ -30,11 +30,11 @@ from lydlogg.scoring import score_one_call
 from lydlogg.settings import Settings, default_settings
 from lydlogg.store import list_calls, load_transcript
 from lydlogg.store import swap_roles as swap_in_store
+from lydlogg.vocabulary import SPEAKER_ROLES, STAFF_ROLES
 from review.calibration import guidance, hidden_review_ids
 from review.sampling import SamplingPlan, assign, draw
 from review.search import search_calls
 from rubrics import load_rubrics
-from transcription.formats import ROLES
 from transcription.quality import quality_level
 from transcription.types import Transcript
 
@@ -498,9 +498,7 @@ class ReviewService:
             return self.swap_speaker_roles(call_id, speakers[0][0], speakers[1][0])
         swap = {"operator": "caller", "doctor": "caller", "caller": None}
         transcript = self.transcript(call_id)
-        staff_role = next(
-            (s.role for s in transcript.segments if s.role in ("operator", "doctor")), "operator"
-        )
+        staff_role = next((s.role for s in transcript.segments if s.role in STAFF_ROLES), "operator")
         swap["caller"] = staff_role
         changes = [(i, None, swap[s.role]) for i, s in enumerate(transcript.segments) if s.role in swap]
         if changes:
@@ -527,8 +525,8 @@ class ReviewService:
 
     def _correct(self, call_id: str, changes: list[tuple[int, str | None, str | None]]) -> None:
         for _index, text, role in changes:
-            if role is not None and role not in ROLES:
-                raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+            if role is not None and role not in SPEAKER_ROLES:
+                raise ValueError(f"role {role!r} is not one of {', '.join(SPEAKER_ROLES)}")
             if text is not None and not text.strip():
                 raise ValueError("a corrected text cannot be empty")
         with self._db() as con:

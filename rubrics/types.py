@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["STAFF_ROLES", "CallText", "CriterionScore", "Evidence", "Utterance"]
+from norsk.vocabulary import STAFF_ROLES
 
-STAFF_ROLES = ("operator", "doctor")
+__all__ = ["STAFF_ROLES", "CallText", "CriterionScore", "Evidence", "Utterance"]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from lydlogg.auth import (
 from lydlogg.db import connect
 from lydlogg.settings import Settings, load_settings
 from lydlogg.sso import SsoIdentity, sso_login
+from lydlogg.vocabulary import AUDIT_ACTION_LABELS
 from review.audit_log import (
     DETAIL_MAX,
     AuditFilter,
@@ -441,7 +442,7 @@ def test_the_user_table_has_no_hash_column():
         "op-anne",
         "",
         "ja",
-        "2026-03-01 02:00",
+        "01.03.2026 03:00",  # locked until 02:00 UTC, shown in Norwegian time
         0,
         "lokal",
     ]
@@ -549,6 +550,7 @@ def test_the_trail_never_shows_transcript_or_note_text(fresh_calls_db):
     at = page(AUDIT_PAGE, db, "leder", samtale=call)
     assert not at.exception, at.exception
     shown = _texts(at)
-    assert {"correct_transcript", "save_review", "feedback_note"} <= set(at.dataframe[0].value["Handling"])
+    labels = {AUDIT_ACTION_LABELS[a] for a in ("correct_transcript", "save_review", "feedback_note")}
+    assert labels <= set(at.dataframe[0].value["Handling"])  # the page shows Norwegian labels
     for text in (secret_fix, secret_note, secret_comment, *[s for s in spoken if len(s) > 12]):
         assert text not in shown

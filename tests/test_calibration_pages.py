@@ -131,7 +131,7 @@ def test_a_round_is_created_from_the_page(db):
     at.text_input[0].input("Feil")
     at.text_input[1].input("nope")
     at.button(key="FormSubmitter:new-round-Opprett runde").click().run()
-    assert "no such calls: nope" in at.error[0].value
+    assert "finner ikke samtalene: nope" in at.error[0].value
 
 
 def test_feedback_session_steps_through_the_call_and_keeps_notes(db):

@@ -312,7 +312,7 @@ def test_monthly_report_has_the_month_figures_and_escapes_text(dashboard_db):
 
 
 def test_monthly_report_as_pdf(dashboard_db):
-    from lydlogg.episode_report import PdfUnavailableError
+    from lydlogg.documents import PdfUnavailableError
     from review.monthly_report import monthly_pdf
 
     overview = DashboardService(dashboard_db, LEDER).overview()
@@ -532,7 +532,7 @@ def test_monthly_report_by_team(team_db, dashboard_db):
 
 
 def test_the_cheap_pdf_check_agrees_with_making_a_pdf():
-    from lydlogg.episode_report import PdfUnavailableError, html_to_pdf, pdf_available
+    from lydlogg.documents import PdfUnavailableError, html_to_pdf, pdf_available
 
     try:
         made = html_to_pdf("<p>x</p>").startswith(b"%PDF")

@@ -97,6 +97,8 @@ def test_the_wheel_serves_the_app_from_a_fresh_environment(tmp_path):
         "rubrics/advice/feber_barn.yaml",
         "rubrics/reflection_questions/questions.yaml",
         "anonymise/data/first_names.txt",
+        "lydlogg/templates/base.html",
+        "norsk/numbers.py",
     ):
         assert packaged in names, f"{wheel.name} lacks {packaged}"
 

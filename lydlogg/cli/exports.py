@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lydlogg.cli.common import Failure, acting_user, cli_actor, with_settings
+from lydlogg.vocabulary import SERVICES
 
 if TYPE_CHECKING:
     from lydlogg.settings import Settings
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--service",
-    type=click.Choice(["lvs", "amk", "legevaktlege", "fastlege"]),
+    type=click.Choice(SERVICES),
     default=None,
     help="Only this service.",
 )

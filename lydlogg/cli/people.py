@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from lydlogg.cli.common import Failure, cli_admin, with_settings
+from lydlogg.vocabulary import USER_ROLES
 
 if TYPE_CHECKING:
     from lydlogg.settings import Settings
@@ -37,7 +38,7 @@ def users_list(settings: Settings) -> None:
 
 @users.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["admin", "leder", "veileder", "operator", "lege"]), required=True)
+@click.option("--role", type=click.Choice(USER_ROLES), required=True)
 @click.option("--name", "display_name", required=True, help="Name shown in the app.")
 @click.option("--operator-id", default=None, help="The user's id in the call metadata (operator and lege).")
 @click.option(

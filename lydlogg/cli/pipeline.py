@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from lydlogg.cli.common import Failure, read_json, with_settings
+from lydlogg.vocabulary import SERVICES
 
 if TYPE_CHECKING:
     from lydlogg.settings import Settings
@@ -254,7 +255,7 @@ def score_transcript(file: Path, rubric_id: str, settings: Settings) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--service",
-    type=click.Choice(["lvs", "amk", "legevaktlege", "fastlege"]),
+    type=click.Choice(SERVICES),
     default=None,
     help="Service of the call(s), when the JSON does not say.",
 )

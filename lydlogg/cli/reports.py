@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lydlogg.cli.common import Failure, acting_user, cli_actor, plain, with_settings
+from lydlogg.vocabulary import SEARCH_ROLES, SERVICES
 
 if TYPE_CHECKING:
     from lydlogg.settings import Settings
@@ -83,10 +84,10 @@ def calls(fmt: str, settings: Settings) -> None:
 
 @click.command()
 @click.argument("words", nargs=-1)
-@click.option("--role", type=click.Choice(["caller", "operator", "doctor", "staff"]), default=None,
+@click.option("--role", type=click.Choice(list(SEARCH_ROLES)), default=None,
               help="Only segments said by this role.")  # fmt: skip
 @click.option("--without", default="", help="Words no staff segment of the call holds (e.g. 113).")
-@click.option("--service", type=click.Choice(["lvs", "amk", "legevaktlege", "fastlege"]), default=None)
+@click.option("--service", type=click.Choice(SERVICES), default=None)
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Calls on or after this date.")
 @click.option(
     "--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Calls on or before this date."
@@ -240,7 +241,8 @@ def episode_summary(call_id: str, fmt: str, output: Path, settings: Settings) ->
     """Write the printable summary of CALL_ID's episode (for an internal review)."""
     from lydlogg.audit import record
     from lydlogg.db import connect
-    from lydlogg.episode_report import PdfUnavailableError, episode_html, html_to_pdf
+    from lydlogg.documents import PdfUnavailableError, html_to_pdf
+    from lydlogg.episode_report import episode_html
     from lydlogg.episodes import link_episodes
 
     with connect(settings.db_path) as con:
@@ -249,7 +251,7 @@ def episode_summary(call_id: str, fmt: str, output: Path, settings: Settings) ->
     mine = linked.loc[linked["call_id"] == call_id, "episode_id"]
     if mine.empty:
         raise Failure(f"no dated call {call_id!r} (an episode needs started_at)")
-    page = episode_html(linked[linked["episode_id"] == mine.iloc[0]])
+    page = episode_html(linked[linked["episode_id"] == mine.iloc[0]], timezone=settings.display.timezone)
     if fmt == "pdf":
         try:
             output.write_bytes(html_to_pdf(page))
@@ -272,7 +274,7 @@ def monthly_report(month: str, fmt: str, output: Path, settings: Settings) -> No
     from lydlogg.audit import record
     from lydlogg.auth import User
     from lydlogg.db import connect
-    from lydlogg.episode_report import PdfUnavailableError
+    from lydlogg.documents import PdfUnavailableError
     from review.dashboard import DashboardService
     from review.monthly_report import monthly_html, monthly_pdf
 

@@ -32,9 +32,11 @@ from lydlogg.login_sessions import (
 )
 from lydlogg.settings import production_problems
 from lydlogg.sso import claims_identity, identity_fresh, sso_login
+from lydlogg.vocabulary import USER_ROLE_LABELS
 from review.app.pages import MENU_PATHS, home_page, menu
 from review.dashboard import DashboardService, warm_in_background
 from review.service import ReviewService
+from review.views import not_found
 from review.views.database import database_guard
 
 __all__ = ["app_context", "main"]
@@ -222,6 +224,7 @@ def main() -> None:
 
 def _run_pages(context: AppContext) -> None:
     """Check the session, then show the log-in form or the user's pages (the database may be busy)."""
+    st.session_state["display_timezone"] = context.settings.display.timezone  # read by views.common.timezone
     user = _current_user(context, datetime.now(UTC))
 
     def login() -> None:
@@ -234,13 +237,17 @@ def _run_pages(context: AppContext) -> None:
         login_pages = [st.Page(login, title="Logg inn", url_path="logg-inn", default=True)] + [
             st.Page(lambda: login(), title="Logg inn", url_path=path) for path in MENU_PATHS
         ]
+        missing = not_found.unknown_page(not_found.requested_page(), [p.url_path for p in login_pages])
+        if missing:  # log in first; the address then answers «finner ikke siden»
+            login_pages.append(st.Page(lambda: login(), title="Logg inn", url_path=missing))
         st.navigation(login_pages, position="hidden").run()
         return
     st.session_state["service"] = ReviewService(context.db_path, user, context.settings)
     if allowed(user, "view_dashboard") and not user.own_calls_only and context.db_path.exists():
         _warm_dashboard(str(context.db_path), user, context)
     with st.sidebar:
-        st.write(f"Innlogget som **{user.display_name}** ({user.role})")
+        role = USER_ROLE_LABELS.get(user.role, user.role).lower()
+        st.write(f"Innlogget som **{user.display_name}** ({role})")
         if st.button("Logg ut"):
             _log_out(context)
             st.rerun()
@@ -250,4 +257,8 @@ def _run_pages(context: AppContext) -> None:
     offered = menu(user)
     home = home_page(offered)
     pages = [st.Page(p.file, title=p.title, url_path=p.path, default=p == home) for p in offered]
+    # An address that is no page this user may open gets a Norwegian page, not Streamlit's dialog.
+    if missing := not_found.unknown_page(not_found.requested_page(), [p.url_path for p in pages]):
+        pages.append(st.Page(lambda: not_found.render(home.title, home.path), title="Finner ikke siden",
+                             url_path=missing, visibility="hidden"))  # fmt: skip
     st.navigation(pages).run()

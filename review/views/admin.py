@@ -12,7 +12,10 @@ from lydlogg.access import AccessDenied, allowed
 from lydlogg.auth import ROLES, AuthError
 from lydlogg.metadata import TEAM_MAX
 from lydlogg.users import UserAdminService, UserRow
+from lydlogg.vocabulary import OWN_CALLS_ROLES, USER_ROLE_LABELS
 from review.service import ReviewService
+from review.views.common import in_norwegian as translated
+from review.views.common import shown_time
 
 __all__ = [
     "COLUMNS",
@@ -31,14 +34,8 @@ log = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = (
     10  # the rule lydlogg.auth.check_password enforces; checked here first for a clear message
 )
-ROLE_NAMES = {
-    "admin": "Administrator",
-    "leder": "Leder",
-    "veileder": "Veileder",
-    "operator": "Operatør",
-    "lege": "Lege",
-}
-_OWN_CALLS_ROLES = ("operator", "lege")
+ROLE_NAMES = USER_ROLE_LABELS
+_OWN_CALLS_ROLES = OWN_CALLS_ROLES
 LEAST_PRIVILEGED = "operator"  # sees only their own calls; the new-user form starts here
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 COLUMNS = {
@@ -65,10 +62,7 @@ _TRANSLATIONS = (
 def in_norwegian(error: AuthError) -> str:
     """The message of a refused change, in bokmål (messages already in bokmål pass through)."""
     text = str(error)
-    for english, norwegian in _TRANSLATIONS:
-        if english in text:
-            return norwegian
-    return text[:1].upper() + text[1:]
+    return translated(error, _TRANSLATIONS, text[:1].upper() + text[1:])
 
 
 def validate_password(password: str, repeated: str) -> list[str]:
@@ -118,7 +112,7 @@ def user_table(rows: list[UserRow], kinds: dict[str, str]) -> pd.DataFrame:
                 "operator_id": r.operator_id or "",
                 "lag": r.team or "",
                 "aktiv": "ja" if r.active else "nei",
-                "locked_until": "" if r.locked_until is None else f"{r.locked_until:%Y-%m-%d %H:%M}",
+                "locked_until": "" if r.locked_until is None else shown_time(r.locked_until),
                 "failed_logins": r.failed_logins,
                 "innlogging": kinds.get(r.username, "lokal"),
             }

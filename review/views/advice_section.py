@@ -84,6 +84,7 @@ def render_call_section(review: ReviewService, call_id: str) -> None:
                     options,
                     default=[r for r in advice.reason_ids if r in options],
                     format_func=lambda r: service.reasons[r],
+                    placeholder="Ingen av standardrådene",
                 )
                 if st.form_submit_button("Lagre kontaktårsak"):
                     service.correct(call_id, chosen)

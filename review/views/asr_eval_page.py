@@ -8,6 +8,7 @@ import streamlit as st
 from lydlogg.access import AccessDenied
 from lydlogg.asr_eval import latest_results
 from review.service import ReviewService
+from review.views.common import shown_frame, shown_time
 
 COLUMNS = {
     "model": "Modell",
@@ -41,9 +42,9 @@ def render(service: ReviewService) -> None:
         return
     df = pd.DataFrame(rows)
     st.caption(
-        f"Målt {df['run_at'].iloc[0]:%d.%m.%Y %H:%M} på segmenter rettet av vurderere. «transkripsjon» er "
+        f"Målt {shown_time(df['run_at'].iloc[0])} på segmenter rettet av vurderere. «transkripsjon» er "
         "modellen som laget den lagrede transkripsjonen; «+ordliste» er samme modell med foreslåtte ord."
     )
     if df["vocabulary"].notna().any():
         st.write("Foreslåtte ord til talegjenkjenningens ordliste: " + str(df["vocabulary"].dropna().iloc[0]))
-    st.dataframe(df[list(COLUMNS)].rename(columns=COLUMNS), hide_index=True, width="stretch")
+    st.dataframe(shown_frame(df[list(COLUMNS)]).rename(columns=COLUMNS), hide_index=True, width="stretch")

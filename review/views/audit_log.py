@@ -8,22 +8,41 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pandas as pd
 import streamlit as st
 
 from lydlogg.access import AccessDenied, allowed
+from lydlogg.formatting import display_time
+from lydlogg.vocabulary import AUDIT_ACTION_LABELS
 from review.audit_log import COLUMNS, AuditFilter, AuditLogService, to_csv
 from review.service import ReviewService
+from review.views.common import timezone
 
 __all__ = ["render"]
 
 _QUERY_KEYS = ("bruker", "handling", "samtale", "fra", "til", "side")
 
 
-def _pick(label: str, options: list[str], current: str | None, key: str) -> str | None:
+def shown_rows(rows: pd.DataFrame, timezone: str) -> pd.DataFrame:
+    """The rows as the page shows them: Norwegian time and Norwegian action labels (the CSV keeps
+    ISO time with offset and the action codes)."""
+    return rows.assign(
+        occurred_at=rows["occurred_at"].map(lambda t: display_time(t, timezone)),
+        action=rows["action"].map(lambda a: AUDIT_ACTION_LABELS.get(a, a)),
+    )
+
+
+def _pick(
+    label: str, options: list[str], current: str | None, key: str, labels: dict[str, str] | None = None
+) -> str | None:
     """A filter list whose first entry, «alle», does not filter."""
     choices = ["", *options] if current is None or current in options else ["", current, *options]
     chosen = st.selectbox(
-        label, choices, index=choices.index(current or ""), key=key, format_func=lambda v: v or "alle"
+        label,
+        choices,
+        index=choices.index(current or ""),
+        key=key,
+        format_func=lambda v: (labels or {}).get(v, v) if v else "alle",
     )
     return chosen or None
 
@@ -47,7 +66,7 @@ def render(service: ReviewService) -> None:
     with columns[0]:
         username = _pick("Bruker", users, current.username, "revisjon-bruker")
     with columns[1]:
-        action = _pick("Handling", actions, current.action, "revisjon-handling")
+        action = _pick("Handling", actions, current.action, "revisjon-handling", AUDIT_ACTION_LABELS)
     call_id = columns[2].text_input("Samtale-id", value=current.call_id or "", key="revisjon-samtale")
     start = columns[3].date_input("Fra dato", value=current.start, key="revisjon-fra", format="DD.MM.YYYY")
     end = columns[4].date_input("Til dato", value=current.end, key="revisjon-til", format="DD.MM.YYYY")
@@ -66,7 +85,11 @@ def render(service: ReviewService) -> None:
     if page.rows.empty:
         st.info("Ingen hendelser passer filteret.")
         return
-    st.dataframe(page.rows[list(COLUMNS)].rename(columns=COLUMNS), hide_index=True, width="stretch")
+    st.dataframe(
+        shown_rows(page.rows, timezone())[list(COLUMNS)].rename(columns=COLUMNS),
+        hide_index=True,
+        width="stretch",
+    )
     first = page.wanted.page * page.limit + 1
     st.caption(
         f"Viser {first}–{first + len(page.rows) - 1} av {page.total} hendelser, nyeste først"

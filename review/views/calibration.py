@@ -8,11 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from lydlogg.access import AccessDenied, allowed
+from lydlogg.formatting import clock
 from review.agreement import SUGGESTION, Agreement
 from review.calibration import CalibrationService, Round, RoundResults
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import clock, playable_audio, value_label
+from review.views.common import in_norwegian, playable_audio, shown_frame, shown_time, value_label
 from rubrics import load_rubrics
 
 
@@ -98,10 +99,26 @@ def render(service: ReviewService) -> None:
         st.rerun()
 
 
+# The calibration service refuses in English (shared with the CLI); the page says it in bokmål.
+ROUND_ERRORS = (
+    ("a round needs a title", "gi runden et navn."),
+    ("unknown rubric", "ukjent rubrikk."),
+    ("at least one call", "velg minst én samtale."),
+    ("at least two reviewers", "en runde trenger minst to vurderere."),
+    ("not active users who may calibrate: ", "ikke aktive brukere som kan kalibrere: "),
+    ("no such calls: ", "finner ikke samtalene: "),
+    ("the round is closed", "runden er avsluttet."),
+    ("has no criterion", "rubrikken har ikke dette kriteriet."),
+    ("cannot be empty", "skriv tolkningen først."),
+)
+
+
 def _create_form(service: ReviewService, calibration: CalibrationService) -> None:
     with st.expander("Ny kalibreringsrunde"), st.form("new-round"):
         title = st.text_input("Navn på runden")
-        rubric_id = st.selectbox("Rubrikk", sorted(_rubrics()))
+        rubric_id = st.selectbox(
+            "Rubrikk", sorted(_rubrics()), format_func=lambda r: _rubrics()[r].rubric.title
+        )
         calls = st.text_input("Samtaler (id-er, kommaseparert)")
         reviewers = st.text_input("Vurderere (brukernavn, kommaseparert)")
         if st.form_submit_button("Opprett runde"):
@@ -111,7 +128,7 @@ def _create_form(service: ReviewService, calibration: CalibrationService) -> Non
                     [r.strip() for r in reviewers.split(",") if r.strip()],
                 )  # fmt: skip
             except ValueError as e:
-                st.error(f"Runden ble ikke opprettet: {e}")
+                st.error("Runden ble ikke opprettet: " + in_norwegian(e, ROUND_ERRORS, "sjekk feltene."))
             else:
                 st.query_params["runde"] = round_id
                 st.success("Runden er opprettet.")
@@ -205,7 +222,7 @@ def _results(calibration: CalibrationService, found: Round, results: RoundResult
     report = results.report
     st.caption(f"Bygger på {len(results.calls_shown)} av {len(found.call_ids)} samtaler.")
     st.dataframe(
-        agreement_table(report.per_criterion, report.overall, titles),
+        shown_frame(agreement_table(report.per_criterion, report.overall, titles)),
         hide_index=True,
         key="samsvar",
         height="content",  # every criterion and the overall row, without scrolling inside the table
@@ -214,14 +231,17 @@ def _results(calibration: CalibrationService, found: Round, results: RoundResult
         st.markdown("**Strenghet** (gjennomsnittlig avvik fra gruppens snitt; negativt = strengere)")
         st.dataframe(
             pd.DataFrame(
-                [(who, f"{offset:+.2f}") for who, offset in report.overall.strictness.items()],
+                [
+                    (who, f"{offset:+.2f}".replace(".", ","))
+                    for who, offset in report.overall.strictness.items()
+                ],
                 columns=["Vurderer", "Avvik"],
             ),
             hide_index=True,
         )
     st.markdown("**Forslag mot vurderernes konsensus (median)**")
     st.dataframe(
-        agreement_table(report.suggestions_per_criterion, report.suggestions_overall, titles),
+        shown_frame(agreement_table(report.suggestions_per_criterion, report.suggestions_overall, titles)),
         hide_index=True,
         height="content",
     )
@@ -271,7 +291,7 @@ def _results(calibration: CalibrationService, found: Round, results: RoundResult
                             found.rubric_id, criterion.id, text, round_id=found.round_id
                         )
                     except ValueError as e:
-                        st.error(f"Ikke lagret: {e}")
+                        st.error("Ikke lagret: " + in_norwegian(e, ROUND_ERRORS, "sjekk teksten."))
                     else:
                         st.success("Tolkningen er lagret og vises som veiledning i neste runde.")
 
@@ -285,7 +305,12 @@ def _interpretations(calibration: CalibrationService, found: Round) -> None:
         st.dataframe(
             pd.DataFrame(
                 [
-                    (titles.get(i.criterion_id, i.criterion_id), i.text, i.decided_by, i.decided_at)
+                    (
+                        titles.get(i.criterion_id, i.criterion_id),
+                        i.text,
+                        i.decided_by,
+                        shown_time(i.decided_at),
+                    )
                     for i in history
                 ],
                 columns=["Kriterium", "Tolkning", "Vedtatt av", "Tidspunkt"],

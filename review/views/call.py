@@ -6,19 +6,22 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from lydlogg.access import AccessDenied, allowed
+from lydlogg.formatting import clock, score_text
+from lydlogg.formatting import yes_no as yes_no_text
 from lydlogg.settings import TranscriptQualitySettings
-from review.comparison import compare_reviews, parse_segment_comments, unanchored_lines
+from review.comparison import compare_reviews, parse_segment_comments, reviewer_names, unanchored_lines
 from review.drafts import Draft, DraftStore, draft_to_json
 from review.service import ReviewService
 from review.views import advice_section
 from review.views.common import (
     QUALITY_LABELS,
     ROLE_LABELS,
-    clock,
+    SERVICE_LABELS,
     md_text,
     no_form_text,
     page_link,
     playable_audio,
+    shown_time,
     value_label,
 )
 from review.views.episode import show_timeline
@@ -52,7 +55,7 @@ def _render(service: ReviewService) -> None:
         page_link("review/views/innboks.py", "◀ Innboksen", st.session_state.get(SAVED_FILTERS))
     st.title(f"Samtale {md_text(call_id)}")
     st.caption(
-        f"{info.service or '–'} · {info.started_at} · operatør {md_text(info.operator_id or '–')} · "
+        f"{SERVICE_LABELS.get(info.service or '', '–')} · {shown_time(info.started_at)} · operatør {md_text(info.operator_id or '–')} · "
         f"{clock(info.duration_s)}"
     )
     if allowed(service.user, "view_episodes"):
@@ -190,6 +193,17 @@ def _correction_form(service: ReviewService, call_id: str, transcript) -> None:
             st.rerun()
 
 
+def comparison_text(table, yes_no: list[bool]):  # noqa: ANN001, ANN201 - pandas DataFrame in and out
+    """The comparison's values as the form shows them (``ja``/``nei``, ``ikke aktuelt``), one row per
+    criterion in rubric order; ``Ulik`` as ``ja``/``nei``."""
+    values = [c for c in table.columns if c not in ("Kriterium", "Ulik")]
+    shown = table.astype(object).copy()
+    for column in values:
+        shown[column] = [score_text(v, yn) for v, yn in zip(table[column], yes_no, strict=True)]
+    shown["Ulik"] = table["Ulik"].map(yes_no_text)
+    return shown
+
+
 def _comparison(service: ReviewService, call_id: str, loaded) -> None:
     """After a self-review: the user's values beside the others', differences marked."""
     reviews = service.reviews(call_id)
@@ -199,11 +213,14 @@ def _comparison(service: ReviewService, call_id: str, loaded) -> None:
         return
     st.subheader("Egenvurdering mot veileder")
     table = compare_reviews(own, others, [(c.id, c.title) for c in loaded.rubric.criteria])
-    st.dataframe(table.style.apply(lambda row: ["background-color: #fde8e8" if row["Ulik"] else ""] * len(row), axis=1),
-                 hide_index=True)  # fmt: skip
+    shown = comparison_text(table, [c.scale.type == "yes_no" for c in loaded.rubric.criteria])
+    names = reviewer_names(service.db_path, [o.reviewer for o in others])
+    shown = shown.rename(columns=names)
+    st.dataframe(shown.style.apply(lambda row: ["background-color: #fde8e8" if row["Ulik"] == "ja" else ""] * len(row),
+                                   axis=1), hide_index=True)  # fmt: skip
     for other in others:
         if other.overall_comment:
-            st.caption(f"{md_text(other.reviewer)}:")
+            st.caption(f"{md_text(names.get(other.reviewer, other.reviewer))}:")
             st.text(other.overall_comment)
 
 

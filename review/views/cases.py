@@ -15,10 +15,11 @@ import streamlit as st
 from anonymise import KINDS, Redaction, anonymise_text, find_identifiers
 from anonymise.transcript import segment_offsets
 from lydlogg.access import AccessDenied, allowed
+from lydlogg.formatting import clock, score_text
 from review.case_package import PackageError
 from review.cases import CaseLibraryService, word_range_redaction, word_tokens
 from review.service import ReviewService
-from review.views.common import ROLE_LABELS, SERVICE_LABELS, clock, formatted_text, md_text
+from review.views.common import ROLE_LABELS, SERVICE_LABELS, formatted_text, md_text, shown_time
 from transcription.types import Transcript
 
 __all__ = ["highlighted_segments", "render_library", "render_publish", "service_for"]
@@ -167,7 +168,13 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
         key=f"laering-{call_id}",
         help="Linjeskift og lister («- punkt», «1. punkt») beholdes.",
     )
-    tags = st.multiselect("Stikkord", library.tags(), accept_new_options=True, key=f"stikkord-{call_id}")
+    tags = st.multiselect(
+        "Stikkord",
+        library.tags(),
+        accept_new_options=True,
+        key=f"stikkord-{call_id}",
+        placeholder="Velg eller skriv stikkord",
+    )
     title_redactions = _own_text_proposals(call_id, "tittel", "tittelen", title.strip())
     points_redactions = _own_text_proposals(call_id, "laering", "læringspunktene", points.strip())
     st.markdown("**Slik blir tittel og læringspunkter publisert**")
@@ -252,7 +259,7 @@ def _search(library: CaseLibraryService) -> None:
     st.title("Kasusbibliotek")
     text = st.text_input("Søk i tekst", key="kasus-sok")
     left, middle, right = st.columns(3)
-    tags = left.multiselect("Stikkord", library.tags(), key="kasus-stikkord")
+    tags = left.multiselect("Stikkord", library.tags(), key="kasus-stikkord", placeholder="Alle stikkord")
     service = middle.selectbox(
         "Tjeneste", [None, *SERVICE_LABELS], format_func=lambda s: "Alle" if s is None else SERVICE_LABELS[s],
         key="kasus-tjeneste",
@@ -279,7 +286,7 @@ def _search(library: CaseLibraryService) -> None:
             "Tittel": found["title"],
             "Tjeneste": found["service"].map(lambda s: SERVICE_LABELS.get(s, "–")),
             "Stikkord": found["tags"].map(lambda t: ", ".join(t)),
-            "Publisert": found["published_at"],
+            "Publisert": found["published_at"].map(shown_time),
             "Importert": found["imported"].map({True: "ja", False: "nei"}),
         }
     )
@@ -343,9 +350,7 @@ def _case(library: CaseLibraryService, case_id: str) -> None:
 
 
 def _label(value: int | None, yes_no: bool) -> str:
-    if value is None:
-        return "–"
-    return ("ja" if value == 1 else "nei") if yes_no else str(value)
+    return score_text(value, yes_no, missing="–")
 
 
 def _import(library: CaseLibraryService) -> None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import html
 import re
 
-SERVICE_LABELS = {"lvs": "LVS", "amk": "AMK", "legevaktlege": "Legevaktlege", "fastlege": "Fastlege"}
+from lydlogg import vocabulary
+from lydlogg.formatting import DEFAULT_TIMEZONE, display_frame, display_time, score_text
+
+SERVICE_LABELS = vocabulary.SERVICE_LABELS
 STATUS_LABELS = {
     "transcribed": "transkribert",
     "pending": "venter",
     "failed": "feilet",
     "no_audio": "uten lydfil",
 }
-ROLE_LABELS = {"operator": "Operatør", "doctor": "Lege", "caller": "Innringer", "other": "Annen"}
+ROLE_LABELS = vocabulary.SPEAKER_ROLE_LABELS
 CHANNEL_LABELS = {0: "Venstre kanal", 1: "Høyre kanal", None: "Mono"}
 LOW_CONFIDENCE = 0.5
 QUALITY_LABELS = {
@@ -56,11 +59,32 @@ def page_link(page: str, label: str, query_params: dict | None = None) -> None:
         return
 
 
-def clock(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds:
-        return "–"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}:{secs:02d}"
+def timezone() -> str:
+    """The time zone pages show times in: ``display.timezone``, which app.py puts in the session."""
+    import streamlit as st
+
+    return st.session_state.get("display_timezone", DEFAULT_TIMEZONE)
+
+
+def shown_time(value: object) -> str:
+    """A time as the pages show it: ``02.03.2026 18:40`` in Norwegian time, ``–`` when missing."""
+    return display_time(value, timezone())
+
+
+def shown_frame(frame, **columns):  # noqa: ANN001, ANN201 - pandas DataFrame in and out
+    """A table as the pages show it (:func:`lydlogg.formatting.display_frame` in the session's zone)."""
+    return display_frame(frame, timezone(), **columns)
+
+
+def in_norwegian(error: Exception, translations: tuple[tuple[str, str], ...], fallback: str) -> str:
+    """A refusal raised in English (the service layer and the CLI share the messages) as the page
+    says it: the first translation whose English part the message holds; a translation ending in
+    ": " keeps what follows (names the user typed). Nothing English reaches the page."""
+    text = str(error)
+    for english, norwegian in translations:
+        if english in text:
+            return norwegian + text.split(english, 1)[1] if english.endswith(": ") else norwegian
+    return fallback
 
 
 def quality_cell(level: str | None, quality: float | None) -> str:
@@ -75,11 +99,7 @@ def quality_cell(level: str | None, quality: float | None) -> str:
 def value_label(value: int | None, yes_no: bool, abstained: bool = False) -> str:
     if abstained:
         return "kan ikke vurderes automatisk – lytt"
-    if value is None:
-        return "ikke aktuelt"
-    if yes_no:
-        return "ja" if value == 1 else "nei"
-    return str(value)
+    return score_text(value, yes_no)
 
 
 def playable_audio(service, call_id: str):  # noqa: ANN001, ANN201 - a ReviewService; Path | None
@@ -91,22 +111,6 @@ def playable_audio(service, call_id: str):  # noqa: ANN001, ANN201 - a ReviewSer
         return service.playable_audio_path(call_id, cache_dir)
     except (AudioError, OSError):
         return None
-
-
-def number_text(value: object, kind: str = "count") -> str:
-    """A figure as a reader expects it in a table: "33 %" for a share, "2,3" for a mean, "4" for a
-    count, "–" when missing (never "NaN", "None", "0.333333" or "1.000000")."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "–"
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(value)
-    if kind == "share":
-        return f"{x:.0%}".replace("%", " %")
-    if kind == "mean":
-        return f"{x:.1f}".replace(".", ",")
-    return f"{x:.0f}"
 
 
 def md_text(text: object) -> str:

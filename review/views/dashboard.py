@@ -12,11 +12,12 @@ import pandas as pd
 import streamlit as st
 
 from lydlogg.access import allowed
-from lydlogg.episode_report import pdf_available
+from lydlogg.documents import pdf_available
+from lydlogg.formatting import number_text
 from review.dashboard import METRICS, SOURCES, DashboardService, Overview, team_view
 from review.monthly_report import month_label, monthly_html, monthly_pdf
 from review.service import ReviewService
-from review.views.common import NO_DATABASE, SERVICE_LABELS, number_text
+from review.views.common import NO_DATABASE, SERVICE_LABELS, shown_frame
 
 _METRIC = {m.id: m for m in METRICS}
 _ROWS = {"operator": "Operatør", "team_median": "Median i laget"}
@@ -65,12 +66,8 @@ def table(df: pd.DataFrame) -> None:
     # Shares and means as text ("33 %", "2,3", "–"); counts stay numbers, shown without decimals.
     shown = shown.assign(**{c: shown[c].map(lambda v, k=kind: number_text(v, k))
                             for c, kind in _NUMBER_KINDS.items() if c in shown and kind != "count"})  # fmt: skip
-    counts = {COLUMNS[c]: st.column_config.NumberColumn(format="%d") for c, k in _NUMBER_KINDS.items()
-              if k == "count" and c in shown and c in COLUMNS}  # fmt: skip
     st.dataframe(
-        shown[[c for c in COLUMNS if c in shown]].rename(columns=COLUMNS),
-        hide_index=True,
-        column_config=counts,
+        shown_frame(shown[[c for c in COLUMNS if c in shown]]).rename(columns=COLUMNS), hide_index=True
     )
 
 
@@ -318,7 +315,9 @@ def _conversation(service: DashboardService) -> None:
     if figures.empty:
         st.info("Ingen transkriberte samtaler med roller ennå.")
         return
-    st.dataframe(figures.rename(columns=CONVERSATION_LABELS), hide_index=True, width="stretch")
+    named = figures.assign(service=_service_names(figures["service"])) if "service" in figures else figures
+    shown = shown_frame(named, shares=["silence_share"])
+    st.dataframe(shown.rename(columns=CONVERSATION_LABELS), hide_index=True, width="stretch")
     st.caption(
         "Snitt per samtale. Eksakt på stereoopptak (én part per kanal); på mono er talerskiftene anslått "
         "av diariseringen. Overlapp teller fra 0,3 s; avbrudd: hvem som begynte å snakke mens den andre snakket."
@@ -419,7 +418,7 @@ def _scorer_agreement(service: DashboardService) -> None:
         "Eksakt: andel der forslaget er lik lagret verdi; innen én: høyst ett poeng fra; kappa: vektet. "
         f"«siste» er de siste {s.scorer_agreement_last_n} vurderingene per kriterium."
     )
-    st.dataframe(figures.rename(columns={"criterion_id": "Kriterium", "period": "Periode", "reviews": "Vurderinger",
+    st.dataframe(shown_frame(figures, shares=["exact", "within_one"]).rename(columns={"criterion_id": "Kriterium", "period": "Periode", "reviews": "Vurderinger",
                                   "exact": "Eksakt", "within_one": "Innen én", "kappa": "Kappa",
                                   "under_grense": "Under grense"}), hide_index=True)  # fmt: skip
     downloads(service, figures, "forslag-mot-vurdering")

@@ -18,8 +18,10 @@ from review.views.common import (
     SERVICE_LABELS,
     STATUS_LABELS,
     clock,
+    in_norwegian,
     page_link,
     quality_cell,
+    shown_time,
 )
 
 COLUMNS = {  # the columns that decide the order come first
@@ -27,7 +29,7 @@ COLUMNS = {  # the columns that decide the order come first
     "kontakt": "Kontakt i episode",
     "spenn": "Episodens spenn",
     "samtale": "Samtale",
-    "started_at": "Tidspunkt",
+    "tidspunkt": "Tidspunkt",
     "tjeneste": "Tjeneste",
     "operator_id": "Operatør",
     "varighet": "Varighet",
@@ -77,6 +79,22 @@ def _calls(db_path: str, user: User, stamp: tuple[int, int]) -> pd.DataFrame:
     return ReviewService(Path(db_path), user).calls()
 
 
+# The sampling plan's checks raise in English (the CLI shares them); the page says it in bokmål.
+_SAMPLING_ERRORS = (
+    ("is not YYYY-MM", "Skriv måneden som ÅÅÅÅ-MM, for eksempel 2026-03."),
+    ("per_operator must be at least 1", "Trekk minst én samtale per operatør."),
+    ("at least one reviewer", "Skriv minst én vurderer (brukernavn, kommaseparert)."),
+    ("not active leaders or supervisors: ", "Ikke aktive ledere eller veiledere: "),
+)
+
+
+def sampling_error(error: ValueError) -> str:
+    """A refused sampling plan, in bokmål (names the user typed are kept)."""
+    return in_norwegian(
+        error, _SAMPLING_ERRORS, "Utvalgsplanen kunne ikke lages. Sjekk måned, antall og vurderere."
+    )
+
+
 def _sampling_form(service: ReviewService) -> None:
     with st.expander("Utvalgsplan: tilfeldige samtaler per operatør"), st.form("sampling"):
         month = st.text_input("Måned (ÅÅÅÅ-MM)")
@@ -91,7 +109,7 @@ def _sampling_form(service: ReviewService) -> None:
                 )
                 st.success(f"{len(tasks)} samtaler trukket i plan {plan.plan_id}.")
             except ValueError as e:
-                st.error(str(e))
+                st.error(sampling_error(e))
 
 
 def render(service: ReviewService) -> None:
@@ -127,14 +145,14 @@ def render(service: ReviewService) -> None:
     statuses = sorted(calls["status"].dropna().unique())
     chosen = InboxFilter(
         services=tuple(columns[0].multiselect("Tjeneste", services, default=[s for s in current.services if s in services],
-                                              format_func=lambda s: SERVICE_LABELS.get(s, s))),
-        operators=tuple(columns[1].multiselect("Operatør", operators,
+                                              format_func=lambda s: SERVICE_LABELS.get(s, s), placeholder="Alle tjenester")),
+        operators=tuple(columns[1].multiselect("Operatør", operators, placeholder="Alle operatører",
                                                default=[o for o in current.operators if o in operators])),
         statuses=tuple(columns[2].multiselect("Status", statuses, default=[s for s in current.statuses if s in statuses],
-                                              format_func=lambda s: STATUS_LABELS.get(s, s))),
+                                              format_func=lambda s: STATUS_LABELS.get(s, s), placeholder="Alle")),
         qualities=tuple(columns[3].multiselect("Transkripsjonskvalitet", list(QUALITY_LABELS),
                                                default=[q for q in current.qualities if q in QUALITY_LABELS],
-                                               format_func=QUALITY_LABELS.get)),
+                                               format_func=QUALITY_LABELS.get, placeholder="Alle")),
         only_flagged=columns[4].checkbox("Bare rekontakter ikke fanget opp", value=current.only_flagged),
     )  # fmt: skip
     for key in FILTER_KEYS:
@@ -143,6 +161,7 @@ def render(service: ReviewService) -> None:
     st.session_state[SAVED_FILTERS] = chosen.to_query()
     shown = chosen.apply(calls)
     table = shown.assign(
+        tidspunkt=shown["started_at"].map(shown_time),
         tjeneste=shown["service"].map(SERVICE_LABELS).fillna("–"),
         status_no=shown["status"].map(STATUS_LABELS).fillna(shown["status"]),
         varighet=shown["duration_s"].map(clock),
