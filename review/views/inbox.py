@@ -9,6 +9,7 @@ import streamlit as st
 
 from lydlogg.access import allowed
 from lydlogg.auth import User
+from lydlogg.formatting import clock
 from review.filters import InboxFilter
 from review.sampling import SamplingPlan
 from review.service import ReviewService
@@ -17,7 +18,6 @@ from review.views.common import (
     QUALITY_LABELS,
     SERVICE_LABELS,
     STATUS_LABELS,
-    clock,
     in_norwegian,
     page_link,
     quality_cell,
