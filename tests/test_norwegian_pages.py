@@ -203,8 +203,8 @@ def test_after_a_self_review_the_comparison_reads_as_the_form_with_the_superviso
         values={"introduces_self": 0, "open_questions": 3}, overall_comment="", comments=[],
     )  # fmt: skip
     at = _open(monkeypatch, db, "anne", "samtale", samtale=call)
-    at.radio(key="crit-introduces_self").set_value(1)
-    at.button(key="FormSubmitter:review-Lagre vurdering").click().run()
+    at.radio(key=f"crit-{call}-introduces_self").set_value(1).run()
+    at.button(key="lagre-bunn").click().run()
     assert not at.exception, at.exception
     (table,) = [d.value for d in at.dataframe if "Egen vurdering" in d.value.columns]
     row = table.set_index("Kriterium").loc["Presenterer seg"]

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("lydlogg", "review", "transcription", "rubrics", "anonymise")
+PACKAGES = ("lydlogg", "review", "transcription", "rubrics", "anonymise", "norsk")
 
 
 def _source_copy(dest: Path) -> Path:
