@@ -5,8 +5,9 @@ Suggestions are keyed on (transcript, rubric content hash, criterion): editing a
 skipped for what already has suggestions. A rubric whose criteria read the standard worsening
 advice (``rubrics/advice``) is keyed on its hash combined with the advice library's, so editing
 the library re-scores those rubrics and re-analyses each call's advice (``advice_results``), and
-nothing else. Transcripts are read and suggestions written in bulk so
-that ten thousand calls score in well under a minute.
+nothing else. Transcripts are read and suggestions written in batches of a few hundred calls, each
+on its own connection and in its own transaction, so that ten thousand calls score in well under
+a minute and the review app can write between batches.
 """
 
 from __future__ import annotations
@@ -192,28 +193,40 @@ def _load_segments(con: duckdb.DuckDBPyConnection, transcript_ids: list[str]) ->
     return out
 
 
+# Calls scored per connection and write transaction: the database's write lock is held for one
+# such batch at a time (well under a second), so the review app can save in between.
+SCORE_BATCH_CALLS = 200
+
+
 def score_stored(
     settings: Settings,
     *,
     rubric_id: str | None = None,
     rubrics_dir: Path | None = None,
     call_ids: Iterable[str] | None = None,
+    force: bool = False,
 ) -> ScoreReport:
     """Suggest scores for every stored call's newest transcript that has none for its rubric,
     analyse its worsening advice against the standard for its contact reason, and estimate each
-    segment's recognition quality (every call, with a rubric or without)."""
-    from lydlogg.advice import analyse_call, corrected_reasons, library_for, store_results
+    segment's recognition quality (every call, with a rubric or without).
+
+    ``force`` scores again what already has suggestions under the current key (replacing them).
+    Work is read and written in batches of :data:`SCORE_BATCH_CALLS` calls, each on its own
+    connection and in its own transaction, so the write lock is never held for a whole run.
+    """
+    from lydlogg.advice import corrected_reasons, library_for
 
     rubrics = load_rubrics(rubrics_dir) if rubrics_dir else load_rubrics()
     library = library_for(settings.advice)
     if rubric_id is not None and rubric_id not in rubrics:
         raise KeyError(f"no rubric {rubric_id!r}; available: {', '.join(sorted(rubrics))}")
     report = ScoreReport(advice_library=library.key)
-    version = f"lydlogg {lydlogg.__version__}"
     keys = {rid: scoring_key(loaded, library) for rid, loaded in rubrics.items()}
     with connect(settings.db_path) as con:
         latest = con.execute(_LATEST_SQL).fetchall()
-        done = set(con.execute("SELECT DISTINCT transcript_id, rubric_sha256 FROM suggestions").fetchall())
+        done = set() if force else set(
+            con.execute("SELECT DISTINCT transcript_id, rubric_sha256 FROM suggestions").fetchall()
+        )
         advised = {
             r[0]
             for r in con.execute(
@@ -222,73 +235,107 @@ def score_stored(
         }
         rated = {r[0] for r in con.execute("SELECT DISTINCT transcript_id FROM segment_quality").fetchall()}
         corrections = corrected_reasons(con)
-        todo: list[tuple[str, str, str, str | None, LoadedRubric | None, bool]] = []
-        unrated: list[str] = []
-        only = set(call_ids) if call_ids is not None else None
-        for tid, call_id, language, service in latest:
-            if only is not None and call_id not in only:
-                continue
-            if tid not in rated:
-                unrated.append(tid)
-            loaded = rubrics[rubric_id] if rubric_id else choose_rubric(rubrics, service)
-            if loaded is None:
-                report.no_rubric.append(call_id)
-            elif (tid, keys[loaded.rubric.id]) in done:
-                report.already += 1
-                loaded = None
-            if loaded is not None or tid not in advised:  # scored again (a corrected text): advice too
-                todo.append((tid, call_id, language, service, loaded, True))
-        wanted = list(dict.fromkeys([t[0] for t in todo] + unrated))
-        segments = _load_segments(con, wanted) if wanted else {}
-        quality_rows = [
-            (tid, i, q) for tid in wanted for i, seg in enumerate(segments.get(tid, ())) if (q := segment_quality(seg)) is not None
-        ]  # fmt: skip
-        rows, advice_rows = [], []
-        with library_in_use(library):
-            for tid, call_id, language, service, loaded, advise in todo:
-                try:
-                    call = build_call_text(
-                        Transcript(call_id, language, tuple(segments.get(tid, ()))), service
-                    )
-                    result = score_call(call, loaded) if loaded is not None else None
-                    if advise and segments.get(tid):  # text dropped by retention: keep the earlier analysis
-                        advice_rows.append((tid, analyse_call(call, library, corrections.get(call_id))))
-                except Exception as e:  # noqa: BLE001 - one call's scoring error must not stop the batch
-                    log.warning("scoring %s failed: %s", call_id, e)
-                    report.failures.append((call_id, f"{type(e).__name__}: {e}"))
-                    continue
-                if result is None:
-                    continue
-                report.rubrics.add(loaded.key)
-                key = keys[loaded.rubric.id]
-                for s in result.scores:
-                    rows.append((tid, call_id, loaded.rubric.id, loaded.rubric.version, key, s.criterion_id,
-                                 s.value, s.confidence, json.dumps([e.as_dict() for e in s.evidence],
-                                 ensure_ascii=False), s.rationale, version, s.abstained))  # fmt: skip
-                report.scored += 1
-        report.advice_analysed = len(advice_rows)
-        with transaction(con):
-            store_results(con, advice_rows)
-            if quality_rows:
-                frame = pd.DataFrame(quality_rows, columns=["transcript_id", "segment_index", "quality"])
-                con.register("new_quality", frame)
-                con.execute("INSERT OR REPLACE INTO segment_quality SELECT * FROM new_quality")
-                con.unregister("new_quality")
-            if rows:
-                frame = pd.DataFrame(rows, columns=["transcript_id", "call_id", "rubric_id", "rubric_version",
-                                                    "rubric_sha256", "criterion_id", "value", "confidence",
-                                                    "evidence_json", "rationale", "software_version",
-                                                    "abstained"])  # fmt: skip
-                frame["value"] = frame["value"].astype("Int32")
-                con.register("new_suggestions", frame)
-                con.execute(
-                    "INSERT INTO suggestions (transcript_id, call_id, rubric_id, rubric_version, rubric_sha256,"
-                    " criterion_id, value, confidence, evidence_json, rationale, software_version, abstained)"
-                    " SELECT * FROM new_suggestions"
-                )
-                con.unregister("new_suggestions")
-            for call_id, reason in report.failures:
-                con.execute(
-                    "INSERT INTO failures (call_id, stage, reason) VALUES (?, 'score', ?)", [call_id, reason]
-                )
+    todo: list[_ScoreTask] = []
+    unrated: list[str] = []
+    only = set(call_ids) if call_ids is not None else None
+    for tid, call_id, language, service in latest:
+        if only is not None and call_id not in only:
+            continue
+        if tid not in rated:
+            unrated.append(tid)
+        loaded = rubrics[rubric_id] if rubric_id else choose_rubric(rubrics, service)
+        if loaded is None:
+            report.no_rubric.append(call_id)
+        elif (tid, keys[loaded.rubric.id]) in done:
+            report.already += 1
+            loaded = None
+        if loaded is not None or tid not in advised:  # scored again (a corrected text): advice too
+            todo.append(_ScoreTask(tid, call_id, language, service, loaded))
+    tasks = {t.transcript_id: t for t in todo}
+    wanted = list(dict.fromkeys([t.transcript_id for t in todo] + unrated))
+    for start in range(0, len(wanted), SCORE_BATCH_CALLS):
+        batch = wanted[start : start + SCORE_BATCH_CALLS]
+        with connect(settings.db_path) as con:
+            _score_batch(con, batch, tasks, keys, library, corrections, report, replace=force)
     return report
+
+
+@dataclass(frozen=True)
+class _ScoreTask:
+    transcript_id: str
+    call_id: str
+    language: str
+    service: str | None
+    rubric: LoadedRubric | None  # None: only the advice is analysed
+
+
+def _score_batch(
+    con: duckdb.DuckDBPyConnection,
+    transcript_ids: list[str],
+    tasks: Mapping[str, _ScoreTask],
+    keys: Mapping[str, str],
+    library: AdviceLibrary,
+    corrections: Mapping[str, tuple[str, ...]],
+    report: ScoreReport,
+    *,
+    replace: bool,
+) -> None:
+    """Score one batch of transcripts and write it in one transaction."""
+    from lydlogg.advice import analyse_call, store_results
+
+    version = f"lydlogg {lydlogg.__version__}"
+    segments = _load_segments(con, transcript_ids)
+    quality_rows = [
+        (tid, i, q) for tid in transcript_ids for i, seg in enumerate(segments.get(tid, ())) if (q := segment_quality(seg)) is not None
+    ]  # fmt: skip
+    rows, advice_rows, failures = [], [], []
+    with library_in_use(library):
+        for task in (tasks[t] for t in transcript_ids if t in tasks):
+            tid, call_id, loaded = task.transcript_id, task.call_id, task.rubric
+            try:
+                call = build_call_text(Transcript(call_id, task.language, tuple(segments.get(tid, ()))), task.service)
+                result = score_call(call, loaded) if loaded is not None else None
+                if segments.get(tid):  # text dropped by retention: keep the earlier analysis
+                    advice_rows.append((tid, analyse_call(call, library, corrections.get(call_id))))
+            except Exception as e:  # noqa: BLE001 - one call's scoring error must not stop the batch
+                log.warning("scoring %s failed: %s", call_id, e)
+                failures.append((call_id, f"{type(e).__name__}: {e}"))
+                continue
+            if result is None:
+                continue
+            report.rubrics.add(loaded.key)
+            key = keys[loaded.rubric.id]
+            for s in result.scores:
+                rows.append((tid, call_id, loaded.rubric.id, loaded.rubric.version, key, s.criterion_id,
+                             s.value, s.confidence, json.dumps([e.as_dict() for e in s.evidence],
+                             ensure_ascii=False), s.rationale, version, s.abstained))  # fmt: skip
+            report.scored += 1
+    report.advice_analysed += len(advice_rows)
+    report.failures += failures
+    with transaction(con):
+        store_results(con, advice_rows)
+        if quality_rows:
+            frame = pd.DataFrame(quality_rows, columns=["transcript_id", "segment_index", "quality"])
+            con.register("new_quality", frame)
+            con.execute("INSERT OR REPLACE INTO segment_quality SELECT * FROM new_quality")
+            con.unregister("new_quality")
+        if rows:
+            frame = pd.DataFrame(rows, columns=["transcript_id", "call_id", "rubric_id", "rubric_version",
+                                                "rubric_sha256", "criterion_id", "value", "confidence",
+                                                "evidence_json", "rationale", "software_version",
+                                                "abstained"])  # fmt: skip
+            frame["value"] = frame["value"].astype("Int32")
+            con.register("new_suggestions", frame)
+            if replace:
+                con.execute(
+                    "DELETE FROM suggestions WHERE (transcript_id, rubric_sha256) IN"
+                    " (SELECT DISTINCT (transcript_id, rubric_sha256) FROM new_suggestions)"
+                )
+            con.execute(
+                "INSERT INTO suggestions (transcript_id, call_id, rubric_id, rubric_version, rubric_sha256,"
+                " criterion_id, value, confidence, evidence_json, rationale, software_version, abstained)"
+                " SELECT * FROM new_suggestions"
+            )
+            con.unregister("new_suggestions")
+        for call_id, reason in failures:
+            con.execute("INSERT INTO failures (call_id, stage, reason) VALUES (?, 'score', ?)", [call_id, reason])
