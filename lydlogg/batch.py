@@ -68,11 +68,15 @@ __all__ = [
     "ProgressHook",
     "Rerun",
     "asr_options",
+    "decode_call",
+    "diarize_call",
     "diarization_hash",
+    "label_roles",
     "load_asr",
     "model_key",
     "pending_calls",
     "process",
+    "transcribe_call",
 ]
 
 if TYPE_CHECKING:
@@ -196,7 +200,9 @@ def pending_calls(
     ]
 
 
-def load_asr(con: duckdb.DuckDBPyConnection, audio_sha256: str, key: str, options_hash: str) -> AsrResult | None:
+def load_asr(
+    con: duckdb.DuckDBPyConnection, audio_sha256: str, key: str, options_hash: str
+) -> AsrResult | None:
     """The stored recogniser output for this recording, model and ASR options, or None."""
     head = con.execute(
         "SELECT asr_id, language, speech_s, asr_seconds, channels_transcribed FROM asr_results"
@@ -207,9 +213,15 @@ def load_asr(con: duckdb.DuckDBPyConnection, audio_sha256: str, key: str, option
         return None
     asr_id, language, speech_s, asr_seconds, channels = head
     segments = tuple(
-        Segment(start=start, end=end, text=text, channel=channel,
-                words=tuple(Word(ws, we, wt, wp, wc) for ws, we, wt, wp, wc in json.loads(words)),
-                avg_logprob=logprob, no_speech_prob=no_speech)  # fmt: skip
+        Segment(
+            start=start,
+            end=end,
+            text=text,
+            channel=channel,
+            words=tuple(Word(ws, we, wt, wp, wc) for ws, we, wt, wp, wc in json.loads(words)),
+            avg_logprob=logprob,
+            no_speech_prob=no_speech,
+        )  # fmt: skip
         for channel, start, end, text, logprob, no_speech, words in con.execute(
             "SELECT channel, start_s, end_s, text, avg_logprob, no_speech_prob, words_json FROM asr_segments"
             " WHERE asr_id = ? ORDER BY segment_index",
@@ -220,7 +232,12 @@ def load_asr(con: duckdb.DuckDBPyConnection, audio_sha256: str, key: str, option
 
 
 def _write_asr(
-    con: duckdb.DuckDBPyConnection, call: PendingCall, result: AsrResult, run_id: str, key: str, options_hash: str
+    con: duckdb.DuckDBPyConnection,
+    call: PendingCall,
+    result: AsrResult,
+    run_id: str,
+    key: str,
+    options_hash: str,
 ) -> None:
     """Store the recogniser's output before diarization, replacing any older one of the same key."""
     old = "SELECT asr_id FROM asr_results WHERE audio_sha256 = ? AND model_id = ? AND options_hash = ?"
@@ -231,7 +248,15 @@ def _write_asr(
     con.execute(
         "INSERT INTO asr_results (asr_id, audio_sha256, model_id, options_hash, run_id, language,"
         " channels_transcribed, speech_s, asr_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [asr_id, *where, run_id, result.language, result.channels_transcribed, result.speech_s, result.asr_seconds],
+        [
+            asr_id,
+            *where,
+            run_id,
+            result.language,
+            result.channels_transcribed,
+            result.speech_s,
+            result.asr_seconds,
+        ],
     )
     rows = [
         (asr_id, i, s.channel, s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob,
@@ -348,6 +373,36 @@ class _SpeakerStage:
     error: str | None = None
 
 
+def decode_call(call: PendingCall, path: Path | None = None, *, dual_mono_correlation: float) -> DecodedAudio:
+    """Stage *decode once*: the call's recording (or a copy at ``path``) as 16 kHz float32."""
+    return decode_audio(Path(path or call.path), dual_mono_correlation=dual_mono_correlation)
+
+
+def transcribe_call(
+    transcriber: Transcriber,
+    audio: DecodedAudio,
+    audio_sha256: str,
+    progress: Callable[[float], None] | None = None,
+) -> AsrResult:
+    """Stage *ASR*: the recogniser's segments and words, seeded by the recording's hash."""
+    _seed_sampling(audio_sha256)
+    return transcriber.transcribe(audio, progress=progress)
+
+
+def diarize_call(
+    audio: DecodedAudio, settings: DiarizationSettings, pyannote: object | None = None
+) -> Diarization:
+    """Stage *diarization*: who spoke when, from the same decoded audio."""
+    return diarize(audio, settings, pyannote)
+
+
+def label_roles(
+    result: AsrResult, found: Diarization, settings: DiarizationSettings, service: str | None
+) -> Labelled:
+    """Stage *roles*: every word given a speaker by time overlap, each speaker a role."""
+    return label(result.segments, found, settings, service)
+
+
 def _speakers(
     audio: DecodedAudio,
     result: AsrResult,
@@ -359,8 +414,8 @@ def _speakers(
     options_json = settings.model_dump_json()
     t0 = time.perf_counter()
     try:
-        found: Diarization = diarize(audio, settings, pyannote)
-        labelled = label(result.segments, found, settings, service)
+        found = diarize_call(audio, settings, pyannote)
+        labelled = label_roles(result, found, settings, service)
     except (ValueError, RuntimeError, OSError, MemoryError) as e:
         reason = f"{type(e).__name__}: {e}"
         log.warning("diarization failed; transcript kept without speakers: %s", reason)
@@ -488,12 +543,11 @@ class CallWorker:
         raised, naming the stage and the registered file."""
         stage = "decode"
         try:
-            audio = decode_audio(Path(path or call.path), dual_mono_correlation=self._dual_mono_correlation)
+            audio = decode_call(call, path, dual_mono_correlation=self._dual_mono_correlation)
             result = call.asr
             if result is None:
                 stage = "transcribe"
-                _seed_sampling(call.audio_sha256)
-                result = self.transcriber.transcribe(audio, progress=progress)
+                result = transcribe_call(self.transcriber, audio, call.audio_sha256, progress)
             speakers = _speakers(audio, result, self._diarization, call.service, self._pyannote)
         except (AudioError, OSError, RuntimeError, ValueError, MemoryError) as e:
             reason = str(e) if isinstance(e, AudioError) else f"{type(e).__name__}: {e}"
@@ -501,7 +555,9 @@ class CallWorker:
                 reason = reason.replace(str(path), call.path)
             log.warning("call %s failed at %s: %s", call.call_id, stage, reason)
             return CallResult(call.call_id, call.duration_s, failed_stage=stage, reason=reason)
-        return CallResult(call.call_id, audio.duration_s, audio.layout, result, speakers, asr_fresh=call.asr is None)
+        return CallResult(
+            call.call_id, audio.duration_s, audio.layout, result, speakers, asr_fresh=call.asr is None
+        )
 
 
 def _with_asr(settings: Settings, call: PendingCall, key: str, options_hash: str) -> PendingCall:
@@ -574,7 +630,14 @@ class _Writer:
         else:
             with connect(self._settings.db_path) as con:
                 stored = _write_transcript(
-                    con, call, done, run_id, self._key, self._hash, self._diarization_key, replace=self._replace
+                    con,
+                    call,
+                    done,
+                    run_id,
+                    self._key,
+                    self._hash,
+                    self._diarization_key,
+                    replace=self._replace,
                 )
             if stored:
                 self._report.done.append(call.call_id)
@@ -690,7 +753,9 @@ def _process(
     writer.advance(0.0)  # show the bar (and the worker count) before the first call is done
     t0 = time.perf_counter()
     if pool is not None:
-        todo = [_with_asr(settings, call, key, options_hash) for call in todo]  # the workers cannot read the database
+        todo = [
+            _with_asr(settings, call, key, options_hash) for call in todo
+        ]  # the workers cannot read the database
         for call, done, attempts in pool.map(todo):
             if attempts > 1 and done.ok:
                 report.retried.append(call.call_id)

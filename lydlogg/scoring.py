@@ -224,8 +224,10 @@ def score_stored(
     keys = {rid: scoring_key(loaded, library) for rid, loaded in rubrics.items()}
     with connect(settings.db_path) as con:
         latest = con.execute(_LATEST_SQL).fetchall()
-        done = set() if force else set(
-            con.execute("SELECT DISTINCT transcript_id, rubric_sha256 FROM suggestions").fetchall()
+        done = (
+            set()
+            if force
+            else set(con.execute("SELECT DISTINCT transcript_id, rubric_sha256 FROM suggestions").fetchall())
         )
         advised = {
             r[0]
@@ -293,7 +295,9 @@ def _score_batch(
         for task in (tasks[t] for t in transcript_ids if t in tasks):
             tid, call_id, loaded = task.transcript_id, task.call_id, task.rubric
             try:
-                call = build_call_text(Transcript(call_id, task.language, tuple(segments.get(tid, ()))), task.service)
+                call = build_call_text(
+                    Transcript(call_id, task.language, tuple(segments.get(tid, ()))), task.service
+                )
                 result = score_call(call, loaded) if loaded is not None else None
                 if segments.get(tid):  # text dropped by retention: keep the earlier analysis
                     advice_rows.append((tid, analyse_call(call, library, corrections.get(call_id))))
@@ -338,4 +342,6 @@ def _score_batch(
             )
             con.unregister("new_suggestions")
         for call_id, reason in failures:
-            con.execute("INSERT INTO failures (call_id, stage, reason) VALUES (?, 'score', ?)", [call_id, reason])
+            con.execute(
+                "INSERT INTO failures (call_id, stage, reason) VALUES (?, 'score', ?)", [call_id, reason]
+            )

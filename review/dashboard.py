@@ -279,7 +279,7 @@ SELECT b.month, b.service, b.team, count(*) AS calls, count(*) FILTER (WHERE b.r
        count(*) FILTER (WHERE b.recontact AND coalesce(v.value, b.recontact_prior_suggested) = 0) AS unrecognised
 FROM dash_base b LEFT JOIN verdict v USING (call_id)
 GROUP BY ALL ORDER BY b.month, b.service, b.team
-"""
+"""  # noqa: S608 - only the constant fragment of lydlogg.episodes is formatted in
 
 _STRICTNESS = """
 WITH scores AS (
