@@ -82,7 +82,8 @@ def test_each_stage_reruns_only_when_its_own_inputs_change(tmp_path, bundled_mod
     rubrics = tmp_path / "rubrics"
     shutil.copytree(RUBRICS_DIR, rubrics, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     for path in rubrics.glob("*.yaml"):
-        path.write_text(path.read_text(encoding="utf-8") + "\n# redigert\n", encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("\ntitle: ", "\ntitle: Redigert - ", 1), encoding="utf-8")
     before_edit = _keys(settings.db_path)
     rescored = run(changed, PipelineOptions(rubrics_dir=rubrics))
     after_edit = _keys(settings.db_path)
