@@ -98,10 +98,16 @@ def test_each_stage_reruns_only_when_its_own_inputs_change(tmp_path, bundled_mod
 
     # --stage diarization: every call diarized again from the stored ASR output.
     db = str(settings.db_path)
-    env = {"LYDLOGG_ASR__MODELS_DIR": str(settings.asr.models_dir), "LYDLOGG_KEY_FILE": str(settings.key_file)}
+    env = {
+        "LYDLOGG_ASR__MODELS_DIR": str(settings.asr.models_dir),
+        "LYDLOGG_KEY_FILE": str(settings.key_file),
+    }
     out = CliRunner().invoke(main, ["process", "--db", db, "--stage", "diarization"], env=env)
     assert out.exit_code == 0, out.output
-    assert "transcribed 1, failed 0" in out.output and "diarized again from the stored ASR output: 1" in out.output
+    assert (
+        "transcribed 1, failed 0" in out.output
+        and "diarized again from the stored ASR output: 1" in out.output
+    )
     forced = _keys(settings.db_path)
     assert forced["asr"] == stored["asr"]
     current = [t for t in forced["transcripts"] if "~retired-" not in t[1]]
@@ -161,7 +167,9 @@ def test_the_episodes_table_follows_calls_that_arrive_and_change(tmp_path):
         assert read_episodes(con, episode_of="late-1")["contact_number"].max() == 7
 
         # A call's phone corrected: the episode it left is relinked too.
-        con.execute("UPDATE calls SET caller_pseudonym = 'pho_other', patient_pseudonym = NULL WHERE call_id = 'late-1'")
+        con.execute(
+            "UPDATE calls SET caller_pseudonym = 'pho_other', patient_pseudonym = NULL WHERE call_id = 'late-1'"
+        )
         assert update_episodes(con, 72.0).relinked >= 1
         assert_same_as_linking(con)
         assert len(read_episodes(con, episode_of="late-1")) == 1
@@ -213,11 +221,54 @@ def test_scoring_writes_in_batches_with_the_same_result(tmp_path, monkeypatch):
     monkeypatch.setattr(scoring, "SCORE_BATCH_CALLS", 2)
     report = scoring.score_stored(load_settings(None, db_path=many))
     assert report.scored > 2 and not report.failures
-    query = (
-        "SELECT transcript_id, criterion_id, value, confidence, evidence_json, rationale FROM suggestions ORDER BY ALL"
-    )
+    query = "SELECT transcript_id, criterion_id, value, confidence, evidence_json, rationale FROM suggestions ORDER BY ALL"
     with connect(one, read_only=True) as a, connect(many, read_only=True) as b:
         assert a.execute(query).fetchall() == b.execute(query).fetchall()
-        assert a.execute("SELECT count(*) FROM advice_results").fetchone() == b.execute(
-            "SELECT count(*) FROM advice_results"
-        ).fetchone()
+        assert (
+            a.execute("SELECT count(*) FROM advice_results").fetchone()
+            == b.execute("SELECT count(*) FROM advice_results").fetchone()
+        )
+
+
+def test_schema_v20_keeps_transcripts_stored_before_it_done(tmp_path):
+    """An older database's transcripts get the hash of the diarization options they were stored
+    with, so upgrading re-diarizes nothing; other options find them, without stored ASR output."""
+    import duckdb
+
+    from lydlogg.batch import diarization_hash, pending_calls
+    from lydlogg.db import migrate
+    from lydlogg.db.migrations import LATEST_VERSION, MIGRATIONS
+
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    con.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description VARCHAR NOT NULL,"
+        " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
+    )
+    for version, description, sql in MIGRATIONS:
+        if version < 20:
+            con.execute(sql)
+            con.execute(
+                "INSERT INTO schema_version (version, description) VALUES (?, ?)", [version, description]
+            )
+    con.execute(
+        "INSERT INTO audio_files (sha256, path, size_bytes, container, sample_rate, channels, frames, duration_s)"
+        " VALUES ('sha-1', '/srv/c1.wav', 10, 'WAV', 8000, 1, 8000, 1.0)"
+    )
+    con.execute("INSERT INTO calls (call_id, audio_sha256) VALUES ('c1', 'sha-1'), ('imported', NULL)")
+    con.execute(
+        "INSERT INTO transcripts (transcript_id, call_id, audio_sha256, run_id, model_id, options_hash, language,"
+        " layout, channels_transcribed, duration_s, speech_s, asr_seconds) VALUES"
+        " ('t1', 'c1', 'sha-1', 'run', 'model', 'opts', 'no', 'mono', 1, 1.0, 1.0, 1.0),"
+        " ('t2', 'imported', 'text:abc', 'import', 'import', '', 'no', 'mono', 1, 1.0, 1.0, 0)"
+    )
+    con.execute(
+        "INSERT INTO diarizations (transcript_id, strategy, options_json, speakers) VALUES ('t1', 'builtin', ?, 2)",
+        [DiarizationSettings().model_dump_json()],
+    )
+    assert migrate(con) == LATEST_VERSION
+    hashes = dict(con.execute("SELECT transcript_id, diarization_hash FROM transcripts").fetchall())
+    assert hashes == {"t1": diarization_hash(DiarizationSettings()), "t2": ""}
+    assert pending_calls(con, "model", "opts", diarization_hash(DiarizationSettings())) == []
+    other = pending_calls(con, "model", "opts", diarization_hash(DiarizationSettings(min_turn_s=2.0)))
+    assert [(p.call_id, p.transcribed, p.asr_cached) for p in other] == [("c1", True, False)]
+    con.close()
