@@ -240,9 +240,12 @@ def _write_asr(
     options_hash: str,
 ) -> None:
     """Store the recogniser's output before diarization, replacing any older one of the same key."""
-    old = "SELECT asr_id FROM asr_results WHERE audio_sha256 = ? AND model_id = ? AND options_hash = ?"
     where = [call.audio_sha256, key, options_hash]
-    con.execute(f"DELETE FROM asr_segments WHERE asr_id IN ({old})", where)  # noqa: S608 - constant text
+    con.execute(
+        "DELETE FROM asr_segments WHERE asr_id IN (SELECT asr_id FROM asr_results"
+        " WHERE audio_sha256 = ? AND model_id = ? AND options_hash = ?)",
+        where,
+    )
     con.execute("DELETE FROM asr_results WHERE audio_sha256 = ? AND model_id = ? AND options_hash = ?", where)
     asr_id = uuid.uuid4().hex
     con.execute(
@@ -294,18 +297,19 @@ def _write_transcript(
     assert result is not None and speakers is not None and done.layout is not None
     transcript_id = uuid.uuid4().hex
     segments = speakers.labelled.segments if speakers.labelled else result.segments
-    same_key = "audio_sha256 = ? AND model_id = ? AND options_hash = ? AND diarization_hash = ?"
     key_values = [call.audio_sha256, key, options_hash, diarization_key]
     with transaction(con):
         stored = con.execute(
-            f"SELECT count(*) FROM transcripts WHERE {same_key}",  # noqa: S608 - constant text
+            "SELECT count(*) FROM transcripts"
+            " WHERE audio_sha256 = ? AND model_id = ? AND options_hash = ? AND diarization_hash = ?",
             key_values,
         ).fetchone()[0]
         if stored and not replace:
             return False
         if stored:
             con.execute(
-                f"UPDATE transcripts SET diarization_hash = diarization_hash || ? WHERE {same_key}",  # noqa: S608
+                "UPDATE transcripts SET diarization_hash = diarization_hash || ?"
+                " WHERE audio_sha256 = ? AND model_id = ? AND options_hash = ? AND diarization_hash = ?",
                 [f"~retired-{run_id[:8]}", *key_values],
             )
         if done.asr_fresh:
