@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -137,6 +138,8 @@ class ScoreReport:
     rubrics: set[str] = field(default_factory=set)
     advice_analysed: int = 0
     advice_library: str = ""
+    writes: int = 0  # batches written, each on its own connection and transaction
+    longest_write_s: float = 0.0  # the longest a batch held the database (connect, write, close)
 
 
 # Scorers whose results depend on the advice library (when their ``advice_library`` param is on).
@@ -193,9 +196,9 @@ def _load_segments(con: duckdb.DuckDBPyConnection, transcript_ids: list[str]) ->
     return out
 
 
-# Calls scored per connection and write transaction: the database's write lock is held for one
-# such batch at a time (well under a second), so the review app can save in between.
-SCORE_BATCH_CALLS = 200
+# Calls scored per write: each batch is scored without the database, then written on its own
+# connection in one transaction (well under a second), so the review app can save in between.
+SCORE_BATCH_CALLS = 1000
 
 
 def score_stored(
@@ -211,8 +214,9 @@ def score_stored(
     segment's recognition quality (every call, with a rubric or without).
 
     ``force`` scores again what already has suggestions under the current key (replacing them).
-    Work is read and written in batches of :data:`SCORE_BATCH_CALLS` calls, each on its own
-    connection and in its own transaction, so the write lock is never held for a whole run.
+    The work is read at once, then scored and written in batches of :data:`SCORE_BATCH_CALLS`
+    calls, each written on its own connection in its own transaction, so the database is never
+    held for the whole run.
     """
     from lydlogg.advice import corrected_reasons, library_for
 
@@ -237,28 +241,33 @@ def score_stored(
         }
         rated = {r[0] for r in con.execute("SELECT DISTINCT transcript_id FROM segment_quality").fetchall()}
         corrections = corrected_reasons(con)
-    todo: list[_ScoreTask] = []
-    unrated: list[str] = []
-    only = set(call_ids) if call_ids is not None else None
-    for tid, call_id, language, service in latest:
-        if only is not None and call_id not in only:
-            continue
-        if tid not in rated:
-            unrated.append(tid)
-        loaded = rubrics[rubric_id] if rubric_id else choose_rubric(rubrics, service)
-        if loaded is None:
-            report.no_rubric.append(call_id)
-        elif (tid, keys[loaded.rubric.id]) in done:
-            report.already += 1
-            loaded = None
-        if loaded is not None or tid not in advised:  # scored again (a corrected text): advice too
-            todo.append(_ScoreTask(tid, call_id, language, service, loaded))
+        todo: list[_ScoreTask] = []
+        unrated: list[str] = []
+        only = set(call_ids) if call_ids is not None else None
+        for tid, call_id, language, service in latest:
+            if only is not None and call_id not in only:
+                continue
+            if tid not in rated:
+                unrated.append(tid)
+            loaded = rubrics[rubric_id] if rubric_id else choose_rubric(rubrics, service)
+            if loaded is None:
+                report.no_rubric.append(call_id)
+            elif (tid, keys[loaded.rubric.id]) in done:
+                report.already += 1
+                loaded = None
+            if loaded is not None or tid not in advised:  # scored again (a corrected text): advice too
+                todo.append(_ScoreTask(tid, call_id, language, service, loaded))
+        wanted = list(dict.fromkeys([t.transcript_id for t in todo] + unrated))
+        segments = _load_segments(con, wanted) if wanted else {}  # one read: a scan per batch costs more
     tasks = {t.transcript_id: t for t in todo}
-    wanted = list(dict.fromkeys([t.transcript_id for t in todo] + unrated))
     for start in range(0, len(wanted), SCORE_BATCH_CALLS):
         batch = wanted[start : start + SCORE_BATCH_CALLS]
-        with connect(settings.db_path) as con:
-            _score_batch(con, batch, tasks, keys, library, corrections, report, replace=force)
+        rows = _score_batch(batch, segments, tasks, keys, library, corrections, report)
+        t0 = time.perf_counter()
+        with connect(settings.db_path) as con:  # written in one short transaction
+            _write_batch(con, rows, replace=force)
+        report.writes += 1
+        report.longest_write_s = max(report.longest_write_s, time.perf_counter() - t0)
     return report
 
 
@@ -271,22 +280,29 @@ class _ScoreTask:
     rubric: LoadedRubric | None  # None: only the advice is analysed
 
 
+@dataclass(frozen=True)
+class _BatchRows:
+    """What one batch writes: advice analyses, segment quality, suggestions, failures."""
+
+    advice: list[tuple[str, Any]]
+    quality: list[tuple[str, int, float]]
+    suggestions: list[tuple]
+    failures: list[tuple[str, str]]
+
+
 def _score_batch(
-    con: duckdb.DuckDBPyConnection,
     transcript_ids: list[str],
+    segments: Mapping[str, list[Segment]],
     tasks: Mapping[str, _ScoreTask],
     keys: Mapping[str, str],
     library: AdviceLibrary,
     corrections: Mapping[str, tuple[str, ...]],
     report: ScoreReport,
-    *,
-    replace: bool,
-) -> None:
-    """Score one batch of transcripts and write it in one transaction."""
-    from lydlogg.advice import analyse_call, store_results
+) -> _BatchRows:
+    """Score one batch of transcripts (pure: no database)."""
+    from lydlogg.advice import analyse_call
 
     version = f"lydlogg {lydlogg.__version__}"
-    segments = _load_segments(con, transcript_ids)
     quality_rows = [
         (tid, i, q) for tid in transcript_ids for i, seg in enumerate(segments.get(tid, ())) if (q := segment_quality(seg)) is not None
     ]  # fmt: skip
@@ -316,10 +332,19 @@ def _score_batch(
             report.scored += 1
     report.advice_analysed += len(advice_rows)
     report.failures += failures
+    return _BatchRows(advice_rows, quality_rows, rows, failures)
+
+
+def _write_batch(con: duckdb.DuckDBPyConnection, batch: _BatchRows, *, replace: bool) -> None:
+    """Write one scored batch in one transaction; ``replace`` first removes the suggestions stored
+    under the same transcript and key."""
+    from lydlogg.advice import store_results
+
+    rows = batch.suggestions
     with transaction(con):
-        store_results(con, advice_rows)
-        if quality_rows:
-            frame = pd.DataFrame(quality_rows, columns=["transcript_id", "segment_index", "quality"])
+        store_results(con, batch.advice)
+        if batch.quality:
+            frame = pd.DataFrame(batch.quality, columns=["transcript_id", "segment_index", "quality"])
             con.register("new_quality", frame)
             con.execute("INSERT OR REPLACE INTO segment_quality SELECT * FROM new_quality")
             con.unregister("new_quality")
@@ -341,7 +366,7 @@ def _score_batch(
                 " SELECT * FROM new_suggestions"
             )
             con.unregister("new_suggestions")
-        for call_id, reason in failures:
+        for call_id, reason in batch.failures:
             con.execute(
                 "INSERT INTO failures (call_id, stage, reason) VALUES (?, 'score', ?)", [call_id, reason]
             )

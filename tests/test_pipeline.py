@@ -221,6 +221,7 @@ def test_scoring_writes_in_batches_with_the_same_result(tmp_path, monkeypatch):
     monkeypatch.setattr(scoring, "SCORE_BATCH_CALLS", 2)
     report = scoring.score_stored(load_settings(None, db_path=many))
     assert report.scored > 2 and not report.failures
+    assert report.writes >= report.scored / 2  # two calls per connection and transaction
     query = "SELECT transcript_id, criterion_id, value, confidence, evidence_json, rationale FROM suggestions ORDER BY ALL"
     with connect(one, read_only=True) as a, connect(many, read_only=True) as b:
         assert a.execute(query).fetchall() == b.execute(query).fetchall()
