@@ -1,22 +1,23 @@
 """The pipeline, in the order a recording goes through it.
 
-======================  ==========================================  =================================  ======================================
-stage                   function (input -> output)                  stored in                          keyed on
-======================  ==========================================  =================================  ======================================
-ingest                  :func:`ingest` (files, CSV -> calls)        calls, audio_files                 sha256 of the recording's bytes
-decode once             :func:`decode` (call -> DecodedAudio)       (memory: every later stage reads   -
-                                                                    the same array)
-ASR                     :func:`transcribe` (audio -> AsrResult)     asr_results, asr_segments          audio sha256, model, ASR options hash
-diarization             :func:`diarize` (audio -> Diarization)      diarizations, speaker_turns        ... + diarization options hash
-roles                   :func:`assign_roles` (AsrResult,            transcript_speakers,               ... + diarization options hash
-                        Diarization -> Labelled)                    segments.speaker/role
-store                   :func:`transcribe_and_store` (the four      transcripts, segments, words       audio sha256, model, ASR options hash,
-                        above per call, one transaction each)                                          diarization options hash
-score                   :func:`score` (newest transcripts ->        suggestions, advice_results,       transcript, rubric (+ advice library)
-                        ScoreReport)                                segment_quality                    content hash
-episodes                :func:`link_episodes` (dated calls ->       episodes                           the calls' time and pseudonyms, the
-                        EpisodeUpdate)                                                                 window (``episodes.window_hours``)
-======================  ==========================================  =================================  ======================================
+1. **ingest** :func:`ingest` (files, metadata CSV -> calls). Stored in ``calls``,
+   ``audio_files``; keyed on the sha256 of the recording's bytes.
+2. **decode once** :func:`decode` (call -> ``DecodedAudio``, 16 kHz float32). Kept in memory:
+   every later stage of the call reads the same array.
+3. **ASR** :func:`transcribe` (audio -> ``AsrResult``). Stored in ``asr_results``,
+   ``asr_segments``; keyed on (audio sha256, model, ASR options hash).
+4. **diarization** :func:`diarize` (audio -> ``Diarization``). Stored in ``diarizations``,
+   ``speaker_turns``; keyed on the ASR key + the diarization options' hash.
+5. **roles** :func:`assign_roles` (``AsrResult``, ``Diarization`` -> ``Labelled``). Stored in
+   ``transcript_speakers`` and the segments' speaker and role; same key as diarization.
+6. **store** :func:`transcribe_and_store` (stages 2-5 for each call, then its transcript,
+   segments, words and speakers in one transaction). ``transcripts`` is unique on (audio
+   sha256, model, ASR options hash, diarization options hash).
+7. **score** :func:`score` (newest transcripts -> ``ScoreReport``). Stored in ``suggestions``,
+   ``advice_results``, ``segment_quality``; keyed on (transcript, rubric content hash, + the
+   advice library's hash where a criterion reads it).
+8. **episodes** :func:`link_episodes` (dated calls -> ``EpisodeUpdate``). Stored in
+   ``episodes``; keyed on the calls' time and pseudonyms and ``episodes.window_hours``.
 
 Because every stored result carries its own key, :func:`run` does whatever is not done:
 new recordings go through every stage; changed ``[diarization]`` settings re-diarize (and re-label,
@@ -27,9 +28,10 @@ diarization, roles, store, score, episodes), ``diarization`` (then roles, store,
 ``score``, ``episodes`` (every contact relinked). Re-contact flags are read live from reviews and
 suggestions (:func:`lydlogg.episodes.read_episodes`), so scoring does not relink episodes.
 
-The heavy per-call stages (decode -> ASR -> diarization -> roles) run in :class:`lydlogg.batch.CallWorker`,
-locally or on Ray actors; this process is the only writer, one short transaction per call (or per
-batch of calls when scoring), so the review app can write in between.
+The heavy per-call stages (decode -> ASR -> diarization -> roles) run in
+:class:`lydlogg.batch.CallWorker`, locally or on Ray actors; this process is the only writer, one
+short transaction per call (or per batch of calls when scoring), so the review app can write in
+between.
 """
 
 from __future__ import annotations
