@@ -105,7 +105,9 @@ class ProgressHook(Protocol):
 class PendingCall:
     """A call to decode and diarize; ``asr`` is the stored recogniser output to diarize from (None:
     transcribe it). ``asr_cached`` says whether that output is stored; ``transcribed`` whether the
-    call has a transcript for this model and ASR options under any diarization options."""
+    call has a transcript for this model and ASR options under any diarization options; ``stored``
+    whether it has one under these very options that a newer one (other options, since reverted)
+    hides."""
 
     call_id: str
     audio_sha256: str
@@ -114,6 +116,7 @@ class PendingCall:
     service: str | None = None
     asr_cached: bool = False
     transcribed: bool = False
+    stored: bool = False
     asr: AsrResult | None = None
 
 
@@ -177,26 +180,30 @@ def pending_calls(
     *,
     every: bool = False,
 ) -> list[PendingCall]:
-    """Calls with audio lacking a transcript for this model, ASR options and diarization options
-    (``every``: all calls with audio), with whether their ASR output is stored."""
+    """Calls with audio whose newest transcript is not for this model, ASR options and diarization
+    options (``every``: all calls with audio), with whether their ASR output is stored."""
     rows = con.execute(
         """
+        WITH newest AS (SELECT call_id, arg_max(transcript_id, created_at) AS tid FROM transcripts GROUP BY call_id)
         SELECT c.call_id, a.sha256, a.path, a.duration_s, c.service, r.asr_id IS NOT NULL,
                EXISTS (SELECT 1 FROM transcripts t
-                       WHERE t.audio_sha256 = a.sha256 AND t.model_id = $key AND t.options_hash = $opts)
+                       WHERE t.audio_sha256 = a.sha256 AND t.model_id = $key AND t.options_hash = $opts),
+               k.transcript_id IS NOT NULL
         FROM calls c JOIN audio_files a ON a.sha256 = c.audio_sha256
         LEFT JOIN asr_results r ON r.audio_sha256 = a.sha256 AND r.model_id = $key AND r.options_hash = $opts
-        WHERE $every OR NOT EXISTS (
-            SELECT 1 FROM transcripts t
-            WHERE t.audio_sha256 = a.sha256 AND t.model_id = $key AND t.options_hash = $opts
-              AND t.diarization_hash = $diar)
+        LEFT JOIN transcripts k ON k.audio_sha256 = a.sha256 AND k.model_id = $key AND k.options_hash = $opts
+                               AND k.diarization_hash = $diar
+        LEFT JOIN newest n ON n.call_id = c.call_id
+        WHERE $every OR k.transcript_id IS NULL OR n.tid IS DISTINCT FROM k.transcript_id
         ORDER BY c.started_at NULLS LAST, c.call_id
         """,
         {"key": key, "opts": options_hash, "diar": diarization_key, "every": every},
     ).fetchall()
     return [
-        PendingCall(call_id, sha, path, duration, service, asr_cached=cached, transcribed=transcribed)
-        for call_id, sha, path, duration, service, cached, transcribed in rows
+        PendingCall(
+            call_id, sha, path, duration, service, asr_cached=cached, transcribed=transcribed, stored=stored
+        )
+        for call_id, sha, path, duration, service, cached, transcribed, stored in rows
     ]
 
 
@@ -641,7 +648,7 @@ class _Writer:
                     self._key,
                     self._hash,
                     self._diarization_key,
-                    replace=self._replace,
+                    replace=self._replace or call.stored,  # options reverted: the older one retires
                 )
             if stored:
                 self._report.done.append(call.call_id)

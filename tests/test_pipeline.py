@@ -115,6 +115,16 @@ def test_each_stage_reruns_only_when_its_own_inputs_change(tmp_path, bundled_mod
     assert len(forced["transcripts"]) == 3 and len(retired) == 1 and retired[0][0] == old_tid
     assert current[-1][0] not in {old_tid, new_tid}
 
+    # Back to the other options: their transcript exists but a newer one hides it, so the call is
+    # diarized again from the stored ASR output and the hidden one retires.
+    reverted = run(changed)
+    assert reverted.transcription.asr_reused == [call_id] and reverted.scoring.scored == 1
+    final = _keys(settings.db_path)
+    assert final["asr"] == stored["asr"]
+    assert final["transcripts"][-1][1] == after["transcripts"][1][1]  # the newest is under B's hash
+    assert {t[0] for t in final["transcripts"] if "~retired-" in t[1]} == {old_tid, new_tid}
+    assert run(changed).transcription.run_id is None  # and then it is done
+
 
 def test_stage_score_and_stage_episodes_through_the_cli(tmp_path):
     db = build_reference_db(tmp_path)
