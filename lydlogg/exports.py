@@ -23,7 +23,7 @@ from lydlogg.access import check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.csv_safety import safe_csv, safe_frame
-from lydlogg.episodes import EPISODE_COLUMNS, link_episodes
+from lydlogg.episodes import EPISODE_COLUMNS, episodes_for
 from lydlogg.pseudonym import pseudonymise
 
 __all__ = [
@@ -142,7 +142,7 @@ def dataset(
         df = con.execute(_REVIEWS_SQL, {"own": own}).df()
         df["reviewer"] = [pseudonymise(key, "reviewer", r) for r in df["reviewer"]]
         return df
-    df = link_episodes(con, window_hours)
+    df = episodes_for(con, window_hours)
     if own is not None:
         df = df[df["operator_id"] == own]
     return df[list(EPISODE_COLUMNS)].reset_index(drop=True)

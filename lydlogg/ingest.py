@@ -3,7 +3,8 @@
 A recording is identified by the sha256 of its bytes, so ingesting the same file twice (under any
 name) is a no-op. Metadata rows are matched to recordings by their ``audio_file`` path; a row with
 no audio file stores a contact without audio. Caller numbers and patient references are replaced
-by keyed pseudonyms before anything is written.
+by keyed pseudonyms before anything is written. The calls that arrived or changed are linked
+into re-contact episodes at the end (:func:`lydlogg.episodes.update_episodes`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from lydlogg.db import connect, transaction
+from lydlogg.episodes import update_episodes
 from lydlogg.metadata import MetadataRow, RowError, read_metadata
 from lydlogg.pseudonym import load_or_create_key, pseudonymise
 from lydlogg.settings import Settings
@@ -260,12 +262,15 @@ def ingest(settings: Settings, paths: Iterable[Path], metadata: Path | None = No
                 _record_failure(con, failure)
         for failure in missing:
             _record_failure(con, failure)
+        episodes = update_episodes(con, settings.episodes.window_hours)  # the calls that arrived
     log.info(
-        "ingest: %d added, %d already known, %d metadata updates, %d without audio, %d failures",
+        "ingest: %d added, %d already known, %d metadata updates, %d without audio, %d failures;"
+        " %d contacts relinked into episodes",
         len(report.added),
         len(report.already_known),
         len(report.metadata_updated),
         len(report.without_audio),
         len(report.failures),
+        episodes.relinked,
     )
     return report

@@ -7,8 +7,9 @@ Two rules, each off when its number of days is 0:
   from disk when it lies under ``managed_audio_dir``; a file elsewhere is someone else's original
   and is only forgotten.
 * ``drop_unreviewed_transcripts_after_days``: a call older than this that nobody has reviewed
-  loses its transcript text: segments, words, corrections and rubric suggestions. The transcript
-  row stays as provenance (model, duration), so the batch does not transcribe the call again.
+  loses its transcript text: segments, words, corrections, rubric suggestions and the stored
+  recogniser output behind them. The transcript row stays as provenance (model, duration), so
+  the batch does not transcribe the call again.
 
 Reviews, their comments and anonymised cases are kept. :func:`apply_retention` first makes a plan
 (ids and counts only, never text), then carries it out in one transaction, deletes the files
@@ -181,6 +182,22 @@ def plan_retention(
     )
 
 
+# The recogniser's stored output behind the dropped transcripts (kept so that diarization can run
+# again without transcribing): its text goes with theirs.
+_ASR_OF_TRANSCRIPTS = """
+SELECT r.asr_id FROM asr_results r JOIN transcripts t
+  ON t.audio_sha256 = r.audio_sha256 AND t.model_id = r.model_id AND t.options_hash = r.options_hash
+WHERE t.transcript_id IN (SELECT unnest(?))
+"""
+
+
+def _drop_asr_output(con: duckdb.DuckDBPyConnection, tids: list[str]) -> None:
+    asr_ids = [r[0] for r in con.execute(_ASR_OF_TRANSCRIPTS, [tids]).fetchall()]
+    if asr_ids:
+        con.execute("DELETE FROM asr_segments WHERE asr_id IN (SELECT unnest(?))", [asr_ids])
+        con.execute("DELETE FROM asr_results WHERE asr_id IN (SELECT unnest(?))", [asr_ids])
+
+
 def _carry_out(con: duckdb.DuckDBPyConnection, plan: RetentionPlan, user: User) -> None:
     audio = list(zip(plan.audio_calls, plan.audio_sha256, strict=True))
     tids = list(plan.transcript_ids)
@@ -201,6 +218,7 @@ def _carry_out(con: duckdb.DuckDBPyConnection, plan: RetentionPlan, user: User) 
         if tids:
             for table in _TRANSCRIPT_TABLES:  # constants, see above
                 con.execute(f"DELETE FROM {table} WHERE transcript_id IN (SELECT unnest(?))", [tids])  # noqa: S608
+            _drop_asr_output(con, tids)
             con.executemany(
                 "INSERT INTO deletions (run_id, username, rule, object_type, object_id, call_id)"
                 " VALUES (?, ?, 'transcript', 'transcript', ?, ?)",

@@ -5,8 +5,9 @@ Suggestions are keyed on (transcript, rubric content hash, criterion): editing a
 skipped for what already has suggestions. A rubric whose criteria read the standard worsening
 advice (``rubrics/advice``) is keyed on its hash combined with the advice library's, so editing
 the library re-scores those rubrics and re-analyses each call's advice (``advice_results``), and
-nothing else. Transcripts are read and suggestions written in bulk so
-that ten thousand calls score in well under a minute.
+nothing else. Transcripts are read and suggestions written in batches of a few hundred calls, each
+on its own connection and in its own transaction, so that ten thousand calls score in well under
+a minute and the review app can write between batches.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -138,6 +140,8 @@ class ScoreReport:
     rubrics: set[str] = field(default_factory=set)
     advice_analysed: int = 0
     advice_library: str = ""
+    writes: int = 0  # batches written, each on its own connection and transaction
+    longest_write_s: float = 0.0  # the longest a batch held the database (connect, write, close)
 
 
 # Scorers whose results depend on the advice library (when their ``advice_library`` param is on).
@@ -221,34 +225,47 @@ def _load_segments(con: duckdb.DuckDBPyConnection, transcript_ids: list[str]) ->
     return out
 
 
+# Calls scored per write: each batch is scored without the database, then written on its own
+# connection in one transaction (well under a second), so the review app can save in between.
+SCORE_BATCH_CALLS = 1000
+
+
 def score_stored(
     settings: Settings,
     *,
     rubric_id: str | None = None,
     rubrics_dir: Path | None = None,
     call_ids: Iterable[str] | None = None,
+    force: bool = False,
 ) -> ScoreReport:
     """Suggest scores for every stored call's newest transcript that has none for its rubric,
     analyse its worsening advice against the standard for its contact reason, and estimate each
     segment's recognition quality (every call, with a rubric or without).
 
     ``call_ids`` narrows every read to those calls' newest transcripts (see :func:`score_one_call`).
+    ``force`` scores again what already has suggestions under the current key (replacing them).
+    The work is read at once, then scored and written in batches of :data:`SCORE_BATCH_CALLS`
+    calls, each written on its own connection in its own transaction, so the database is never
+    held for the whole run.
     """
     rubrics = load_rubrics(rubrics_dir) if rubrics_dir else load_rubrics()
     library = library_for(settings.advice)
     if rubric_id is not None and rubric_id not in rubrics:
         raise KeyError(f"no rubric {rubric_id!r}; available: {', '.join(sorted(rubrics))}")
     report = ScoreReport(advice_library=library.key)
-    version = f"lydlogg {lydlogg.__version__}"
     keys = {rid: scoring_key(loaded, library) for rid, loaded in rubrics.items()}
     only = None if call_ids is None else list(dict.fromkeys(call_ids))
     with connect(settings.db_path) as con:
         latest = _latest(con, only)
         tids = [row[0] for row in latest]
-        done = _having(
-            con,
-            "SELECT DISTINCT transcript_id, rubric_sha256 FROM suggestions JOIN wanted USING (transcript_id)",
-            tids,
+        done = (
+            set()
+            if force
+            else _having(
+                con,
+                "SELECT DISTINCT transcript_id, rubric_sha256 FROM suggestions JOIN wanted USING (transcript_id)",
+                tids,
+            )
         )
         advised = {r[0] for r in _having(
             con, "SELECT transcript_id FROM advice_results JOIN wanted USING (transcript_id) WHERE library_sha256 = ?",
@@ -258,7 +275,7 @@ def score_stored(
             con, "SELECT DISTINCT transcript_id FROM segment_quality JOIN wanted USING (transcript_id)", tids
         )}  # fmt: skip
         corrections = corrected_reasons(con, only)
-        todo: list[tuple[str, str, str, str | None, LoadedRubric | None, bool]] = []
+        todo: list[_ScoreTask] = []
         unrated: list[str] = []
         for tid, call_id, language, service in latest:
             if tid not in rated:
@@ -270,64 +287,121 @@ def score_stored(
                 report.already += 1
                 loaded = None
             if loaded is not None or tid not in advised:  # scored again (a corrected text): advice too
-                todo.append((tid, call_id, language, service, loaded, True))
-        wanted = list(dict.fromkeys([t[0] for t in todo] + unrated))
-        segments = _load_segments(con, wanted) if wanted else {}
-        quality_rows = [
-            (tid, i, q) for tid in wanted for i, seg in enumerate(segments.get(tid, ())) if (q := segment_quality(seg)) is not None
-        ]  # fmt: skip
-        rows, advice_rows = [], []
-        with library_in_use(library):
-            for tid, call_id, language, service, loaded, advise in todo:
-                try:
-                    call = build_call_text(
-                        Transcript(call_id, language, tuple(segments.get(tid, ()))), service
-                    )
-                    result = score_call(call, loaded) if loaded is not None else None
-                    if advise and segments.get(tid):  # text dropped by retention: keep the earlier analysis
-                        advice_rows.append((tid, analyse_call(call, library, corrections.get(call_id))))
-                except Exception as e:  # noqa: BLE001 - one call's scoring error must not stop the batch
-                    log.warning("scoring %s failed: %s", call_id, e)
-                    report.failures.append((call_id, f"{type(e).__name__}: {e}"))
-                    continue
-                if result is None:
-                    continue
-                report.rubrics.add(loaded.key)
-                key = keys[loaded.rubric.id]
-                for s in result.scores:
-                    rows.append((tid, call_id, loaded.rubric.id, loaded.rubric.version, key, s.criterion_id,
-                                 s.value, s.confidence, json.dumps([e.as_dict() for e in s.evidence],
-                                 ensure_ascii=False), s.rationale, version, s.abstained))  # fmt: skip
-                report.scored += 1
-        report.advice_analysed = len(advice_rows)
-        with transaction(con):
-            store_results(con, advice_rows)
-            if quality_rows:
-                frame = pd.DataFrame(quality_rows, columns=["transcript_id", "segment_index", "quality"])
-                con.register("new_quality", frame)
-                con.execute(
-                    "INSERT OR REPLACE INTO segment_quality (transcript_id, segment_index, quality)"
-                    " SELECT transcript_id, segment_index, quality FROM new_quality"
-                )
-                con.unregister("new_quality")
-            if rows:
-                frame = pd.DataFrame(rows, columns=["transcript_id", "call_id", "rubric_id", "rubric_version",
-                                                    "rubric_sha256", "criterion_id", "value", "confidence",
-                                                    "evidence_json", "rationale", "software_version",
-                                                    "abstained"])  # fmt: skip
-                frame["value"] = frame["value"].astype("Int32")
-                con.register("new_suggestions", frame)
-                con.execute(
-                    "INSERT INTO suggestions (transcript_id, call_id, rubric_id, rubric_version, rubric_sha256,"
-                    " criterion_id, value, confidence, evidence_json, rationale, software_version, abstained)"
-                    " SELECT * FROM new_suggestions"
-                )
-                con.unregister("new_suggestions")
-            for call_id, reason in report.failures:
-                con.execute(
-                    "INSERT INTO failures (call_id, stage, reason) VALUES (?, 'score', ?)", [call_id, reason]
-                )
+                todo.append(_ScoreTask(tid, call_id, language, service, loaded))
+        wanted = list(dict.fromkeys([t.transcript_id for t in todo] + unrated))
+        segments = _load_segments(con, wanted) if wanted else {}  # one read: a scan per batch costs more
+    tasks = {t.transcript_id: t for t in todo}
+    for start in range(0, len(wanted), SCORE_BATCH_CALLS):
+        batch = wanted[start : start + SCORE_BATCH_CALLS]
+        rows = _score_batch(batch, segments, tasks, keys, library, corrections, report)
+        t0 = time.perf_counter()
+        with connect(settings.db_path) as con:  # written in one short transaction
+            _write_batch(con, rows, replace=force)
+        report.writes += 1
+        report.longest_write_s = max(report.longest_write_s, time.perf_counter() - t0)
     return report
+
+
+@dataclass(frozen=True)
+class _ScoreTask:
+    transcript_id: str
+    call_id: str
+    language: str
+    service: str | None
+    rubric: LoadedRubric | None  # None: only the advice is analysed
+
+
+@dataclass(frozen=True)
+class _BatchRows:
+    """What one batch writes: advice analyses, segment quality, suggestions, failures."""
+
+    advice: list[tuple[str, Any]]
+    quality: list[tuple[str, int, float]]
+    suggestions: list[tuple]
+    failures: list[tuple[str, str]]
+
+
+def _score_batch(
+    transcript_ids: list[str],
+    segments: Mapping[str, list[Segment]],
+    tasks: Mapping[str, _ScoreTask],
+    keys: Mapping[str, str],
+    library: AdviceLibrary,
+    corrections: Mapping[str, tuple[str, ...]],
+    report: ScoreReport,
+) -> _BatchRows:
+    """Score one batch of transcripts (pure: no database)."""
+
+    version = f"lydlogg {lydlogg.__version__}"
+    quality_rows = [
+        (tid, i, q) for tid in transcript_ids for i, seg in enumerate(segments.get(tid, ())) if (q := segment_quality(seg)) is not None
+    ]  # fmt: skip
+    rows, advice_rows, failures = [], [], []
+    with library_in_use(library):
+        for task in (tasks[t] for t in transcript_ids if t in tasks):
+            tid, call_id, loaded = task.transcript_id, task.call_id, task.rubric
+            try:
+                call = build_call_text(
+                    Transcript(call_id, task.language, tuple(segments.get(tid, ()))), task.service
+                )
+                result = score_call(call, loaded) if loaded is not None else None
+                if segments.get(tid):  # text dropped by retention: keep the earlier analysis
+                    advice_rows.append((tid, analyse_call(call, library, corrections.get(call_id))))
+            except Exception as e:  # noqa: BLE001 - one call's scoring error must not stop the batch
+                log.warning("scoring %s failed: %s", call_id, e)
+                failures.append((call_id, f"{type(e).__name__}: {e}"))
+                continue
+            if result is None:
+                continue
+            report.rubrics.add(loaded.key)
+            key = keys[loaded.rubric.id]
+            for s in result.scores:
+                rows.append((tid, call_id, loaded.rubric.id, loaded.rubric.version, key, s.criterion_id,
+                             s.value, s.confidence, json.dumps([e.as_dict() for e in s.evidence],
+                             ensure_ascii=False), s.rationale, version, s.abstained))  # fmt: skip
+            report.scored += 1
+    report.advice_analysed += len(advice_rows)
+    report.failures += failures
+    return _BatchRows(advice_rows, quality_rows, rows, failures)
+
+
+def _write_batch(con: duckdb.DuckDBPyConnection, batch: _BatchRows, *, replace: bool) -> None:
+    """Write one scored batch in one transaction; ``replace`` first removes the suggestions stored
+    under the same transcript and key."""
+
+    rows = batch.suggestions
+    with transaction(con):
+        store_results(con, batch.advice)
+        if batch.quality:
+            frame = pd.DataFrame(batch.quality, columns=["transcript_id", "segment_index", "quality"])
+            con.register("new_quality", frame)
+            con.execute(
+                "INSERT OR REPLACE INTO segment_quality (transcript_id, segment_index, quality)"
+                " SELECT transcript_id, segment_index, quality FROM new_quality"
+            )
+            con.unregister("new_quality")
+        if rows:
+            frame = pd.DataFrame(rows, columns=["transcript_id", "call_id", "rubric_id", "rubric_version",
+                                                "rubric_sha256", "criterion_id", "value", "confidence",
+                                                "evidence_json", "rationale", "software_version",
+                                                "abstained"])  # fmt: skip
+            frame["value"] = frame["value"].astype("Int32")
+            con.register("new_suggestions", frame)
+            if replace:
+                con.execute(
+                    "DELETE FROM suggestions WHERE (transcript_id, rubric_sha256) IN"
+                    " (SELECT DISTINCT (transcript_id, rubric_sha256) FROM new_suggestions)"
+                )
+            con.execute(
+                "INSERT INTO suggestions (transcript_id, call_id, rubric_id, rubric_version, rubric_sha256,"
+                " criterion_id, value, confidence, evidence_json, rationale, software_version, abstained)"
+                " SELECT * FROM new_suggestions"
+            )
+            con.unregister("new_suggestions")
+        for call_id, reason in batch.failures:
+            con.execute(
+                "INSERT INTO failures (call_id, stage, reason) VALUES (?, 'score', ?)", [call_id, reason]
+            )
 
 
 def score_one_call(settings: Settings, call_id: str) -> ScoreReport:

@@ -252,7 +252,8 @@ class EpisodeSettings(_Section):
         72.0,
         gt=0,
         le=24 * 30,
-        description="Contacts from the same phone or about the same patient this close (hours) join one episode.",
+        description="Contacts from the same phone or about the same patient this close (hours) join one episode; "
+        "a changed value relinks every stored episode at the next `lydlogg ingest` or `lydlogg process`.",
     )
 
 

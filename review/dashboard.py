@@ -13,14 +13,10 @@ transcript otherwise. Each figure is given for three sources: ``review`` (review
 ``suggestion`` (every call with suggestions) and ``combined`` (review where present, else
 suggestion).
 
-Re-contacts are counted without relinking the whole history into episodes (about 8 s on a million
-contacts): a dated call is a re-contact when an earlier call about the same patient, or from the
-same phone without naming a different patient, lies within the episode window. That is the link
-rule of :mod:`lydlogg.episodes` applied to the direct predecessor only; it misses a call whose
-episode reaches an earlier contact only through a third call (``bench/dashboard.py --compare``
-measures it: on its million synthetic calls the counts were identical). It is unrecognised when the
-operator did not ask about the earlier contact (a reviewer's value first, else the suggestion), as
-there.
+Re-contacts are read from the stored episodes (table ``episodes``, kept current by
+:func:`lydlogg.episodes.update_episodes`): a call is a re-contact when its contact number is 2 or
+more. It is unrecognised when the operator did not ask about the earlier contact, by the rule and
+the SQL of :mod:`lydlogg.episodes` (a reviewer's value first, else the suggestion).
 
 Figures are computed by month, service and team (vaktlag: the call's own ``team`` from its
 metadata, else the team of its operator in ``operator_teams``; see :mod:`lydlogg.teams`), and
@@ -49,6 +45,7 @@ from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.conversation import add_call_measures
 from lydlogg.db import connect
+from lydlogg.episodes import REVIEWED_PRIOR_CONTACT, SUGGESTED_PRIOR_CONTACT
 from lydlogg.settings import DashboardSettings
 from review.scorer_agreement import ScoredReview, suggestion_agreement
 
@@ -166,28 +163,12 @@ suggested AS (
     GROUP BY s.call_id
 ), c AS (
     SELECT calls.call_id, calls.started_at AS t, calls.service, calls.operator_id,
-           coalesce(calls.team, ot.team) AS team,
-           calls.caller_pseudonym AS caller, calls.patient_pseudonym AS patient
+           coalesce(calls.team, ot.team) AS team
     FROM calls LEFT JOIN operator_teams ot ON ot.operator_id = calls.operator_id
     WHERE calls.started_at IS NOT NULL
-), by_patient AS (
-    SELECT call_id,
-           epoch(t) - epoch(lag(t) OVER (PARTITION BY patient ORDER BY t, call_id)) <= $window AS linked
-    FROM c WHERE patient IS NOT NULL
-), by_caller AS (
-    SELECT call_id,
-           epoch(t) - epoch(lag(t) OVER (PARTITION BY caller ORDER BY t, call_id)) <= $window
-           AND NOT coalesce(patient <> last_value(patient IGNORE NULLS) OVER (PARTITION BY caller ORDER BY t, call_id
-               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false) AS linked
-    FROM c WHERE caller IS NOT NULL
 ), recontact AS (
-    SELECT call_id FROM by_patient WHERE linked UNION SELECT call_id FROM by_caller WHERE linked
-), prior AS (
-    -- as lydlogg.episodes: the newest suggestion of any transcript
-    SELECT call_id, arg_max(value, created_at) AS value FROM suggestions
-    WHERE criterion_id = 'asks_prior_contact' AND call_id IN (SELECT call_id FROM recontact)
-    GROUP BY call_id
-), hours AS (
+    SELECT call_id FROM episodes WHERE contact_number >= 2
+), prior AS ({SUGGESTED_PRIOR_CONTACT}), hours AS (
     SELECT call_id, epoch_us(t) // 3600000000 AS h FROM c
 ), hour_months AS (
     -- Oslo's offset from UTC is whole hours, so a call's month follows from its UTC hour: the
@@ -256,17 +237,13 @@ LEFT JOIN sampled t USING (call_id) LEFT JOIN peer p USING (call_id) LEFT JOIN o
 GROUP BY ALL ORDER BY b.month, b.service, b.team
 """
 
-_RECONTACTS = """
-WITH verdict AS (
-    SELECT r.call_id, arg_max(s.value, r.created_at) AS value
-    FROM reviews r JOIN review_scores s USING (review_id)
-    WHERE s.criterion_id = 'asks_prior_contact' GROUP BY r.call_id
-)
+_RECONTACTS = f"""
+WITH verdict AS ({REVIEWED_PRIOR_CONTACT})
 SELECT b.month, b.service, b.team, count(*) AS calls, count(*) FILTER (WHERE b.recontact) AS recontacts,
        count(*) FILTER (WHERE b.recontact AND coalesce(v.value, b.recontact_prior_suggested) = 0) AS unrecognised
 FROM dash_base b LEFT JOIN verdict v USING (call_id)
 GROUP BY ALL ORDER BY b.month, b.service, b.team
-"""
+"""  # noqa: S608 - only the constant fragment of lydlogg.episodes is formatted in
 
 _STRICTNESS = """
 WITH scores AS (
@@ -346,7 +323,8 @@ def team_view(
 _BASE_VERSION = """
 SELECT (SELECT count(*) FROM calls), (SELECT max(created_at) FROM calls), (SELECT count(*) FROM transcripts),
        (SELECT count(*) FROM suggestions), (SELECT max(created_at) FROM suggestions),
-       (SELECT count(*) FROM operator_teams), (SELECT max(updated_at) FROM operator_teams)
+       (SELECT count(*) FROM operator_teams), (SELECT max(updated_at) FROM operator_teams),
+       (SELECT count(*) FROM episodes), (SELECT max(linked_at) FROM episodes)
 """
 # Late metadata updates calls in place, which the counts above miss: this digest catches it. It
 # reads every call (about 0.2 s of CPU on a million), so it is re-checked at most every
@@ -387,8 +365,9 @@ class DashboardService:
         window_hours: float = 72.0,
         cache: bool = True,
     ) -> None:
-        """``window_hours`` is the episode window (``episodes.window_hours``) for re-contacts;
-        ``cache`` keeps computed figures in this process until the data change (see :data:`_VERSION`)."""
+        """``window_hours`` is the episode window (``episodes.window_hours``) the stored episodes
+        were linked with, as the page and report state it (the links themselves are read from the
+        ``episodes`` table: :func:`lydlogg.episodes.update_episodes`); ``cache`` keeps computed figures in this process until the data change (see :data:`_VERSION`)."""
         if window_hours <= 0:
             raise ValueError(f"window_hours must be positive, got {window_hours}")
         self.db_path = Path(db_path)
@@ -482,9 +461,7 @@ class DashboardService:
                 base = self._remember(
                     (where, "base", base_version, self.window_hours, self.settings.timezone),
                     # On DuckDB 1.5 a prepared result converts to Arrow about 3x faster than a relation.
-                    lambda: con.execute(
-                        _BASE, {"window": self.window_hours * 3600, "tz": self.settings.timezone}
-                    ).to_arrow_table(),
+                    lambda: con.execute(_BASE, {"tz": self.settings.timezone}).to_arrow_table(),
                 )
                 con.register("dash_base", base)
                 state["base"] = True

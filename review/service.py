@@ -24,7 +24,7 @@ from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.conversation import call_measures
 from lydlogg.db import connect, transaction
-from lydlogg.episodes import link_episodes
+from lydlogg.episodes import read_episodes
 from lydlogg.playback import playable_copy
 from lydlogg.scoring import score_one_call
 from lydlogg.settings import Settings, default_settings
@@ -207,11 +207,12 @@ class ReviewService:
         check(self.user, action, self._owner(con, call_id), call_known=True)
 
     def calls(self) -> pd.DataFrame:
-        """The calls this user may see, unrecognised re-contacts first, with their episode figures."""
+        """The calls this user may see, unrecognised re-contacts first, with their episode figures
+        (read from the stored episodes, never relinked here)."""
         check(self.user, "list_calls")
         with self._db() as con:
             df = list_calls(con)
-            episodes = link_episodes(con, self.settings.episodes.window_hours)
+            episodes = read_episodes(con)
             figures = self._review_figures(con)
         if self.user.own_calls_only:
             df = df[df["operator_id"] == self.user.operator_id]
@@ -258,16 +259,9 @@ class ReviewService:
         check(self.user, "view_episodes")
         with self._db() as con:
             self._owner(con, call_id)
-            episodes = link_episodes(con, self.settings.episodes.window_hours, call_ids=[call_id])
+            episodes = read_episodes(con, episode_of=call_id)
             _audit(con, self.user, "view_episode", call_id)
-        mine = episodes.loc[episodes["call_id"] == call_id, "episode_id"]
-        if mine.empty:
-            return episodes.iloc[0:0]
-        return (
-            episodes[episodes["episode_id"] == mine.iloc[0]]
-            .sort_values("contact_number")
-            .reset_index(drop=True)
-        )
+        return episodes.sort_values("contact_number").reset_index(drop=True)
 
     def call(self, call_id: str) -> CallInfo:
         with self._db() as con:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Make the demo show the product at its best, honestly: corrected transcripts and a history.
 
-Run after ``lydlogg ingest/process/score`` on the sample calls (``make demo-data`` does):
+Run after ``lydlogg ingest`` and ``lydlogg process`` on the sample calls (``make demo-data`` does):
 
 * **Corrected calls.** Some sample calls get their recognised segments corrected with the
   dialogue script (the reference transcript in ``data/samples/reference``), through the review

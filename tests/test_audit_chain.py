@@ -13,6 +13,7 @@ from lydlogg.audit import AuditSettings, configure_forwarding, record, verify_ch
 from lydlogg.auth import create_user
 from lydlogg.cli import main
 from lydlogg.db import connect, transaction
+from lydlogg.episodes import update_episodes
 
 
 @pytest.fixture
@@ -121,6 +122,7 @@ def test_cli_reads_are_audited(tmp_path):
         con.execute(
             "INSERT INTO calls (call_id, started_at, service) VALUES ('c1', TIMESTAMPTZ '2026-11-01 10:00:00+00', 'lvs')"
         )
+        update_episodes(con, 72.0)  # as ingest does when calls arrive
     out = tmp_path / "out.html"
     for args in (["calls", "--format", "json"], ["recontacts"], ["episode-summary", "c1", "-o", str(out)],
                  ["monthly-report", "2026-11", "-o", str(out)]):  # fmt: skip

@@ -55,6 +55,7 @@ def test_the_recontacts_csv_on_the_command_line_escapes_formulas(tmp_path):
 
     from lydlogg.cli import main
     from lydlogg.db import connect
+    from lydlogg.episodes import update_episodes
 
     settings = make_settings(tmp_path)
     with connect(settings.db_path) as con:
@@ -62,6 +63,7 @@ def test_the_recontacts_csv_on_the_command_line_escapes_formulas(tmp_path):
             "INSERT INTO calls (call_id, started_at, service, operator_id) VALUES"
             " ('=HYPERLINK(1)', TIMESTAMPTZ '2026-11-01 10:00:00+00', 'lvs', '+op')"
         )
+        update_episodes(con, 72.0)  # as ingest does when calls arrive
     result = CliRunner().invoke(
         main, ["recontacts", "--format", "csv"], env={"LYDLOGG_DB_PATH": str(settings.db_path)}
     )

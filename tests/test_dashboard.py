@@ -10,7 +10,7 @@ import pytest
 from lydlogg.access import AccessDenied
 from lydlogg.auth import User
 from lydlogg.db import connect
-from lydlogg.episodes import link_episodes, summarise
+from lydlogg.episodes import link_episodes, summarise, update_episodes
 from lydlogg.settings import DashboardSettings
 from lydlogg.users import UserAdminService
 from review.dashboard import DashboardService, regroup, team_view
@@ -99,6 +99,7 @@ def build_dashboard_db(db: Path) -> Path:
             " VALUES (?, 'plan', ?, 'vera', 'liv', '{}')",
             [(f"task-{c}", c) for c in ("a1", "l1", "m1")],
         )
+        update_episodes(con, 72.0)  # as ingest does when calls arrive
     return db
 
 
@@ -183,9 +184,22 @@ def test_recontact_query_agrees_with_episode_linking(dashboard_db):
     assert recontacts["unrecognised"].sum() == linked["unrecognised"]
 
 
-def test_a_shorter_window_finds_fewer_recontacts(dashboard_db):
-    recontacts = DashboardService(dashboard_db, LEDER, window_hours=24).recontacts()
+def test_a_shorter_window_finds_fewer_recontacts(tmp_path):
+    db = build_dashboard_db(tmp_path / "dashboard.duckdb")
+    with connect(db) as con:
+        assert update_episodes(con, 24.0).full  # another window relinks every contact
+    recontacts = DashboardService(db, LEDER, window_hours=24).recontacts()
     assert recontacts["recontacts"].sum() == 1  # a2 (23 h); m1 came 34.5 h after l3
+
+
+def test_the_dashboard_reads_the_stored_episodes(tmp_path):
+    """The dashboard counts what the episodes table says, not a linking rule of its own."""
+    db = build_dashboard_db(tmp_path / "dashboard.duckdb")
+    service = DashboardService(db, LEDER, cache=False)
+    assert service.recontacts()["recontacts"].sum() == 2
+    with connect(db) as con:
+        con.execute("UPDATE episodes SET contact_number = 1")
+    assert service.recontacts()["recontacts"].sum() == 0
 
 
 def test_strictness_is_the_mean_offset_from_the_other_reviews_of_the_call(dashboard_db):

@@ -201,3 +201,28 @@ def test_the_call_page_opens_for_a_call_whose_text_was_dropped(site, monkeypatch
     at.run()
     at.switch_page("review/views/samtale.py").run()
     assert not at.exception, at.exception
+
+
+def test_the_stored_recogniser_output_goes_with_the_transcript_text(site):
+    """ASR output kept for re-diarization holds the words too: dropped with the text, kept with it."""
+    db, rules, _files = site
+    with connect(db) as con:
+        keys = con.execute(
+            "SELECT call_id, audio_sha256, model_id, options_hash FROM transcripts WHERE call_id IN (?, 'ep1-c2-lvs')",
+            [REVIEWED],
+        ).fetchall()
+        for call_id, sha, model, options in keys:
+            con.execute(
+                "INSERT INTO asr_results (asr_id, audio_sha256, model_id, options_hash, run_id, language,"
+                " channels_transcribed, speech_s, asr_seconds) VALUES (?, ?, ?, ?, 'run', 'no', 1, 1.0, 1.0)",
+                [f"asr-{call_id}", sha, model, options],
+            )
+            con.execute(
+                "INSERT INTO asr_segments (asr_id, segment_index, start_s, end_s, text, words_json)"
+                " VALUES (?, 0, 0.0, 1.0, 'hei', '[]')",
+                [f"asr-{call_id}"],
+            )
+    apply_retention(db, rules, user=ADMIN, now=NOW)
+    with connect(db) as con:
+        assert con.execute("SELECT asr_id FROM asr_results").fetchall() == [(f"asr-{REVIEWED}",)]
+        assert con.execute("SELECT asr_id FROM asr_segments").fetchall() == [(f"asr-{REVIEWED}",)]

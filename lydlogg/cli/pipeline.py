@@ -91,33 +91,59 @@ class _TqdmHook:
 
 @click.command()
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Transcribe at most this many calls.")
+@click.option(
+    "--stage",
+    type=click.Choice(["asr", "diarization", "score", "episodes"]),
+    default=None,
+    help="Run this stage again for every call, and the stages after it that read its result "
+    "(default: run whatever is not done).",
+)
 @with_settings
-def process(limit: int | None, settings: Settings) -> None:
-    """Transcribe every call that has no transcript yet for the configured model."""
-    from lydlogg.batch import process as run_process
+def process(limit: int | None, stage: str | None, settings: Settings) -> None:
+    """Run the pipeline: transcribe, diarize, score and link into episodes whatever is not done."""
     from lydlogg.distributed import ExecutorError
+    from lydlogg.pipeline import PipelineOptions, run
 
     hook = _TqdmHook()
     try:
-        report = run_process(settings, progress=hook, limit=limit)
+        result = run(settings, PipelineOptions(stage=stage, limit=limit), progress=hook)  # type: ignore[arg-type]
     except ExecutorError as e:
         raise Failure(str(e)) from e
     finally:
         hook.close()
-    if report.run_id is None:
+    report = result.transcription
+    if report is not None and report.run_id is None:
         click.echo("nothing to do: every call with audio is transcribed")
-        return
-    rtf = report.elapsed_s / report.audio_s if report.audio_s else 0.0
-    on = f" on {report.workers} Ray workers" if report.executor == "ray" else ""
-    click.echo(
-        f"run {report.run_id[:8]}: transcribed {len(report.done)}, failed {len(report.failed)}; "
-        f"{report.audio_s / 60:.1f} audio min in {report.elapsed_s:.0f} s{on} (real-time factor {rtf:.2f})"
-    )
-    if report.retried:
-        click.echo(f"  retried after a worker died: {len(report.retried)}", err=True)
-    for call_id, reason in report.failed:
-        click.echo(f"  failed: {call_id}: {reason}", err=True)
-    if report.failed:
+    elif report is not None:
+        rtf = report.elapsed_s / report.audio_s if report.audio_s else 0.0
+        on = f" on {report.workers} Ray workers" if report.executor == "ray" else ""
+        click.echo(
+            f"run {report.run_id[:8]}: transcribed {len(report.done)}, failed {len(report.failed)}; "
+            f"{report.audio_s / 60:.1f} audio min in {report.elapsed_s:.0f} s{on} (real-time factor {rtf:.2f})"
+        )
+        if report.asr_reused:
+            click.echo(f"  diarized again from the stored ASR output: {len(report.asr_reused)}")
+        if report.retried:
+            click.echo(f"  retried after a worker died: {len(report.retried)}", err=True)
+        for call_id, reason in report.failed:
+            click.echo(f"  failed: {call_id}: {reason}", err=True)
+    if report is not None and report.stale_uncached:
+        click.echo(
+            f"  {len(report.stale_uncached)} call(s) were transcribed before ASR output was kept: "
+            "`lydlogg process --stage diarization` re-diarizes them (transcribing them again)",
+            err=True,
+        )
+    if result.scoring is not None:
+        click.echo(
+            f"scored {result.scoring.scored}, already scored {result.scoring.already}, failed {len(result.scoring.failures)}"
+        )
+        for call_id, reason in result.scoring.failures:
+            click.echo(f"  failed: {call_id}: {reason}", err=True)
+    if result.episodes is not None:
+        click.echo(
+            f"episodes: {result.episodes.relinked} contacts relinked, {result.episodes.contacts} stored"
+        )
+    if result.failed:
         sys.exit(1)
 
 

@@ -204,10 +204,10 @@ def recontacts(window_hours: float | None, fmt: str, settings: Settings) -> None
     from lydlogg.audit import record
     from lydlogg.csv_safety import safe_csv
     from lydlogg.db import connect
-    from lydlogg.episodes import EPISODE_COLUMNS, link_episodes, summarise
+    from lydlogg.episodes import EPISODE_COLUMNS, episodes_for, summarise
 
     with connect(settings.db_path) as con:
-        episodes = link_episodes(con, window_hours or settings.episodes.window_hours)
+        episodes = episodes_for(con, window_hours)  # the stored episodes unless another window is asked
         record(con, cli_actor(), "cli_recontacts", "calls", None, f"{len(episodes)} contacts, {fmt}")
     if fmt == "csv":
         out = episodes[list(EPISODE_COLUMNS)].assign(
@@ -243,15 +243,17 @@ def episode_summary(call_id: str, fmt: str, output: Path, settings: Settings) ->
     from lydlogg.db import connect
     from lydlogg.documents import PdfUnavailableError, html_to_pdf
     from lydlogg.episode_report import episode_html
-    from lydlogg.episodes import link_episodes
+    from lydlogg.episodes import read_episodes
 
     with connect(settings.db_path) as con:
-        linked = link_episodes(con, settings.episodes.window_hours, call_ids=[call_id])
+        linked = read_episodes(con, episode_of=call_id)
         record(con, cli_actor(), "cli_episode_summary", "call", call_id, fmt)
-    mine = linked.loc[linked["call_id"] == call_id, "episode_id"]
-    if mine.empty:
-        raise Failure(f"no dated call {call_id!r} (an episode needs started_at)")
-    page = episode_html(linked[linked["episode_id"] == mine.iloc[0]], timezone=settings.display.timezone)
+    if linked.empty:
+        raise Failure(
+            f"no dated call {call_id!r} in the stored episodes (an episode needs started_at;"
+            " `lydlogg process --stage episodes` relinks them)"
+        )
+    page = episode_html(linked, timezone=settings.display.timezone)
     if fmt == "pdf":
         try:
             output.write_bytes(html_to_pdf(page))
