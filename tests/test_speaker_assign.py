@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from transcription.diarization import Diarization, SpeakerTurn, assign_segments, speaker_for
-from transcription.diarization.builtin import smooth_labels
 from transcription.diarization.pipeline import join_turns
+from transcription.diarization.windows import smooth_labels
 from transcription.types import Segment, Word
 
 TURNS = (SpeakerTurn(0.0, 2.0, "S1"), SpeakerTurn(2.5, 5.0, "S2"), SpeakerTurn(6.0, 8.0, "S1"))

@@ -2,8 +2,12 @@
 
 ``auto`` takes the channels of a true-stereo call as its parties; a mono or dual-mono call goes
 to pyannote when it is configured and loads (``pyannote_adapter.diarize_pyannote``, imported only
-then; a failed import or missing weights count as not available), else to the built-in method. A stereo call with
-one silent channel is read as a mono call of the live channel. The strategy that ran is on the
+then; a failed import or missing weights count as not available), else to the speaker-embedding
+method when its optional extra is installed (``embeddings.diarize_embeddings``: measured better
+than the built-in method on telephone-like mono audio, docs/mono_diarization.md), else to the
+built-in method. Asked for by name, ``embeddings`` without its extra is a
+:class:`DiarizationError` saying how to install it. A stereo call with one silent channel is read
+as a mono call of the live channel. The strategy that ran is on the
 result, with notes (in Norwegian, for the reviewer) on anything unusual.
 """
 
@@ -61,6 +65,15 @@ def _mono(
             notes = (*notes, "pyannote ikke tilgjengelig: innebygd metode brukt")
         else:
             return replace(result, notes=(*result.notes, *notes))
+    if settings.strategy in ("embeddings", "auto"):
+        from transcription.diarization.embeddings import EmbeddingsUnavailable, diarize_embeddings
+
+        try:
+            return diarize_embeddings(samples, settings, notes)
+        except EmbeddingsUnavailable as e:
+            if settings.strategy == "embeddings":
+                raise DiarizationError(str(e)) from e
+            log.debug("speaker embeddings not installed; using the built-in method")
     return diarize_builtin(samples, settings, notes)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Strategy = Literal["channels", "pyannote", "builtin"]
+Strategy = Literal["channels", "pyannote", "embeddings", "builtin"]
 Role = Literal["operator", "doctor", "caller", "other"]
 
 
