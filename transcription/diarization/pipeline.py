@@ -52,6 +52,7 @@ def _mono(
     samples: np.ndarray, settings: DiarizationSettings, notes: tuple[str, ...], pyannote: Any | None
 ) -> Diarization:
     configured = pyannote is not None and bool(getattr(pyannote, "pipeline", ""))
+    fell_back = False
     if settings.strategy == "pyannote" or (settings.strategy == "auto" and configured):
         try:
             from transcription.diarization.pyannote_adapter import PyannoteSettings, diarize_pyannote
@@ -61,20 +62,22 @@ def _mono(
                 count = {"min_speakers": 1, "max_speakers": settings.max_speakers}
             result = diarize_pyannote(samples, SAMPLE_RATE, pyannote or PyannoteSettings(), **count)
         except (ImportError, OSError, RuntimeError, ValueError, LookupError) as e:
-            log.warning("pyannote not available (%s); using the built-in method", type(e).__name__)
-            notes = (*notes, "pyannote ikke tilgjengelig: innebygd metode brukt")
+            log.warning("pyannote not available (%s); using a mono method without it", type(e).__name__)
+            fell_back = True
         else:
             return replace(result, notes=(*result.notes, *notes))
     if settings.strategy in ("embeddings", "auto"):
         from transcription.diarization.embeddings import EmbeddingsUnavailable, diarize_embeddings
 
         try:
-            return diarize_embeddings(samples, settings, notes)
+            extra = ("pyannote ikke tilgjengelig: stemmeprofiler brukt",) if fell_back else ()
+            return diarize_embeddings(samples, settings, (*notes, *extra))
         except EmbeddingsUnavailable as e:
             if settings.strategy == "embeddings":
                 raise DiarizationError(str(e)) from e
             log.debug("speaker embeddings not installed; using the built-in method")
-    return diarize_builtin(samples, settings, notes)
+    extra = ("pyannote ikke tilgjengelig: innebygd metode brukt",) if fell_back else ()
+    return diarize_builtin(samples, settings, (*notes, *extra))
 
 
 def join_turns(turns: tuple[SpeakerTurn, ...], max_pause_s: float) -> tuple[SpeakerTurn, ...]:
