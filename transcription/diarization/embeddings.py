@@ -16,6 +16,10 @@
    splits a region in which both parties speak, which the region-level clustering cannot.
 5. Short flips are smoothed and turns cut as in the built-in method.
 
+Only the d-vectors (1 KB a window, about 2 KB a second of speech) are kept for the whole call;
+mel spectrograms are made one speech region at a time and encoded as batches of ``_BATCH``
+windows fill.
+
 Resemblyzer and torch are the optional ``embeddings`` extra; :func:`diarize_embeddings` raises
 :class:`EmbeddingsUnavailable` (an ``ImportError``) naming it when they are missing.
 """
@@ -99,7 +103,14 @@ def window_embeddings(
 
     encoder = _encoder()
     half = window_s / 2
-    by_length: dict[int, list[tuple[int, np.ndarray]]] = {}
+    out = np.zeros((len(windows), 256), dtype=np.float32)
+    pending: dict[int, list[tuple[int, np.ndarray]]] = {}  # mel length -> windows waiting for a batch
+
+    def encode(items: list[tuple[int, np.ndarray]]) -> None:
+        with torch.inference_mode():
+            vectors = encoder(torch.from_numpy(np.stack([m for _i, m in items]))).numpy()
+        out[[i for i, _m in items]] = vectors
+
     regions_of = windows[:, 1].astype(int)
     for r, (a, b) in enumerate(regions):
         idx = np.flatnonzero(regions_of == r)
@@ -110,15 +121,14 @@ def window_embeddings(
         for i in idx:
             lo = max(0, int(round((windows[i, 0] - half - a) / _MEL_HOP_S)))
             hi = min(len(mel), max(lo + 1, int(round((windows[i, 0] + half - a) / _MEL_HOP_S))))
-            by_length.setdefault(hi - lo, []).append((int(i), mel[lo:hi]))
-    out = np.zeros((len(windows), 256), dtype=np.float32)
-    with torch.inference_mode():
-        for items in by_length.values():
-            for k in range(0, len(items), _BATCH):
-                chunk = items[k : k + _BATCH]
-                mels = torch.from_numpy(np.stack([m for _i, m in chunk]))
-                vectors = encoder(mels).numpy()
-                out[[i for i, _m in chunk]] = vectors
+            batch = pending.setdefault(hi - lo, [])
+            batch.append((int(i), mel[lo:hi].copy()))
+            if len(batch) == _BATCH:  # encode as batches fill, so memory does not grow with the call
+                encode(batch)
+                batch.clear()
+    for batch in pending.values():
+        if batch:
+            encode(batch)
     return out
 
 
