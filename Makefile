@@ -28,6 +28,7 @@ samples: $(STAMP) ## Rebuild the sample calls from their dialogues (needs espeak
 	$(BIN)/python scripts/make_sample_calls.py --out data/samples
 
 demo-data: model ## Ingest and transcribe the bundled sample calls into $(DB)
+	@if [ -f $(DB) ]; then $(BIN)/lydlogg db migrate --db $(DB); fi
 	$(BIN)/lydlogg ingest --db $(DB) --metadata data/samples/metadata.csv
 	$(BIN)/lydlogg teams import --db $(DB) data/samples/teams.csv
 	$(BIN)/lydlogg process --db $(DB)
@@ -77,16 +78,18 @@ test: $(STAMP) $(OIDC) ## Run the test suite (real model, real audio, real brows
 	$(BIN)/lydlogg models --prepare
 	$(BIN)/pytest
 
-test-fast: $(STAMP) ## Run only the tests that need no model
-	$(BIN)/pytest -m "not model and not browser"
+test-fast: $(STAMP) ## Run the millisecond tier only (-m pure: no model, browser, database or audio)
+	$(BIN)/pytest -m pure
 
-lint: $(STAMP) ## Check style with ruff
+lint: $(STAMP) ## Check style with ruff and the direction of imports with import-linter
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 bench: model ## Print speed, accuracy, agreement and memory figures
 	$(BIN)/python bench/transcribe.py
 	$(BIN)/python bench/rubric_agreement.py
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/scoring_speed.py
 	$(BIN)/python bench/episodes.py
 	$(BIN)/python bench/app_pages.py

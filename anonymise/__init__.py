@@ -8,10 +8,27 @@ to a :class:`~transcription.types.Transcript` and returns the time span of each 
 redactions can be passed to each of them instead of the detected one.
 """
 
-from anonymise.audio import AnonymiseSettings, cover_redactions, redact_audio
-from anonymise.text import anonymise_text, apply_redactions, cli_anonymise, find_identifiers
-from anonymise.transcript import find_transcript_identifiers, redact_transcript
-from anonymise.types import KINDS, PLACEHOLDERS, Kind, Redaction, WordRedaction
+import importlib
+
+# Each public name and the module it lives in: importing the package (as the settings do for
+# AnonymiseSettings) loads none of them; the first use of a name loads its module.
+_HOMES = {
+    "AnonymiseSettings": "anonymise.audio",
+    "KINDS": "anonymise.types",
+    "Kind": "anonymise.types",
+    "PLACEHOLDERS": "anonymise.types",
+    "Redaction": "anonymise.types",
+    "WordRedaction": "anonymise.types",
+    "anonymise_text": "anonymise.text",
+    "apply_redactions": "anonymise.text",
+    "cli_anonymise": "anonymise.text",
+    "cover_redactions": "anonymise.audio",
+    "find_identifiers": "anonymise.text",
+    "find_transcript_identifiers": "anonymise.transcript",
+    "redact_audio": "anonymise.audio",
+    "redact_transcript": "anonymise.transcript",
+}
+
 
 __all__ = [
     "KINDS",
@@ -29,3 +46,14 @@ __all__ = [
     "redact_audio",
     "redact_transcript",
 ]
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'anonymise' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

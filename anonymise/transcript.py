@@ -13,10 +13,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from anonymise.text import apply_redactions, find_identifiers
 from anonymise.types import Redaction, WordRedaction
-from transcription.types import Segment, Transcript, Word
+
+if TYPE_CHECKING:  # only named in annotations: at run time anonymise imports nothing else of ours
+    from transcription.types import Segment, Transcript, Word
 
 __all__ = ["find_transcript_identifiers", "redact_transcript", "segment_offsets"]
 

@@ -27,7 +27,7 @@ from sklearn.metrics import cohen_kappa_score
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from rubrics import build_call_text  # noqa: E402
+from lydlogg.calltext import build_call_text  # noqa: E402
 from rubrics.advice_library import advice_coverage, detect_reasons, load_advice_library  # noqa: E402
 from rubrics.scorers.advice import (  # noqa: E402
     SafetyNettingParams,

@@ -24,6 +24,7 @@ from lydlogg.auth import User  # noqa: E402
 from lydlogg.db import connect  # noqa: E402
 from lydlogg.scoring import import_transcripts, score_stored  # noqa: E402
 from lydlogg.settings import load_settings  # noqa: E402
+from lydlogg.vocabulary import SERVICES  # noqa: E402
 
 WORDS = [
     "jeg",
@@ -80,7 +81,8 @@ def main() -> None:
         import_transcripts(settings, [("long", long_call())])
         with connect(db) as con:
             con.execute(
-                "INSERT INTO words SELECT s.transcript_id, s.segment_index, w.i - 1, s.channel,"
+                "INSERT INTO words (transcript_id, segment_index, word_index, channel, start_s, end_s, text, probability)"
+                " SELECT s.transcript_id, s.segment_index, w.i - 1, s.channel,"
                 " s.start_s + (w.i - 1) * 0.5, s.start_s + w.i * 0.5, w.word, CASE WHEN w.i % 7 = 0 THEN 0.3 ELSE 0.9 END"
                 " FROM segments s, LATERAL (SELECT unnest(string_split(s.text, ' ')) AS word,"
                 " generate_subscripts(string_split(s.text, ' '), 1) AS i) w"
@@ -106,10 +108,10 @@ def main() -> None:
             con.execute(
                 "INSERT INTO calls (call_id, started_at, service, operator_id, caller_pseudonym, source)"
                 " SELECT 'c' || i, TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(CAST(hash(i) % 31536000 AS BIGINT)),"
-                " ['lvs', 'amk', 'legevaktlege', 'fastlege'][1 + CAST(hash(i, 's') % 4 AS INTEGER)],"
+                " (?::VARCHAR[])[1 + CAST(hash(i, 's') % len(?::VARCHAR[]) AS INTEGER)],"
                 " 'op-' || CAST(hash(i, 'o') % 60 AS VARCHAR), 'pho_' || CAST(hash(i, 'p') % 40000 AS VARCHAR), 'bench'"
                 " FROM range(?) t(i)",
-                [args.calls],
+                [list(SERVICES), list(SERVICES), args.calls],
             )
         inbox = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
         inbox.session_state["user"] = leder

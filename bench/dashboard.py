@@ -30,6 +30,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from lydlogg.auth import User  # noqa: E402
 from lydlogg.db import connect  # noqa: E402
 from lydlogg.episodes import link_episodes, summarise  # noqa: E402
+from lydlogg.vocabulary import SERVICES  # noqa: E402
 from review.dashboard import DashboardService  # noqa: E402
 from review.service import ReviewService  # noqa: E402
 
@@ -37,7 +38,7 @@ _CALLS = """
 INSERT INTO calls (call_id, started_at, service, operator_id, caller_pseudonym, patient_pseudonym, source, team)
 SELECT 'c' || lpad(i::VARCHAR, 8, '0'),
        TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(CAST(hash(i, 'when') % 31536000 AS BIGINT)),
-       ['lvs', 'amk', 'legevaktlege', 'fastlege'][1 + CAST(hash(i, 'op') % 200 % 4 AS INTEGER)],
+       $services[1 + CAST(hash(i, 'op') % 200 % len($services) AS INTEGER)],
        'op-' || CAST(hash(i, 'op') % 200 AS VARCHAR),
        'pho_' || CAST(hash(i, 'phone') % $phones AS VARCHAR),
        CASE WHEN hash(i, 'hasp') % 3 = 0 THEN 'pat_' || CAST(hash(i, 'phone') % $phones AS VARCHAR) END,
@@ -91,7 +92,7 @@ def build(db: Path, calls: int, reviews: int) -> dict[str, int]:
     first = reviews - reviews // 5  # the last fifth review calls that the first fifth reviewed
     with connect(db) as con:
         con.execute("SET enable_progress_bar = false")
-        con.execute(_CALLS, {"calls": calls, "phones": max(1, int(calls * 0.3))})
+        con.execute(_CALLS, {"calls": calls, "phones": max(1, int(calls * 0.3)), "services": list(SERVICES)})
         con.execute(_TEAMS)
         con.execute(_TRANSCRIPTS)
         con.execute(_SUGGESTIONS)
@@ -152,7 +153,7 @@ def main() -> None:
                     [f"bench-save-{run}-{n}"],
                 )
                 con.execute(
-                    "INSERT INTO review_scores VALUES (?, 'open_questions', 3, NULL, NULL)",
+                    "INSERT INTO review_scores (review_id, criterion_id, value) VALUES (?, 'open_questions', 3)",
                     [f"bench-save-{run}-{n}"],
                 )
 

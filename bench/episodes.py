@@ -20,12 +20,16 @@ sys.path.insert(0, str(REPO))
 
 from lydlogg.db import connect  # noqa: E402
 from lydlogg.episodes import link_episodes, summarise  # noqa: E402
+from lydlogg.vocabulary import SERVICES  # noqa: E402
+
+# The service codes as a SQL list literal (constants from the vocabulary, no user input).
+_SERVICES = {"services": "[" + ", ".join(f"'{s}'" for s in SERVICES) + "]", "n_services": len(SERVICES)}
 
 _CONTACTS = """
 INSERT INTO calls (call_id, started_at, service, caller_pseudonym, patient_pseudonym, source)
 SELECT 'c' || lpad(i::VARCHAR, 8, '0'),
        TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(CAST(hash(i, 'when') % {seconds} AS BIGINT)),
-       ['lvs', 'amk', 'legevaktlege', 'fastlege'][1 + CAST(hash(i, 'svc') % 4 AS INTEGER)],
+       {services}[1 + CAST(hash(i, 'svc') % {n_services} AS INTEGER)],
        'pho_' || CAST(hash(i, 'phone') % {phones} AS VARCHAR),
        CASE WHEN hash(i, 'hasp') % 3 = 0 THEN 'pat_' || CAST(hash(i, 'phone') % {phones} AS VARCHAR) END,
        'bench'
@@ -43,13 +47,15 @@ def main() -> None:
     year = 365 * 24 * 3600
     with tempfile.TemporaryDirectory() as tmp, connect(Path(tmp) / "bench.duckdb") as con:
         phones = max(1, int(args.contacts * 0.3))
-        con.execute(_CONTACTS.format(seconds=year, phones=phones, start=0, stop=args.contacts))
+        con.execute(_CONTACTS.format(seconds=year, phones=phones, start=0, stop=args.contacts, **_SERVICES))
         t0 = time.perf_counter()
         full = link_episodes(con)
         t_full = time.perf_counter() - t0
         counts = summarise(full)
         con.execute(
-            _CONTACTS.format(seconds=year, phones=phones, start=args.contacts, stop=args.contacts + args.new)
+            _CONTACTS.format(
+                seconds=year, phones=phones, start=args.contacts, stop=args.contacts + args.new, **_SERVICES
+            )
         )
         new_ids = [f"c{i:08d}" for i in range(args.contacts, args.contacts + args.new)]
         t0 = time.perf_counter()

@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 SET = REPO / "tests" / "data" / "rubric_set"
 sys.path.insert(0, str(REPO))
 
-from rubrics import build_call_text, load_rubrics, score_call  # noqa: E402
+from lydlogg.calltext import build_call_text  # noqa: E402
+from rubrics import load_rubrics, score_call  # noqa: E402
 from transcription.formats import from_json  # noqa: E402
 
 NA = -1  # stands for "not applicable" in kappa

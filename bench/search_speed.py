@@ -25,7 +25,9 @@ sys.path.insert(0, str(REPO))
 
 from lydlogg.auth import User  # noqa: E402
 from lydlogg.db import connect  # noqa: E402
-from review.search import SearchQuery, refresh_search_index, search_calls  # noqa: E402
+from lydlogg.search_index import refresh_search_index  # noqa: E402
+from lydlogg.vocabulary import SERVICES  # noqa: E402
+from review.search import SearchQuery, search_calls  # noqa: E402
 
 
 def main() -> None:
@@ -42,6 +44,7 @@ def main() -> None:
     )  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
+        services = "[" + ", ".join(f"'{s}'" for s in SERVICES) + "]"  # constant codes
         with connect(db) as con:
             con.register("template", template)
             t0 = time.perf_counter()
@@ -50,7 +53,7 @@ def main() -> None:
                 INSERT INTO calls (call_id, started_at, service, operator_id, source)
                 SELECT 'b' || lpad(i::VARCHAR, 6, '0'),
                        TIMESTAMPTZ '2026-01-01 00:00:00+01' + to_minutes((i * 5)::BIGINT),
-                       ['lvs', 'amk', 'legevaktlege', 'fastlege'][1 + i % 4], 'op-' || (i % 40)::VARCHAR, 'import'
+                       {services}[1 + i % {len(SERVICES)}], 'op-' || (i % 40)::VARCHAR, 'import'
                 FROM range({args.calls}) r(i);
                 INSERT INTO transcripts (transcript_id, call_id, audio_sha256, run_id, model_id, options_hash,
                     language, layout, channels_transcribed, duration_s, speech_s, asr_seconds)

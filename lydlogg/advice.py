@@ -12,14 +12,16 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 import lydlogg
+from anonymise import anonymise_text
 from lydlogg.audit import record
+from lydlogg.calltext import build_call_text
+from lydlogg.settings import AdviceSettings
+from lydlogg.store import load_transcript
 from rubrics.advice_library import (
     ADVICE_DIR,
     AdviceCoverage,
@@ -48,26 +50,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class AdviceSettings(BaseModel):
-    """Standard worsening advice per contact reason (``rubrics/advice``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    library_dir: Path | None = Field(
-        None,
-        description="Folder of the standard worsening advice, one YAML file per contact reason; "
-        "unset: the example library shipped in rubrics/advice (status eksempel, not approved).",
-    )
-    service_number: str = Field(
-        "116117",
-        pattern=r"^[0-9 +]{3,16}$",
-        description="The number the SMS draft tells callers to ring for the legevakt.",
-    )
-    sms_max_chars: int = Field(
-        480, ge=160, le=960, description="Longest SMS draft, in characters (signs are left out to fit)."
-    )
 
 
 def library_for(settings: AdviceSettings) -> AdviceLibrary:
@@ -107,8 +89,6 @@ def analyse_call(
 
 def written_advice(advice: CallAdvice, library: AdviceLibrary, settings: AdviceSettings) -> str | None:
     """The SMS the caller could have received, through the anonymiser; None without a reason."""
-    from anonymise import anonymise_text
-
     if advice.reason_id is None:
         return None
     draft = sms_draft(
@@ -224,9 +204,6 @@ def call_advice(
 
     Raises :class:`lydlogg.store.CallNotFoundError` for an unknown or untranscribed call.
     """
-    from lydlogg.store import load_transcript
-    from rubrics import build_call_text
-
     transcript = load_transcript(con, call_id)
     service = con.execute("SELECT service FROM calls WHERE call_id = ?", [call_id]).fetchone()
     call = build_call_text(transcript, service[0] if service else None)

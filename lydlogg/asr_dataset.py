@@ -21,11 +21,11 @@ import soundfile as sf
 
 from anonymise.audio import AnonymiseSettings, redact_audio
 from anonymise.text import apply_redactions, find_identifiers
+from lydlogg.access import check
 from lydlogg.asr_eval import CorrectedSegment, corrected_segments
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect
-from review.access import check
 from transcription.audio import SAMPLE_RATE, AudioError, decode_audio
 
 __all__ = ["DatasetReport", "export_asr_dataset", "estimated_spans"]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import jiwer
 
+from lydlogg.access import check
 from rubrics.scorers import lexicon
 from rubrics.text import KEY_VOCAB
 from rubrics.text import normalise as rubric_normalise
@@ -345,7 +346,6 @@ def run_asr_eval(
 def latest_results(db_path: Path, user) -> list[dict]:
     """The last ``asr-eval`` run's figures (admin page); needs the ``manage_users`` right."""
     from lydlogg.db import connect
-    from review.access import check
 
     check(user, "manage_users")
     with connect(db_path, read_only=True) as con:

@@ -1,5 +1,5 @@
-"""The append-only audit trail: one function writes every row, and each row is chained to the
-one before it.
+"""The append-only audit trail: one function writes every row (:func:`record`; a restore carries
+rows over with :func:`carry_over`), and each row is chained to the one before it.
 
 Who did what, to which object, with a short detail that never holds transcript text, names or
 phone numbers. Callers check access first and write the row in the same transaction as the
@@ -35,6 +35,7 @@ __all__ = [
     "GENESIS",
     "AuditSettings",
     "ChainReport",
+    "carry_over",
     "configure_forwarding",
     "record",
     "row_hash",
@@ -155,6 +156,36 @@ def record(
             json.dumps(dict(zip(("user", "action", "object_type", "object_id", "detail"), fields, strict=True)),
                        ensure_ascii=False),
         )  # fmt: skip
+
+
+def carry_over(con: duckdb.DuckDBPyConnection, rows: list[tuple] | None) -> int:
+    """Append ``rows`` (read from another copy of the trail) that are newer than this trail's newest
+    row, as they are, hashes and ids included; how many.
+
+    A restore uses it to keep what the replaced database recorded after its backup was made, so the
+    chain stays verifiable. The only writer of audit rows besides :func:`record`.
+    """
+    if not rows:
+        return 0
+    newest = con.execute("SELECT coalesce(max(audit_id), 0) FROM audit").fetchone()[0]
+    newer = [r for r in rows if r[0] > newest]
+    if not newer:
+        return 0
+    con.executemany(
+        "INSERT INTO audit (audit_id, occurred_at, username, action, object_type, object_id, detail,"
+        " prev_hash, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        newer,
+    )
+    last = newer[-1]
+    if last[8] is not None:
+        con.execute(
+            "INSERT INTO audit_head (id, last_hash, last_id) VALUES (1, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET last_hash = excluded.last_hash, last_id = excluded.last_id",
+            [last[8], last[0]],
+        )
+    # the restored sequence is behind the carried-over ids: move it past them
+    con.execute("SELECT max(nextval('audit_ids')) FROM range(?)", [last[0]]).fetchone()
+    return len(newer)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Roles: ``admin`` (users and settings), ``leder`` (leader: everything about calls and reviews),
 ``veileder`` (supervisor/trainer), ``operator`` and ``lege`` (see and self-review only their own
-calls, matched on ``operator_id``). What each role may do is decided in :mod:`review.access`.
+calls, matched on ``operator_id``). What each role may do is decided in :mod:`lydlogg.access`.
 
 Guessing is slowed per *source* (the client's address, or the OS account on the command line),
 not by locking accounts: after ``free_attempts`` failed log-ins from one source, each further
@@ -17,6 +17,7 @@ Every attempt is audited; a name no account has is not stored (it may be a passw
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -27,11 +28,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lydlogg.audit import record
 from lydlogg.db import transaction
+from lydlogg.vocabulary import USER_ROLES
 
 __all__ = [
     "DEMO_USERS",
     "ROLES",
     "REFUSED",
+    "TooManyAttempts",
     "UNKNOWN_USER",
     "AuthError",
     "LoginSettings",
@@ -43,6 +46,7 @@ __all__ = [
     "hash_password",
     "list_users",
     "locked_until",
+    "too_many_attempts_message",
     "operator_id_free",
     "backoff_wait",
     "demo_accounts",
@@ -52,7 +56,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ROLES = ("admin", "leder", "veileder", "operator", "lege")
+ROLES = USER_ROLES
 _hasher = PasswordHasher()
 
 # (username, display name, role, operator_id, password): for `make demo` only.
@@ -72,6 +76,29 @@ UNKNOWN_USER = "(ukjent)"  # what the audit trail names a failed log-in by a nam
 
 class AuthError(ValueError):
     """A user that cannot be created, or a refused log-in; the message is safe to show."""
+
+
+class TooManyAttempts(AuthError):
+    """A log-in refused because its source has failed too often; ``retry_after_s`` until the next try.
+
+    Raised for every refusal from that source once it has used its free attempts, whatever the
+    user name and password, so that it tells nothing about whether the account exists.
+    """
+
+    def __init__(self, retry_after_s: float) -> None:
+        self.retry_after_s = max(1.0, float(retry_after_s))
+        super().__init__(too_many_attempts_message(self.retry_after_s))
+
+
+def too_many_attempts_message(seconds: float) -> str:
+    """The refusal shown once a browser has used its free attempts (pure; bokmål)."""
+    whole = max(1, math.ceil(seconds))
+    if whole < 60:
+        wait = f"{whole} sekund" if whole == 1 else f"{whole} sekunder"
+    else:
+        minutes = math.ceil(whole / 60)
+        wait = f"{minutes} minutt" if minutes == 1 else f"{minutes} minutter"
+    return f"For mange mislykkede innlogginger fra denne nettleseren. Vent {wait} før du prøver igjen."
 
 
 class LoginSettings(BaseModel):
@@ -259,8 +286,10 @@ def authenticate(
 
     Every outcome is audited (never the password): ``login``, ``login_failed`` and
     ``login_throttled`` (an attempt from a source that has to wait: refused, though its password
-    is still checked so that it takes as long as any other). Every refusal raises
-    :class:`AuthError` with :data:`REFUSED`.
+    is still checked so that it takes as long as any other). A refusal raises :class:`AuthError`
+    with :data:`REFUSED`; once the source has used its free attempts, every refusal raises
+    :class:`TooManyAttempts` instead (the same for a known or unknown name, a right or wrong
+    password), saying how long to wait.
     """
     settings = settings or LoginSettings()
     now = now or datetime.now(UTC)
@@ -301,6 +330,10 @@ def authenticate(
             )
             if failures + 1 == settings.free_attempts:
                 log.warning("a source reached the log-in back-off after %d failed log-ins", failures + 1)
+    if waiting:
+        raise TooManyAttempts(backoff_wait(failures, settings) - (now - last).total_seconds())
+    if failures + 1 >= settings.free_attempts:  # this failure used the last free attempt
+        raise TooManyAttempts(backoff_wait(failures + 1, settings))
     raise AuthError(REFUSED)
 
 

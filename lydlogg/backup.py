@@ -23,7 +23,8 @@ from typing import Literal
 import duckdb
 
 import lydlogg
-from lydlogg.audit import record
+from lydlogg.access import check
+from lydlogg.audit import carry_over, record
 from lydlogg.auth import User
 from lydlogg.backup_crypto import BackupKey, BackupKeyError, decrypt_file, encrypt_file, sign, signature_ok
 from lydlogg.db import (
@@ -33,7 +34,10 @@ from lydlogg.db import (
     current_catalog,
     is_encrypted,
     load_httpfs,
+    migrate,
+    pending_versions,
     registered_key,
+    schema_version,
     sql_literal,
 )
 from lydlogg.fileperms import PRIVATE_FILE, private_dir, private_file
@@ -98,9 +102,17 @@ class RestoreReport:
 
 
 def _counts(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int]:
+    """Rows per counted table; 0 for a table an older schema does not have yet."""
+    present = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main'",
+            [catalog.strip('"').replace('""', '"')],
+        ).fetchall()
+    }
     # catalog is a quoted identifier from current_catalog() or a constant; tables are constants
     return {
-        t: con.execute(f"SELECT count(*) FROM {catalog}.main.{t}").fetchone()[0]  # noqa: S608
+        t: con.execute(f"SELECT count(*) FROM {catalog}.main.{t}").fetchone()[0] if t in present else 0  # noqa: S608
         for t in COUNTED_TABLES
     }
 
@@ -133,8 +145,6 @@ def backup(
     encrypted under the same key. With ``backup_key`` every recording is encrypted on its own
     (AES-256-GCM) and the manifest is signed, so a changed backup is refused at restore.
     """
-    from review.access import check
-
     if key == "registered":
         key = registered_key(db_path)
 
@@ -146,7 +156,7 @@ def backup(
     dest.mkdir(parents=True, exist_ok=True)
     os.chmod(dest, 0o700)
     target = dest / DATABASE_FILE
-    with connect(db_path, key=key) as con:
+    with connect(db_path, key=key, schema="any") as con:  # any schema: `lydlogg db migrate` backs up first
         source = current_catalog(con)
         try:
             _attach_new(con, target, "lydlogg_backup", key)
@@ -259,12 +269,15 @@ def restore(
     shutil.copyfile(source, staging)
     private_file(staging)
     try:
-        with connect(staging, key=key) as con:  # a wrong key stops here; migrates an older backup
+        with connect(staging, key=key, schema="any") as con:  # a wrong key stops here
             counts = _counts(con, current_catalog(con))
             if counts != manifest.counts:
                 raise BackupError(f"{src}: row counts {counts} differ from the manifest {manifest.counts}")
+            if pending_versions(con):  # an older backup: the backup folder keeps the original
+                log.info("restore: migrating the restored copy from schema version %d", schema_version(con))
+                migrate(con)
             restored, present, refused = _restore_recordings(con, src, manifest, audio_root, root, backup_key)
-            kept = _carry_over_audit(con, since)
+            kept = carry_over(con, since)
             actor = user.username if user is not None else "system"
             record(con, actor, "restore", "backup", src.name,
                    f"{counts['calls']} calls; recordings {len(restored)} restored, {len(present)} present, "
@@ -293,30 +306,6 @@ def _audit_since_backup(db_path: Path, key: DatabaseKey | None) -> list[tuple] |
     except (DatabaseError, duckdb.Error) as e:
         log.warning("restore: the audit trail of the replaced database cannot be read (%s)", type(e).__name__)
         return None
-
-
-def _carry_over_audit(con: duckdb.DuckDBPyConnection, rows: list[tuple] | None) -> int:
-    """Append the replaced database's audit rows that are newer than the backup; how many."""
-    if not rows:
-        return 0
-    newest = con.execute("SELECT coalesce(max(audit_id), 0) FROM audit").fetchone()[0]
-    newer = [r for r in rows if r[0] > newest]
-    if not newer:
-        return 0
-    con.executemany(
-        "INSERT INTO audit (audit_id, occurred_at, username, action, object_type, object_id, detail, prev_hash, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        newer,
-    )
-    last = newer[-1]
-    if last[8] is not None:
-        con.execute(
-            "INSERT INTO audit_head (id, last_hash, last_id) VALUES (1, ?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET last_hash = excluded.last_hash, last_id = excluded.last_id",
-            [last[8], last[0]],
-        )
-    # the restored sequence is behind the carried-over ids: move it past them
-    con.execute("SELECT max(nextval('audit_ids')) FROM range(?)", [last[0]]).fetchone()
-    return len(newer)
 
 
 def _unsafe_target(target: Path, root: Path) -> str | None:

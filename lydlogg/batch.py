@@ -32,6 +32,7 @@ import duckdb
 
 import lydlogg
 from lydlogg.db import connect, transaction
+from lydlogg.search_index import refresh_after_change
 from lydlogg.settings import Settings
 from transcription import (
     AsrOptions,
@@ -212,9 +213,16 @@ def _write_transcript(
             for j, w in enumerate(s.words)
         ]
         if seg_rows:
-            con.executemany("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", seg_rows)
+            con.executemany(
+                "INSERT INTO segments (transcript_id, segment_index, channel, start_s, end_s, text, speaker, role, avg_logprob, no_speech_prob)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                seg_rows,
+            )
         if word_rows:
-            con.executemany("INSERT INTO words VALUES (?, ?, ?, ?, ?, ?, ?, ?)", word_rows)
+            con.executemany(
+                "INSERT INTO words (transcript_id, segment_index, word_index, channel, start_s, end_s, text, probability) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                word_rows,
+            )
         _write_speakers(con, transcript_id, speakers)
         con.execute(
             "UPDATE failures SET resolved_at = current_timestamp WHERE call_id = ? AND resolved_at IS NULL",
@@ -278,7 +286,7 @@ def _write_speakers(con: duckdb.DuckDBPyConnection, transcript_id: str, stage: _
     )
     if found.turns:
         con.executemany(
-            "INSERT INTO speaker_turns VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO speaker_turns (transcript_id, turn_index, start_s, end_s, speaker) VALUES (?, ?, ?, ?, ?)",
             [(transcript_id, i, t.start, t.end, t.speaker) for i, t in enumerate(found.turns)],
         )
     if labelled.roles:
@@ -550,8 +558,6 @@ def _process(
     with connect(settings.db_path) as con:
         con.execute("UPDATE runs SET finished_at = ? WHERE run_id = ?", [datetime.now(UTC), run_id])
         if report.done:
-            from review.search import refresh_after_change
-
             refresh_after_change(con)  # search covers every call's newest transcript
     log.info(
         "run %s: %d transcribed, %d failed, %.1f min audio in %.1f s (%s, %d worker(s))",

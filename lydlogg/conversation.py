@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Literal
 
+from lydlogg import vocabulary
+
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
@@ -28,7 +30,7 @@ __all__ = [
 ]
 
 Party = Literal["staff", "caller"]
-STAFF_ROLES = frozenset({"operator", "doctor"})
+STAFF_ROLES = frozenset(vocabulary.STAFF_ROLES)
 MIN_OVERLAP_S = 0.3  # shorter overlaps are turn-taking jitter, not talk-over
 
 
@@ -145,14 +147,10 @@ def measure(turns: Sequence[Turn], *, exact: bool) -> ConversationMeasures | Non
 
 
 _SEGMENTS_SQL = """
-WITH latest AS (
-    SELECT call_id, transcript_id, layout,
-           row_number() OVER (PARTITION BY call_id ORDER BY created_at DESC) AS n
-    FROM transcripts
-)
-SELECT l.call_id, l.layout, s.start_s, s.end_s, s.role, s.text
-FROM latest l JOIN segments_current s ON s.transcript_id = l.transcript_id
-WHERE l.n = 1 AND list_contains($ids, l.call_id)
+SELECT l.call_id, t.layout, s.start_s, s.end_s, s.role, s.text
+FROM latest_transcripts l JOIN transcripts t USING (transcript_id)
+JOIN segments_current s ON s.transcript_id = l.transcript_id
+WHERE list_contains($ids, l.call_id)
 ORDER BY l.call_id, s.segment_index
 """
 

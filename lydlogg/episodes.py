@@ -47,7 +47,7 @@ SELECT patient_pseudonym FROM calls JOIN ep_seed USING (call_id) WHERE patient_p
 """
 
 _GROW = """
-INSERT INTO ep_keys
+INSERT INTO ep_keys (k)
 SELECT k FROM (
     SELECT caller_pseudonym AS k FROM calls
     WHERE caller_pseudonym IN (SELECT k FROM ep_keys) OR patient_pseudonym IN (SELECT k FROM ep_keys)

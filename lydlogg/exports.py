@@ -19,6 +19,7 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
+from lydlogg.access import check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.csv_safety import safe_csv, safe_frame
@@ -76,8 +77,7 @@ def _own_only(user: User | None) -> str | None:
 
 _CALLS_SQL = """
 WITH latest AS (
-    SELECT call_id, layout, row_number() OVER (PARTITION BY call_id ORDER BY created_at DESC) AS n
-    FROM transcripts
+    SELECT l.call_id, t.layout FROM latest_transcripts l JOIN transcripts t USING (transcript_id)
 )
 SELECT c.call_id, c.started_at, c.service, c.operator_id, c.team, c.urgency,
        a.duration_s, a.channels, l.layout,
@@ -85,7 +85,7 @@ SELECT c.call_id, c.started_at, c.service, c.operator_id, c.team, c.urgency,
             WHEN c.audio_sha256 IS NULL THEN 'no_audio' ELSE 'pending' END AS status
 FROM calls c
 LEFT JOIN audio_files a ON a.sha256 = c.audio_sha256
-LEFT JOIN latest l ON l.call_id = c.call_id AND l.n = 1
+LEFT JOIN latest l ON l.call_id = c.call_id
 WHERE $own IS NULL OR c.operator_id = $own
 ORDER BY c.started_at NULLS LAST, c.call_id
 """
@@ -129,8 +129,6 @@ def dataset(
     if name not in DATASETS:
         raise ValueError(f"dataset {name!r} is not one of {', '.join(DATASETS)}")
     if user is not None:
-        from review.access import check
-
         check(user, "export")
     own = _own_only(user)
     if name == "calls":

@@ -38,6 +38,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lydlogg.vocabulary import SERVICES, URGENCIES, URGENCY_WORDS
+
 __all__ = [
     "COLUMNS",
     "SERVICES",
@@ -61,16 +63,7 @@ COLUMNS = (
     "audio_file",
     "team",
 )
-SERVICES = ("lvs", "amk", "legevaktlege", "fastlege")
-URGENCIES = ("red", "yellow", "green")
-_URGENCY_WORDS = {
-    "red": "red",
-    "yellow": "yellow",
-    "green": "green",
-    "rød": "red",
-    "gul": "yellow",
-    "grønn": "green",
-}
+_URGENCY_WORDS = URGENCY_WORDS
 _DELIMITERS = (",", ";", "\t")
 _LOCAL_FORMATS = (
     "%d.%m.%Y %H:%M:%S",

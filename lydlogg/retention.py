@@ -26,10 +26,10 @@ from pathlib import Path
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field
 
+from lydlogg.access import check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
-from review.access import check
 
 __all__ = ["RetentionPlan", "RetentionSettings", "apply_retention", "plan_retention"]
 

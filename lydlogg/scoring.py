@@ -25,15 +25,19 @@ import duckdb
 import pandas as pd
 
 import lydlogg
+from lydlogg.advice import analyse_call, corrected_reasons, library_for, store_results
+from lydlogg.calltext import build_call_text
 from lydlogg.db import connect, transaction
+from lydlogg.search_index import refresh_after_change
 from lydlogg.settings import Settings
-from rubrics import LoadedRubric, build_call_text, choose_rubric, load_rubrics, score_call
+from lydlogg.vocabulary import SERVICES
+from rubrics import LoadedRubric, choose_rubric, load_rubrics, score_call
 from rubrics.advice_library import AdviceLibrary, library_in_use
-from transcription.formats import from_json
+from transcription.formats import TranscriptFormatError, from_json
 from transcription.quality import segment_quality
 from transcription.types import Segment, Transcript, Word
 
-__all__ = ["ImportReport", "ScoreReport", "import_transcripts", "score_stored"]
+__all__ = ["ImportReport", "ScoreReport", "import_transcripts", "score_one_call", "score_stored"]
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +61,6 @@ def import_transcripts(
     ``docs`` yields (source name, parsed JSON). The document's own ``service`` is used unless
     ``service`` is given. Importing the same document twice changes nothing.
     """
-    from lydlogg.metadata import SERVICES
-    from transcription.formats import TranscriptFormatError
-
     report = ImportReport()
     calls, transcripts, segments = [], [], []
     with connect(settings.db_path) as con:
@@ -119,10 +120,11 @@ def import_transcripts(
                                                         "text", "speaker", "role", "avg_logprob", "no_speech_prob"])  # fmt: skip
             seg_frame["channel"] = seg_frame["channel"].astype("Int32")
             con.register("new_segments", seg_frame)
-            con.execute("INSERT INTO segments SELECT * FROM new_segments")
+            con.execute(
+                "INSERT INTO segments (transcript_id, segment_index, channel, start_s, end_s, text, speaker, role, avg_logprob, no_speech_prob)"
+                " SELECT transcript_id, segment_index, channel, start_s, end_s, text, speaker, role, avg_logprob, no_speech_prob FROM new_segments"
+            )
             con.unregister("new_segments")
-        from review.search import refresh_after_change
-
         refresh_after_change(con)
     return report
 
@@ -156,10 +158,37 @@ def scoring_key(loaded: LoadedRubric, library: AdviceLibrary) -> str:
 
 _LATEST_SQL = """
 SELECT t.transcript_id, t.call_id, t.language, c.service
-FROM transcripts t JOIN calls c USING (call_id)
+FROM latest_transcripts l JOIN transcripts t USING (transcript_id) JOIN calls c ON c.call_id = l.call_id
+ORDER BY t.call_id
+"""
+# The same for the calls named in the registered ``wanted_calls`` (one call after a correction).
+_LATEST_OF_SQL = """
+SELECT t.transcript_id, t.call_id, t.language, c.service
+FROM transcripts t JOIN calls c USING (call_id) JOIN wanted_calls w USING (call_id)
 WHERE t.created_at = (SELECT max(t2.created_at) FROM transcripts t2 WHERE t2.call_id = t.call_id)
 ORDER BY t.call_id
 """
+
+
+def _latest(con: duckdb.DuckDBPyConnection, call_ids: list[str] | None) -> list[tuple]:
+    """(transcript id, call id, language, service) of the newest transcript of every call, or of
+    ``call_ids`` only."""
+    if call_ids is None:
+        return con.execute(_LATEST_SQL).fetchall()
+    con.register("wanted_calls", pd.DataFrame({"call_id": pd.Series(call_ids, dtype=str)}))
+    try:
+        return con.execute(_LATEST_OF_SQL).fetchall()
+    finally:
+        con.unregister("wanted_calls")
+
+
+def _having(con: duckdb.DuckDBPyConnection, sql: str, transcript_ids: list[str], *params: object) -> set:
+    """The rows of ``sql`` (which reads the registered ``wanted``) for ``transcript_ids``."""
+    con.register("wanted", pd.DataFrame({"transcript_id": pd.Series(transcript_ids, dtype=str)}))
+    try:
+        return set(con.execute(sql, list(params)).fetchall())
+    finally:
+        con.unregister("wanted")
 
 
 def _load_segments(con: duckdb.DuckDBPyConnection, transcript_ids: list[str]) -> dict[str, list[Segment]]:
@@ -201,9 +230,10 @@ def score_stored(
 ) -> ScoreReport:
     """Suggest scores for every stored call's newest transcript that has none for its rubric,
     analyse its worsening advice against the standard for its contact reason, and estimate each
-    segment's recognition quality (every call, with a rubric or without)."""
-    from lydlogg.advice import analyse_call, corrected_reasons, library_for, store_results
+    segment's recognition quality (every call, with a rubric or without).
 
+    ``call_ids`` narrows every read to those calls' newest transcripts (see :func:`score_one_call`).
+    """
     rubrics = load_rubrics(rubrics_dir) if rubrics_dir else load_rubrics()
     library = library_for(settings.advice)
     if rubric_id is not None and rubric_id not in rubrics:
@@ -211,23 +241,26 @@ def score_stored(
     report = ScoreReport(advice_library=library.key)
     version = f"lydlogg {lydlogg.__version__}"
     keys = {rid: scoring_key(loaded, library) for rid, loaded in rubrics.items()}
+    only = None if call_ids is None else list(dict.fromkeys(call_ids))
     with connect(settings.db_path) as con:
-        latest = con.execute(_LATEST_SQL).fetchall()
-        done = set(con.execute("SELECT DISTINCT transcript_id, rubric_sha256 FROM suggestions").fetchall())
-        advised = {
-            r[0]
-            for r in con.execute(
-                "SELECT transcript_id FROM advice_results WHERE library_sha256 = ?", [library.sha256]
-            ).fetchall()
-        }
-        rated = {r[0] for r in con.execute("SELECT DISTINCT transcript_id FROM segment_quality").fetchall()}
-        corrections = corrected_reasons(con)
+        latest = _latest(con, only)
+        tids = [row[0] for row in latest]
+        done = _having(
+            con,
+            "SELECT DISTINCT transcript_id, rubric_sha256 FROM suggestions JOIN wanted USING (transcript_id)",
+            tids,
+        )
+        advised = {r[0] for r in _having(
+            con, "SELECT transcript_id FROM advice_results JOIN wanted USING (transcript_id) WHERE library_sha256 = ?",
+            tids, library.sha256,
+        )}  # fmt: skip
+        rated = {r[0] for r in _having(
+            con, "SELECT DISTINCT transcript_id FROM segment_quality JOIN wanted USING (transcript_id)", tids
+        )}  # fmt: skip
+        corrections = corrected_reasons(con, only)
         todo: list[tuple[str, str, str, str | None, LoadedRubric | None, bool]] = []
         unrated: list[str] = []
-        only = set(call_ids) if call_ids is not None else None
         for tid, call_id, language, service in latest:
-            if only is not None and call_id not in only:
-                continue
             if tid not in rated:
                 unrated.append(tid)
             loaded = rubrics[rubric_id] if rubric_id else choose_rubric(rubrics, service)
@@ -272,7 +305,10 @@ def score_stored(
             if quality_rows:
                 frame = pd.DataFrame(quality_rows, columns=["transcript_id", "segment_index", "quality"])
                 con.register("new_quality", frame)
-                con.execute("INSERT OR REPLACE INTO segment_quality SELECT * FROM new_quality")
+                con.execute(
+                    "INSERT OR REPLACE INTO segment_quality (transcript_id, segment_index, quality)"
+                    " SELECT transcript_id, segment_index, quality FROM new_quality"
+                )
                 con.unregister("new_quality")
             if rows:
                 frame = pd.DataFrame(rows, columns=["transcript_id", "call_id", "rubric_id", "rubric_version",
@@ -292,3 +328,12 @@ def score_stored(
                     "INSERT INTO failures (call_id, stage, reason) VALUES (?, 'score', ?)", [call_id, reason]
                 )
     return report
+
+
+def score_one_call(settings: Settings, call_id: str) -> ScoreReport:
+    """Score one call's newest transcript again, e.g. after a reviewer corrected its text or roles.
+
+    Reads only that call's rows, so a correction costs the same in a database of ten calls or ten
+    thousand. The caller deletes the transcript's old suggestions first (they are derived).
+    """
+    return score_stored(settings, call_ids=[call_id])

@@ -24,23 +24,26 @@ from pydantic_settings import (
 )
 
 from anonymise.audio import AnonymiseSettings
-from lydlogg.advice import AdviceSettings
 from lydlogg.audit import AuditSettings
 from lydlogg.auth import LoginSettings
 from lydlogg.backup_crypto import BackupSettings
 from lydlogg.crypto import EncryptionSettings
+from lydlogg.formatting import DisplaySettings
 from lydlogg.metadata import MetadataSettings
 from lydlogg.retention import RetentionSettings
-from review.cases import CaseSettings
-from review.dashboard import DashboardSettings
+from lydlogg.vocabulary import UserRole
 from transcription.diarization.pyannote_adapter import PyannoteSettings
 from transcription.diarization.settings import DiarizationSettings
 from transcription.quality import POOR_BELOW, UNCERTAIN_BELOW
 
 __all__ = [
+    "AdviceSettings",
     "AsrSettings",
     "AudioSettings",
+    "CaseSettings",
+    "DashboardSettings",
     "ConfigError",
+    "default_settings",
     "ExecutorSettings",
     "Settings",
     "env_name",
@@ -313,7 +316,7 @@ class SsoSettings(_Section):
     role_claim: str = Field(
         "roles", description="Claim holding the user's roles or groups (a string or a list of strings)."
     )
-    role_map: dict[str, Literal["admin", "leder", "veileder", "operator", "lege"]] = Field(
+    role_map: dict[str, UserRole] = Field(
         default_factory=dict,
         description=(
             'Claim values mapped to Lydlogg roles, e.g. `{ "lydlogg-leder" = "leder" }`. A user whose '
@@ -356,6 +359,76 @@ class TranscriptQualitySettings(_Section):
     )
 
 
+class AdviceSettings(BaseModel):
+    """Standard worsening advice per contact reason (``rubrics/advice``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    library_dir: Path | None = Field(
+        None,
+        description="Folder of the standard worsening advice, one YAML file per contact reason; "
+        "unset: the example library shipped in rubrics/advice (status eksempel, not approved).",
+    )
+    service_number: str = Field(
+        "116117",
+        pattern=r"^[0-9 +]{3,16}$",
+        description="The number the SMS draft tells callers to ring for the legevakt.",
+    )
+    sms_max_chars: int = Field(
+        480, ge=160, le=960, description="Longest SMS draft, in characters (signs are left out to fit)."
+    )
+
+
+class DashboardSettings(_Section):
+    """The leader's overview (Oversikt) and the monthly report."""
+
+    worsening_concrete_min: int = Field(
+        3,
+        ge=1,
+        le=4,
+        description=(
+            "A call counts as having concrete worsening advice when `worsening_advice` (0-4) is at "
+            "least this: 3 means concrete signs and a concrete action (113, 116117, come in)."
+        ),
+    )
+    safety_netting_min: int = Field(
+        3,
+        ge=1,
+        le=4,
+        description="A call counts as safety-netted when `safety_netting` (elements covered, 0-4) is at least this.",
+    )
+    timezone: str = Field("Europe/Oslo", description="Time zone whose calendar months the figures use.")
+    scorer_agreement_min: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description=(
+            "Oversikt warns when a criterion's automatic suggestion agrees exactly with the "
+            "reviewers' saved value in less than this share of its last `scorer_agreement_last_n` reviews."
+        ),
+    )
+    scorer_agreement_last_n: int = Field(
+        30,
+        ge=1,
+        description="How many of a criterion's latest reviews the scorer-agreement warning looks at.",
+    )
+
+
+class CaseSettings(_Section):
+    """The case library: where anonymised case audio is kept, and the limits of a case package."""
+
+    cases_dir: Path = Field(
+        Path("data/cases"),
+        description="Folder for the anonymised audio of published cases (never the originals).",
+    )
+    max_package_mb: float = Field(
+        200.0, gt=0, le=2000, description="Largest case package (zip) accepted for import, in MB."
+    )
+    max_unpacked_mb: float = Field(
+        400.0, gt=0, le=4000, description="Largest total size of a package's files once unpacked, in MB."
+    )
+
+
 class Settings(BaseSettings):
     """All settings of one Lydlogg installation."""
 
@@ -367,6 +440,16 @@ class Settings(BaseSettings):
     )
 
     db_path: Path = Field(Path("data/lydlogg.duckdb"), description="The DuckDB database file.")
+    db_wait_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description=(
+            "How long a command or a page waits while another process (a batch run, a backup) holds "
+            "the database before it gives up: the command exits with an error naming the file, the "
+            "page offers to try again."
+        ),
+    )
     key_file: Path = Field(
         Path("data/secrets/pseudonym.key"),
         description=(
@@ -423,6 +506,9 @@ class Settings(BaseSettings):
     transcript_quality: TranscriptQualitySettings = Field(
         default_factory=TranscriptQualitySettings, description="Transcript quality marks in the review app."
     )
+    display: DisplaySettings = Field(
+        default_factory=DisplaySettings, description="How pages and printed documents show times."
+    )
 
     @model_validator(mode="after")
     def _no_unsafe_crypto_in_production(self) -> Settings:
@@ -469,6 +555,17 @@ def load_settings(config: Path | None = None, **overrides: object) -> Settings:
         raise ConfigError(f"{path}: not valid TOML ({e})") from e
     finally:
         _config_file.reset(token)
+
+
+def default_settings(db_path: Path | str | None = None) -> Settings:
+    """The documented defaults, reading neither a file nor the environment.
+
+    For a service built without the application's settings (tests, scripts, benchmarks); the app
+    and the CLI read the real settings once with :func:`load_settings` and pass them down.
+    """
+    if db_path is None:
+        return Settings.model_construct()
+    return Settings.model_construct(db_path=Path(db_path))
 
 
 def production_problems(settings: Settings) -> list[str]:

@@ -29,9 +29,7 @@ class CallNotFoundError(LookupError):
 
 _CALLS_SQL = """
 WITH latest AS (
-    SELECT call_id, layout, created_at,
-           row_number() OVER (PARTITION BY call_id ORDER BY created_at DESC) AS n
-    FROM transcripts
+    SELECT l.call_id, t.layout FROM latest_transcripts l JOIN transcripts t USING (transcript_id)
 ),
 open_failures AS (
     SELECT call_id, max(reason) AS reason FROM failures
@@ -46,7 +44,7 @@ SELECT c.call_id, c.started_at, c.service, c.operator_id, c.urgency,
        f.reason AS failure
 FROM calls c
 LEFT JOIN audio_files a ON a.sha256 = c.audio_sha256
-LEFT JOIN latest l ON l.call_id = c.call_id AND l.n = 1
+LEFT JOIN latest l ON l.call_id = c.call_id
 LEFT JOIN open_failures f ON f.call_id = c.call_id
 WHERE $call_id IS NULL OR c.call_id = $call_id
 ORDER BY c.started_at NULLS LAST, c.call_id
@@ -61,7 +59,8 @@ def list_calls(con: duckdb.DuckDBPyConnection, call_id: str | None = None) -> pd
 def load_transcript(con: duckdb.DuckDBPyConnection, call_id: str) -> Transcript:
     """The newest transcript of ``call_id`` with its words."""
     head = con.execute(
-        "SELECT transcript_id, language FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
+        "SELECT l.transcript_id, t.language FROM latest_transcripts l JOIN transcripts t USING (transcript_id)"
+        " WHERE l.call_id = ?",
         [call_id],
     ).fetchone()
     if head is None:

@@ -66,8 +66,7 @@ def stored_turns(con: duckdb.DuckDBPyConnection, call_id: str) -> list[SpeakerTu
     rows = con.execute(
         """
         SELECT st.start_s, st.end_s, st.speaker FROM speaker_turns st
-        WHERE st.transcript_id = (SELECT transcript_id FROM transcripts WHERE call_id = ?
-                                  ORDER BY created_at DESC LIMIT 1)
+        WHERE st.transcript_id = (SELECT transcript_id FROM latest_transcripts WHERE call_id = ?)
         ORDER BY st.turn_index
         """,
         [call_id],

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from lydlogg.access import check
 from lydlogg.audit import record
 from lydlogg.auth import (
     ROLES,
@@ -28,7 +29,6 @@ from lydlogg.auth import (
 )
 from lydlogg.db import connect, transaction
 from lydlogg.teams import assign_team, operator_teams
-from review.access import check
 
 __all__ = ["UserAdminService", "UserRow"]
 
@@ -77,6 +77,16 @@ class UserAdminService:
                 [now],
             ).fetchall()
         return [UserRow(*r) for r in rows]
+
+    def login_methods(self) -> dict[str, str]:
+        """Per username, how the account logs in: ``"sso"`` (no local password) or ``"local"``;
+        never the hash."""
+        check(self.user, "manage_users")
+        with connect(self.db_path) as con:
+            rows = con.execute(
+                "SELECT username, password_hash IS NULL FROM users ORDER BY username"
+            ).fetchall()
+        return {name: "sso" if sso else "local" for name, sso in rows}
 
     def add(
         self, username: str, display_name: str, role: str, password: str, *, operator_id: str | None = None

@@ -1,5 +1,5 @@
-"""The review app's service layer: what the Streamlit pages call. Pages stay thin."""
+"""The review app's service layer (what the pages call) and, on top of it, the pages and the app.
 
-from review.service import CallInfo, Review, ReviewService, Suggestion
-
-__all__ = ["CallInfo", "Review", "ReviewService", "Suggestion"]
+Importing the package loads nothing else: take what you need from its modules, e.g.
+``review.service.ReviewService``. The layers are in pyproject.toml (``[tool.importlinter]``).
+"""

@@ -11,10 +11,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from html import escape
 
 import pandas as pd
 
+from lydlogg.access import AccessDenied, check
 from lydlogg.advice import (
     AdviceSettings,
     CallAdvice,
@@ -24,7 +24,7 @@ from lydlogg.advice import (
     library_for,
     written_advice,
 )
-from review.access import AccessDenied, check
+from lydlogg.documents import Markup, render_html
 from review.feedback import Step
 from review.service import ReviewService
 from rubrics.advice_library import AdviceLibrary, reflection_questions
@@ -80,7 +80,7 @@ class AdviceService:
             check(self.service.user, "peer_review", self._owner(con, call_id), call_known=True)
             _advice, call = call_advice(con, call_id, self.library)
             tid = con.execute(
-                "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
+                "SELECT transcript_id FROM latest_transcripts WHERE call_id = ?",
                 [call_id],
             ).fetchone()[0]
             return correct_reason(
@@ -94,7 +94,7 @@ class AdviceService:
         with self.service._db() as con:
             return con.execute(
                 """
-                WITH latest AS (SELECT call_id, arg_max(transcript_id, created_at) AS tid FROM transcripts GROUP BY call_id)
+                WITH latest AS (SELECT call_id, transcript_id AS tid FROM latest_transcripts)
                 SELECT a.call_id, a.reason_id, strftime(c.started_at, '%Y-%m') AS month, c.operator_id,
                        a.home_care, a.meets_standard, a.missing_json
                 FROM advice_results a JOIN latest l ON l.tid = a.transcript_id JOIN calls c ON c.call_id = a.call_id
@@ -162,23 +162,17 @@ def with_standard_questions(steps: list[Step], view: AdviceView | None) -> list[
     ]
 
 
-def handout_section(view: AdviceView | None) -> str:
-    """The handout's part on the standard advice, HTML-escaped: coverage and the SMS draft."""
+def handout_section(view: AdviceView | None) -> Markup:
+    """The handout's part on the standard advice (template ``advice_section.html``, escaped):
+    coverage and the SMS draft; empty when the call has no standard advice."""
     if view is None or view.advice.coverage is None:
-        return ""
-    cov = view.advice.coverage
-    parts = [f"<h2>Standardråd ved forverring: {escape(cov.reason_name)}</h2>"]
-    if view.notice:
-        parts.append(f"<p><b>NB:</b> {escape(view.notice)}</p>")
-    parts.append("<ul>")
-    for title, items in (("Tegn", cov.signs), ("Handling", cov.actions), ("Tidsramme", cov.time_frames)):
-        for item in items:
-            parts.append(
-                f"<li>{'✓' if item.said else '✗'} {escape(title.lower())}: {escape(item.label)}</li>"
-            )
-    parts.append("</ul>")
-    if view.sms:
-        parts.append(
-            f"<h3>{SMS_HEADING}</h3><p>{escape(view.sms)}</p><p><i>Utkast – Lydlogg sender ingenting.</i></p>"
+        return Markup("")
+    return Markup(
+        render_html(
+            "advice_section.html",
+            coverage=view.advice.coverage,
+            notice=view.notice,
+            sms=view.sms,
+            sms_heading=SMS_HEADING,
         )
-    return "".join(parts)
+    )

@@ -5,10 +5,15 @@ the reviewers taking part. Each member scores each call with no sight of the oth
 review saved in a round is an ordinary peer review, tied to the round by ``calibration_reviews``.
 The blind rule is kept here, not only in the pages: while a round is open,
 
-- a member sees nobody else's review of a round call until they have saved their own round
-  review of it (this also hides reviews saved outside the round);
+- a member sees nobody else's round review of a round call until they have saved their own round
+  review of it;
 - anyone else sees the round's reviews only once the round is closed, except the round's manager
   (its creator) when not a member, who sees everything.
+
+Only reviews saved in the round are blind: an ordinary peer review of the same call, saved outside
+the round, stays visible on every page (the call page, Publiser kasus, the feedback session), since
+an open round must not make a reviewed call look unreviewed. The round's own form shows no other
+review, so a member still scores blind there.
 
 :func:`hidden_review_ids` gives that rule to :meth:`review.service.ReviewService.reviews`.
 What a round agreed about a criterion is stored as an interpretation and becomes guidance text on
@@ -21,16 +26,18 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from lydlogg.access import AccessDenied, allowed, check
 from lydlogg.audit import record
-from lydlogg.auth import User
+from lydlogg.auth import User, get_user
 from lydlogg.db import connect, transaction
-from review.access import AccessDenied, allowed, check
 from review.agreement import AgreementReport, Rating, agreement_report
+from rubrics import load_rubrics
 
 __all__ = [
     "CalibrationService",
@@ -132,11 +139,11 @@ WITH open_calls AS (
 SELECT DISTINCT rv.review_id
 FROM reviews rv JOIN open_calls o ON o.call_id = rv.call_id
 WHERE rv.reviewer <> $user
+  AND EXISTS (SELECT 1 FROM calibration_reviews cr WHERE cr.review_id = rv.review_id AND cr.round_id = o.round_id)
   AND NOT EXISTS (SELECT 1 FROM calibration_reviews s
                   WHERE s.round_id = o.round_id AND s.call_id = o.call_id AND s.reviewer = $user)
-  AND (EXISTS (SELECT 1 FROM calibration_members m WHERE m.round_id = o.round_id AND m.username = $user)
-       OR (o.created_by <> $user AND EXISTS (SELECT 1 FROM calibration_reviews cr
-                                             WHERE cr.review_id = rv.review_id AND cr.round_id = o.round_id)))
+  AND (o.created_by <> $user
+       OR EXISTS (SELECT 1 FROM calibration_members m WHERE m.round_id = o.round_id AND m.username = $user))
 """
 
 
@@ -192,9 +199,6 @@ class CalibrationService:
 
     def create_round(self, title: str, rubric_id: str, call_ids: list[str], reviewers: list[str]) -> str:
         """Create a round; every reviewer must be an active user who may take part in calibration."""
-        from lydlogg.auth import get_user
-        from rubrics import load_rubrics
-
         check(self.user, "manage_calibration")
         if not title.strip():
             raise ValueError("a round needs a title")
@@ -227,11 +231,12 @@ class CalibrationService:
                     [round_id, title.strip(), rubric_id, self.user.username],
                 )
                 con.executemany(
-                    "INSERT INTO calibration_calls VALUES (?, ?, ?)",
+                    "INSERT INTO calibration_calls (round_id, call_id, position) VALUES (?, ?, ?)",
                     [(round_id, c, i) for i, c in enumerate(call_ids)],
                 )
                 con.executemany(
-                    "INSERT INTO calibration_members VALUES (?, ?)", [(round_id, r) for r in reviewers]
+                    "INSERT INTO calibration_members (round_id, username) VALUES (?, ?)",
+                    [(round_id, r) for r in reviewers],
                 )
                 _audit(con, self.user, "create_round", "round", round_id,
                        f"{len(call_ids)} calls, {len(reviewers)} reviewers")  # fmt: skip
@@ -306,10 +311,13 @@ class CalibrationService:
         *,
         criterion_comments: dict[str, str] | None = None,
         overall_comment: str | None = None,
+        not_rated: Collection[str] = (),
     ) -> str:
-        """Save this member's review of a round call: an ordinary peer review, linked to the round."""
-        from rubrics import load_rubrics
+        """Save this member's review of a round call: an ordinary peer review, linked to the round.
 
+        Every criterion needs a value, or its id in ``not_rated`` («ikke vurdert», said explicitly):
+        those are stored without a score rather than as a silent 0.
+        """
         check(self.user, "calibrate")
         with connect(self.db_path) as con:
             found = self._round(con, round_id)
@@ -320,12 +328,12 @@ class CalibrationService:
             owner = con.execute("SELECT operator_id FROM calls WHERE call_id = ?", [call_id]).fetchone()
             check(self.user, "peer_review", owner[0] if owner else None, call_known=True)
             loaded = load_rubrics()[found.rubric_id]
-            _validate(loaded.rubric, values)
+            _validate(loaded.rubric, values, not_rated)
             suggested = dict(
                 con.execute(_SUGGESTED_SQL, {"call_id": call_id, "rubric_id": found.rubric_id}).fetchall()
             )
             transcript = con.execute(
-                "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
+                "SELECT transcript_id FROM latest_transcripts WHERE call_id = ?",
                 [call_id],
             ).fetchone()
             previous = con.execute(
@@ -349,7 +357,7 @@ class CalibrationService:
                     [(review_id, c, v, suggested.get(c), comments.get(c)) for c, v in values.items()],
                 )
                 con.execute(
-                    "INSERT INTO calibration_reviews VALUES (?, ?, ?, ?)",
+                    "INSERT INTO calibration_reviews (review_id, round_id, call_id, reviewer) VALUES (?, ?, ?, ?)",
                     [review_id, round_id, call_id, self.user.username],
                 )
                 _audit(con, self.user, "save_round_review", "call", call_id, f"round {round_id} {review_id}")
@@ -417,8 +425,6 @@ class CalibrationService:
 
     def results(self, round_id: str) -> RoundResults:
         """Agreement figures and disagreements over the round calls whose scores this user may see."""
-        from rubrics import load_rubrics
-
         check(self.user, "calibrate")
         with connect(self.db_path) as con:
             found = self._round(con, round_id)
@@ -454,8 +460,6 @@ class CalibrationService:
         self, rubric_id: str, criterion_id: str, text: str, *, round_id: str | None = None
     ) -> None:
         """Store what the group agreed a criterion means; it is shown as guidance from now on."""
-        from rubrics import load_rubrics
-
         check(self.user, "manage_calibration")
         rubrics = load_rubrics()
         if rubric_id not in rubrics:
@@ -501,27 +505,31 @@ SELECT s.criterion_id, s.value, s.confidence, s.rationale, s.evidence_json
 FROM suggestions s
 WHERE s.rubric_id = $rubric_id
   AND NOT coalesce(s.abstained, false)  -- an abstention is missing, never a value to agree with
-  AND s.transcript_id = (SELECT transcript_id FROM transcripts WHERE call_id = $call_id
-                         ORDER BY created_at DESC LIMIT 1)
+  AND s.transcript_id = (SELECT transcript_id FROM latest_transcripts WHERE call_id = $call_id)
   AND s.created_at = (SELECT max(created_at) FROM suggestions s2
                       WHERE s2.transcript_id = s.transcript_id AND s2.rubric_id = s.rubric_id)
 """
 _SUGGESTED_SQL = f"SELECT criterion_id, value FROM ({_SUGGESTION_DETAIL_SQL})"  # noqa: S608 (constant SQL)
 
 
-def _validate(rubric, values: dict[str, int | None]) -> None:
-    """Every criterion once, each value on its scale (``None`` only where «ikke aktuelt» is allowed)."""
+def _validate(rubric, values: dict[str, int | None], not_rated: Collection[str] = ()) -> None:
+    """Every criterion once, each value on its scale (``None`` only where «ikke aktuelt» is allowed),
+    or named in ``not_rated`` and then given no value."""
     problems = []
     for criterion in rubric.criteria:
+        if criterion.id in not_rated:
+            if criterion.id in values:
+                problems.append(f"{criterion.id}: both a value and «ikke vurdert»")
+            continue
         if criterion.id not in values:
-            problems.append(f"{criterion.id}: missing")
+            problems.append(f"{criterion.id}: missing (give a value or mark it «ikke vurdert»)")
             continue
         value = values[criterion.id]
         if value is None and not criterion.scale.not_applicable:
             problems.append(f"{criterion.id}: «ikke aktuelt» is not allowed")
         elif value is not None and value not in criterion.scale.values:
             problems.append(f"{criterion.id}: {value!r} is not one of {list(criterion.scale.values)}")
-    stray = sorted(set(values) - {c.id for c in rubric.criteria})
+    stray = sorted((set(values) | set(not_rated)) - {c.id for c in rubric.criteria})
     if stray:
         problems.append(f"not in rubric {rubric.id}: {', '.join(stray)}")
     if problems:

@@ -22,14 +22,16 @@ import json
 import logging
 import zipfile
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from review.cases import CaseContent, CaseSettings, content_from_json, content_to_json
+from lydlogg.documents import render_html
+from lydlogg.formatting import MISSING
+from lydlogg.settings import CaseSettings
+from lydlogg.vocabulary import SERVICE_LABELS, SPEAKER_ROLE_LABELS, Service
+from review.cases import CaseContent, content_from_json, content_to_json
 from transcription.formats import TranscriptFormatError, from_json, to_json, to_vtt
 
 __all__ = ["FORMAT", "MEMBERS", "Package", "PackageError", "build_package", "handout_html", "read_package"]
@@ -49,7 +51,6 @@ MEMBERS = (
     "audio.ogg",
 )
 _REQUIRED = ("manifest.json", "case.json", "transcript.json")
-_ROLE = {"operator": "Operatør", "doctor": "Lege", "caller": "Innringer", "other": "Annen"}
 
 
 class PackageError(ValueError):
@@ -107,7 +108,7 @@ class _CaseDocument(_Strict):
     """``case.json``."""
 
     title: str = Field(min_length=1, max_length=200, description="Case title.")
-    service: Literal["lvs", "amk", "legevaktlege", "fastlege"] | None = Field(description="Service.")
+    service: Service | None = Field(description="Service.")
     assessment: _Assessment = Field(description="The anonymised assessment.")
     learning_points: str = Field(max_length=20_000, description="The trainer's learning points.")
     tags: tuple[str, ...] = Field(max_length=30, description="Tags.")
@@ -126,72 +127,28 @@ class Package:
     files: tuple[str, ...]
 
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}:{secs:02d}"
-
-
-def _value(value: int | None, yes_no: bool) -> str:
-    if value is None:
-        return "–"
-    return ("ja" if value == 1 else "nei") if yes_no else str(value)
-
-
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; width: 100%; margin: 1em 0; }
-th, td { border: 1px solid #999; padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: #eee; }
-.who { color: #555; white-space: nowrap; }
-@media print { body { margin: 1cm; } }
-"""
-
-
 def handout_html(content: CaseContent) -> str:
-    """A printable handout of an anonymised case; every string is escaped."""
+    """A printable handout of an anonymised case, from the template ``case_handout.html``, which
+    escapes every value."""
     a = content.assessment
-    reviewers = a.get("reviewers", [])
-    body = [
-        f"<h1>Kasus: {escape(content.title)}</h1>",
-        f"<p>{escape(content.service or '–')} · {escape(a.get('rubric_title', ''))}"
-        f" · stikkord: {escape(', '.join(content.tags) or '–')}</p>",
-        "<h2>Læringspunkter</h2>",
-        "".join(f"<p>{escape(line)}</p>" for line in content.learning_points.splitlines() if line.strip()),
-        "<h2>Samtalen (anonymisert)</h2><table>",
-    ]
-    for seg in content.transcript.segments:
-        who = _ROLE.get(seg.role or "", "Ukjent")
-        body.append(
-            f'<tr><td class="who">{_clock(seg.start)} {escape(who)}</td><td>{escape(seg.text)}</td></tr>'
-        )
-    body.append("</table><h2>Vurdering</h2><table><tr><th>Kriterium</th><th>Forslag</th>")
-    body += [f"<th>{escape(r)}</th>" for r in reviewers]
-    body.append("</tr>")
-    for row in a.get("criteria", []):
-        cells = "".join(f"<td>{escape(_value(v, row['yes_no']))}</td>" for v in row["values"])
-        body.append(
-            f"<tr><td>{escape(row['title'])}</td><td>{escape(_value(row['suggested'], row['yes_no']))}</td>{cells}</tr>"
-        )
-    body.append("</table>")
     notes = [(None, c["reviewer"], c["text"]) for c in a.get("overall", [])] + [
         (c.get("at_s"), c["reviewer"], c["text"]) for c in a.get("comments", [])
     ]
-    if notes:
-        body.append("<h2>Kommentarer</h2><ul>")
-        body += [
-            f"<li>{'' if at is None else _clock(at) + ' · '}<b>{escape(who)}</b>: {escape(text)}</li>"
-            for at, who, text in notes
-        ]
-        body.append("</ul>")
-    if content.reflection:
-        body.append("<h2>Refleksjonsspørsmål</h2><ul>")
-        body += [f"<li><i>{escape(t)}</i>: {escape(q)}</li>" for t, q in content.reflection]
-        body.append("</ul>")
-    return (
-        '<!DOCTYPE html><html lang="nb"><head><meta charset="utf-8"><title>Kasus</title>'
-        f"<style>{_STYLE}</style></head><body>{''.join(body)}</body></html>"
+    return render_html(
+        "case_handout.html",
+        title=content.title,
+        service=SERVICE_LABELS.get(content.service or "", MISSING),
+        rubric_title=a.get("rubric_title", ""),
+        tags=content.tags,
+        learning_points=[line for line in content.learning_points.splitlines() if line.strip()],
+        segments=[
+            (seg.start, SPEAKER_ROLE_LABELS.get(seg.role or "", "Ukjent"), seg.text)
+            for seg in content.transcript.segments
+        ],
+        reviewers=a.get("reviewers", []),
+        criteria=a.get("criteria", []),
+        notes=notes,
+        reflection=content.reflection,
     )
 
 
@@ -209,7 +166,7 @@ def _audio_files(path: Path) -> dict[str, bytes]:
 
 def build_package(content: CaseContent, audio: Path | None = None, *, pdf: bool = True) -> bytes:
     """The zip of a case: its anonymised content, the covered audio (if any) and a handout."""
-    from lydlogg.episode_report import PdfUnavailableError, html_to_pdf
+    from lydlogg.documents import PdfUnavailableError, html_to_pdf
 
     page = handout_html(content)
     files: dict[str, bytes] = {

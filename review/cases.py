@@ -4,8 +4,8 @@ A trainer (``publish_case``: leder, veileder) opens a :class:`CaseDraft` of a pe
 the original transcript and the redactions the anonymiser proposes. They add (a word range) or
 remove any redaction and confirm; :meth:`CaseLibraryService.publish` then stores only anonymised
 material: the redacted transcript, the assessment with the reviewers' comments run through the
-anonymiser (reviewers named "Vurderer 1", "Vurderer 2"), the trainer's learning points (also run
-through the anonymiser), tags, reflection questions and a copy of the audio with every redacted
+anonymiser (reviewers named "Vurderer 1", "Vurderer 2"), the trainer's title and learning points
+(with the anonymiser's proposals for them that the trainer accepted, shown before confirming), tags, reflection questions and a copy of the audio with every redacted
 span covered in every channel, written as a new file in ``CaseSettings.cases_dir``; the original
 recording is never touched. Everyone logged in (``read_cases``) may search and read published
 cases; a draft shows the original and needs the rights to the original call as well.
@@ -34,19 +34,28 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
-from anonymise import AnonymiseSettings, Redaction, WordRedaction, anonymise_text, redact_transcript
+from anonymise import (
+    AnonymiseSettings,
+    Redaction,
+    WordRedaction,
+    anonymise_text,
+    cover_redactions,
+    redact_transcript,
+)
 from anonymise.transcript import find_transcript_identifiers, segment_offsets
+from lydlogg.access import AccessDenied, check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
 from lydlogg.db.fts import build_index, has_index, load_fts, match_sql
 from lydlogg.fileperms import PRIVATE_FILE, private_dir
-from review.access import AccessDenied, check
+from lydlogg.settings import CaseSettings
+from lydlogg.vocabulary import SERVICES
 from review.feedback import assessment_rows
 from review.service import Review, ReviewService, Suggestion
-from rubrics.reflection import ReflectionQuestions
+from rubrics import load_rubrics
+from rubrics.reflection import ReflectionQuestions, load_reflection_questions
 from rubrics.schema import Rubric
 from transcription.formats import from_json, to_json
 from transcription.types import Transcript
@@ -58,7 +67,6 @@ __all__ = [
     "CaseContent",
     "CaseDraft",
     "CaseLibraryService",
-    "CaseSettings",
     "SERVICES",
     "build_case_content",
     "merge_redactions",
@@ -87,23 +95,6 @@ TAG_SUGGESTIONS = (
 CASE_CALL_ID = "kasus"  # the call id of every case transcript
 _TAG = re.compile(r"^[a-zæøå0-9][a-zæøå0-9 -]{0,39}$")
 _TRAILING = ".,;:!?»«\"'()"
-
-
-class CaseSettings(BaseModel):
-    """The case library: where anonymised case audio is kept, and the limits of a case package."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    cases_dir: Path = Field(
-        Path("data/cases"),
-        description="Folder for the anonymised audio of published cases (never the originals).",
-    )
-    max_package_mb: float = Field(
-        200.0, gt=0, le=2000, description="Largest case package (zip) accepted for import, in MB."
-    )
-    max_unpacked_mb: float = Field(
-        400.0, gt=0, le=4000, description="Largest total size of a package's files once unpacked, in MB."
-    )
 
 
 @dataclass(frozen=True)
@@ -241,8 +232,15 @@ def build_case_content(
     questions: ReflectionQuestions,
     learning_points: str,
     tags: Sequence[str],
+    title_redactions: Sequence[Redaction] | None = None,
+    points_redactions: Sequence[Redaction] | None = None,
 ) -> tuple[CaseContent, list[WordRedaction]]:
-    """The anonymised case and the time spans to cover in the audio (pure; no I/O)."""
+    """The anonymised case and the time spans to cover in the audio (pure; no I/O).
+
+    ``title_redactions`` and ``points_redactions`` are the redactions the trainer accepted in their
+    own title and learning points (offsets into the stripped text): given, exactly those are made,
+    so the case reads as the trainer saw it before confirming; ``None`` lets the anonymiser decide.
+    """
     if not title.strip():
         raise ValueError("a case needs a title")
     peer = [r for r in reviews if r.kind == "peer"]
@@ -280,11 +278,11 @@ def build_case_content(
         ],
     }
     content = CaseContent(
-        title=anonymise_text(title.strip()),
+        title=anonymise_text(title.strip(), title_redactions),
         service=service,
         transcript=redacted,
         assessment=assessment,
-        learning_points=anonymise_text(learning_points.strip()),
+        learning_points=anonymise_text(learning_points.strip(), points_redactions),
         tags=normalise_tags(tags),
         reflection=reflection_for(rubric, rows, questions),
     )
@@ -315,12 +313,9 @@ def content_from_json(doc: dict, transcript: Transcript) -> CaseContent:
     )
 
 
-SERVICES = ("lvs", "amk", "legevaktlege", "fastlege")
-
-
 class CaseLibraryService:
     """Drafts, publishing, search and reading of cases for one user (build it from the app's
-    ReviewService: db_path, user)."""
+    ReviewService: db_path, user, and the service itself as ``review`` so that its settings apply)."""
 
     def __init__(
         self,
@@ -328,11 +323,20 @@ class CaseLibraryService:
         user: User,
         settings: CaseSettings | None = None,
         anonymise: AnonymiseSettings | None = None,
+        *,
+        review: ReviewService | None = None,
     ) -> None:
         self.db_path = Path(db_path)
         self.user = user
         self.settings = settings or CaseSettings()
         self.anonymise = anonymise or AnonymiseSettings()
+        self._review = review
+
+    def _calls(self) -> ReviewService:
+        """The call-level service this library reads originals through (same user and database)."""
+        if self._review is not None:
+            return self._review
+        return ReviewService(self.db_path, self.user)
 
     @contextmanager
     def _db(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -347,13 +351,13 @@ class CaseLibraryService:
     def reviewed_calls(self) -> pd.DataFrame:
         """Calls this trainer may publish from: transcribed, with a current peer review."""
         check(self.user, "publish_case")
-        calls = ReviewService(self.db_path, self.user).calls()
+        calls = self._calls().calls()
         return calls[(calls["peer_reviews"] > 0) & (calls["status"] == "transcribed")].reset_index(drop=True)
 
     def draft(self, call_id: str) -> CaseDraft:
         """The original transcript and the proposed redactions (needs the rights to the call)."""
         check(self.user, "publish_case")
-        review = ReviewService(self.db_path, self.user)
+        review = self._calls()
         with review.batch():
             info = review.call(call_id)  # checks view_call on the original, audits the view
             transcript = review.transcript(call_id)
@@ -378,19 +382,19 @@ class CaseLibraryService:
         tags: Sequence[str],
         confirmed: bool,
         draft_sha256: str | None = None,
+        title_redactions: Sequence[Redaction] | None = None,
+        points_redactions: Sequence[Redaction] | None = None,
     ) -> str:
         """Anonymise the call with the trainer's confirmed redactions and publish it; the case id.
 
         ``draft_sha256`` (:attr:`CaseDraft.text_sha256`) refuses to publish when the transcript was
         corrected after the draft was opened, since the offsets would then hide the wrong words.
+        ``title_redactions`` and ``points_redactions``: see :func:`build_case_content`.
         """
-        from rubrics import load_rubrics
-        from rubrics.reflection import load_reflection_questions
-
         check(self.user, "publish_case")
         if not confirmed:
             raise ValueError("the redactions must be confirmed before a case is published")
-        review = ReviewService(self.db_path, self.user)
+        review = self._calls()
         with review.batch():
             info = review.call(call_id)
             transcript = review.transcript(call_id)
@@ -413,6 +417,8 @@ class CaseLibraryService:
             questions=load_reflection_questions(rubrics=rubrics),
             learning_points=learning_points,
             tags=tags,
+            title_redactions=title_redactions,
+            points_redactions=points_redactions,
         )
         case_id = uuid.uuid4().hex[:12]
         audio_file = None
@@ -429,7 +435,6 @@ class CaseLibraryService:
         return case_id
 
     def _write_covered_audio(self, case_id: str, original: Path, spans: list[WordRedaction]) -> str:
-        from anonymise import cover_redactions
         from transcription.audio import SAMPLE_RATE, decode_audio
 
         decoded = decode_audio(original)
@@ -482,7 +487,8 @@ class CaseLibraryService:
              audio_file, audio_sha, content.search_text(), self.user.username, imported_sha256],
         )  # fmt: skip
         con.executemany(
-            "INSERT INTO case_scores VALUES (?, ?, ?)", [(case_id, c, v) for c, v in content.scores().items()]
+            "INSERT INTO case_scores (case_id, criterion_id, value) VALUES (?, ?, ?)",
+            [(case_id, c, v) for c, v in content.scores().items()],
         )
         build_index(con, "cases", "case_id", "search_text")  # the index is a snapshot: rebuild it
 

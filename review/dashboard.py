@@ -43,18 +43,19 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
+from lydlogg.access import AccessDenied, check
 from lydlogg.audit import record
 from lydlogg.auth import User
+from lydlogg.conversation import add_call_measures
 from lydlogg.db import connect
-from review.access import AccessDenied, check
+from lydlogg.settings import DashboardSettings
+from review.scorer_agreement import ScoredReview, suggestion_agreement
 
 __all__ = [
     "METRICS",
     "SOURCES",
     "DashboardService",
-    "DashboardSettings",
     "Metric",
     "Overview",
     "regroup",
@@ -62,43 +63,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class DashboardSettings(BaseModel):
-    """The leader's overview (Oversikt) and the monthly report."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    worsening_concrete_min: int = Field(
-        3,
-        ge=1,
-        le=4,
-        description=(
-            "A call counts as having concrete worsening advice when `worsening_advice` (0-4) is at "
-            "least this: 3 means concrete signs and a concrete action (113, 116117, come in)."
-        ),
-    )
-    safety_netting_min: int = Field(
-        3,
-        ge=1,
-        le=4,
-        description="A call counts as safety-netted when `safety_netting` (elements covered, 0-4) is at least this.",
-    )
-    timezone: str = Field("Europe/Oslo", description="Time zone whose calendar months the figures use.")
-    scorer_agreement_min: float = Field(
-        0.7,
-        ge=0,
-        le=1,
-        description=(
-            "Oversikt warns when a criterion's automatic suggestion agrees exactly with the "
-            "reviewers' saved value in less than this share of its last `scorer_agreement_last_n` reviews."
-        ),
-    )
-    scorer_agreement_last_n: int = Field(
-        30,
-        ge=1,
-        description="How many of a criterion's latest reviews the scorer-agreement warning looks at.",
-    )
 
 
 @dataclass(frozen=True)
@@ -193,7 +157,7 @@ def _recontact_rates(df: pd.DataFrame) -> pd.DataFrame:
 # review layer (reviews, scores, sampling tasks, tens of thousands of rows) is joined onto it for
 # every figure, so a saved review costs well under a second to show.
 _BASE = f"""
-WITH latest AS (SELECT call_id, arg_max(transcript_id, created_at) AS tid FROM transcripts GROUP BY call_id),
+WITH latest AS (SELECT call_id, transcript_id AS tid FROM latest_transcripts),
 suggested AS (
     SELECT s.call_id,
            {", ".join(f"arg_max_null(s.value, s.created_at) FILTER (WHERE s.criterion_id = '{c}') AS s_{c}" for c in _CRITERIA)}
@@ -545,8 +509,6 @@ class DashboardService:
         """Per criterion and month, and over the last ``scorer_agreement_last_n`` reviews: how often
         the automatic suggestion equals the reviewer's saved value (exact, within one, kappa), with
         the number of reviews and ``under_grense`` where the last-N figure is below the threshold."""
-        from review.scorer_agreement import ScoredReview, suggestion_agreement
-
         self._check_all()
         with connect(self.db_path, read_only=True) as con:
             rows = con.execute(_SCORER_ROWS).fetchall()
@@ -658,8 +620,6 @@ def conversation_summary(calls: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame
 
 
 def _conversation_of(service: DashboardService, by: Sequence[str]) -> pd.DataFrame:
-    from lydlogg.conversation import add_call_measures
-
     own = service.user.operator_id if service.user.own_calls_only else None
     with connect(service.db_path) as con:
         calls = con.execute(

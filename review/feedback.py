@@ -14,15 +14,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date
-from html import escape
 from pathlib import Path
 
 import duckdb
 
+from lydlogg.access import AccessDenied, check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
-from review.access import AccessDenied, check
+from lydlogg.documents import Markup, render_html
+from lydlogg.formatting import clock
 from review.service import Review, Suggestion
 from rubrics.reflection import ReflectionQuestions
 from rubrics.schema import Rubric
@@ -158,32 +159,6 @@ def _below_top(row: CriterionRow) -> bool:
     return any(v is not None and v < row.top for v in values)
 
 
-def _label(value: int | None, yes_no: bool) -> str:
-    if value is None:
-        return "ikke aktuelt"
-    if yes_no:
-        return "ja" if value == 1 else "nei"
-    return str(value)
-
-
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}:{secs:02d}"
-
-
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; width: 100%; margin: 1em 0; }
-th, td { border: 1px solid #999; padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: #eee; }
-td.low { background: #fde8e8; }
-.lines { border-bottom: 1px solid #999; height: 2em; }
-@media print { body { margin: 1cm; } }
-"""
-
-
 def handout_html(
     call_id: str,
     rubric: Rubric,
@@ -195,66 +170,53 @@ def handout_html(
     held_on: date | None = None,
     advice_html: str = "",
 ) -> str:
-    """A printable handout for the session (no transcript text); every user-provided string is escaped.
+    """A printable handout for the session (no transcript text), from the template
+    ``feedback_handout.html``, which escapes every value.
 
     ``advice_html`` is the already escaped part on the standard worsening advice and its SMS draft
     (:func:`review.advice.handout_section`), placed before the reflection questions.
     """
     reviewers = sorted({r for row in rows for r in row.values})
-    body = [
-        f"<h1>Tilbakemeldingsmøte – samtale {escape(call_id)}</h1>",
-        f"<p>{escape(rubric.title)} (versjon {rubric.version}) · {escape(str(held_on or date.today()))}</p>",
-        "<h2>Vurdering</h2><table><tr><th>Kriterium</th><th>Forslag</th>"
-        + "".join(f"<th>{escape(r)}</th>" for r in reviewers)
-        + "</tr>",
+    table = [
+        {
+            "title": row.title,
+            "suggested": row.suggested,
+            "yes_no": row.yes_no,
+            "cells": [
+                {
+                    "given": reviewer in row.values,
+                    "value": row.values.get(reviewer),
+                    "low": row.values.get(reviewer) is not None and row.values[reviewer] < row.top,
+                }
+                for reviewer in reviewers
+            ],
+        }
+        for row in rows
     ]
-    for row in rows:
-        cells = []
-        for reviewer in reviewers:
-            if reviewer not in row.values:
-                cells.append("<td>–</td>")
-                continue
-            value = row.values[reviewer]
-            low = value is not None and value < row.top
-            cells.append(f'<td class="{"low" if low else ""}">{escape(_label(value, row.yes_no))}</td>')
-        body.append(
-            f"<tr><td>{escape(row.title)}</td><td>{escape(_label(row.suggested, row.yes_no))}</td>{''.join(cells)}</tr>"
-        )
-    body.append("</table>")
-    overall = [(r.reviewer, r.overall_comment) for r in reviews if r.overall_comment]
-    anchored = [(step, who, text) for step in steps for who, text in step.comments]
-    if overall or anchored:
-        body.append("<h2>Kommentarer</h2><ul>")
-        body += [f"<li><b>{escape(who)}</b>: {escape(text)}</li>" for who, text in overall]
-        body += [
-            f"<li>{_clock(step.start)} · <b>{escape(who)}</b>: {escape(text)}</li>"
-            for step, who, text in anchored
-        ]
-        body.append("</ul>")
-    body.append(advice_html)
-    asked = list(dict.fromkeys(q for step in steps for q in step.questions))
-    if asked:
-        body.append("<h2>Refleksjonsspørsmål</h2>")
-        by_title: dict[str, list[str]] = {}
-        for title, question in asked:
-            by_title.setdefault(title, []).append(question)
-        for title, found in by_title.items():
-            body.append(f"<h3>{escape(title)}</h3><ul>")
-            body += [f"<li>{escape(q)}</li>" for q in found]
-            body.append("</ul>")
-    body.append("<h2>Notater fra møtet</h2>")
-    if notes:
-        starts = {s.segment_index: s.start for s in steps}
-        body.append("<ul>")
-        for note in notes:
-            where = "hele samtalen" if note.segment_index is None else _clock(starts.get(note.segment_index))
-            body.append(f"<li>{escape(where)} · <b>{escape(note.written_by)}</b>: {escape(note.text)}</li>")
-        body.append("</ul>")
-    body.append("<h2>Mine egne notater</h2>")
-    body.extend('<div class="lines"></div>' for _ in range(6))
-    return (
-        '<!DOCTYPE html><html lang="nb"><head><meta charset="utf-8"><title>Tilbakemeldingsmøte</title>'
-        f"<style>{_STYLE}</style></head><body>{''.join(body)}</body></html>"
+    questions: dict[str, list[str]] = {}
+    for title, question in dict.fromkeys(q for step in steps for q in step.questions):
+        questions.setdefault(title, []).append(question)
+    starts = {s.segment_index: s.start for s in steps}
+    return render_html(
+        "feedback_handout.html",
+        call_id=call_id,
+        rubric_title=rubric.title,
+        rubric_version=rubric.version,
+        held_on=held_on or date.today(),
+        reviewers=reviewers,
+        rows=table,
+        overall=[(r.reviewer, r.overall_comment) for r in reviews if r.overall_comment],
+        anchored=[(step.start, who, text) for step in steps for who, text in step.comments],
+        advice_html=Markup(advice_html),  # noqa: S704 - escaped by review.advice.handout_section
+        questions=questions,
+        notes=[
+            (
+                "hele samtalen" if n.segment_index is None else clock(starts.get(n.segment_index)),
+                n.written_by,
+                n.text,
+            )
+            for n in notes
+        ],
     )
 
 

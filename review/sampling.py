@@ -6,6 +6,7 @@ re-created; reviewers get the drawn calls in turn.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,11 +34,16 @@ class SamplingPlan:
         return f"{self.month}-n{self.per_operator}-s{self.seed}"
 
 
-def draw(calls: pd.DataFrame, plan: SamplingPlan) -> list[str]:
-    """Up to ``per_operator`` call ids per operator among the transcribed calls started in the month."""
+def draw(calls: pd.DataFrame, plan: SamplingPlan, services: Collection[str] | None = None) -> list[str]:
+    """Up to ``per_operator`` call ids per operator among the transcribed calls started in the month.
+
+    ``services``, when given, keeps only calls of those services: the ones a rubric assesses, so
+    that no reviewer gets a task (an AMK or fastlege call) that has no form to fill in.
+    """
     month = pd.to_datetime(calls["started_at"], utc=True).dt.strftime("%Y-%m")
+    reviewable = calls["service"].isin(list(services)) if services is not None else True
     eligible = calls[
-        (month == plan.month) & calls["operator_id"].notna() & (calls["status"] == "transcribed")
+        (month == plan.month) & calls["operator_id"].notna() & (calls["status"] == "transcribed") & reviewable
     ]
     rng = np.random.default_rng(plan.seed)
     chosen: list[str] = []

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from lydlogg.access import check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect
-from review.access import check
 
 __all__ = ["scorer_feedback"]
 

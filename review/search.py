@@ -17,13 +17,14 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
+from lydlogg.access import check
 from lydlogg.audit import record
 from lydlogg.auth import User
-from lydlogg.db import transaction
-from lydlogg.db.fts import build_index, has_index, load_fts, match_sql
-from review.access import check
+from lydlogg.db.fts import has_index, load_fts, match_sql
+from lydlogg.search_index import refresh_search_index
+from lydlogg.vocabulary import SEARCH_ROLES
 
-__all__ = ["SearchQuery", "refresh_after_change", "refresh_search_index", "search_calls"]
+__all__ = ["SearchQuery", "search_calls"]
 
 log = logging.getLogger(__name__)
 
@@ -43,47 +44,8 @@ class SearchQuery:
     limit: int = 500
 
 
-_FILL = """
-DELETE FROM search_segments;
-INSERT INTO search_segments
-WITH latest AS (
-    SELECT call_id, transcript_id, row_number() OVER (PARTITION BY call_id ORDER BY created_at DESC) AS n
-    FROM transcripts
-)
-SELECT row_number() OVER (ORDER BY l.call_id, s.segment_index), l.call_id, l.transcript_id, s.segment_index,
-       s.start_s, s.role, s.text
-FROM latest l JOIN segments_current s ON s.transcript_id = l.transcript_id
-WHERE l.n = 1 AND trim(s.text) <> '';
-"""
-
-
-def refresh_search_index(con: duckdb.DuckDBPyConnection) -> int:
-    """Refill ``search_segments`` from every call's newest transcript and rebuild its index."""
-    with transaction(con):
-        con.execute(_FILL)
-        build_index(con, "search_segments", "doc_id", "text")
-    count = con.execute("SELECT count(*) FROM search_segments").fetchone()[0]
-    log.info("search index rebuilt over %d segments", count)
-    return count
-
-
-def refresh_after_change(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the index after transcripts changed; a missing fts extension is logged, not raised
-    (the transcripts are stored; search rebuilds the index on first use once it loads)."""
-    from lydlogg.db.fts import FullTextUnavailable
-
-    try:
-        refresh_search_index(con)
-    except (FullTextUnavailable, duckdb.Error) as e:
-        log.warning("search index not rebuilt: %s", e)
-
-
-_ROLES = {
-    "operator": ("operator",),
-    "doctor": ("doctor",),
-    "caller": ("caller",),
-    "staff": ("operator", "doctor"),
-}
+_ROLES = SEARCH_ROLES
+_STAFF_SQL = ", ".join(f"'{role}'" for role in SEARCH_ROLES["staff"])  # constant codes, no user input
 _CURRENT_REVIEWS = "r.review_id NOT IN (SELECT replaces FROM reviews WHERE replaces IS NOT NULL)"
 
 
@@ -138,9 +100,7 @@ def search_calls(
     if without:
         where.append(
             "NOT EXISTS (SELECT 1 FROM search_segments w WHERE w.call_id = c.call_id"  # noqa: S608 - constant SQL
-            " AND w.role IN ('operator', 'doctor') AND "
-            + match_sql("search_segments", "w.doc_id")
-            + " IS NOT NULL)"
+            f" AND w.role IN ({_STAFF_SQL}) AND " + match_sql("search_segments", "w.doc_id") + " IS NOT NULL)"
         )
         params.append(" ".join(without))
     if query.criterion_id:

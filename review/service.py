@@ -19,13 +19,22 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from lydlogg.access import AccessDenied, check
 from lydlogg.audit import record
 from lydlogg.auth import User
+from lydlogg.conversation import call_measures
 from lydlogg.db import connect, transaction
+from lydlogg.episodes import link_episodes
+from lydlogg.playback import playable_copy
+from lydlogg.scoring import score_one_call
+from lydlogg.settings import Settings, default_settings
 from lydlogg.store import list_calls, load_transcript
-from review.access import AccessDenied, check
+from lydlogg.store import swap_roles as swap_in_store
+from lydlogg.vocabulary import SPEAKER_ROLES, STAFF_ROLES
 from review.calibration import guidance, hidden_review_ids
 from review.sampling import SamplingPlan, assign, draw
+from review.search import search_calls
+from rubrics import load_rubrics
 from transcription.quality import quality_level
 from transcription.types import Transcript
 
@@ -88,8 +97,6 @@ def review_value_problems(
 
 @functools.lru_cache(maxsize=32)
 def _rubric_scales(rubric_id: str) -> dict[str, tuple[int, ...]] | None:
-    from rubrics import load_rubrics
-
     loaded = load_rubrics().get(rubric_id)
     if loaded is None:
         return None
@@ -114,14 +121,14 @@ def _audit(
 
 
 _SUGGESTED_SQL = """
-WITH latest AS (SELECT call_id, arg_max(transcript_id, created_at) AS tid FROM transcripts GROUP BY call_id)
+WITH latest AS (SELECT call_id, transcript_id AS tid FROM latest_transcripts)
 SELECT s.call_id, s.rubric_id, s.criterion_id, arg_max_null(s.value, s.created_at) AS value
 FROM suggestions s JOIN latest l ON l.tid = s.transcript_id
 GROUP BY s.call_id, s.rubric_id, s.criterion_id
 """
 
 _REVIEW_FIGURES_SQL = """
-WITH latest AS (SELECT call_id, arg_max(transcript_id, created_at) AS tid FROM transcripts GROUP BY call_id),
+WITH latest AS (SELECT call_id, transcript_id AS tid FROM latest_transcripts),
 low AS (SELECT transcript_id, avg(CASE WHEN probability < 0.5 THEN 1.0 ELSE 0.0 END) AS low_share
         FROM words GROUP BY transcript_id),
 current_reviews AS (
@@ -143,18 +150,23 @@ LEFT JOIN (SELECT transcript_id, count(DISTINCT criterion_id) AS abstained FROM 
 
 
 def _latest_transcript_id(con: duckdb.DuckDBPyConnection, call_id: str) -> str:
-    row = con.execute(
-        "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1", [call_id]
-    ).fetchone()
+    row = con.execute("SELECT transcript_id FROM latest_transcripts WHERE call_id = ?", [call_id]).fetchone()
     if row is None:
         raise ValueError(f"call {call_id!r} has no transcript to correct")
     return row[0]
 
 
 class ReviewService:
-    def __init__(self, db_path: Path, user: User) -> None:
+    """Everything the pages do for one logged-in ``user``, against the database at ``db_path``.
+
+    ``settings`` are the installation's, passed in by the app (never read here); without them the
+    documented defaults apply (:func:`lydlogg.settings.default_settings`).
+    """
+
+    def __init__(self, db_path: Path, user: User, settings: Settings | None = None) -> None:
         self.db_path = Path(db_path)
         self.user = user
+        self.settings = settings if settings is not None else default_settings(self.db_path)
         self._con: duckdb.DuckDBPyConnection | None = None
 
     @contextmanager
@@ -169,8 +181,12 @@ class ReviewService:
     def batch(self) -> Iterator[ReviewService]:
         """Serve every call inside the block from one connection (a page render: one open, not six).
 
-        Keep the block short: the batch waits for the write lock while it is held.
+        Keep the block short: the batch waits for the write lock while it is held. A batch inside
+        a batch (a page fragment on the page's first run) uses the outer one's connection.
         """
+        if self._con is not None:
+            yield self
+            return
         with connect(self.db_path) as con:
             self._con = con
             try:
@@ -192,13 +208,10 @@ class ReviewService:
 
     def calls(self) -> pd.DataFrame:
         """The calls this user may see, unrecognised re-contacts first, with their episode figures."""
-        from lydlogg.episodes import link_episodes
-        from lydlogg.settings import load_settings
-
         check(self.user, "list_calls")
         with self._db() as con:
             df = list_calls(con)
-            episodes = link_episodes(con, load_settings(None).episodes.window_hours)
+            episodes = link_episodes(con, self.settings.episodes.window_hours)
             figures = self._review_figures(con)
         if self.user.own_calls_only:
             df = df[df["operator_id"] == self.user.operator_id]
@@ -211,7 +224,7 @@ class ReviewService:
         )
         df = df.merge(figures, on="call_id", how="left")
         df["flagged"] = df["flagged"].fillna(False).astype(bool)
-        marks = load_settings(None).transcript_quality
+        marks = self.settings.transcript_quality
         df["quality_level"] = [
             (quality_level(q, poor_below=marks.poor_below, uncertain_below=marks.uncertain_below)
              if pd.notna(q) else "skrevet" if status == "transcribed" else None)
@@ -224,8 +237,6 @@ class ReviewService:
 
     def _review_figures(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """Per call: suggested total (weighted share of the rubric's maximum, %), reviews, low-confidence share."""
-        from rubrics import load_rubrics
-
         suggested = con.execute(_SUGGESTED_SQL).df()
         criteria = pd.DataFrame(
             [
@@ -244,13 +255,10 @@ class ReviewService:
 
     def episode(self, call_id: str) -> pd.DataFrame:
         """Every contact in the episode of ``call_id``, in time order (leaders and supervisors)."""
-        from lydlogg.episodes import link_episodes
-        from lydlogg.settings import load_settings
-
         check(self.user, "view_episodes")
         with self._db() as con:
             self._owner(con, call_id)
-            episodes = link_episodes(con, load_settings(None).episodes.window_hours, call_ids=[call_id])
+            episodes = link_episodes(con, self.settings.episodes.window_hours, call_ids=[call_id])
             _audit(con, self.user, "view_episode", call_id)
         mine = episodes.loc[episodes["call_id"] == call_id, "episode_id"]
         if mine.empty:
@@ -300,15 +308,11 @@ class ReviewService:
 
     def search(self, query):  # noqa: ANN001, ANN201 - review.search.SearchQuery -> DataFrame
         """Segments of every call this user may see that match ``query`` (audited)."""
-        from review.search import search_calls
-
         with self._db() as con:
             return search_calls(con, self.user, query, who=self.user.username)
 
     def conversation_measures(self, call_id: str):  # noqa: ANN201 - ConversationMeasures | None
         """Talk time, silence, talk-over, ... of the call's newest transcript (None without one)."""
-        from lydlogg.conversation import call_measures
-
         with self._db() as con:
             self._check_call(con, "view_call", call_id)
             return call_measures(con, [call_id]).get(call_id)
@@ -316,8 +320,6 @@ class ReviewService:
     def playable_audio_path(self, call_id: str, cache_dir: Path) -> Path | None:
         """What the browser plays: the recording, or its PCM WAV copy (cached by sha256) when the
         browser cannot play the original's codec. Access is checked and the playing audited."""
-        from lydlogg.playback import playable_copy
-
         with self._db() as con:
             self._check_call(con, "play_audio", call_id)
             row = con.execute(
@@ -340,8 +342,7 @@ class ReviewService:
                 SELECT s.rubric_id, s.criterion_id, s.value, s.confidence, s.evidence_json, s.rationale,
                        s.abstained
                 FROM suggestions s
-                WHERE s.transcript_id = (SELECT transcript_id FROM transcripts WHERE call_id = ?
-                                         ORDER BY created_at DESC LIMIT 1)
+                WHERE s.transcript_id = (SELECT transcript_id FROM latest_transcripts WHERE call_id = ?)
                   AND s.created_at = (SELECT max(created_at) FROM suggestions s2
                                       WHERE s2.transcript_id = s.transcript_id)
                 """,
@@ -359,7 +360,7 @@ class ReviewService:
             self._check_call(con, "view_call", call_id)
             rows = con.execute(
                 "SELECT segment_index FROM segments_current WHERE text_corrected AND transcript_id = "
-                "(SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1)",
+                "(SELECT transcript_id FROM latest_transcripts WHERE call_id = ?)",
                 [call_id],
             ).fetchall()
         return {r[0] for r in rows}
@@ -398,7 +399,7 @@ class ReviewService:
         with self._db() as con:
             self._check_call(con, action, call_id)
             transcript = con.execute(
-                "SELECT transcript_id FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1",
+                "SELECT transcript_id FROM latest_transcripts WHERE call_id = ?",
                 [call_id],
             ).fetchone()
             previous = con.execute(
@@ -421,7 +422,8 @@ class ReviewService:
                 )  # fmt: skip
                 if comments:
                     con.executemany(
-                        "INSERT INTO review_comments VALUES (?, ?, ?, ?, ?)",
+                        "INSERT INTO review_comments (review_id, comment_index, segment_index, at_s, text)"
+                        " VALUES (?, ?, ?, ?, ?)",
                         [(review_id, i, seg, at, text) for i, (seg, at, text) in enumerate(comments)],
                     )
                 _audit(con, self.user, "save_review", call_id, f"{kind} {review_id}")
@@ -488,17 +490,15 @@ class ReviewService:
         with self._db() as con:
             self._check_call(con, "correct_transcript", call_id)
             speakers = con.execute(
-                "SELECT p.speaker FROM transcript_speakers p WHERE p.transcript_id = (SELECT transcript_id"
-                " FROM transcripts WHERE call_id = ? ORDER BY created_at DESC LIMIT 1) ORDER BY p.speaker",
+                "SELECT p.speaker FROM transcript_speakers p WHERE p.transcript_id ="
+                " (SELECT transcript_id FROM latest_transcripts WHERE call_id = ?) ORDER BY p.speaker",
                 [call_id],
             ).fetchall()
         if len(speakers) == 2:
             return self.swap_speaker_roles(call_id, speakers[0][0], speakers[1][0])
         swap = {"operator": "caller", "doctor": "caller", "caller": None}
         transcript = self.transcript(call_id)
-        staff_role = next(
-            (s.role for s in transcript.segments if s.role in ("operator", "doctor")), "operator"
-        )
+        staff_role = next((s.role for s in transcript.segments if s.role in STAFF_ROLES), "operator")
         swap["caller"] = staff_role
         changes = [(i, None, swap[s.role]) for i, s in enumerate(transcript.segments) if s.role in swap]
         if changes:
@@ -507,10 +507,6 @@ class ReviewService:
 
     def swap_speaker_roles(self, call_id: str, a: str, b: str) -> int:
         """Give diarized speaker ``a`` the role of ``b`` and the reverse; audited; the call is scored again."""
-        from lydlogg.scoring import score_stored
-        from lydlogg.settings import load_settings
-        from lydlogg.store import swap_roles as swap_in_store
-
         with self._db() as con:
             self._check_call(con, "correct_transcript", call_id)
             transcript_id = _latest_transcript_id(con, call_id)
@@ -518,17 +514,19 @@ class ReviewService:
                 changed = swap_in_store(con, transcript_id, a, b, corrected_by=self.user.username)
                 con.execute("DELETE FROM suggestions WHERE transcript_id = ?", [transcript_id])
                 _audit(con, self.user, "correct_transcript", call_id, f"roles swapped: {a} <-> {b}")
-        score_stored(load_settings(None, db_path=self.db_path), call_ids=[call_id])
+        score_one_call(self._scoring_settings(), call_id)
         return changed
 
-    def _correct(self, call_id: str, changes: list[tuple[int, str | None, str | None]]) -> None:
-        from lydlogg.scoring import score_stored
-        from lydlogg.settings import load_settings
-        from transcription.formats import ROLES
+    def _scoring_settings(self) -> Settings:
+        """The settings scoring runs with: the installation's, on this service's database."""
+        if Path(self.settings.db_path) == self.db_path:
+            return self.settings
+        return self.settings.model_copy(update={"db_path": self.db_path})
 
+    def _correct(self, call_id: str, changes: list[tuple[int, str | None, str | None]]) -> None:
         for _index, text, role in changes:
-            if role is not None and role not in ROLES:
-                raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+            if role is not None and role not in SPEAKER_ROLES:
+                raise ValueError(f"role {role!r} is not one of {', '.join(SPEAKER_ROLES)}")
             if text is not None and not text.strip():
                 raise ValueError("a corrected text cannot be empty")
         with self._db() as con:
@@ -550,10 +548,15 @@ class ReviewService:
                 )  # derived: scored again below
                 _audit(con, self.user, "correct_transcript", call_id,
                        ", ".join(f"segment {i}: {'text' if t else ''}{' role=' + r if r else ''}" for i, t, r in changes))  # fmt: skip
-        score_stored(load_settings(None, db_path=self.db_path), call_ids=[call_id])
+        score_one_call(self._scoring_settings(), call_id)
 
     def create_sampling_plan(self, plan: SamplingPlan, reviewers: list[str]) -> list[tuple[str, str]]:
-        """Draw the plan's calls and create a review task for each, assigned in turn."""
+        """Draw the plan's calls and create a review task for each, assigned in turn.
+
+        Only calls of a service some rubric assesses are drawn (no task without a form).
+        """
+        from rubrics import rubric_services
+
         check(self.user, "plan_sampling")
         with self._db() as con:
             known = {r[0] for r in con.execute(
@@ -561,7 +564,7 @@ class ReviewService:
             unknown = [r for r in reviewers if r not in known]
             if unknown:
                 raise ValueError(f"not active leaders or supervisors: {', '.join(unknown)}")
-            drawn = draw(list_calls(con), plan)
+            drawn = draw(list_calls(con), plan, services=rubric_services())
             tasks = assign(drawn, reviewers)
             done = {
                 r[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rubrics.loader import LoadedRubric
+from rubrics.loader import LoadedRubric, load_rubrics
 from rubrics.recognition import adjust_for_recognition
 from rubrics.types import CallText, CriterionScore
 
@@ -55,3 +55,10 @@ def choose_rubric(rubrics: dict[str, LoadedRubric], service: str | None) -> Load
         if service in rubrics[rubric_id].rubric.applies_to.services:
             return rubrics[rubric_id]
     return None
+
+
+def rubric_services(rubrics: dict[str, LoadedRubric] | None = None) -> frozenset[str]:
+    """The services some rubric assesses; calls of any other service have no form to fill in."""
+    if rubrics is None:
+        rubrics = load_rubrics()
+    return frozenset(s for loaded in rubrics.values() for s in loaded.rubric.applies_to.services)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from norsk.display import clock
 from rubrics.types import CallText, CriterionScore, Evidence, Utterance
 
 __all__ = ["adjust_for_recognition", "clock", "recognition_factor"]
@@ -31,12 +32,6 @@ def recognition_factor(quality: float | None, trusted_from: float) -> float:
     if quality is None or trusted_from <= 0:
         return 1.0
     return max(0.0, min(1.0, quality / trusted_from))
-
-
-def clock(seconds: float) -> str:
-    """m:ss, the way the call page shows times."""
-    s = max(0, int(round(seconds)))
-    return f"{s // 60}:{s % 60:02d}"
 
 
 def _duration(u: Utterance) -> float:

@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["AppliesTo", "Criterion", "OrdinalScale", "Phase", "Rubric", "ScorerSpec", "YesNoScale"]
+from norsk.vocabulary import SERVICES, StaffRole
 
-SERVICES = ("lvs", "amk", "legevaktlege", "fastlege")
+__all__ = ["AppliesTo", "Criterion", "OrdinalScale", "Phase", "Rubric", "ScorerSpec", "YesNoScale"]
 
 
 class _Strict(BaseModel):
@@ -97,9 +97,7 @@ class Phase(_Strict):
 
 class AppliesTo(_Strict):
     services: tuple[str, ...] = Field(min_length=1, description="Services whose calls this rubric assesses.")
-    roles: tuple[Literal["operator", "doctor"], ...] = Field(
-        min_length=1, description="Staff roles assessed."
-    )
+    roles: tuple[StaffRole, ...] = Field(min_length=1, description="Staff roles assessed.")
 
     @field_validator("services")
     @classmethod

@@ -19,6 +19,8 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+from norsk.numbers import ARTICLE_ONES, UNITS, NumberPiece, combine, parse_number_word
+
 __all__ = [
     "DEFAULT_FUZZY_CUTOFF",
     "KEY_VOCAB",
@@ -171,47 +173,6 @@ _DIALECT: dict[str, str] = {
     "ambulansen": "ambulansen",
 }
 
-# Number words.
-_UNITS = {
-    "null": 0,
-    "én": 1,
-    "to": 2,
-    "tre": 3,
-    "fire": 4,
-    "fem": 5,
-    "seks": 6,
-    "sju": 7,
-    "syv": 7,
-    "åtte": 8,
-    "ni": 9,
-}
-_AMBIGUOUS_ONE = frozenset({"en", "ett", "ein", "eitt", "ei", "et"})  # articles unless in a digit run
-_TEENS = {
-    "ti": 10,
-    "elleve": 11,
-    "tolv": 12,
-    "tretten": 13,
-    "fjorten": 14,
-    "femten": 15,
-    "seksten": 16,
-    "sytten": 17,
-    "atten": 18,
-    "nitten": 19,
-}
-_TENS = {
-    "tjue": 20,
-    "tyve": 20,
-    "tretti": 30,
-    "tredve": 30,
-    "førti": 40,
-    "femti": 50,
-    "seksti": 60,
-    "sytti": 70,
-    "søtti": 70,
-    "åtti": 80,
-    "nitti": 90,
-}
-_COMPOUND_UNITS = {**_UNITS, "en": 1, "ein": 1, "ett": 1}
 _EMERGENCY_NUMBERS = frozenset({"113", "112", "110", "116117"})
 
 # Key vocabulary: the words the concept lexicons rest on. Split compounds are rejoined when the
@@ -345,20 +306,24 @@ class Norm:
         return start, end
 
 
-_NUMBER_WORDS: dict[str, int] = {**_UNITS, **_TEENS, **_TENS, "hundre": 100}
-for _tens, _tv in _TENS.items():
-    for _unit, _uv in _COMPOUND_UNITS.items():
-        if _uv:
-            _NUMBER_WORDS[_tens + _unit] = _tv + _uv
+@lru_cache(maxsize=16384)
+def _number_piece(tok: str) -> NumberPiece | None:
+    """A spoken number word as the shared parser reads it, less what a scorer must not take for a
+    number: the article forms of "one" ("en", "ett"), "tusen" ("tusen takk") and years."""
+    if tok in ARTICLE_ONES or "tusen" in tok or not tok or tok[0].isdigit():
+        return None
+    piece = parse_number_word(tok)
+    return None if piece is None or piece.shape == "year" else piece
 
 
 def _number_value(tok: str) -> int | None:
     """Value of a single number word (not the ambiguous article forms of 'one')."""
-    return _NUMBER_WORDS.get(tok)
+    piece = _number_piece(tok)
+    return None if piece is None else piece.value
 
 
 def _is_single_digit_word(tok: str) -> bool:
-    return tok in _AMBIGUOUS_ONE or (tok in _UNITS)
+    return tok in ARTICLE_ONES or tok in UNITS
 
 
 Tok = tuple[str, int, int, bool]  # (text, orig_start, orig_end, fuzzy)
@@ -378,36 +343,34 @@ def _numbers(toks: list[Tok]) -> list[Tok]:
         if j - i >= 3:
             digits = "".join(
                 "1"
-                if toks[k][0] in _AMBIGUOUS_ONE
-                else (toks[k][0] if toks[k][0].isdigit() else str(_UNITS[toks[k][0]]))
+                if toks[k][0] in ARTICLE_ONES
+                else (toks[k][0] if toks[k][0].isdigit() else str(UNITS[toks[k][0]]))
                 for k in range(i, j)
             )
             out.append((digits, s, toks[j - 1][2], f))
             i = j
             continue
-        v = _number_value(t)
-        if v is not None:
+        piece = _number_piece(t)
+        if piece is not None:
             end_i = i
-            value = v
-            # "fire hundre (og) tretten", "hundre og tretten"
-            if value < 10 and i + 1 < n and toks[i + 1][0] == "hundre":
-                value, end_i = value * 100, i + 1
-            if value % 100 == 0 and value >= 100 and end_i + 2 < n and toks[end_i + 1][0] == "og":
-                rest = _number_value(toks[end_i + 2][0])
-                if rest is not None and rest < 100:
-                    value, end_i = value + rest, end_i + 2
-            # "tretti åtte" → 38
-            if (
-                value in _TENS.values()
-                and end_i + 1 < n
-                and toks[end_i + 1][0] in _UNITS
-                and _UNITS[toks[end_i + 1][0]] > 0
-            ):
-                value, end_i = value + _UNITS[toks[end_i + 1][0]], end_i + 1
-            out.append((str(value), s, toks[end_i][2], f))
+            # "fire hundre (og) tretten", "hundre og tretten", "tretti åtte" → 38
+            nxt = _number_piece(toks[i + 1][0]) if i + 1 < n else None
+            if nxt is not None and piece.shape == "unit" and nxt.shape == "hundred" and nxt.value == 100:
+                joined = combine(piece, nxt, False)
+                if joined is not None:
+                    piece, end_i = joined, i + 1
+            if piece.shape == "hundred" and end_i + 2 < n and toks[end_i + 1][0] == "og":
+                rest = _number_piece(toks[end_i + 2][0])
+                joined = combine(piece, rest, True) if rest is not None else None
+                if joined is not None:
+                    piece, end_i = joined, end_i + 2
+            nxt = _number_piece(toks[end_i + 1][0]) if end_i + 1 < n else None
+            if piece.shape == "tens" and nxt is not None and (joined := combine(piece, nxt, False)):
+                piece, end_i = joined, end_i + 1
+            out.append((piece.digits, s, toks[end_i][2], f))
             i = end_i + 1
             continue
-        if t in _AMBIGUOUS_ONE and i + 1 < n and toks[i + 1][0] == "komma":
+        if t in ARTICLE_ONES and i + 1 < n and toks[i + 1][0] == "komma":
             out.append(("1", s, e, f))
             i += 1
             continue
@@ -518,7 +481,7 @@ def normalise(text: str, fuzzy_cutoff: int = DEFAULT_FUZZY_CUTOFF) -> Norm:
             toks.append(w)
             starts.append(s)
             ends.append(e)
-            if not has_number and (w in _NUMBER_WORDS or w[0].isdigit()):
+            if not has_number and (w[0].isdigit() or _number_piece(w) is not None):
                 has_number = True
     if has_number:
         merged = _numbers(

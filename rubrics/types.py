@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["STAFF_ROLES", "CallText", "CriterionScore", "Evidence", "Utterance"]
+from norsk.vocabulary import STAFF_ROLES
 
-STAFF_ROLES = ("operator", "doctor")
+__all__ = ["STAFF_ROLES", "CallText", "CriterionScore", "Evidence", "Utterance"]
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class Utterance:
 
 @dataclass(frozen=True)
 class CallText:
-    """A call's utterances in time order, with the roles settled (see :func:`rubrics.calltext.build_call_text`).
+    """A call's utterances in time order, with the roles settled (see :func:`lydlogg.calltext.build_call_text`).
 
     ``roles_inferred`` is True when the transcript carried no roles and they were guessed, so
     scorers can lower their confidence.

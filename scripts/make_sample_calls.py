@@ -44,7 +44,7 @@ import soundfile as sf
 import yaml
 
 from lydlogg.metadata import COLUMNS as METADATA_COLUMNS
-from lydlogg.metadata import SERVICES, URGENCIES
+from lydlogg.vocabulary import SERVICES, URGENCIES
 
 SAMPLE_RATE = 16_000
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "data" / "samples"

@@ -22,7 +22,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from rubrics.calltext import build_call_text  # noqa: E402
+from lydlogg.calltext import build_call_text  # noqa: E402
 from rubrics.scorers import REGISTRY  # noqa: E402
 from transcription.formats import from_json  # noqa: E402
 

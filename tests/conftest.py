@@ -17,6 +17,26 @@ SAMPLES = REPO / "data" / "samples"
 MODELS_DIR = REPO / "data" / "models"
 
 
+# Fixtures that bring a model, real audio or a database built by the pipeline: a test that asks for
+# one is not in the millisecond tier (`-m pure`, `make test-fast`).
+NOT_PURE_FIXTURES = frozenset({"bundled_model", "testdata", "processed_db", "app_db", "reference_db"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse a ``pure`` test that also needs the model, a browser or a pipeline-built database."""
+    wrong = []
+    for item in items:
+        if item.get_closest_marker("pure") is None:
+            continue
+        heavy = NOT_PURE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        heavy |= {m for m in ("model", "browser") if item.get_closest_marker(m) is not None}
+        if heavy:
+            wrong.append(f"{item.nodeid}: {', '.join(sorted(heavy))}")
+    if wrong:
+        raise pytest.UsageError("tests marked pure need the model, a browser or a built database:\n  "
+                                + "\n  ".join(wrong))  # fmt: skip
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep a developer's own LYDLOGG_* variables out of the tests."""
@@ -208,7 +228,7 @@ def write_encoded(
 def sign_in(at, db: Path, user) -> str:
     """Put ``user`` in an AppTest session the way a log-in does: with a live session row."""
     from lydlogg.db import connect
-    from review.login_sessions import start_session
+    from lydlogg.login_sessions import start_session
 
     with connect(db) as con:
         token = start_session(con, user)

@@ -8,10 +8,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from lydlogg.access import ACTIONS, PERMISSIONS, AccessDenied, allowed
 from lydlogg.auth import DEMO_USERS, AuthError, User, authenticate, create_user
 from lydlogg.db import connect
 from lydlogg.scoring import import_transcripts, score_stored
-from review.access import ACTIONS, PERMISSIONS, AccessDenied, allowed
 from review.service import ReviewService
 
 SET = Path(__file__).resolve().parent / "data" / "rubric_set" / "calls"

@@ -1,6 +1,6 @@
 """Every role x every action: the rule table, the service layer and the pages' URL parameters.
 
-The expected table is written out here on purpose: a change to ``review.access.PERMISSIONS``
+The expected table is written out here on purpose: a change to ``lydlogg.access.PERMISSIONS``
 must change this file too, so that widening a role is a visible, reviewed decision.
 """
 
@@ -13,9 +13,10 @@ import pytest
 from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
+from lydlogg.access import ACTIONS, PERMISSIONS, AccessDenied, allowed
 from lydlogg.auth import DEMO_USERS, User, create_user
 from lydlogg.db import connect
-from review.access import ACTIONS, PERMISSIONS, AccessDenied, allowed
+from review.app.pages import PAGES, VIEWS_DIR, home_page, menu
 from review.views.common import md_text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -174,7 +175,7 @@ def _users(method):
 
 
 def _audit_trail(db, user, call, tmp):
-    from review.views.audit_log import AuditFilter, AuditLogService
+    from review.audit_log import AuditFilter, AuditLogService
 
     return AuditLogService(db, user).entries(AuditFilter(), limit=5)
 
@@ -284,6 +285,29 @@ def test_refused_attempts_leave_the_data_and_the_trail_unchanged(db, tmp_path):
         ).fetchall()
 
 
+# --- the page registry ---
+
+
+def test_the_page_registry_names_existing_scripts_and_known_actions_once():
+    assert len({p.script for p in PAGES}) == len({p.path for p in PAGES}) == len(PAGES)
+    for page in PAGES:
+        assert page.file.is_file(), f"{page.file}: page script missing"
+        assert page.action in ACTIONS, f"{page.script}: unknown action {page.action!r}"
+
+
+@pytest.mark.parametrize("who", sorted(USERS))
+def test_the_menu_is_the_registry_filtered_by_the_access_rules(who):
+    user = USERS[who]
+    offered = menu(user)
+    assert offered == tuple(p for p in PAGES if allowed(user, p.action))
+    assert offered, f"{who} would have no page at all"
+    home = home_page(offered)
+    expected = (
+        "innboks" if allowed(user, "list_calls") else "brukere" if allowed(user, "manage_users") else None
+    )
+    assert home.path == (expected or offered[0].path)
+
+
 # --- pages, through URL parameters --------------------------------------------------------------------
 
 
@@ -303,7 +327,7 @@ def _page(script: str, db: Path, who: str, **query: str) -> AppTest:
     """A page script on its own, as st.navigation runs it (whether or not the menu offers it)."""
     from review.service import ReviewService
 
-    at = AppTest.from_file(str(REPO / "review" / "views" / script), default_timeout=60)
+    at = AppTest.from_file(str(VIEWS_DIR / script), default_timeout=60)
     at.session_state["service"] = ReviewService(db, USERS[who])
     for key, value in query.items():
         at.query_params[key] = value
@@ -396,8 +420,9 @@ def test_the_admin_and_audit_pages_open_for_their_roles(db, who, script):
     ],
 )
 def test_the_menu_offers_only_the_pages_a_role_may_use(monkeypatch, db, who, script, offered):
-    """Through app.py: a page outside the role's navigation cannot be switched to at all."""
-    assert f"review/views/{script}" in Path(APP).read_text(encoding="utf-8"), f"app.py lacks {script}"
+    """Through the app: a page outside the role's navigation cannot be switched to at all."""
+    (page,) = [p for p in PAGES if p.script == script]  # the registry lists the page exactly once
+    assert allowed(USERS[who], page.action) is offered  # the table above agrees with the access rules
     at = _app(monkeypatch, db, who)
     assert not at.exception, at.exception
     if offered:

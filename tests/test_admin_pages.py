@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import (
     DEMO_USERS,
     REFUSED,
@@ -20,8 +21,17 @@ from lydlogg.auth import (
     hash_password,
 )
 from lydlogg.db import connect
+from lydlogg.settings import Settings, load_settings
 from lydlogg.sso import SsoIdentity, sso_login
-from review.access import AccessDenied
+from lydlogg.vocabulary import AUDIT_ACTION_LABELS
+from review.audit_log import (
+    DETAIL_MAX,
+    AuditFilter,
+    AuditLogService,
+    audit_params,
+    safe_detail,
+    to_csv,
+)
 from review.service import ReviewService
 from review.views.admin import (
     MIN_PASSWORD_LENGTH,
@@ -29,14 +39,6 @@ from review.views.admin import (
     user_table,
     validate_new_user,
     validate_password,
-)
-from review.views.audit_log import (
-    DETAIL_MAX,
-    AuditFilter,
-    AuditLogService,
-    audit_params,
-    safe_detail,
-    to_csv,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -201,9 +203,10 @@ def _audit_rows(db: Path, action: str) -> list[tuple]:
         ).fetchall()
 
 
-def page(script: str, db: Path, user: str | User, **query: str) -> AppTest:
+def page(script: str, db: Path, user: str | User, settings: Settings | None = None, **query: str) -> AppTest:
+    """A page on its own, with the service the app would give it (``settings``: the app's)."""
     at = AppTest.from_file(script, default_timeout=30)
-    at.session_state["service"] = ReviewService(db, USERS[user] if isinstance(user, str) else user)
+    at.session_state["service"] = ReviewService(db, USERS[user] if isinstance(user, str) else user, settings)
     for key, value in query.items():
         at.query_params[key] = value
     return at.run()
@@ -254,6 +257,20 @@ def _new_user(at: AppTest, username: str, name: str, role: str, operator_id: str
     return at.button(key="FormSubmitter:ny-bruker-Opprett bruker").click().run()
 
 
+def test_a_new_user_starts_with_the_fewest_rights(users_db):
+    at = page(ADMIN_PAGE, users_db, "admin")
+    assert not at.exception, at.exception
+    assert at.selectbox(key="ny-rolle").value == "operator"  # own calls only, not Administrator
+    at.text_input(key="ny-brukernavn").input("nina")
+    at.text_input(key="ny-navn").input("Nina Ny")
+    at.text_input(key="ny-operator").input("op-nina")
+    at.text_input(key="ny-passord").input("ninas-passord")
+    at.text_input(key="ny-passord-igjen").input("ninas-passord")
+    at.button(key="FormSubmitter:ny-bruker-Opprett bruker").click().run()
+    assert not at.exception, at.exception
+    assert _audit_rows(users_db, "create_user")[-1] == ("admin", "nina", "role=operator")
+
+
 def test_the_admin_adds_a_user_who_can_then_log_in(users_db):
     at = _new_user(
         page(ADMIN_PAGE, users_db, "admin"), "Lars", "Lars Lege", "lege", "lege-berg", "larss-passord"
@@ -284,8 +301,11 @@ def test_a_refused_new_user_says_why_in_norwegian_and_adds_nothing(users_db, for
 
 
 def test_demo_passwords_are_refused_on_a_production_page(users_db, monkeypatch):
-    monkeypatch.setenv("LYDLOGG_ENV", "production")
-    at = _new_user(page(ADMIN_PAGE, users_db, "admin"), "vera2", "Vera", "veileder", "", "demo-leder")
+    monkeypatch.setenv("LYDLOGG_ENV", "production")  # read once, as the app does, and passed down
+    production = load_settings(None, db_path=users_db)
+    at = _new_user(
+        page(ADMIN_PAGE, users_db, "admin", production), "vera2", "Vera", "veileder", "", "demo-leder"
+    )
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == ["Demo-passord er ikke tillatt i produksjon."]
 
@@ -422,7 +442,7 @@ def test_the_user_table_has_no_hash_column():
         "op-anne",
         "",
         "ja",
-        "2026-03-01 02:00",
+        "01.03.2026 03:00",  # locked until 02:00 UTC, shown in Norwegian time
         0,
         "lokal",
     ]
@@ -530,6 +550,7 @@ def test_the_trail_never_shows_transcript_or_note_text(fresh_calls_db):
     at = page(AUDIT_PAGE, db, "leder", samtale=call)
     assert not at.exception, at.exception
     shown = _texts(at)
-    assert {"correct_transcript", "save_review", "feedback_note"} <= set(at.dataframe[0].value["Handling"])
+    labels = {AUDIT_ACTION_LABELS[a] for a in ("correct_transcript", "save_review", "feedback_note")}
+    assert labels <= set(at.dataframe[0].value["Handling"])  # the page shows Norwegian labels
     for text in (secret_fix, secret_note, secret_comment, *[s for s in spoken if len(s) > 12]):
         assert text not in shown

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rubrics import build_call_text
+from lydlogg.calltext import build_call_text
 from rubrics.advice_library import (
     ADVICE_DIR,
     SMS_MAX_CHARS,
@@ -26,6 +26,8 @@ from rubrics.scorers.advice import (
     score_worsening_advice,
 )
 from transcription.formats import from_json
+
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
 
 SET = Path(__file__).resolve().parent / "data" / "rubric_set" / "calls"
 NEW = Path(__file__).resolve().parent / "data" / "advice_set" / "calls"

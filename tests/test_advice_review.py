@@ -9,12 +9,12 @@ import pytest
 from click.testing import CliRunner
 from streamlit.testing.v1 import AppTest
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import User
 from lydlogg.cli import main
 from lydlogg.db import connect
 from lydlogg.scoring import score_stored
 from lydlogg.settings import load_settings
-from review.access import AccessDenied
 from review.advice import AdviceService, handout_section, with_standard_questions
 from review.feedback import Step
 from review.service import ReviewService
@@ -121,7 +121,8 @@ def test_a_correction_from_the_service_is_audited_and_moves_the_figures(db, tmp_
 def _page(monkeypatch, db: Path, user: User, script: str, **query: str) -> AppTest:
     monkeypatch.setenv("LYDLOGG_DB_PATH", str(db))
     at = AppTest.from_file(str(VIEWS / script), default_timeout=60)
-    at.session_state["service"] = ReviewService(db, user)
+    # The settings as the app reads them once (the environment of the test) and passes to the service.
+    at.session_state["service"] = ReviewService(db, user, load_settings(None, db_path=db))
     for key, value in query.items():
         at.query_params[key] = value
     at.run()

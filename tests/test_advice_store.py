@@ -10,11 +10,11 @@ import duckdb
 import yaml
 from click.testing import CliRunner
 
-from lydlogg.advice import AdviceSettings, call_advice, correct_reason, library_for, written_advice
+from lydlogg.advice import call_advice, correct_reason, library_for, written_advice
 from lydlogg.cli import main
 from lydlogg.db import connect
 from lydlogg.scoring import score_stored
-from lydlogg.settings import load_settings
+from lydlogg.settings import AdviceSettings, load_settings
 from rubrics.advice_library import ADVICE_DIR, load_advice_library
 
 SET = Path(__file__).resolve().parent / "data" / "rubric_set" / "calls"

@@ -6,6 +6,8 @@ import pytest
 
 from review.agreement import CONSENSUS, SUGGESTION, Rating, agreement, agreement_report, consensus
 
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
+
 SCALE = (0, 1, 2, 3, 4)
 
 

@@ -77,9 +77,9 @@ def test_call_page_shows_transcript_suggestions_and_saves_a_review(monkeypatch, 
             "SELECT count(*) FROM segments JOIN transcripts USING (transcript_id) WHERE call_id = ?", [first]
         ).fetchone()[0]
     assert transcript_page(at).count('class="seg') == n_segments
-    at.radio(key="crit-introduces_self").set_value(0)
+    at.radio(key=f"crit-{first}-introduces_self").set_value(0)
     at.text_area[0].input("Godt kartlagt, men uklare råd.")
-    at.button(key="FormSubmitter:review-Lagre vurdering").click().run()
+    at.button(key="lagre-topp").click().run()
     assert not at.exception and "lagret" in at.success[0].value
     with connect(app_db) as con:
         saved = con.execute(
@@ -175,8 +175,8 @@ def test_self_review_first_then_side_by_side_with_the_supervisor(monkeypatch, re
     assert not at.exception, at.exception
     assert not any("Egenvurdering mot veileder" in h.value for h in at.subheader)  # not before her own
     assert "Godt åpent spørsmål" not in transcript_page(at)
-    at.radio(key="crit-introduces_self").set_value(1)
-    at.button(key="FormSubmitter:review-Lagre vurdering").click().run()
+    at.radio(key=f"crit-{call}-introduces_self").set_value(1)
+    at.button(key="lagre-topp").click().run()
     assert not at.exception, at.exception
     assert any("Egenvurdering mot veileder" in h.value for h in at.subheader)
     at.run()
@@ -188,7 +188,7 @@ def test_a_comment_anchored_to_a_segment_is_saved_with_its_time(monkeypatch, ref
     at = app(monkeypatch, reference_db, "leder", "samtale", samtale=call)
     assert not at.exception, at.exception
     at.text_area[1].input("2: Her burde du spurt om tidligere kontakt.")
-    at.button(key="FormSubmitter:review-Lagre vurdering").click().run()
+    at.button(key="lagre-topp").click().run()
     assert not at.exception, at.exception
     with connect(reference_db) as con:
         saved = con.execute(
@@ -306,3 +306,68 @@ def test_a_wrong_password_is_refused_with_the_one_message(monkeypatch, reference
     at.text_input[1].input("wrong password")
     at.button[0].click().run()
     assert not at.exception and "feil brukernavn eller passord" in at.error[0].value
+
+
+def test_too_many_attempts_are_refused_with_when_to_try_again(monkeypatch, reference_db, tmp_path):
+    import shutil
+
+    db = Path(shutil.copy(reference_db, tmp_path / "throttle.duckdb"))  # the back-off is kept in the file
+    with connect(db) as con:
+        con.execute("DELETE FROM login_throttle")  # other tests' wrong passwords came from this "browser" too
+    at = app(monkeypatch, db)
+    for attempt in range(1, 6):  # five free attempts by default (login.free_attempts)
+        at.text_input[0].input("veileder" if attempt % 2 else "finnes-ikke")
+        at.text_input[1].input("wrong password")
+        at.button[0].click().run()
+        expected = "feil brukernavn eller passord" if attempt < 5 else "For mange mislykkede innlogginger"
+        assert expected in at.error[0].value, attempt
+    at.text_input[0].input("veileder")
+    at.text_input[1].input("demo-veileder")  # the right password, but this browser must wait
+    at.button[0].click().run()
+    assert (
+        "For mange mislykkede innlogginger" in at.error[0].value
+        and "før du prøver igjen" in at.error[0].value
+    )
+    assert at.title[0].value == "Lydlogg"
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        (None, None),
+        ({}, None),
+        ({"selection": {"rows": [], "columns": []}}, None),
+        ({"selection": {"rows": [1], "columns": []}}, "b"),
+        ({"selection": {"rows": [7], "columns": []}}, None),  # a row the filtered table no longer has
+    ],
+)
+def test_a_click_on_an_inbox_row_chooses_its_call(selection, expected):
+    from review.views.inbox import chosen_call
+
+    assert chosen_call(selection, ["a", "b", "c"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "saved", "expected"),
+    [
+        ({}, None, {}),
+        ({}, {"tjeneste": ["lvs"]}, {"tjeneste": ["lvs"]}),  # back from a call: the filters return
+        ({"status": ["failed"]}, {"tjeneste": ["lvs"]}, {"status": ["failed"]}),  # a shared link wins
+    ],
+)
+def test_the_inbox_filters_come_back_from_the_session_when_the_url_has_none(query, saved, expected):
+    from review.views.inbox import filter_query
+
+    assert filter_query(query, saved) == expected
+
+
+def test_the_inbox_puts_the_ranking_columns_first_and_says_why(monkeypatch, reference_db):
+    at = app(monkeypatch, reference_db, "leder", tjeneste="lvs")
+    assert not at.exception, at.exception
+    assert list(at.dataframe[0].value.columns[:3]) == ["Rekontakt", "Kontakt i episode", "Episodens spenn"]
+    assert any("står øverst" in c.value and "Klikk på en rad" in c.value for c in at.caption)
+    assert at.session_state["innboks-filtre"] == {"tjeneste": ["lvs"]}
+    at.query_params.clear()  # the way back from a call: a URL without filters
+    at.switch_page("review/views/samtale.py").run()
+    at.switch_page("review/views/innboks.py").run()
+    assert set(at.dataframe[0].value["Tjeneste"]) == {"LVS"}  # the filter came back

@@ -125,9 +125,9 @@ def test_asr_eval_retranscribes_the_corrected_span_with_the_real_model(corrected
     # the run is stored; the admin page shows it with the number of segments behind each figure
     from streamlit.testing.v1 import AppTest
 
+    from lydlogg.access import AccessDenied
     from lydlogg.asr_eval import latest_results
     from lydlogg.auth import DEMO_USERS, User
-    from review.access import AccessDenied
     from review.service import ReviewService
 
     users = {u[2]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
@@ -162,10 +162,10 @@ def test_asr_dataset_is_an_audiofolder_of_anonymised_16k_clips(corrected_db, tmp
 
     import soundfile as sf
 
+    from lydlogg.access import AccessDenied
     from lydlogg.asr_dataset import export_asr_dataset
     from lydlogg.auth import DEMO_USERS, User
     from lydlogg.db import connect
-    from review.access import AccessDenied
     from review.service import ReviewService
 
     settings, _, corrected = corrected_db

@@ -10,11 +10,13 @@ from lydlogg.auth import (
     REFUSED,
     AuthError,
     LoginSettings,
+    TooManyAttempts,
     authenticate,
     backoff_wait,
     create_user,
     locked_until,
     session_expired,
+    too_many_attempts_message,
 )
 from lydlogg.db import connect
 
@@ -32,10 +34,11 @@ def db(tmp_path):
 
 
 def _fail(con, username, at, times=1):
+    """Fail ``times`` log-ins; a refusal is the one message until the free attempts are used up."""
     for _ in range(times):
         with pytest.raises(AuthError) as e:
             authenticate(con, username, "galt-passord", settings=RULES, now=at)
-        assert str(e.value) == REFUSED
+        assert isinstance(e.value, TooManyAttempts) or str(e.value) == REFUSED
 
 
 def _actions(con, username):
@@ -51,10 +54,10 @@ def test_a_guessing_source_is_slowed_down_and_the_account_is_never_locked(db):
     with connect(db) as con:
         _fail(con, "anne", T0, times=3)  # the free attempts are used up
         with pytest.raises(
-            AuthError
+            TooManyAttempts
         ) as e:  # 1 s later: the source must wait 2 s, even with the right password
             authenticate(con, "anne", "riktig-passord", settings=RULES, now=T0 + timedelta(seconds=1))
-        assert str(e.value) == REFUSED  # the same words as a wrong password: nothing to learn from it
+        assert str(e.value) == too_many_attempts_message(1)  # says when, not whether the password was right
         # Anne herself, at her own PC, is not locked out by someone else's guessing
         assert authenticate(
             con, "anne", "riktig-passord", settings=RULES, now=T0, source="10.0.0.9"
@@ -81,9 +84,43 @@ def test_spraying_one_password_across_users_is_slowed_like_guessing_one(db):
     with connect(db) as con:
         for name in ("anne", "vera", "admin"):
             _fail(con, name, T0)
-        with pytest.raises(AuthError, match=REFUSED):  # vera's right password, but from the sprayer
+        with pytest.raises(TooManyAttempts):  # vera's right password, but from the sprayer
             authenticate(con, "vera", "veras-passord", settings=RULES, now=T0 + timedelta(seconds=1))
         assert _actions(con, "vera") == ["login_failed", "login_throttled"]
+
+
+def test_after_the_free_attempts_every_refusal_says_so_and_when(db):
+    with connect(db) as con:
+        _fail(con, "anne", T0, times=2)
+        with pytest.raises(TooManyAttempts) as last:  # the third failure uses up the free attempts
+            authenticate(con, "anne", "galt-passord", settings=RULES, now=T0)
+        assert (
+            str(last.value)
+            == "For mange mislykkede innlogginger fra denne nettleseren. Vent 2 sekunder før du prøver igjen."
+        )
+        later = T0 + timedelta(seconds=1)
+        said = set()
+        for name, password in (
+            ("anne", "riktig-passord"),
+            ("anne", "galt"),
+            ("finnes-ikke", "x"),
+            ("vera", "galt"),
+        ):
+            with pytest.raises(TooManyAttempts) as e:
+                authenticate(con, name, password, settings=RULES, now=later)
+            said.add(str(e.value))
+        assert said == {too_many_attempts_message(1)}  # one message: no account is told apart
+        with pytest.raises(AuthError) as other:  # another browser (address) has its own attempts
+            authenticate(con, "finnes-ikke", "x", settings=RULES, now=later, source="10.0.0.7")
+        assert str(other.value) == REFUSED
+
+
+@pytest.mark.parametrize(
+    ("seconds", "wait"),
+    [(0.2, "1 sekund"), (2, "2 sekunder"), (59.5, "1 minutt"), (61, "2 minutter"), (300, "5 minutter")],
+)
+def test_the_wait_is_said_in_whole_seconds_or_minutes(seconds, wait):
+    assert f"Vent {wait} før" in too_many_attempts_message(seconds)
 
 
 def test_a_source_is_forgotten_after_a_quiet_hour(db):
@@ -121,7 +158,8 @@ def test_every_refusal_costs_one_argon2_check_and_says_the_same(db):
             except AuthError as e:
                 outcome = str(e)
             times.append(time.perf_counter() - started)
-            assert outcome == ("in" if case["username"] == "vera" else REFUSED), case
+            expected = REFUSED if case["source"] != "local" else too_many_attempts_message(2)
+            assert outcome == ("in" if case["username"] == "vera" else expected), case
     refused = [t for t, c in zip(times, cases, strict=True) if c["username"] != "vera"]
     assert max(refused) < 4 * min(refused)  # all pay for one argon2 verification
 

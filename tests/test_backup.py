@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from conftest import make_settings, write_tone
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import User
 from lydlogg.backup import BackupError, BackupManifest, backup, restore
 from lydlogg.db import DatabaseError, DatabaseKey, connect, is_encrypted
 from lydlogg.ingest import ingest
-from review.access import AccessDenied
 from transcription.audio import file_sha256
 
 KEY = DatabaseKey("backup-test-key-0123456789", allow_mbedtls=True)

@@ -127,7 +127,7 @@ def test_review_a_call_in_a_real_browser(server):
         criterion = page.get_by_role("radiogroup", name="Presenterer seg")
         criterion.get_by_text("nei", exact=True).click()
         settled(page)  # the choice reran the script; save only once that run is over
-        page.get_by_role("button", name="Lagre vurdering").click()
+        page.get_by_role("button", name="Lagre vurdering").first.click()  # above the form (also below)
         page.get_by_text("Vurderingen er lagret.").wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "samtale.png"), full_page=True)
 

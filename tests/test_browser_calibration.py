@@ -61,6 +61,14 @@ def choose(page, criterion: str, label: str) -> None:
     page.get_by_role("radiogroup", name=criterion).get_by_text(label, exact=True).click(timeout=WAIT)
 
 
+def choose_the_rest(page) -> None:
+    """The blind form starts with nothing selected: give every criterion still open its lowest value."""
+    form = page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name="Lagre min vurdering"))
+    for group in form.get_by_role("radiogroup").all():
+        if group.locator("input:checked").count() == 0:
+            group.locator("label").first.click(timeout=WAIT)
+
+
 def assert_blind(page, other: str) -> None:
     """Before saving their own review a member sees neither the others' values nor any results."""
     page.get_by_text("Resultatene vises når du har lagret din egen vurdering").wait_for(timeout=WAIT)
@@ -152,6 +160,7 @@ def test_a_two_reviewer_calibration_round_in_a_real_browser(calibration_server):
             choose(veileder, "Presenterer seg", "ja")
             choose(veileder, "Åpne spørsmål", "3")
             choose(veileder, "Oppsummerer", "ja")
+            choose_the_rest(veileder)
             save_own_review(veileder)
             settled(veileder)
             assert veileder.get_by_text(re.compile("^leder: ")).count() == 0  # the leader has not scored yet
@@ -164,6 +173,7 @@ def test_a_two_reviewer_calibration_round_in_a_real_browser(calibration_server):
             choose(leder, "Presenterer seg", "nei")
             choose(leder, "Åpne spørsmål", "1")
             choose(leder, "Oppsummerer", "ja")
+            choose_the_rest(leder)
             save_own_review(leder)
             assert_disagreements(leder)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import build_reference_db
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import DEMO_USERS, User, create_user
 from lydlogg.db import connect
-from review.access import AccessDenied
 from review.calibration import CalibrationService, guidance, hidden_review_ids
 from review.service import ReviewService
 from rubrics import load_rubrics
@@ -73,7 +73,7 @@ def test_a_member_sees_only_their_own_scores_until_they_have_saved(db):
 def test_blind_rule_hides_reviews_from_the_review_service_too(db):
     round_id = make_round(db)
     review_id = svc(db, "veileder").save_round_review(round_id, CALLS[0], full_values())
-    # a review of the same call saved outside the round is hidden from members as well
+    # a review of the same call saved outside the round stays visible to everyone
     outside = ReviewService(db, USERS["lars"]).save_review(
         CALLS[0],
         kind="peer",
@@ -83,10 +83,15 @@ def test_blind_rule_hides_reviews_from_the_review_service_too(db):
         values={"introduces_self": 1},
     )
     with connect(db) as con:
-        assert hidden_review_ids(con, USERS["vilde"]) == {review_id, outside}  # member, not saved yet
+        assert hidden_review_ids(con, USERS["vilde"]) == {review_id}  # member, not saved yet
         assert hidden_review_ids(con, USERS["leder"]) == set()  # the round's manager sees all
         assert hidden_review_ids(con, USERS["lars"]) == {review_id}  # outsider: not the round's reviews
         assert hidden_review_ids(con, USERS["veileder"]) == set()  # saved her own
+    # an open round does not make the call look unreviewed (Publiser kasus counted 0 peer reviews)
+    assert [r.review_id for r in ReviewService(db, USERS["vilde"]).reviews(CALLS[0])] == [outside]
+    from review.cases import CaseLibraryService
+
+    assert CaseLibraryService(db, USERS["vilde"]).draft(CALLS[0]).peer_reviews == 1
     svc(db, "vilde").save_round_review(round_id, CALLS[0], full_values())
     with connect(db) as con:
         assert hidden_review_ids(con, USERS["vilde"]) == set()
@@ -284,8 +289,8 @@ def test_the_call_page_service_keeps_the_blind_rule(db):
 
 
 def test_calibration_guidance_needs_access_to_calls(tmp_path):
+    from lydlogg.access import AccessDenied
     from lydlogg.auth import User
-    from review.access import AccessDenied
     from review.calibration import CalibrationService
 
     with pytest.raises(AccessDenied):

@@ -131,7 +131,7 @@ def test_a_round_is_created_from_the_page(db):
     at.text_input[0].input("Feil")
     at.text_input[1].input("nope")
     at.button(key="FormSubmitter:new-round-Opprett runde").click().run()
-    assert "no such calls: nope" in at.error[0].value
+    assert "finner ikke samtalene: nope" in at.error[0].value
 
 
 def test_feedback_session_steps_through_the_call_and_keeps_notes(db):
@@ -182,3 +182,27 @@ def test_feedback_session_steps_through_the_call_and_keeps_notes(db):
         db, "leder", "tilbakemelding.py", samtale=CALL, steg=str(advice.evidence[0]["segment_index"] + 1)
     )
     assert any(m.value.startswith("- *Konkrete råd om forverring*") for m in at.markdown)
+
+
+def test_the_blind_form_starts_empty_and_asks_for_every_criterion(db):
+    round_id = one_call_round(db)
+    at = page(db, "vilde", "kalibrering.py", runde=round_id)
+    assert not at.exception, at.exception
+    criteria = list(values())
+    assert all(at.radio(key=f"kal-{CALL}-{c}").value is None for c in criteria)  # nothing preselected
+    for criterion_id, top in values().items():
+        if criterion_id != "worsening_advice":
+            at.radio(key=f"kal-{CALL}-{criterion_id}").set_value(top)
+    submit = f"FormSubmitter:kal-{round_id}-{CALL}-Lagre min vurdering"
+    at.button(key=submit).click().run()
+    assert not at.exception, at.exception
+    title = next(c.title for c in load_rubrics()[RUBRIC].rubric.criteria if c.id == "worsening_advice")
+    assert "Ikke lagret" in at.warning[0].value and title.split()[0] in at.warning[0].value
+    assert CalibrationService(db, USERS["vilde"]).mine(round_id) == []  # nothing saved, no silent 0
+    at.radio(key=f"kal-{CALL}-worsening_advice").set_value("ikke vurdert")
+    at.button(key=submit).click().run()
+    assert not at.exception, at.exception
+    (saved,) = CalibrationService(db, USERS["vilde"]).mine(round_id)
+    assert "worsening_advice" not in saved.values and len(saved.values) == len(criteria) - 1
+    again = page(db, "vilde", "kalibrering.py", runde=round_id)
+    assert again.radio(key=f"kal-{CALL}-worsening_advice").value == "ikke vurdert"  # shown as saved

@@ -1,7 +1,9 @@
 import pytest
 
-from rubrics.calltext import build_call_text
+from lydlogg.calltext import build_call_text
 from transcription.types import Segment, Transcript
+
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
 
 
 def T(*segments: Segment) -> Transcript:

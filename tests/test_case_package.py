@@ -16,8 +16,8 @@ from test_cases import AUDIO, CALL, COMMENT, OVERALL, library, reference, review
 
 from anonymise import find_identifiers, find_transcript_identifiers
 from lydlogg.db import connect
+from lydlogg.settings import CaseSettings
 from review.case_package import MEMBERS, PackageError, build_package, handout_html, read_package
-from review.cases import CaseSettings
 
 METADATA = ("+47 400 12 345", "400 12 345", "pas-1001", "op-anne", "Vera Veileder", "veileder")
 

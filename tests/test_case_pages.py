@@ -11,7 +11,8 @@ from test_cases import AUDIO, CALL, USERS, reviewed_db
 
 from anonymise import Redaction
 from lydlogg.db import connect
-from review.cases import CaseLibraryService, CaseSettings
+from lydlogg.settings import CaseSettings
+from review.cases import CaseLibraryService
 from review.service import ReviewService
 from review.views.cases import highlighted_segments
 from transcription.types import Segment, Transcript
@@ -155,3 +156,35 @@ def test_a_trainer_exports_a_case_from_the_page(db, tmp_path):
 def test_an_unknown_case_says_so(db):
     at = page(db, "anne", "kasus.py", kasus="finnes-ikke")
     assert not at.exception and at.error[0].value == "Fant ikke kasuset."
+
+
+POINTS = "Spør om drikke og tiss.\nDet er barnets 'tiss' som teller:\n- våte bleier\n- tårer"
+
+
+def test_the_trainer_sees_and_decides_what_is_published_of_their_own_text(db):
+    at = page(db, "veileder", "publiser.py", samtale=CALL)
+    at.text_input(key=f"tittel-{CALL}").input("Råd fra Kari om feber").run()
+    at.text_area(key=f"laering-{CALL}").input(POINTS).run()
+    assert not at.exception, at.exception
+    proposal = next(c for c in at.checkbox if c.key.startswith(f"egen-tittel-{CALL}-"))
+    assert proposal.value and "«Kari» (navn) i tittelen" in proposal.label  # proposed, like the transcript's
+    shown = [m.value for m in at.markdown]
+    assert "**Råd fra \\[NAVN\\] om feber**" in shown  # the preview, before confirming
+    proposal.uncheck().run()  # the trainer keeps the name: it is the nurse's own, made up for the case
+    shown = [m.value for m in at.markdown]
+    assert "**Råd fra Kari om feber**" in shown
+    preview = next(v for v in shown if v.startswith("Spør om drikke"))
+    assert "&#x27;" not in preview and "'tiss'" in preview
+    assert "\n- våte bleier\n- tårer" in preview and "tiss\\.  \nDet er" in preview  # breaks and list kept
+    at.checkbox(key=f"bekreft-{CALL}").check()
+    at.button(key=f"FormSubmitter:publiser-{CALL}-Publiser kasus").click().run()
+    assert not at.exception and "publisert" in at.success[0].value
+    with connect(db) as con:
+        title, points = con.execute("SELECT title, learning_points FROM cases").fetchone()
+    assert (title, points) == ("Råd fra Kari om feber", POINTS)  # exactly what the preview showed
+    (case_id,) = [c[0] for c in cases(db)]
+    library = page(db, "anne", "kasus.py", kasus=case_id)
+    lines = [m.value for m in library.markdown]
+    assert library.title[0].value == "Råd fra Kari om feber"
+    assert any("'tiss'" in line and "- våte bleier" in line for line in lines)
+    assert not any("&#x27;" in line or "&\\#x27;" in line for line in lines)

@@ -17,14 +17,14 @@ import soundfile as sf
 from conftest import SAMPLES, build_reference_db
 
 from anonymise import Redaction
+from lydlogg.access import AccessDenied
 from lydlogg.auth import DEMO_USERS, User
 from lydlogg.crypto import encrypt_database
 from lydlogg.db import DatabaseKey, connect, register_key
 from lydlogg.db.fts import build_index, extension_file, has_index, load_fts
-from review.access import AccessDenied
+from lydlogg.settings import CaseSettings
 from review.cases import (
     CaseLibraryService,
-    CaseSettings,
     build_case_content,
     merge_redactions,
     normalise_tags,

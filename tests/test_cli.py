@@ -1,11 +1,17 @@
 """Fast CLI behaviour (no transcription): usage, errors and listings."""
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
 
+import lydlogg.cli
 from lydlogg.cli import main
 from lydlogg.db import connect
 from lydlogg.db.migrations import LATEST_VERSION
@@ -26,21 +32,94 @@ def _leaf_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tup
     return paths
 
 
+def _reachable(group: click.Group) -> list[click.Command]:
+    """The group and every command and group under it."""
+    found: list[click.Command] = [group]
+    for command in group.commands.values():
+        found.extend(_reachable(command) if isinstance(command, click.Group) else [command])
+    return found
+
+
+@pytest.mark.pure
 def test_the_command_walk_finds_every_command():
     paths = _leaf_commands(main)
-    assert len(paths) >= 27 and ("ingest",) in paths and ("users", "add") in paths
+    assert len(paths) >= 42 and ("ingest",) in paths and ("users", "add") in paths
+    assert ("db", "keygen") in paths and ("backup-keygen",) in paths and ("export", "asr-dataset") in paths
+
+
+@pytest.mark.pure
+def test_every_command_a_topic_module_defines_is_wired_into_main():
+    """A command written in a topic module but left out of ``COMMANDS`` would silently not exist."""
+    import importlib
+
+    reachable = {id(c) for c in _reachable(main)}
+    for topic in lydlogg.cli.COMMANDS:
+        module = importlib.import_module(f"lydlogg.cli.{topic}")
+        defined = [v for v in vars(module).values() if isinstance(v, click.Command)]
+        assert defined, topic
+        missing = [c.name for c in defined if id(c) not in reachable]
+        assert not missing, f"lydlogg/cli/{topic}.py defines {missing} but main does not reach them"
+
+
+# Building the parser and printing any command's help must not load these: they cost seconds.
+HEAVY = ("duckdb", "pandas", "scipy", "pyarrow", "streamlit", "faster_whisper", "torch", "lydlogg.settings")
+
+
+def test_help_of_every_command_imports_nothing_heavy():
+    """``lydlogg --help`` and every ``lydlogg <command> --help``, in a fresh interpreter."""
+    probe = textwrap.dedent(
+        f"""
+        import sys
+        from lydlogg.cli import main
+        paths = {[[], *[list(p) for p in _leaf_commands(main)]]!r}
+        for path in paths:
+            try:
+                main([*path, "--help"], prog_name="lydlogg", standalone_mode=False)
+            except SystemExit:
+                pass
+        print("LOADED", [m for m in {HEAVY!r} if m in sys.modules])
+        """
+    )
+    repo = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=repo,
+                         timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "Usage: lydlogg users add" in out.stdout  # the probe really printed the commands' help
+    assert out.stdout.rsplit("LOADED", 1)[1].strip() == "[]", out.stdout.rsplit("LOADED", 1)[1]
 
 
 # Commands that read neither settings nor a database: a text filter on standard input.
 STANDALONE = {("anonymise-text",)}
 
 
+@pytest.mark.pure
 @pytest.mark.parametrize("path", _leaf_commands(main), ids=" ".join)
 def test_every_command_takes_db_and_config(path):
     out = invoke(*path, "--help")
     assert out.exit_code == 0, out.output
     takes = "--db" in out.output and "--config" in out.output
     assert takes != (path in STANDALONE), path
+
+
+def test_python_dash_m_runs_the_same_command_line():
+    repo = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-m", "lydlogg.cli", "--help"], capture_output=True, text=True,
+                         env=env, cwd=repo, timeout=60)  # fmt: skip
+    assert out.returncode == 0 and "Usage: python -m lydlogg.cli" in out.stdout, out.stderr
+    assert "export-transcript" in out.stdout and "users" in out.stdout
+
+
+@pytest.mark.pure
+def test_serve_finds_the_app_file_in_the_review_package():
+    """Through the package, so an installed wheel serves too (tests/test_wheel.py runs that)."""
+    import review.app
+    from lydlogg.cli.operations import app_file
+
+    assert (
+        app_file() == Path(review.app.__file__).resolve().parent / "streamlit_app.py" and app_file().is_file()
+    )
 
 
 def test_ingest_without_anything_is_a_usage_error(tmp_path):

@@ -1,8 +1,10 @@
 import pytest
 
-from review.comparison import compare_reviews, parse_segment_comments
+from review.comparison import compare_reviews, parse_segment_comments, unanchored_lines
 from review.service import Review
 from transcription.types import Segment, Transcript
+
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
 
 T = Transcript("c", "no", tuple(Segment(float(i * 10), float(i * 10 + 5), f"s{i}") for i in range(3)))
 
@@ -19,6 +21,20 @@ T = Transcript("c", "no", tuple(Segment(float(i * 10), float(i * 10 + 5), f"s{i}
 )
 def test_segment_comments_are_parsed_from_numbered_lines(text, expected):
     assert parse_segment_comments(text, T) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", []),
+        ("2: godt\n\n3) her", []),
+        ("0: før første\n4: etter siste\n1: ok", ["0: før første", "4: etter siste"]),
+        ("bare en merknad", ["bare en merknad"]),
+        ("  2 godt spørsmål", ["2 godt spørsmål"]),  # no sign after the number: not an anchor
+    ],
+)
+def test_lines_that_name_no_segment_are_found(text, expected):
+    assert unanchored_lines(text, 3) == expected
 
 
 def test_comparison_marks_differences():

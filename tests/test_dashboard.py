@@ -7,12 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import User
 from lydlogg.db import connect
 from lydlogg.episodes import link_episodes, summarise
+from lydlogg.settings import DashboardSettings
 from lydlogg.users import UserAdminService
-from review.access import AccessDenied
-from review.dashboard import DashboardService, DashboardSettings, regroup, team_view
+from review.dashboard import DashboardService, regroup, team_view
 from review.monthly_report import monthly_html
 
 LEDER = User("liv", "Liv Leder", "leder")
@@ -311,7 +312,7 @@ def test_monthly_report_has_the_month_figures_and_escapes_text(dashboard_db):
 
 
 def test_monthly_report_as_pdf(dashboard_db):
-    from lydlogg.episode_report import PdfUnavailableError
+    from lydlogg.documents import PdfUnavailableError
     from review.monthly_report import monthly_pdf
 
     overview = DashboardService(dashboard_db, LEDER).overview()
@@ -531,7 +532,7 @@ def test_monthly_report_by_team(team_db, dashboard_db):
 
 
 def test_the_cheap_pdf_check_agrees_with_making_a_pdf():
-    from lydlogg.episode_report import PdfUnavailableError, html_to_pdf, pdf_available
+    from lydlogg.documents import PdfUnavailableError, html_to_pdf, pdf_available
 
     try:
         made = html_to_pdf("<p>x</p>").startswith(b"%PDF")

@@ -31,7 +31,7 @@ def test_read_only_needs_an_existing_database(tmp_path):
 def test_database_from_a_newer_lydlogg_is_refused(tmp_path):
     db = tmp_path / "x.duckdb"
     with connect(db) as con:
-        con.execute("INSERT INTO schema_version VALUES (999, 'future', current_timestamp)")
+        con.execute("INSERT INTO schema_version (version, description) VALUES (999, 'future')")
     with pytest.raises(DatabaseError, match="newer than this Lydlogg"), connect(db):
         pass
 
@@ -82,3 +82,27 @@ def test_writer_gives_up_with_a_clear_error(tmp_path):
         holder.wait()
     with duckdb.connect(str(db)) as con:  # the file is unharmed
         assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == LATEST_VERSION
+
+
+def test_latest_transcripts_is_the_newest_per_call_and_breaks_ties_by_id(tmp_path):
+    rows = [  # (transcript, call, created_at)
+        ("t-old", "c1", "2024-03-01 08:00:00+00"),
+        ("t-new", "c1", "2024-03-02 08:00:00+00"),
+        ("t-b", "c2", "2024-03-01 08:00:00+00"),  # two at the same moment: the greater id
+        ("t-a", "c2", "2024-03-01 08:00:00+00"),
+        ("t-only", "c3", "2024-01-01 00:00:00+00"),
+    ]
+    with connect(tmp_path / "x.duckdb") as con:
+        for i, (tid, call, when) in enumerate(rows):
+            con.execute(
+                "INSERT INTO transcripts (transcript_id, call_id, audio_sha256, run_id, model_id, options_hash,"
+                " language, layout, channels_transcribed, duration_s, speech_s, asr_seconds, created_at)"
+                " VALUES (?, ?, ?, 'r', 'm', 'h', 'no', 'mono', 1, 1, 1, 0, ?)",
+                [tid, call, f"sha-{i}", when],
+            )
+        latest = con.execute(
+            "SELECT call_id, transcript_id FROM latest_transcripts ORDER BY call_id"
+        ).fetchall()
+        one = con.execute("SELECT transcript_id FROM latest_transcripts WHERE call_id = 'c1'").fetchall()
+    assert latest == [("c1", "t-new"), ("c2", "t-b"), ("c3", "t-only")]
+    assert one == [("t-new",)]

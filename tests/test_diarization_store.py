@@ -171,39 +171,21 @@ def test_the_batch_labels_speakers_and_roles_after_asr(processed_db):
     assert unlabelled == (0,)
 
 
-def test_schema_v18_keeps_stored_diarizations_and_accepts_the_embeddings_strategy(tmp_path):
-    """A database from before v18 is upgraded in place: rows kept, `embeddings` accepted, rubbish refused."""
+def test_schema_v23_keeps_stored_diarizations_and_accepts_the_embeddings_strategy(tmp_path):
+    """A database from before v23 is upgraded in place: rows kept, `embeddings` accepted, rubbish refused."""
     from lydlogg.db import migrate
-    from lydlogg.db.migrations import MIGRATIONS
 
-    db = tmp_path / "v17.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description VARCHAR NOT NULL,"
-            " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
-        )
-        for version, description, sql in MIGRATIONS:
-            if version < 18:
-                con.execute(sql)
-                con.execute(
-                    "INSERT INTO schema_version (version, description) VALUES (?, ?)", [version, description]
-                )
-        con.execute(
-            "INSERT INTO diarizations (transcript_id, strategy, options_json, speakers) VALUES ('t1', 'builtin', '{}', 2)"
-        )
+    insert = (
+        "INSERT INTO diarizations (transcript_id, strategy, options_json, speakers) VALUES (?, ?, '{}', 2)"
+    )
+    with duckdb.connect(str(tmp_path / "v22.duckdb")) as con:
+        assert migrate(con, up_to=22) == 22
+        con.execute(insert, ["t1", "builtin"])
         with pytest.raises(duckdb.ConstraintException):
-            con.execute(
-                "INSERT INTO diarizations (transcript_id, strategy, options_json) VALUES ('t2', 'embeddings', '{}')"
-            )
-    with connect(db) as con:
-        assert migrate(con) >= 18
-        assert con.execute("SELECT transcript_id, strategy, speakers FROM diarizations").fetchall() == [
-            ("t1", "builtin", 2)
-        ]
-        con.execute(
-            "INSERT INTO diarizations (transcript_id, strategy, options_json) VALUES ('t2', 'embeddings', '{}')"
-        )
+            con.execute(insert, ["t2", "embeddings"])
+        assert migrate(con) >= 23
+        rows = con.execute("SELECT transcript_id, strategy, speakers FROM diarizations").fetchall()
+        assert rows == [("t1", "builtin", 2)]
+        con.execute(insert, ["t2", "embeddings"])
         with pytest.raises(duckdb.ConstraintException):
-            con.execute(
-                "INSERT INTO diarizations (transcript_id, strategy, options_json) VALUES ('t3', 'ward', '{}')"
-            )
+            con.execute(insert, ["t3", "ward"])

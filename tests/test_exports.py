@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import clear_reviews
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import DEMO_USERS, User
 from lydlogg.cli import main
 from lydlogg.conversation import MEASURE_COLUMNS
 from lydlogg.exports import DATASET_COLUMNS, csv_bytes, escape_formulas, load_excel
-from review.access import AccessDenied
 from review.service import ReviewService
 
 LEDER = User("leder", "Liv Leder", "leder")
@@ -140,7 +140,7 @@ def test_formula_escape_and_excel_csv_are_pure():
 
 
 def test_dashboard_conversation_measures_by_operator_and_service(db):
-    from review.access import AccessDenied
+    from lydlogg.access import AccessDenied
     from review.dashboard import DashboardService
 
     everyone = DashboardService(db, LEDER, cache=False).conversation(("operator_id", "service"))

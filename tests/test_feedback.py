@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import DEMO_USERS, User
 from lydlogg.db import connect
-from review.access import AccessDenied
 from review.feedback import FeedbackNote, FeedbackService, assessment_rows, handout_html, plan_steps
 from review.service import Review, Suggestion
 from rubrics import RubricError, load_rubrics
@@ -148,7 +148,7 @@ def test_handout_lists_scores_questions_and_notes_and_escapes_user_text():
     steps = plan_steps(TRANSCRIPT, RUBRIC, suggestions, reviews, QUESTIONS)
     notes = [FeedbackNote(1, "c1", 2, "<script>alert(1)</script>", "veileder", None)]
     page = handout_html("c1", RUBRIC, rows, reviews, steps, notes, held_on=date(2026, 3, 5))
-    assert page.startswith("<!DOCTYPE html>") and "2026-03-05" in page
+    assert page.startswith("<!DOCTYPE html>") and "05.03.2026" in page
     assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;fet&lt;/b&gt;" in page
     assert "0:08 · <b>veileder</b>" in page  # the note sits at its segment's time
     assert page.count('class="low"') == 2  # worsening advice 1 and «introduces self» no
@@ -157,7 +157,7 @@ def test_handout_lists_scores_questions_and_notes_and_escapes_user_text():
 
 
 def test_handout_as_pdf():
-    from lydlogg.episode_report import html_to_pdf
+    from lydlogg.documents import html_to_pdf
 
     page = handout_html("c1", RUBRIC, assessment_rows(RUBRIC, [], []), [], [], [])
     assert html_to_pdf(page).startswith(b"%PDF")

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from lydlogg.auth import DEMO_USERS, User
 from lydlogg.db import connect
-from review.dashboard import DashboardService, DashboardSettings
+from lydlogg.settings import DashboardSettings
+from review.dashboard import DashboardService
 from review.scorer_agreement import LAST
 from review.service import ReviewService
 

@@ -58,7 +58,7 @@ def test_the_write_ahead_log_of_a_cli_process_is_owner_only(tmp_path):
         "from lydlogg.db import connect\n"
         "try:\n    main(['settings', '--markdown'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
         "with connect(sys.argv[1]) as con:\n"
-        "    con.execute('CREATE TABLE t (x INTEGER)'); con.execute('INSERT INTO t VALUES (1)')\n"
+        "    con.execute('CREATE TABLE t (x INTEGER)'); con.execute('INSERT INTO t (x) VALUES (1)')\n"
         "    wal = sys.argv[1] + '.wal'\n"
         "    print(oct(os.stat(wal).st_mode & 0o777) if os.path.exists(wal) else 'no-wal')\n"
         "    open(os.path.join(os.path.dirname(wal), 'other'), 'w').close()\n"
@@ -73,7 +73,8 @@ def test_the_write_ahead_log_of_a_cli_process_is_owner_only(tmp_path):
 
 def test_case_audio_is_owner_only(tmp_path, loose_umask):
     from lydlogg.auth import User
-    from review.cases import CaseLibraryService, CaseSettings
+    from lydlogg.settings import CaseSettings
+    from review.cases import CaseLibraryService
 
     leader = User("liv", "Liv", "leder")
     library = CaseLibraryService(tmp_path / "db.duckdb", leader, CaseSettings(cases_dir=tmp_path / "cases"))

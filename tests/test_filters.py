@@ -3,6 +3,8 @@ import pytest
 
 from review.filters import InboxFilter
 
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
+
 CALLS = pd.DataFrame({
     "call_id": ["a", "b", "c", "d"],
     "service": ["lvs", "lvs", "amk", "legevaktlege"],

@@ -3,6 +3,8 @@ import pytest
 from transcription.formats import TranscriptFormatError, from_json, to_json, to_txt, to_vtt
 from transcription.types import Segment, Transcript, Word
 
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
+
 T = Transcript(
     call_id="c1",
     language="no",

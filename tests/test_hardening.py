@@ -322,7 +322,7 @@ def test_the_pipeline_logs_no_transcript_text_numbers_or_names(tmp_path):
 
 
 def test_users_never_see_a_traceback(tmp_path):
-    from lydlogg.cli import streamlit_command
+    from lydlogg.cli.operations import streamlit_command
     from lydlogg.settings import load_settings
 
     cmd = streamlit_command(load_settings(None, db_path=tmp_path / "x.duckdb"), Path("app.py"), 8501)

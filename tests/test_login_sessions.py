@@ -8,7 +8,7 @@ import pytest
 
 from lydlogg.auth import User, create_user
 from lydlogg.db import connect
-from review.login_sessions import (
+from lydlogg.login_sessions import (
     cookie_script,
     end_session,
     idle_expired,

@@ -4,6 +4,8 @@ import pytest
 
 from lydlogg.metadata import COLUMNS, MetadataError, read_metadata
 
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
+
 HEADER = ",".join(COLUMNS)
 
 

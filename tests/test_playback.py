@@ -8,10 +8,10 @@ import soundfile as sf
 from conftest import write_encoded, write_tone
 from test_app import app
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import User
 from lydlogg.ingest import ingest
 from lydlogg.playback import browser_safe, playable_copy
-from review.access import AccessDenied
 from review.service import ReviewService
 from transcription.audio import file_sha256, probe_audio
 

@@ -5,6 +5,8 @@ import pytest
 
 from lydlogg.pseudonym import KeyFileError, load_or_create_key, normalise_phone, pseudonymise
 
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
+
 
 @pytest.mark.parametrize(
     ("raw", "expected"),

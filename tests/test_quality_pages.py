@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_app import app, call_ids, transcript_page
 
 from lydlogg.db import connect
-from test_app import app, call_ids, transcript_page
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -84,6 +84,6 @@ def test_a_call_corrected_from_its_script_is_marked_rettet_and_scored_on_the_cor
      (4.0, "count", "4"), (float("nan"), "share", "–"), (None, "mean", "–")],
 )  # fmt: skip
 def test_figures_read_as_numbers(value, kind, text):
-    from review.views.common import number_text
+    from lydlogg.formatting import number_text
 
     assert number_text(value, kind) == text

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from conftest import build_reference_db, make_settings, sign_in, write_tone
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import User
 from lydlogg.batch import pending_calls
 from lydlogg.db import connect
 from lydlogg.ingest import ingest
 from lydlogg.retention import RetentionSettings, apply_retention
-from review.access import AccessDenied
 from review.service import ReviewService
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)

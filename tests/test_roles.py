@@ -16,6 +16,8 @@ from transcription.diarization import (
 )
 from transcription.types import Segment
 
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
+
 
 def _segments(*turns: tuple[str, str]) -> list[Segment]:
     return [Segment(float(i), i + 0.9, text, speaker=speaker) for i, (speaker, text) in enumerate(turns)]

@@ -10,6 +10,8 @@ import yaml
 from rubrics import RubricError, load_rubric, load_rubrics
 from rubrics.loader import RUBRICS_DIR
 
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
+
 SHIPPED = sorted(RUBRICS_DIR.glob("*.yaml"))
 
 

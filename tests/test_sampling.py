@@ -3,8 +3,8 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import DEMO_USERS, User
-from review.access import AccessDenied
 from review.sampling import SamplingPlan, assign, draw
 from review.service import ReviewService
 
@@ -55,6 +55,13 @@ def test_reviewers_take_calls_in_turn():
         assign(["a"], [])
 
 
+def test_draw_keeps_calls_without_a_rubric_out():
+    calls = calls_frame().assign(service=["lvs"] * 7 + ["amk"] * 7 + ["lvs", "lvs", "lvs"])
+    drawn = draw(calls, SamplingPlan("2026-03", 50, seed=1), services={"lvs", "legevaktlege"})
+    assert drawn == [f"op-a-{day}" for day in range(1, 8)]  # op-b's calls are all AMK: no task
+    assert len(draw(calls, SamplingPlan("2026-03", 50, seed=1))) == 14  # without the filter: all
+
+
 def test_a_leader_creates_tasks_once_and_reviewers_see_theirs(tmp_path):
     from conftest import build_reference_db
 
@@ -63,6 +70,10 @@ def test_a_leader_creates_tasks_once_and_reviewers_see_theirs(tmp_path):
     leder = ReviewService(reference_db, USERS["leder"])
     tasks = leder.create_sampling_plan(plan, ["veileder", "leder"])
     assert tasks and len(tasks) == len({c for c, _ in tasks})
+    # AMK and fastlege calls have no rubric, so no reviewer is handed one
+    assert not [c for c, _ in tasks if "amk" in c or "fastlege" in c]
+    everything = ReviewService(reference_db, USERS["leder"]).calls()
+    assert {"amk", "fastlege"} <= set(everything["service"])  # they were there to be drawn
     assert (
         leder.create_sampling_plan(plan, ["veileder", "leder"]) == tasks
     )  # same plan, same draw, no new rows

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from conftest import clear_reviews
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import DEMO_USERS, User
 from lydlogg.db import connect
-from review.access import AccessDenied
-from review.dashboard import DashboardService, DashboardSettings
+from lydlogg.settings import DashboardSettings
+from review.dashboard import DashboardService
 from review.scorer_agreement import LAST, ScoredReview, suggestion_agreement
 from review.service import ReviewService
 

@@ -8,9 +8,9 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import DEMO_USERS, User
 from lydlogg.db import connect
-from review.access import AccessDenied
 from review.scorer_feedback import scorer_feedback
 from review.service import ReviewService
 

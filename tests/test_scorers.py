@@ -12,6 +12,8 @@ from rubrics.scorers import lexicon as lx
 from rubrics.text import normalise, safe_snippet
 from rubrics.types import CallText, Utterance
 
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
+
 # --- helpers ---------------------------------------------------------------------------------
 
 

@@ -127,3 +127,25 @@ def test_unknown_service_gets_no_rubric_unless_one_is_named(tmp_path):
     invoke("import-transcript", str(path), "--db", db)
     assert "no rubric for service 1" in invoke("score", "--db", db).output
     assert "scored 1" in invoke("score", "--rubric", "lvs_operator", "--db", db).output
+
+
+def test_score_one_call_scores_that_call_only(tmp_path):
+    from conftest import make_settings
+
+    from lydlogg.scoring import score_one_call
+
+    db = tmp_path / "x.duckdb"
+    assert (
+        invoke("import-transcript", *[str(SET / f"{c}.json") for c in CALLS], "--db", str(db)).exit_code == 0
+    )
+    settings = make_settings(tmp_path).model_copy(update={"db_path": db})
+    report = score_one_call(settings, "rs-lvs-002")
+    assert (report.scored, report.already, report.no_rubric, report.failures) == (1, 0, [], [])
+    with duckdb.connect(str(db), read_only=True) as con:
+        scored = {r[0] for r in con.execute("SELECT DISTINCT call_id FROM suggestions").fetchall()}
+        analysed = con.execute("SELECT count(DISTINCT transcript_id) FROM advice_results").fetchone()[0]
+        rated = con.execute("SELECT count(DISTINCT transcript_id) FROM segment_quality").fetchone()[0]
+    assert scored == {"rs-lvs-002"} and analysed <= 1 and rated <= 1  # the other two are untouched
+    assert score_one_call(settings, "rs-lvs-002").already == 1  # done: nothing to do again
+    assert score_one_call(settings, "no-such-call").scored == 0
+    assert score_stored(settings).scored == 2  # the rest is still there for the batch

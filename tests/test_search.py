@@ -10,11 +10,12 @@ import pytest
 from click.testing import CliRunner
 from conftest import clear_reviews
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import User
 from lydlogg.cli import main
 from lydlogg.db import connect
-from review.access import AccessDenied
-from review.search import SearchQuery, refresh_search_index, search_calls
+from lydlogg.search_index import refresh_search_index
+from review.search import SearchQuery, search_calls
 
 REFERENCE = Path(__file__).resolve().parent.parent / "data" / "samples" / "reference"
 DOCS = {p.stem: json.loads(p.read_text()) for p in sorted(REFERENCE.glob("*.json"))}

@@ -4,6 +4,8 @@ import pytest
 
 from lydlogg.settings import ConfigError, Settings, env_name, iter_settings, load_settings, settings_markdown
 
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -72,3 +74,33 @@ def test_settings_are_frozen():
     s = Settings()
     with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError for frozen models
         s.asr.model = "other"  # type: ignore[misc]
+
+
+def test_default_settings_read_neither_the_environment_nor_a_file(tmp_path, monkeypatch):
+    from lydlogg.settings import default_settings
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lydlogg.toml").write_text("[episodes]\nwindow_hours = 5\n", encoding="utf-8")
+    monkeypatch.setenv("LYDLOGG_ENV", "production")
+    assert load_settings().episodes.window_hours == 5 and load_settings().env == "production"
+    defaults = default_settings(tmp_path / "x.duckdb")
+    assert (defaults.env, defaults.episodes.window_hours, defaults.db_path) == (
+        "development",
+        72.0,
+        tmp_path / "x.duckdb",
+    )
+
+
+def test_the_app_context_is_rebuilt_only_when_the_configuration_changes(tmp_path, monkeypatch):
+    from lydlogg.context import config_fingerprint, load_context
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LYDLOGG_DB_PATH", str(tmp_path / "a.duckdb"))
+    first = config_fingerprint()
+    assert config_fingerprint() == first
+    assert load_context().db_path == tmp_path / "a.duckdb"
+    monkeypatch.setenv("LYDLOGG_DB_PATH", str(tmp_path / "b.duckdb"))
+    assert config_fingerprint() != first
+    second = config_fingerprint()
+    (tmp_path / "lydlogg.toml").write_text("[episodes]\nwindow_hours = 5\n", encoding="utf-8")
+    assert config_fingerprint() != second

@@ -10,6 +10,8 @@ from transcription.diarization.pipeline import join_turns
 from transcription.diarization.windows import smooth_labels
 from transcription.types import Segment, Word
 
+pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
+
 TURNS = (SpeakerTurn(0.0, 2.0, "S1"), SpeakerTurn(2.5, 5.0, "S2"), SpeakerTurn(6.0, 8.0, "S1"))
 
 

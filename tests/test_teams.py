@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import SAMPLES, write_tone
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import User
 from lydlogg.cli import main
 from lydlogg.db import connect
@@ -13,7 +14,6 @@ from lydlogg.ingest import ingest
 from lydlogg.metadata import COLUMNS, MetadataError, check_team, read_metadata
 from lydlogg.teams import read_teams_csv
 from lydlogg.users import UserAdminService
-from review.access import AccessDenied
 
 ADMIN = User("admin", "Admin", "admin")
 

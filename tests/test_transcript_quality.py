@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from rubrics import build_call_text, load_rubrics, score_call
+from lydlogg.calltext import build_call_text
+from rubrics import load_rubrics, score_call
 from rubrics.recognition import adjust_for_recognition, clock, recognition_factor
+from rubrics.scorers import _common as scorer_defaults
 from rubrics.types import CriterionScore, Evidence
+from transcription import quality as recogniser
 from transcription.formats import from_json
 from transcription.quality import call_quality, quality_level, segment_quality
 from transcription.types import Segment, Transcript, Word
@@ -62,6 +65,16 @@ def _call(prob: float | None):
         seg("da ringer du fastlegen i morgen", 8.5, 11.0, prob),
     )
     return build_call_text(Transcript("c1", "no", segments), "lvs")
+
+
+def test_the_scorers_quality_marks_are_the_recognisers():
+    """rubrics restates the two marks (it imports nothing of ours); they must stay the same."""
+    assert (scorer_defaults.POOR_BELOW, scorer_defaults.UNCERTAIN_BELOW) == (
+        recogniser.POOR_BELOW,
+        recogniser.UNCERTAIN_BELOW,
+    )
+    params = scorer_defaults.ScorerParams()
+    assert (params.listen_below, params.trusted_from) == (recogniser.POOR_BELOW, recogniser.UNCERTAIN_BELOW)
 
 
 def test_a_negative_finding_over_poorly_heard_staff_speech_abstains_with_the_spans_to_listen_to():
@@ -143,12 +156,13 @@ def test_abstention_is_stored_as_missing_not_as_zero(tmp_path):
         )
         for i, u in enumerate(_call(0.2).utterances):
             con.execute(
-                "INSERT INTO segments VALUES ('t1', ?, ?, ?, ?, ?, NULL, ?, -0.9, 0.1)",
+                "INSERT INTO segments (transcript_id, segment_index, channel, start_s, end_s, text, speaker, role, avg_logprob, no_speech_prob)"
+                " VALUES ('t1', ?, ?, ?, ?, ?, NULL, ?, -0.9, 0.1)",
                 [i, u.channel, u.start, u.end, u.text, u.role],
             )
             for j, w in enumerate(u.text.split()):
                 con.execute(
-                    "INSERT INTO words VALUES ('t1', ?, ?, ?, ?, ?, ?, 0.2)",
+                    "INSERT INTO words (transcript_id, segment_index, word_index, channel, start_s, end_s, text, probability) VALUES ('t1', ?, ?, ?, ?, ?, ?, 0.2)",
                     [i, j, u.channel, u.start, u.end, w],
                 )
     score_stored(settings)

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from lydlogg.access import AccessDenied
 from lydlogg.auth import REFUSED, AuthError, LoginSettings, User, authenticate, create_user
 from lydlogg.db import connect
+from lydlogg.sso import SsoIdentity, sso_login
 from lydlogg.users import UserAdminService
-from review.access import AccessDenied
 
 ADMIN = User("admin", "Admin", "admin")
 LEDER = User("leder", "Liv Leder", "leder")
@@ -91,6 +92,7 @@ def test_unlock_clears_the_failure_count(db):
         lambda s: s.deactivate("anne"),
         lambda s: s.reset_password("anne", "long-enough-pw"),
         lambda s: s.unlock("anne"),
+        lambda s: s.login_methods(),
     ],
 )
 def test_only_admins_manage_users(db, call):
@@ -98,6 +100,16 @@ def test_only_admins_manage_users(db, call):
         call(UserAdminService(db, LEDER))
     with connect(db) as con:
         assert con.execute("SELECT count(*) FROM audit WHERE username = 'leder'").fetchone()[0] == 0
+
+
+def test_login_methods_tell_local_from_single_sign_on_accounts(db):
+    with connect(db) as con:
+        sso_login(con, SsoIdentity("kari@hf.no", "Kari SSO", "veileder", None))
+    assert UserAdminService(db, ADMIN).login_methods() == {
+        "admin": "local",
+        "anne": "local",
+        "kari@hf.no": "sso",
+    }
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from norsk.vocabulary import SPEAKER_ROLES
 from transcription.diarization.types import SpeakerTurn
 from transcription.types import Segment, Transcript, Word
 
@@ -32,7 +33,7 @@ __all__ = [
 
 TRANSCRIPT_FORMATS = ("json", "vtt", "srt", "txt", "rttm")
 
-ROLES = ("operator", "doctor", "caller", "other")
+ROLES = SPEAKER_ROLES
 
 
 class TranscriptFormatError(ValueError):

@@ -31,13 +31,16 @@ __all__ = [
     "DatabaseBusyError",
     "DatabaseError",
     "DatabaseKey",
+    "SchemaOutdatedError",
     "connect",
     "current_catalog",
     "httpfs_file",
     "is_encrypted",
     "load_httpfs",
     "migrate",
+    "pending_versions",
     "register_key",
+    "register_wait",
     "registered_key",
     "schema_version",
     "sql_literal",
@@ -53,6 +56,19 @@ class DatabaseError(RuntimeError):
 
 class DatabaseBusyError(DatabaseError):
     """Another process kept the write lock for longer than we were willing to wait."""
+
+
+class SchemaOutdatedError(DatabaseError):
+    """The database has an older schema; ``lydlogg db migrate`` upgrades it after a backup."""
+
+    def __init__(self, path: Path, version: int) -> None:
+        self.path = Path(path)
+        self.version = version
+        self.latest = LATEST_VERSION
+        super().__init__(
+            f"{path}: schema version {version}, this Lydlogg needs {LATEST_VERSION}; "
+            f"run `lydlogg db migrate --db {path}` (it backs the database up first)"
+        )
 
 
 CATALOG = "lydlogg"  # the name an encrypted database is attached under
@@ -80,6 +96,8 @@ class DatabaseKey:
 
 
 _keys: dict[Path, DatabaseKey] = {}
+_waits: dict[Path, float] = {}
+DEFAULT_WAIT_S = 30.0  # the setting db_wait_seconds; this default for code that registers none
 
 
 def register_key(path: Path, key: DatabaseKey | None) -> None:
@@ -89,6 +107,17 @@ def register_key(path: Path, key: DatabaseKey | None) -> None:
         _keys.pop(resolved, None)
     else:
         _keys[resolved] = key
+
+
+def register_wait(path: Path, seconds: float | None) -> None:
+    """Wait up to ``seconds`` for another process's lock in every later :func:`connect` to ``path``
+    that names no wait (None: the default, :data:`DEFAULT_WAIT_S`). The CLI and the app register
+    the setting ``db_wait_seconds``."""
+    resolved = Path(path).resolve()
+    if seconds is None:
+        _waits.pop(resolved, None)
+    else:
+        _waits[resolved] = float(seconds)
 
 
 def registered_key(path: Path) -> DatabaseKey | None:
@@ -204,10 +233,19 @@ def connect(
     path: Path,
     *,
     read_only: bool = False,
-    wait_s: float = 30.0,
+    wait_s: float | None = None,
     key: DatabaseKey | None | Literal["registered"] = "registered",
+    schema: Literal["latest", "any"] = "latest",
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open ``path`` (creating and migrating it when writable), yield the connection, close it.
+    """Open ``path``, yield the connection, close it.
+
+    A missing or empty database opened writable is created at the newest schema. One at an older
+    schema is refused with :class:`SchemaOutdatedError` (``lydlogg db migrate`` upgrades it, after a
+    backup); ``schema="any"`` opens it as it is, for the backup and the migration themselves.
+
+    While another process holds the file, it retries for ``wait_s`` seconds (default: the wait
+    registered for ``path`` with :func:`register_wait`, else :data:`DEFAULT_WAIT_S`) and then
+    raises :class:`DatabaseBusyError`.
 
     ``key`` opens an encrypted database; by default the key registered for ``path`` is used (none
     when none is), and None opens it as a plain file. A missing or wrong key raises
@@ -216,6 +254,8 @@ def connect(
     path = Path(path)
     if key == "registered":
         key = registered_key(path)
+    if wait_s is None:
+        wait_s = _waits.get(path.resolve(), DEFAULT_WAIT_S)
     if read_only and not path.exists():
         raise DatabaseError(f"{path}: no database here yet; run `lydlogg ingest` first")
     if not read_only:
@@ -231,7 +271,8 @@ def connect(
                 raise DatabaseError(f"{path}: cannot open database ({e})") from e
             if time.monotonic() >= deadline:
                 raise DatabaseBusyError(
-                    f"{path}: another process has held the database for over {wait_s:.0f} s"
+                    f"{path}: another process has held the database for over {wait_s:g} s; "
+                    "try again when it is done (setting db_wait_seconds)"
                 ) from e
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
@@ -241,12 +282,8 @@ def connect(
         if not read_only:
             for own in (path, Path(str(path) + ".wal")):  # owner-only, whatever the umask was
                 private_file(own)
-            migrate(con)
-        elif schema_version(con) != LATEST_VERSION:
-            raise DatabaseError(
-                f"{path}: schema version {schema_version(con)}, this Lydlogg needs {LATEST_VERSION}; "
-                "open it once read-write to migrate"
-            )
+        if schema == "latest":
+            _require_latest(con, path, create=not read_only)
         yield con
     finally:
         con.close()
@@ -264,18 +301,52 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
-def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    """The highest applied migration, 0 for an empty database."""
+def _applied(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """The versions recorded in ``schema_version`` (none for an empty database)."""
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
     ).fetchone()[0]
     if not exists:
-        return 0
-    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+        return set()
+    return {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Apply every migration the database lacks, in order; return the resulting version."""
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The highest applied migration, 0 for an empty database."""
+    return max(_applied(con), default=0)
+
+
+def _require_latest(con: duckdb.DuckDBPyConnection, path: Path, *, create: bool) -> None:
+    """Create an empty database at the newest schema; refuse any other that is not at it."""
+    applied = _applied(con)
+    version = max(applied, default=0)
+    if version == 0:
+        if not create:
+            raise DatabaseError(f"{path}: an empty database, not set up by Lydlogg; open it writable first")
+        migrate(con)
+        return
+    if version > LATEST_VERSION:
+        raise DatabaseError(_newer(path, version))
+    if any(m[0] not in applied for m in MIGRATIONS):
+        raise SchemaOutdatedError(path, version)
+
+
+def _newer(path: Path | str, version: int) -> str:
+    return f"{path}: database schema version {version} is newer than this Lydlogg ({LATEST_VERSION}); upgrade Lydlogg"
+
+
+def pending_versions(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """The migrations this database lacks, in order (all of them for an empty database)."""
+    applied = _applied(con)
+    return [m[0] for m in MIGRATIONS if m[0] not in applied]
+
+
+def migrate(con: duckdb.DuckDBPyConnection, *, up_to: int | None = None) -> int:
+    """Apply every migration the database lacks (up to version ``up_to``), in order; the version.
+
+    Call it through :func:`lydlogg.db_upgrade.upgrade_database`, which backs the database up
+    first; :func:`connect` calls it itself only to set up a new, empty database.
+    """
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER PRIMARY KEY, description VARCHAR NOT NULL,"
@@ -283,12 +354,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     )
     current = schema_version(con)
     if current > LATEST_VERSION:
-        raise DatabaseError(
-            f"database schema version {current} is newer than this Lydlogg ({LATEST_VERSION}); upgrade Lydlogg"
-        )
-    applied = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
+        raise DatabaseError(_newer(current_catalog(con), current))
+    wanted = set(pending_versions(con))
     for version, description, sql in MIGRATIONS:
-        if version in applied:  # by set, not by maximum: a feature's migration may land after a later one
+        # by set, not by maximum: a feature's migration may land after a later one
+        if version not in wanted or (up_to is not None and version > up_to):
             continue
         with transaction(con):
             con.execute(sql)
@@ -296,4 +366,4 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
                 "INSERT INTO schema_version (version, description) VALUES (?, ?)", [version, description]
             )
         log.info("database migrated to schema version %d", version)
-    return max(current, LATEST_VERSION)
+    return schema_version(con)

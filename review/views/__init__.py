@@ -1,1 +1,1 @@
-"""Streamlit pages; each is thin over :class:`review.ReviewService`."""
+"""Streamlit pages; each is thin over :class:`review.service.ReviewService`."""

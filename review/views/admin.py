@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from lydlogg.auth import ROLES, AuthError, User
-from lydlogg.db import connect
+from lydlogg.access import AccessDenied, allowed
+from lydlogg.auth import ROLES, AuthError
 from lydlogg.metadata import TEAM_MAX
 from lydlogg.users import UserAdminService, UserRow
-from review.access import AccessDenied, allowed, check
+from lydlogg.vocabulary import OWN_CALLS_ROLES, USER_ROLE_LABELS
 from review.service import ReviewService
+from review.views.common import in_norwegian as translated
+from review.views.common import shown_time
 
 __all__ = [
     "COLUMNS",
@@ -33,14 +34,9 @@ log = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = (
     10  # the rule lydlogg.auth.check_password enforces; checked here first for a clear message
 )
-ROLE_NAMES = {
-    "admin": "Administrator",
-    "leder": "Leder",
-    "veileder": "Veileder",
-    "operator": "Operatør",
-    "lege": "Lege",
-}
-_OWN_CALLS_ROLES = ("operator", "lege")
+ROLE_NAMES = USER_ROLE_LABELS
+_OWN_CALLS_ROLES = OWN_CALLS_ROLES
+LEAST_PRIVILEGED = "operator"  # sees only their own calls; the new-user form starts here
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 COLUMNS = {
     "username": "Brukernavn",
@@ -66,10 +62,7 @@ _TRANSLATIONS = (
 def in_norwegian(error: AuthError) -> str:
     """The message of a refused change, in bokmål (messages already in bokmål pass through)."""
     text = str(error)
-    for english, norwegian in _TRANSLATIONS:
-        if english in text:
-            return norwegian
-    return text[:1].upper() + text[1:]
+    return translated(error, _TRANSLATIONS, text[:1].upper() + text[1:])
 
 
 def validate_password(password: str, repeated: str) -> list[str]:
@@ -100,12 +93,12 @@ def validate_new_user(
     return errors + validate_password(password, repeated)
 
 
-def account_kinds(db_path: Path, user: User) -> dict[str, str]:
-    """Per username, how the account logs in: «SSO» (no local password) or «lokal»; never the hash."""
-    check(user, "manage_users")
-    with connect(db_path) as con:
-        rows = con.execute("SELECT username, password_hash IS NULL FROM users").fetchall()
-    return {name: "SSO" if sso else "lokal" for name, sso in rows}
+LOGIN_METHOD_NAMES = {"sso": "SSO", "local": "lokal"}
+
+
+def account_kinds(admin: UserAdminService) -> dict[str, str]:
+    """Per username, how the account logs in, as the page says it: «SSO» or «lokal»."""
+    return {name: LOGIN_METHOD_NAMES[method] for name, method in admin.login_methods().items()}
 
 
 def user_table(rows: list[UserRow], kinds: dict[str, str]) -> pd.DataFrame:
@@ -119,7 +112,7 @@ def user_table(rows: list[UserRow], kinds: dict[str, str]) -> pd.DataFrame:
                 "operator_id": r.operator_id or "",
                 "lag": r.team or "",
                 "aktiv": "ja" if r.active else "nei",
-                "locked_until": "" if r.locked_until is None else f"{r.locked_until:%Y-%m-%d %H:%M}",
+                "locked_until": "" if r.locked_until is None else shown_time(r.locked_until),
                 "failed_logins": r.failed_logins,
                 "innlogging": kinds.get(r.username, "lokal"),
             }
@@ -141,7 +134,7 @@ def render(service: ReviewService, *, production: bool = False) -> None:
     admin = UserAdminService(service.db_path, service.user, production=production)
     try:
         rows = admin.list()
-        kinds = account_kinds(service.db_path, service.user)
+        kinds = account_kinds(admin)
     except AccessDenied:
         st.error("ingen tilgang")
         return
@@ -163,7 +156,9 @@ def _new_user_form(admin: UserAdminService) -> None:
     with st.expander("Ny bruker"), st.form("ny-bruker", clear_on_submit=False):
         username = st.text_input("Brukernavn", key="ny-brukernavn")
         display_name = st.text_input("Navn", key="ny-navn")
-        role = st.selectbox("Rolle", ROLES, format_func=ROLE_NAMES.get, key="ny-rolle")
+        role = st.selectbox(
+            "Rolle", ROLES, index=ROLES.index(LEAST_PRIVILEGED), format_func=ROLE_NAMES.get, key="ny-rolle"
+        )  # a new account gets the fewest rights unless the admin chooses more
         operator_id = st.text_input(
             "Operatør-id (for operatør og lege)", key="ny-operator", help="Id-en i samtalemetadataene."
         )

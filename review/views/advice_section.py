@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lydlogg.access import AccessDenied, allowed
 from lydlogg.csv_safety import safe_csv
-from review.access import AccessDenied, allowed
 from review.advice import SMS_HEADING, AdviceService, AdviceView
 from review.service import ReviewService
 from rubrics.advice_library import load_advice_library
@@ -22,9 +22,7 @@ def _library(folder: str | None):
 
 def service_for(review: ReviewService) -> AdviceService:
     """The advice service for the logged-in user, with the installation's settings."""
-    from lydlogg.settings import load_settings
-
-    settings = load_settings(None, db_path=review.db_path).advice
+    settings = review.settings.advice
     folder = str(settings.library_dir) if settings.library_dir else None
     return AdviceService(review, settings, _library(folder))
 
@@ -86,6 +84,7 @@ def render_call_section(review: ReviewService, call_id: str) -> None:
                     options,
                     default=[r for r in advice.reason_ids if r in options],
                     format_func=lambda r: service.reasons[r],
+                    placeholder="Ingen av standardrådene",
                 )
                 if st.form_submit_button("Lagre kontaktårsak"):
                     service.correct(call_id, chosen)
@@ -121,7 +120,10 @@ def render_overview(review: ReviewService) -> None:
         st.caption("Dine egne samtaler.")
     table = service.by_reason_and_month()
     if table.empty:
-        st.info("Ingen samtaler med råd for hjemmet og en kjent kontaktårsak ennå. Kjør `lydlogg score`.")
+        st.info(
+            "Ingen samtaler med råd for hjemmet og en kjent kontaktårsak ennå. Tallene kommer når "
+            "samtalene er behandlet og har fått forslag."
+        )
         return
     st.caption(
         "Andel samtaler med råd for hjemmet der rådet dekket minst to av standardens tegn og en handling."

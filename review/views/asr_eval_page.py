@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from lydlogg.access import AccessDenied
 from lydlogg.asr_eval import latest_results
-from review.access import AccessDenied
 from review.service import ReviewService
+from review.views.common import shown_frame, shown_time
 
 COLUMNS = {
     "model": "Modell",
@@ -34,13 +35,16 @@ def render(service: ReviewService) -> None:
         st.error("ingen tilgang")
         return
     if not rows:
-        st.info("Ingen måling ennå. Rett transkripsjoner på samtalesiden, og kjør `lydlogg asr-eval`.")
+        st.info(
+            "Ingen måling ennå. Rett transkripsjoner på samtalesiden; målingen gjøres når administrator "
+            "kjører evalueringen av talegjenkjenningen."
+        )
         return
     df = pd.DataFrame(rows)
     st.caption(
-        f"Målt {df['run_at'].iloc[0]:%d.%m.%Y %H:%M} på segmenter rettet av vurderere. «transkripsjon» er "
+        f"Målt {shown_time(df['run_at'].iloc[0])} på segmenter rettet av vurderere. «transkripsjon» er "
         "modellen som laget den lagrede transkripsjonen; «+ordliste» er samme modell med foreslåtte ord."
     )
     if df["vocabulary"].notna().any():
-        st.write("Foreslåtte ord (`asr.hotwords`): " + str(df["vocabulary"].dropna().iloc[0]))
-    st.dataframe(df[list(COLUMNS)].rename(columns=COLUMNS), hide_index=True, width="stretch")
+        st.write("Foreslåtte ord til talegjenkjenningens ordliste: " + str(df["vocabulary"].dropna().iloc[0]))
+    st.dataframe(shown_frame(df[list(COLUMNS)]).rename(columns=COLUMNS), hide_index=True, width="stretch")

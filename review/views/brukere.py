@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from lydlogg.settings import load_settings
 from review.views import admin
 
 service = st.session_state["service"]
-admin.render(service, production=load_settings(None, db_path=service.db_path).env == "production")
+admin.render(service, production=service.settings.env == "production")

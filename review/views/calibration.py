@@ -7,12 +7,13 @@ import html
 import pandas as pd
 import streamlit as st
 
-from review.access import AccessDenied, allowed
+from lydlogg.access import AccessDenied, allowed
+from lydlogg.formatting import clock
 from review.agreement import SUGGESTION, Agreement
 from review.calibration import CalibrationService, Round, RoundResults
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import clock, playable_audio, value_label
+from review.views.common import in_norwegian, playable_audio, shown_frame, shown_time, value_label
 from rubrics import load_rubrics
 
 
@@ -23,7 +24,7 @@ def _rubrics():
 
 def _md(text: str) -> str:
     """User text made safe for markdown: HTML escaped, markdown's own signs taken literally."""
-    escaped = html.escape(text)
+    escaped = html.escape(text, quote=False)  # an apostrophe stays itself (see common.md_text)
     for sign in "\\`*_{}[]()#+-.!|~$":
         escaped = escaped.replace(sign, "\\" + sign)
     return escaped
@@ -98,10 +99,26 @@ def render(service: ReviewService) -> None:
         st.rerun()
 
 
+# The calibration service refuses in English (shared with the CLI); the page says it in bokmål.
+ROUND_ERRORS = (
+    ("a round needs a title", "gi runden et navn."),
+    ("unknown rubric", "ukjent rubrikk."),
+    ("at least one call", "velg minst én samtale."),
+    ("at least two reviewers", "en runde trenger minst to vurderere."),
+    ("not active users who may calibrate: ", "ikke aktive brukere som kan kalibrere: "),
+    ("no such calls: ", "finner ikke samtalene: "),
+    ("the round is closed", "runden er avsluttet."),
+    ("has no criterion", "rubrikken har ikke dette kriteriet."),
+    ("cannot be empty", "skriv tolkningen først."),
+)
+
+
 def _create_form(service: ReviewService, calibration: CalibrationService) -> None:
     with st.expander("Ny kalibreringsrunde"), st.form("new-round"):
         title = st.text_input("Navn på runden")
-        rubric_id = st.selectbox("Rubrikk", sorted(_rubrics()))
+        rubric_id = st.selectbox(
+            "Rubrikk", sorted(_rubrics()), format_func=lambda r: _rubrics()[r].rubric.title
+        )
         calls = st.text_input("Samtaler (id-er, kommaseparert)")
         reviewers = st.text_input("Vurderere (brukernavn, kommaseparert)")
         if st.form_submit_button("Opprett runde"):
@@ -111,7 +128,7 @@ def _create_form(service: ReviewService, calibration: CalibrationService) -> Non
                     [r.strip() for r in reviewers.split(",") if r.strip()],
                 )  # fmt: skip
             except ValueError as e:
-                st.error(f"Runden ble ikke opprettet: {e}")
+                st.error("Runden ble ikke opprettet: " + in_norwegian(e, ROUND_ERRORS, "sjekk feltene."))
             else:
                 st.query_params["runde"] = round_id
                 st.success("Runden er opprettet.")
@@ -143,18 +160,18 @@ def _blind_form(service: ReviewService, calibration: CalibrationService, found: 
                 st.text(f"{clock(segment.start)} {segment.role or ''}: {segment.text}")
     previous = own.get(call_id)
     with st.form(f"kal-{found.round_id}-{call_id}"):
-        values: dict[str, int | None] = {}
+        chosen: dict[str, int | str | None] = {}
         comments: dict[str, str] = {}
         for criterion in loaded.rubric.criteria:
             yes_no = criterion.scale.type == "yes_no"
-            options: list[int | None] = list(criterion.scale.values) + (
-                [None] if criterion.scale.not_applicable else []
-            )
-            current = previous.values.get(criterion.id) if previous else options[0]
-            values[criterion.id] = st.radio(
-                criterion.title, options, index=options.index(current) if current in options else 0,
+            options: list[int | str] = list(criterion.scale.values) + (
+                [NOT_APPLICABLE] if criterion.scale.not_applicable else []
+            ) + [NOT_RATED]  # fmt: skip
+            current = _saved_choice(previous, criterion.id)
+            chosen[criterion.id] = st.radio(
+                criterion.title, options, index=options.index(current) if current in options else None,
                 horizontal=True, key=f"kal-{call_id}-{criterion.id}", help=criterion.guidance,
-                format_func=lambda v, yn=yes_no: value_label(v, yn),
+                format_func=lambda v, yn=yes_no: v if isinstance(v, str) else value_label(v, yn),
             )  # fmt: skip
             if criterion.id in guidance:
                 st.caption("Omforent tolkning: " + _md(guidance[criterion.id]))
@@ -164,11 +181,35 @@ def _blind_form(service: ReviewService, calibration: CalibrationService, found: 
             )  # fmt: skip
         overall = st.text_area("Samlet kommentar", value=(previous.overall_comment or "") if previous else "")
         if st.form_submit_button("Lagre min vurdering"):
+            open_ = [c.title for c in loaded.rubric.criteria if chosen[c.id] is None]
+            if open_:
+                st.warning(
+                    "Ikke lagret: velg en verdi, eller «ikke vurdert», for "
+                    + ", ".join(_md(t) for t in open_)
+                )
+                return
+            values = {k: (None if v == NOT_APPLICABLE else v) for k, v in chosen.items() if v != NOT_RATED}
             calibration.save_round_review(
-                found.round_id, call_id, values, criterion_comments=comments, overall_comment=overall or None
-            )
+                found.round_id, call_id, values, criterion_comments=comments, overall_comment=overall or None,
+                not_rated=[k for k, v in chosen.items() if v == NOT_RATED],
+            )  # fmt: skip
             st.success("Vurderingen er lagret.")
             st.rerun()
+
+
+NOT_APPLICABLE = "ikke aktuelt"
+NOT_RATED = "ikke vurdert"  # said explicitly; stored as no score, never as 0
+
+
+def _saved_choice(previous, criterion_id: str) -> int | str | None:  # noqa: ANN001 - RoundScore | None
+    """What the member chose for a criterion last time: a value, «ikke aktuelt», «ikke vurdert»,
+    or None when they have not saved this call yet (the form then starts with nothing selected)."""
+    if previous is None:
+        return None
+    if criterion_id not in previous.values:
+        return NOT_RATED
+    value = previous.values[criterion_id]
+    return NOT_APPLICABLE if value is None else value
 
 
 def _results(calibration: CalibrationService, found: Round, results: RoundResults) -> None:
@@ -181,7 +222,7 @@ def _results(calibration: CalibrationService, found: Round, results: RoundResult
     report = results.report
     st.caption(f"Bygger på {len(results.calls_shown)} av {len(found.call_ids)} samtaler.")
     st.dataframe(
-        agreement_table(report.per_criterion, report.overall, titles),
+        shown_frame(agreement_table(report.per_criterion, report.overall, titles)),
         hide_index=True,
         key="samsvar",
         height="content",  # every criterion and the overall row, without scrolling inside the table
@@ -190,14 +231,17 @@ def _results(calibration: CalibrationService, found: Round, results: RoundResult
         st.markdown("**Strenghet** (gjennomsnittlig avvik fra gruppens snitt; negativt = strengere)")
         st.dataframe(
             pd.DataFrame(
-                [(who, f"{offset:+.2f}") for who, offset in report.overall.strictness.items()],
+                [
+                    (who, f"{offset:+.2f}".replace(".", ","))
+                    for who, offset in report.overall.strictness.items()
+                ],
                 columns=["Vurderer", "Avvik"],
             ),
             hide_index=True,
         )
     st.markdown("**Forslag mot vurderernes konsensus (median)**")
     st.dataframe(
-        agreement_table(report.suggestions_per_criterion, report.suggestions_overall, titles),
+        shown_frame(agreement_table(report.suggestions_per_criterion, report.suggestions_overall, titles)),
         hide_index=True,
         height="content",
     )
@@ -247,7 +291,7 @@ def _results(calibration: CalibrationService, found: Round, results: RoundResult
                             found.rubric_id, criterion.id, text, round_id=found.round_id
                         )
                     except ValueError as e:
-                        st.error(f"Ikke lagret: {e}")
+                        st.error("Ikke lagret: " + in_norwegian(e, ROUND_ERRORS, "sjekk teksten."))
                     else:
                         st.success("Tolkningen er lagret og vises som veiledning i neste runde.")
 
@@ -261,7 +305,12 @@ def _interpretations(calibration: CalibrationService, found: Round) -> None:
         st.dataframe(
             pd.DataFrame(
                 [
-                    (titles.get(i.criterion_id, i.criterion_id), i.text, i.decided_by, i.decided_at)
+                    (
+                        titles.get(i.criterion_id, i.criterion_id),
+                        i.text,
+                        i.decided_by,
+                        shown_time(i.decided_at),
+                    )
                     for i in history
                 ],
                 columns=["Kriterium", "Tolkning", "Vedtatt av", "Tidspunkt"],

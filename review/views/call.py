@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import streamlit as st
+import streamlit.components.v1 as components
 
-from review.access import AccessDenied, allowed
-from review.comparison import compare_reviews, parse_segment_comments
+from lydlogg.access import AccessDenied, allowed
+from lydlogg.formatting import clock, score_text
+from lydlogg.formatting import yes_no as yes_no_text
+from lydlogg.settings import TranscriptQualitySettings
+from review.comparison import compare_reviews, parse_segment_comments, reviewer_names, unanchored_lines
+from review.drafts import Draft, DraftStore, draft_to_json
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import QUALITY_LABELS, ROLE_LABELS, clock, md_text, playable_audio, value_label
+from review.views.common import (
+    QUALITY_LABELS,
+    ROLE_LABELS,
+    SERVICE_LABELS,
+    md_text,
+    no_form_text,
+    page_link,
+    playable_audio,
+    shown_time,
+    value_label,
+)
 from review.views.episode import show_timeline
+from review.views.inbox import SAVED_FILTERS
 from review.views.player import player
 from review.views.transcript_html import transcript_rows
-from rubrics import load_rubrics
+from rubrics import choose_rubric, load_rubrics, rubric_services
 
 
 @st.cache_resource
@@ -35,9 +51,11 @@ def _render(service: ReviewService) -> None:
     except AccessDenied:
         st.error("ingen tilgang")
         return
+    if allowed(service.user, "list_calls"):  # back to the inbox with the filters it had
+        page_link("review/views/innboks.py", "◀ Innboksen", st.session_state.get(SAVED_FILTERS))
     st.title(f"Samtale {md_text(call_id)}")
     st.caption(
-        f"{info.service or '–'} · {info.started_at} · operatør {md_text(info.operator_id or '–')} · "
+        f"{SERVICE_LABELS.get(info.service or '', '–')} · {shown_time(info.started_at)} · operatør {md_text(info.operator_id or '–')} · "
         f"{clock(info.duration_s)}"
     )
     if allowed(service.user, "view_episodes"):
@@ -83,7 +101,7 @@ def _render(service: ReviewService) -> None:
                 if seg is not None:
                     notes.setdefault(seg, []).append(f"{review.reviewer}: {text}")
         corrected = service.corrected_segments(call_id)
-        quality, overall = _quality_marks(transcript.segments, corrected)
+        quality, overall = _quality_marks(transcript.segments, corrected, service.settings.transcript_quality)
         if overall is not None:
             st.caption(f"Transkripsjonskvalitet: {overall}")
         st.caption(
@@ -103,7 +121,7 @@ def _render(service: ReviewService) -> None:
             )
         _measures(service.conversation_measures(call_id))
     with right:
-        _review_form(service, call_id, rubric_id, suggestions, transcript)
+        _review_form(service, call_id, rubric_id, suggestions, transcript, info.service)
         advice_section.render_call_section(service, call_id)
         if allowed(service.user, "correct_transcript"):
             _correction_form(service, call_id, transcript)
@@ -130,12 +148,12 @@ def _measures(m) -> None:  # noqa: ANN001 - ConversationMeasures | None
         st.caption(f"Lengste monolog fra personalet: {clock(m.longest_staff_monologue_s)}.")
 
 
-def _quality_marks(segments, corrected: set[int]) -> tuple[dict[int, tuple[str, float]], str | None]:
+def _quality_marks(
+    segments, corrected: set[int], marks: TranscriptQualitySettings
+) -> tuple[dict[int, tuple[str, float]], str | None]:
     """Per recognised segment its quality level and estimate, and the call's line for the caption."""
-    from lydlogg.settings import load_settings
     from transcription.quality import call_quality, quality_level, segment_quality
 
-    marks = load_settings(None).transcript_quality
     levels = {}
     for i, seg in enumerate(segments):
         q = None if i in corrected or not seg.words else segment_quality(seg)
@@ -175,6 +193,17 @@ def _correction_form(service: ReviewService, call_id: str, transcript) -> None:
             st.rerun()
 
 
+def comparison_text(table, yes_no: list[bool]):  # noqa: ANN001, ANN201 - pandas DataFrame in and out
+    """The comparison's values as the form shows them (``ja``/``nei``, ``ikke aktuelt``), one row per
+    criterion in rubric order; ``Ulik`` as ``ja``/``nei``."""
+    values = [c for c in table.columns if c not in ("Kriterium", "Ulik")]
+    shown = table.astype(object).copy()
+    for column in values:
+        shown[column] = [score_text(v, yn) for v, yn in zip(table[column], yes_no, strict=True)]
+    shown["Ulik"] = table["Ulik"].map(yes_no_text)
+    return shown
+
+
 def _comparison(service: ReviewService, call_id: str, loaded) -> None:
     """After a self-review: the user's values beside the others', differences marked."""
     reviews = service.reviews(call_id)
@@ -184,23 +213,46 @@ def _comparison(service: ReviewService, call_id: str, loaded) -> None:
         return
     st.subheader("Egenvurdering mot veileder")
     table = compare_reviews(own, others, [(c.id, c.title) for c in loaded.rubric.criteria])
-    st.dataframe(table.style.apply(lambda row: ["background-color: #fde8e8" if row["Ulik"] else ""] * len(row), axis=1),
-                 hide_index=True)  # fmt: skip
+    shown = comparison_text(table, [c.scale.type == "yes_no" for c in loaded.rubric.criteria])
+    names = reviewer_names(service.db_path, [o.reviewer for o in others])
+    shown = shown.rename(columns=names)
+    st.dataframe(shown.style.apply(lambda row: ["background-color: #fde8e8" if row["Ulik"] == "ja" else ""] * len(row),
+                                   axis=1), hide_index=True)  # fmt: skip
     for other in others:
         if other.overall_comment:
-            st.caption(f"{md_text(other.reviewer)}:")
+            st.caption(f"{md_text(names.get(other.reviewer, other.reviewer))}:")
             st.text(other.overall_comment)
 
 
+@st.fragment  # a choice reruns the form only, not the transcript and player beside it
 def _review_form(
-    service: ReviewService, call_id: str, rubric_id: str | None, suggestions, transcript=None
+    service: ReviewService,
+    call_id: str,
+    rubric_id: str | None,
+    suggestions,
+    transcript=None,
+    call_service=None,
+) -> None:
+    with service.batch():  # a rerun of the fragment alone: one connection for its reads
+        _form(service, call_id, rubric_id, suggestions, transcript, call_service)
+
+
+def _form(
+    service: ReviewService,
+    call_id: str,
+    rubric_id: str | None,
+    suggestions,
+    transcript=None,
+    call_service=None,
 ) -> None:
     st.subheader("Vurdering")
     rubrics = _rubrics()
-    if rubric_id is None or rubric_id not in rubrics:
-        st.info("Ingen forslag ennå. Kjør `lydlogg score`.")
+    loaded = rubrics.get(rubric_id) if rubric_id else choose_rubric(rubrics, call_service)
+    if loaded is None:
+        st.info(no_form_text(call_service, call_service in rubric_services(rubrics)))
         return
-    loaded = rubrics[rubric_id]
+    if rubric_id is None:
+        st.caption(no_form_text(call_service, True) + " Du kan vurdere samtalen uten forslag.")
     suggested = {s.criterion_id: s for s in suggestions}
     kind = "peer" if allowed(service.user, "peer_review") else "self"
     if not allowed(service.user, f"{kind}_review"):
@@ -208,24 +260,40 @@ def _review_form(
     existing = next(
         (r for r in service.reviews(call_id) if r.reviewer == service.user.username and r.kind == kind), None
     )
+    drafts = DraftStore(service.db_path, service.user)
+    criteria = loaded.rubric.criteria
+    baseline = _baseline(kind, criteria, existing, suggested)
+    keys = _form_keys(call_id)
+    fresh = f"crit-{call_id}-{criteria[0].id}" not in st.session_state  # first run of this visit to the page
+    if fresh:
+        draft = drafts.load(call_id, kind)
+        newer = draft is not None and (existing is None or draft.updated_at is None
+                                       or draft.updated_at > existing.created_at)  # fmt: skip
+        st.session_state[keys["start"]] = draft if newer and not draft.same_form(baseline) else baseline
+        st.session_state[keys["restored"]] = newer and not draft.same_form(baseline)
+    start: Draft = st.session_state[keys["start"]]
+    top = st.container()
     agreed = service.guidance(loaded.rubric.id)
-    with st.form("review"):
-        values: dict[str, int | None] = {}
-        reasons: dict[str, str] = {}
-        for criterion in loaded.rubric.criteria:
+    values: dict[str, int | None] = {}
+    answered: dict[str, int | None] = {}
+    reasons: dict[str, str] = {}
+    with st.container(height=560, border=True):  # the criteria scroll beside the transcript
+        for number, criterion in enumerate(criteria, start=1):
             yes_no = criterion.scale.type == "yes_no"
-            options: list[int | None] = list(criterion.scale.values) + (
-                [None] if criterion.scale.not_applicable else []
-            )
+            options: list[int | str] = list(criterion.scale.values) + (
+                [NOT_APPLICABLE] if criterion.scale.not_applicable else []
+            )  # «ikke aktuelt» has its own option, so that no choice (None) stays apart from it
             s = suggested.get(criterion.id)
-            current = existing.values.get(criterion.id) if existing else (s.value if s else None)
-            index = options.index(current) if current in options else 0
-            if existing is None and s is not None and s.abstained:
-                index = None  # no value preselected: the reviewer listens and chooses
-            values[criterion.id] = st.radio(
-                criterion.title, options, index=index, horizontal=True, key=f"crit-{criterion.id}",
-                format_func=lambda v, yn=yes_no: value_label(v, yn),
+            wanted = start.values.get(criterion.id, "")
+            wanted = NOT_APPLICABLE if wanted is None else wanted
+            chosen = st.radio(
+                f"{number}. {criterion.title}", options, index=options.index(wanted) if wanted in options else None,
+                horizontal=True, key=f"crit-{call_id}-{criterion.id}",
+                format_func=lambda v, yn=yes_no: value_label(None if v == NOT_APPLICABLE else v, yn),
             )  # fmt: skip
+            values[criterion.id] = None if chosen in (None, NOT_APPLICABLE) else chosen
+            if chosen is not None:
+                answered[criterion.id] = values[criterion.id]
             if criterion.id in agreed:
                 st.caption(f"Omforent tolkning: {md_text(agreed[criterion.id])}")
             if s is not None:
@@ -239,28 +307,118 @@ def _review_form(
                         st.caption(f"«{md_text(ev['text'])}» ({clock(ev['start'])})")
                     reasons[criterion.id] = st.text_input(
                         "Uenig i forslaget? Hvorfor (én linje, f.eks. «feil bevis», «sa det til kollega», «dialekt»)",
-                        key=f"why-{criterion.id}", max_chars=200,
+                        key=f"why-{call_id}-{criterion.id}", max_chars=200, value=start.reasons.get(criterion.id, ""),
                     )  # fmt: skip
-        overall = st.text_area("Samlet kommentar", value=(existing.overall_comment or "") if existing else "")
-        anchored = st.text_area(
-            "Kommentarer til segmenter (én per linje, «12: tekst»)",
-            value="\n".join(f"{seg + 1}: {text}" for seg, _at, text in existing.comments if seg is not None)
-            if existing
-            else "",
+    overall = st.text_area("Samlet kommentar", value=start.overall_comment, key=keys["overall"])
+    anchored = st.text_area(
+        "Kommentarer til segmenter (én per linje, «12: tekst»)", value=start.segment_comments,
+        key=keys["anchored"],
+    )  # fmt: skip
+    bottom = st.button("Lagre vurdering", key="lagre-bunn", type="primary")
+    now = Draft(kind, answered, reasons, overall, anchored)
+    with top:
+        st.caption(
+            "Tab går fra kriterium til kriterium; et tall, «j» (ja) eller «n» (nei) velger verdien. "
+            "Valgene lagres som utkast mens du arbeider; «Lagre vurdering» her eller nederst lagrer vurderingen."
         )
-        unanswered = [
-            c.title for c in loaded.rubric.criteria if values[c.id] is None and not c.scale.not_applicable
-        ]
-        if st.form_submit_button("Lagre vurdering"):
-            service.save_review(
-                call_id, kind=kind, rubric_id=loaded.rubric.id, rubric_version=loaded.rubric.version,
-                rubric_sha256=loaded.sha256, values=values,
-                suggested={k: v.value for k, v in suggested.items()}, overall_comment=overall or None,
-                comments=parse_segment_comments(anchored, transcript) if transcript else None,
-                reasons=reasons,
-            )  # fmt: skip
-            st.success("Vurderingen er lagret.")
-            if unanswered:  # abstained suggestions the reviewer left open are saved as missing, not as zero
-                st.warning(f"Lagret uten verdi (ikke vurdert) for: {', '.join(unanswered)}")
+        if st.session_state.get(keys["restored"]):
+            left, right = st.columns([3, 1])
+            left.info("Du hadde et ulagret utkast til denne vurderingen. Det er hentet tilbake.")
+            if right.button("Forkast utkastet", key="forkast-utkast"):
+                drafts.discard(call_id)
+                for key in [
+                    k for k in st.session_state if str(k).startswith((f"crit-{call_id}-", f"why-{call_id}-"))
+                ] + list(keys.values()):
+                    st.session_state.pop(key, None)
+                st.rerun()
+        saving = st.button("Lagre vurdering", key="lagre-topp", type="primary") or bottom
+        components.html(f"<script>{_KEYS}</script>", height=0)  # number keys choose a value
+        if saving:
+            _save(service, drafts, call_id, kind, loaded, criteria, values, suggested, now, transcript, keys)
+        else:
+            _keep_draft(drafts, call_id, now, baseline, keys)
     if kind == "self":
         _comparison(service, call_id, loaded)
+
+
+NOT_APPLICABLE = "ikke aktuelt"  # the radio option for a criterion that does not apply
+# Keyboard: in a criterion's radio group (reached with Tab), a digit picks the option with that
+# label, "j" and "n" pick ja and nei. Installed once on the page from a zero-height component.
+_KEYS = """
+const doc = window.parent.document;
+if (!doc.lydloggKeys) {
+  doc.lydloggKeys = true;
+  doc.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const group = e.target && e.target.closest && e.target.closest("[role=radiogroup]");
+    if (!group) return;
+    const wanted = {j: "ja", n: "nei"}[e.key] || e.key;
+    const label = [...group.querySelectorAll("label")].find((l) => l.innerText.trim() === wanted);
+    if (label) { label.click(); e.preventDefault(); }
+  });
+}
+"""
+
+
+def _form_keys(call_id: str) -> dict[str, str]:
+    """Session keys of the review form of one call."""
+    return {
+        "start": f"utkast-start-{call_id}",
+        "restored": f"utkast-hentet-{call_id}",
+        "overall": f"samlet-{call_id}",
+        "anchored": f"segmentkommentarer-{call_id}",
+        "written": f"utkast-skrevet-{call_id}",
+    }
+
+
+def _keep_draft(drafts: DraftStore, call_id: str, now: Draft, baseline: Draft, keys: dict[str, str]) -> None:
+    """Keep the form as a draft when it differs from the saved state (nothing lost when the reviewer
+    leaves the page); forget the draft when they have changed everything back. Writes only changes."""
+    state, before = draft_to_json(now), st.session_state.get(keys["written"])
+    if before == state:
+        return
+    if not now.same_form(baseline):
+        drafts.keep(call_id, now)
+    elif before is not None or st.session_state.get(keys["restored"]):
+        drafts.discard(call_id)  # changed back to what is saved: no draft to offer
+    st.session_state[keys["written"]] = state
+
+
+def _baseline(kind: str, criteria, existing, suggested) -> Draft:  # noqa: ANN001 - rubric criteria, Review
+    """The form before any change: the saved review, or else the (not abstaining) suggestions."""
+    if existing is not None:
+        saved = {c.id: existing.values[c.id] for c in criteria if c.id in existing.values
+                 and (existing.values[c.id] is not None or c.scale.not_applicable)}  # fmt: skip
+        return Draft(
+            kind, saved, {},
+            existing.overall_comment or "",
+            "\n".join(f"{seg + 1}: {text}" for seg, _at, text in existing.comments if seg is not None),
+        )  # fmt: skip
+    return Draft(kind, {c: s.value for c, s in suggested.items() if not s.abstained})
+
+
+def _save(service, drafts, call_id, kind, loaded, criteria, values, suggested, now, transcript, keys) -> None:  # noqa: ANN001, PLR0913
+    """Save the review unless a comment line names no segment; the draft goes once it is saved."""
+    count = len(transcript.segments) if transcript else 0
+    if bad := unanchored_lines(now.segment_comments, count):
+        drafts.keep(call_id, now)
+        st.error(
+            "Ikke lagret: hver linje i «Kommentarer til segmenter» må begynne med et segmentnummer fra 1 til "
+            f"{count}, som «12: tekst». Rett disse linjene, eller flytt dem til «Samlet kommentar»: "
+            + "; ".join(f"«{md_text(line)}»" for line in bad)
+        )
+        return
+    unanswered = [c.title for c in criteria if c.id not in now.values]
+    service.save_review(
+        call_id, kind=kind, rubric_id=loaded.rubric.id, rubric_version=loaded.rubric.version,
+        rubric_sha256=loaded.sha256, values=values,
+        suggested={k: v.value for k, v in suggested.items()}, overall_comment=now.overall_comment or None,
+        comments=parse_segment_comments(now.segment_comments, transcript) if transcript else None,
+        reasons=now.reasons,
+    )  # fmt: skip
+    drafts.discard(call_id)
+    st.session_state[keys["start"]] = now
+    st.session_state[keys["restored"]] = False
+    st.success("Vurderingen er lagret.")
+    if unanswered:  # abstained suggestions the reviewer left open are saved as missing, not as zero
+        st.warning(f"Lagret uten verdi (ikke vurdert) for: {', '.join(unanswered)}")

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from anonymise import KINDS, Redaction
+from anonymise import KINDS, Redaction, anonymise_text, find_identifiers
 from anonymise.transcript import segment_offsets
-from review.access import AccessDenied, allowed
+from lydlogg.access import AccessDenied, allowed
+from lydlogg.formatting import clock, score_text
 from review.case_package import PackageError
-from review.cases import CaseLibraryService, CaseSettings, word_range_redaction, word_tokens
+from review.cases import CaseLibraryService, word_range_redaction, word_tokens
 from review.service import ReviewService
-from review.views.common import ROLE_LABELS, SERVICE_LABELS, clock, md_text
+from review.views.common import ROLE_LABELS, SERVICE_LABELS, formatted_text, md_text, shown_time
 from transcription.types import Transcript
 
 __all__ = ["highlighted_segments", "render_library", "render_publish", "service_for"]
@@ -35,11 +36,8 @@ _KIND_LABELS = {
 
 def service_for(review: ReviewService) -> CaseLibraryService:
     """The case library for the logged-in user, with the installation's settings."""
-    from lydlogg.settings import load_settings
-
-    root = load_settings(None, db_path=review.db_path)
-    settings = getattr(root, "cases", None) or CaseSettings()
-    return CaseLibraryService(review.db_path, review.user, settings, root.anonymise)
+    root = review.settings
+    return CaseLibraryService(review.db_path, review.user, root.cases, root.anonymise, review=review)
 
 
 _md = md_text  # one escaping rule for every page (review.views.common)
@@ -164,10 +162,26 @@ def _add_redaction(call_id: str, transcript: Transcript, redactions: list[Redact
 
 def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Redaction]) -> None:
     st.subheader("Publiser")
+    title = st.text_input("Tittel", key=f"tittel-{call_id}")
+    points = st.text_area(
+        "Læringspunkter",
+        key=f"laering-{call_id}",
+        help="Linjeskift og lister («- punkt», «1. punkt») beholdes.",
+    )
+    tags = st.multiselect(
+        "Stikkord",
+        library.tags(),
+        accept_new_options=True,
+        key=f"stikkord-{call_id}",
+        placeholder="Velg eller skriv stikkord",
+    )
+    title_redactions = _own_text_proposals(call_id, "tittel", "tittelen", title.strip())
+    points_redactions = _own_text_proposals(call_id, "laering", "læringspunktene", points.strip())
+    st.markdown("**Slik blir tittel og læringspunkter publisert**")
+    with st.container(border=True):
+        st.markdown(f"**{md_text(anonymise_text(title.strip(), title_redactions)) or '–'}**")
+        st.markdown(formatted_text(anonymise_text(points.strip(), points_redactions)) or "–")
     with st.form(f"publiser-{call_id}"):
-        title = st.text_input("Tittel", key=f"tittel-{call_id}")
-        points = st.text_area("Læringspunkter", key=f"laering-{call_id}")
-        tags = st.multiselect("Stikkord", library.tags(), accept_new_options=True, key=f"stikkord-{call_id}")
         confirmed = st.checkbox(
             "Jeg har kontrollert alle sladdinger, og kasuset identifiserer ingen pasient, innringer eller ansatt.",
             key=f"bekreft-{call_id}",
@@ -180,7 +194,8 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
     try:
         draft = st.session_state[f"kasus-utkast-{call_id}"]
         case_id = library.publish(call_id, redactions, title=title, learning_points=points, tags=tags,
-                                  confirmed=True, draft_sha256=draft.text_sha256)  # fmt: skip
+                                  confirmed=True, draft_sha256=draft.text_sha256,
+                                  title_redactions=title_redactions, points_redactions=points_redactions)  # fmt: skip
     except AccessDenied:
         st.error("ingen tilgang")
         return
@@ -191,6 +206,18 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
         return
     st.success(f"Kasuset er publisert ({case_id}).")
     st.markdown(f"[Åpne kasuset i kasusbiblioteket](kasus?kasus={case_id})")
+
+
+def _own_text_proposals(call_id: str, key: str, where: str, text: str) -> list[Redaction]:
+    """The anonymiser's proposals for the trainer's own text, each accepted (the default) or
+    rejected with a checkbox, as for the transcript; the accepted ones are returned."""
+    proposals = find_identifiers(text) if text else []
+    accepted = []
+    for r in proposals:
+        label = f"Sladd «{text[r.start : r.end]}» ({_KIND_LABELS[r.kind].lower()}) i {where}"
+        if st.checkbox(label, value=True, key=f"egen-{key}-{call_id}-{r.start}-{r.end}-{r.kind}"):
+            accepted.append(r)
+    return accepted
 
 
 def _reason(error: ValueError) -> str:
@@ -232,7 +259,7 @@ def _search(library: CaseLibraryService) -> None:
     st.title("Kasusbibliotek")
     text = st.text_input("Søk i tekst", key="kasus-sok")
     left, middle, right = st.columns(3)
-    tags = left.multiselect("Stikkord", library.tags(), key="kasus-stikkord")
+    tags = left.multiselect("Stikkord", library.tags(), key="kasus-stikkord", placeholder="Alle stikkord")
     service = middle.selectbox(
         "Tjeneste", [None, *SERVICE_LABELS], format_func=lambda s: "Alle" if s is None else SERVICE_LABELS[s],
         key="kasus-tjeneste",
@@ -259,7 +286,7 @@ def _search(library: CaseLibraryService) -> None:
             "Tittel": found["title"],
             "Tjeneste": found["service"].map(lambda s: SERVICE_LABELS.get(s, "–")),
             "Stikkord": found["tags"].map(lambda t: ", ".join(t)),
-            "Publisert": found["published_at"],
+            "Publisert": found["published_at"].map(shown_time),
             "Importert": found["imported"].map({True: "ja", False: "nei"}),
         }
     )
@@ -294,7 +321,7 @@ def _case(library: CaseLibraryService, case_id: str) -> None:
     if audio is not None:
         st.audio(str(audio))
     st.subheader("Læringspunkter")
-    st.markdown(_md(content.learning_points) or "–")
+    st.markdown(formatted_text(content.learning_points) or "–")
     st.subheader("Samtalen")
     for seg in content.transcript.segments:
         st.markdown(f"**{clock(seg.start)} {ROLE_LABELS.get(seg.role or '', 'Ukjent')}:** {_md(seg.text)}")
@@ -307,7 +334,7 @@ def _case(library: CaseLibraryService, case_id: str) -> None:
     ]  # fmt: skip
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     for note in a.get("overall", []):
-        st.markdown(f"**{_md(note['reviewer'])}:** {_md(note['text'])}")
+        st.markdown(f"**{_md(note['reviewer'])}:**  \n{formatted_text(note['text'])}")
     for note in a.get("comments", []):
         at = "" if note.get("at_s") is None else f"{clock(note['at_s'])} · "
         seg = note.get("segment_index")
@@ -323,9 +350,7 @@ def _case(library: CaseLibraryService, case_id: str) -> None:
 
 
 def _label(value: int | None, yes_no: bool) -> str:
-    if value is None:
-        return "–"
-    return ("ja" if value == 1 else "nei") if yes_no else str(value)
+    return score_text(value, yes_no, missing="–")
 
 
 def _import(library: CaseLibraryService) -> None:

@@ -5,17 +5,19 @@ for operators and doctors."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from lydlogg.episode_report import pdf_available
-from review.access import allowed
-from review.dashboard import METRICS, SOURCES, DashboardService, DashboardSettings, Overview, team_view
+from lydlogg.access import allowed
+from lydlogg.documents import pdf_available
+from lydlogg.formatting import number_text
+from review.dashboard import METRICS, SOURCES, DashboardService, Overview, team_view
 from review.monthly_report import month_label, monthly_html, monthly_pdf
 from review.service import ReviewService
-from review.views.common import SERVICE_LABELS, number_text
+from review.views.common import NO_DATABASE, SERVICE_LABELS, shown_frame
 
 _METRIC = {m.id: m for m in METRICS}
 _ROWS = {"operator": "Operatør", "team_median": "Median i laget"}
@@ -64,22 +66,17 @@ def table(df: pd.DataFrame) -> None:
     # Shares and means as text ("33 %", "2,3", "–"); counts stay numbers, shown without decimals.
     shown = shown.assign(**{c: shown[c].map(lambda v, k=kind: number_text(v, k))
                             for c, kind in _NUMBER_KINDS.items() if c in shown and kind != "count"})  # fmt: skip
-    counts = {COLUMNS[c]: st.column_config.NumberColumn(format="%d") for c, k in _NUMBER_KINDS.items()
-              if k == "count" and c in shown and c in COLUMNS}  # fmt: skip
     st.dataframe(
-        shown[[c for c in COLUMNS if c in shown]].rename(columns=COLUMNS),
-        hide_index=True,
-        column_config=counts,
+        shown_frame(shown[[c for c in COLUMNS if c in shown]]).rename(columns=COLUMNS), hide_index=True
     )
 
 
 def service_for(review: ReviewService) -> DashboardService:
     """The dashboard service for the logged-in user, with the installation's settings."""
-    from lydlogg.settings import load_settings
-
-    root = load_settings(None, db_path=review.db_path)
-    settings = getattr(root, "dashboard", None) or DashboardSettings()
-    return DashboardService(review.db_path, review.user, settings, window_hours=root.episodes.window_hours)
+    root = review.settings
+    return DashboardService(
+        review.db_path, review.user, root.dashboard, window_hours=root.episodes.window_hours
+    )
 
 
 def _parquet(df: pd.DataFrame) -> bytes:
@@ -318,7 +315,9 @@ def _conversation(service: DashboardService) -> None:
     if figures.empty:
         st.info("Ingen transkriberte samtaler med roller ennå.")
         return
-    st.dataframe(figures.rename(columns=CONVERSATION_LABELS), hide_index=True, width="stretch")
+    named = figures.assign(service=_service_names(figures["service"])) if "service" in figures else figures
+    shown = shown_frame(named, shares=["silence_share"])
+    st.dataframe(shown.rename(columns=CONVERSATION_LABELS), hide_index=True, width="stretch")
     st.caption(
         "Snitt per samtale. Eksakt på stereoopptak (én part per kanal); på mono er talerskiftene anslått "
         "av diariseringen. Overlapp teller fra 0,3 s; avbrudd: hvem som begynte å snakke mens den andre snakket."
@@ -334,24 +333,21 @@ DATASET_LABELS = {
 }
 
 
-def _data_downloads(service: DashboardService) -> None:
+def _data_downloads(service: DashboardService, key_file: Path) -> None:
     """The review data as files (the same tables as `lydlogg export`); each download is audited."""
     from lydlogg.exports import export_bytes
 
     if not allowed(service.user, "export"):
         st.info("Denne rollen kan ikke laste ned samtaledata.")
         return
-    from lydlogg.settings import load_settings
-
-    root = load_settings(None, db_path=service.db_path)
     name = st.selectbox("Datasett", list(DATASET_LABELS), format_func=DATASET_LABELS.get, key="datasett")
     st.caption("Kolonnene er beskrevet i README. Hver nedlasting føres i revisjonsloggen.")
 
     def offer(column, label: str, fmt: str, suffix: str, mime: str, excel: bool = False) -> None:  # noqa: ANN001
         column.download_button(
             label,
-            lambda: export_bytes(service.db_path, name, fmt, user=service.user, key_file=root.key_file,
-                                 excel=excel, window_hours=root.episodes.window_hours),  # audited when built
+            lambda: export_bytes(service.db_path, name, fmt, user=service.user, key_file=key_file,
+                                 excel=excel, window_hours=service.window_hours),  # audited when built
             file_name=f"{name}{suffix}", mime=mime, key=f"data-{fmt}{'-excel' if excel else ''}-{name}",
         )  # fmt: skip
 
@@ -422,16 +418,17 @@ def _scorer_agreement(service: DashboardService) -> None:
         "Eksakt: andel der forslaget er lik lagret verdi; innen én: høyst ett poeng fra; kappa: vektet. "
         f"«siste» er de siste {s.scorer_agreement_last_n} vurderingene per kriterium."
     )
-    st.dataframe(figures.rename(columns={"criterion_id": "Kriterium", "period": "Periode", "reviews": "Vurderinger",
+    st.dataframe(shown_frame(figures, shares=["exact", "within_one"]).rename(columns={"criterion_id": "Kriterium", "period": "Periode", "reviews": "Vurderinger",
                                   "exact": "Eksakt", "within_one": "Innen én", "kappa": "Kappa",
                                   "under_grense": "Under grense"}), hide_index=True)  # fmt: skip
     downloads(service, figures, "forslag-mot-vurdering")
 
 
-def render(service: DashboardService) -> None:
+def render(service: DashboardService, key_file: Path) -> None:
+    """The overview page; ``key_file`` is the pseudonym key the data downloads use (settings.key_file)."""
     st.title("Oversikt")
     if not service.available():
-        st.info("Ingen database ennå. Kjør `lydlogg ingest` og `lydlogg process`, eller `make demo`.")
+        st.info(NO_DATABASE)
         return
     if not allowed(service.user, "view_dashboard"):
         st.info("Denne rollen har ikke tilgang til oversikten.")
@@ -459,7 +456,7 @@ def render(service: DashboardService) -> None:
         ]
     )
     with data:
-        _data_downloads(service)
+        _data_downloads(service, key_file)
     with quality:
         trends = overview.trends
         st.altair_chart(trend_chart(trends, _metric_choice("kriterium")), width="stretch")

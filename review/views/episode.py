@@ -6,15 +6,27 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from lydlogg.episode_report import PdfUnavailableError, episode_html, html_to_pdf
-from review.access import AccessDenied
+from lydlogg.access import AccessDenied
+from lydlogg.documents import PdfUnavailableError, html_to_pdf
+from lydlogg.episode_report import episode_html
+from lydlogg.formatting import DEFAULT_TIMEZONE, display_time
 from review.service import ReviewService
-from review.views.common import SERVICE_LABELS
+from review.views.common import SERVICE_LABELS, timezone
 
 
-def timeline_chart(episode: pd.DataFrame) -> alt.Chart:
-    """Every contact on a time axis by service, re-contacts nobody recognised in red."""
+def wall_clock_ms(times: pd.Series, zone: str) -> pd.Series:
+    """Times as the wall clock in ``zone`` reads them, in milliseconds since 1970 as if that were UTC:
+    a chart on a UTC scale then shows Norwegian time whatever the browser's own zone."""
+    moments = pd.to_datetime(times, utc=True).dt.tz_convert(zone).dt.tz_localize(None)
+    return (moments - pd.Timestamp("1970-01-01")) // pd.Timedelta(milliseconds=1)
+
+
+def timeline_chart(episode: pd.DataFrame, zone: str = DEFAULT_TIMEZONE) -> alt.Chart:
+    """Every contact on a time axis by service (Norwegian time, 24-hour clock), re-contacts nobody
+    recognised in red."""
     data = episode.assign(
+        tid=wall_clock_ms(episode["started_at"], zone),
+        tidspunkt=episode["started_at"].map(lambda t: display_time(t, zone)),
         tjeneste=episode["service"].map(SERVICE_LABELS).fillna(episode["service"]),
         rekontakt=episode["flagged"].fillna(False).astype(bool).map({True: "ikke fanget opp", False: "–"}),
         forverring=episode["worsening_advice"].astype("Int64").astype(str).replace("<NA>", "–"),
@@ -23,12 +35,14 @@ def timeline_chart(episode: pd.DataFrame) -> alt.Chart:
         alt.Chart(data)
         .mark_circle(size=220)
         .encode(
-            x=alt.X("started_at:T", title="Tidspunkt"),
+            x=alt.X("tid:T", title="Tidspunkt", scale=alt.Scale(type="utc"),
+                    axis=alt.Axis(format="%d.%m. %H:%M", labelAngle=-30)),
             y=alt.Y("tjeneste:N", title="Tjeneste"),
             color=alt.Color("rekontakt:N", title="Rekontakt", scale=alt.Scale(domain=["–", "ikke fanget opp"],
                                                                               range=["#999999", "#d62728"])),
             tooltip=[
                 alt.Tooltip("call_id:N", title="Samtale"),
+                alt.Tooltip("tidspunkt:N", title="Tidspunkt"),
                 alt.Tooltip("contact_number:Q", title="Kontakt nr."),
                 alt.Tooltip("operator_id:N", title="Håndtert av"),
                 alt.Tooltip("urgency:N", title="Hastegrad"),
@@ -48,7 +62,7 @@ def selected_call(selection: dict | None, current: str) -> str | None:
 
 def show_timeline(episode: pd.DataFrame, call_id: str, *, key: str) -> None:
     """The chart; clicking a contact opens that call."""
-    event = st.altair_chart(timeline_chart(episode), on_select="rerun", key=key, width="stretch")
+    event = st.altair_chart(timeline_chart(episode, timezone()), on_select="rerun", key=key, width="stretch")
     chosen = selected_call(event.selection if event else None, call_id)
     if chosen:
         st.query_params["samtale"] = chosen
@@ -77,7 +91,7 @@ def render(service: ReviewService) -> None:
     show_timeline(episode, call_id, key="tidslinje")
     for row in episode.itertuples():
         st.markdown(f"{row.contact_number}. [{row.call_id}](/samtale?samtale={row.call_id})")
-    page = episode_html(episode)
+    page = episode_html(episode, timezone=timezone())
     name = str(episode["episode_id"].iloc[0])
     st.download_button(
         "Last ned episodeoppsummering (HTML)", page, file_name=f"{name}.html", mime="text/html",

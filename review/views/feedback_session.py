@@ -5,14 +5,23 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lydlogg.episode_report import PdfUnavailableError, html_to_pdf
-from review.access import AccessDenied, allowed
+from lydlogg.access import AccessDenied, allowed
+from lydlogg.documents import PdfUnavailableError, html_to_pdf
+from lydlogg.formatting import clock
 from review.advice import handout_section, with_standard_questions
 from review.feedback import FeedbackService, Step, assessment_rows, handout_html, plan_steps
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import ROLE_LABELS, clock, md_text, playable_audio, value_label
-from rubrics import load_rubrics
+from review.views.common import (
+    ROLE_LABELS,
+    SERVICE_LABELS,
+    md_text,
+    no_form_text,
+    playable_audio,
+    shown_time,
+    value_label,
+)
+from rubrics import load_rubrics, rubric_services
 from rubrics.reflection import load_reflection_questions
 
 
@@ -65,7 +74,7 @@ def render(service: ReviewService) -> None:
         return
     rubric_id, suggestions = service.suggestions(call_id)
     if rubric_id not in _rubrics():
-        st.info("Ingen forslag ennå. Kjør `lydlogg score`.")
+        st.info(no_form_text(info.service, info.service in rubric_services(_rubrics())))
         return
     rubric = _rubrics()[rubric_id].rubric
     reviews = service.reviews(call_id)
@@ -76,7 +85,7 @@ def render(service: ReviewService) -> None:
     feedback = FeedbackService(service.db_path, service.user)
     notes = feedback.notes(call_id)
     st.caption(
-        f"Samtale {_md(call_id)} · {info.service or '–'} · {info.started_at} · operatør {_md(info.operator_id or '–')}"
+        f"Samtale {_md(call_id)} · {SERVICE_LABELS.get(info.service or '', '–')} · {shown_time(info.started_at)} · operatør {_md(info.operator_id or '–')}"
     )
     index = _step_number(len(steps))
     back, where, forward = st.columns([1, 3, 1])
@@ -155,8 +164,10 @@ def _closing(service, feedback, call_id, rubric, rows, reviews, steps, notes, ad
                                file_name=f"tilbakemelding-{call_id}.pdf", mime="application/pdf",
                                on_click=service.record_download,
                                args=("feedback handout pdf", call_id))  # fmt: skip
-        except PdfUnavailableError as e:
-            st.warning(f"PDF er ikke tilgjengelig her: {e}")
+        except PdfUnavailableError:
+            st.warning(
+                "PDF er ikke tilgjengelig på denne maskinen (WeasyPrint/Pango mangler); skriv ut HTML-siden."
+            )
 
 
 def _notes(feedback: FeedbackService, call_id: str, step: Step, notes) -> None:

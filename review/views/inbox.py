@@ -7,28 +7,60 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from lydlogg.access import allowed
 from lydlogg.auth import User
-from review.access import allowed
 from review.filters import InboxFilter
 from review.sampling import SamplingPlan
 from review.service import ReviewService
-from review.views.common import QUALITY_LABELS, SERVICE_LABELS, STATUS_LABELS, clock, quality_cell
+from review.views.common import (
+    NO_DATABASE,
+    QUALITY_LABELS,
+    SERVICE_LABELS,
+    STATUS_LABELS,
+    clock,
+    in_norwegian,
+    page_link,
+    quality_cell,
+    shown_time,
+)
 
-COLUMNS = {
-    "lenke": "Samtale",
-    "started_at": "Tidspunkt",
+COLUMNS = {  # the columns that decide the order come first
+    "rekontakt": "Rekontakt",
+    "kontakt": "Kontakt i episode",
+    "spenn": "Episodens spenn",
+    "samtale": "Samtale",
+    "tidspunkt": "Tidspunkt",
     "tjeneste": "Tjeneste",
     "operator_id": "Operatør",
     "varighet": "Varighet",
     "status_no": "Status",
-    "kontakt": "Kontakt i episode",
     "forslag": "Forslag totalt",
     "vurdert": "Vurdert",
     "sikkerhet": "Transkripsjon",
     "usikre": "Kan ikke vurderes",
-    "rekontakt": "Rekontakt",
-    "spenn": "Episodens spenn",
 }
+FILTER_KEYS = ("tjeneste", "operator", "status", "rekontakt", "kvalitet")
+SAVED_FILTERS = "innboks-filtre"  # the inbox's filters, kept for the way back from a call
+ORDER_NOTE = (
+    "Rekontakter som ikke er fanget opp (samme pasient ringte igjen innen episodevinduet) står øverst, "
+    "deretter samtalene etter tidspunkt, eldste først. Klikk på en rad for å åpne samtalen."
+)
+
+
+def chosen_call(selection: object, call_ids: list[str]) -> str | None:
+    """The call a click on an inbox row chose: the table's selection state -> a call id (pure)."""
+    rows = (selection or {}).get("selection", {}).get("rows", []) if isinstance(selection, dict) else []
+    if not rows or not 0 <= rows[0] < len(call_ids):
+        return None
+    return call_ids[rows[0]]
+
+
+def filter_query(query: dict[str, list[str]], saved: dict[str, list[str]] | None) -> dict[str, list[str]]:
+    """The filters to show: the URL's, or when it names none, the ones kept from this session's last
+    visit (so the way back from a call keeps them); pure."""
+    if any(query.get(k) for k in FILTER_KEYS) or saved is None:
+        return query
+    return saved
 
 
 def _stamp(db_path: Path) -> tuple[int, int]:
@@ -47,6 +79,22 @@ def _calls(db_path: str, user: User, stamp: tuple[int, int]) -> pd.DataFrame:
     return ReviewService(Path(db_path), user).calls()
 
 
+# The sampling plan's checks raise in English (the CLI shares them); the page says it in bokmål.
+_SAMPLING_ERRORS = (
+    ("is not YYYY-MM", "Skriv måneden som ÅÅÅÅ-MM, for eksempel 2026-03."),
+    ("per_operator must be at least 1", "Trekk minst én samtale per operatør."),
+    ("at least one reviewer", "Skriv minst én vurderer (brukernavn, kommaseparert)."),
+    ("not active leaders or supervisors: ", "Ikke aktive ledere eller veiledere: "),
+)
+
+
+def sampling_error(error: ValueError) -> str:
+    """A refused sampling plan, in bokmål (names the user typed are kept)."""
+    return in_norwegian(
+        error, _SAMPLING_ERRORS, "Utvalgsplanen kunne ikke lages. Sjekk måned, antall og vurderere."
+    )
+
+
 def _sampling_form(service: ReviewService) -> None:
     with st.expander("Utvalgsplan: tilfeldige samtaler per operatør"), st.form("sampling"):
         month = st.text_input("Måned (ÅÅÅÅ-MM)")
@@ -61,13 +109,13 @@ def _sampling_form(service: ReviewService) -> None:
                 )
                 st.success(f"{len(tasks)} samtaler trukket i plan {plan.plan_id}.")
             except ValueError as e:
-                st.error(str(e))
+                st.error(sampling_error(e))
 
 
 def render(service: ReviewService) -> None:
     st.title("Innboks")
     if not service.available():
-        st.info("Ingen database ennå. Kjør `lydlogg ingest` og `lydlogg process`, eller `make demo`.")
+        st.info(NO_DATABASE)
         return
     if not allowed(service.user, "list_calls"):
         st.info("Denne rollen har ikke tilgang til samtaler.")
@@ -76,8 +124,10 @@ def render(service: ReviewService) -> None:
     open_tasks = tasks[~tasks["done"]]
     if not open_tasks.empty:
         st.subheader(f"Mine vurderingsoppgaver ({len(open_tasks)})")
-        for task in open_tasks.itertuples():
-            st.markdown(f"- [{task.call_id}](/samtale?samtale={task.call_id}) ({task.plan_id})")
+        for task in open_tasks.itertuples():  # a page link opens the call in this tab
+            page_link(
+                "review/views/samtale.py", f"{task.call_id} ({task.plan_id})", {"samtale": task.call_id}
+            )
     if allowed(service.user, "plan_sampling"):
         _sampling_form(service)
     calls = _calls(str(service.db_path), service.user, _stamp(service.db_path))
@@ -85,7 +135,9 @@ def render(service: ReviewService) -> None:
         st.info("Ingen samtaler å vise.")
         return
     current = InboxFilter.from_query(
-        {k: st.query_params.get_all(k) for k in ("tjeneste", "operator", "status", "rekontakt", "kvalitet")}
+        filter_query(
+            {k: st.query_params.get_all(k) for k in FILTER_KEYS}, st.session_state.get(SAVED_FILTERS)
+        )
     )
     columns = st.columns(5)
     services = sorted(calls["service"].dropna().unique())
@@ -93,25 +145,27 @@ def render(service: ReviewService) -> None:
     statuses = sorted(calls["status"].dropna().unique())
     chosen = InboxFilter(
         services=tuple(columns[0].multiselect("Tjeneste", services, default=[s for s in current.services if s in services],
-                                              format_func=lambda s: SERVICE_LABELS.get(s, s))),
-        operators=tuple(columns[1].multiselect("Operatør", operators,
+                                              format_func=lambda s: SERVICE_LABELS.get(s, s), placeholder="Alle tjenester")),
+        operators=tuple(columns[1].multiselect("Operatør", operators, placeholder="Alle operatører",
                                                default=[o for o in current.operators if o in operators])),
         statuses=tuple(columns[2].multiselect("Status", statuses, default=[s for s in current.statuses if s in statuses],
-                                              format_func=lambda s: STATUS_LABELS.get(s, s))),
+                                              format_func=lambda s: STATUS_LABELS.get(s, s), placeholder="Alle")),
         qualities=tuple(columns[3].multiselect("Transkripsjonskvalitet", list(QUALITY_LABELS),
                                                default=[q for q in current.qualities if q in QUALITY_LABELS],
-                                               format_func=QUALITY_LABELS.get)),
+                                               format_func=QUALITY_LABELS.get, placeholder="Alle")),
         only_flagged=columns[4].checkbox("Bare rekontakter ikke fanget opp", value=current.only_flagged),
     )  # fmt: skip
-    for key in ("tjeneste", "operator", "status", "rekontakt", "kvalitet"):
+    for key in FILTER_KEYS:
         st.query_params.pop(key, None)
     st.query_params.update(chosen.to_query())
+    st.session_state[SAVED_FILTERS] = chosen.to_query()
     shown = chosen.apply(calls)
     table = shown.assign(
+        tidspunkt=shown["started_at"].map(shown_time),
         tjeneste=shown["service"].map(SERVICE_LABELS).fillna("–"),
         status_no=shown["status"].map(STATUS_LABELS).fillna(shown["status"]),
         varighet=shown["duration_s"].map(clock),
-        lenke=shown["call_id"].map(lambda c: f"/samtale?samtale={c}"),
+        samtale=shown["call_id"],
         kontakt=[
             f"{int(n)} av {int(size)}" if pd.notna(size) and size > 1 else ""
             for n, size in zip(shown["contact_number"], shown["episode_size"], strict=True)
@@ -132,10 +186,17 @@ def render(service: ReviewService) -> None:
             for span, size in zip(shown["episode_span_hours"], shown["episode_size"], strict=True)
         ],
     )
-    st.dataframe(
+    st.caption(ORDER_NOTE)
+    event = st.dataframe(
         table[list(COLUMNS)].rename(columns=COLUMNS),
-        column_config={"Samtale": st.column_config.LinkColumn(display_text=r"samtale=(.*)")},
+        column_config={"Rekontakt": st.column_config.TextColumn(width="medium")},
         hide_index=True,
         width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="innboks-tabell",
     )
     st.caption(f"{len(shown)} av {len(calls)} samtaler")
+    call_id = chosen_call(event, shown["call_id"].tolist())
+    if call_id is not None:  # one click opens the call in this tab; the filters stay in the session
+        st.switch_page("review/views/samtale.py", query_params={"samtale": call_id})

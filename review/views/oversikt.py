@@ -4,5 +4,6 @@ import streamlit as st
 
 from review.views import advice_section, dashboard
 
-dashboard.render(dashboard.service_for(st.session_state["service"]))
-advice_section.render_overview(st.session_state["service"])
+review = st.session_state["service"]
+dashboard.render(dashboard.service_for(review), review.settings.key_file)
+advice_section.render_overview(review)

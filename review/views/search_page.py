@@ -7,10 +7,11 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from review.access import AccessDenied
+from lydlogg.access import AccessDenied
+from lydlogg.formatting import clock
 from review.search import SearchQuery
 from review.service import ReviewService
-from review.views.common import ROLE_LABELS, SERVICE_LABELS, clock
+from review.views.common import ROLE_LABELS, SERVICE_LABELS, shown_time
 
 ROLE_CHOICES = {
     "": "alle",
@@ -32,7 +33,7 @@ def hits_table(hits: pd.DataFrame) -> pd.DataFrame:
                 for c, t in zip(hits["call_id"], hits["start_s"], strict=True)
             ],
             "Samtale": hits["call_id"],
-            "Tid": [t.strftime("%Y-%m-%d %H:%M") if pd.notna(t) else "–" for t in hits["started_at"]],
+            "Tid": hits["started_at"].map(shown_time),
             "Tjeneste": hits["service"].map(SERVICE_LABELS).fillna("–"),
             "Operatør": hits["operator_id"].fillna("–"),
             "Ved": hits["start_s"].map(clock),

@@ -6,16 +6,17 @@ component. Clicking a segment seeks the page's audio player (the first ``<audio>
 document, which the component may reach because Streamlit's component frames are same-origin)
 and starts it; the segment being played is highlighted as the audio runs.
 
-Everything that comes from a transcript, a correction or a comment is escaped: no user text is
-ever rendered as HTML.
+The rows and the page are the templates ``transcript_rows.html`` and ``transcript.html``
+(``lydlogg/templates/``), which escape everything that comes from a transcript, a correction or a
+comment: no user text is ever rendered as HTML.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from html import escape
 
-from review.views.common import CHANNEL_LABELS, LOW_CONFIDENCE, ROLE_LABELS, clock
+from lydlogg.documents import Markup, render_html
+from review.views.common import CHANNEL_LABELS, LOW_CONFIDENCE, ROLE_LABELS
 from transcription.types import Segment
 
 __all__ = ["transcript_html", "transcript_rows"]
@@ -69,17 +70,6 @@ setInterval(() => {
 """
 
 
-def _words_html(segment: Segment) -> str:
-    if not segment.words:
-        return escape(segment.text)
-    return " ".join(
-        f'<span class="low" title="usikkert ord">{escape(w.text.strip())}</span>'
-        if w.probability < LOW_CONFIDENCE
-        else escape(w.text.strip())
-        for w in segment.words
-    )
-
-
 _MARK_TEXT = {"dårlig": "hørt dårlig – lytt", "usikker": "usikker gjenkjenning"}
 
 
@@ -104,39 +94,32 @@ def transcript_rows(
     listen = listen or {}
     rows = []
     for i, segment in enumerate(segments):
-        who = ROLE_LABELS.get(segment.role or "", CHANNEL_LABELS.get(segment.channel, ""))
-        classes = ["seg", f"role-{escape(segment.role or 'unknown')}"]
+        level, estimate = quality.get(i, ("", 0.0))
+        marked = i not in corrected and level in _MARK_TEXT
+        classes = ["seg", f"role-{segment.role or 'unknown'}"]
         if i in evidence:
             classes.append("evidence")
-        level, estimate = quality.get(i, ("", 0.0))
-        marks = ""
-        if i in corrected:
-            marks = '<span class="mark rettet" title="teksten er rettet av en vurderer">rettet</span>'
-        elif level in _MARK_TEXT:
+        if marked:
             classes.append(f"q-{level}")
-            marks = (
-                f'<span class="mark q-{level}" title="anslått {estimate:.0%} riktige ord">'
-                f"{_MARK_TEXT[level]}</span>"
-            )
-        parts = [
-            f'<div class="{" ".join(classes)}" id="seg-{i}" data-start="{segment.start:.2f}" '
-            f'data-end="{segment.end:.2f}">',
-            f'<span class="who"><span class="play">▶</span> {i + 1}. {clock(segment.start)} {escape(who)}</span>',
-            _words_html(segment),
-            marks,
-        ]
-        if i in listen:
-            criteria = ", ".join(dict.fromkeys(listen[i]))
-            parts.append(
-                f'<div class="listen">Lytt her – kan ikke vurderes automatisk: {escape(criteria)}</div>'
-            )
-        if i in evidence:
-            criteria = ", ".join(dict.fromkeys(evidence[i]))
-            parts.append(f'<div class="note">Bevis for forslag: {escape(criteria)}</div>')
-        parts.extend(f'<div class="note">Kommentar – {escape(note)}</div>' for note in notes.get(i, ()))
-        parts.append("</div>")
-        rows.append("".join(parts))
-    return "".join(rows)
+        rows.append({
+            "index": i,
+            "start": segment.start,
+            "end": segment.end,
+            "classes": " ".join(classes),
+            "who": ROLE_LABELS.get(segment.role or "", CHANNEL_LABELS.get(segment.channel, "")),
+            "text": segment.text,
+            "words": None if not segment.words else [
+                {"text": w.text.strip(), "low": w.probability < LOW_CONFIDENCE} for w in segment.words
+            ],
+            "corrected": i in corrected,
+            "mark": _MARK_TEXT[level] if marked else "",
+            "level": level,
+            "estimate": estimate,
+            "listen": ", ".join(dict.fromkeys(listen.get(i, ()))),
+            "evidence": ", ".join(dict.fromkeys(evidence.get(i, ()))),
+            "notes": list(notes.get(i, ())),
+        })  # fmt: skip
+    return Markup(render_html("transcript_rows.html", rows=rows))
 
 
 def transcript_html(
@@ -147,7 +130,9 @@ def transcript_html(
 ) -> str:
     """The transcript as a self-contained HTML page (with its own style and click-to-play script);
     ``marks`` are :func:`transcript_rows`' keyword arguments."""
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><style>{_STYLE}</style></head><body>"
-        f"{transcript_rows(segments, evidence, notes, **marks)}<script>{_SCRIPT}</script></body></html>"
+    return render_html(
+        "transcript.html",
+        style=Markup(_STYLE),  # noqa: S704 - constants of this module
+        script=Markup(_SCRIPT),  # noqa: S704
+        rows=transcript_rows(segments, evidence, notes, **marks),
     )

@@ -16,9 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from rubrics.scorers import lexicon as lx
 from rubrics.text import DEFAULT_FUZZY_CUTOFF, Norm, normalise
 from rubrics.types import CallText, CriterionScore, Evidence, Utterance
-from transcription.quality import POOR_BELOW, UNCERTAIN_BELOW
 
 __all__ = ["CallView", "Hit", "ScorerParams", "confidence", "evidence_of", "view"]
+
+# The recogniser's quality marks (transcription.quality.POOR_BELOW and UNCERTAIN_BELOW) as the
+# scorers' defaults. Restated, not imported, so that rubrics imports nothing else of Lydlogg's;
+# tests/test_transcript_quality.py fails when the two disagree.
+POOR_BELOW = 0.5
+UNCERTAIN_BELOW = 0.75
 
 
 class ScorerParams(BaseModel):

@@ -6,7 +6,7 @@ then :func:`label` (pure: words to speakers by time overlap, segments split wher
 changes, and a role with confidence and evidence for every speaker).
 
 Importing the package stays light (no scikit-learn or audio libraries) until :func:`diarize` is
-used, so text-only code such as ``rubrics.calltext`` can use the role scoring.
+used, so text-only code such as ``lydlogg.calltext`` can use the role scoring.
 """
 
 from typing import Any

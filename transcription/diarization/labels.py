@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from norsk.vocabulary import STAFF_ROLES
 from transcription.diarization.assign import assign_segments
 from transcription.diarization.roles import apply_roles, channel_roles, infer_roles
 from transcription.diarization.settings import DiarizationSettings
@@ -39,7 +40,7 @@ def label(
     silent = [s for s in diarization.speakers if s not in known]
     if diarization.strategy == "channels" and len(roles) == 1 and len(silent) == 1:
         only = roles[0]
-        other = "caller" if only.role in ("operator", "doctor") else "operator"
+        other = "caller" if only.role in STAFF_ROLES else "operator"
         roles = (*roles, SpeakerRole(silent[0], other, only.confidence, ()))
     else:
         roles = (*roles, *(SpeakerRole(s, "other", 0.0, ()) for s in silent))

@@ -14,7 +14,7 @@ The speaker with the highest score is staff: a doctor when a doctor cue ("legeva
 The other speaker with the most words is the caller; any further speaker is ``other`` (a
 conferenced party). Confidence grows with the margin between the best and second-best staff
 score: 0.5 at a tie, 0.82 at 4 points, 0.97 at 12. :func:`staff_score` is the same scoring over
-plain texts, for transcripts imported without words (``rubrics.calltext``).
+plain texts, for transcripts imported without words (``lydlogg.calltext``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
+from norsk.vocabulary import DOCTOR_SERVICES, SPEAKER_ROLES
 from transcription.diarization.types import Role, RoleEvidence, SpeakerRole
 from transcription.types import Segment
 
@@ -47,7 +48,6 @@ _CALLER = re.compile(
     re.IGNORECASE,
 )
 _DOCTOR = re.compile(r"\b(?:legevaktlege|legevikar|lege|doktor|fastlege)\b", re.IGNORECASE)
-_DOCTOR_SERVICES = ("legevaktlege", "fastlege")
 _WEIGHTS = (("staff", _STAFF, 3.0), ("advice", _ADVICE, 1.5), ("caller", _CALLER, -2.0))
 _FIRST = 2.0
 
@@ -100,7 +100,7 @@ def infer_roles(segments: Sequence[Segment], service: str | None = None) -> tupl
         for i in firsts[staff]
         for m in _DOCTOR.finditer(segments[i].text)
     ]
-    staff_role: Role = "doctor" if doctor_cues or service in _DOCTOR_SERVICES else "operator"
+    staff_role: Role = "doctor" if doctor_cues or service in DOCTOR_SERVICES else "operator"
     if len(ranked) == 1:
         role: Role = staff_role if score[staff] > 0 else "caller"
         return (SpeakerRole(staff, role, 0.5, tuple(evidence[staff] + doctor_cues)),)
@@ -114,7 +114,7 @@ def infer_roles(segments: Sequence[Segment], service: str | None = None) -> tupl
 def channel_roles(setting: str, channel_speakers: Sequence[tuple[int, str]]) -> tuple[SpeakerRole, ...]:
     """Roles fixed by the ``channel_roles`` setting (e.g. ``operator,caller``), confidence 1."""
     names = [r.strip() for r in setting.split(",")]
-    if len(names) != 2 or not all(n in ("operator", "doctor", "caller", "other") for n in names):
+    if len(names) != 2 or not all(n in SPEAKER_ROLES for n in names):
         raise ValueError(f"channel_roles {setting!r}: expected 'auto' or two roles such as 'operator,caller'")
     return tuple(
         SpeakerRole(speaker, names[channel], 1.0, (), source="channel_setting")  # type: ignore[arg-type]

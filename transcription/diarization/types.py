@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from norsk.vocabulary import Role
+
 Strategy = Literal["channels", "pyannote", "embeddings", "builtin"]
-Role = Literal["operator", "doctor", "caller", "other"]
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,10 @@ def start_session(con: duckdb.DuckDBPyConnection, user: User, now: datetime | No
     """Record a new session for ``user`` and return its token (to be kept in the browser only)."""
     now = now or datetime.now(UTC)
     token = secrets.token_urlsafe(32)
-    con.execute("INSERT INTO login_sessions VALUES (?, ?, ?, ?)", [_digest(token), user.username, now, now])
+    con.execute(
+        "INSERT INTO login_sessions (token_sha256, username, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
+        [_digest(token), user.username, now, now],
+    )
     record(con, user.username, "session_start", "user", user.username)
     return token
 

@@ -1,4 +1,6 @@
-"""From a transcript to the :class:`CallText` scorers read, settling who is staff.
+"""From a transcript to the :class:`~rubrics.types.CallText` scorers read, settling who is staff.
+
+The seam between two domain libraries (transcription and rubrics), so it lives in the core.
 
 Roles come from the speakers stage when present. Without them: on a stereo call the channel
 whose words look most like the operator's (a service greeting, most questions, advice) is staff;

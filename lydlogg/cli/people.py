@@ -1,0 +1,161 @@
+"""Commands for people: local user accounts and the teams (vaktlag) of operators and doctors."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from lydlogg.cli.common import Failure, cli_admin, with_settings
+from lydlogg.vocabulary import USER_ROLES
+
+if TYPE_CHECKING:
+    from lydlogg.settings import Settings
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def users(ctx: click.Context) -> None:
+    """Local user accounts (`users add`, `users demo`); bare `users` lists them."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(users_list)
+
+
+@users.command("list")
+@with_settings
+def users_list(settings: Settings) -> None:
+    """List user accounts."""
+    from lydlogg.auth import list_users
+    from lydlogg.db import connect
+
+    with connect(settings.db_path) as con:
+        for u in list_users(con):
+            click.echo(f"{u.username:<16} {u.role:<9} {u.operator_id or '-':<12} {u.display_name}")
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(USER_ROLES), required=True)
+@click.option("--name", "display_name", required=True, help="Name shown in the app.")
+@click.option("--operator-id", default=None, help="The user's id in the call metadata (operator and lege).")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt."
+)
+@with_settings
+def users_add(
+    username: str,
+    role: str,
+    display_name: str,
+    operator_id: str | None,
+    password_stdin: bool,
+    settings: Settings,
+) -> None:
+    """Create a local account (the password is stored as an argon2id hash)."""
+    from lydlogg.auth import AuthError, create_user
+    from lydlogg.db import connect
+
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
+    with connect(settings.db_path) as con:
+        try:
+            create_user(con, username, display_name, role, password, operator_id=operator_id,
+                        production=settings.env == "production", by="cli")  # fmt: skip
+        except AuthError as e:
+            raise Failure(str(e)) from e
+    click.echo(f"created {username} ({role})")
+
+
+@users.command("demo")
+@with_settings
+def users_demo(settings: Settings) -> None:
+    """Create the demo accounts (refused when env = production) and print how to log in."""
+    from lydlogg.auth import DEMO_USERS, AuthError, create_user
+    from lydlogg.db import connect
+
+    if settings.env == "production":
+        raise Failure("demo accounts are refused when LYDLOGG_ENV=production")
+    with connect(settings.db_path) as con:
+        for username, name, role, operator_id, password in DEMO_USERS:
+            with contextlib.suppress(AuthError):  # exists already
+                create_user(con, username, name, role, password, operator_id=operator_id, by="demo")
+    click.echo("Demo log-ins (username / password):")
+    for username, _name, role, operator_id, password in DEMO_USERS:
+        click.echo(f"  {username:<10} {password:<15} {role}{' (' + operator_id + ')' if operator_id else ''}")
+
+
+@users.command("unlock")
+@click.argument("username")
+@with_settings
+def users_unlock(username: str, settings: Settings) -> None:
+    """Lift a log-in lock-out."""
+    from lydlogg.auth import AuthError
+    from lydlogg.users import UserAdminService
+
+    try:
+        UserAdminService(settings.db_path, cli_admin()).unlock(username)
+    except AuthError as e:
+        raise Failure(str(e)) from e
+    click.echo(f"{username}: unlocked")
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def teams(ctx: click.Context) -> None:
+    """Teams (vaktlag) of operators and doctors, for the overview by team; bare `teams` lists them."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(teams_list)
+
+
+@teams.command("list")
+@with_settings
+def teams_list(settings: Settings) -> None:
+    """List each operator id with its team."""
+    from lydlogg.users import UserAdminService
+
+    for operator_id, team in UserAdminService(settings.db_path, cli_admin()).teams().items():
+        click.echo(f"{operator_id:<20} {team}")
+
+
+@teams.command("set")
+@click.argument("operator_id")
+@click.argument("team", required=False)
+@click.option("--none", "clear", is_flag=True, help="Take the operator out of any team.")
+@with_settings
+def teams_set(operator_id: str, team: str | None, clear: bool, settings: Settings) -> None:
+    """Put OPERATOR_ID in TEAM (audited)."""
+    from lydlogg.users import UserAdminService
+
+    if (team is None) == (not clear):
+        raise Failure("give either a TEAM or --none")
+    try:
+        UserAdminService(settings.db_path, cli_admin()).set_teams([(operator_id, None if clear else team)])
+    except ValueError as e:
+        raise Failure(str(e)) from e
+    click.echo(f"{operator_id}: {'no team' if clear else team}")
+
+
+@teams.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_settings
+def teams_import(csv_file: Path, settings: Settings) -> None:
+    """Read operator_id,team rows from CSV_FILE; bad rows are reported, good ones saved (audited)."""
+    from lydlogg.metadata import MetadataError
+    from lydlogg.teams import read_teams_csv
+    from lydlogg.users import UserAdminService
+
+    try:
+        rows, errors = read_teams_csv(csv_file)
+    except MetadataError as e:
+        raise Failure(str(e)) from e
+    for error in errors:
+        click.echo(f"skipped {error}", err=True)
+    changed = UserAdminService(settings.db_path, cli_admin()).set_teams(rows)
+    click.echo(f"{len(rows)} operators read, {changed} changed, {len(errors)} rows skipped")
+    if errors:
+        sys.exit(1)
