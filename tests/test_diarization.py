@@ -109,7 +109,7 @@ def test_the_builtin_method_separates_two_voices_of_a_mono_sample_call(call_id, 
     audio = decode_audio(SAMPLES / doc["audio_file"])
     if audio.layout == "stereo":
         audio = audio_of(audio.samples.mean(axis=0))
-    result = diarize(audio, DiarizationSettings())
+    result = diarize(audio, DiarizationSettings(strategy="builtin"))
     assert result.strategy == "builtin" and result.speakers == ("S1", "S2")
     assert frame_der(truth, result.turns) < bar
 
@@ -121,7 +121,7 @@ def test_the_builtin_method_on_a_real_two_person_meeting(testdata):
     for line in (testdata / "meeting_2spk" / "dev00.rttm").read_text().splitlines():
         parts = line.split()
         truth.append(SpeakerTurn(float(parts[3]), float(parts[3]) + float(parts[4]), parts[7]))
-    result = diarize(audio, DiarizationSettings())
+    result = diarize(audio, DiarizationSettings(strategy="builtin"))
     assert result.strategy == "builtin" and len(result.speakers) == 2
     assert frame_der(truth, result.turns) < 0.6
 
@@ -150,6 +150,8 @@ def test_auto_with_an_unloadable_pyannote_pipeline_falls_back_to_builtin():
     result = diarize(audio_of(samples), DiarizationSettings(vad="energy"), pyannote)
     if result.strategy == "builtin":
         assert "pyannote ikke tilgjengelig: innebygd metode brukt" in result.notes
+    elif result.strategy == "embeddings":  # when that optional extra is installed
+        assert "pyannote ikke tilgjengelig: stemmeprofiler brukt" in result.notes
     else:  # the adapter is installed and loaded a pipeline from that path: not expected here
         pytest.fail(f"pyannote loaded a pipeline from a path that does not exist: {result}")
 
@@ -187,7 +189,7 @@ def test_a_stereo_file_with_one_silent_channel_is_read_as_mono_of_the_live_one(t
     sf.write(str(path), np.stack([np.zeros_like(samples), samples], axis=1), RATE)
     audio = decode_audio(path)
     assert audio.layout == "stereo"
-    result = diarize(audio, DiarizationSettings(vad="energy"))
+    result = diarize(audio, DiarizationSettings(strategy="builtin", vad="energy"))
     assert result.strategy == "builtin" and not result.channel_speakers
     assert result.notes == ("kanal 0 er stille: samtalen er lest som mono fra kanal 1",)
     assert frame_der(truth, result.turns) < 0.10
@@ -204,7 +206,7 @@ def test_a_two_second_call_is_one_speaker_with_a_note(tmp_path):
         str(path), np.concatenate([np.zeros(RATE // 4), voice(1.5, 120, 1.0, 3), np.zeros(RATE // 4)]), RATE
     )
     result = diarize(decode_audio(path), DiarizationSettings(vad="energy"))
-    assert result.strategy == "builtin" and result.speakers == ("S1",)
+    assert result.strategy in ("embeddings", "builtin") and result.speakers == ("S1",)
     assert result.notes == ("for lite tale til å skille stemmer: lest som én taler",)
     assert 0.1 < result.turns[0].start < 0.4 and 1.6 < result.turns[-1].end < 1.9
 
@@ -223,7 +225,7 @@ def test_a_three_hour_call_is_diarized_in_bounded_memory_and_time():
     audio_mb = audio.samples.nbytes / 2**20
     tracemalloc.start()
     t0 = time.perf_counter()
-    result = diarize(audio, DiarizationSettings(vad="energy"))
+    result = diarize(audio, DiarizationSettings(strategy="builtin", vad="energy"))
     elapsed = time.perf_counter() - t0
     _now, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

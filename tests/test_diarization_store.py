@@ -69,7 +69,7 @@ def test_a_stereo_call_is_stored_with_speakers_roles_and_strategy(tmp_path):
 
 def test_a_mono_call_is_split_into_speakers_by_the_builtin_method(tmp_path):
     db = tmp_path / "lydlogg.duckdb"
-    transcript_id = store(db, "lvs-004-kuttskade")
+    transcript_id = store(db, "lvs-004-kuttskade", DiarizationSettings(strategy="builtin"))
     with connect(db) as con:
         summary = load_speakers(con, transcript_id)
         transcript = load_transcript(con, "lvs-004-kuttskade")
@@ -163,8 +163,29 @@ def test_the_batch_labels_speakers_and_roles_after_asr(processed_db):
             "SELECT count(*) FROM segments WHERE speaker IS NULL OR role IS NULL"
         ).fetchone()
     assert len(rows) == 2 and all(error is None for *_r, error in rows)
+    mono = ("embeddings", "builtin")  # embeddings when that optional extra is installed
     assert all(
-        strategy == ("channels" if layout == "stereo" else "builtin") for _c, layout, strategy, _e in rows
+        strategy in (("channels",) if layout == "stereo" else mono) for _c, layout, strategy, _e in rows
     )
     assert all(sorted(r) in (["caller", "operator"], ["caller", "doctor"]) for _c, r in roles)
     assert unlabelled == (0,)
+
+
+def test_schema_v23_keeps_stored_diarizations_and_accepts_the_embeddings_strategy(tmp_path):
+    """A database from before v23 is upgraded in place: rows kept, `embeddings` accepted, rubbish refused."""
+    from lydlogg.db import migrate
+
+    insert = (
+        "INSERT INTO diarizations (transcript_id, strategy, options_json, speakers) VALUES (?, ?, '{}', 2)"
+    )
+    with duckdb.connect(str(tmp_path / "v22.duckdb")) as con:
+        assert migrate(con, up_to=22) == 22
+        con.execute(insert, ["t1", "builtin"])
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute(insert, ["t2", "embeddings"])
+        assert migrate(con) >= 23
+        rows = con.execute("SELECT transcript_id, strategy, speakers FROM diarizations").fetchall()
+        assert rows == [("t1", "builtin", 2)]
+        con.execute(insert, ["t2", "embeddings"])
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute(insert, ["t3", "ward"])

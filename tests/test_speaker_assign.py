@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from transcription.diarization import Diarization, SpeakerTurn, assign_segments, speaker_for
-from transcription.diarization.builtin import smooth_labels
 from transcription.diarization.pipeline import join_turns
+from transcription.diarization.windows import smooth_labels
 from transcription.types import Segment, Word
 
 pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding

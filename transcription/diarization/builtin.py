@@ -27,8 +27,9 @@ from transcription.diarization.features import FRAME_HOP_S, frame_features
 from transcription.diarization.settings import DiarizationSettings
 from transcription.diarization.types import Diarization, SpeakerTurn
 from transcription.diarization.vad import speech_regions
+from transcription.diarization.windows import region_windows, smooth_labels, turns_from_labels
 
-__all__ = ["diarize_builtin", "smooth_labels"]
+__all__ = ["diarize_builtin"]
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +40,6 @@ _MIN_SPEECH_S = 3.0
 
 NOTE_TOO_SHORT = "for lite tale til å skille stemmer: lest som én taler"
 NOTE_NO_SPEECH = "ingen tale funnet"
-
-
-def _windows(regions: list[tuple[float, float]], window_s: float, hop_s: float) -> np.ndarray:
-    """(n, 2) array of window centre (seconds) and the index of its speech region."""
-    rows = []
-    for r, (a, b) in enumerate(regions):
-        if b - a <= window_s:
-            rows.append((0.5 * (a + b), r))
-            continue
-        centres = np.arange(a + window_s / 2, b - window_s / 2 + 1e-9, hop_s)
-        if b - window_s / 2 - centres[-1] > hop_s / 2:
-            centres = np.append(centres, b - window_s / 2)
-        rows.extend((c, r) for c in centres)
-    return np.array(rows, dtype=np.float64).reshape(-1, 2)
 
 
 def _window_features(
@@ -124,59 +111,6 @@ def _cluster(feats: np.ndarray, settings: DiarizationSettings) -> np.ndarray:
     return dist.argmin(axis=1)
 
 
-def smooth_labels(labels: np.ndarray, groups: np.ndarray, min_windows: int) -> np.ndarray:
-    """Relabel runs shorter than ``min_windows`` to the longer neighbouring run of the same group.
-
-    ``groups`` marks which windows belong together (one speech region); runs never cross groups,
-    so a short reply in its own region keeps its speaker.
-    """
-    labels = labels.copy()
-    if min_windows <= 1:
-        return labels
-    changed = True
-    while changed:
-        changed = False
-        bounds = np.flatnonzero((np.diff(labels) != 0) | (np.diff(groups) != 0)) + 1
-        starts = np.concatenate(([0], bounds))
-        ends = np.concatenate((bounds, [len(labels)]))
-        lengths = ends - starts
-        order = np.argsort(lengths, kind="stable")
-        for i in order:
-            if lengths[i] >= min_windows:
-                break
-            s, e = starts[i], ends[i]
-            left = i - 1 if i > 0 and groups[starts[i - 1]] == groups[s] else None
-            right = i + 1 if i + 1 < len(starts) and groups[starts[i + 1]] == groups[s] else None
-            options = [j for j in (left, right) if j is not None]
-            if not options:
-                continue
-            j = max(options, key=lambda k: lengths[k])
-            labels[s:e] = labels[starts[j]]
-            changed = True
-            break
-    return labels
-
-
-def _turns(regions: list[tuple[float, float]], windows: np.ndarray, labels: np.ndarray) -> list[SpeakerTurn]:
-    names: dict[int, str] = {}
-    for label in labels:  # speakers are named in order of first appearance: S1, S2, ...
-        names.setdefault(int(label), f"S{len(names) + 1}")
-    turns: list[SpeakerTurn] = []
-    regions_of = windows[:, 1].astype(int)
-    for r, (a, b) in enumerate(regions):
-        idx = np.flatnonzero(regions_of == r)
-        if not len(idx):
-            continue
-        start = a
-        for i, j in zip(idx[:-1], idx[1:], strict=True):
-            if labels[i] != labels[j]:
-                cut = 0.5 * (windows[i, 0] + windows[j, 0])
-                turns.append(SpeakerTurn(start, cut, names[int(labels[i])]))
-                start = cut
-        turns.append(SpeakerTurn(start, b, names[int(labels[idx[-1]])]))
-    return turns
-
-
 def diarize_builtin(
     samples: np.ndarray, settings: DiarizationSettings, notes: tuple[str, ...] = ()
 ) -> Diarization:
@@ -184,7 +118,7 @@ def diarize_builtin(
     regions = speech_regions(samples, settings.vad, sample_rate=_RATE, block_s=settings.block_s)
     if not regions:
         return Diarization("builtin", (), notes=(*notes, NOTE_NO_SPEECH))
-    windows = _windows(regions, settings.window_s, settings.hop_s)
+    windows = region_windows(regions, settings.window_s, settings.hop_s)
     speech_s = sum(b - a for a, b in regions)
     if settings.num_speakers == 1 or len(windows) < _MIN_WINDOWS or speech_s < _MIN_SPEECH_S:
         extra = () if settings.num_speakers == 1 else (NOTE_TOO_SHORT,)
@@ -195,7 +129,7 @@ def diarize_builtin(
     labels = _cluster(feats, settings)
     min_windows = int(round(settings.min_turn_s / settings.hop_s))
     labels = smooth_labels(labels, windows[:, 1].astype(int), min_windows)
-    turns = _turns(regions, windows, labels)
+    turns = turns_from_labels(regions, windows, labels)
     log.info(
         "builtin diarization: %d regions, %d windows, %d speakers, %d turns",
         len(regions),

@@ -2,8 +2,12 @@
 
 ``auto`` takes the channels of a true-stereo call as its parties; a mono or dual-mono call goes
 to pyannote when it is configured and loads (``pyannote_adapter.diarize_pyannote``, imported only
-then; a failed import or missing weights count as not available), else to the built-in method. A stereo call with
-one silent channel is read as a mono call of the live channel. The strategy that ran is on the
+then; a failed import or missing weights count as not available), else to the speaker-embedding
+method when its optional extra is installed (``embeddings.diarize_embeddings``: measured better
+than the built-in method on telephone-like mono audio, docs/mono_diarization.md), else to the
+built-in method. Asked for by name, ``embeddings`` without its extra is a
+:class:`DiarizationError` saying how to install it. A stereo call with one silent channel is read
+as a mono call of the live channel. The strategy that ran is on the
 result, with notes (in Norwegian, for the reviewer) on anything unusual.
 """
 
@@ -48,6 +52,7 @@ def _mono(
     samples: np.ndarray, settings: DiarizationSettings, notes: tuple[str, ...], pyannote: Any | None
 ) -> Diarization:
     configured = pyannote is not None and bool(getattr(pyannote, "pipeline", ""))
+    fell_back = False
     if settings.strategy == "pyannote" or (settings.strategy == "auto" and configured):
         try:
             from transcription.diarization.pyannote_adapter import PyannoteSettings, diarize_pyannote
@@ -57,11 +62,22 @@ def _mono(
                 count = {"min_speakers": 1, "max_speakers": settings.max_speakers}
             result = diarize_pyannote(samples, SAMPLE_RATE, pyannote or PyannoteSettings(), **count)
         except (ImportError, OSError, RuntimeError, ValueError, LookupError) as e:
-            log.warning("pyannote not available (%s); using the built-in method", type(e).__name__)
-            notes = (*notes, "pyannote ikke tilgjengelig: innebygd metode brukt")
+            log.warning("pyannote not available (%s); using a mono method without it", type(e).__name__)
+            fell_back = True
         else:
             return replace(result, notes=(*result.notes, *notes))
-    return diarize_builtin(samples, settings, notes)
+    if settings.strategy in ("embeddings", "auto"):
+        from transcription.diarization.embeddings import EmbeddingsUnavailable, diarize_embeddings
+
+        try:
+            extra = ("pyannote ikke tilgjengelig: stemmeprofiler brukt",) if fell_back else ()
+            return diarize_embeddings(samples, settings, (*notes, *extra))
+        except EmbeddingsUnavailable as e:
+            if settings.strategy == "embeddings":
+                raise DiarizationError(str(e)) from e
+            log.debug("speaker embeddings not installed; using the built-in method")
+    extra = ("pyannote ikke tilgjengelig: innebygd metode brukt",) if fell_back else ()
+    return diarize_builtin(samples, settings, (*notes, *extra))
 
 
 def join_turns(turns: tuple[SpeakerTurn, ...], max_pause_s: float) -> tuple[SpeakerTurn, ...]:

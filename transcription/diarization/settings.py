@@ -14,13 +14,16 @@ class DiarizationSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    strategy: Literal["auto", "channels", "pyannote", "builtin"] = Field(
+    strategy: Literal["auto", "channels", "pyannote", "embeddings", "builtin"] = Field(
         "auto",
         description=(
             "How speakers are found. `channels`: true stereo, one party per channel. `builtin`: "
             "speech regions, voice features per window and clustering, no model download. "
+            "`embeddings`: the same speech regions described by Resemblyzer speaker embeddings "
+            "(the optional `embeddings` extra; fails naming it when missing). "
             "`pyannote`: the pyannote pipeline (needs its weights on disk). `auto`: channels for true "
-            "stereo; for mono pyannote when `pyannote.pipeline` is set and loads, else builtin."
+            "stereo; for mono pyannote when `pyannote.pipeline` is set and loads, else embeddings "
+            "when the extra is installed, else builtin."
         ),
     )
     channel_roles: Literal["auto", "operator,caller", "caller,operator", "doctor,caller", "caller,doctor"] = (
@@ -74,6 +77,16 @@ class DiarizationSettings(BaseModel):
         description=(
             "Weight of the voice's pitch against the 38 spectrum-shape features in the built-in "
             "clustering (2 measured best on the sample calls)."
+        ),
+    )
+    embedding_resegment: int = Field(
+        5,
+        ge=0,
+        le=10,
+        description=(
+            "Rounds of re-segmentation after the `embeddings` method's clustering of speech "
+            "regions: each window goes to the speaker whose mean embedding is nearest, short flips "
+            "are smoothed (0 turns it off; it stops early when nothing changes)."
         ),
     )
     block_s: float = Field(

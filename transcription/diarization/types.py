@@ -7,7 +7,7 @@ from typing import Literal
 
 from norsk.vocabulary import Role
 
-Strategy = Literal["channels", "pyannote", "builtin"]
+Strategy = Literal["channels", "pyannote", "embeddings", "builtin"]
 
 
 @dataclass(frozen=True)
