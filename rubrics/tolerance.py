@@ -1,0 +1,147 @@
+"""Tolerance for speech-recognition errors on the scorers' key words (pure: no I/O after import).
+
+A recogniser splits words ("for verring", "video sam talen"), glues them ("ringoss") and gets a
+letter or two wrong ("forverrng"). :func:`rubrics.text.normalise` asks this module three things
+about the tokens it reads:
+
+* :func:`near_word`: the key word a token is a near miss of, by Levenshtein distance with a
+  length-aware limit (:func:`allowed_edits`: none below 5 letters, one up to 8, two from 9);
+* :func:`join`: the key word that two or three adjacent tokens make when written together,
+  exactly or as a near miss of the joined form;
+* :func:`split`: a token that is a key word or a known verb glued to a short function word.
+
+The key words are :data:`rubrics.text.KEY_VOCAB` plus the words in
+``recognition_errors/tolerance.yaml``; that file
+also names words never to be read as near misses (real words one letter from a key word) and the
+verbs that recognition glues to their object. A match found through a near miss is marked fuzzy,
+so its confidence is lowered (``fuzzy_factor``); an exact rejoin or split is not.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from rapidfuzz.distance import Levenshtein
+
+__all__ = ["EXTRA_WORDS", "allowed_edits", "join", "near_word", "split", "vocabulary"]
+
+_DATA = Path(__file__).with_name("recognition_errors") / "tolerance.yaml"
+
+
+def _load(path: Path) -> dict[str, frozenset[str]]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    known = {"key_words", "never_near", "glue_words", "glued_verbs", "verb_objects"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ValueError(f"{path}: unknown field(s) {', '.join(sorted(unknown))}; accepted: {', '.join(sorted(known))}")
+    out: dict[str, frozenset[str]] = {}
+    for key in sorted(known):
+        value = raw.get(key) or []
+        if isinstance(value, dict):  # key words may be grouped by concept for readability
+            value = [w for words in value.values() for w in (words or [])]
+        if not isinstance(value, list) or not all(isinstance(w, str) and w == w.strip().lower() and w for w in value):
+            raise ValueError(f"{path}: {key} must be a list (or groups of lists) of lower-case words")
+        out[key] = frozenset(value)
+    return out
+
+
+_TABLES = _load(_DATA)
+EXTRA_WORDS: frozenset[str] = _TABLES["key_words"]
+_NEVER_NEAR = _TABLES["never_near"]
+_GLUE = _TABLES["glue_words"]
+_VERBS = _TABLES["glued_verbs"]
+_OBJECTS = _TABLES["verb_objects"]
+
+
+def allowed_edits(length: int, limit: int = 2) -> int:
+    """Edits a near miss of a key word of ``length`` letters may have (capped by ``limit``)."""
+    if length < 5:
+        return 0
+    return min(limit, 1 if length < 9 else 2)
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> frozenset[str]:
+    from rubrics.text import KEY_VOCAB
+
+    return KEY_VOCAB | EXTRA_WORDS
+
+
+@lru_cache(maxsize=4)
+def _by_initial(limit: int) -> dict[str, tuple[str, ...]]:
+    groups: dict[str, list[str]] = {}
+    for w in vocabulary():
+        if allowed_edits(len(w), limit):
+            groups.setdefault(w[0], []).append(w)
+    return {k: tuple(sorted(v)) for k, v in groups.items()}
+
+
+def _inflection(tok: str, word: str) -> bool:
+    """True when ``tok`` and ``word`` differ only at the end (another form, not a recognition error)."""
+    return tok.startswith(word) or word.startswith(tok) or (len(tok) == len(word) and tok[:-2] == word[:-2])
+
+
+@lru_cache(maxsize=200_000)
+def near_word(tok: str, limit: int = 2) -> tuple[str, int] | None:
+    """The key word ``tok`` is a near miss of and the edits between them, or None.
+
+    Same first letter, within :func:`allowed_edits` of the key word's length, not merely another
+    inflection of it, and ``tok`` not itself a word listed as never near. Ties go to the key word
+    listed first alphabetically, so the answer never depends on set order."""
+    if limit <= 0 or len(tok) < 5 or tok in _NEVER_NEAR or tok in vocabulary():
+        return None
+    best: tuple[str, int] | None = None
+    for word in _by_initial(limit).get(tok[0], ()):
+        k = allowed_edits(len(word), limit)
+        if abs(len(word) - len(tok)) > k or _inflection(tok, word):
+            continue
+        d = Levenshtein.distance(tok, word, score_cutoff=k)
+        if d <= k and (best is None or d < best[1]):
+            best = (word, d)
+    return best
+
+
+def join(parts: tuple[str, ...], limit: int = 2) -> tuple[str, bool] | None:
+    """The key word that adjacent tokens ``parts`` form written together, and whether that took a
+    near miss; None when they form none. Each part has at least two letters."""
+    if len(parts) < 2 or any(len(p) < 2 or not p.isalpha() for p in parts):
+        return None
+    whole = "".join(parts)
+    vocab = vocabulary()
+    if whole in vocab:
+        return whole, False
+    if len(whole) < 8:  # short joins are too easily two real words
+        return None
+    if _inflects(whole):  # another form of a key word ("video sam taler" → videosamtaler)
+        return whole, False
+    hit = near_word(whole, limit)
+    return (hit[0], True) if hit else None
+
+
+@lru_cache(maxsize=65536)
+def _inflects(whole: str) -> bool:
+    """True when ``whole`` is a key word with up to three more letters, or one cut short by up to two."""
+    return any(
+        (whole.startswith(w) and len(whole) - len(w) <= 3) or (w.startswith(whole) and len(w) - len(whole) <= 2)
+        for w in vocabulary()
+        if w[0] == whole[0]
+    )
+
+
+def split(tok: str) -> tuple[str, str] | None:
+    """'forverringav' → ('forverring', 'av'): a key word glued to a short function word (either
+    side); 'ringoss' → ('ring', 'oss'): a verb glued to its object. None when ``tok`` is neither."""
+    vocab = vocabulary()
+    if tok in vocab:
+        return None
+    for k in (1, 2, 3):
+        if tok[-k:] in _GLUE and tok[:-k] in vocab:
+            return tok[:-k], tok[-k:]
+        if tok[:k] in _GLUE and tok[k:] in vocab:
+            return tok[:k], tok[k:]
+    for k in range(3, len(tok) - 2):
+        if tok[:k] in _VERBS and (tok[k:] in _OBJECTS or tok[k:] in vocab):
+            return tok[:k], tok[k:]
+    return None
