@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 __all__ = ["EXTRA_WORDS", "allowed_edits", "join", "near_word", "split", "vocabulary"]
@@ -92,17 +93,21 @@ def near_word(tok: str, limit: int = 2) -> tuple[str, int] | None:
     listed first alphabetically, so the answer never depends on set order."""
     if limit <= 0 or len(tok) < 5 or tok in _NEVER_NEAR or tok in vocabulary():
         return None
+    candidates = _by_initial(limit).get(tok[0], ())
+    if not candidates:
+        return None
     best: tuple[str, int] | None = None
-    for word in _by_initial(limit).get(tok[0], ()):
+    # the C loop finds every key word within the widest limit; each is then held to its own limit
+    for word, d, _ in process.extract_iter(tok, candidates, scorer=Levenshtein.distance, score_cutoff=limit):
         k = allowed_edits(len(word), limit)
-        if abs(len(word) - len(tok)) > k or _inflection(tok, word):
+        if d > k or _inflection(tok, word):
             continue
-        d = Levenshtein.distance(tok, word, score_cutoff=k)
-        if d <= k and (best is None or d < best[1]):
+        if best is None or d < best[1] or (d == best[1] and word < best[0]):
             best = (word, d)
     return best
 
 
+@lru_cache(maxsize=200_000)
 def join(parts: tuple[str, ...], limit: int = 2) -> tuple[str, bool] | None:
     """The key word that adjacent tokens ``parts`` form written together, and whether that took a
     near miss; None when they form none. Each part has at least two letters."""
@@ -120,14 +125,16 @@ def join(parts: tuple[str, ...], limit: int = 2) -> tuple[str, bool] | None:
     return (hit[0], True) if hit else None
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1)
+def _forms() -> frozenset[str]:
+    """Every key word cut short by one or two letters (for :func:`_inflects`)."""
+    return frozenset(w[:-k] for w in vocabulary() for k in (1, 2) if len(w) - k >= 5)
+
+
 def _inflects(whole: str) -> bool:
     """True when ``whole`` is a key word with up to three more letters, or one cut short by up to two."""
-    return any(
-        (whole.startswith(w) and len(whole) - len(w) <= 3) or (w.startswith(whole) and len(w) - len(whole) <= 2)
-        for w in vocabulary()
-        if w[0] == whole[0]
-    )
+    vocab = vocabulary()
+    return whole in _forms() or any(whole[:-k] in vocab for k in (1, 2, 3))
 
 
 def split(tok: str) -> tuple[str, str] | None:
