@@ -88,10 +88,10 @@ def _inflection(tok: str, word: str) -> bool:
 def near_word(tok: str, limit: int = 2) -> tuple[str, int] | None:
     """The key word ``tok`` is a near miss of and the edits between them, or None.
 
-    Same first letter, within :func:`allowed_edits` of the key word's length, not merely another
-    inflection of it, and ``tok`` not itself a word listed as never near. Ties go to the key word
+    Same first letter, within :func:`allowed_edits` of the key word's length, and ``tok`` neither
+    another form of a key word (a different ending) nor a word listed as never near. Ties go to the key word
     listed first alphabetically, so the answer never depends on set order."""
-    if limit <= 0 or len(tok) < 5 or tok in _NEVER_NEAR or tok in vocabulary():
+    if limit <= 0 or len(tok) < 5 or tok in _NEVER_NEAR or tok in vocabulary() or _inflects(tok):
         return None
     candidates = _by_initial(limit).get(tok[0], ())
     if not candidates:
@@ -120,7 +120,7 @@ def join(parts: tuple[str, ...], limit: int = 2) -> tuple[str, bool] | None:
     if len(whole) < 8:  # short joins are too easily two real words
         return None
     if _inflects(whole):  # another form of a key word ("video sam taler" → videosamtaler)
-        return whole, False
+        return (whole, False) if len(whole) >= 10 else None  # "fort eller" stays two words
     hit = near_word(whole, limit)
     return (hit[0], True) if hit else None
 

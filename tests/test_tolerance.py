@@ -112,6 +112,8 @@ def test_split_separates_glued_words(token: str, expected) -> None:
         ("mot smartene", 2, "mot smertene"),
         ("mot smartene", 0, "mot smartene"),
         ("jeg er utslitt", 2, "jeg er utslitt"),
+        ("puster fort eller blir blå", 2, "puster fort eller blir blå"),  # two real words, not "forteller"
+        ("jeg oppsummerer", 2, "jeg oppsummerer"),  # another form of "oppsummere", not a near miss
     ],
 )
 def test_normalise_reads_near_misses_only_when_asked(raw: str, edits: int, expected: str) -> None:
