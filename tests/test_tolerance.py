@@ -141,3 +141,17 @@ def test_a_near_miss_finds_the_advice_with_lower_confidence_than_the_exact_word(
         near_miss_edits=0,
     )
     assert off.value == 0
+
+
+# Recognised speech from the spoken rubric set (dev call rs-llt-011, stereo 16 kHz, Whisper base):
+# the doctor said "… forsvinner gradvis i løpet av noen uker …"; the recogniser wrote it as below.
+RECOGNISED_LLT_011 = "Ringen forksvinner grad vis i løpet og noen øker, du trenger vi kvinger i en forbette."
+
+
+def test_a_misrecognised_key_phrase_from_the_spoken_set_still_gives_the_finding() -> None:
+    found = score("safety_netting", staff_call(RECOGNISED_LLT_011))
+    assert found.value == 1  # the expected course, as the hand label has it
+    assert found.evidence and "forksvinner grad vis" in RECOGNISED_LLT_011[
+        found.evidence[0].start_char : found.evidence[0].end_char
+    ]
+    assert score("safety_netting", staff_call(RECOGNISED_LLT_011), near_miss_edits=0).value == 0
