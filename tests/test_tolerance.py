@@ -144,7 +144,8 @@ def test_a_near_miss_finds_the_advice_with_lower_confidence_than_the_exact_word(
 
 
 # Recognised speech from the spoken rubric set (dev call rs-llt-011, stereo 16 kHz, Whisper base):
-# the doctor said "… forsvinner gradvis i løpet av noen uker …"; the recogniser wrote it as below.
+# the doctor said "ringen forsvinner gradvis i løpet av noen uker, du trenger ikke ringe igjen for
+# dette"; the recogniser wrote it as below.
 RECOGNISED_LLT_011 = "Ringen forksvinner grad vis i løpet og noen øker, du trenger vi kvinger i en forbette."
 
 
