@@ -493,13 +493,18 @@ def _rejoin(
     """Join ``w`` onto the last one or two tokens when together they spell a key word, exactly or
     as a near miss ("video sam talen" → ``videosamtalen``); in place, True when joined. Tokens that
     are already key words, or that a fuzzy correction produced, are left alone."""
-    if w != raw or len(toks) < 1:
+    if w != raw or not toks or (len(toks) - 1) in fuzzy:
+        return False
+    vocab = tolerance.vocabulary()
+    if w in vocab:
         return False
     for n in (2, 1):
-        if len(toks) < n or any(x in ".?" for x in toks[-n:]):
+        if len(toks) < n:
             continue
         parts = (*toks[-n:], w)
-        if any(p in KEY_VOCAB or p in tolerance.EXTRA_WORDS for p in parts) or (len(toks) - 1) in fuzzy:
+        if n == 2 and (parts[0] in vocab or parts[0] in ".?"):
+            continue
+        if parts[-2] in vocab or parts[-2] in ".?" or len(parts[-2]) + len(w) + (n - 1) * 2 < 5:
             continue
         got = tolerance.join(parts, edits)
         if got is None:

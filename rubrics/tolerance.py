@@ -111,9 +111,9 @@ def near_word(tok: str, limit: int = 2) -> tuple[str, int] | None:
 def join(parts: tuple[str, ...], limit: int = 2) -> tuple[str, bool] | None:
     """The key word that adjacent tokens ``parts`` form written together, and whether that took a
     near miss; None when they form none. Each part has at least two letters."""
-    if len(parts) < 2 or any(len(p) < 2 or not p.isalpha() for p in parts):
-        return None
     whole = "".join(parts)
+    if len(parts) < 2 or min(map(len, parts)) < 2 or not whole.isalpha():
+        return None
     vocab = vocabulary()
     if whole in vocab:
         return whole, False
@@ -134,7 +134,7 @@ def _forms() -> frozenset[str]:
 def _inflects(whole: str) -> bool:
     """True when ``whole`` is a key word with up to three more letters, or one cut short by up to two."""
     vocab = vocabulary()
-    return whole in _forms() or any(whole[:-k] in vocab for k in (1, 2, 3))
+    return whole in _forms() or whole[:-1] in vocab or whole[:-2] in vocab or whole[:-3] in vocab
 
 
 def split(tok: str) -> tuple[str, str] | None:
