@@ -36,13 +36,17 @@ def _load(path: Path) -> dict[str, frozenset[str]]:
     known = {"key_words", "never_near", "glue_words", "glued_verbs", "verb_objects"}
     unknown = set(raw) - known
     if unknown:
-        raise ValueError(f"{path}: unknown field(s) {', '.join(sorted(unknown))}; accepted: {', '.join(sorted(known))}")
+        raise ValueError(
+            f"{path}: unknown field(s) {', '.join(sorted(unknown))}; accepted: {', '.join(sorted(known))}"
+        )
     out: dict[str, frozenset[str]] = {}
     for key in sorted(known):
         value = raw.get(key) or []
         if isinstance(value, dict):  # key words may be grouped by concept for readability
             value = [w for words in value.values() for w in (words or [])]
-        if not isinstance(value, list) or not all(isinstance(w, str) and w == w.strip().lower() and w for w in value):
+        if not isinstance(value, list) or not all(
+            isinstance(w, str) and w == w.strip().lower() and w for w in value
+        ):
             raise ValueError(f"{path}: {key} must be a list (or groups of lists) of lower-case words")
         out[key] = frozenset(value)
     return out

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.pure
 
 def staff_call(*staff: str, quality: float | None = None) -> CallText:
     utts = [
-        Utterance(i, i * 5.0, i * 5.0 + 4.0, t, "operator", "S1", quality=quality) for i, t in enumerate(staff)
+        Utterance(i, i * 5.0, i * 5.0 + 4.0, t, "operator", "S1", quality=quality)
+        for i, t in enumerate(staff)
     ]
     return CallText("test", tuple(utts), "legevaktlege")
 
@@ -152,7 +153,9 @@ RECOGNISED_LLT_011 = "Ringen forksvinner grad vis i løpet og noen øker, du tre
 def test_a_misrecognised_key_phrase_from_the_spoken_set_still_gives_the_finding() -> None:
     found = score("safety_netting", staff_call(RECOGNISED_LLT_011))
     assert found.value == 1  # the expected course, as the hand label has it
-    assert found.evidence and "forksvinner grad vis" in RECOGNISED_LLT_011[
-        found.evidence[0].start_char : found.evidence[0].end_char
-    ]
+    assert (
+        found.evidence
+        and "forksvinner grad vis"
+        in RECOGNISED_LLT_011[found.evidence[0].start_char : found.evidence[0].end_char]
+    )
     assert score("safety_netting", staff_call(RECOGNISED_LLT_011), near_miss_edits=0).value == 0

@@ -211,9 +211,13 @@ def view(call: CallText, params: ScorerParams) -> CallView:
     staff, callers = [], []
     for u in call.utterances:
         if u.is_staff:
-            staff.append(_line(u, params.fuzzy_cutoff, params.near_miss_edits, params.condition_pre_tokens, True))
+            staff.append(
+                _line(u, params.fuzzy_cutoff, params.near_miss_edits, params.condition_pre_tokens, True)
+            )
         elif u.role == "caller":
-            callers.append(_line(u, params.fuzzy_cutoff, params.near_miss_edits, params.condition_pre_tokens, False))
+            callers.append(
+                _line(u, params.fuzzy_cutoff, params.near_miss_edits, params.condition_pre_tokens, False)
+            )
     v = CallView(call, staff, callers)
     _VIEWS[key] = (call, v)
     if len(_VIEWS) > _MAX_VIEWS:
