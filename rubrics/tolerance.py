@@ -19,6 +19,8 @@ so its confidence is lowered (``fuzzy_factor``); an exact rejoin or split is not
 
 from __future__ import annotations
 
+import hashlib
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,7 +28,7 @@ import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-__all__ = ["EXTRA_WORDS", "allowed_edits", "join", "near_word", "split", "vocabulary"]
+__all__ = ["EXTRA_WORDS", "TABLES_SHA256", "allowed_edits", "join", "near_word", "split", "vocabulary"]
 
 _DATA = Path(__file__).with_name("recognition_errors") / "tolerance.yaml"
 
@@ -53,6 +55,10 @@ def _load(path: Path) -> dict[str, frozenset[str]]:
 
 
 _TABLES = _load(_DATA)
+# Part of every rubric's content hash (rubrics/loader.py): editing the tables re-scores stored calls.
+TABLES_SHA256 = hashlib.sha256(
+    json.dumps({k: sorted(v) for k, v in _TABLES.items()}, sort_keys=True, ensure_ascii=False).encode()
+).hexdigest()
 EXTRA_WORDS: frozenset[str] = _TABLES["key_words"]
 _NEVER_NEAR = _TABLES["never_near"]
 _GLUE = _TABLES["glue_words"]

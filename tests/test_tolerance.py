@@ -159,3 +159,14 @@ def test_a_misrecognised_key_phrase_from_the_spoken_set_still_gives_the_finding(
         in RECOGNISED_LLT_011[found.evidence[0].start_char : found.evidence[0].end_char]
     )
     assert score("safety_netting", staff_call(RECOGNISED_LLT_011), near_miss_edits=0).value == 0
+
+
+def test_the_tables_are_part_of_every_rubrics_content_hash(monkeypatch) -> None:
+    from pathlib import Path
+
+    from rubrics import loader
+
+    path = Path(loader.__file__).with_name("lvs_operator.yaml")
+    before = loader.load_rubric(path).sha256
+    monkeypatch.setattr(loader, "TABLES_SHA256", "0" * 64)  # as if tolerance.yaml had been edited
+    assert loader.load_rubric(path).sha256 != before
