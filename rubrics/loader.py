@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from rubrics.schema import Rubric
+from rubrics.tolerance import TABLES_SHA256
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -28,7 +29,7 @@ class RubricError(ValueError):
 class LoadedRubric:
     rubric: Rubric
     path: Path
-    sha256: str  # of the validated content, so reformatting a file does not change it
+    sha256: str  # of the validated content and the tolerance tables; reformatting does not change it
 
     @property
     def key(self) -> str:
@@ -60,6 +61,8 @@ def load_rubric(path: Path) -> LoadedRubric:
     path = Path(path)
     rubric = read_yaml_model(path, Rubric, "id, version, title, ...")
     canonical = json.dumps(rubric.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    # the scorers' recognition-error tables are data that changes scores, like the rubric itself
+    canonical += "+tolerance:" + TABLES_SHA256
     return LoadedRubric(rubric, path, hashlib.sha256(canonical.encode()).hexdigest())
 
 

@@ -20,6 +20,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 from norsk.numbers import ARTICLE_ONES, UNITS, NumberPiece, combine, parse_number_word
+from rubrics import tolerance
 
 __all__ = [
     "DEFAULT_FUZZY_CUTOFF",
@@ -429,23 +430,61 @@ def _unglue(t: str) -> tuple[str, str] | None:
 
 
 @lru_cache(maxsize=200_000)
-def _word(t: str, cutoff: int) -> tuple[tuple[str, ...], bool]:
+def _word(t: str, cutoff: int, edits: int = 0) -> tuple[tuple[str, ...], bool]:
     """One lower-cased word → its bokmål word(s), and whether a fuzzy correction was made."""
     mapped = _DIALECT.get(t)
     if mapped is not None:
         return tuple(mapped.split()), False
     if len(t) > 6 and t not in KEY_VOCAB:
-        parts = _unglue(t)
+        parts = tolerance.split(t) if edits else _unglue(t)
         if parts:
             return parts, False
         fixed = _fuzzy_fix(t, cutoff)
         if fixed is not None:
             return (fixed,), True
+    if edits:
+        near = tolerance.near_word(t, edits)
+        if near is not None:
+            return (near[0],), True
     return (t,), False
 
 
+def _rejoin(
+    toks: list[str], starts: list[int], ends: list[int], fuzzy: set[int], raw: str, w: str, e: int, edits: int
+) -> bool:
+    """Join ``w`` onto the last one or two tokens when together they spell a key word, exactly or
+    as a near miss ("video sam talen" → ``videosamtalen``); in place, True when joined. Tokens that
+    are already key words, or that a fuzzy correction produced, are left alone."""
+    if w != raw or not toks or (len(toks) - 1) in fuzzy:
+        return False
+    vocab = tolerance.vocabulary()
+    if w in vocab:
+        return False
+    for n in (2, 1):
+        if len(toks) < n:
+            continue
+        parts = (*toks[-n:], w)
+        if n == 2 and (parts[0] in vocab or parts[0] in ".?"):
+            continue
+        if parts[-2] in vocab or parts[-2] in ".?" or len(parts[-2]) + len(w) + (n - 1) * 2 < 5:
+            continue
+        got = tolerance.join(parts, edits)
+        if got is None:
+            continue
+        keep = len(toks) - n + 1
+        del toks[keep:], starts[keep:], ends[keep:]
+        toks[-1] = got[0]
+        ends[-1] = e
+        if got[1]:
+            fuzzy.add(len(toks) - 1)
+        return True
+    return False
+
+
 @lru_cache(maxsize=65536)
-def normalise(text: str, fuzzy_cutoff: int = DEFAULT_FUZZY_CUTOFF) -> Norm:
+def normalise(text: str, fuzzy_cutoff: int = DEFAULT_FUZZY_CUTOFF, near_edits: int = 0) -> Norm:
+    """``text`` normalised (see the module doc). ``near_edits`` > 0 also reads near misses, joins
+    and splits of the key words (:mod:`rubrics.tolerance`), with at most that many edits."""
     low = text.lower()
     if len(low) != len(text):  # a rare character whose lower case is longer: keep offsets exact
         low = text
@@ -466,7 +505,7 @@ def normalise(text: str, fuzzy_cutoff: int = DEFAULT_FUZZY_CUTOFF) -> Norm:
             t = t.lower()
         if t in _FILLERS:
             continue
-        words, fz = _word(t, fuzzy_cutoff)
+        words, fz = _word(t, fuzzy_cutoff, near_edits)
         s, e = m.start(), m.end()
         for w in words:
             if toks and toks[-1] not in ".?" and len(toks[-1]) >= 2 and len(w) >= 3:
@@ -475,6 +514,8 @@ def normalise(text: str, fuzzy_cutoff: int = DEFAULT_FUZZY_CUTOFF) -> Norm:
                 if both in KEY_VOCAB:  # a split compound rejoined ("lege vakten")
                     toks[-1] = both
                     ends[-1] = e
+                    continue
+                if near_edits and _rejoin(toks, starts, ends, fuzzy, t, w, e, near_edits):
                     continue
             if fz:
                 fuzzy.add(len(toks))

@@ -38,6 +38,14 @@ class ScorerParams(BaseModel):
         description="rapidfuzz ratio (0-100) at or above which an ASR-garbled word is read as a key word "
         "of the lexicons; 101 turns fuzzy correction off.",
     )
+    near_miss_edits: int = Field(
+        2,
+        ge=0,
+        le=2,
+        description="Most letters a recognised word may differ from a key word and still be read as it "
+        "(rubrics/tolerance.py; fewer for short words, none below 5 letters), also for split and glued "
+        "words; 0 reads key words only as written (and rejoined exactly).",
+    )
     confidence: float = Field(0.85, ge=0, le=1, description="Confidence when the signal found is clear.")
     absent_confidence: float = Field(
         0.7, ge=0, le=1, description="Confidence when the value rests on nothing having been found."
@@ -186,8 +194,8 @@ def _scopes(norm: Norm, pre_tokens: int) -> list[Scope]:
     return out
 
 
-def _line(u: Utterance, cutoff: int, pre_tokens: int, staff: bool) -> Line:
-    norm = normalise(u.text, cutoff)
+def _line(u: Utterance, cutoff: int, edits: int, pre_tokens: int, staff: bool) -> Line:
+    norm = normalise(u.text, cutoff, edits)
     line = Line(u, norm)
     if staff:
         line.scopes = _scopes(norm, pre_tokens)
@@ -195,22 +203,26 @@ def _line(u: Utterance, cutoff: int, pre_tokens: int, staff: bool) -> Line:
     return line
 
 
-_VIEWS: OrderedDict[tuple[int, int, int], tuple[CallText, CallView]] = OrderedDict()
+_VIEWS: OrderedDict[tuple[int, int, int, int], tuple[CallText, CallView]] = OrderedDict()
 _MAX_VIEWS = 16
 
 
 def view(call: CallText, params: ScorerParams) -> CallView:
     """The call's analysed view; cached by identity, so the scorers of one call share it."""
-    key = (id(call), params.fuzzy_cutoff, params.condition_pre_tokens)
+    key = (id(call), params.fuzzy_cutoff, params.near_miss_edits, params.condition_pre_tokens)
     cached = _VIEWS.get(key)
     if cached is not None and cached[0] is call:
         return cached[1]
     staff, callers = [], []
     for u in call.utterances:
         if u.is_staff:
-            staff.append(_line(u, params.fuzzy_cutoff, params.condition_pre_tokens, True))
+            staff.append(
+                _line(u, params.fuzzy_cutoff, params.near_miss_edits, params.condition_pre_tokens, True)
+            )
         elif u.role == "caller":
-            callers.append(_line(u, params.fuzzy_cutoff, params.condition_pre_tokens, False))
+            callers.append(
+                _line(u, params.fuzzy_cutoff, params.near_miss_edits, params.condition_pre_tokens, False)
+            )
     v = CallView(call, staff, callers)
     _VIEWS[key] = (call, v)
     if len(_VIEWS) > _MAX_VIEWS:
