@@ -168,8 +168,8 @@ ORDER BY t.call_id
 # The same for the calls named in the registered ``wanted_calls`` (one call after a correction).
 _LATEST_OF_SQL = """
 SELECT t.transcript_id, t.call_id, t.language, c.service
-FROM transcripts t JOIN calls c USING (call_id) JOIN wanted_calls w USING (call_id)
-WHERE t.created_at = (SELECT max(t2.created_at) FROM transcripts t2 WHERE t2.call_id = t.call_id)
+FROM latest_transcripts l JOIN wanted_calls w USING (call_id) JOIN transcripts t USING (transcript_id)
+JOIN calls c ON c.call_id = l.call_id
 ORDER BY t.call_id
 """
 

@@ -109,7 +109,9 @@ def test_an_older_database_is_refused_by_connect_the_app_services_and_commands(v
 def test_a_populated_v1_database_is_backed_up_then_upgraded_with_its_rows(v1_db, tmp_path):
     out = CliRunner().invoke(main, ["db", "migrate", "--db", str(v1_db)], catch_exceptions=False)
     assert out.exit_code == 0, out.output
-    assert f"schema version 1 -> {LATEST_VERSION}" in out.output
+    assert (
+        f"schema version 1 -> {LATEST_VERSION}" in out.output and "episodes: 1 contacts linked" in out.output
+    )
     (folder,) = (v1_db.parent / "backups").iterdir()
     assert folder.name.startswith("gammel-schema-v1-") and str(folder) in out.output
 
@@ -135,6 +137,8 @@ def test_a_populated_v1_database_is_backed_up_then_upgraded_with_its_rows(v1_db,
         assert con.execute("SELECT call_id, transcript_id FROM latest_transcripts").fetchall() == [
             ("call-1", "tr-1")
         ]
+        # the episodes table (v21) starts empty; migrate links the stored calls into it at once
+        assert con.execute("SELECT call_id, contact_number FROM episodes").fetchall() == [("call-1", 1)]
         audit = con.execute("SELECT username, action, object_id, detail FROM audit").fetchall()
         assert len(audit) == 1 and audit[0][1:3] == ("migrate_database", "gammel.duckdb")
         assert audit[0][3] == f"schema v1 -> v{LATEST_VERSION}; backup {folder.name}"

@@ -252,6 +252,14 @@ def db_migrate(backup_to: Path | None, settings: Settings) -> None:
     except (BackupError, BackupKeyError) as e:
         raise Failure(str(e)) from e
     click.echo(report.summary())
+    if report.applied:  # a table a migration added starts empty: link the stored calls into episodes now
+        from lydlogg.db import connect
+        from lydlogg.episodes import update_episodes
+
+        with connect(settings.db_path) as con:
+            linked = update_episodes(con, settings.episodes.window_hours)
+        if linked.relinked:
+            click.echo(f"episodes: {linked.relinked} contacts linked, {linked.contacts} stored")
 
 
 @db_group.command("keygen")
