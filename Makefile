@@ -28,7 +28,7 @@ samples: $(STAMP) ## Rebuild the sample calls from their dialogues (needs espeak
 	$(BIN)/python scripts/make_sample_calls.py --out data/samples
 
 demo-data: model ## Ingest, transcribe, score and link the bundled sample calls into $(DB)
-\t@if [ -f $(DB) ]; then $(BIN)/lydlogg db migrate --db $(DB); fi
+	@if [ -f $(DB) ]; then $(BIN)/lydlogg db migrate --db $(DB); fi
 	$(BIN)/lydlogg ingest --db $(DB) --metadata data/samples/metadata.csv
 	$(BIN)/lydlogg teams import --db $(DB) data/samples/teams.csv
 	$(BIN)/lydlogg process --db $(DB)
