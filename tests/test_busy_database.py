@@ -127,3 +127,16 @@ def test_the_app_meets_an_unreadable_database_with_a_message(monkeypatch, tmp_pa
     assert [e.value for e in at.error] == [
         "Databasen kan ikke åpnes. Driftsansvarlig finner årsaken i serverloggen."
     ]
+
+
+def test_the_inbox_of_a_database_without_calls_says_so(monkeypatch, tmp_path):
+    db = tmp_path / "tom.duckdb"  # users, but no call read in yet: a new installation
+    with connect(db) as con:
+        create_user(con, LEDER.username, LEDER.display_name, LEDER.role, "demo-leder")
+    monkeypatch.setenv("LYDLOGG_DB_PATH", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    sign_in(at, db, LEDER)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Innboks" and not at.dataframe
+    assert "Ingen samtaler å vise." in [i.value for i in at.info]
