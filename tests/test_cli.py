@@ -142,6 +142,15 @@ def test_empty_database_listings(tmp_path):
     assert "calls        0" in status and f"schema v{LATEST_VERSION}" in status
 
 
+def test_calls_lists_a_call_without_audio(tmp_path):
+    db = tmp_path / "a.duckdb"
+    with connect(db) as con:  # an imported written transcript's call: no audio file, no channels
+        con.execute("INSERT INTO calls (call_id, service, operator_id) VALUES ('c-1', 'lvs', 'op-anne')")
+    out = CliRunner().invoke(main, ["calls", "--db", str(db)])
+    assert out.exit_code == 0, out.output
+    assert "c-1" in out.output and "no_audio" in out.output and "<NA>" not in out.output
+
+
 def test_export_of_an_unknown_call(tmp_path):
     out = invoke("export-transcript", "nope", "--db", str(tmp_path / "x.duckdb"))
     assert out.exit_code == 2 and "no call 'nope'" in out.output

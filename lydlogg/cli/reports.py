@@ -78,7 +78,8 @@ def calls(fmt: str, settings: Settings) -> None:
         started_at=df["started_at"].map(
             lambda t: t.strftime("%Y-%m-%d %H:%M") if t is not None and t == t else "-"
         ),
-    ).fillna("-")
+    )
+    view = view.astype(object).where(view.notna(), "-")  # a call without audio has no channels (Int32)
     click.echo(view.to_string(index=False))
 
 
