@@ -194,7 +194,7 @@ def _edit_user(admin: UserAdminService, rows: list[UserRow], kinds: dict[str, st
     st.caption(
         f"{ROLE_NAMES.get(found.role, found.role)} · {'aktiv' if found.active else 'deaktivert'}"
         f" · innlogging: {kinds.get(chosen, 'lokal')}"
-        + (f" · låst til {found.locked_until:%Y-%m-%d %H:%M}" if found.locked_until else "")
+        + (f" · låst til {shown_time(found.locked_until)}" if found.locked_until else "")
     )
     with st.form("endre-rolle"):
         role = st.selectbox(
