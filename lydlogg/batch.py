@@ -82,6 +82,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from lydlogg.distributed import RayPool
+    from transcription.diarization.pyannote_adapter import PyannoteSettings
 
 log = logging.getLogger(__name__)
 
@@ -167,10 +168,19 @@ def model_key(spec: ModelSpec) -> str:
     return f"sha256:{spec.sha256[:16]}" if spec.sha256 else spec.name
 
 
-def diarization_hash(options: DiarizationSettings) -> str:
+def diarization_hash(options: DiarizationSettings, pyannote: PyannoteSettings | None = None) -> str:
     """Short stable hash of the diarization options, as stored with each transcript (the
-    ``options_json`` of its ``diarizations`` row hashes to the same value)."""
-    return hashlib.sha256(options.model_dump_json().encode()).hexdigest()[:16]
+    ``options_json`` of its ``diarizations`` row hashes to the same value).
+
+    A configured pyannote pipeline (``[pyannote] pipeline`` set) is part of the key with the one
+    option that changes its turns (``exclusive``), so pointing at other weights re-diarizes; its
+    token, offline flag, device and batch sizes change nothing in the result and are left out. With
+    no pipeline configured the key is the ``[diarization]`` section's alone.
+    """
+    text = options.model_dump_json()
+    if pyannote is not None and pyannote.pipeline:
+        text += pyannote.model_dump_json(include={"pipeline", "exclusive"})
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def pending_calls(
@@ -718,7 +728,7 @@ def _process(
 ) -> ProcessReport:
     key, options_hash = model_key(spec), options.hash()
     diarization = _diarization_settings(settings)
-    diarization_key = diarization_hash(diarization)
+    diarization_key = diarization_hash(diarization, getattr(settings, "pyannote", None))
     report = ProcessReport(run_id=None, model=spec.name)
     if pool is not None:
         report.executor, report.workers = "ray", pool.size

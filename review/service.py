@@ -252,7 +252,9 @@ class ReviewService:
         totals = scored.groupby("call_id").agg(got=("got", "sum"), weight=("weight", "sum"))
         totals["suggested_total"] = (100 * totals["got"] / totals["weight"]).round(0)
         figures = con.execute(_REVIEW_FIGURES_SQL).df()
-        totals = totals.reset_index()  # call_id as a column: merging on an index level is ambiguous when empty
+        totals = (
+            totals.reset_index()
+        )  # call_id as a column: merging on an index level is ambiguous when empty
         return figures.merge(totals[["call_id", "suggested_total"]], on="call_id", how="outer")
 
     def episode(self, call_id: str) -> pd.DataFrame:

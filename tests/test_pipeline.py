@@ -283,3 +283,20 @@ def test_schema_v20_keeps_transcripts_stored_before_it_done(tmp_path):
     other = pending_calls(con, "model", "opts", diarization_hash(DiarizationSettings(min_turn_s=2.0)))
     assert [(p.call_id, p.transcribed, p.asr_cached) for p in other] == [("c1", True, False)]
     con.close()
+
+
+def test_a_configured_pyannote_pipeline_is_part_of_the_diarization_key():
+    from lydlogg.batch import diarization_hash
+    from transcription.diarization.pyannote_adapter import PyannoteSettings
+
+    plain = diarization_hash(DiarizationSettings())
+    assert diarization_hash(DiarizationSettings(), PyannoteSettings()) == plain  # none configured
+    one = diarization_hash(DiarizationSettings(), PyannoteSettings(pipeline="/vekter/a"))
+    other = diarization_hash(DiarizationSettings(), PyannoteSettings(pipeline="/vekter/b"))
+    assert len({plain, one, other}) == 3  # other weights: diarized again
+    assert diarization_hash(DiarizationSettings(), PyannoteSettings(pipeline="/vekter/a", hf_token="x",
+                                                                      device="cpu")) == one  # fmt: skip
+    assert (
+        diarization_hash(DiarizationSettings(), PyannoteSettings(pipeline="/vekter/a", exclusive=False))
+        != one
+    )
