@@ -21,6 +21,7 @@ MIGRATION = (
         CHECK (strategy IS NOT NULL OR error IS NOT NULL)
     );
     INSERT INTO diarizations_v23
+        (transcript_id, strategy, options_json, speakers, notes, error, diarize_seconds, created_at)
         SELECT transcript_id, strategy, options_json, speakers, notes, error, diarize_seconds, created_at
         FROM diarizations;
     DROP TABLE diarizations;

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from lydlogg.access import AccessDenied, allowed
 from lydlogg.formatting import clock, score_text
@@ -26,6 +25,7 @@ from review.views.common import (
 )
 from review.views.episode import show_timeline
 from review.views.inbox import SAVED_FILTERS
+from review.views.keyboard import install_number_keys
 from review.views.player import player
 from review.views.transcript_html import transcript_rows
 from rubrics import choose_rubric, load_rubrics, rubric_services
@@ -332,7 +332,7 @@ def _form(
                     st.session_state.pop(key, None)
                 st.rerun()
         saving = st.button("Lagre vurdering", key="lagre-topp", type="primary") or bottom
-        components.html(f"<script>{_KEYS}</script>", height=0)  # number keys choose a value
+        install_number_keys()  # a digit, j or n chooses a value in the focused criterion
         if saving:
             _save(service, drafts, call_id, kind, loaded, criteria, values, suggested, now, transcript, keys)
         else:
@@ -342,22 +342,6 @@ def _form(
 
 
 NOT_APPLICABLE = "ikke aktuelt"  # the radio option for a criterion that does not apply
-# Keyboard: in a criterion's radio group (reached with Tab), a digit picks the option with that
-# label, "j" and "n" pick ja and nei. Installed once on the page from a zero-height component.
-_KEYS = """
-const doc = window.parent.document;
-if (!doc.lydloggKeys) {
-  doc.lydloggKeys = true;
-  doc.addEventListener("keydown", (e) => {
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    const group = e.target && e.target.closest && e.target.closest("[role=radiogroup]");
-    if (!group) return;
-    const wanted = {j: "ja", n: "nei"}[e.key] || e.key;
-    const label = [...group.querySelectorAll("label")].find((l) => l.innerText.trim() === wanted);
-    if (label) { label.click(); e.preventDefault(); }
-  });
-}
-"""
 
 
 def _form_keys(call_id: str) -> dict[str, str]:
