@@ -1,6 +1,7 @@
 """Browser-safe playback copies (cached by sha256, original untouched) and the call page's measures."""
 
 import io
+import json
 import shutil
 
 import duckdb
@@ -10,9 +11,9 @@ from conftest import write_encoded, write_tone
 from test_app import app
 
 from lydlogg.access import AccessDenied
-from lydlogg.auth import User
+from lydlogg.auth import User, create_user
 from lydlogg.crypto import EncryptionSettings
-from lydlogg.db import DatabaseKey, is_encrypted, register_key
+from lydlogg.db import DatabaseKey, connect, is_encrypted, register_key
 from lydlogg.ingest import ingest
 from lydlogg.playback import browser_safe, playable_copy
 from review.service import ReviewService
@@ -144,3 +145,26 @@ def test_retention_deletes_the_playback_copies_of_expired_recordings(tmp_path, s
     assert plan.audio_sha256 == (file_sha256(old),)
     assert not copies[old].exists() and copies[new].exists()
     assert old.exists()  # outside the managed folder: someone else's original
+
+
+def test_the_call_page_plays_an_in_memory_copy_on_an_encrypted_database(monkeypatch, tmp_path, settings):
+    secret = "0123456789abcdef" * 4
+    write_tone(tmp_path / "gsm.wav", rate=8_000, subtype="GSM610")
+    (tmp_path / "m.csv").write_text("call_id,operator_id,audio_file\ng1,op-anne,gsm.wav\n", encoding="utf-8")
+    register_key(settings.db_path, DatabaseKey(secret, allow_mbedtls=True))
+    cache = tmp_path / "cache"
+    try:
+        assert ingest(settings, [], metadata=tmp_path / "m.csv").added == ["g1"]
+        with connect(settings.db_path) as con:
+            create_user(con, "anne", "Anne", "operator", "demo-anne-1", operator_id="op-anne")
+        for name, value in (("ENCRYPTION__ENABLED", "true"), ("ENCRYPTION__ALLOW_MBEDTLS", "true"),
+                            ("DB_KEY", secret), ("AUDIO__PLAYBACK_DIR", str(cache))):  # fmt: skip
+            monkeypatch.setenv(f"LYDLOGG_{name}", value)
+        # an operator: no dashboard warm-up thread holding a second connection to the file
+        at = app(monkeypatch, settings.db_path, "anne", "samtale", samtale="g1")
+        assert not at.exception, at.exception
+        (player,) = [e for e in at.main if e.type == "bidi_component"]
+        assert json.loads(player.proto.json)["url"]  # the browser gets the copy from the media server
+    finally:
+        register_key(settings.db_path, None)
+    assert not cache.exists() or list(cache.iterdir()) == []
