@@ -2,7 +2,9 @@
 
 The sample calls' reference transcripts are repeated under new ids (about 13 segments each), with
 services, operators and start times spread over a year. Reports the index rebuild time (what each
-processing run adds) and the median of 5 runs of each query.
+processing run adds), the time of a refresh with nothing changed and of one after a single call's
+correction (what the incremental refresh costs instead of a full rebuild), and the median of 5 runs
+of each query.
 
     python bench/search_speed.py [--calls 100000]
 """
@@ -69,6 +71,19 @@ def main() -> None:
             t0 = time.perf_counter()
             segments = refresh_search_index(con)
             print(f"index over {segments} segments rebuilt in {time.perf_counter() - t0:.1f} s")
+            t0 = time.perf_counter()
+            refresh_search_index(con, full=True)
+            print(f"full rebuild (table refilled, index rebuilt): {time.perf_counter() - t0:.2f} s")
+            t0 = time.perf_counter()
+            refresh_search_index(con)
+            print(f"refresh with nothing changed: {time.perf_counter() - t0:.2f} s")
+            con.execute(
+                "INSERT INTO segment_corrections (transcript_id, segment_index, text, corrected_by)"
+                " VALUES ('t000000', 0, 'Hun er tungpust.', 'bench')"
+            )
+            t0 = time.perf_counter()
+            refresh_search_index(con)
+            print(f"refresh after one call's correction: {time.perf_counter() - t0:.2f} s")
             leader = User("leder", "Leder", "leder")
             operator = User("anne", "Anne", "operator", "op-4")
             queries = {

@@ -314,9 +314,10 @@ class ReviewService:
             self._check_call(con, "view_call", call_id)
             return call_measures(con, [call_id]).get(call_id)
 
-    def playable_audio_path(self, call_id: str, cache_dir: Path) -> Path | None:
+    def playable_audio_path(self, call_id: str, cache_dir: Path) -> Path | bytes | None:
         """What the browser plays: the recording, or its PCM WAV copy (cached by sha256) when the
-        browser cannot play the original's codec. Access is checked and the playing audited."""
+        browser cannot play the original's codec; with the database encrypted that copy is WAV bytes
+        made in memory, never a file. Access is checked and the playing audited."""
         with self._db() as con:
             self._check_call(con, "play_audio", call_id)
             row = con.execute(
@@ -328,7 +329,7 @@ class ReviewService:
                 _audit(con, self.user, "play_audio", call_id)
         if not row or not Path(row[0]).is_file():
             return None
-        return playable_copy(Path(row[0]), cache_dir, row[1])
+        return playable_copy(Path(row[0]), cache_dir, row[1], in_memory=self.settings.encryption.enabled)
 
     def suggestions(self, call_id: str) -> tuple[str | None, list[Suggestion]]:
         """The newest suggestions for the call's newest transcript: (rubric id, suggestions)."""

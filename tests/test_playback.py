@@ -1,5 +1,7 @@
 """Browser-safe playback copies (cached by sha256, original untouched) and the call page's measures."""
 
+import io
+import json
 import shutil
 
 import duckdb
@@ -9,7 +11,9 @@ from conftest import write_encoded, write_tone
 from test_app import app
 
 from lydlogg.access import AccessDenied
-from lydlogg.auth import User
+from lydlogg.auth import User, create_user
+from lydlogg.crypto import EncryptionSettings
+from lydlogg.db import DatabaseKey, connect, is_encrypted, register_key
 from lydlogg.ingest import ingest
 from lydlogg.playback import browser_safe, playable_copy
 from review.service import ReviewService
@@ -66,6 +70,42 @@ def test_the_service_checks_access_and_audits_playing(tmp_path, settings):
         assert con.execute("SELECT username FROM audit WHERE action = 'play_audio'").fetchall() == [("anne",)]
 
 
+def test_in_memory_the_copy_is_never_written_and_a_stale_file_copy_is_deleted(tmp_path):
+    original = write_tone(tmp_path / "gsm.wav", seconds=2.0, rate=8_000, subtype="GSM610")
+    cache = tmp_path / "playback"
+    stale = playable_copy(original, cache)  # made before the database was encrypted
+    on_disk = stale.read_bytes()
+    data = playable_copy(original, cache, in_memory=True)
+    assert isinstance(data, bytes) and data == on_disk  # the same WAV, only not written
+    info = sf.info(io.BytesIO(data))
+    assert (info.format, info.subtype, info.samplerate) == ("WAV", "PCM_16", 16_000)
+    assert abs(info.duration - 2.0) < 0.05
+    assert list(cache.iterdir()) == []
+    pcm = write_tone(tmp_path / "pcm.wav")
+    assert playable_copy(pcm, cache, in_memory=True) == pcm  # played as it is: nothing to copy
+
+
+def test_with_an_encrypted_database_the_service_plays_a_copy_from_memory(tmp_path, settings):
+    write_tone(tmp_path / "gsm.wav", rate=8_000, subtype="GSM610")
+    (tmp_path / "m.csv").write_text("call_id,operator_id,audio_file\ng1,op-anne,gsm.wav\n", encoding="utf-8")
+    register_key(settings.db_path, DatabaseKey("0123456789abcdef" * 4, allow_mbedtls=True))
+    try:
+        assert ingest(settings, [], metadata=tmp_path / "m.csv").added == ["g1"]
+        encrypted = settings.model_copy(
+            update={"encryption": EncryptionSettings(enabled=True, allow_mbedtls=True)}
+        )
+        cache = tmp_path / "cache"
+        service = ReviewService(settings.db_path, User("anne", "Anne", "operator", "op-anne"), encrypted)
+        data = service.playable_audio_path("g1", cache)
+        assert isinstance(data, bytes) and sf.info(io.BytesIO(data)).subtype == "PCM_16"
+        assert not cache.exists() or list(cache.iterdir()) == []
+        plain = ReviewService(settings.db_path, User("anne", "Anne", "operator", "op-anne"), settings)
+        assert plain.playable_audio_path("g1", cache).parent == cache  # unencrypted: the cached file
+    finally:
+        register_key(settings.db_path, None)
+    assert is_encrypted(settings.db_path)
+
+
 def test_the_call_page_shows_conversation_measures_beside_the_transcript(monkeypatch, tmp_path, reference_db):
     db = tmp_path / "db.duckdb"
     shutil.copy(reference_db, db)
@@ -105,3 +145,26 @@ def test_retention_deletes_the_playback_copies_of_expired_recordings(tmp_path, s
     assert plan.audio_sha256 == (file_sha256(old),)
     assert not copies[old].exists() and copies[new].exists()
     assert old.exists()  # outside the managed folder: someone else's original
+
+
+def test_the_call_page_plays_an_in_memory_copy_on_an_encrypted_database(monkeypatch, tmp_path, settings):
+    secret = "0123456789abcdef" * 4
+    write_tone(tmp_path / "gsm.wav", rate=8_000, subtype="GSM610")
+    (tmp_path / "m.csv").write_text("call_id,operator_id,audio_file\ng1,op-anne,gsm.wav\n", encoding="utf-8")
+    register_key(settings.db_path, DatabaseKey(secret, allow_mbedtls=True))
+    cache = tmp_path / "cache"
+    try:
+        assert ingest(settings, [], metadata=tmp_path / "m.csv").added == ["g1"]
+        with connect(settings.db_path) as con:
+            create_user(con, "anne", "Anne", "operator", "demo-anne-1", operator_id="op-anne")
+        for name, value in (("ENCRYPTION__ENABLED", "true"), ("ENCRYPTION__ALLOW_MBEDTLS", "true"),
+                            ("DB_KEY", secret), ("AUDIO__PLAYBACK_DIR", str(cache))):  # fmt: skip
+            monkeypatch.setenv(f"LYDLOGG_{name}", value)
+        # an operator: no dashboard warm-up thread holding a second connection to the file
+        at = app(monkeypatch, settings.db_path, "anne", "samtale", samtale="g1")
+        assert not at.exception, at.exception
+        (player,) = [e for e in at.main if e.type == "bidi_component"]
+        assert json.loads(player.proto.json)["url"]  # the browser gets the copy from the media server
+    finally:
+        register_key(settings.db_path, None)
+    assert not cache.exists() or list(cache.iterdir()) == []

@@ -1,7 +1,7 @@
 """Schema v14: the segments of every call's newest transcript, for full-text search.
 
-One row per segment with a single integer key (DuckDB's fts index wants one); rebuilt with its
-index after each processing run and transcript import (``lydlogg.search_index.refresh_search_index``).
+One row per segment with a single integer key (DuckDB's fts index wants one); refreshed (changed
+calls' rows only) with its index after each processing run and transcript import (``lydlogg.search_index.refresh_search_index``).
 """
 
 MIGRATION = (

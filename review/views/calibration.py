@@ -13,7 +13,14 @@ from review.agreement import SUGGESTION, Agreement
 from review.calibration import CalibrationService, Round, RoundResults
 from review.service import ReviewService
 from review.views import advice_section
-from review.views.common import in_norwegian, playable_audio, shown_frame, shown_time, value_label
+from review.views.common import (
+    audio_source,
+    in_norwegian,
+    playable_audio,
+    shown_frame,
+    shown_time,
+    value_label,
+)
 from rubrics import load_rubrics
 
 
@@ -152,8 +159,8 @@ def _blind_form(service: ReviewService, calibration: CalibrationService, found: 
         return
     except LookupError:
         transcript = None
-    if audio is not None and audio.is_file():
-        st.audio(str(audio))
+    if isinstance(audio, bytes) or (audio is not None and audio.is_file()):
+        st.audio(audio_source(audio))
     if transcript is not None:
         with st.expander("Transkripsjon"):
             for segment in transcript.segments:

@@ -102,8 +102,9 @@ def value_label(value: int | None, yes_no: bool, abstained: bool = False) -> str
     return score_text(value, yes_no)
 
 
-def playable_audio(service, call_id: str):  # noqa: ANN001, ANN201 - a ReviewService; Path | None
-    """The recording the browser can play (a cached PCM copy for GSM, ADPCM, AMR, ...)."""
+def playable_audio(service, call_id: str):  # noqa: ANN001, ANN201 - a ReviewService; Path | bytes | None
+    """The recording the browser can play (a cached PCM copy for GSM, ADPCM, AMR, ...; WAV bytes
+    made in memory when the database is encrypted)."""
     from transcription.audio import AudioError
 
     try:
@@ -111,6 +112,11 @@ def playable_audio(service, call_id: str):  # noqa: ANN001, ANN201 - a ReviewSer
         return service.playable_audio_path(call_id, cache_dir)
     except (AudioError, OSError):
         return None
+
+
+def audio_source(audio: object) -> object:
+    """What ``st.audio`` takes for :func:`playable_audio`'s answer: WAV bytes as they are, a file by its path."""
+    return audio if isinstance(audio, bytes) else str(audio)
 
 
 def md_text(text: object) -> str:

@@ -15,6 +15,7 @@ from review.views import advice_section
 from review.views.common import (
     ROLE_LABELS,
     SERVICE_LABELS,
+    audio_source,
     md_text,
     no_form_text,
     playable_audio,
@@ -111,7 +112,7 @@ def _segment(service: ReviewService, call_id: str, transcript, step: Step, rows,
     st.subheader(f"{clock(segment.start)}–{clock(segment.end)} · {who}")
     audio = playable_audio(service, call_id)
     if audio is not None:
-        st.audio(str(audio), start_time=int(segment.start), end_time=int(segment.end) + 1)
+        st.audio(audio_source(audio), start_time=int(segment.start), end_time=int(segment.end) + 1)
     st.markdown(f"> {_md(segment.text)}")
     by_id = {s.criterion_id: s for s in suggestions}
     for criterion_id in step.criteria:

@@ -107,16 +107,21 @@ export default function (component) {
 _component = st.components.v2.component("lydlogg.player", css=_CSS, js=_JS)
 
 
-def audio_url(path: Path, coordinates: str) -> str:
-    """A URL the browser loads the recording from (Streamlit's media file server, as st.audio)."""
+def audio_url(path: Path | bytes, coordinates: str) -> str:
+    """A URL the browser loads the recording from (Streamlit's media file server, as st.audio);
+    ``bytes`` are a PCM WAV copy made in memory (an encrypted database)."""
     from streamlit import runtime
 
+    if isinstance(path, bytes):
+        return runtime.get_instance().media_file_mgr.add(path, "audio/wav", coordinates)
     mimetype = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".flac": "audio/flac", ".ogg": "audio/ogg",
                 ".opus": "audio/ogg"}.get(path.suffix.lower(), "audio/wav")  # fmt: skip
     return runtime.get_instance().media_file_mgr.add(str(path), mimetype, coordinates)
 
 
-def player(call_id: str, audio: Path | None, rows_html: str, *, start: float = 0.0, key: str) -> float | None:
+def player(
+    call_id: str, audio: Path | bytes | None, rows_html: str, *, start: float = 0.0, key: str
+) -> float | None:
     """Mount the player; return the playing time (s) the browser last reported, or None."""
     url = audio_url(audio, f"lydlogg-player-{call_id}") if audio is not None else ""
     version = f"{call_id}:{hash(rows_html) & 0xFFFFFFFF:x}:{url}"
