@@ -361,3 +361,27 @@ def test_the_page_refusal_names_the_file_and_what_is_accepted():
     assert "«kasus.zip» ble ikke importert" in text and "«case.json»" in text
     assert "høyst 200 MB" in text and "manifest.json, case.json" in text and "ukryptert" in text
     assert "ikke en gyldig kasuspakke" in refusal_text("x.zip", PackageError("x"), 200.0)
+
+
+def test_the_cli_refuses_a_corrupt_member_naming_the_file_and_imports_nothing(exported, tmp_path):
+    from click.testing import CliRunner
+
+    from lydlogg.auth import create_user
+    from lydlogg.cli import main
+
+    files = members(exported[2])
+    packed = stored(files)
+    at = packed.index(files["case.json"])
+    package = tmp_path / "kasus-skadet.zip"
+    package.write_bytes(packed[: at + 10] + bytes([packed[at + 10] ^ 0xFF]) + packed[at + 11 :])
+    db = tmp_path / "cli.duckdb"
+    with connect(db) as con:
+        create_user(con, "vera", "Vera", "veileder", "veras-password-1")
+    env = {"LYDLOGG_DB_PATH": str(db), "LYDLOGG_CASES__CASES_DIR": str(tmp_path / "cases")}
+    result = CliRunner().invoke(main, ["case", "import", str(package), "--as", "vera"], env=env,
+                                input="veras-password-1\n")  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert f"{package}: case.json: the member is corrupt" in result.output and "accepted:" in result.output
+    with connect(db) as con:
+        assert con.execute("SELECT count(*) FROM cases").fetchone() == (0,)
+    assert not (tmp_path / "cases").exists() or not list((tmp_path / "cases").iterdir())
