@@ -314,7 +314,9 @@ class SsoSettings(_Section):
     )
     username_claim: str = Field(
         "email",
-        description="Claim whose value is the Lydlogg user name (`email`, `preferred_username`, `sub`, ...).",
+        description="Claim whose value names the Lydlogg account at an identity's first log-in (`email`, "
+        "`preferred_username`, `sub`, ...); from then on the account is found through the ID token's issuer "
+        "and `sub`, never through this claim.",
     )
     role_claim: str = Field(
         "roles", description="Claim holding the user's roles or groups (a string or a list of strings)."

@@ -6,10 +6,17 @@ file readable only by the service account, and ``lydlogg serve`` points Streamli
 provider sends the user back, the app reads the identity token's claims (``st.user``) and
 :func:`sso_login` turns them into a Lydlogg user:
 
-- an account an admin has created (matched on the configured user-name claim) keeps the role the
-  admin gave it; a deactivated one is refused;
-- otherwise the role comes from the role claim through ``sso.role_map``, and the account is
-  created on first log-in (without a password, so it cannot log in locally);
+- the identity is the token's issuer and subject (``iss`` and ``sub``), which the provider never
+  reassigns; the account it is bound to (table ``sso_identities``) is the one that logs in, whatever
+  e-mail address or user name the token carries now. That account keeps the role an admin gave
+  it; a deactivated one is refused;
+- an identity not yet bound is bound on its first log-in: to a new account when no account has
+  the configured user-name claim as its name (the role then comes from the role claim through
+  ``sso.role_map``; the account has no password, so it cannot log in locally), or to an existing
+  account without a password (one an admin made for single sign-on, or one made by SSO before
+  bindings existed). It is never bound to a local account (one with a password), nor to an
+  account already bound to another identity: those log-ins are refused, so a provider that
+  hands an e-mail address to someone else cannot take over an account;
 - claims that map to no role are refused with a message to ask an admin.
 
 Every outcome is audited.
@@ -28,6 +35,7 @@ import duckdb
 
 from lydlogg.audit import record
 from lydlogg.auth import AuthError, User
+from lydlogg.db import transaction
 from lydlogg.settings import Settings, SsoSettings
 
 __all__ = [
@@ -54,13 +62,21 @@ class SsoIdentity:
     display_name: str
     role: str | None  # from the claims; None when no claim value maps to a role
     operator_id: str | None
+    issuer: str  # the ID token's ``iss``
+    subject: str  # the ID token's ``sub``: with the issuer, who this is
+
+
+def _claim(claims: Mapping[str, object], name: str) -> str:
+    value = claims.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise AuthError(f"ingen tilgang: identiteten mangler «{name}»")
+    return value.strip()
 
 
 def claims_identity(claims: Mapping[str, object], sso: SsoSettings) -> SsoIdentity:
     """Who the identity token names, and the role its claims map to (pure)."""
-    username = claims.get(sso.username_claim)
-    if not isinstance(username, str) or not username.strip():
-        raise AuthError(f"ingen tilgang: identiteten mangler «{sso.username_claim}»")
+    username = _claim(claims, sso.username_claim)
+    issuer, subject = _claim(claims, "iss"), _claim(claims, "sub")
     raw = claims.get(sso.role_claim) or []
     values = (
         [raw]
@@ -73,13 +89,15 @@ def claims_identity(claims: Mapping[str, object], sso: SsoSettings) -> SsoIdenti
     role = next((r for r in ROLE_PRECEDENCE if r in mapped), None)
     operator_id = claims.get(sso.operator_id_claim) if sso.operator_id_claim else None
     if role in ("operator", "lege") and not isinstance(operator_id, str):
-        operator_id = username.strip()
+        operator_id = username
     name = claims.get("name")
     return SsoIdentity(
-        username=username.strip(),
-        display_name=name if isinstance(name, str) and name else username.strip(),
+        username=username,
+        display_name=name if isinstance(name, str) and name else username,
         role=role,
         operator_id=operator_id if isinstance(operator_id, str) else None,
+        issuer=issuer,
+        subject=subject,
     )
 
 
@@ -100,28 +118,72 @@ def identity_fresh(claims: Mapping[str, object], now: float, max_age_s: float) -
     return -60 <= now - when <= max_age_s  # a minute of clock skew between provider and server
 
 
-def sso_login(con: duckdb.DuckDBPyConnection, identity: SsoIdentity) -> User:
-    """The Lydlogg user for a signed-in identity (created on first log-in when its role maps)."""
+def _bound_username(con: duckdb.DuckDBPyConnection, identity: SsoIdentity) -> str | None:
     row = con.execute(
-        "SELECT username, display_name, role, operator_id, active FROM users WHERE username = ?",
-        [identity.username],
+        "SELECT username FROM sso_identities WHERE issuer = ? AND subject = ?",
+        [identity.issuer, identity.subject],
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def _bind(con: duckdb.DuckDBPyConnection, identity: SsoIdentity, username: str) -> None:
+    con.execute(
+        "INSERT INTO sso_identities (issuer, subject, username) VALUES (?, ?, ?)",
+        [identity.issuer, identity.subject, username],
+    )
+    # the subject is the provider's opaque id; the audit detail names the issuer only
+    _audit(con, username, "link_sso", f"issuer={identity.issuer[:200]}")
+
+
+def sso_login(con: duckdb.DuckDBPyConnection, identity: SsoIdentity) -> User:
+    """The Lydlogg user an identity is bound to on issuer and subject; an unbound identity is
+    bound on its first log-in (see the module's rules), or refused."""
+    username = _bound_username(con, identity)
+    bind = username is None
+    if bind:
+        username = identity.username
+    row = con.execute(
+        "SELECT username, display_name, role, operator_id, active, password_hash IS NOT NULL,"
+        " EXISTS (SELECT 1 FROM sso_identities s WHERE s.username = users.username)"
+        " FROM users WHERE username = ?",
+        [username],
     ).fetchone()
     if row is not None:
+        if bind and row[6]:
+            _audit(con, username, "login_sso_refused", "account bound to another identity")
+            raise AuthError(
+                "ingen tilgang: kontoen er knyttet til en annen identitet; kontakt en administrator"
+            )
+        if bind and row[5]:
+            _audit(con, username, "login_sso_refused", "local account")
+            raise AuthError(
+                "ingen tilgang: brukernavnet tilhører en lokal konto med passord; "
+                "be en administrator om tilgang med SSO"
+            )
         if not row[4]:
-            _audit(con, identity.username, "login_sso_refused", "deactivated")
+            _audit(con, username, "login_sso_refused", "deactivated")
             raise AuthError("ingen tilgang: kontoen er deaktivert")
-        _audit(con, identity.username, "login_sso")
+        with transaction(con):
+            if bind:
+                _bind(con, identity, username)
+            _audit(con, username, "login_sso")
         return User(row[0], row[1], row[2], row[3])
-    if identity.role is None:
-        _audit(con, identity.username, "login_sso_refused", "no role")
+    if not bind:  # bound to an account that is gone: never fall back to the name in the token
+        _audit(con, username, "login_sso_refused", "bound account missing")
         raise AuthError(NO_ROLE)
-    con.execute(
-        "INSERT INTO users (username, display_name, role, operator_id, password_hash) VALUES (?, ?, ?, ?, NULL)",
-        [identity.username, identity.display_name, identity.role, identity.operator_id],
-    )
-    _audit(con, identity.username, "create_user_sso", f"role={identity.role}")
-    _audit(con, identity.username, "login_sso")
-    return User(identity.username, identity.display_name, identity.role, identity.operator_id)
+    if identity.role is None:
+        _audit(con, username, "login_sso_refused", "no role")
+        raise AuthError(NO_ROLE)
+    with transaction(con):  # the account and its binding land together, or neither
+        con.execute(
+            "INSERT INTO users (username, display_name, role, operator_id, password_hash)"
+            " VALUES (?, ?, ?, ?, NULL)",
+            [username, identity.display_name, identity.role, identity.operator_id],
+        )
+        _audit(con, username, "create_user_sso", f"role={identity.role}")
+        _bind(con, identity, username)
+        _audit(con, username, "login_sso")
+    return User(username, identity.display_name, identity.role, identity.operator_id)
 
 
 def _secret_file(path: Path, create: bool) -> str:

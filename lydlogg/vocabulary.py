@@ -111,6 +111,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "export_case": "eksporterte kasus",
     "feedback_note": "skrev møtenotat",
     "import_case": "importerte kasus",
+    "link_sso": "knyttet konto til SSO-identitet",
     "login": "logget inn",
     "login_failed": "mislykket innlogging",
     "login_sso": "logget inn (SSO)",

@@ -11,7 +11,10 @@ A package holds only the anonymised material of a case, under fixed names::
 
 :func:`read_package` accepts only those names (so no member can point outside the package), a
 zip within ``CaseSettings.max_package_mb`` whose files unpack to at most ``max_unpacked_mb``, and
-a manifest whose checksums and sizes match every file.
+a manifest whose checksums and sizes match every file. Members must be unencrypted, stored or
+deflated, and declare in the zip the size the manifest lists (checked before anything is
+unpacked); a member that is corrupt or truncated is refused, naming it. Nothing is imported
+from a package that fails any check.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import io
 import json
 import logging
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +38,16 @@ from lydlogg.vocabulary import SERVICE_LABELS, SPEAKER_ROLE_LABELS, Service
 from review.cases import CaseContent, content_from_json, content_to_json
 from transcription.formats import TranscriptFormatError, from_json, to_json, to_vtt
 
-__all__ = ["FORMAT", "MEMBERS", "Package", "PackageError", "build_package", "handout_html", "read_package"]
+__all__ = [
+    "FORMAT",
+    "MEMBERS",
+    "Package",
+    "PackageError",
+    "build_package",
+    "handout_html",
+    "read_package",
+    "refusal_text",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +67,32 @@ _REQUIRED = ("manifest.json", "case.json", "transcript.json")
 
 
 class PackageError(ValueError):
-    """A file that is not an acceptable case package; the message says what is accepted."""
+    """A file that is not an acceptable case package; the message says what is accepted, and
+    ``member`` names the file inside the package at fault, where there is one."""
+
+    def __init__(self, message: str, *, member: str | None = None) -> None:
+        super().__init__(message)
+        self.member = member
+
+
+_COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
+# What the zip module raises on a member it cannot unpack: a bad CRC, a truncated or garbled
+# stream, a header that disagrees with the directory, an encryption or method it does not know.
+_UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError)
+
+
+def refusal_text(file_name: str, error: PackageError, max_package_mb: float) -> str:
+    """The Norwegian message shown on the page when the package ``file_name`` is refused."""
+    if error.member is not None:
+        reason = f"filen «{error.member}» i pakken er skadet, kryptert eller stemmer ikke med manifest.json"
+    else:
+        reason = "filen er ikke en gyldig kasuspakke fra Lydlogg"
+    return (
+        f"«{file_name}» ble ikke importert, og ingenting er lagret: {reason}. "
+        f"Godtatt er en kasuspakke (zip) eksportert fra Lydlogg, på høyst {max_package_mb:g} MB, "
+        f"med bare filene {', '.join(MEMBERS)}, ukryptert, der hver fil stemmer med "
+        "størrelsen og sjekksummen i manifest.json."
+    )
 
 
 class _Strict(BaseModel):
@@ -200,11 +238,46 @@ def build_package(content: CaseContent, audio: Path | None = None, *, pdf: bool 
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    with zf.open(info) as fh:
-        data = fh.read(limit + 1)
+    name = info.filename
+    if info.flag_bits & 0x1:
+        raise PackageError(f"{name}: the member is encrypted; accepted: unencrypted members", member=name)
+    if info.compress_type not in _COMPRESSIONS:
+        raise PackageError(
+            f"{name}: compression method {info.compress_type} is not accepted; "
+            f"accepted: {' or '.join(_COMPRESSIONS.values())}",
+            member=name,
+        )
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(limit + 1)
+    except _UNREADABLE as e:
+        raise PackageError(
+            f"{name}: the member is corrupt or truncated ({e}); accepted: members that unpack "
+            "whole, as Lydlogg exports them",
+            member=name,
+        ) from e
     if len(data) > limit:
-        raise PackageError(f"{info.filename}: unpacks to more than the {limit} bytes allowed")
+        raise PackageError(f"{name}: unpacks to more than the {limit} bytes allowed", member=name)
+    if len(data) != info.file_size:
+        raise PackageError(
+            f"{name}: unpacks to {len(data)} bytes but the zip declares {info.file_size}", member=name
+        )
     return data
+
+
+def _read_manifest(body: bytes) -> dict:
+    try:
+        manifest = json.loads(body)
+        listed = manifest["files"]
+        if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+            raise PackageError(f"not a {FORMAT} package of version {FORMAT_VERSION}")
+    except (ValueError, KeyError, TypeError) as e:
+        if isinstance(e, PackageError):
+            raise
+        raise PackageError(f"manifest.json is unreadable ({e})", member="manifest.json") from e
+    if not isinstance(listed, dict) or not all(isinstance(v, dict) for v in listed.values()):
+        raise PackageError("manifest.json: 'files' must map each file name to its sha256 and bytes")
+    return listed
 
 
 def read_package(data: bytes, settings: CaseSettings | None = None) -> Package:
@@ -233,27 +306,26 @@ def read_package(data: bytes, settings: CaseSettings | None = None) -> Package:
         budget = int(s.max_unpacked_mb * 1_000_000)
         if sum(i.file_size for i in infos) > budget:
             raise PackageError(f"the package unpacks to more than {budget} bytes")
+        by_name = {i.filename: i for i in infos}
+        manifest_info = by_name.pop("manifest.json")
+        listed = _read_manifest(_read_member(zf, manifest_info, budget))
+        budget -= manifest_info.file_size
+        if set(listed) != set(by_name):
+            raise PackageError("manifest.json does not list exactly the files in the package")
+        for name, info in by_name.items():  # declared sizes against the manifest, before unpacking
+            if listed[name].get("bytes") != info.file_size:
+                raise PackageError(
+                    f"{name}: the zip declares {info.file_size} bytes but manifest.json lists "
+                    f"{listed[name].get('bytes')}; accepted: members of the size the manifest lists",
+                    member=name,
+                )
         files: dict[str, bytes] = {}
-        for info in infos:
-            files[info.filename] = _read_member(zf, info, budget)
-            budget -= len(files[info.filename])
-    try:
-        manifest = json.loads(files.pop("manifest.json"))
-        listed = manifest["files"]
-        if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-            raise PackageError(f"not a {FORMAT} package of version {FORMAT_VERSION}")
-    except (ValueError, KeyError, TypeError) as e:
-        if isinstance(e, PackageError):
-            raise
-        raise PackageError(f"manifest.json is unreadable ({e})") from e
-    if not isinstance(listed, dict) or set(listed) != set(files):
-        raise PackageError("manifest.json does not list exactly the files in the package")
+        for name, info in by_name.items():
+            files[name] = _read_member(zf, info, budget)
+            budget -= len(files[name])
     for name, body in files.items():
-        entry = listed[name]
-        if not isinstance(entry, dict) or entry.get("sha256") != hashlib.sha256(body).hexdigest():
-            raise PackageError(f"{name}: checksum does not match the manifest")
-        if entry.get("bytes") != len(body):
-            raise PackageError(f"{name}: size does not match the manifest")
+        if listed[name].get("sha256") != hashlib.sha256(body).hexdigest():
+            raise PackageError(f"{name}: checksum does not match the manifest", member=name)
     try:
         document = _CaseDocument.model_validate_json(files["case.json"])
     except ValidationError as e:

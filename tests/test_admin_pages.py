@@ -227,7 +227,9 @@ def _texts(at: AppTest) -> str:
 
 def test_the_admin_sees_every_user_and_how_they_log_in_but_no_hash(users_db):
     with connect(users_db) as con:
-        sso_login(con, SsoIdentity("kari@hf.no", "Kari SSO", "veileder", None))
+        sso_login(
+            con, SsoIdentity("kari@hf.no", "Kari SSO", "veileder", None, "https://idp.hf.test", "sub-kari")
+        )
     at = page(ADMIN_PAGE, users_db, "admin")
     assert not at.exception, at.exception
     table = at.dataframe[0].value

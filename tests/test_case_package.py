@@ -7,6 +7,7 @@ import io
 import json
 import re
 import shutil
+import struct
 import zipfile
 from pathlib import Path
 
@@ -247,3 +248,140 @@ def test_a_failed_import_leaves_no_audio_behind(exported, tmp_path):
     with pytest.raises(DatabaseError):
         lib.import_case(exported[2])
     assert list((tmp_path / "cases").iterdir()) == []
+
+
+# Members the zip module cannot unpack, or whose headers lie: each is refused as a PackageError
+# that names the member, before anything is imported.
+
+
+def stored(files: dict[str, bytes], *, fix_manifest: bool = True) -> bytes:
+    """A package of ``files`` (the manifest rewritten to match unless told not to) whose members
+    are stored uncompressed, so that their bytes can be found and changed in the zip."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, body in members(rezip(files, fix_manifest=fix_manifest)).items():
+            zf.writestr(name, body)
+    return buf.getvalue()
+
+
+def patch_headers(data: bytes, name: str, **fields: int) -> bytes:
+    """``data`` with fields of ``name``'s local and central headers overwritten: ``flag``,
+    ``method``, ``crc``, ``size`` (the declared unpacked size)."""
+    local = {"flag": (6, "<H"), "method": (8, "<H"), "crc": (14, "<I"), "size": (22, "<I")}
+    central = {"flag": (8, "<H"), "method": (10, "<H"), "crc": (16, "<I"), "size": (24, "<I")}
+    out = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        local_at = zf.getinfo(name).header_offset
+    central_at = data.index(b"PK\x01\x02", data.index(b"PK\x01\x02"))
+    while data[central_at + 46 : central_at + 46 + len(name)] != name.encode():
+        central_at = data.index(b"PK\x01\x02", central_at + 4)
+    for field, value in fields.items():
+        for base, table in ((local_at, local), (central_at, central)):
+            offset, fmt = table[field]
+            struct.pack_into(fmt, out, base + offset, value)
+    return bytes(out)
+
+
+def test_a_member_with_corrupt_bytes_is_refused(exported):
+    files = _small(exported)
+    data = stored(files)
+    body = files["case.json"]
+    at = data.index(body)
+    flipped = data[: at + 10] + bytes([data[at + 10] ^ 0xFF]) + data[at + 11 :]  # the CRC no longer matches
+    with pytest.raises(PackageError, match="case.json: the member is corrupt") as caught:
+        read_package(flipped)
+    assert caught.value.member == "case.json"
+
+
+def test_a_garbled_deflate_stream_is_refused(exported):
+    files = _small(exported)
+    data = rezip(files)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        info = zf.getinfo("transcript.json")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    garbled = data[:start] + b"\xff" * 64 + data[start + 64 :]
+    with pytest.raises(PackageError, match="transcript.json: the member is corrupt"):
+        read_package(garbled)
+
+
+def test_a_truncated_member_is_refused(exported):
+    """The zip declares a smaller unpacked size than the member has: the stream is cut short."""
+    files = _small(exported)
+    size = len(files["transcript.vtt"])
+    manifest = json.loads(files["manifest.json"])
+    manifest["files"]["transcript.vtt"]["bytes"] = size - 5  # the manifest agrees with the lie
+    cut = stored({**files, "manifest.json": json.dumps(manifest).encode()}, fix_manifest=False)
+    with pytest.raises(PackageError, match="transcript.vtt: the member is corrupt"):
+        read_package(patch_headers(cut, "transcript.vtt", size=size - 5))
+
+
+def test_an_encrypted_member_is_refused(exported):
+    data = patch_headers(stored(_small(exported)), "case.json", flag=0x1)
+    with pytest.raises(PackageError, match="case.json: the member is encrypted; accepted: unencrypted"):
+        read_package(data)
+
+
+def test_an_unknown_compression_method_is_refused(exported):
+    data = patch_headers(stored(_small(exported)), "handout.html", method=99)  # AES, as 7-Zip writes it
+    with pytest.raises(PackageError, match="handout.html: compression method 99 is not accepted"):
+        read_package(data)
+
+
+def test_a_declared_size_that_differs_from_the_manifest_is_refused_before_unpacking(exported):
+    """A member declaring 300 MB (within the unpacked cap) that the manifest lists as small is
+    refused from the headers alone, before it is unpacked."""
+    data = patch_headers(stored(_small(exported)), "transcript.vtt", size=300_000_000)
+    with pytest.raises(PackageError, match="transcript.vtt: the zip declares 300000000 bytes but manifest"):
+        read_package(data)
+
+
+def test_a_refused_import_stores_nothing(exported, tmp_path):
+    """All or nothing: a package with one corrupt member leaves no case, no audio, no audit row."""
+    db, _case_id, data = exported
+    fresh = Path(shutil.copy(db, tmp_path / "copy.duckdb"))
+    files = members(data)
+    packed = stored(files)
+    at = packed.index(files["case.json"])
+    broken = packed[: at + 10] + bytes([packed[at + 10] ^ 0xFF]) + packed[at + 11 :]
+    lib = library(fresh, "veileder", tmp_path / "elsewhere")
+    with connect(fresh) as con:
+        before = con.execute("SELECT count(*) FROM cases").fetchone()
+    with pytest.raises(PackageError, match="case.json"):
+        lib.import_case(broken)
+    with connect(fresh) as con:
+        assert con.execute("SELECT count(*) FROM cases").fetchone() == before
+        assert con.execute("SELECT count(*) FROM audit WHERE action = 'import_case'").fetchone() == (0,)
+    assert not list((tmp_path / "elsewhere").rglob("case-*"))
+
+
+def test_the_page_refusal_names_the_file_and_what_is_accepted():
+    from review.case_package import refusal_text
+
+    text = refusal_text("kasus.zip", PackageError("x", member="case.json"), 200.0)
+    assert "«kasus.zip» ble ikke importert" in text and "«case.json»" in text
+    assert "høyst 200 MB" in text and "manifest.json, case.json" in text and "ukryptert" in text
+    assert "ikke en gyldig kasuspakke" in refusal_text("x.zip", PackageError("x"), 200.0)
+
+
+def test_the_cli_refuses_a_corrupt_member_naming_the_file_and_imports_nothing(exported, tmp_path):
+    from click.testing import CliRunner
+
+    from lydlogg.auth import create_user
+    from lydlogg.cli import main
+
+    files = members(exported[2])
+    packed = stored(files)
+    at = packed.index(files["case.json"])
+    package = tmp_path / "kasus-skadet.zip"
+    package.write_bytes(packed[: at + 10] + bytes([packed[at + 10] ^ 0xFF]) + packed[at + 11 :])
+    db = tmp_path / "cli.duckdb"
+    with connect(db) as con:
+        create_user(con, "vera", "Vera", "veileder", "veras-password-1")
+    env = {"LYDLOGG_DB_PATH": str(db), "LYDLOGG_CASES__CASES_DIR": str(tmp_path / "cases")}
+    result = CliRunner().invoke(main, ["case", "import", str(package), "--as", "vera"], env=env,
+                                input="veras-password-1\n")  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert f"{package}: case.json: the member is corrupt" in result.output and "accepted:" in result.output
+    with connect(db) as con:
+        assert con.execute("SELECT count(*) FROM cases").fetchone() == (0,)
+    assert not (tmp_path / "cases").exists() or not list((tmp_path / "cases").iterdir())

@@ -21,18 +21,24 @@ from lydlogg.sso import SsoConfigError, claims_identity, sso_login, write_stream
 ROLE_MAP = {"lydlogg-leder": "leder", "lydlogg-veileder": "veileder", "sykepleier": "operator"}
 SSO = SsoSettings(enabled=True, role_map=ROLE_MAP)
 OIDC = Path(__file__).resolve().parent / "oidc"
+ISSUER = "https://idp.lv.test"
+
+
+def token(sub: str = "sub-kari", iss: str = ISSUER, **claims: object) -> dict[str, object]:
+    """ID-token claims: an issuer and a subject, and ``claims``."""
+    return {"iss": iss, "sub": sub, **claims}
 
 
 @pytest.mark.parametrize(
     ("claims", "expected"),
     [
-        ({"email": "kari@lv.no", "name": "Kari", "roles": ["lydlogg-leder"]}, ("kari@lv.no", "Kari", "leder", None)),
-        ({"email": "kari@lv.no", "roles": "lydlogg-veileder"}, ("kari@lv.no", "kari@lv.no", "veileder", None)),
-        ({"email": "a@lv.no", "roles": ["sykepleier", "lydlogg-leder"]}, ("a@lv.no", "a@lv.no", "leder", None)),
-        ({"email": "s@lv.no", "roles": ["sykepleier"]}, ("s@lv.no", "s@lv.no", "operator", "s@lv.no")),
-        ({"email": "o@lv.no", "roles": ["andre"]}, ("o@lv.no", "o@lv.no", None, None)),
-        ({"email": "o@lv.no", "roles": 7}, ("o@lv.no", "o@lv.no", None, None)),
-        ({"email": " o@lv.no "}, ("o@lv.no", "o@lv.no", None, None)),
+        (token(email="kari@lv.no", name="Kari", roles=["lydlogg-leder"]), ("kari@lv.no", "Kari", "leder", None)),
+        (token(email="kari@lv.no", roles="lydlogg-veileder"), ("kari@lv.no", "kari@lv.no", "veileder", None)),
+        (token(email="a@lv.no", roles=["sykepleier", "lydlogg-leder"]), ("a@lv.no", "a@lv.no", "leder", None)),
+        (token(email="s@lv.no", roles=["sykepleier"]), ("s@lv.no", "s@lv.no", "operator", "s@lv.no")),
+        (token(email="o@lv.no", roles=["andre"]), ("o@lv.no", "o@lv.no", None, None)),
+        (token(email="o@lv.no", roles=7), ("o@lv.no", "o@lv.no", None, None)),
+        (token(email=" o@lv.no "), ("o@lv.no", "o@lv.no", None, None)),
     ],
 )  # fmt: skip
 def test_claims_map_to_a_user_name_and_the_broadest_role(claims, expected):
@@ -40,34 +46,103 @@ def test_claims_map_to_a_user_name_and_the_broadest_role(claims, expected):
     assert (who.username, who.display_name, who.role, who.operator_id) == expected
 
 
-@pytest.mark.parametrize("claims", [{}, {"email": ""}, {"email": ["x"]}, {"sub": "kari"}])
-def test_an_identity_without_the_user_name_claim_is_refused(claims):
-    with pytest.raises(AuthError, match="ingen tilgang"):
+@pytest.mark.parametrize(
+    ("claims", "missing"),
+    [
+        ({}, "email"),
+        (token(email=""), "email"),
+        (token(email=["x"]), "email"),
+        ({"sub": "kari"}, "email"),
+        ({"email": "kari@lv.no", "iss": ISSUER}, "sub"),
+        (token(sub=" ", email="kari@lv.no"), "sub"),
+        ({"email": "kari@lv.no", "sub": "sub-kari"}, "iss"),
+    ],
+)
+def test_an_identity_without_the_user_name_issuer_or_subject_is_refused(claims, missing):
+    with pytest.raises(AuthError, match=f"ingen tilgang: identiteten mangler «{missing}»"):
         claims_identity(claims, SSO)
 
 
 def test_first_sso_login_creates_the_user_and_an_admins_role_wins_later(tmp_path):
     with connect(tmp_path / "sso.duckdb") as con:
-        user = sso_login(con, claims_identity({"email": "kari@lv.no", "roles": ["lydlogg-leder"]}, SSO))
+        user = sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"]), SSO))
         assert user.role == "leder"
         con.execute("UPDATE users SET role = 'veileder' WHERE username = 'kari@lv.no'")  # the admin decides
         assert (
-            sso_login(con, claims_identity({"email": "kari@lv.no", "roles": ["lydlogg-leder"]}, SSO)).role
+            sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"]), SSO)).role
             == "veileder"
         )
         with pytest.raises(AuthError):  # no password: an SSO account cannot log in locally
             authenticate(con, "kari@lv.no", "")
         with pytest.raises(AuthError, match="ingen tilgang"):
-            sso_login(con, claims_identity({"email": "ola@lv.no", "roles": ["andre"]}, SSO))
+            sso_login(con, claims_identity(token(sub="sub-ola", email="ola@lv.no", roles=["andre"]), SSO))
         con.execute("UPDATE users SET active = false WHERE username = 'kari@lv.no'")
         with pytest.raises(AuthError, match="deaktivert"):
-            sso_login(con, claims_identity({"email": "kari@lv.no", "roles": ["lydlogg-leder"]}, SSO))
+            sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"]), SSO))
         actions = con.execute(
             "SELECT action FROM audit WHERE object_type = 'user' AND action LIKE '%sso%' ORDER BY audit_id"
         ).fetchall()
     assert [a[0] for a in actions] == [
-        "create_user_sso", "login_sso", "login_sso", "login_sso_refused", "login_sso_refused",
+        "create_user_sso", "link_sso", "login_sso", "login_sso", "login_sso_refused", "login_sso_refused",
     ]  # fmt: skip
+
+
+def test_an_account_is_bound_to_the_issuer_and_subject_not_the_e_mail(tmp_path):
+    """Once bound, the account follows ``iss`` + ``sub``: a new e-mail address keeps the account,
+    and the same e-mail address from another subject or another issuer does not get it."""
+    leder = ["lydlogg-leder"]
+    with connect(tmp_path / "sso.duckdb") as con:
+        assert (
+            sso_login(con, claims_identity(token(email="kari@lv.no", roles=leder), SSO)).username
+            == "kari@lv.no"
+        )
+        renamed = claims_identity(token(email="kari.nordmann@lv.no", roles=leder), SSO)
+        assert sso_login(con, renamed).username == "kari@lv.no"  # the provider changed her address
+        for other in (token(sub="sub-mallory", email="kari@lv.no", roles=leder),
+                      token(iss="https://evil.test", email="kari@lv.no", roles=leder)):  # fmt: skip
+            with pytest.raises(AuthError, match="knyttet til en annen identitet"):
+                sso_login(con, claims_identity(other, SSO))
+        bindings = con.execute("SELECT issuer, subject, username FROM sso_identities").fetchall()
+        refused = con.execute(
+            "SELECT detail FROM audit WHERE action = 'login_sso_refused' ORDER BY audit_id"
+        ).fetchall()
+    assert bindings == [(ISSUER, "sub-kari", "kari@lv.no")]
+    assert refused == [("account bound to another identity",)] * 2
+
+
+def test_an_identity_is_never_bound_to_a_local_account(tmp_path):
+    from lydlogg.auth import create_user
+
+    with connect(tmp_path / "sso.duckdb") as con:
+        create_user(con, "per@lv.no", "Per", "leder", "pers-password-1")
+        with pytest.raises(AuthError, match="lokal konto"):
+            sso_login(
+                con, claims_identity(token(sub="sub-per", email="per@lv.no", roles=["lydlogg-leder"]), SSO)
+            )
+        assert con.execute("SELECT count(*) FROM sso_identities").fetchone() == (0,)
+        assert authenticate(con, "per@lv.no", "pers-password-1").username == "per@lv.no"  # untouched
+
+
+def test_an_account_without_a_password_is_bound_on_its_first_sso_login(tmp_path):
+    """An account made for single sign-on (no password), e.g. before bindings existed, is bound
+    to the first identity that logs in to it, and keeps its role."""
+    with connect(tmp_path / "sso.duckdb") as con:
+        con.execute(
+            "INSERT INTO users (username, display_name, role, operator_id, password_hash)"
+            " VALUES ('eva@lv.no', 'Eva', 'veileder', NULL, NULL)"
+        )
+        user = sso_login(
+            con, claims_identity(token(sub="sub-eva", email="eva@lv.no", roles=["lydlogg-leder"]), SSO)
+        )
+        assert (user.username, user.role) == ("eva@lv.no", "veileder")
+        assert con.execute("SELECT subject FROM sso_identities WHERE username = 'eva@lv.no'").fetchone() == (
+            "sub-eva",
+        )
+        con.execute("DELETE FROM users WHERE username = 'eva@lv.no'")
+        with pytest.raises(AuthError, match="ingen tilgang"):  # bound to an account that is gone
+            sso_login(
+                con, claims_identity(token(sub="sub-eva", email="eva@lv.no", roles=["lydlogg-leder"]), SSO)
+            )
 
 
 def test_streamlit_secrets_are_written_private_and_missing_pieces_are_named(tmp_path):

@@ -104,7 +104,9 @@ def test_only_admins_manage_users(db, call):
 
 def test_login_methods_tell_local_from_single_sign_on_accounts(db):
     with connect(db) as con:
-        sso_login(con, SsoIdentity("kari@hf.no", "Kari SSO", "veileder", None))
+        sso_login(
+            con, SsoIdentity("kari@hf.no", "Kari SSO", "veileder", None, "https://idp.hf.test", "sub-kari")
+        )
     assert UserAdminService(db, ADMIN).login_methods() == {
         "admin": "local",
         "anne": "local",

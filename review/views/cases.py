@@ -16,7 +16,7 @@ from anonymise import KINDS, Redaction, anonymise_text, find_identifiers
 from anonymise.transcript import segment_offsets
 from lydlogg.access import AccessDenied, allowed
 from lydlogg.formatting import clock, score_text
-from review.case_package import PackageError
+from review.case_package import PackageError, refusal_text
 from review.cases import CaseLibraryService, word_range_redaction, word_tokens
 from review.service import ReviewService
 from review.views.common import ROLE_LABELS, SERVICE_LABELS, formatted_text, md_text, shown_time
@@ -359,11 +359,8 @@ def _import(library: CaseLibraryService) -> None:
         if upload is not None and st.button("Importer"):
             try:
                 case_id = library.import_case(upload.getvalue())
-            except PackageError:
-                st.error(
-                    "Pakken ble ikke importert: filen er ikke en gyldig kasuspakke fra Lydlogg "
-                    "(feil innhold, for stor, eller sjekksummene stemmer ikke)."
-                )
+            except PackageError as e:
+                st.error(_md(refusal_text(upload.name, e, library.settings.max_package_mb)))
                 return
             st.success("Kasuset er importert.")
             st.query_params["kasus"] = case_id
