@@ -549,7 +549,9 @@ def test_the_trail_page_takes_norwegian_dates_and_keeps_iso_dates_in_the_url(use
     assert at.query_params["til"] in ("2026-03-11", ["2026-03-11"])
     at.text_input(key="revisjon-til").input("2026-03-11")
     at = at.run()
-    assert not at.dataframe and at.error[0].value.startswith("Til dato:") and "dd.mm.åååå" in at.error[0].value
+    assert (
+        not at.dataframe and at.error[0].value.startswith("Til dato:") and "dd.mm.åååå" in at.error[0].value
+    )
     at.text_input(key="revisjon-til").input("31.02.2026")
     at = at.run()
     assert not at.dataframe and "finnes ikke" in at.error[0].value

@@ -167,7 +167,7 @@ def test_the_search_page_finds_calls_and_links_each_hit_to_its_segment(monkeypat
     anne.text_input[0].input("puster")
     anne.button[0].click().run()
     assert set(anne.dataframe[0].value["Samtale"]) == {"ep1-c4-amk", "lvs-003-brystsmerter"}
-    assert len(anne.text_input) == 5  # no operator field for an operator (words, without, two dates, criterion)
+    assert len(anne.text_input) == 5  # no operator field for an operator: words, without, dates, criterion
 
 
 def test_the_search_page_reads_norwegian_dates_and_refuses_others(monkeypatch, db, tmp_path):
