@@ -1,4 +1,5 @@
-"""The case-package uploader in a real browser: its button and hint read Norwegian, not Streamlit's English."""
+"""Streamlit's own texts in a real browser: the case-package uploader's button and hint, and the charts'
+numbers, read Norwegian."""
 
 from __future__ import annotations
 
@@ -30,11 +31,16 @@ _SHOWN = """zone => {
 }"""
 
 
+@pytest.fixture(scope="module")
+def reference_app_db(tmp_path_factory):
+    return build_reference_db(tmp_path_factory.mktemp("norsk") / "db")
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
-def test_the_case_package_uploader_reads_norwegian(tmp_path):
+def test_the_case_package_uploader_reads_norwegian(reference_app_db):
     from playwright.sync_api import sync_playwright
 
-    db = build_reference_db(tmp_path / "db")
+    db = reference_app_db
     ARTIFACTS.mkdir(exist_ok=True)
     with serving(db) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
@@ -59,3 +65,23 @@ def test_the_case_package_uploader_reads_norwegian(tmp_path):
         browser.close()
     assert "Last opp" in shown and "Dra filen hit" in shown and "MB" in shown and "ZIP" in shown, shown
     assert not ENGLISH.search(shown), shown
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_chart_axes_show_norwegian_numbers(reference_app_db):
+    from playwright.sync_api import sync_playwright
+
+    with serving(reference_app_db) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        log_in(page, base, "leder", "demo-leder")
+        page.goto(f"{base}/oversikt", wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Oversikt").wait_for()
+        chart = page.locator("[data-testid=stVegaLiteChart]").first  # Kvalitet: a share criterion
+        chart.locator("svg text").first.wait_for()
+        labels = chart.evaluate("e => [...e.querySelectorAll('svg text')].map(t => t.textContent)")
+        browser.close()
+    percents = [t for t in labels if t.endswith("%")]
+    assert percents and all(re.fullmatch(r"\d+(,\d+)?\u00a0%", t) for t in percents), labels
+    assert not any(re.search(r"\d\.\d|\b[AP]M\b", t) for t in labels), labels
