@@ -533,6 +533,32 @@ def test_the_trail_page_takes_its_filter_from_the_url(users_db):
     assert [d for _u, _o, d in _audit_rows(users_db, "view_audit")][-1] == "samtale=lvs-001; 1 of 1 rows"
 
 
+def test_the_trail_page_takes_norwegian_dates_and_keeps_iso_dates_in_the_url(users_db):
+    _rows(
+        users_db,
+        ("anne", "view_call", "call", "lvs-001", datetime(2026, 3, 10, 12, tzinfo=UTC)),
+        ("lise", "view_call", "call", "lvs-003", datetime(2026, 3, 11, 12, tzinfo=UTC)),
+        ("lise", "view_call", "call", "lvs-004", datetime(2026, 3, 12, 12, tzinfo=UTC)),
+    )
+    at = page(AUDIT_PAGE, users_db, "admin", fra="2026-03-11")
+    assert not at.exception, at.exception
+    field = at.text_input(key="revisjon-fra")
+    assert (field.label, field.value) == ("Fra dato (dd.mm.åååå)", "11.03.2026")
+    assert "lvs-001" not in set(at.dataframe[0].value["Objekt"])
+    at.text_input(key="revisjon-til").input("11.3.2026")
+    at = at.run()
+    assert not at.error and at.dataframe[0].value["Objekt"].tolist() == ["lvs-003"]
+    assert at.query_params["til"] in ("2026-03-11", ["2026-03-11"])
+    at.text_input(key="revisjon-til").input("2026-03-11")
+    at = at.run()
+    assert (
+        not at.dataframe and at.error[0].value.startswith("Til dato:") and "dd.mm.åååå" in at.error[0].value
+    )
+    at.text_input(key="revisjon-til").input("31.02.2026")
+    at = at.run()
+    assert not at.dataframe and "finnes ikke" in at.error[0].value
+
+
 def test_the_trail_never_shows_transcript_or_note_text(fresh_calls_db):
     from review.feedback import FeedbackService
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,16 @@ def test_leader_sees_every_tab_with_charts_tables_and_downloads(monkeypatch, pag
     assert "Last ned månedsrapport (HTML)" in labels
     assert {"CSV", "CSV for Excel (;)", "XLSX", "Parquet"} <= set(labels)  # the Data tab's datasets
     assert at.selectbox(key="rapportmaned").value == "2026-02"  # newest month first
+
+
+def test_every_chart_reaches_the_browser_with_the_norwegian_locale(monkeypatch, page_db):
+    at = page(monkeypatch, page_db, LEDER)
+    specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    assert len(specs) == 5
+    for spec in specs:
+        locale = spec["config"]["locale"]
+        assert (locale["number"]["decimal"], locale["number"]["percent"]) == (",", "\u00a0%")
+        assert locale["time"]["periods"] == ["", ""] and locale["time"]["months"][2] == "mars"
 
 
 def test_service_filter_narrows_the_tables_and_lives_in_the_url(monkeypatch, page_db):

@@ -167,7 +167,33 @@ def test_the_search_page_finds_calls_and_links_each_hit_to_its_segment(monkeypat
     anne.text_input[0].input("puster")
     anne.button[0].click().run()
     assert set(anne.dataframe[0].value["Samtale"]) == {"ep1-c4-amk", "lvs-003-brystsmerter"}
-    assert len(anne.text_input) == 3  # no operator field for an operator
+    assert len(anne.text_input) == 5  # no operator field for an operator: words, without, dates, criterion
+
+
+def test_the_search_page_reads_norwegian_dates_and_refuses_others(monkeypatch, db, tmp_path):
+    from test_app import app
+
+    copy = tmp_path / "db.duckdb"
+    shutil.copy(db, copy)
+    with duckdb.connect(str(copy), read_only=True) as con:
+        day = con.execute("SELECT started_at::DATE FROM calls WHERE call_id = 'ep1-c4-amk'").fetchone()[0]
+    at = app(monkeypatch, copy, "leder", "sok")
+    assert not at.exception, at.exception
+    assert at.text_input(key="sok-fra").label == "Fra dato (dd.mm.åååå)"
+    at.text_input[0].input("puster")
+    at.button[0].click().run()
+    everything = set(at.dataframe[0].value["Samtale"])
+    at.text_input(key="sok-fra").input(f"{day.day}.{day.month}.{day.year}")
+    at.text_input(key="sok-til").input(day.strftime("%d.%m.%Y"))
+    at.button[0].click().run()
+    assert not at.exception and not at.error, at.exception
+    shown = set(at.dataframe[0].value["Samtale"])
+    assert shown == set(run(copy, SearchQuery("puster", since=day, until=day))["call_id"])
+    assert "ep1-c4-amk" in shown and shown < everything
+    at.text_input(key="sok-til").input(day.isoformat())
+    at.button[0].click().run()
+    assert not at.dataframe
+    assert at.error[0].value.startswith("Til dato:") and "dd.mm.åååå" in at.error[0].value
 
 
 @pytest.mark.model

@@ -14,6 +14,7 @@ import streamlit as st
 from lydlogg.access import AccessDenied, allowed
 from lydlogg.formatting import display_time
 from lydlogg.vocabulary import AUDIT_ACTION_LABELS
+from norsk.dates import DATE_FORMAT_HINT, DateError, date_text, parse_date
 from review.audit_log import COLUMNS, AuditFilter, AuditLogService, to_csv
 from review.service import ReviewService
 from review.views.common import timezone
@@ -68,9 +69,18 @@ def render(service: ReviewService) -> None:
     with columns[1]:
         action = _pick("Handling", actions, current.action, "revisjon-handling", AUDIT_ACTION_LABELS)
     call_id = columns[2].text_input("Samtale-id", value=current.call_id or "", key="revisjon-samtale")
-    start = columns[3].date_input("Fra dato", value=current.start, key="revisjon-fra", format="DD.MM.YYYY")
-    end = columns[4].date_input("Til dato", value=current.end, key="revisjon-til", format="DD.MM.YYYY")
-    chosen = AuditFilter(username, action, call_id.strip() or None, start or None, end or None)
+    start_text = columns[3].text_input(
+        f"Fra dato ({DATE_FORMAT_HINT})", value=date_text(current.start), key="revisjon-fra"
+    )
+    end_text = columns[4].text_input(
+        f"Til dato ({DATE_FORMAT_HINT})", value=date_text(current.end), key="revisjon-til"
+    )
+    try:
+        start, end = parse_date(start_text, "Fra dato"), parse_date(end_text, "Til dato")
+    except DateError as refused:
+        st.error(str(refused))
+        return
+    chosen = AuditFilter(username, action, call_id.strip() or None, start, end)
     if chosen == replace(current, page=0):
         chosen = current  # the same filter keeps its page; a new one starts on the first
     if chosen.start and chosen.end and chosen.start > chosen.end:

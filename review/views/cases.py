@@ -20,6 +20,7 @@ from review.case_package import PackageError, refusal_text
 from review.cases import CaseLibraryService, word_range_redaction, word_tokens
 from review.service import ReviewService
 from review.views.common import ROLE_LABELS, SERVICE_LABELS, formatted_text, md_text, shown_time
+from review.views.uploader import file_uploader
 from transcription.types import Transcript
 
 __all__ = ["highlighted_segments", "render_library", "render_publish", "service_for"]
@@ -355,7 +356,7 @@ def _label(value: int | None, yes_no: bool) -> str:
 
 def _import(library: CaseLibraryService) -> None:
     with st.expander("Importer kasuspakke"):
-        upload = st.file_uploader("Kasuspakke (zip)", type=["zip"], key="kasus-import")
+        upload = file_uploader("Kasuspakke (zip)", ["zip"], key="kasus-import")
         if upload is not None and st.button("Importer"):
             try:
                 case_id = library.import_case(upload.getvalue())

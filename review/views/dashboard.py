@@ -17,6 +17,7 @@ from lydlogg.formatting import number_text
 from review.dashboard import METRICS, SOURCES, DashboardService, Overview, team_view
 from review.monthly_report import month_label, monthly_html, monthly_pdf
 from review.service import ReviewService
+from review.views.chart_locale import norwegian
 from review.views.common import NO_DATABASE, SERVICE_LABELS, shown_frame
 
 _METRIC = {m.id: m for m in METRICS}
@@ -159,7 +160,7 @@ def trend_chart(trends: pd.DataFrame, metric_id: str) -> alt.Chart:
     data = data.assign(kilde=data["source"].map(SOURCES))
     title = _group_title(trends)
     axis = alt.Axis(format="%") if metric.kind == "share" else alt.Axis()
-    return (
+    return norwegian(
         alt.Chart(data)
         .mark_line(point=True)
         .encode(
@@ -182,7 +183,7 @@ def coverage_chart(coverage: pd.DataFrame) -> alt.Chart:
     totals = coverage.groupby("month", as_index=False)[["calls", "sampled", "reviewed"]].sum()
     long = totals.melt("month", var_name="hva", value_name="antall")
     long["hva"] = long["hva"].map({"calls": "Alle samtaler", "sampled": "Trukket ut", "reviewed": "Vurdert"})
-    return (
+    return norwegian(
         alt.Chart(long)
         .mark_bar()
         .encode(
@@ -206,7 +207,7 @@ def recontact_chart(recontacts: pd.DataFrame) -> alt.Chart:
     long["hva"] = long["hva"].map(
         {"recontact_rate": "Rekontakter av alle", "unrecognised_share": "Ikke fanget opp av rekontakter"}
     )
-    return (
+    return norwegian(
         alt.Chart(long.dropna())
         .mark_line(point=True)
         .encode(
@@ -225,7 +226,7 @@ def recontact_chart(recontacts: pd.DataFrame) -> alt.Chart:
 
 
 def strictness_chart(strictness: pd.DataFrame) -> alt.Chart:
-    return (
+    return norwegian(
         alt.Chart(strictness)
         .mark_bar()
         .encode(
@@ -240,7 +241,7 @@ def operator_chart(figures: pd.DataFrame, metric_id: str) -> alt.Chart:
     metric = _METRIC[metric_id]
     data = group_labels(figures).assign(hvem=figures["row"].map(_ROWS))
     axis = alt.Axis(format="%") if metric.kind == "share" else alt.Axis()
-    return (
+    return norwegian(
         alt.Chart(data)
         .mark_line(point=True)
         .encode(

@@ -11,6 +11,7 @@ from lydlogg.documents import PdfUnavailableError, html_to_pdf
 from lydlogg.episode_report import episode_html
 from lydlogg.formatting import DEFAULT_TIMEZONE, display_time
 from review.service import ReviewService
+from review.views.chart_locale import norwegian
 from review.views.common import SERVICE_LABELS, timezone
 
 
@@ -31,7 +32,7 @@ def timeline_chart(episode: pd.DataFrame, zone: str = DEFAULT_TIMEZONE) -> alt.C
         rekontakt=episode["flagged"].fillna(False).astype(bool).map({True: "ikke fanget opp", False: "–"}),
         forverring=episode["worsening_advice"].astype("Int64").astype(str).replace("<NA>", "–"),
     )
-    return (
+    return norwegian(
         alt.Chart(data)
         .mark_circle(size=220)
         .encode(

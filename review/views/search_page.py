@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
 from lydlogg.access import AccessDenied
 from lydlogg.formatting import clock
+from norsk.dates import DATE_FORMAT_HINT, DateError, parse_date
 from review.search import SearchQuery
 from review.service import ReviewService
 from review.views.common import ROLE_LABELS, SERVICE_LABELS, shown_time
@@ -56,14 +55,19 @@ def render(service: ReviewService) -> None:
         without = middle.text_input("Ingen i personalet sa")
         svc = right.selectbox("Tjeneste", list(SERVICE_CHOICES), format_func=SERVICE_CHOICES.get)
         left, middle, right = st.columns(3)
-        since = left.date_input("Fra", value=None, format="DD.MM.YYYY")
-        until = middle.date_input("Til", value=None, format="DD.MM.YYYY")
+        since_text = left.text_input(f"Fra dato ({DATE_FORMAT_HINT})", key="sok-fra")
+        until_text = middle.text_input(f"Til dato ({DATE_FORMAT_HINT})", key="sok-til")
         reviewed = right.selectbox("Vurdert", list(REVIEWED_CHOICES), format_func=REVIEWED_CHOICES.get)
         left, right = st.columns(2)
         operator = "" if service.user.own_calls_only else left.text_input("Operatør-id")
         criterion = right.text_input("Kriterium = verdi", placeholder="worsening_advice=0")
         submitted = st.form_submit_button("Søk")
     if not submitted:
+        return
+    try:
+        since, until = parse_date(since_text, "Fra dato"), parse_date(until_text, "Til dato")
+    except DateError as refused:
+        st.error(str(refused))
         return
     criterion_id = criterion_value = None
     if criterion.strip():
@@ -77,8 +81,8 @@ def render(service: ReviewService) -> None:
         role=role or None,
         without=without,
         service=svc or None,
-        since=since if isinstance(since, date) else None,
-        until=until if isinstance(until, date) else None,
+        since=since,
+        until=until,
         operator_id=operator.strip() or None,
         criterion_id=criterion_id,
         criterion_value=criterion_value,
