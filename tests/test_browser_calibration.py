@@ -17,6 +17,7 @@ except ImportError:  # the browser tests skip without playwright
 
 CALL = "lvs-001-feber-barn"  # op-anne's LVS call
 RUBRIC = "lvs_operator"
+RUBRIC_TITLE = "Telefonkommunikasjon ved legevaktsentralen (LVS)"  # the select box shows titles, not ids
 TITLE = "Kalibrering feber barn"
 INTERPRETATION = "«Presenterer seg» krever både navn og tjeneste i første replikk."
 WAIT = 60_000  # ms; the machine is a slow shared box
@@ -143,7 +144,7 @@ def test_a_two_reviewer_calibration_round_in_a_real_browser(calibration_server):
             leder.get_by_text("Ny kalibreringsrunde").click()
             form = leder.get_by_test_id("stForm").filter(has=leder.get_by_label("Navn på runden"))
             form.get_by_label("Navn på runden").fill(TITLE)
-            pick_option(leder, form.get_by_test_id("stSelectbox"), RUBRIC)
+            pick_option(leder, form.get_by_test_id("stSelectbox"), RUBRIC_TITLE)
             form.get_by_label("Samtaler (id-er, kommaseparert)").fill(CALL)
             form.get_by_label("Vurderere (brukernavn, kommaseparert)").fill("leder, veileder")
             form.get_by_role("button", name="Opprett runde").click()

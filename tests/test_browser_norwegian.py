@@ -47,7 +47,8 @@ def test_the_case_package_uploader_reads_norwegian(reference_app_db):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
         log_in(page, base, "leder", "demo-leder")
-        page.goto(f"{base}/kasus", wait_until="domcontentloaded")  # the session cookie carries over
+        # through the menu, in this session (a fresh page load could race the session cookie's write)
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Kasusbibliotek").click()
         try:
             page.get_by_role("heading", name="Kasusbibliotek").wait_for()
         except Exception:
@@ -76,7 +77,7 @@ def test_chart_axes_show_norwegian_numbers(reference_app_db):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
         log_in(page, base, "leder", "demo-leder")
-        page.goto(f"{base}/oversikt", wait_until="domcontentloaded")
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Oversikt").click()  # this session
         page.get_by_role("heading", name="Oversikt").wait_for()
         chart = page.locator("[data-testid=stVegaLiteChart]").first  # Kvalitet: a share criterion
         chart.locator("svg text").first.wait_for()

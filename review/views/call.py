@@ -22,6 +22,7 @@ from review.views.common import (
     playable_audio,
     shown_time,
     value_label,
+    view,
 )
 from review.views.episode import show_timeline
 from review.views.inbox import SAVED_FILTERS
@@ -52,7 +53,7 @@ def _render(service: ReviewService) -> None:
         st.error("ingen tilgang")
         return
     if allowed(service.user, "list_calls"):  # back to the inbox with the filters it had
-        page_link("review/views/innboks.py", "◀ Innboksen", st.session_state.get(SAVED_FILTERS))
+        page_link(view("innboks.py"), "◀ Innboksen", st.session_state.get(SAVED_FILTERS))
     st.title(f"Samtale {md_text(call_id)}")
     st.caption(
         f"{SERVICE_LABELS.get(info.service or '', '–')} · {shown_time(info.started_at)} · operatør {md_text(info.operator_id or '–')} · "
@@ -67,9 +68,7 @@ def _render(service: ReviewService) -> None:
                     f"Kontakt {number} av {len(episode)} i samme episode: er tidligere kontakter fanget opp?"
                 )
             show_timeline(episode, call_id, key="samtale-tidslinje")
-            st.page_link(
-                "review/views/episode_page.py", label="Vis episode", query_params={"samtale": call_id}
-            )
+            st.page_link(view("episode_page.py"), label="Vis episode", query_params={"samtale": call_id})
     audio = playable_audio(service, call_id)
     start = float(st.query_params.get("t", 0) or 0)
     if info.status != "transcribed":

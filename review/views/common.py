@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 from lydlogg import vocabulary
 from lydlogg.formatting import DEFAULT_TIMEZONE, display_frame, display_time, score_text
@@ -24,6 +25,16 @@ QUALITY_LABELS = {
     "dårlig": "dårlig – lytt",
     "skrevet": "skrevet/rettet",
 }
+
+
+VIEWS_DIR = Path(__file__).resolve().parent
+
+
+def view(script: str) -> str:
+    """The absolute path of a page script in review/views, as ``st.switch_page``/``st.page_link``
+    want it: a relative path would be read from the main script's folder, which differs between
+    ``streamlit run app.py`` and the installed ``lydlogg serve`` (review/app/streamlit_app.py)."""
+    return str(VIEWS_DIR / script)
 
 
 NO_DATABASE = (

@@ -12,7 +12,7 @@ from lydlogg.episode_report import episode_html
 from lydlogg.formatting import DEFAULT_TIMEZONE, display_time
 from review.service import ReviewService
 from review.views.chart_locale import norwegian
-from review.views.common import SERVICE_LABELS, timezone
+from review.views.common import SERVICE_LABELS, timezone, view
 
 
 def wall_clock_ms(times: pd.Series, zone: str) -> pd.Series:
@@ -67,7 +67,7 @@ def show_timeline(episode: pd.DataFrame, call_id: str, *, key: str) -> None:
     chosen = selected_call(event.selection if event else None, call_id)
     if chosen:
         st.query_params["samtale"] = chosen
-        st.switch_page("review/views/samtale.py")
+        st.switch_page(view("samtale.py"))
 
 
 def render(service: ReviewService) -> None:

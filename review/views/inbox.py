@@ -22,6 +22,7 @@ from review.views.common import (
     page_link,
     quality_cell,
     shown_time,
+    view,
 )
 
 COLUMNS = {  # the columns that decide the order come first
@@ -125,9 +126,7 @@ def render(service: ReviewService) -> None:
     if not open_tasks.empty:
         st.subheader(f"Mine vurderingsoppgaver ({len(open_tasks)})")
         for task in open_tasks.itertuples():  # a page link opens the call in this tab
-            page_link(
-                "review/views/samtale.py", f"{task.call_id} ({task.plan_id})", {"samtale": task.call_id}
-            )
+            page_link(view("samtale.py"), f"{task.call_id} ({task.plan_id})", {"samtale": task.call_id})
     if allowed(service.user, "plan_sampling"):
         _sampling_form(service)
     calls = _calls(str(service.db_path), service.user, _stamp(service.db_path))
@@ -199,4 +198,4 @@ def render(service: ReviewService) -> None:
     st.caption(f"{len(shown)} av {len(calls)} samtaler")
     call_id = chosen_call(event, shown["call_id"].tolist())
     if call_id is not None:  # one click opens the call in this tab; the filters stay in the session
-        st.switch_page("review/views/samtale.py", query_params={"samtale": call_id})
+        st.switch_page(view("samtale.py"), query_params={"samtale": call_id})
