@@ -35,6 +35,7 @@ __all__ = [
     "display_frame",
     "display_time",
     "is_missing",
+    "known_timezone",
     "mean_text",
     "number_text",
     "percent",
@@ -44,6 +45,15 @@ __all__ = [
 ]
 
 DEFAULT_TIMEZONE = "Europe/Oslo"
+
+
+def known_timezone(value: str) -> str:
+    """``value`` when it names an IANA time zone (settings' validators share this rule)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"unknown time zone {value!r}; give an IANA name such as Europe/Oslo") from e
+    return value
 
 
 class DisplaySettings(BaseModel):
@@ -62,11 +72,7 @@ class DisplaySettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown time zone {value!r}; give an IANA name such as Europe/Oslo") from e
-        return value
+        return known_timezone(value)
 
 
 def is_missing(value: object) -> bool:

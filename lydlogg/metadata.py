@@ -34,10 +34,11 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lydlogg.formatting import known_timezone
 from lydlogg.vocabulary import SERVICES, URGENCIES, URGENCY_WORDS
 
 __all__ = [
@@ -101,11 +102,7 @@ class MetadataSettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown time zone {value!r}; give an IANA name such as Europe/Oslo") from e
-        return value
+        return known_timezone(value)
 
     @field_validator("columns")
     @classmethod
