@@ -19,12 +19,14 @@ from review.service import ReviewService
 
 
 def test_correct_override_then_measure_and_export(tmp_path, app_db, bundled_model):
-    from conftest import make_settings
+    from conftest import clear_reviews, make_settings
 
     from lydlogg.cli import main
 
     db = tmp_path / "loop.duckdb"
     shutil.copy(app_db, db)
+    with connect(db) as con:  # the session's app database may hold reviews other tests saved
+        clear_reviews(con)
     users = {u[2]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
     password = {u[2]: u[4] + "\n" for u in DEMO_USERS}  # what --as asks for
     leder = ReviewService(db, users["leder"])
