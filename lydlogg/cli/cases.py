@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lydlogg.cli.common import Failure, acting_user, with_settings
+from lydlogg.cli.common import Failure, acting_user, leader_as, with_settings
 
 if TYPE_CHECKING:
     from lydlogg.settings import Settings
@@ -41,12 +41,7 @@ def _case_library(settings: Settings, username: str) -> Any:
 
 @case.command("export")
 @click.argument("case_id")
-@click.option(
-    "--as",
-    "username",
-    required=True,
-    help="A leder or veileder; asks for their password; the export is audited in their name.",
-)
+@leader_as("export")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Zip file to write (default: kasus-CASE_ID.zip).")  # fmt: skip
 @with_settings
@@ -65,12 +60,7 @@ def case_export(case_id: str, username: str, output: Path | None, settings: Sett
 
 @case.command("import")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--as",
-    "username",
-    required=True,
-    help="A leder or veileder; asks for their password; the import is audited in their name.",
-)
+@leader_as("import")
 @with_settings
 def case_import(package: Path, username: str, settings: Settings) -> None:
     """Publish a case from a package exported by another Lydlogg installation (validated first)."""

@@ -67,6 +67,17 @@ def load_cli_settings(config: Path | None, db: Path | None) -> Settings:
         raise Failure(str(e)) from e
 
 
+def leader_as(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--as USER`` option of the commands only a leder or veileder may run (exports and case
+    imports): the user's password is asked, and ``action`` is audited in their name."""
+    return click.option(
+        "--as",
+        "username",
+        required=True,
+        help=f"A leder or veileder; asks for their password; the {action} is audited in their name.",
+    )
+
+
 def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--db`` and ``--config`` to a command and hand it a ``Settings`` object."""
 

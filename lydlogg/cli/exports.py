@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lydlogg.cli.common import Failure, acting_user, cli_actor, with_settings
+from lydlogg.cli.common import Failure, acting_user, cli_actor, leader_as, with_settings
 from lydlogg.vocabulary import SERVICES
 
 if TYPE_CHECKING:
@@ -159,12 +159,7 @@ for _name in ("calls", "suggestions", "reviews", "episodes"):
 
 
 @export_group.command("scorer-feedback")
-@click.option(
-    "--as",
-    "username",
-    required=True,
-    help="A leder or veileder; asks for their password; the export is audited in their name.",
-)
+@leader_as("export")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="JSON Lines file to write (default: standard output).")  # fmt: skip
 @with_settings
@@ -187,12 +182,7 @@ def export_scorer_feedback(username: str, output: Path | None, settings: Setting
 
 
 @export_group.command("asr-dataset")
-@click.option(
-    "--as",
-    "username",
-    required=True,
-    help="A leder or veileder; asks for their password; the export is audited in their name.",
-)
+@leader_as("export")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write (audiofolder layout: train/metadata.csv and 16 kHz WAV clips).")  # fmt: skip
 @with_settings
