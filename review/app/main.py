@@ -194,7 +194,8 @@ def _current_user(context: AppContext, now: datetime) -> User | None:
             st.logout()  # a stale identity from the cookie: forget it, never log in with it
         try:
             with connect(db_path) as con:
-                user = sso_login(con, claims_identity(claims, settings.sso))
+                identity = claims_identity(claims, settings.sso)
+                user = sso_login(con, identity, accepted_acr=settings.sso.acr_values)
                 # Single sign-on gets the same server-side session, idle timeout and lifetime.
                 st.session_state["token"] = start_session(con, user, now)
             st.session_state.update(user=user, sso=True, set_cookie=True)
