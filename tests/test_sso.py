@@ -453,3 +453,28 @@ def test_only_a_fresh_identity_starts_a_session(claims, fresh):
     from lydlogg.sso import identity_fresh
 
     assert identity_fresh(claims, 1_000_000.0, 300) is fresh
+
+
+def test_schema_v27_pins_the_roles_admins_gave_sso_accounts_before_it(tmp_path):
+    """Before v27 an admin's role always won over the claims; the upgrade keeps that for every
+    account without a password whose role an admin changed, and lets the claims set the others."""
+    import duckdb
+
+    from lydlogg.audit import record
+    from lydlogg.db import migrate
+
+    db = tmp_path / "v26.duckdb"
+    with duckdb.connect(str(db)) as con:
+        migrate(con, up_to=26)
+        con.execute(
+            "INSERT INTO users (username, display_name, role, password_hash) VALUES"
+            " ('eva@lv.no', 'Eva', 'veileder', NULL), ('kari@lv.no', 'Kari', 'leder', NULL),"
+            " ('per', 'Per', 'leder', 'hash')"
+        )
+        record(con, "root", "change_role", "user", "eva@lv.no", "leder -> veileder")
+        record(con, "root", "change_role", "user", "per", "veileder -> leder")  # local: nothing to pin
+        record(con, "root", "create_user_sso", "user", "kari@lv.no", "role=leder")
+        assert migrate(con) >= 27
+        assert con.execute("SELECT username, pinned_by FROM role_pins").fetchall() == [
+            ("eva@lv.no", "schema v27")
+        ]
