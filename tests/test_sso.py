@@ -478,3 +478,38 @@ def test_schema_v27_pins_the_roles_admins_gave_sso_accounts_before_it(tmp_path):
         assert con.execute("SELECT username, pinned_by FROM role_pins").fetchall() == [
             ("eva@lv.no", "schema v27")
         ]
+
+
+def test_the_users_command_pins_unpins_unlinks_and_binds(tmp_path):
+    from click.testing import CliRunner
+
+    from lydlogg.cli import main
+
+    db = tmp_path / "sso.duckdb"
+    with connect(db) as con:
+        sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"]), SSO))
+
+    def run(*args: str):
+        return CliRunner().invoke(main, ["users", *args, "--db", str(db)])
+
+    out = run("pin-role", "kari@lv.no", "veileder")
+    assert out.exit_code == 0 and "veileder (pinned)" in out.output
+    with connect(db) as con:
+        assert (
+            sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"]), SSO)).role
+            == "veileder"
+        )
+    assert run("unpin-role", "kari@lv.no").exit_code == 0
+    out = run("unpin-role", "kari@lv.no")
+    assert out.exit_code != 0 and "ikke festet" in out.output
+    assert run("unlink-sso", "kari@lv.no").exit_code == 0
+    out = run("bind-sso", "kari@lv.no", "--issuer", ISSUER, "--subject", "sub-ny")
+    assert out.exit_code == 0, out.output
+    out = run("bind-sso", "kari@lv.no", "--issuer", ISSUER, "--subject", "sub-tredje")
+    assert out.exit_code != 0 and "allerede knyttet" in out.output
+    with connect(db) as con:
+        assert con.execute("SELECT subject FROM sso_identities").fetchall() == [("sub-ny",)]
+        actors = con.execute(
+            "SELECT DISTINCT username FROM audit WHERE action IN ('pin_role', 'unpin_role', 'unlink_sso')"
+        ).fetchall()
+    assert len(actors) == 1 and actors[0][0].startswith("cli:")  # the OS account that ran it
