@@ -379,8 +379,22 @@ def test_single_sign_on_through_a_real_oidc_provider(tmp_path):
         f'[sso]\nenabled = true\nclient_id = "lydlogg"\nclient_secret_file = "{tmp_path / "client-secret"}"\n'
         f'server_metadata_url = "http://localhost:{idp_port}/.well-known/openid-configuration"\n'
         f'redirect_uri = "{app_url}/oauth2callback"\nprompt = "login"\nmax_identity_age_seconds = 30\n'
-        f'[sso.role_map]\n"lydlogg-leder" = "leder"\n'
+        f'acr_values = ["urn:lv:loa:high"]\n'
+        f'[sso.role_map]\n"lydlogg-leder" = "leder"\n"lydlogg-veileder" = "veileder"\n'
     )
+    issuer = f"http://localhost:{idp_port}"
+    with connect(db) as con:  # accounts bound earlier: Eva's role pinned by an admin, Tor's not
+        con.execute(
+            "INSERT INTO users (username, display_name, role, password_hash) VALUES"
+            " ('eva@legevakt.test', 'Eva Nordmann', 'veileder', NULL),"
+            " ('tor@legevakt.test', 'Tor Nordmann', 'leder', NULL)"
+        )
+        con.execute(
+            "INSERT INTO sso_identities (issuer, subject, username) VALUES"
+            " (?, 'eva', 'eva@legevakt.test'), (?, 'tor', 'tor@legevakt.test')",
+            [issuer, issuer],
+        )
+        con.execute("INSERT INTO role_pins (username, pinned_by) VALUES ('eva@legevakt.test', 'admin')")
     idp = subprocess.Popen(
         [NODE, "provider.mjs", str(idp_port), f"{app_url}/oauth2callback", "test-client-secret"],
         cwd=OIDC, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -395,7 +409,8 @@ def test_single_sign_on_through_a_real_oidc_provider(tmp_path):
         ARTIFACTS.mkdir(exist_ok=True)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            for who, expect in (("kari", "Innboks"), ("ola", "ingen tilgang")):
+            for who, expect in (("kari", "Innboks"), ("ola", "ingen tilgang"), ("per", "sikkerhetsnivå"),
+                                ("eva", "Eva Nordmann"), ("tor", "Tor Nordmann")):  # fmt: skip
                 page = browser.new_page(viewport={"width": 1300, "height": 900})
                 page.goto(app_url, wait_until="domcontentloaded")
                 page.get_by_role("button", name="Logg inn med Helse-ID / Entra ID").click(timeout=60_000)
@@ -416,8 +431,11 @@ def test_single_sign_on_through_a_real_oidc_provider(tmp_path):
                     page.wait_for_url("**/session/end**", timeout=60_000)
                     page.screenshot(path=str(ARTIFACTS / "sso-stale-identity.png"))
                     assert page.get_by_text("Kari Nordmann").count() == 0
+                elif expect.endswith("Nordmann"):  # in, with the role the sidebar names
+                    page.get_by_role("heading", name="Innboks").wait_for(timeout=60_000)
+                    page.get_by_text(f"{expect} (veileder)").wait_for(timeout=10_000)
                 else:
-                    page.get_by_text("ingen tilgang").first.wait_for(timeout=60_000)
+                    page.get_by_text(expect).first.wait_for(timeout=60_000)
                 page.close()
             browser.close()
     finally:
@@ -425,13 +443,27 @@ def test_single_sign_on_through_a_real_oidc_provider(tmp_path):
             proc.terminate()
             proc.wait(timeout=20)
     with connect(db) as con:
+        roles = dict(
+            con.execute("SELECT username, role FROM users WHERE username LIKE '%@legevakt.test'").fetchall()
+        )
         kari = con.execute(
             "SELECT role, display_name FROM users WHERE username = 'kari@legevakt.test'"
         ).fetchone()
-        refused = con.execute(
-            "SELECT count(*) FROM audit WHERE username = 'ola@legevakt.test' AND action = 'login_sso_refused'"
-        ).fetchone()[0]
-    assert kari == ("leder", "Kari Nordmann") and refused == 1
+        refused = dict(
+            con.execute("SELECT username, detail FROM audit WHERE action = 'login_sso_refused'").fetchall()
+        )
+        changed = con.execute(
+            "SELECT username, detail FROM audit WHERE action = 'role_from_claims'"
+        ).fetchall()
+    assert kari == ("leder", "Kari Nordmann")
+    assert refused == {"ola@legevakt.test": "no role", "per@legevakt.test": "acr=urn:lv:loa:substantial"}
+    # Eva's pinned role stood against her leder claim; Tor's role followed his veileder claim
+    assert roles == {
+        "kari@legevakt.test": "leder",
+        "eva@legevakt.test": "veileder",
+        "tor@legevakt.test": "veileder",
+    }
+    assert changed == [("tor@legevakt.test", "leder -> veileder")]
 
 
 @pytest.mark.parametrize(
