@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -26,12 +27,13 @@ from lydlogg.auth import User, revoke_sessions, session_expired
 
 __all__ = [
     "COOKIE",
-    "cookie_script",
+    "SessionCookie",
     "end_session",
     "idle_expired",
     "live_session",
     "resume_session",
     "revoke_sessions",
+    "session_cookie",
     "start_session",
     "touch_session",
 ]
@@ -120,16 +122,25 @@ def touch_session(con: duckdb.DuckDBPyConnection, token: str, now: datetime | No
     )
 
 
-def cookie_script(token: str | None, max_age_s: int) -> str:
-    """A page whose script sets (or, for None, clears) the session cookie on the app's own document."""
-    if token is not None and not all(c.isalnum() or c in "-_" for c in token):
-        raise ValueError("not a session token")
-    value, age = (token, max_age_s) if token else ("", 0)
-    return (
-        "<script>const secure = window.parent.location.protocol === 'https:' ? '; Secure' : '';"
-        f"window.parent.document.cookie = '{COOKIE}={value}; path=/; max-age={age}; SameSite=Strict' + secure;"
-        "</script>"
-    )
+@dataclass(frozen=True)
+class SessionCookie:
+    """What the browser's session cookie is to become: ``value`` for ``max_age_s`` seconds, or
+    cleared (an empty value and age 0). Set by a fixed script in the app's page
+    (``review.app.session_cookie``); never built into script or HTML text."""
+
+    name: str
+    value: str
+    max_age_s: int
+
+
+def session_cookie(token: str | None, max_age_s: int) -> SessionCookie:
+    """The cookie that carries ``token`` (None: the cookie that clears it); anything but a token
+    (letters, digits, ``-`` and ``_``) is refused."""
+    if token is not None and not (token and all(c.isascii() and (c.isalnum() or c in "-_") for c in token)):
+        raise ValueError("not a session token: letters, digits, '-' and '_' only")
+    if token is None:
+        return SessionCookie(COOKIE, "", 0)
+    return SessionCookie(COOKIE, token, max(0, int(max_age_s)))
 
 
 def end_session(con: duckdb.DuckDBPyConnection, token: str | None, user: User) -> None:

@@ -324,9 +324,19 @@ class SsoSettings(_Section):
     role_map: dict[str, UserRole] = Field(
         default_factory=dict,
         description=(
-            'Claim values mapped to Lydlogg roles, e.g. `{ "lydlogg-leder" = "leder" }`. A user whose '
-            "claims map to no role gets in only when an admin has created the account; an admin's "
-            "assignment always wins over the claims."
+            'Claim values mapped to Lydlogg roles, e.g. `{ "lydlogg-leder" = "leder" }`. Read at every '
+            "SSO log-in: the account's role follows the claims (several: the broadest wins), and claims "
+            "that map to no role are refused, unless an admin has pinned the account's role on Brukere "
+            "(`lydlogg users pin-role`). Empty (the default): only accounts with a pinned role get in."
+        ),
+    )
+    acr_values: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Accepted assurance levels: the ID token's `acr` claim must be one of these values, written "
+            "exactly as the provider sends them (see its documentation). "
+            "A token without `acr`, or with another value, is refused with one message. Empty (the default): "
+            "`acr` is not checked."
         ),
     )
     operator_id_claim: str = Field(
@@ -601,7 +611,8 @@ def iter_settings(model: type[BaseModel] = Settings, prefix: str = "") -> Iterat
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             yield from iter_settings(annotation, f"{prefix}{name}.")
             continue
-        yield f"{prefix}{name}", field.default, field.description or ""
+        default = field.default_factory() if field.default_factory is not None else field.default
+        yield f"{prefix}{name}", default, field.description or ""
 
 
 def env_name(dotted: str) -> str:

@@ -6,20 +6,25 @@ file readable only by the service account, and ``lydlogg serve`` points Streamli
 provider sends the user back, the app reads the identity token's claims (``st.user``) and
 :func:`sso_login` turns them into a Lydlogg user:
 
+- when ``sso.acr_values`` lists accepted assurance levels, a token whose ``acr`` is missing or
+  not among them is refused (one message, whoever it is), before any account is looked at;
 - the identity is the token's issuer and subject (``iss`` and ``sub``), which the provider never
   reassigns; the account it is bound to (table ``sso_identities``) is the one that logs in, whatever
-  e-mail address or user name the token carries now. That account keeps the role an admin gave
-  it; a deactivated one is refused;
+  e-mail address or user name the token carries now. A deactivated one is refused;
 - an identity not yet bound is bound on its first log-in: to a new account when no account has
-  the configured user-name claim as its name (the role then comes from the role claim through
-  ``sso.role_map``; the account has no password, so it cannot log in locally), or to an existing
-  account without a password (one an admin made for single sign-on, or one made by SSO before
-  bindings existed). It is never bound to a local account (one with a password), nor to an
-  account already bound to another identity: those log-ins are refused, so a provider that
-  hands an e-mail address to someone else cannot take over an account;
-- claims that map to no role are refused with a message to ask an admin.
+  the configured user-name claim as its name (the account has no password, so it cannot log in
+  locally), or to an existing account without a password (one made by SSO, or one an admin
+  unlinked from its earlier identity). It is never bound to a local account (one with a
+  password), nor to an account already bound to another identity: those log-ins are refused, so a
+  provider that hands an e-mail address to someone else cannot take over an account;
+- the role of an account that logs in through SSO comes from the role claim through
+  ``sso.role_map`` at *every* log-in, so a role taken away at the provider is gone at the next
+  log-in, unless an admin has pinned the account's role (table ``role_pins``): then the admin's
+  role stands and the claims are not read for it;
+- claims that map to no role, on an account without a pinned role, are refused with a message
+  to ask an admin.
 
-Every outcome is audited.
+Every outcome is audited (the acr value, the issuer and the roles; never the subject).
 """
 
 from __future__ import annotations
@@ -27,22 +32,26 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from lydlogg.audit import record
-from lydlogg.auth import AuthError, User
+from lydlogg.auth import AuthError, User, operator_id_free, revoke_sessions
 from lydlogg.db import transaction
 from lydlogg.settings import Settings, SsoSettings
 
 __all__ = [
+    "ACR_REFUSED",
+    "NO_ROLE",
     "SsoConfigError",
     "SsoIdentity",
+    "acr_accepted",
     "claims_identity",
     "identity_fresh",
+    "role_pinned",
     "sso_login",
     "write_streamlit_secrets",
 ]
@@ -50,6 +59,11 @@ __all__ = [
 # When the claims map to several roles, the first of these wins.
 ROLE_PRECEDENCE = ("leder", "veileder", "admin", "lege", "operator")
 NO_ROLE = "ingen tilgang: brukeren har ingen rolle i Lydlogg; be en administrator om tilgang"
+ACR_REFUSED = (
+    "ingen tilgang: innloggingen har for lavt sikkerhetsnivå for Lydlogg; "
+    "logg inn på nytt med et sterkere innloggingsmiddel"
+)
+_OWN_CALLS = ("operator", "lege")
 
 
 class SsoConfigError(ValueError):
@@ -64,6 +78,7 @@ class SsoIdentity:
     operator_id: str | None
     issuer: str  # the ID token's ``iss``
     subject: str  # the ID token's ``sub``: with the issuer, who this is
+    acr: str | None = None  # the ID token's ``acr`` (authentication context class), when it has one
 
 
 def _claim(claims: Mapping[str, object], name: str) -> str:
@@ -88,9 +103,10 @@ def claims_identity(claims: Mapping[str, object], sso: SsoSettings) -> SsoIdenti
     mapped = {sso.role_map[v] for v in values if v in sso.role_map}
     role = next((r for r in ROLE_PRECEDENCE if r in mapped), None)
     operator_id = claims.get(sso.operator_id_claim) if sso.operator_id_claim else None
-    if role in ("operator", "lege") and not isinstance(operator_id, str):
+    if role in _OWN_CALLS and not isinstance(operator_id, str):
         operator_id = username
     name = claims.get("name")
+    acr = claims.get("acr")
     return SsoIdentity(
         username=username,
         display_name=name if isinstance(name, str) and name else username,
@@ -98,6 +114,7 @@ def claims_identity(claims: Mapping[str, object], sso: SsoSettings) -> SsoIdenti
         operator_id=operator_id if isinstance(operator_id, str) else None,
         issuer=issuer,
         subject=subject,
+        acr=acr.strip() if isinstance(acr, str) and acr.strip() else None,
     )
 
 
@@ -135,13 +152,56 @@ def _bind(con: duckdb.DuckDBPyConnection, identity: SsoIdentity, username: str) 
     _audit(con, username, "link_sso", f"issuer={identity.issuer[:200]}")
 
 
-def sso_login(con: duckdb.DuckDBPyConnection, identity: SsoIdentity) -> User:
-    """The Lydlogg user an identity is bound to on issuer and subject; an unbound identity is
-    bound on its first log-in (see the module's rules), or refused."""
+def acr_accepted(acr: str | None, accepted: Sequence[str]) -> bool:
+    """Whether a token's ``acr`` passes ``sso.acr_values`` (pure): any, when nothing is required."""
+    return not accepted or (acr is not None and acr in accepted)
+
+
+def role_pinned(con: duckdb.DuckDBPyConnection, username: str) -> bool:
+    """Whether an admin has pinned the account's role (then the claims do not set it)."""
+    return con.execute("SELECT 1 FROM role_pins WHERE username = ?", [username]).fetchone() is not None
+
+
+def _role_from_claims(
+    con: duckdb.DuckDBPyConnection, identity: SsoIdentity, username: str, role: str, operator_id: str | None
+) -> tuple[str, str | None]:
+    """The role (and operator id) an unpinned account gets from this log-in's claims; the account
+    is updated, audited and its other sessions ended when the role changes. Raises when the claims
+    give no role."""
+    if identity.role is None:
+        _audit(con, username, "login_sso_refused", "no role")
+        raise AuthError(NO_ROLE)
+    new_role = identity.role
+    new_id = (operator_id or identity.operator_id) if new_role in _OWN_CALLS else operator_id
+    if (new_role, new_id) == (role, operator_id):
+        return role, operator_id
+    try:
+        operator_id_free(con, new_id, username)
+    except AuthError:
+        _audit(con, username, "login_sso_refused", "operator id of another active user")
+        raise
+    with transaction(con):
+        con.execute(
+            "UPDATE users SET role = ?, operator_id = ? WHERE username = ?", [new_role, new_id, username]
+        )
+        _audit(con, username, "role_from_claims", f"{role} -> {new_role}")
+        revoke_sessions(con, username, "role changed by the identity provider's claims")
+    return new_role, new_id
+
+
+def sso_login(
+    con: duckdb.DuckDBPyConnection, identity: SsoIdentity, *, accepted_acr: Sequence[str] = ()
+) -> User:
+    """The Lydlogg user an identity is bound to on issuer and subject, with its role from the
+    claims (or the admin's pinned role); an unbound identity is bound on its first log-in (see the
+    module's rules), or refused. ``accepted_acr``: the ``sso.acr_values`` setting."""
     username = _bound_username(con, identity)
     bind = username is None
     if bind:
         username = identity.username
+    if not acr_accepted(identity.acr, accepted_acr):
+        _audit(con, username, "login_sso_refused", f"acr={(identity.acr or '-')[:100]}")
+        raise AuthError(ACR_REFUSED)
     row = con.execute(
         "SELECT username, display_name, role, operator_id, active, password_hash IS NOT NULL,"
         " EXISTS (SELECT 1 FROM sso_identities s WHERE s.username = users.username)"
@@ -163,17 +223,25 @@ def sso_login(con: duckdb.DuckDBPyConnection, identity: SsoIdentity) -> User:
         if not row[4]:
             _audit(con, username, "login_sso_refused", "deactivated")
             raise AuthError("ingen tilgang: kontoen er deaktivert")
+        role, operator_id = row[2], row[3]
+        if not role_pinned(con, username):
+            role, operator_id = _role_from_claims(con, identity, username, role, operator_id)
         with transaction(con):
             if bind:
                 _bind(con, identity, username)
             _audit(con, username, "login_sso")
-        return User(row[0], row[1], row[2], row[3])
+        return User(row[0], row[1], role, operator_id)
     if not bind:  # bound to an account that is gone: never fall back to the name in the token
         _audit(con, username, "login_sso_refused", "bound account missing")
         raise AuthError(NO_ROLE)
     if identity.role is None:
         _audit(con, username, "login_sso_refused", "no role")
         raise AuthError(NO_ROLE)
+    try:
+        operator_id_free(con, identity.operator_id, username)
+    except AuthError:
+        _audit(con, username, "login_sso_refused", "operator id of another active user")
+        raise
     with transaction(con):  # the account and its binding land together, or neither
         con.execute(
             "INSERT INTO users (username, display_name, role, operator_id, password_hash)"

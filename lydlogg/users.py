@@ -1,5 +1,10 @@
-"""User administration for the admin page: list, add, change role, deactivate, reset password,
-unlock. Every change is checked against ``manage_users`` and written to the audit trail.
+"""User administration for the admin page: list, add, change or pin a role, deactivate, reset
+password, unlock, unlink or bind a single sign-on identity. Every change is checked against
+``manage_users`` and written to the audit trail.
+
+An account that logs in through single sign-on takes its role from the identity token's claims at
+every log-in (:mod:`lydlogg.sso`); an admin who wants another role pins it (``change_role(...,
+pin=True)``), and :meth:`UserAdminService.unpin_role` gives the role back to the claims.
 
 Users are never deleted (the audit trail and reviews name them); deactivating one ends their
 log-ins. Deactivating, changing the role and resetting the password end every live session of the
@@ -28,6 +33,7 @@ from lydlogg.auth import (
     revoke_sessions,
 )
 from lydlogg.db import connect, transaction
+from lydlogg.sso import role_pinned
 from lydlogg.teams import assign_team, operator_teams
 
 __all__ = ["UserAdminService", "UserRow"]
@@ -45,6 +51,8 @@ class UserRow:
     locked_until: datetime | None
     failed_logins: int
     team: str | None = None
+    sso: bool = False  # bound to a single sign-on identity (issuer + subject)
+    role_pinned: bool = False  # an admin pinned the role: the claims do not change it
 
 
 class UserAdminService:
@@ -71,9 +79,12 @@ class UserAdminService:
         with connect(self.db_path) as con:
             rows = con.execute(
                 "SELECT u.username, u.display_name, u.role, u.operator_id, u.active,"
-                " CASE WHEN l.locked_until > ? THEN l.locked_until END, coalesce(l.failed_logins, 0), t.team"
+                " CASE WHEN l.locked_until > ? THEN l.locked_until END, coalesce(l.failed_logins, 0), t.team,"
+                " s.username IS NOT NULL, p.username IS NOT NULL"
                 " FROM users u LEFT JOIN login_state l USING (username)"
-                " LEFT JOIN operator_teams t ON t.operator_id = u.operator_id ORDER BY u.username",
+                " LEFT JOIN operator_teams t ON t.operator_id = u.operator_id"
+                " LEFT JOIN sso_identities s ON s.username = u.username"
+                " LEFT JOIN role_pins p ON p.username = u.username ORDER BY u.username",
                 [now],
             ).fetchall()
         return [UserRow(*r) for r in rows]
@@ -104,7 +115,11 @@ class UserAdminService:
                 by=self.user.username,
             )
 
-    def change_role(self, username: str, role: str, *, operator_id: str | None = None) -> None:
+    def change_role(
+        self, username: str, role: str, *, operator_id: str | None = None, pin: bool = False
+    ) -> None:
+        """Give ``username`` another role (and operator id); ``pin``: the role stays even when the
+        account logs in through single sign-on with claims that say otherwise."""
         check(self.user, "manage_users")
         if role not in ROLES:
             raise AuthError(f"rollen {role!r} finnes ikke; velg en av {', '.join(ROLES)}")
@@ -120,12 +135,81 @@ class UserAdminService:
                 raise AuthError(f"rollen {role!r} krever operatør-id")
             operator_id_free(con, operator_id, username)
             with transaction(con):
-                con.execute(
-                    "UPDATE users SET role = ?, operator_id = ? WHERE username = ?",
-                    [role, operator_id, username],
+                if (role, operator_id) != (old, current):
+                    con.execute(
+                        "UPDATE users SET role = ?, operator_id = ? WHERE username = ?",
+                        [role, operator_id, username],
+                    )
+                    self._audit(con, "change_role", username, f"{old} -> {role}")
+                    revoke_sessions(con, username, "role changed", by=self.user.username)
+                if pin and not role_pinned(con, username):
+                    con.execute(
+                        "INSERT INTO role_pins (username, pinned_by) VALUES (?, ?)",
+                        [username, self.user.username],
+                    )
+                    self._audit(con, "pin_role", username, f"role={role}")
+
+    def unpin_role(self, username: str) -> None:
+        """Let the identity token's claims set the role again from the account's next SSO log-in."""
+        check(self.user, "manage_users")
+        with connect(self.db_path) as con:
+            self._existing(con, username)
+            if not role_pinned(con, username):
+                raise AuthError(f"rollen til {username!r} er ikke festet")
+            with transaction(con):
+                con.execute("DELETE FROM role_pins WHERE username = ?", [username])
+                self._audit(con, "unpin_role", username)
+
+    def unlink_sso(self, username: str) -> None:
+        """Remove the account's single sign-on identity (the account stays, its sessions end).
+
+        The account is then bound again at the next SSO log-in whose user-name claim names it, or
+        to the identity an admin gives :meth:`bind_sso`."""
+        check(self.user, "manage_users")
+        if username == self.user.username:
+            raise AuthError("du kan ikke fjerne din egen SSO-identitet")
+        with connect(self.db_path) as con:
+            self._existing(con, username)
+            row = con.execute("SELECT issuer FROM sso_identities WHERE username = ?", [username]).fetchone()
+            if row is None:
+                raise AuthError(f"{username!r} er ikke knyttet til noen SSO-identitet")
+            with transaction(con):
+                con.execute("DELETE FROM sso_identities WHERE username = ?", [username])
+                self._audit(con, "unlink_sso", username, f"issuer={row[0][:200]}")
+                revoke_sessions(con, username, "SSO identity unlinked", by=self.user.username)
+
+    def bind_sso(self, username: str, issuer: str, subject: str) -> None:
+        """Bind the identity ``issuer`` + ``subject`` (the ID token's ``iss`` and ``sub``) to an
+        account without a password that has no identity yet."""
+        check(self.user, "manage_users")
+        issuer, subject = issuer.strip(), subject.strip()
+        if not issuer or not subject:
+            raise AuthError("oppgi både utsteder (iss) og subjekt (sub) fra identitetstjenesten")
+        with connect(self.db_path) as con:
+            self._existing(con, username)
+            local, bound = con.execute(
+                "SELECT password_hash IS NOT NULL,"
+                " EXISTS (SELECT 1 FROM sso_identities s WHERE s.username = users.username)"
+                " FROM users WHERE username = ?",
+                [username],
+            ).fetchone()
+            if local:
+                raise AuthError(
+                    f"{username!r} er en lokal konto med passord; SSO knyttes bare til kontoer uten passord"
                 )
-                self._audit(con, "change_role", username, f"{old} -> {role}")
-                revoke_sessions(con, username, "role changed", by=self.user.username)
+            if bound:
+                raise AuthError(f"{username!r} er allerede knyttet til en SSO-identitet; fjern den først")
+            other = con.execute(
+                "SELECT username FROM sso_identities WHERE issuer = ? AND subject = ?", [issuer, subject]
+            ).fetchone()
+            if other is not None:
+                raise AuthError("identiteten er allerede knyttet til en annen konto")
+            with transaction(con):
+                con.execute(
+                    "INSERT INTO sso_identities (issuer, subject, username) VALUES (?, ?, ?)",
+                    [issuer, subject, username],
+                )
+                self._audit(con, "link_sso", username, f"issuer={issuer[:200]}; by admin")
 
     def set_active(self, username: str, active: bool) -> None:
         """Deactivate (no more log-ins) or reactivate a user."""

@@ -193,6 +193,15 @@ peer AS (
 )
 """  # noqa: S608 - only the fixed criterion ids are formatted in
 
+# The same for an operator's or doctor's own view: a peer review of one of their own calls counts
+# only once they have saved a self-review of it (as on the call page, their judgement comes first).
+_PEER_AFTER_SELF_REVIEW = _PEER.replace(
+    "WHERE r.kind = 'peer'",
+    "WHERE r.kind = 'peer' AND (r.call_id NOT IN (SELECT call_id FROM calls WHERE operator_id = $operator_id)"
+    " OR r.call_id IN (SELECT call_id FROM reviews WHERE kind = 'self' AND reviewer = $reviewer))",
+)
+assert _PEER_AFTER_SELF_REVIEW != _PEER
+
 # One row per call with the suggested (s_), reviewed (h_) and combined (b_) value of each criterion.
 _PER_CALL = f"""
 per_call AS (
@@ -412,13 +421,19 @@ class DashboardService:
     def _strictness(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         return con.execute(_STRICTNESS).df()
 
-    def _per_operator(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    def _per_operator(
+        self, con: duckdb.DuckDBPyConnection, viewer: tuple[str, str] | None = None
+    ) -> pd.DataFrame:
+        """``viewer``: (username, operator id) of an operator or doctor looking at their own figures."""
         aggregates = [a for a in _aggregates("b", self.settings) if not a.split(" AS ")[1].endswith("_n")]
+        peer = _PEER if viewer is None else _PEER_AFTER_SELF_REVIEW
+        params = None if viewer is None else {"reviewer": viewer[0], "operator_id": viewer[1]}
         return con.execute(
-            f"WITH {_PEER}, {_PER_CALL} SELECT month, service, team, operator_id, count(*) AS calls,"  # noqa: S608
+            f"WITH {peer}, {_PER_CALL} SELECT month, service, team, operator_id, count(*) AS calls,"  # noqa: S608
             " count(*) FILTER (WHERE reviewed) AS reviewed,"
             f" {', '.join(aggregates)} FROM per_call WHERE operator_id IS NOT NULL"
-            " GROUP BY ALL ORDER BY month, service, team, operator_id"
+            " GROUP BY ALL ORDER BY month, service, team, operator_id",
+            params,
         ).df()
 
     def _remember(self, key: tuple, compute: Callable[[], object]) -> object:
@@ -449,8 +464,11 @@ class DashboardService:
                 _DIGESTS[(where, counts)] = checked
         return (*counts, checked[1])
 
-    def _figures(self, con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-        """The named figure tables, from the memo while the data are unchanged, else computed."""
+    def _figures(
+        self, con: duckdb.DuckDBPyConnection, names: tuple[str, ...], viewer: tuple[str, str] | None = None
+    ) -> dict[str, pd.DataFrame]:
+        """The named figure tables, from the memo while the data are unchanged, else computed
+        (``viewer``: see :meth:`_per_operator`)."""
         where = str(self.db_path.resolve())
         base_version = self._base_version(con, where) if self.cache else None
         review_version = con.execute(_REVIEW_VERSION).fetchall()[0] if self.cache else None
@@ -473,12 +491,12 @@ class DashboardService:
                 "coverage": self._coverage,
                 "recontacts": self._recontacts,
                 "strictness": self._strictness,
-                "per_operator": self._per_operator,
+                "per_operator": lambda c: self._per_operator(c, viewer),
             }[name](con)
 
         key = (where, base_version, review_version, self.settings, self.window_hours)
         return {
-            name: self._remember((*key, name), lambda name=name: compute(name)).copy()  # type: ignore[union-attr]
+            name: self._remember((*key, name, viewer), lambda name=name: compute(name)).copy()  # type: ignore[union-attr]
             for name in names
         }
 
@@ -555,7 +573,8 @@ class DashboardService:
                 raise AccessDenied()
             operator_id = self.user.operator_id
         with connect(self.db_path) as con:
-            figures = self._figures(con, ("per_operator",))["per_operator"]
+            viewer = (self.user.username, operator_id) if self.user.own_calls_only else None
+            figures = self._figures(con, ("per_operator",), viewer)["per_operator"]
             record(
                 con,
                 self.user.username,

@@ -312,6 +312,56 @@ def test_demo_passwords_are_refused_on_a_production_page(users_db, monkeypatch):
     assert [e.value for e in at.error] == ["Demo-passord er ikke tillatt i produksjon."]
 
 
+def _sso_account(db: Path) -> None:
+    """kari@hf.no: made by her first SSO log-in as veileder, bound to her identity."""
+    with connect(db) as con:
+        sso_login(
+            con, SsoIdentity("kari@hf.no", "Kari SSO", "veileder", None, "https://idp.hf.test", "sub-kari")
+        )
+
+
+def test_the_admin_pins_an_sso_accounts_role_sees_it_and_unpins_it(users_db):
+    _sso_account(users_db)
+    at = _choose(page(ADMIN_PAGE, users_db, "admin"), "kari@hf.no")
+    roles = dict(
+        zip(at.dataframe[0].value["Brukernavn"], at.dataframe[0].value["Rollen settes av"], strict=True)
+    )
+    assert roles["kari@hf.no"] == "identitetstjenesten" and roles["anne"] == "admin"
+    assert "rollen settes av identitetstjenesten" in _texts(at)
+    at.selectbox(key="endre-rolle-valg-kari@hf.no").set_value("leder")
+    at = at.button(key="FormSubmitter:endre-rolle-Lagre rolle").click().run()
+    assert not at.exception and "endret til leder og festet" in at.success[0].value
+    roles = dict(
+        zip(at.dataframe[0].value["Brukernavn"], at.dataframe[0].value["Rollen settes av"], strict=True)
+    )
+    assert roles["kari@hf.no"] == "admin (festet)"
+    assert _audit_rows(users_db, "pin_role") == [("admin", "kari@hf.no", "role=leder")]
+    at = _choose(at, "kari@hf.no").button(key="løs-rolle").click().run()
+    assert not at.exception and "settes av identitetstjenesten" in at.success[0].value
+    assert _audit_rows(users_db, "unpin_role") == [("admin", "kari@hf.no", None)]
+
+
+def test_a_local_account_has_no_pin_or_sso_controls(users_db):
+    at = _choose(page(ADMIN_PAGE, users_db, "admin"), "lise")
+    assert not at.checkbox and not [b for b in at.button if b.key in ("løs-rolle", "fjern-sso")]
+
+
+def test_the_admin_unlinks_an_sso_identity_and_binds_another_on_the_page(users_db):
+    _sso_account(users_db)
+    at = _choose(page(ADMIN_PAGE, users_db, "admin"), "kari@hf.no").button(key="fjern-sso").click().run()
+    assert not at.exception and "SSO-koblingen til kari@hf.no er fjernet" in at.success[0].value
+    assert _audit_rows(users_db, "unlink_sso") == [("admin", "kari@hf.no", "issuer=https://idp.hf.test")]
+    at = _choose(at, "kari@hf.no")
+    at.text_input(key="knytt-iss-kari@hf.no").input("https://idp.hf.test")
+    at.text_input(key="knytt-sub-kari@hf.no").input("sub-kari-ny")
+    at = at.button(key="FormSubmitter:knytt-sso-Knytt SSO-identitet").click().run()
+    assert not at.exception and "knyttet til SSO-identiteten" in at.success[0].value
+    with connect(users_db) as con:
+        assert con.execute(
+            "SELECT issuer, subject FROM sso_identities WHERE username = 'kari@hf.no'"
+        ).fetchall() == [("https://idp.hf.test", "sub-kari-ny")]
+
+
 def _choose(at: AppTest, username: str) -> AppTest:
     return at.selectbox(key="endre-bruker").set_value(username).run()
 
@@ -436,6 +486,7 @@ def test_the_user_table_has_no_hash_column():
         "Låst til",
         "Mislykkede innlogginger",
         "Innlogging",
+        "Rollen settes av",
     ]
     assert table.iloc[0].tolist() == [
         "anne",
@@ -447,6 +498,7 @@ def test_the_user_table_has_no_hash_column():
         "01.03.2026 03:00",  # locked until 02:00 UTC, shown in Norwegian time
         0,
         "lokal",
+        "admin",
     ]
 
 

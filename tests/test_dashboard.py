@@ -243,6 +243,27 @@ def test_operator_sees_only_own_figures_and_no_median_of_two(dashboard_db):
     assert figures["row"].tolist() == ["operator"]
 
 
+def test_an_operators_figures_use_a_peer_review_only_after_their_self_review(tmp_path):
+    """Anne's a2 has a supervisor's review (r4) but no self-review of hers: her own figures use the
+    suggestion for a2 (as the call page hides r4 from her) until she saves one; the leader's view
+    uses r4 throughout."""
+    db = build_dashboard_db(tmp_path / "dashboard.duckdb")
+
+    def january(user: User) -> tuple:
+        figures = DashboardService(db, user).operator_figures("op-anne" if user is ANNE else None)
+        row = figures[(figures["month"] == "2026-01") & (figures["operator_id"] == "op-anne")].iloc[0]
+        return row["reviewed"], row["worsening_concrete"], row["open_questions"]
+
+    assert january(ANNE) == (1, 0.5, 3.25)  # a1 from its peer reviews (3, 2.5), a2 suggested (1, 4)
+    assert january(LEDER) == (2, 0.5, 2.75)  # a2 from r4 (2, 3)
+    with connect(db) as con:
+        con.execute(
+            "INSERT INTO reviews (review_id, call_id, rubric_id, rubric_version, rubric_sha256, reviewer, kind)"
+            " VALUES ('r6', 'a2', 'lvs_operator', 1, 'sha', 'anne', 'self')"
+        )
+    assert january(ANNE) == (2, 0.5, 2.75)  # her own judgement first, then the supervisor's
+
+
 @pytest.mark.parametrize(
     ("user", "call"),
     [

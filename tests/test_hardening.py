@@ -192,6 +192,8 @@ def test_no_page_renders_html_from_strings():
             r"\bst\.html\(",
             r"components\.v1\.html\(",
             r"components\.html\(",
+            r"\bst\.iframe\(",  # a frame of our own HTML runs with the app's origin
+            r"components\.(v1\.)?iframe\(",
         ):
             offenders += [f"{path.relative_to(REPO)}:{m.group(0)}" for m in re.finditer(pattern, text)]
     assert not offenders, (
@@ -209,6 +211,21 @@ def test_the_one_html_component_is_a_constant_script():
     (script,) = assigned
     assert isinstance(script.value, ast.Constant)  # a plain string: no f-string, no format, no join
     assert keyboard.KEYS_SCRIPT.startswith("<script>") and keyboard.KEYS_SCRIPT.endswith("</script>")
+
+
+def test_the_session_cookie_is_set_by_a_constant_script_in_a_v2_component_not_a_frame():
+    """No frame of the app's own origin carries the session token: the v2 component's script is a
+    constant, and the token reaches it as data, checked first."""
+    from review.app import session_cookie
+
+    source = (REPO / "review" / "app" / "session_cookie.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    (script,) = [n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "COOKIE_JS"]
+    assert isinstance(script.value, ast.Constant)  # no f-string, no format, no join
+    assert "components.v2.component(" in source and "js=COOKIE_JS" in source
+    assert "SameSite=Strict" in session_cookie.COOKIE_JS and "innerHTML" not in session_cookie.COOKIE_JS
+    main = (REPO / "review" / "app" / "main.py").read_text(encoding="utf-8")
+    assert main.count("write_cookie(session_cookie(") == 2 and "iframe" not in main
 
 
 def test_the_transcript_component_escapes_transcripts_and_comments():

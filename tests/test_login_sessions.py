@@ -9,11 +9,12 @@ import pytest
 from lydlogg.auth import User, create_user
 from lydlogg.db import connect
 from lydlogg.login_sessions import (
-    cookie_script,
+    SessionCookie,
     end_session,
     idle_expired,
     live_session,
     resume_session,
+    session_cookie,
     start_session,
     touch_session,
 )
@@ -76,11 +77,22 @@ def test_log_out_ends_the_session_and_everything_is_audited(con):
     assert actions[-3:] == ["session_start", "session_resume", "logout"]
 
 
-def test_cookie_script_sets_and_clears_and_refuses_anything_but_a_token():
-    assert "lydlogg_session=abc_-1; path=/; max-age=60; SameSite=Strict" in cookie_script("abc_-1", 60)
-    assert "lydlogg_session=; path=/; max-age=0" in cookie_script(None, 60)
-    with pytest.raises(ValueError):
-        cookie_script("x'; alert(1); '", 60)
+@pytest.mark.parametrize(
+    ("token", "max_age_s", "expected"),
+    [
+        ("abc_-1", 60, SessionCookie("lydlogg_session", "abc_-1", 60)),
+        (None, 60, SessionCookie("lydlogg_session", "", 0)),  # clears it
+        ("abc", -5, SessionCookie("lydlogg_session", "abc", 0)),
+    ],
+)
+def test_the_session_cookie_sets_and_clears_a_token(token, max_age_s, expected):
+    assert session_cookie(token, max_age_s) == expected
+
+
+@pytest.mark.parametrize("token", ["x'; alert(1); '", "a b", "a;b", "", "tøken", "a\nb", "ab=cd"])
+def test_the_session_cookie_refuses_anything_but_a_token(token):
+    with pytest.raises(ValueError, match="not a session token"):
+        session_cookie(token, 60)
 
 
 # --- sessions are re-checked and revoked (security round two, finding 1) ------------------------

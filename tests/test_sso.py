@@ -63,28 +63,212 @@ def test_an_identity_without_the_user_name_issuer_or_subject_is_refused(claims, 
         claims_identity(claims, SSO)
 
 
-def test_first_sso_login_creates_the_user_and_an_admins_role_wins_later(tmp_path):
-    with connect(tmp_path / "sso.duckdb") as con:
+def admin_service(db: Path):
+    """The user-admin service as an admin named ``root`` (a local account) sees it."""
+    from lydlogg.auth import User
+    from lydlogg.users import UserAdminService
+
+    return UserAdminService(db, User("root", "Root", "admin", None))
+
+
+def test_first_sso_login_creates_the_user_and_the_claims_set_the_role_at_every_log_in(tmp_path):
+    db = tmp_path / "sso.duckdb"
+    with connect(db) as con:
         user = sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"]), SSO))
         assert user.role == "leder"
-        con.execute("UPDATE users SET role = 'veileder' WHERE username = 'kari@lv.no'")  # the admin decides
+        # the provider moves her to another group: the next log-in follows it
         assert (
-            sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"]), SSO)).role
+            sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-veileder"]), SSO)).role
             == "veileder"
         )
+        assert con.execute("SELECT role FROM users WHERE username = 'kari@lv.no'").fetchone() == ("veileder",)
         with pytest.raises(AuthError):  # no password: an SSO account cannot log in locally
             authenticate(con, "kari@lv.no", "")
+        # the role taken away at the provider: refused, and the stored role does not let her in
+        with pytest.raises(AuthError, match="ingen rolle"):
+            sso_login(con, claims_identity(token(email="kari@lv.no", roles=["andre"]), SSO))
         with pytest.raises(AuthError, match="ingen tilgang"):
             sso_login(con, claims_identity(token(sub="sub-ola", email="ola@lv.no", roles=["andre"]), SSO))
         con.execute("UPDATE users SET active = false WHERE username = 'kari@lv.no'")
         with pytest.raises(AuthError, match="deaktivert"):
             sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"]), SSO))
         actions = con.execute(
-            "SELECT action FROM audit WHERE object_type = 'user' AND action LIKE '%sso%' ORDER BY audit_id"
+            "SELECT action, detail FROM audit WHERE object_type = 'user' AND object_id = 'kari@lv.no'"
+            " AND action IN ('create_user_sso', 'link_sso', 'login_sso', 'login_sso_refused', 'role_from_claims')"
+            " ORDER BY audit_id"
         ).fetchall()
-    assert [a[0] for a in actions] == [
-        "create_user_sso", "link_sso", "login_sso", "login_sso", "login_sso_refused", "login_sso_refused",
+    assert actions == [
+        ("create_user_sso", "role=leder"), ("link_sso", f"issuer={ISSUER}"), ("login_sso", None),
+        ("role_from_claims", "leder -> veileder"), ("login_sso", None),
+        ("login_sso_refused", "no role"), ("login_sso_refused", "deactivated"),
     ]  # fmt: skip
+
+
+def test_a_role_change_from_the_claims_ends_the_accounts_other_sessions(tmp_path):
+    from lydlogg.login_sessions import live_session, start_session
+
+    db = tmp_path / "sso.duckdb"
+    with connect(db) as con:
+        leder = sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"]), SSO))
+        old = start_session(con, leder)
+        assert live_session(con, old, 15, max_age_hours=12) is not None
+        same = sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"]), SSO))
+        assert same.role == "leder" and live_session(con, old, 15, max_age_hours=12) is not None
+        sso_login(con, claims_identity(token(email="kari@lv.no", roles=["sykepleier"]), SSO))
+        assert live_session(con, old, 15, max_age_hours=12) is None  # the leder tab is gone
+        assert con.execute("SELECT role, operator_id FROM users").fetchone() == ("operator", "kari@lv.no")
+
+
+def test_an_admins_pinned_role_wins_over_the_claims_and_is_shown(tmp_path):
+    db = tmp_path / "sso.duckdb"
+    with connect(db) as con:
+        sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"]), SSO))
+    admin = admin_service(db)
+    admin.change_role("kari@lv.no", "veileder", pin=True)
+    (row,) = admin.list()
+    assert (row.role, row.sso, row.role_pinned) == ("veileder", True, True)
+    with connect(db) as con:
+        for roles in (["lydlogg-leder"], ["andre"]):  # neither a broader role nor none changes it
+            assert (
+                sso_login(con, claims_identity(token(email="kari@lv.no", roles=roles), SSO)).role
+                == "veileder"
+            )
+    admin.unpin_role("kari@lv.no")
+    assert admin.list()[0].role_pinned is False
+    with pytest.raises(AuthError, match="ikke festet"):
+        admin.unpin_role("kari@lv.no")
+    with connect(db) as con:
+        assert (
+            sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"]), SSO)).role
+            == "leder"
+        )
+        audit = con.execute(
+            "SELECT username, action, detail FROM audit WHERE action IN ('pin_role', 'unpin_role', 'change_role')"
+            " ORDER BY audit_id"
+        ).fetchall()
+    assert audit == [
+        ("root", "change_role", "leder -> veileder"), ("root", "pin_role", "role=veileder"), ("root", "unpin_role", None),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("acr", "accepted"),
+    [
+        ("urn:lv:loa:high", True),
+        ("urn:lv:loa:substantial", False),
+        (None, False),  # no acr claim at all
+        ("", False),
+        ("URN:LV:LOA:HIGH", False),  # compared exactly
+    ],
+)
+def test_a_required_assurance_level_refuses_other_and_missing_acr(tmp_path, acr, accepted):
+    from lydlogg.sso import ACR_REFUSED
+
+    claims = token(email="kari@lv.no", roles=["lydlogg-leder"], **({} if acr is None else {"acr": acr}))
+    with connect(tmp_path / "sso.duckdb") as con:
+        if accepted:
+            user = sso_login(con, claims_identity(claims, SSO), accepted_acr=["urn:lv:loa:high"])
+            assert user.role == "leder"
+        else:
+            with pytest.raises(AuthError) as refused:
+                sso_login(con, claims_identity(claims, SSO), accepted_acr=["urn:lv:loa:high"])
+            assert str(refused.value) == ACR_REFUSED
+            assert con.execute("SELECT count(*) FROM users").fetchone() == (0,)  # nothing created or bound
+            assert con.execute("SELECT count(*) FROM sso_identities").fetchone() == (0,)
+            assert con.execute("SELECT detail FROM audit WHERE action = 'login_sso_refused'").fetchone() == (
+                f"acr={acr or '-'}",
+            )
+        # without the setting acr is not looked at
+        assert sso_login(con, claims_identity(claims, SSO)).username == "kari@lv.no"
+
+
+def test_an_sso_account_never_takes_an_active_users_operator_id(tmp_path):
+    from lydlogg.auth import create_user
+
+    with connect(tmp_path / "sso.duckdb") as con:
+        create_user(con, "anne", "Anne", "operator", "annes-password-1", operator_id="s@lv.no")
+        with pytest.raises(AuthError, match="annen aktiv bruker"):  # a new account from the claims
+            sso_login(con, claims_identity(token(email="s@lv.no", roles=["sykepleier"]), SSO))
+        assert con.execute("SELECT count(*) FROM users").fetchone() == (1,)
+        # an existing leder whose claims turn her into an operator with a taken id
+        sso_login(con, claims_identity(token(sub="sub-t", email="t@lv.no", roles=["lydlogg-leder"]), SSO))
+        con.execute("UPDATE users SET operator_id = 's@lv.no' WHERE username = 't@lv.no'")
+        with pytest.raises(AuthError, match="annen aktiv bruker"):
+            sso_login(con, claims_identity(token(sub="sub-t", email="t@lv.no", roles=["sykepleier"]), SSO))
+        assert con.execute("SELECT role FROM users WHERE username = 't@lv.no'").fetchone() == ("leder",)
+
+
+def test_an_admin_unlinks_an_identity_and_binds_another(tmp_path):
+    """A user who gets a new identity at the provider (a new subject) keeps the account: the admin
+    unlinks the old identity and binds the new one, or the next log-in with the account's name
+    binds it. All audited; the old identity no longer gets in."""
+    db = tmp_path / "sso.duckdb"
+    leder = ["lydlogg-leder"]
+    with connect(db) as con:
+        sso_login(con, claims_identity(token(email="kari@lv.no", roles=leder), SSO))
+    admin = admin_service(db)
+    with pytest.raises(AuthError, match="allerede knyttet"):
+        admin.bind_sso("kari@lv.no", ISSUER, "sub-kari-2")
+    admin.unlink_sso("kari@lv.no")
+    assert admin.list()[0].sso is False
+    with pytest.raises(AuthError, match="ikke knyttet"):
+        admin.unlink_sso("kari@lv.no")
+    admin.bind_sso("kari@lv.no", ISSUER, "sub-kari-2")
+    with connect(db) as con:
+        assert (
+            sso_login(
+                con, claims_identity(token(sub="sub-kari-2", email="kari2@lv.no", roles=leder), SSO)
+            ).username
+            == "kari@lv.no"
+        )
+        with pytest.raises(AuthError, match="annen identitet"):  # the old subject
+            sso_login(con, claims_identity(token(sub="sub-kari", email="kari@lv.no", roles=leder), SSO))
+    admin.unlink_sso("kari@lv.no")
+    with connect(db) as con:  # unlinked: the next log-in that names the account binds it
+        assert (
+            sso_login(
+                con, claims_identity(token(sub="sub-kari-3", email="kari@lv.no", roles=leder), SSO)
+            ).role
+            == "leder"
+        )
+        assert con.execute("SELECT subject FROM sso_identities").fetchall() == [("sub-kari-3",)]
+        audit = con.execute(
+            "SELECT username, action FROM audit WHERE action IN ('link_sso', 'unlink_sso') ORDER BY audit_id"
+        ).fetchall()
+    assert audit == [("kari@lv.no", "link_sso"), ("root", "unlink_sso"), ("root", "link_sso"),
+                     ("root", "unlink_sso"), ("kari@lv.no", "link_sso")]  # fmt: skip
+
+
+def test_an_identity_is_bound_only_by_an_admin_to_an_account_without_a_password(tmp_path):
+    from lydlogg.auth import create_user
+
+    db = tmp_path / "sso.duckdb"
+    with connect(db) as con:
+        create_user(con, "per", "Per", "leder", "pers-password-1")
+        sso_login(con, claims_identity(token(sub="sub-eva", email="eva@lv.no", roles=["lydlogg-leder"]), SSO))
+        con.execute(
+            "INSERT INTO users (username, display_name, role, password_hash) VALUES ('ida', 'Ida', 'leder', NULL)"
+        )
+    admin = admin_service(db)
+    with pytest.raises(AuthError, match="lokal konto"):
+        admin.bind_sso("per", ISSUER, "sub-per")
+    with pytest.raises(AuthError, match="annen konto"):
+        admin.bind_sso("ida", ISSUER, "sub-eva")
+    with pytest.raises(AuthError, match="utsteder"):
+        admin.bind_sso("ida", " ", "sub-ida")
+    with pytest.raises(AuthError, match="egen"):
+        admin_service(db).unlink_sso("root")
+    from lydlogg.access import AccessDenied
+    from lydlogg.auth import User
+    from lydlogg.users import UserAdminService
+
+    leder = UserAdminService(db, User("per", "Per", "leder", None))
+    for change in (lambda: leder.unlink_sso("eva@lv.no"), lambda: leder.bind_sso("ida", ISSUER, "x"),
+                   lambda: leder.unpin_role("eva@lv.no")):  # fmt: skip
+        with pytest.raises(AccessDenied):
+            change()
+    with connect(db) as con:
+        assert con.execute("SELECT count(*) FROM sso_identities").fetchone() == (1,)
 
 
 def test_an_account_is_bound_to_the_issuer_and_subject_not_the_e_mail(tmp_path):
@@ -125,12 +309,13 @@ def test_an_identity_is_never_bound_to_a_local_account(tmp_path):
 
 def test_an_account_without_a_password_is_bound_on_its_first_sso_login(tmp_path):
     """An account made for single sign-on (no password), e.g. before bindings existed, is bound
-    to the first identity that logs in to it, and keeps its role."""
+    to the first identity that logs in to it, and keeps its role when an admin pinned it."""
     with connect(tmp_path / "sso.duckdb") as con:
         con.execute(
             "INSERT INTO users (username, display_name, role, operator_id, password_hash)"
             " VALUES ('eva@lv.no', 'Eva', 'veileder', NULL, NULL)"
         )
+        con.execute("INSERT INTO role_pins (username, pinned_by) VALUES ('eva@lv.no', 'root')")
         user = sso_login(
             con, claims_identity(token(sub="sub-eva", email="eva@lv.no", roles=["lydlogg-leder"]), SSO)
         )
@@ -194,8 +379,22 @@ def test_single_sign_on_through_a_real_oidc_provider(tmp_path):
         f'[sso]\nenabled = true\nclient_id = "lydlogg"\nclient_secret_file = "{tmp_path / "client-secret"}"\n'
         f'server_metadata_url = "http://localhost:{idp_port}/.well-known/openid-configuration"\n'
         f'redirect_uri = "{app_url}/oauth2callback"\nprompt = "login"\nmax_identity_age_seconds = 30\n'
-        f'[sso.role_map]\n"lydlogg-leder" = "leder"\n'
+        f'acr_values = ["urn:lv:loa:high"]\n'
+        f'[sso.role_map]\n"lydlogg-leder" = "leder"\n"lydlogg-veileder" = "veileder"\n'
     )
+    issuer = f"http://localhost:{idp_port}"
+    with connect(db) as con:  # accounts bound earlier: Eva's role pinned by an admin, Tor's not
+        con.execute(
+            "INSERT INTO users (username, display_name, role, password_hash) VALUES"
+            " ('eva@legevakt.test', 'Eva Nordmann', 'veileder', NULL),"
+            " ('tor@legevakt.test', 'Tor Nordmann', 'leder', NULL)"
+        )
+        con.execute(
+            "INSERT INTO sso_identities (issuer, subject, username) VALUES"
+            " (?, 'eva', 'eva@legevakt.test'), (?, 'tor', 'tor@legevakt.test')",
+            [issuer, issuer],
+        )
+        con.execute("INSERT INTO role_pins (username, pinned_by) VALUES ('eva@legevakt.test', 'admin')")
     idp = subprocess.Popen(
         [NODE, "provider.mjs", str(idp_port), f"{app_url}/oauth2callback", "test-client-secret"],
         cwd=OIDC, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -210,7 +409,8 @@ def test_single_sign_on_through_a_real_oidc_provider(tmp_path):
         ARTIFACTS.mkdir(exist_ok=True)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            for who, expect in (("kari", "Innboks"), ("ola", "ingen tilgang")):
+            for who, expect in (("kari", "Innboks"), ("ola", "ingen tilgang"), ("per", "sikkerhetsnivå"),
+                                ("eva", "Eva Nordmann"), ("tor", "Tor Nordmann")):  # fmt: skip
                 page = browser.new_page(viewport={"width": 1300, "height": 900})
                 page.goto(app_url, wait_until="domcontentloaded")
                 page.get_by_role("button", name="Logg inn med Helse-ID / Entra ID").click(timeout=60_000)
@@ -231,8 +431,11 @@ def test_single_sign_on_through_a_real_oidc_provider(tmp_path):
                     page.wait_for_url("**/session/end**", timeout=60_000)
                     page.screenshot(path=str(ARTIFACTS / "sso-stale-identity.png"))
                     assert page.get_by_text("Kari Nordmann").count() == 0
+                elif expect.endswith("Nordmann"):  # in, with the role the sidebar names
+                    page.get_by_role("heading", name="Innboks").wait_for(timeout=60_000)
+                    page.get_by_text(f"{expect} (veileder)").wait_for(timeout=10_000)
                 else:
-                    page.get_by_text("ingen tilgang").first.wait_for(timeout=60_000)
+                    page.get_by_text(expect).first.wait_for(timeout=60_000)
                 page.close()
             browser.close()
     finally:
@@ -240,13 +443,27 @@ def test_single_sign_on_through_a_real_oidc_provider(tmp_path):
             proc.terminate()
             proc.wait(timeout=20)
     with connect(db) as con:
+        roles = dict(
+            con.execute("SELECT username, role FROM users WHERE username LIKE '%@legevakt.test'").fetchall()
+        )
         kari = con.execute(
             "SELECT role, display_name FROM users WHERE username = 'kari@legevakt.test'"
         ).fetchone()
-        refused = con.execute(
-            "SELECT count(*) FROM audit WHERE username = 'ola@legevakt.test' AND action = 'login_sso_refused'"
-        ).fetchone()[0]
-    assert kari == ("leder", "Kari Nordmann") and refused == 1
+        refused = dict(
+            con.execute("SELECT username, detail FROM audit WHERE action = 'login_sso_refused'").fetchall()
+        )
+        changed = con.execute(
+            "SELECT username, detail FROM audit WHERE action = 'role_from_claims'"
+        ).fetchall()
+    assert kari == ("leder", "Kari Nordmann")
+    assert refused == {"ola@legevakt.test": "no role", "per@legevakt.test": "acr=urn:lv:loa:substantial"}
+    # Eva's pinned role stood against her leder claim; Tor's role followed his veileder claim
+    assert roles == {
+        "kari@legevakt.test": "leder",
+        "eva@legevakt.test": "veileder",
+        "tor@legevakt.test": "veileder",
+    }
+    assert changed == [("tor@legevakt.test", "leder -> veileder")]
 
 
 @pytest.mark.parametrize(
@@ -268,3 +485,63 @@ def test_only_a_fresh_identity_starts_a_session(claims, fresh):
     from lydlogg.sso import identity_fresh
 
     assert identity_fresh(claims, 1_000_000.0, 300) is fresh
+
+
+def test_schema_v27_pins_the_roles_admins_gave_sso_accounts_before_it(tmp_path):
+    """Before v27 an admin's role always won over the claims; the upgrade keeps that for every
+    account without a password whose role an admin changed, and lets the claims set the others."""
+    import duckdb
+
+    from lydlogg.audit import record
+    from lydlogg.db import migrate
+
+    db = tmp_path / "v26.duckdb"
+    with duckdb.connect(str(db)) as con:
+        migrate(con, up_to=26)
+        con.execute(
+            "INSERT INTO users (username, display_name, role, password_hash) VALUES"
+            " ('eva@lv.no', 'Eva', 'veileder', NULL), ('kari@lv.no', 'Kari', 'leder', NULL),"
+            " ('per', 'Per', 'leder', 'hash')"
+        )
+        record(con, "root", "change_role", "user", "eva@lv.no", "leder -> veileder")
+        record(con, "root", "change_role", "user", "per", "veileder -> leder")  # local: nothing to pin
+        record(con, "root", "create_user_sso", "user", "kari@lv.no", "role=leder")
+        assert migrate(con) >= 27
+        assert con.execute("SELECT username, pinned_by FROM role_pins").fetchall() == [
+            ("eva@lv.no", "schema v27")
+        ]
+
+
+def test_the_users_command_pins_unpins_unlinks_and_binds(tmp_path):
+    from click.testing import CliRunner
+
+    from lydlogg.cli import main
+
+    db = tmp_path / "sso.duckdb"
+    with connect(db) as con:
+        sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"]), SSO))
+
+    def run(*args: str):
+        return CliRunner().invoke(main, ["users", *args, "--db", str(db)])
+
+    out = run("pin-role", "kari@lv.no", "veileder")
+    assert out.exit_code == 0 and "veileder (pinned)" in out.output
+    with connect(db) as con:
+        assert (
+            sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"]), SSO)).role
+            == "veileder"
+        )
+    assert run("unpin-role", "kari@lv.no").exit_code == 0
+    out = run("unpin-role", "kari@lv.no")
+    assert out.exit_code != 0 and "ikke festet" in out.output
+    assert run("unlink-sso", "kari@lv.no").exit_code == 0
+    out = run("bind-sso", "kari@lv.no", "--issuer", ISSUER, "--subject", "sub-ny")
+    assert out.exit_code == 0, out.output
+    out = run("bind-sso", "kari@lv.no", "--issuer", ISSUER, "--subject", "sub-tredje")
+    assert out.exit_code != 0 and "allerede knyttet" in out.output
+    with connect(db) as con:
+        assert con.execute("SELECT subject FROM sso_identities").fetchall() == [("sub-ny",)]
+        actors = con.execute(
+            "SELECT DISTINCT username FROM audit WHERE action IN ('pin_role', 'unpin_role', 'unlink_sso')"
+        ).fetchall()
+    assert len(actors) == 1 and actors[0][0].startswith("cli:")  # the OS account that ran it

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @click.group(invoke_without_command=True)
 @click.pass_context
 def users(ctx: click.Context) -> None:
-    """Local user accounts (`users add`, `users demo`); bare `users` lists them."""
+    """User accounts (`users add`, `users demo`, SSO roles and identities); bare `users` lists them."""
     if ctx.invoked_subcommand is None:
         ctx.invoke(users_list)
 
@@ -102,6 +102,57 @@ def users_unlock(username: str, settings: Settings) -> None:
     except AuthError as e:
         raise Failure(str(e)) from e
     click.echo(f"{username}: unlocked")
+
+
+def _admin_change(change: str, username: str, settings: Settings, *args: str, **kwargs: object) -> None:
+    """Run one UserAdminService change as the CLI's admin; a refusal exits non-zero with its reason."""
+    from lydlogg.auth import AuthError
+    from lydlogg.users import UserAdminService
+
+    try:
+        getattr(UserAdminService(settings.db_path, cli_admin()), change)(username, *args, **kwargs)
+    except AuthError as e:
+        raise Failure(f"{username}: {e}") from e
+
+
+@users.command("pin-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(USER_ROLES))
+@click.option("--operator-id", default=None, help="The user's id in the call metadata (operator and lege).")
+@with_settings
+def users_pin_role(username: str, role: str, operator_id: str | None, settings: Settings) -> None:
+    """Give USERNAME the role ROLE and pin it: single sign-on claims no longer change it (audited)."""
+    _admin_change("change_role", username, settings, role, operator_id=operator_id, pin=True)
+    click.echo(f"{username}: {role} (pinned)")
+
+
+@users.command("unpin-role")
+@click.argument("username")
+@with_settings
+def users_unpin_role(username: str, settings: Settings) -> None:
+    """Let the identity token's claims set USERNAME's role again from the next SSO log-in (audited)."""
+    _admin_change("unpin_role", username, settings)
+    click.echo(f"{username}: role follows the identity provider's claims")
+
+
+@users.command("unlink-sso")
+@click.argument("username")
+@with_settings
+def users_unlink_sso(username: str, settings: Settings) -> None:
+    """Remove USERNAME's single sign-on identity and end its sessions (audited); the account stays."""
+    _admin_change("unlink_sso", username, settings)
+    click.echo(f"{username}: SSO identity unlinked")
+
+
+@users.command("bind-sso")
+@click.argument("username")
+@click.option("--issuer", required=True, help="The identity token's `iss` (the provider's issuer URL).")
+@click.option("--subject", required=True, help="The identity token's `sub` for this person.")
+@with_settings
+def users_bind_sso(username: str, issuer: str, subject: str, settings: Settings) -> None:
+    """Bind an SSO identity to USERNAME, an account without a password and without one (audited)."""
+    _admin_change("bind_sso", username, settings, issuer, subject)
+    click.echo(f"{username}: bound to an SSO identity of {issuer}")
 
 
 @click.group(invoke_without_command=True)

@@ -23,17 +23,18 @@ from lydlogg.db import connect, register_wait
 from lydlogg.fileperms import private_umask
 from lydlogg.login_sessions import (
     COOKIE,
-    cookie_script,
     end_session,
     idle_expired,
     live_session,
     resume_session,
+    session_cookie,
     start_session,
 )
 from lydlogg.settings import production_problems
 from lydlogg.sso import claims_identity, identity_fresh, sso_login
 from lydlogg.vocabulary import USER_ROLE_LABELS
 from review.app.pages import MENU_PATHS, home_page, menu
+from review.app.session_cookie import write_cookie
 from review.dashboard import DashboardService, warm_in_background
 from review.service import ReviewService
 from review.views import not_found
@@ -194,7 +195,8 @@ def _current_user(context: AppContext, now: datetime) -> User | None:
             st.logout()  # a stale identity from the cookie: forget it, never log in with it
         try:
             with connect(db_path) as con:
-                user = sso_login(con, claims_identity(claims, settings.sso))
+                identity = claims_identity(claims, settings.sso)
+                user = sso_login(con, identity, accepted_acr=settings.sso.acr_values)
                 # Single sign-on gets the same server-side session, idle timeout and lifetime.
                 st.session_state["token"] = start_session(con, user, now)
             st.session_state.update(user=user, sso=True, set_cookie=True)
@@ -232,7 +234,7 @@ def _run_pages(context: AppContext) -> None:
 
     if user is None:
         if st.session_state.pop("clear_cookie", False):
-            st.iframe(cookie_script(None, 0), height=1)
+            write_cookie(session_cookie(None, 0))
         # Every page's address shows the log-in form, so a shared link opens its page after log-in.
         login_pages = [st.Page(login, title="Logg inn", url_path="logg-inn", default=True)] + [
             st.Page(lambda: login(), title="Logg inn", url_path=path) for path in MENU_PATHS
@@ -253,7 +255,7 @@ def _run_pages(context: AppContext) -> None:
             st.rerun()
         if st.session_state.pop("set_cookie", False):
             max_age_s = int(context.settings.server.session_max_hours * 3600)  # the browser forgets it then
-            st.iframe(cookie_script(st.session_state["token"], max_age_s), height=1)
+            write_cookie(session_cookie(st.session_state["token"], max_age_s))
     offered = menu(user)
     home = home_page(offered)
     pages = [st.Page(p.file, title=p.title, url_path=p.path, default=p == home) for p in offered]

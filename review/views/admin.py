@@ -24,6 +24,7 @@ __all__ = [
     "account_kinds",
     "in_norwegian",
     "render",
+    "role_source",
     "user_table",
     "validate_new_user",
     "validate_password",
@@ -48,6 +49,7 @@ COLUMNS = {
     "locked_until": "Låst til",
     "failed_logins": "Mislykkede innlogginger",
     "innlogging": "Innlogging",
+    "rollekilde": "Rollen settes av",
 }
 # lydlogg.auth raises some messages in English; the page shows them in bokmål.
 _TRANSLATIONS = (
@@ -96,6 +98,14 @@ def validate_new_user(
 LOGIN_METHOD_NAMES = {"sso": "SSO", "local": "lokal"}
 
 
+def role_source(row: UserRow) -> str:
+    """Who sets the account's role, as the page says it: the identity provider's claims at every
+    SSO log-in, or an admin (a pinned role, or a local account)."""
+    if row.role_pinned:
+        return "admin (festet)"
+    return "identitetstjenesten" if row.sso else "admin"
+
+
 def account_kinds(admin: UserAdminService) -> dict[str, str]:
     """Per username, how the account logs in, as the page says it: «SSO» or «lokal»."""
     return {name: LOGIN_METHOD_NAMES[method] for name, method in admin.login_methods().items()}
@@ -115,6 +125,7 @@ def user_table(rows: list[UserRow], kinds: dict[str, str]) -> pd.DataFrame:
                 "locked_until": "" if r.locked_until is None else shown_time(r.locked_until),
                 "failed_logins": r.failed_logins,
                 "innlogging": kinds.get(r.username, "lokal"),
+                "rollekilde": role_source(r),
             }
             for r in rows
         ],
@@ -193,9 +204,10 @@ def _edit_user(admin: UserAdminService, rows: list[UserRow], kinds: dict[str, st
     found = by_name[chosen]
     st.caption(
         f"{ROLE_NAMES.get(found.role, found.role)} · {'aktiv' if found.active else 'deaktivert'}"
-        f" · innlogging: {kinds.get(chosen, 'lokal')}"
+        f" · innlogging: {kinds.get(chosen, 'lokal')} · rollen settes av {role_source(found)}"
         + (f" · låst til {shown_time(found.locked_until)}" if found.locked_until else "")
     )
+    sso_account = found.sso or kinds.get(chosen) == "SSO"
     with st.form("endre-rolle"):
         role = st.selectbox(
             "Ny rolle", ROLES, index=ROLES.index(found.role) if found.role in ROLES else 0,
@@ -204,11 +216,23 @@ def _edit_user(admin: UserAdminService, rows: list[UserRow], kinds: dict[str, st
         operator_id = st.text_input(
             "Operatør-id", value=found.operator_id or "", key=f"endre-operator-{chosen}"
         )
+        pin = sso_account and st.checkbox(
+            "Fest rollen", value=True, key=f"endre-fest-{chosen}",
+            help="Uten festet rolle settes rollen av identitetstjenestens roller ved hver SSO-innlogging.",
+        )  # fmt: skip
         if st.form_submit_button("Lagre rolle"):
             _attempt(
-                lambda: admin.change_role(chosen, role, operator_id=operator_id.strip() or None),
-                f"Rollen til {chosen} er endret til {ROLE_NAMES.get(role, role).lower()}.",
+                lambda: admin.change_role(chosen, role, operator_id=operator_id.strip() or None, pin=pin),
+                f"Rollen til {chosen} er endret til {ROLE_NAMES.get(role, role).lower()}"
+                + (" og festet." if pin else "."),
             )
+    if found.role_pinned and st.button("La identitetstjenesten sette rollen", key="løs-rolle"):
+        _attempt(
+            lambda: admin.unpin_role(chosen),
+            f"Rollen til {chosen} settes av identitetstjenesten fra neste innlogging.",
+        )
+    if sso_account:
+        _sso_identity(admin, found)
     left, right = st.columns(2)
     if found.active:
         if left.button("Deaktiver", key="deaktiver"):
@@ -235,6 +259,24 @@ def _edit_user(admin: UserAdminService, rows: list[UserRow], kinds: dict[str, st
                     lambda: admin.reset_password(chosen, password),
                     f"Nytt passord er satt for {chosen}, og eventuell sperring er opphevet.",
                 )
+
+
+def _sso_identity(admin: UserAdminService, found: UserRow) -> None:
+    """Unlink the account's single sign-on identity, or bind one (issuer and subject)."""
+    chosen = found.username
+    if found.sso:
+        if st.button("Fjern SSO-koblingen", key="fjern-sso",
+                     help="Kontoen beholdes. Neste SSO-innlogging med dette brukernavnet knytter den på nytt."):  # fmt: skip
+            _attempt(lambda: admin.unlink_sso(chosen), f"SSO-koblingen til {chosen} er fjernet.")
+        return
+    with st.form("knytt-sso"):
+        st.caption("Kontoen er ikke knyttet til noen SSO-identitet.")
+        issuer = st.text_input("Utsteder (iss)", key=f"knytt-iss-{chosen}")
+        subject = st.text_input("Subjekt (sub)", key=f"knytt-sub-{chosen}")
+        if st.form_submit_button("Knytt SSO-identitet"):
+            _attempt(
+                lambda: admin.bind_sso(chosen, issuer, subject), f"{chosen} er knyttet til SSO-identiteten."
+            )
 
 
 def _team_form(admin: UserAdminService, found: UserRow) -> None:
