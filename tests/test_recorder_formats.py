@@ -1,13 +1,14 @@
 """Every recorder format in the README's table, made here by the test and decoded to 16 kHz.
 
 libsndfile writes the WAV codecs telephony systems use (G.711, GSM 6.10, ADPCM) and Dialogic VOX;
-FFmpeg through PyAV writes the compressed formats (AAC in M4A, Opus, AMR-NB, WMA, G.722 WAV).
+FFmpeg through PyAV writes the compressed formats (AAC in M4A, Opus, AMR-NB, WMA, G.722 WAV);
+libbcg729 writes G.729 (FFmpeg only decodes it), skipped where that library is not installed.
 """
 
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import write_encoded, write_tone
+from conftest import write_encoded, write_g729_wav, write_tone
 
 from lydlogg.ingest import discover_audio, ingest
 from transcription.audio import ACCEPTED_EXTENSIONS, SAMPLE_RATE, AudioError, decode_audio, probe_audio
@@ -78,6 +79,24 @@ def test_dialogic_vox_is_read_as_8khz_adpcm(tmp_path):
     info = probe_audio(path)
     assert (info.container, info.subtype, info.sample_rate) == ("VOX", "VOX_ADPCM", 8_000)
     _check(decode_audio(path), 1)
+
+
+def test_g729_wav_from_a_recorder_decodes_through_ffmpeg(tmp_path, bcg729, settings):
+    t = np.arange(16_000) / 8_000
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t)
+    path = write_g729_wav(tmp_path / "g729.wav", bcg729, tone)
+    before = path.read_bytes()
+    info = probe_audio(path)
+    assert (info.decoder, info.container, info.subtype) == ("ffmpeg", "WAV", "G729")
+    assert (info.sample_rate, info.channels) == (8_000, 1)
+    assert abs(info.duration_s - 2.0) < 0.015
+    audio = decode_audio(path)
+    _check(audio, 1)
+    rms = float(np.sqrt(np.mean(audio.samples[0, 1_600:-1_600] ** 2)))  # past the codec's start-up
+    assert 0.6 < rms / (0.3 / np.sqrt(2)) < 1.4, rms  # the energy survives the codec
+    assert path.read_bytes() == before
+    report = ingest(settings, [path])
+    assert len(report.added) == 1 and not report.failures and not report.skipped
 
 
 def test_unreadable_file_names_every_accepted_form(tmp_path):
