@@ -177,3 +177,25 @@ def test_the_apps_data_downloads_are_the_same_tables_and_audited(db, tmp_path):
     )
     with pytest.raises(AccessDenied):
         export_bytes(db, "calls", "xlsx", user=ANNE, key_file=key_file)
+
+
+def _readme_section(title: str) -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"\n{title}\n")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+@pytest.mark.pure
+def test_the_readme_names_every_export_column_in_order():
+    import re
+
+    section = _readme_section("## Transcripts and review data out")
+    rows = dict(re.findall(r"^\| `(\w+)` \| `([^`]+)`", section, flags=re.MULTILINE))
+    assert set(rows) == set(DATASET_COLUMNS)
+    for name, columns in DATASET_COLUMNS.items():
+        assert tuple(c.strip() for c in rows[name].split(",")) == columns, name
+    measures = section[section.index("Conversation measures (columns of `calls`") :].split("Tested in")[0]
+    named = [m for m in re.findall(r"`(\w+)`", measures) if m in MEASURE_COLUMNS]
+    assert named == list(MEASURE_COLUMNS)

@@ -127,3 +127,50 @@ def test_folder_ingest_reports_every_skipped_file(tmp_path, settings):
 def test_accepted_extensions_are_one_list():
     assert len(set(ACCEPTED_EXTENSIONS)) == len(ACCEPTED_EXTENSIONS)
     assert all(ext.startswith(".") and ext == ext.lower() for ext in ACCEPTED_EXTENSIONS)
+
+
+# Each row of the README's table and what makes such a file: a parameter above or a named test.
+README_ROWS = {
+    "PCM WAV 8-32 bit, float": "test_audio.py",
+    "G.711 mu-law, stereo": "g711-mulaw-stereo.wav",
+    "G.711 A-law, stereo": "g711-alaw-stereo.wav",
+    "GSM 6.10": "gsm610.wav",
+    "IMA ADPCM": "ima-adpcm.wav",
+    "Microsoft ADPCM": "ms-adpcm.wav",
+    "Dialogic VOX (headerless ADPCM, read as 8 kHz mono)": "test_dialogic_vox_is_read_as_8khz_adpcm",
+    "FLAC, Ogg Vorbis": "test_audio.py",
+    "Opus in Ogg": "opus.opus",
+    "MP3": "mp3.mp3",
+    "AAC in M4A/MP4": "aac.m4a",
+    "AMR-NB": "amr-nb.amr",
+    "WMA (v2)": "wma.wma",
+    "G.722 WAV": "g722.wav",
+    "G.729 WAV (format tag 0x0083, `fact` chunk)": "test_g729_wav_from_a_recorder_decodes_through_ffmpeg",
+}
+
+
+@pytest.mark.pure
+def test_the_readme_format_table_is_what_the_tests_make():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("\n## Recorder formats\n") :]
+    section = section[: section.index("\n## ", 1)]
+    listed = re.search(r"Accepted extensions: `([^`]+)`", section.replace("\n", " "))
+    assert listed and tuple(listed.group(1).split()) == ACCEPTED_EXTENSIONS
+    rows = re.findall(r"^\| (.+?) \| `([^|]+)` \| ([^|]+) \|", section, flags=re.MULTILINE)
+    assert {name for name, _ext, _decoder in rows} == set(README_ROWS)
+    sndfile = {p[0] for p in SNDFILE_FORMATS}
+    ffmpeg = {p[0] for p in FFMPEG_FORMATS}
+    for name, extensions, decoder in rows:
+        assert set(extensions.split()) <= set(ACCEPTED_EXTENSIONS), name
+        made_by = README_ROWS[name]
+        if made_by in sndfile:
+            assert decoder.startswith("libsndfile"), name
+        elif made_by in ffmpeg:
+            assert "FFmpeg" in decoder, name
+        elif made_by.endswith(".py"):
+            assert (Path(__file__).parent / made_by).is_file(), name
+        else:
+            assert callable(globals().get(made_by)), name
