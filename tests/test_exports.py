@@ -53,6 +53,30 @@ def _count(db, sql):
         return con.execute(sql).fetchone()[0]
 
 
+def _read(path, fmt: str) -> pd.DataFrame:
+    if fmt == "csv":
+        return pd.read_csv(path)
+    if fmt == "parquet":
+        return pd.read_parquet(path)
+    with duckdb.connect() as con:
+        load_excel(con)
+        return con.execute("SELECT * FROM read_xlsx(?, all_varchar = true)", [str(path)]).df()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
+@pytest.mark.parametrize("name", ["calls", "suggestions", "reviews", "episodes"])
+def test_every_dataset_in_every_format_has_its_documented_columns(db, tmp_path, name, fmt):
+    out = tmp_path / f"{name}.{fmt}"
+    result = invoke("export", name, "--format", fmt, "-o", out, "--db", db)
+    assert result.exit_code == 0, result.output
+    df = _read(out, fmt)
+    extra = MEASURE_COLUMNS if name == "calls" else ()
+    assert tuple(df.columns) == DATASET_COLUMNS[name] + extra
+    rows = {"calls": "SELECT count(*) FROM calls", "suggestions": "SELECT count(*) FROM suggestions",
+            "reviews": "SELECT 4", "episodes": "SELECT count(*) FROM calls"}  # fmt: skip
+    assert len(df) == _count(db, rows[name]) > 0
+
+
 def test_suggestions_csv_has_the_documented_columns_and_every_row(db, tmp_path):
     out = tmp_path / "s.csv"
     result = invoke("export", "suggestions", "-o", out, "--db", db)
