@@ -199,3 +199,40 @@ def test_monthly_report_writes_html_with_the_months_figures(reference_db, tmp_pa
     assert "<html" in page.lower() and month_label(month) in page and "forverring" in page.lower()
     bad = CliRunner().invoke(main, ["monthly-report", "2026-13", "-o", str(out), "--db", str(reference_db)])
     assert bad.exit_code != 0
+
+
+def test_serve_listens_on_the_host_given_over_the_setting(tmp_path):
+    """`serve --host` wins over server.address: the app answers there and nowhere else."""
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    from test_browser import free_port
+
+    port = free_port()
+    env = dict(os.environ, LYDLOGG_SERVER__ADDRESS="127.0.0.3")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lydlogg.cli", "serve", "--db", str(tmp_path / "db.duckdb"),
+         "--host", "127.0.0.2", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline, health = time.monotonic() + 90, None
+        while health is None and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.2:{port}/_stcore/health", timeout=5) as r:
+                    health = r.read().decode()
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.5)
+        assert health == "ok"
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.3", port)) != 0  # the setting's address is not served
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
