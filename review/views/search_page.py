@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from math import ceil
+
 import pandas as pd
 import streamlit as st
 
@@ -24,11 +26,12 @@ REVIEWED_CHOICES = {"": "alle", "ja": "vurdert", "nei": "ikke vurdert"}
 
 
 def hits_table(hits: pd.DataFrame) -> pd.DataFrame:
-    """One row per matching segment, with a link to the call page at the segment's time."""
+    """One row per matching segment, with a link to the call page at the segment's start (rounded up
+    to 0.01 s, so the player opens inside the matching segment, never in the one before)."""
     return pd.DataFrame(
         {
             "Åpne": [
-                f"samtale?samtale={c}&t={int(t)}"
+                f"samtale?samtale={c}&t={ceil(t * 100) / 100:g}"  # not before the segment
                 for c, t in zip(hits["call_id"], hits["start_s"], strict=True)
             ],
             "Samtale": hits["call_id"],
