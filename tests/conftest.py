@@ -244,16 +244,14 @@ _G729_FRAME_BYTES = 10
 WAVE_FORMAT_G729A = 0x0083  # the format tag FFmpeg's WAV demuxer hands to its g729 decoder
 
 
-@pytest.fixture(scope="session")
-def bcg729():
-    """The bcg729 shared library, or a skip naming the package to install."""
+def load_bcg729():  # noqa: ANN201 - a ctypes.CDLL, or None
+    """The bcg729 shared library with its encoder's signatures declared, or None when not installed."""
     import ctypes
     import ctypes.util
 
     name = ctypes.util.find_library("bcg729")
     if name is None:
-        pytest.skip("libbcg729 is not installed (Debian: apt-get install libbcg729-0); "
-                    "it is the one G.729 encoder here, FFmpeg only decodes G.729")  # fmt: skip
+        return None
     lib = ctypes.CDLL(name)
     lib.initBcg729EncoderChannel.restype = ctypes.c_void_p
     lib.initBcg729EncoderChannel.argtypes = [ctypes.c_uint8]
@@ -266,6 +264,16 @@ def bcg729():
     ]
     lib.closeBcg729EncoderChannel.restype = None
     lib.closeBcg729EncoderChannel.argtypes = [ctypes.c_void_p]
+    return lib
+
+
+@pytest.fixture(scope="session")
+def bcg729():
+    """The bcg729 shared library, or a skip naming the package to install."""
+    lib = load_bcg729()
+    if lib is None:
+        pytest.skip("libbcg729 is not installed (Debian: apt-get install libbcg729-0); "
+                    "it is the one G.729 encoder here, FFmpeg only decodes G.729")  # fmt: skip
     return lib
 
 
