@@ -61,9 +61,10 @@ def render(service: ReviewService) -> None:
         since_text = left.text_input(f"Fra dato ({DATE_FORMAT_HINT})", key="sok-fra")
         until_text = middle.text_input(f"Til dato ({DATE_FORMAT_HINT})", key="sok-til")
         reviewed = right.selectbox("Vurdert", list(REVIEWED_CHOICES), format_func=REVIEWED_CHOICES.get)
-        left, right = st.columns(2)
+        left, middle, right = st.columns(3)
         operator = "" if service.user.own_calls_only else left.text_input("Operatør-id")
-        criterion = right.text_input("Kriterium = verdi", placeholder="worsening_advice=0")
+        criterion = middle.text_input("Kriterium = verdi", placeholder="worsening_advice=0")
+        flagged = right.checkbox("Bare rekontakter som ikke ble fanget opp", key="sok-rekontakt")
         submitted = st.form_submit_button("Søk")
     if not submitted:
         return
@@ -90,6 +91,7 @@ def render(service: ReviewService) -> None:
         criterion_id=criterion_id,
         criterion_value=criterion_value,
         reviewed={"ja": True, "nei": False}.get(reviewed),
+        flagged=flagged,
     )
     try:
         hits = service.search(query)
