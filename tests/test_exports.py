@@ -223,3 +223,25 @@ def test_the_readme_names_every_export_column_in_order():
     measures = section[section.index("Conversation measures (columns of `calls`") :].split("Tested in")[0]
     named = [m for m in re.findall(r"`(\w+)`", measures) if m in MEASURE_COLUMNS]
     assert named == list(MEASURE_COLUMNS)
+
+
+def test_the_excel_extension_comes_from_the_package_pinned_to_duckdbs_release():
+    """XLSX needs no INSTALL over a network: the extension file is in the pinned package."""
+    import re
+    from pathlib import Path
+
+    from lydlogg.exports import _excel_extension_file
+
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    duckdb_pin = re.search(r'"duckdb==([\d.]+)"', pyproject).group(1)
+    assert f'"duckdb-extension-excel=={duckdb_pin}"' in pyproject and duckdb.__version__ == duckdb_pin
+    path = _excel_extension_file()
+    assert path is not None and f"v{duckdb.__version__}" in path.parts
+    with duckdb.connect(
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    ) as con:
+        load_excel(con)
+        (loaded,) = con.execute(
+            "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'excel'"
+        ).fetchone()
+    assert loaded
