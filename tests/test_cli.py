@@ -127,6 +127,24 @@ def test_ingest_without_anything_is_a_usage_error(tmp_path):
     assert out.exit_code == 2 and "give recordings" in out.output
 
 
+def test_a_folder_ingest_names_each_skipped_file_and_why(tmp_path):
+    from conftest import write_tone
+
+    folder = tmp_path / "eksport"
+    folder.mkdir()
+    write_tone(folder / "a.wav", rate=8_000, subtype="GSM610")
+    (folder / "notater.txt").write_text("hei")
+    out = CliRunner().invoke(
+        main, ["ingest", str(folder), "--db", str(tmp_path / "x.duckdb")],
+        env={"LYDLOGG_KEY_FILE": str(tmp_path / "key")}, catch_exceptions=False,
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert "added 1," in out.output and "skipped 1" in out.output
+    assert (
+        f"  skipped: {folder / 'notater.txt'}: " in out.output and "extension .txt not accepted" in out.output
+    )
+
+
 def test_bad_config_exits_2_naming_the_file(tmp_path):
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[asr]\nbeam_size = 'wide'\n")
