@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from conftest import write_encoded  # noqa: E402
+from conftest import load_bcg729, write_encoded, write_g729_wav  # noqa: E402
 
 from transcription.audio import decode_audio, probe_audio  # noqa: E402
 
@@ -48,6 +48,13 @@ def main() -> None:
         for name, fmt, codec, rate in (("aac.m4a", "ipod", "aac", 16000), ("amr.amr", "amr", "libopencore_amrnb", 8000),
                                        ("opus.opus", "ogg", "libopus", 48000), ("wma.wma", "asf", "wmav2", 22050)):  # fmt: skip
             files[name] = write_encoded(folder / name, fmt, codec, rate=rate, seconds=args.seconds)
+        files["g722.wav"] = write_encoded(
+            folder / "g722.wav", "wav", "g722", rate=16000, seconds=args.seconds
+        )
+        if (bcg729 := load_bcg729()) is not None:  # the one G.729 encoder here (libbcg729-0)
+            files["g729.wav"] = write_g729_wav(folder / "g729.wav", bcg729, speechlike[:, 0])
+        else:
+            print("g729.wav left out: libbcg729 is not installed (apt-get install libbcg729-0)")
         print(f"{'file':<12} {'decoder':<11} {'median ms':>9}  per audio minute")
         for name, path in files.items():
             decoder = probe_audio(path).decoder

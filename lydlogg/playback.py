@@ -1,8 +1,8 @@
 """A browser-safe copy of a recording for the app's audio player; the original is never touched.
 
-Browsers play PCM WAV, MP3, FLAC and Ogg (Vorbis, Opus). A GSM 6.10, ADPCM or G.711 WAV, AMR,
-WMA, VOX or AAC (not in Chromium's open-source build) recording is decoded once (the same decode
-the pipeline uses) and written as 16-bit PCM WAV named by the original's sha256, so the copy is
+Browsers play PCM WAV, MP3, FLAC and Ogg (Vorbis, Opus). A GSM 6.10, ADPCM, G.711, G.722 or
+G.729 WAV, AMR, WMA, VOX or AAC (not in Chromium's open-source build) recording is decoded once
+(the same decode the pipeline uses) and written as 16-bit PCM WAV named by the original's sha256, so the copy is
 made once and shared by every page that plays the call.
 
 With the database encrypted (``encryption.enabled``) a decoded copy on disk would be the one plain

@@ -178,7 +178,7 @@ class AudioSettings(_Section):
         Path("data/playback"),
         description=(
             "Folder for browser-safe copies (16-bit PCM WAV, named by the recording's sha256) of "
-            "recordings browsers cannot play as they are (GSM, ADPCM, G.711, AMR, WMA, VOX, AAC). "
+            "recordings browsers cannot play as they are (GSM, ADPCM, G.711, G.722, G.729, AMR, WMA, VOX, AAC). "
             "Unused while `encryption.enabled`: the copy is then made in memory for each playing "
             "and never written, and a copy left here is deleted when its call is played."
         ),

@@ -4,7 +4,8 @@ DuckDB's fts index (Norwegian Snowball stems, :mod:`lydlogg.db.fts`) over the se
 call's newest transcript, rebuilt after each processing run. A query names words that a segment
 must hold (every word, any inflection), optionally said by one role, and words that no staff
 segment of the call may hold ("nobody advised 113"); filters narrow by service, period, operator,
-a criterion's value (a reviewer's, else the suggestion's) and whether the call is reviewed.
+a criterion's value (a reviewer's, else the suggestion's), whether the call is reviewed and
+whether it is flagged as a re-contact nobody recognised (the inbox's flag).
 Operators and doctors only ever find their own calls. Every search is audited without its words.
 """
 
@@ -21,6 +22,7 @@ from lydlogg.access import check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db.fts import has_index, load_fts, match_sql
+from lydlogg.episodes import read_episodes
 from lydlogg.search_index import refresh_search_index
 from lydlogg.vocabulary import SEARCH_ROLES
 
@@ -42,6 +44,7 @@ class SearchQuery:
     criterion_value: int | None = None
     reviewed: bool | None = None
     limit: int = 500
+    flagged: bool = False  # only re-contacts nobody recognised (the inbox's "rekontakt" flag)
 
 
 _ROLES = SEARCH_ROLES
@@ -93,6 +96,10 @@ def search_calls(
         if value is not None:
             calls.append(clause)
             inner_params.append(value)
+    if query.flagged:
+        episodes = read_episodes(con)
+        inner.append("list_contains(?, search_segments.call_id)")
+        inner_params.append(episodes.loc[episodes["flagged"].fillna(False).astype(bool), "call_id"].tolist())
     if calls:
         inner.append(
             f"search_segments.call_id IN (SELECT c.call_id FROM calls c WHERE {' AND '.join(calls)})"  # noqa: S608 - constant clauses
@@ -129,6 +136,6 @@ def search_calls(
     )
     hits = con.execute(sql, params).df()
     filters = [k for k in ("role", "service", "since", "until", "operator_id", "criterion_id", "reviewed")
-               if getattr(query, k) is not None]  # fmt: skip
+               if getattr(query, k) is not None] + (["flagged"] if query.flagged else [])  # fmt: skip
     record(con, who, "search", "calls", None, f"{len(hits)} hits; filters: {', '.join(filters) or 'none'}")
     return hits

@@ -235,3 +235,81 @@ def sign_in(at, db: Path, user) -> str:
     at.session_state["user"] = user
     at.session_state["token"] = token
     return token
+
+
+# G.729 has no encoder in FFmpeg (PyAV decodes only), so the tests encode with libbcg729 (Debian:
+# libbcg729-0) through ctypes: 80 samples of 16-bit PCM at 8 kHz in, one 10-byte frame out.
+_G729_FRAME_SAMPLES = 80
+_G729_FRAME_BYTES = 10
+WAVE_FORMAT_G729A = 0x0083  # the format tag FFmpeg's WAV demuxer hands to its g729 decoder
+
+
+def load_bcg729():  # noqa: ANN201 - a ctypes.CDLL, or None
+    """The bcg729 shared library with its encoder's signatures declared, or None when not installed."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("bcg729")
+    if name is None:
+        return None
+    lib = ctypes.CDLL(name)
+    lib.initBcg729EncoderChannel.restype = ctypes.c_void_p
+    lib.initBcg729EncoderChannel.argtypes = [ctypes.c_uint8]
+    lib.bcg729Encoder.restype = None
+    lib.bcg729Encoder.argtypes = [
+        ctypes.c_void_p,
+        ctypes.POINTER(ctypes.c_int16),
+        ctypes.POINTER(ctypes.c_uint8),
+        ctypes.POINTER(ctypes.c_uint8),
+    ]
+    lib.closeBcg729EncoderChannel.restype = None
+    lib.closeBcg729EncoderChannel.argtypes = [ctypes.c_void_p]
+    return lib
+
+
+@pytest.fixture(scope="session")
+def bcg729():
+    """The bcg729 shared library, or a skip naming the package to install."""
+    lib = load_bcg729()
+    if lib is None:
+        pytest.skip("libbcg729 is not installed (Debian: apt-get install libbcg729-0); "
+                    "it is the one G.729 encoder here, FFmpeg only decodes G.729")  # fmt: skip
+    return lib
+
+
+def encode_g729(lib, samples: np.ndarray) -> bytes:  # noqa: ANN001 - the ctypes library
+    """G.729 frames (10 bytes per 10 ms, VAD off) of mono float samples in [-1, 1] at 8 kHz."""
+    import ctypes
+
+    pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
+    pcm = np.pad(pcm, (0, -len(pcm) % _G729_FRAME_SAMPLES))
+    frame = (ctypes.c_uint8 * _G729_FRAME_BYTES)()
+    length = ctypes.c_uint8()
+    channel = lib.initBcg729EncoderChannel(0)
+    out = bytearray()
+    try:
+        for start in range(0, len(pcm), _G729_FRAME_SAMPLES):
+            block = np.ascontiguousarray(pcm[start : start + _G729_FRAME_SAMPLES])
+            lib.bcg729Encoder(channel, block.ctypes.data_as(ctypes.POINTER(ctypes.c_int16)), frame,
+                              ctypes.byref(length))  # fmt: skip
+            assert length.value == _G729_FRAME_BYTES  # VAD off: every frame is a voice frame
+            out += bytes(frame)
+    finally:
+        lib.closeBcg729EncoderChannel(channel)
+    return bytes(out)
+
+
+def write_g729_wav(path: Path, lib, samples: np.ndarray) -> Path:  # noqa: ANN001 - the ctypes library
+    """Write ``samples`` (mono, 8 kHz) as a G.729 WAV the way call recorders do: a WAVEFORMATEX
+    ``fmt `` chunk with tag 0x0083, 1,000 bytes/s (8 kbit/s), 10-byte blocks, then ``fact`` (sample count)
+    and ``data`` holding the frames back to back."""
+    import struct
+
+    frames = encode_g729(lib, samples)
+    rate = 8_000
+    fmt = struct.pack("<HHIIHHH", WAVE_FORMAT_G729A, 1, rate, rate // 8, _G729_FRAME_BYTES, 0, 0)
+    sample_count = len(frames) // _G729_FRAME_BYTES * _G729_FRAME_SAMPLES
+    chunks = [(b"fmt ", fmt), (b"fact", struct.pack("<I", sample_count)), (b"data", frames)]
+    body = b"WAVE" + b"".join(tag + struct.pack("<I", len(data)) + data for tag, data in chunks)
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path

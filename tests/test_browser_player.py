@@ -20,6 +20,17 @@ def playing(page) -> list[str]:
     return page.locator(".lydlogg-player .seg.playing").evaluate_all("els => els.map(e => e.id)")
 
 
+# True when the highlighted segments are exactly the one holding the audio's current time (none in
+# a pause between segments): read in one go in the page, so playback cannot move on in between.
+HIGHLIGHT_MATCHES_TIME = """el => {
+  const t = el.currentTime;
+  const segs = Array.from(el.closest(".lydlogg-player").querySelectorAll(".seg"));
+  const want = segs.filter((s) => t >= parseFloat(s.dataset.start) && t < parseFloat(s.dataset.end));
+  const got = segs.filter((s) => s.classList.contains("playing"));
+  return want.length === got.length && want.every((s, i) => s === got[i]);
+}"""
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 def test_the_highlight_follows_playback(tmp_path, monkeypatch):
     from playwright.sync_api import sync_playwright
@@ -56,14 +67,18 @@ def test_the_highlight_follows_playback(tmp_path, monkeypatch):
         )
         page.locator("#seg-2.playing").wait_for(timeout=20_000)
         page.locator("#seg-3.playing").wait_for(timeout=20_000)  # playback moved on, so did the highlight
-        assert playing(page) == ["seg-3"]
+        assert "seg-2" not in playing(page) and len(playing(page)) <= 1  # at 2x it may be on seg-4 by now
         page.locator(".lydlogg-player").focus()
         page.keyboard.press("Space")  # pause
         page.wait_for_function("el => el.paused", arg=audio.element_handle())
+        page.wait_for_function(HIGHLIGHT_MATCHES_TIME, arg=audio.element_handle(), timeout=5_000)
         before = audio.evaluate("a => a.currentTime")
         page.keyboard.press("ArrowRight")
         after = audio.evaluate("a => a.currentTime")
         assert 4.9 < after - before < 5.1
+        page.wait_for_function(
+            HIGHLIGHT_MATCHES_TIME, arg=audio.element_handle(), timeout=5_000
+        )  # the jump too
         settled(page)
         page.get_by_text("Avspilt til").wait_for(timeout=30_000)  # the time went back to Python
         page.screenshot(path=str(ARTIFACTS / "spiller.png"), full_page=True)

@@ -6,14 +6,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import build_reference_db
+import soundfile as sf
+from conftest import build_reference_db, write_tone
 from streamlit.testing.v1 import AppTest
 
 from lydlogg.auth import DEMO_USERS, User, create_user
 from lydlogg.db import connect
+from lydlogg.settings import AudioSettings, default_settings
 from review.calibration import CalibrationService, guidance
 from review.service import ReviewService
 from rubrics import load_rubrics
+from transcription.audio import file_sha256, probe_audio
 
 VIEWS = Path(__file__).resolve().parent.parent / "review" / "views"
 USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
@@ -132,6 +135,34 @@ def test_a_round_is_created_from_the_page(db):
     at.text_input[1].input("nope")
     at.button(key="FormSubmitter:new-round-Opprett runde").click().run()
     assert "finner ikke samtalene: nope" in at.error[0].value
+
+
+def test_feedback_session_plays_a_gsm_recording_through_its_pcm_copy(db, tmp_path):
+    gsm = write_tone(tmp_path / "opptak.wav", seconds=2.0, rate=8_000, subtype="GSM610")
+    before = gsm.read_bytes()
+    info, sha = probe_audio(gsm), file_sha256(gsm)
+    with connect(db) as con:  # the reference calls came without audio: this one gets a GSM recording
+        con.execute(
+            "INSERT INTO audio_files (sha256, path, size_bytes, container, subtype, sample_rate, channels,"
+            " frames, duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [sha, str(gsm), info.size_bytes, info.container, info.subtype, info.sample_rate, info.channels,
+             info.frames, info.duration_s],
+        )  # fmt: skip
+        con.execute("UPDATE calls SET audio_sha256 = ? WHERE call_id = ?", [sha, CALL])
+    cache = tmp_path / "avspilling"
+    settings = default_settings(db).model_copy(update={"audio": AudioSettings(playback_dir=cache)})
+    at = AppTest.from_file(str(VIEWS / "tilbakemelding.py"), default_timeout=60)
+    at.session_state["service"] = ReviewService(db, USERS["leder"], settings)
+    at.query_params["samtale"] = CALL
+    at.query_params["steg"] = "2"
+    at.run()
+    assert not at.exception, at.exception
+    (audio,) = at.get("audio")
+    assert audio.proto.url  # the browser gets the copy from Streamlit's media server
+    copy = cache / f"{sha}.wav"
+    info = sf.info(str(copy))
+    assert (info.format, info.subtype) == ("WAV", "PCM_16") and abs(info.duration - 2.0) < 0.05
+    assert gsm.read_bytes() == before
 
 
 def test_feedback_session_steps_through_the_call_and_keeps_notes(db):

@@ -127,6 +127,24 @@ def test_ingest_without_anything_is_a_usage_error(tmp_path):
     assert out.exit_code == 2 and "give recordings" in out.output
 
 
+def test_a_folder_ingest_names_each_skipped_file_and_why(tmp_path):
+    from conftest import write_tone
+
+    folder = tmp_path / "eksport"
+    folder.mkdir()
+    write_tone(folder / "a.wav", rate=8_000, subtype="GSM610")
+    (folder / "notater.txt").write_text("hei")
+    out = CliRunner().invoke(
+        main, ["ingest", str(folder), "--db", str(tmp_path / "x.duckdb")],
+        env={"LYDLOGG_KEY_FILE": str(tmp_path / "key")}, catch_exceptions=False,
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert "added 1," in out.output and "skipped 1" in out.output
+    assert (
+        f"  skipped: {folder / 'notater.txt'}: " in out.output and "extension .txt not accepted" in out.output
+    )
+
+
 def test_bad_config_exits_2_naming_the_file(tmp_path):
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[asr]\nbeam_size = 'wide'\n")
@@ -199,3 +217,40 @@ def test_monthly_report_writes_html_with_the_months_figures(reference_db, tmp_pa
     assert "<html" in page.lower() and month_label(month) in page and "forverring" in page.lower()
     bad = CliRunner().invoke(main, ["monthly-report", "2026-13", "-o", str(out), "--db", str(reference_db)])
     assert bad.exit_code != 0
+
+
+def test_serve_listens_on_the_host_given_over_the_setting(tmp_path):
+    """`serve --host` wins over server.address: the app answers there and nowhere else."""
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    from test_browser import free_port
+
+    port = free_port()
+    env = dict(os.environ, LYDLOGG_SERVER__ADDRESS="127.0.0.3")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lydlogg.cli", "serve", "--db", str(tmp_path / "db.duckdb"),
+         "--host", "127.0.0.2", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline, health = time.monotonic() + 90, None
+        while health is None and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.2:{port}/_stcore/health", timeout=5) as r:
+                    health = r.read().decode()
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.5)
+        assert health == "ok"
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.3", port)) != 0  # the setting's address is not served
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)

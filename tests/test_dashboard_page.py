@@ -152,3 +152,25 @@ def test_parquet_download_holds_the_table(page_db):
 
     coverage = DashboardService(page_db, LEDER).coverage()
     assert pd.read_parquet(io.BytesIO(_parquet(coverage))).equals(coverage)
+
+
+def test_the_conversation_tab_shows_measures_by_operator_and_service(monkeypatch, tmp_path, reference_db):
+    import shutil
+
+    from review.views.dashboard import CONVERSATION_LABELS
+
+    db = Path(shutil.copy(reference_db, tmp_path / "ref.duckdb"))
+    at = page(monkeypatch, db, LEDER)
+    assert not at.exception, at.exception
+    (tab,) = [t for t in at.tabs if t.label == "Samtalemål"]
+    shown = tab.dataframe[0].value
+    assert list(shown.columns) == list(CONVERSATION_LABELS.values())
+    with connect(db) as con:
+        transcribed = con.execute("SELECT count(DISTINCT call_id) FROM transcripts").fetchone()[0]
+        pairs = con.execute(
+            "SELECT count(DISTINCT (operator_id, service)) FROM calls"
+            " WHERE call_id IN (SELECT call_id FROM transcripts)"
+        ).fetchone()[0]
+    assert shown["samtaler"].sum() == transcribed and len(shown) == pairs
+    assert 0 < shown["stereo (eksakt)"].sum() < transcribed  # the mono calls are estimated, and said so
+    assert "anslått" in tab.caption[0].value

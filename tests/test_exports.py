@@ -53,6 +53,30 @@ def _count(db, sql):
         return con.execute(sql).fetchone()[0]
 
 
+def _read(path, fmt: str) -> pd.DataFrame:
+    if fmt == "csv":
+        return pd.read_csv(path)
+    if fmt == "parquet":
+        return pd.read_parquet(path)
+    with duckdb.connect() as con:
+        load_excel(con)
+        return con.execute("SELECT * FROM read_xlsx(?, all_varchar = true)", [str(path)]).df()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
+@pytest.mark.parametrize("name", ["calls", "suggestions", "reviews", "episodes"])
+def test_every_dataset_in_every_format_has_its_documented_columns(db, tmp_path, name, fmt):
+    out = tmp_path / f"{name}.{fmt}"
+    result = invoke("export", name, "--format", fmt, "-o", out, "--db", db)
+    assert result.exit_code == 0, result.output
+    df = _read(out, fmt)
+    extra = MEASURE_COLUMNS if name == "calls" else ()
+    assert tuple(df.columns) == DATASET_COLUMNS[name] + extra
+    rows = {"calls": "SELECT count(*) FROM calls", "suggestions": "SELECT count(*) FROM suggestions",
+            "reviews": "SELECT 4", "episodes": "SELECT count(*) FROM calls"}  # fmt: skip
+    assert len(df) == _count(db, rows[name]) > 0
+
+
 def test_suggestions_csv_has_the_documented_columns_and_every_row(db, tmp_path):
     out = tmp_path / "s.csv"
     result = invoke("export", "suggestions", "-o", out, "--db", db)
@@ -177,3 +201,47 @@ def test_the_apps_data_downloads_are_the_same_tables_and_audited(db, tmp_path):
     )
     with pytest.raises(AccessDenied):
         export_bytes(db, "calls", "xlsx", user=ANNE, key_file=key_file)
+
+
+def _readme_section(title: str) -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"\n{title}\n")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+@pytest.mark.pure
+def test_the_readme_names_every_export_column_in_order():
+    import re
+
+    section = _readme_section("## Transcripts and review data out")
+    rows = dict(re.findall(r"^\| `(\w+)` \| `([^`]+)`", section, flags=re.MULTILINE))
+    assert set(rows) == set(DATASET_COLUMNS)
+    for name, columns in DATASET_COLUMNS.items():
+        assert tuple(c.strip() for c in rows[name].split(",")) == columns, name
+    measures = section[section.index("Conversation measures (columns of `calls`") :].split("Tested in")[0]
+    named = [m for m in re.findall(r"`(\w+)`", measures) if m in MEASURE_COLUMNS]
+    assert named == list(MEASURE_COLUMNS)
+
+
+def test_the_excel_extension_comes_from_the_package_pinned_to_duckdbs_release():
+    """XLSX needs no INSTALL over a network: the extension file is in the pinned package."""
+    import re
+    from pathlib import Path
+
+    from lydlogg.exports import _excel_extension_file
+
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    duckdb_pin = re.search(r'"duckdb==([\d.]+)"', pyproject).group(1)
+    assert f'"duckdb-extension-excel=={duckdb_pin}"' in pyproject and duckdb.__version__ == duckdb_pin
+    path = _excel_extension_file()
+    assert path is not None and f"v{duckdb.__version__}" in path.parts
+    with duckdb.connect(
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    ) as con:
+        load_excel(con)
+        (loaded,) = con.execute(
+            "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'excel'"
+        ).fetchone()
+    assert loaded

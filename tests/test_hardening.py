@@ -24,7 +24,7 @@ from lydlogg.ingest import ingest
 from lydlogg.pseudonym import normalise_phone
 from lydlogg.settings import AudioSettings
 from review.service import ReviewService
-from review.views.transcript_html import transcript_html
+from review.views.transcript_html import transcript_rows
 from transcription.types import Segment
 
 # --- SQL -------------------------------------------------------------------------------------
@@ -230,7 +230,7 @@ def test_the_session_cookie_is_set_by_a_constant_script_in_a_v2_component_not_a_
 
 def test_the_transcript_component_escapes_transcripts_and_comments():
     segments = [Segment(start=0.0, end=1.0, text=SCRIPT, channel=0, role="caller")]
-    page = transcript_html(segments, {0: [SCRIPT]}, {0: [f"kommentar {SCRIPT}"]})
+    page = transcript_rows(segments, {0: [SCRIPT]}, {0: [f"kommentar {SCRIPT}"]})
     assert SCRIPT not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 

@@ -5,9 +5,10 @@ import json
 import shutil
 
 import duckdb
+import numpy as np
 import pytest
 import soundfile as sf
-from conftest import write_encoded, write_tone
+from conftest import write_encoded, write_g729_wav, write_tone
 from test_app import app
 
 from lydlogg.access import AccessDenied
@@ -51,6 +52,15 @@ def test_an_amr_recording_plays_through_a_copy(tmp_path):
     amr = write_encoded(tmp_path / "call.amr", "amr", "libopencore_amrnb", rate=8_000)
     copy = playable_copy(amr, tmp_path / "cache")
     assert copy.suffix == ".wav" and sf.info(str(copy)).subtype == "PCM_16"
+
+
+def test_a_g729_recording_plays_through_a_copy(tmp_path, bcg729):
+    t = np.arange(8_000) / 8_000
+    g729 = write_g729_wav(tmp_path / "call.wav", bcg729, 0.3 * np.sin(2 * np.pi * 220 * t))
+    assert not browser_safe(probe_audio(g729))
+    copy = playable_copy(g729, tmp_path / "cache")
+    info = sf.info(str(copy))
+    assert (info.subtype, info.samplerate) == ("PCM_16", 16_000) and abs(info.duration - 1.0) < 0.02
 
 
 def test_the_service_checks_access_and_audits_playing(tmp_path, settings):

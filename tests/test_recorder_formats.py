@@ -1,13 +1,14 @@
 """Every recorder format in the README's table, made here by the test and decoded to 16 kHz.
 
 libsndfile writes the WAV codecs telephony systems use (G.711, GSM 6.10, ADPCM) and Dialogic VOX;
-FFmpeg through PyAV writes the compressed formats (AAC in M4A, Opus, AMR-NB, WMA, G.722 WAV).
+FFmpeg through PyAV writes the compressed formats (AAC in M4A, Opus, AMR-NB, WMA, G.722 WAV);
+libbcg729 writes G.729 (FFmpeg only decodes it), skipped where that library is not installed.
 """
 
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import write_encoded, write_tone
+from conftest import write_encoded, write_g729_wav, write_tone
 
 from lydlogg.ingest import discover_audio, ingest
 from transcription.audio import ACCEPTED_EXTENSIONS, SAMPLE_RATE, AudioError, decode_audio, probe_audio
@@ -80,6 +81,24 @@ def test_dialogic_vox_is_read_as_8khz_adpcm(tmp_path):
     _check(decode_audio(path), 1)
 
 
+def test_g729_wav_from_a_recorder_decodes_through_ffmpeg(tmp_path, bcg729, settings):
+    t = np.arange(16_000) / 8_000
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t)
+    path = write_g729_wav(tmp_path / "g729.wav", bcg729, tone)
+    before = path.read_bytes()
+    info = probe_audio(path)
+    assert (info.decoder, info.container, info.subtype) == ("ffmpeg", "WAV", "G729")
+    assert (info.sample_rate, info.channels) == (8_000, 1)
+    assert abs(info.duration_s - 2.0) < 0.015
+    audio = decode_audio(path)
+    _check(audio, 1)
+    rms = float(np.sqrt(np.mean(audio.samples[0, 1_600:-1_600] ** 2)))  # past the codec's start-up
+    assert 0.6 < rms / (0.3 / np.sqrt(2)) < 1.4, rms  # the energy survives the codec
+    assert path.read_bytes() == before
+    report = ingest(settings, [path])
+    assert len(report.added) == 1 and not report.failures and not report.skipped
+
+
 def test_unreadable_file_names_every_accepted_form(tmp_path):
     path = tmp_path / "broken.m4a"
     path.write_bytes(b"not audio at all" * 100)
@@ -108,3 +127,50 @@ def test_folder_ingest_reports_every_skipped_file(tmp_path, settings):
 def test_accepted_extensions_are_one_list():
     assert len(set(ACCEPTED_EXTENSIONS)) == len(ACCEPTED_EXTENSIONS)
     assert all(ext.startswith(".") and ext == ext.lower() for ext in ACCEPTED_EXTENSIONS)
+
+
+# Each row of the README's table and what makes such a file: a parameter above or a named test.
+README_ROWS = {
+    "PCM WAV 8-32 bit, float": "test_audio.py",
+    "G.711 mu-law, stereo": "g711-mulaw-stereo.wav",
+    "G.711 A-law, stereo": "g711-alaw-stereo.wav",
+    "GSM 6.10": "gsm610.wav",
+    "IMA ADPCM": "ima-adpcm.wav",
+    "Microsoft ADPCM": "ms-adpcm.wav",
+    "Dialogic VOX (headerless ADPCM, read as 8 kHz mono)": "test_dialogic_vox_is_read_as_8khz_adpcm",
+    "FLAC, Ogg Vorbis": "test_audio.py",
+    "Opus in Ogg": "opus.opus",
+    "MP3": "mp3.mp3",
+    "AAC in M4A/MP4": "aac.m4a",
+    "AMR-NB": "amr-nb.amr",
+    "WMA (v2)": "wma.wma",
+    "G.722 WAV": "g722.wav",
+    "G.729 WAV (format tag 0x0083, `fact` chunk)": "test_g729_wav_from_a_recorder_decodes_through_ffmpeg",
+}
+
+
+@pytest.mark.pure
+def test_the_readme_format_table_is_what_the_tests_make():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("\n## Recorder formats\n") :]
+    section = section[: section.index("\n## ", 1)]
+    listed = re.search(r"Accepted extensions: `([^`]+)`", section.replace("\n", " "))
+    assert listed and tuple(listed.group(1).split()) == ACCEPTED_EXTENSIONS
+    rows = re.findall(r"^\| (.+?) \| `([^|]+)` \| ([^|]+) \|", section, flags=re.MULTILINE)
+    assert {name for name, _ext, _decoder in rows} == set(README_ROWS)
+    sndfile = {p[0] for p in SNDFILE_FORMATS}
+    ffmpeg = {p[0] for p in FFMPEG_FORMATS}
+    for name, extensions, decoder in rows:
+        assert set(extensions.split()) <= set(ACCEPTED_EXTENSIONS), name
+        made_by = README_ROWS[name]
+        if made_by in sndfile:
+            assert decoder.startswith("libsndfile"), name
+        elif made_by in ffmpeg:
+            assert "FFmpeg" in decoder, name
+        elif made_by.endswith(".py"):
+            assert (Path(__file__).parent / made_by).is_file(), name
+        else:
+            assert callable(globals().get(made_by)), name

@@ -213,3 +213,63 @@ def test_a_processing_run_rebuilds_the_index(processed_db, tmp_path):
     assert indexed == newest and indexed[1] == 2
     with connect(copy) as con:
         assert not search_calls(con, None, SearchQuery(word.strip(".,?!")), who="t").empty
+
+
+def test_a_hit_opens_the_call_page_at_its_own_segment(monkeypatch, db, tmp_path):
+    from urllib.parse import parse_qs, urlparse
+
+    from test_app import app
+
+    from review.views.search_page import hits_table
+
+    copy = tmp_path / "db.duckdb"
+    shutil.copy(db, copy)
+    hits = run(copy, SearchQuery("puster"))
+    links = hits_table(hits)["Åpne"]
+    assert len(links) == len(hits) > 3
+    with duckdb.connect(str(copy), read_only=True) as con:
+        for link, call_id, index in zip(links, hits["call_id"], hits["segment_index"], strict=True):
+            query = parse_qs(urlparse(link).query)
+            assert query["samtale"] == [call_id]
+            t = float(query["t"][0])
+            at_t = con.execute(
+                "SELECT list(s.segment_index) FROM segments s JOIN latest_transcripts l USING (transcript_id)"
+                " WHERE l.call_id = ? AND s.start_s <= ? AND ? < s.end_s",
+                [call_id, t, t],
+            ).fetchone()[0]
+            assert at_t == [index], link  # the time lands in the matching segment, not before it
+    first = parse_qs(urlparse(links.iloc[0]).query)
+    at = app(monkeypatch, copy, "leder", "samtale", samtale=first["samtale"][0], t=first["t"][0])
+    assert not at.exception, at.exception
+    (player,) = [e for e in at.main if e.type == "bidi_component"]
+    assert json.loads(player.proto.json)["start"] == float(first["t"][0])
+
+
+def test_the_flag_filter_keeps_only_re_contacts_nobody_recognised(monkeypatch, db, tmp_path):
+    from test_app import app
+
+    from lydlogg.episodes import read_episodes
+
+    with connect(db) as con:
+        episodes = read_episodes(con)
+    flagged = set(episodes.loc[episodes["flagged"].fillna(False).astype(bool), "call_id"])
+    everything = set(run(db, SearchQuery("feber"))["call_id"])
+    hits = set(run(db, SearchQuery("feber", flagged=True))["call_id"])
+    assert hits == everything & flagged and 0 < len(hits) < len(everything)
+    assert hits == {"ep1-c2-lvs", "ep1-c3-lvs", "ep1-c5-legevaktlege"}  # contacts 2, 3 and 5 of episode 1
+    with duckdb.connect(str(db), read_only=True) as con:
+        detail = con.execute(
+            "SELECT detail FROM audit WHERE action = 'search' ORDER BY audit_id DESC LIMIT 1"
+        ).fetchone()[0]
+    assert detail.endswith("filters: flagged")
+    copy = tmp_path / "db.duckdb"
+    shutil.copy(db, copy)
+    out = CliRunner().invoke(main, ["search", "feber", "--flagged", "--format", "json", "--db", str(copy)])
+    assert out.exit_code == 0, out.output
+    assert {h["call_id"] for h in json.loads(out.output)} == hits
+    at = app(monkeypatch, copy, "leder", "sok")
+    at.text_input[0].input("feber")
+    at.checkbox(key="sok-rekontakt").check()
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert set(at.dataframe[0].value["Samtale"]) == hits

@@ -1,4 +1,4 @@
-"""The call page's one-element transcript: escaping, evidence, low-confidence words, click targets."""
+"""The call page's transcript rows: escaping, evidence, low-confidence words, click targets."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from review.views.transcript_html import transcript_html
+from review.views.transcript_html import transcript_rows
 from transcription.types import Segment, Word
 
 pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
@@ -20,13 +20,13 @@ SEGMENTS = (
 
 
 def test_every_segment_is_one_click_target_with_its_times():
-    page = transcript_html(SEGMENTS, {}, {})
+    page = transcript_rows(SEGMENTS, {}, {})
     starts = re.findall(r'class="seg[^"]*" id="seg-(\d+)" data-start="([\d.]+)" data-end="([\d.]+)"', page)
     assert starts == [("0", "0.00", "2.50"), ("1", "3.00", "6.00"), ("2", "6.50", "9.00")]
 
 
 def test_user_text_is_escaped_never_rendered_as_html():
-    page = transcript_html(
+    page = transcript_rows(
         SEGMENTS, {1: ["<b>kriterium</b>"]}, {1: ["veileder: <img src=x onerror=alert(1)>"]}
     )
     assert "<script>alert" not in page and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; mer" in page
@@ -34,7 +34,7 @@ def test_user_text_is_escaped_never_rendered_as_html():
 
 
 def test_evidence_and_notes_are_marked_on_their_segment_only():
-    page = transcript_html(
+    page = transcript_rows(
         SEGMENTS, {2: ["Konkrete råd ved forverring", "Konkrete råd ved forverring"]}, {0: ["lise: bra"]}
     )
     assert page.count('class="seg role-unknown evidence"') == 1
@@ -43,7 +43,13 @@ def test_evidence_and_notes_are_marked_on_their_segment_only():
 
 
 def test_low_confidence_words_are_underlined_and_roles_named():
-    page = transcript_html(SEGMENTS, {}, {})
+    page = transcript_rows(SEGMENTS, {}, {})
     assert '<span class="low" title="usikkert ord">Kari.</span>' in page
     assert "Legevakten," in page and 'class="low" title="usikkert ord">Legevakten' not in page
     assert "Operatør" in page and "Innringer" in page and "Høyre kanal" in page
+
+
+def test_the_rows_carry_no_script_and_the_player_owns_the_audio():
+    """The old iframe page reached into ``window.parent`` and polled; the rows are markup only."""
+    page = transcript_rows(SEGMENTS, {}, {})
+    assert "<script" not in page and "window.parent" not in page and "<audio" not in page

@@ -97,6 +97,7 @@ def calls(fmt: str, settings: Settings) -> None:
 @click.option("--criterion", default=None, metavar="ID=VALUE",
               help="A criterion's value (a reviewer's, else the suggestion's); VALUE may be 'none'.")  # fmt: skip
 @click.option("--reviewed/--unreviewed", default=None, help="Only calls with (without) a human review.")
+@click.option("--flagged", is_flag=True, help="Only re-contacts nobody recognised (the inbox's flag).")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option(
@@ -108,7 +109,7 @@ def calls(fmt: str, settings: Settings) -> None:
 @with_settings
 def search(
     words: tuple[str, ...], role: str | None, without: str, service: str | None, since: Any, until: Any,
-    operator_id: str | None, criterion: str | None, reviewed: bool | None, limit: int, fmt: str,
+    operator_id: str | None, criterion: str | None, reviewed: bool | None, flagged: bool, limit: int, fmt: str,
     username: str | None, settings: Settings,
 ) -> None:  # fmt: skip
     """Find calls by what was said: every WORD (any inflection) in one segment, with filters.
@@ -127,7 +128,7 @@ def search(
         criterion_value = None if raw == "none" else int(raw)
     query = SearchQuery(
         " ".join(words), role, without, service, since.date() if since else None, until.date() if until else None,
-        operator_id, criterion_id, criterion_value, reviewed, limit,
+        operator_id, criterion_id, criterion_value, reviewed, limit, flagged,
     )  # fmt: skip
     user = acting_user(settings, username) if username else None
     with connect(settings.db_path) as con:

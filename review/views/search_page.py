@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from math import ceil
+
 import pandas as pd
 import streamlit as st
 
@@ -24,11 +26,12 @@ REVIEWED_CHOICES = {"": "alle", "ja": "vurdert", "nei": "ikke vurdert"}
 
 
 def hits_table(hits: pd.DataFrame) -> pd.DataFrame:
-    """One row per matching segment, with a link to the call page at the segment's time."""
+    """One row per matching segment, with a link to the call page at the segment's start (rounded up
+    to 0.01 s, so the player opens inside the matching segment, never in the one before)."""
     return pd.DataFrame(
         {
             "Åpne": [
-                f"samtale?samtale={c}&t={int(t)}"
+                f"samtale?samtale={c}&t={ceil(t * 100) / 100:g}"  # not before the segment
                 for c, t in zip(hits["call_id"], hits["start_s"], strict=True)
             ],
             "Samtale": hits["call_id"],
@@ -58,9 +61,10 @@ def render(service: ReviewService) -> None:
         since_text = left.text_input(f"Fra dato ({DATE_FORMAT_HINT})", key="sok-fra")
         until_text = middle.text_input(f"Til dato ({DATE_FORMAT_HINT})", key="sok-til")
         reviewed = right.selectbox("Vurdert", list(REVIEWED_CHOICES), format_func=REVIEWED_CHOICES.get)
-        left, right = st.columns(2)
+        left, middle, right = st.columns(3)
         operator = "" if service.user.own_calls_only else left.text_input("Operatør-id")
-        criterion = right.text_input("Kriterium = verdi", placeholder="worsening_advice=0")
+        criterion = middle.text_input("Kriterium = verdi", placeholder="worsening_advice=0")
+        flagged = right.checkbox("Bare rekontakter som ikke ble fanget opp", key="sok-rekontakt")
         submitted = st.form_submit_button("Søk")
     if not submitted:
         return
@@ -87,6 +91,7 @@ def render(service: ReviewService) -> None:
         criterion_id=criterion_id,
         criterion_value=criterion_value,
         reviewed={"ja": True, "nei": False}.get(reviewed),
+        flagged=flagged,
     )
     try:
         hits = service.search(query)
