@@ -67,6 +67,7 @@ class CorrectedSegment:
     original_text: str
     corrected_text: str
     corrected_at: datetime | None
+    free_of_identifiers: bool = False  # a reviewer marked this corrected text free of identifiers
 
 
 @dataclass(frozen=True)
@@ -191,18 +192,24 @@ def propose_vocabulary(segments: Sequence[CorrectedSegment], *, min_count: int =
 def corrected_segments(
     con, *, since: datetime | None = None, until: datetime | None = None
 ) -> list[CorrectedSegment]:
-    """Every segment whose text a reviewer corrected (latest correction wins), oldest call first."""
+    """Every segment whose text a reviewer corrected (latest correction wins), oldest call first,
+    with whether a reviewer marked that latest corrected text free of identifiers."""
     rows = con.execute(
         """
         WITH latest AS (
-            SELECT transcript_id, segment_index,
+            SELECT transcript_id, segment_index, max(correction_id) AS correction_id,
                    arg_max(text, correction_id) AS text, max(corrected_at) AS corrected_at
             FROM segment_corrections WHERE text IS NOT NULL
             GROUP BY transcript_id, segment_index
+        ),
+        marks AS (
+            SELECT correction_id, arg_max(free_of_identifiers, mark_id) AS free
+            FROM segment_identifier_marks GROUP BY correction_id
         )
         SELECT t.call_id, s.transcript_id, s.segment_index, c.service, s.channel, s.start_s, s.end_s,
-               a.path, t.model_id, s.text, l.text, l.corrected_at
+               a.path, t.model_id, s.text, l.text, l.corrected_at, coalesce(m.free, false)
         FROM latest l
+        LEFT JOIN marks m USING (correction_id)
         JOIN segments s USING (transcript_id, segment_index)
         JOIN transcripts t ON t.transcript_id = s.transcript_id
         JOIN calls c ON c.call_id = t.call_id
