@@ -32,6 +32,8 @@ __all__ = [
     "key_word_errors",
     "latest_results",
     "AsrEvalReport",
+    "eval_runs",
+    "propose_prompt",
     "propose_vocabulary",
     "run_asr_eval",
     "retranscribe",
@@ -189,6 +191,25 @@ def propose_vocabulary(segments: Sequence[CorrectedSegment], *, min_count: int =
     return [spelling.get(w, w) for w in ranked]
 
 
+def propose_prompt(words: Sequence[str]) -> str:
+    """An ``asr.initial_prompt`` from the proposed words: one line naming them, which the decoder
+    takes as if it had been said before the call. Empty without words."""
+    return ", ".join(words) + "." if words else ""
+
+
+def eval_runs(name: str, options, words: Sequence[str]) -> list[tuple[str, object]]:
+    """The runs of one model: as configured, then (with proposed words) once with them as
+    ``hotwords`` (``NAME+ordliste``) and once with them as the initial prompt (``NAME+ledetekst``),
+    each on the same segments, so the table shows before and after."""
+    from dataclasses import replace
+
+    runs: list[tuple[str, object]] = [(name, options)]
+    if words:
+        runs.append((f"{name}+ordliste", replace(options, hotwords=" ".join(words))))
+        runs.append((f"{name}+ledetekst", replace(options, initial_prompt=propose_prompt(words))))
+    return runs
+
+
 def corrected_segments(
     con, *, since: datetime | None = None, until: datetime | None = None
 ) -> list[CorrectedSegment]:
@@ -290,6 +311,7 @@ class AsrEvalReport:
     rows: tuple[EvalRow, ...]
     segments: int
     vocabulary: tuple[str, ...]
+    prompt: str = ""  # the proposed asr.initial_prompt (from the vocabulary)
 
 
 def run_asr_eval(
@@ -301,10 +323,9 @@ def run_asr_eval(
     until: datetime | None = None,
 ) -> AsrEvalReport:
     """Re-transcribe the corrected spans with each model (default: the configured one) and score
-    them; with ``vocabulary`` each model runs a second time with the proposed words as hotwords
-    (named ``MODEL+ordliste``), on the same segments."""
-    from dataclasses import replace
-
+    them; with ``vocabulary`` each model runs again with the proposed words as hotwords
+    (``MODEL+ordliste``) and as the initial prompt (``MODEL+ledetekst``), on the same segments
+    (:func:`eval_runs`)."""
     from lydlogg.batch import asr_options
     from lydlogg.db import connect
     from transcription import Transcriber, load_model, resolve_model
@@ -323,10 +344,7 @@ def run_asr_eval(
                 compute_type=options.compute_type,
                 cpu_threads=settings.asr.cpu_threads,
             )
-            runs = [(spec.name, options)]
-            if words:
-                runs.append((f"{spec.name}+ordliste", replace(options, hotwords=" ".join(words))))
-            for label, opts in runs:
+            for label, opts in eval_runs(spec.name, options, words):
                 log.info("asr-eval: %s on %d corrected segment(s)", label, len(segments))
                 hypotheses[label] = retranscribe(
                     segments,
@@ -347,7 +365,9 @@ def run_asr_eval(
                 [(run_id, r.model, r.service, r.channel, r.segments, r.reference_words, r.wer, r.key_words,
                   r.key_wer, r.first_corrected, r.last_corrected, " ".join(words) or None) for r in rows],
             )  # fmt: skip
-    return AsrEvalReport(rows=tuple(rows), segments=len(segments), vocabulary=words)
+    return AsrEvalReport(
+        rows=tuple(rows), segments=len(segments), vocabulary=words, prompt=propose_prompt(words)
+    )
 
 
 def latest_results(db_path: Path, user) -> list[dict]:

@@ -88,6 +88,22 @@ def test_vocabulary_is_the_words_reviewers_keep_putting_in():
     assert "Pinex" in propose_vocabulary(segs, min_count=1)
 
 
+def test_proposed_words_are_measured_as_hotwords_and_as_initial_prompt_on_the_same_model(tmp_path):
+    from conftest import make_settings
+
+    from lydlogg.asr_eval import eval_runs, propose_prompt
+    from lydlogg.batch import asr_options
+
+    options = asr_options(make_settings(tmp_path))
+    assert eval_runs("m", options, []) == [("m", options)]
+    runs = dict(eval_runs("m", options, ["Tønsberg", "Pinex"]))
+    assert list(runs) == ["m", "m+ordliste", "m+ledetekst"]
+    assert runs["m+ordliste"].hotwords == "Tønsberg Pinex" and runs["m+ordliste"].initial_prompt == ""
+    assert runs["m+ledetekst"].initial_prompt == "Tønsberg, Pinex." and runs["m+ledetekst"].hotwords == ""
+    assert propose_prompt([]) == ""
+    assert len({o.hash() for o in runs.values()}) == 3  # each run is a distinct decoding
+
+
 @pytest.fixture
 def corrected_db(tmp_path, app_db):
     from conftest import make_settings
@@ -144,6 +160,35 @@ def test_asr_eval_retranscribes_the_corrected_span_with_the_real_model(corrected
     assert not at.exception
     shown = at.dataframe[0].value
     assert set(shown["Modell"]) == {"transkripsjon", "bundled-base"} and set(shown["Segmenter"]) == {1}
+    assert shown["Rettet fra"].notna().all() and shown["Rettet til"].notna().all()  # the date range
+
+
+def test_asr_eval_measures_the_proposed_vocabulary_before_and_after(corrected_db, bundled_model):
+    """Two segments where a reviewer put in the same place name: it is proposed, and the model runs
+    with it as hotwords and as the initial prompt on the same segments."""
+    from lydlogg.auth import DEMO_USERS, User
+    from lydlogg.db import connect
+    from review.service import ReviewService
+
+    settings, _, _ = corrected_db
+    leder = next(User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS if u[2] == "leder")
+    with connect(settings.db_path, read_only=True) as con:
+        picked = con.execute(
+            "SELECT t.call_id, s.segment_index, s.text FROM segments s JOIN transcripts t USING (transcript_id)"
+            " WHERE NOT EXISTS (SELECT 1 FROM segment_corrections c WHERE c.transcript_id = s.transcript_id"
+            " AND c.segment_index = s.segment_index) ORDER BY t.call_id, length(s.text) DESC LIMIT 2"
+        ).fetchall()
+    for call_id, index, text in picked:
+        ReviewService(settings.db_path, leder).correct_segment(
+            call_id, index, text=f"{text} Kom til Tønsberg."
+        )
+    report = run_asr_eval(settings, vocabulary=True)
+    assert report.segments == 3 and report.vocabulary == ("Tønsberg",) and report.prompt == "Tønsberg."
+    total = {r.model: r for r in report.rows if r.service == "alle"}
+    assert set(total) == {"transkripsjon", "bundled-base", "bundled-base+ordliste", "bundled-base+ledetekst"}
+    assert {r.segments for r in total.values()} == {3} and len(
+        {r.reference_words for r in total.values()}
+    ) == 1
 
 
 def test_asr_eval_cli_prints_json_and_a_table(corrected_db, bundled_model):

@@ -186,7 +186,8 @@ def transcribe(
 @click.option(
     "--vocabulary/--no-vocabulary",
     default=False,
-    help="Propose site words from repeated corrections and measure each model again with them as hotwords.",
+    help="Propose site words from repeated corrections and measure each model again with them as hotwords"
+    " and as the initial prompt.",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @with_settings
@@ -202,7 +203,12 @@ def asr_eval(models: tuple[str, ...], vocabulary: bool, fmt: str, settings: Sett
     if fmt == "json":
         click.echo(
             json.dumps(
-                {"segments": report.segments, "vocabulary": list(report.vocabulary), "rows": table},
+                {
+                    "segments": report.segments,
+                    "vocabulary": list(report.vocabulary),
+                    "initial_prompt": report.prompt,
+                    "rows": table,
+                },  # fmt: skip
                 default=str,
                 ensure_ascii=False,
                 indent=2,
@@ -215,6 +221,7 @@ def asr_eval(models: tuple[str, ...], vocabulary: bool, fmt: str, settings: Sett
     click.echo(f"{report.segments} corrected segment(s)")
     if report.vocabulary:
         click.echo("proposed asr.hotwords: " + " ".join(report.vocabulary))
+        click.echo("proposed asr.initial_prompt: " + report.prompt)
     click.echo(
         f"{'model':<28} {'service':<14} {'channel':<7} {'segs':>5} {'words':>6} {'WER':>7} {'keyw':>5} {'key WER':>8}"
     )
