@@ -13,8 +13,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import jiwer
 
@@ -28,6 +29,7 @@ __all__ = [
     "CorrectedSegment",
     "EvalRow",
     "corrected_segments",
+    "day_range",
     "evaluate",
     "key_word_errors",
     "latest_results",
@@ -208,6 +210,21 @@ def eval_runs(name: str, options, words: Sequence[str]) -> list[tuple[str, objec
         runs.append((f"{name}+ordliste", replace(options, hotwords=" ".join(words))))
         runs.append((f"{name}+ledetekst", replace(options, initial_prompt=propose_prompt(words))))
     return runs
+
+
+def day_range(
+    since: date | None, until: date | None, timezone: str = "Europe/Oslo"
+) -> tuple[datetime | None, datetime | None]:
+    """Calendar days (both included) in ``timezone`` as the instants :func:`corrected_segments`
+    compares correction times with: the start of ``since`` and the last moment of ``until``."""
+    tz = ZoneInfo(timezone)
+    start = datetime.combine(since, time(0), tz) if since else None
+    end = (
+        datetime.combine(until + timedelta(days=1), time(0), tz) - timedelta(microseconds=1)
+        if until
+        else None
+    )
+    return start, end
 
 
 def corrected_segments(

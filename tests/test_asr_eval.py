@@ -200,6 +200,32 @@ def test_asr_eval_cli_prints_json_and_a_table(corrected_db, bundled_model):
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
     assert doc["segments"] == 1 and {r["modell"] for r in doc["rows"]} == {"transkripsjon", "bundled-base"}
+    # a date range narrows the corrections measured (calendar days in display.timezone)
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo("Europe/Oslo")).date()
+    for since, until, expected in (
+        (today + timedelta(days=1), None, 0),
+        (None, today - timedelta(days=1), 0),
+    ):
+        args = ["asr-eval", "--db", str(settings.db_path), "--format", "json"]
+        args += ["--since", str(since)] if since else ["--until", str(until)]
+        out = CliRunner().invoke(main, args, env=env)
+        assert out.exit_code == 0, out.output
+        assert json.loads(out.stdout)["segments"] == expected
+
+
+@pytest.mark.pure
+def test_a_date_range_is_whole_calendar_days_in_the_sites_time_zone():
+    from datetime import date
+
+    from lydlogg.asr_eval import day_range
+
+    start, end = day_range(date(2026, 3, 1), date(2026, 3, 31), "Europe/Oslo")
+    assert start.isoformat() == "2026-03-01T00:00:00+01:00"
+    assert end.isoformat() == "2026-03-31T23:59:59.999999+02:00"  # summer time from 29 March
+    assert day_range(None, None) == (None, None)
 
 
 def test_asr_dataset_is_an_audiofolder_of_anonymised_16k_clips(corrected_db, tmp_path):
