@@ -201,7 +201,7 @@ FREE_LABEL = "Fri for identifikatorer"
 FREE_HELP = (
     "Kryss av når den rettede teksten ikke har navn, fødselsnummer, telefonnummer, adresser eller andre "
     "identifikatorer. Da kan segmentet eksporteres til trening av talegjenkjenning med tekst og lyd "
-    "som de er; ellers erstattes det anonymisereren finner, og lyden dekkes med tone."
+    "som de er; ellers erstattes det den automatiske anonymiseringen finner, og lyden dekkes med tone."
 )
 
 
