@@ -284,3 +284,33 @@ def test_hotwords_and_initial_prompt_reach_the_decoder_and_the_options_hash(tmp_
     assert kwargs["hotwords"] == "Tønsberg Pinex" and kwargs["initial_prompt"] == "Legevakten i Tønsberg."
     assert plain.hash() != site.hash()
     assert asr_options(make_settings(tmp_path, hotwords="Tønsberg")).hash() != site.hash()
+
+
+def test_asr_eval_wer_equals_the_bench_wer_computed_the_other_way(tmp_path, app_db):
+    """The "Measured" check without re-running the model: the sample calls' references split over
+    the stored segments as corrections (bench/asr_eval.py), then asr-eval's pooled per-segment WER of
+    the stored transcript against the bench's whole-channel WER."""
+    import importlib.util
+
+    from lydlogg.asr_eval import corrected_segments
+    from lydlogg.db import connect
+
+    spec = importlib.util.spec_from_file_location("bench_asr_eval", REPO / "bench" / "asr_eval.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    db = tmp_path / "bench.duckdb"
+    shutil.copy(app_db, db)
+    with connect(db) as con:
+        con.execute("DELETE FROM segment_corrections")  # the session's database may hold other tests' ones
+        call_ids = [r[0] for r in con.execute("SELECT call_id FROM calls ORDER BY call_id").fetchall()]
+        pairs, corrections, unmatched = bench.reference_corrections(con, call_ids)
+        con.executemany(
+            "INSERT INTO segment_corrections (transcript_id, segment_index, text, corrected_by) VALUES (?, ?, ?, 'bench')",
+            corrections,
+        )
+        segments = corrected_segments(con)
+    whole = corpus_wer(pairs)
+    stored = next(r for r in evaluate(segments, {}) if r.service == "alle")
+    assert unmatched == 0 and len(segments) == len(corrections) > 0
+    assert stored.reference_words == whole.reference_words
+    assert stored.wer == pytest.approx(whole.wer, abs=5e-4) and 0 < whole.wer < 1
