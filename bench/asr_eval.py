@@ -57,6 +57,40 @@ def _assign(reference: str, pipe: list[tuple[int, str]]) -> dict[int, list[str]]
     return out
 
 
+def reference_corrections(
+    con, call_ids: list[str]
+) -> tuple[list[tuple[str, str]], list[tuple[str, int, str]], int]:
+    """For each call's stored transcript and its reference (``data/samples/reference/``): the
+    whole-channel (reference, pipeline text) pairs the bench scores, the corrections that split the
+    reference over the pipeline segments (transcript id, segment index, text), and how many
+    pipeline segments got no reference word."""
+    bench_pairs, corrections, unmatched = [], [], 0
+    for call_id in call_ids:
+        ref = json.loads((SAMPLES / "reference" / f"{call_id}.json").read_text())
+        tid, layout = con.execute(
+            "SELECT transcript_id, layout FROM transcripts WHERE call_id = ?", [call_id]
+        ).fetchone()
+        segs = con.execute(
+            "SELECT segment_index, channel, start_s, end_s, text FROM segments WHERE transcript_id = ?"
+            " ORDER BY segment_index",
+            [tid],
+        ).fetchall()
+        for ch in sorted({s[1] for s in segs} | {None}, key=lambda c: -1 if c is None else c):
+            refs = [s for s in ref["segments"] if layout != "stereo" or s.get("channel") == ch]
+            if layout == "stereo" and ch is None:
+                continue
+            pipe = [(i, t) for i, c, _, _, t in segs if c == ch]
+            if not refs:
+                continue
+            ordered = sorted(refs, key=lambda s: s["start"])
+            bench_pairs.append((" ".join(s["text"] for s in ordered),
+                                " ".join(t for _, c, _, _, t in segs if c == ch)))  # fmt: skip
+            assigned = _assign(" ".join(s["text"] for s in ordered), pipe)
+            unmatched += sum(1 for i, *_ in pipe if i not in assigned)
+            corrections += [(tid, i, " ".join(texts)) for i, texts in assigned.items()]
+    return bench_pairs, corrections, unmatched
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -95,31 +129,8 @@ def main() -> None:
         ingest(settings, [], metadata=folder / "metadata.csv")
         assert not process(settings).failed
 
-        bench_pairs, corrections, unmatched = [], [], 0
         with duckdb.connect(str(settings.db_path)) as con:
-            for r in rows:
-                ref = json.loads((SAMPLES / "reference" / f"{r['call_id']}.json").read_text())
-                tid, layout = con.execute(
-                    "SELECT transcript_id, layout FROM transcripts WHERE call_id = ?", [r["call_id"]]
-                ).fetchone()
-                segs = con.execute(
-                    "SELECT segment_index, channel, start_s, end_s, text FROM segments WHERE transcript_id = ?"
-                    " ORDER BY segment_index",
-                    [tid],
-                ).fetchall()
-                for ch in sorted({s[1] for s in segs} | {None}, key=lambda c: -1 if c is None else c):
-                    refs = [s for s in ref["segments"] if layout != "stereo" or s.get("channel") == ch]
-                    if layout == "stereo" and ch is None:
-                        continue
-                    pipe = [(i, t) for i, c, _, _, t in segs if c == ch]
-                    if not refs:
-                        continue
-                    ordered = sorted(refs, key=lambda s: s["start"])
-                    bench_pairs.append((" ".join(s["text"] for s in ordered),
-                                        " ".join(t for _, c, _, _, t in segs if c == ch)))  # fmt: skip
-                    assigned = _assign(" ".join(s["text"] for s in ordered), pipe)
-                    unmatched += sum(1 for i, *_ in pipe if i not in assigned)
-                    corrections += [(tid, i, " ".join(texts)) for i, texts in assigned.items()]
+            bench_pairs, corrections, unmatched = reference_corrections(con, [r["call_id"] for r in rows])
             con.executemany(
                 "INSERT INTO segment_corrections (transcript_id, segment_index, text, corrected_by) VALUES (?, ?, ?, 'bench')",
                 corrections,

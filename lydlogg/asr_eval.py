@@ -13,8 +13,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import jiwer
 
@@ -28,10 +29,13 @@ __all__ = [
     "CorrectedSegment",
     "EvalRow",
     "corrected_segments",
+    "day_range",
     "evaluate",
     "key_word_errors",
     "latest_results",
     "AsrEvalReport",
+    "eval_runs",
+    "propose_prompt",
     "propose_vocabulary",
     "run_asr_eval",
     "retranscribe",
@@ -67,6 +71,7 @@ class CorrectedSegment:
     original_text: str
     corrected_text: str
     corrected_at: datetime | None
+    free_of_identifiers: bool = False  # a reviewer marked this corrected text free of identifiers
 
 
 @dataclass(frozen=True)
@@ -188,21 +193,61 @@ def propose_vocabulary(segments: Sequence[CorrectedSegment], *, min_count: int =
     return [spelling.get(w, w) for w in ranked]
 
 
+def propose_prompt(words: Sequence[str]) -> str:
+    """An ``asr.initial_prompt`` from the proposed words: one line naming them, which the decoder
+    takes as if it had been said before the call. Empty without words."""
+    return ", ".join(words) + "." if words else ""
+
+
+def eval_runs(name: str, options, words: Sequence[str]) -> list[tuple[str, object]]:
+    """The runs of one model: as configured, then (with proposed words) once with them as
+    ``hotwords`` (``NAME+ordliste``) and once with them as the initial prompt (``NAME+ledetekst``),
+    each on the same segments, so the table shows before and after."""
+    from dataclasses import replace
+
+    runs: list[tuple[str, object]] = [(name, options)]
+    if words:
+        runs.append((f"{name}+ordliste", replace(options, hotwords=" ".join(words))))
+        runs.append((f"{name}+ledetekst", replace(options, initial_prompt=propose_prompt(words))))
+    return runs
+
+
+def day_range(
+    since: date | None, until: date | None, timezone: str = "Europe/Oslo"
+) -> tuple[datetime | None, datetime | None]:
+    """Calendar days (both included) in ``timezone`` as the instants :func:`corrected_segments`
+    compares correction times with: the start of ``since`` and the last moment of ``until``."""
+    tz = ZoneInfo(timezone)
+    start = datetime.combine(since, time(0), tz) if since else None
+    end = (
+        datetime.combine(until + timedelta(days=1), time(0), tz) - timedelta(microseconds=1)
+        if until
+        else None
+    )
+    return start, end
+
+
 def corrected_segments(
     con, *, since: datetime | None = None, until: datetime | None = None
 ) -> list[CorrectedSegment]:
-    """Every segment whose text a reviewer corrected (latest correction wins), oldest call first."""
+    """Every segment whose text a reviewer corrected (latest correction wins), oldest call first,
+    with whether a reviewer marked that latest corrected text free of identifiers."""
     rows = con.execute(
         """
         WITH latest AS (
-            SELECT transcript_id, segment_index,
+            SELECT transcript_id, segment_index, max(correction_id) AS correction_id,
                    arg_max(text, correction_id) AS text, max(corrected_at) AS corrected_at
             FROM segment_corrections WHERE text IS NOT NULL
             GROUP BY transcript_id, segment_index
+        ),
+        marks AS (
+            SELECT correction_id, arg_max(free_of_identifiers, mark_id) AS free
+            FROM segment_identifier_marks GROUP BY correction_id
         )
         SELECT t.call_id, s.transcript_id, s.segment_index, c.service, s.channel, s.start_s, s.end_s,
-               a.path, t.model_id, s.text, l.text, l.corrected_at
+               a.path, t.model_id, s.text, l.text, l.corrected_at, coalesce(m.free, false)
         FROM latest l
+        LEFT JOIN marks m USING (correction_id)
         JOIN segments s USING (transcript_id, segment_index)
         JOIN transcripts t ON t.transcript_id = s.transcript_id
         JOIN calls c ON c.call_id = t.call_id
@@ -283,6 +328,7 @@ class AsrEvalReport:
     rows: tuple[EvalRow, ...]
     segments: int
     vocabulary: tuple[str, ...]
+    prompt: str = ""  # the proposed asr.initial_prompt (from the vocabulary)
 
 
 def run_asr_eval(
@@ -294,10 +340,9 @@ def run_asr_eval(
     until: datetime | None = None,
 ) -> AsrEvalReport:
     """Re-transcribe the corrected spans with each model (default: the configured one) and score
-    them; with ``vocabulary`` each model runs a second time with the proposed words as hotwords
-    (named ``MODEL+ordliste``), on the same segments."""
-    from dataclasses import replace
-
+    them; with ``vocabulary`` each model runs again with the proposed words as hotwords
+    (``MODEL+ordliste``) and as the initial prompt (``MODEL+ledetekst``), on the same segments
+    (:func:`eval_runs`)."""
     from lydlogg.batch import asr_options
     from lydlogg.db import connect
     from transcription import Transcriber, load_model, resolve_model
@@ -316,10 +361,7 @@ def run_asr_eval(
                 compute_type=options.compute_type,
                 cpu_threads=settings.asr.cpu_threads,
             )
-            runs = [(spec.name, options)]
-            if words:
-                runs.append((f"{spec.name}+ordliste", replace(options, hotwords=" ".join(words))))
-            for label, opts in runs:
+            for label, opts in eval_runs(spec.name, options, words):
                 log.info("asr-eval: %s on %d corrected segment(s)", label, len(segments))
                 hypotheses[label] = retranscribe(
                     segments,
@@ -340,7 +382,9 @@ def run_asr_eval(
                 [(run_id, r.model, r.service, r.channel, r.segments, r.reference_words, r.wer, r.key_words,
                   r.key_wer, r.first_corrected, r.last_corrected, " ".join(words) or None) for r in rows],
             )  # fmt: skip
-    return AsrEvalReport(rows=tuple(rows), segments=len(segments), vocabulary=words)
+    return AsrEvalReport(
+        rows=tuple(rows), segments=len(segments), vocabulary=words, prompt=propose_prompt(words)
+    )
 
 
 def latest_results(db_path: Path, user) -> list[dict]:

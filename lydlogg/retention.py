@@ -126,7 +126,7 @@ ORDER BY t.call_id, t.transcript_id
 """
 
 # Tables holding transcript text or what was derived from it, keyed on transcript_id.
-_TRANSCRIPT_TABLES = ("words", "segments", "segment_corrections", "suggestions")
+_TRANSCRIPT_TABLES = ("words", "segments", "segment_corrections", "segment_identifier_marks", "suggestions")
 
 
 def _within(path: Path, folder: Path) -> bool:

@@ -113,6 +113,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "import_case": "importerte kasus",
     "link_sso": "knyttet konto til SSO-identitet",
     "login": "logget inn",
+    "mark_identifiers": "merket rettet segment fritt for identifikatorer eller ikke",
     "login_failed": "mislykket innlogging",
     "login_sso": "logget inn (SSO)",
     "login_sso_refused": "avvist innlogging (SSO)",

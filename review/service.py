@@ -149,6 +149,39 @@ LEFT JOIN (SELECT transcript_id, count(DISTINCT criterion_id) AS abstained FROM 
 """
 
 
+# Per corrected segment of one transcript: whether the newest mark on its current (newest) text
+# correction says free of identifiers.
+_IDENTIFIER_MARKS = """
+WITH current AS (
+    SELECT segment_index, max(correction_id) AS correction_id FROM segment_corrections
+    WHERE transcript_id = ? AND text IS NOT NULL GROUP BY segment_index
+)
+SELECT c.segment_index,
+       coalesce((SELECT arg_max(m.free_of_identifiers, m.mark_id) FROM segment_identifier_marks m
+                 WHERE m.correction_id = c.correction_id), false)
+FROM current c ORDER BY c.segment_index
+"""
+
+
+def _insert_marks(
+    con: duckdb.DuckDBPyConnection, transcript_id: str, marks: dict[int, bool], by: str
+) -> None:
+    """A mark on each segment's current text correction (call inside the caller's transaction)."""
+    con.executemany(
+        "INSERT INTO segment_identifier_marks (transcript_id, segment_index, correction_id, free_of_identifiers,"
+        " marked_by) SELECT ?, ?, max(correction_id), ?, ? FROM segment_corrections"
+        " WHERE transcript_id = ? AND segment_index = ? AND text IS NOT NULL",
+        [(transcript_id, i, free, by, transcript_id, i) for i, free in marks.items()],
+    )
+
+
+def _marks_detail(marks: dict[int, bool]) -> str:
+    return ", ".join(
+        f"segment {i}: {'free of identifiers' if free else 'not free of identifiers'}"
+        for i, free in marks.items()
+    )
+
+
 def _latest_transcript_id(con: duckdb.DuckDBPyConnection, call_id: str) -> str:
     row = con.execute("SELECT transcript_id FROM latest_transcripts WHERE call_id = ?", [call_id]).fetchone()
     if row is None:
@@ -470,10 +503,51 @@ class ReviewService:
         return found
 
     def correct_segment(
-        self, call_id: str, segment_index: int, *, text: str | None = None, role: str | None = None
+        self,
+        call_id: str,
+        segment_index: int,
+        *,
+        text: str | None = None,
+        role: str | None = None,
+        free_of_identifiers: bool | None = None,
     ) -> None:
-        """Correct a segment's text and/or role; the original stays, the call is scored again."""
-        self._correct(call_id, [(segment_index, text, role)])
+        """Correct a segment's text and/or role; the original stays, the call is scored again.
+
+        ``free_of_identifiers`` marks the new text as holding no identifiers (True) or as holding
+        some (False), as :meth:`mark_free_of_identifiers` does afterwards; None leaves it unmarked.
+        """
+        if free_of_identifiers is not None and text is None:
+            raise ValueError("only a corrected text can be marked free of identifiers: give the text too")
+        marks = {} if free_of_identifiers is None else {segment_index: free_of_identifiers}
+        self._correct(call_id, [(segment_index, text, role)], marks)
+
+    def identifier_marks(self, call_id: str) -> dict[int, bool]:
+        """For each segment of the newest transcript whose text a reviewer corrected: whether its
+        current corrected text is marked free of identifiers (unmarked counts as not free)."""
+        with self._db() as con:
+            self._check_call(con, "view_call", call_id)
+            rows = con.execute(_IDENTIFIER_MARKS, [_latest_transcript_id(con, call_id)]).fetchall()
+        return {index: bool(free) for index, free in rows}
+
+    def mark_free_of_identifiers(self, call_id: str, segment_index: int, free: bool = True) -> None:
+        """Mark a corrected segment's current text free of identifiers (or take the mark back);
+        audited. ``lydlogg export asr-dataset`` then exports its text and audio as they are."""
+        with self._db() as con:
+            self._check_call(con, "correct_transcript", call_id)
+            transcript_id = _latest_transcript_id(con, call_id)
+            row = con.execute(
+                "SELECT max(correction_id) FROM segment_corrections"
+                " WHERE transcript_id = ? AND segment_index = ? AND text IS NOT NULL",
+                [transcript_id, segment_index],
+            ).fetchone()
+            if row[0] is None:
+                raise ValueError(
+                    f"segment {segment_index} has no corrected text: only a corrected segment can be marked"
+                    " free of identifiers (correct its text first)"
+                )
+            with transaction(con):
+                _insert_marks(con, transcript_id, {segment_index: free}, self.user.username)
+                _audit(con, self.user, "mark_identifiers", call_id, _marks_detail({segment_index: free}))
 
     def correct_segments(self, call_id: str, changes: list[tuple[int, str | None, str | None]]) -> None:
         """Correct several segments at once: (segment index, text or None, role or None) each."""
@@ -521,7 +595,12 @@ class ReviewService:
             return self.settings
         return self.settings.model_copy(update={"db_path": self.db_path})
 
-    def _correct(self, call_id: str, changes: list[tuple[int, str | None, str | None]]) -> None:
+    def _correct(
+        self,
+        call_id: str,
+        changes: list[tuple[int, str | None, str | None]],
+        marks: dict[int, bool] | None = None,
+    ) -> None:
         for _index, text, role in changes:
             if role is not None and role not in SPEAKER_ROLES:
                 raise ValueError(f"role {role!r} is not one of {', '.join(SPEAKER_ROLES)}")
@@ -541,11 +620,14 @@ class ReviewService:
                     " VALUES (?, ?, ?, ?, ?)",
                     [(transcript_id, index, text, role, self.user.username) for index, text, role in changes],
                 )
+                if marks:
+                    _insert_marks(con, transcript_id, marks, self.user.username)
                 con.execute(
                     "DELETE FROM suggestions WHERE transcript_id = ?", [transcript_id]
                 )  # derived: scored again below
                 _audit(con, self.user, "correct_transcript", call_id,
-                       ", ".join(f"segment {i}: {'text' if t else ''}{' role=' + r if r else ''}" for i, t, r in changes))  # fmt: skip
+                       ", ".join(f"segment {i}: {'text' if t else ''}{' role=' + r if r else ''}" for i, t, r in changes)
+                       + (f"; {_marks_detail(marks)}" if marks else ""))  # fmt: skip
         score_one_call(self._scoring_settings(), call_id)
 
     def create_sampling_plan(self, plan: SamplingPlan, reviewers: list[str]) -> list[tuple[str, str]]:

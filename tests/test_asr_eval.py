@@ -88,6 +88,22 @@ def test_vocabulary_is_the_words_reviewers_keep_putting_in():
     assert "Pinex" in propose_vocabulary(segs, min_count=1)
 
 
+def test_proposed_words_are_measured_as_hotwords_and_as_initial_prompt_on_the_same_model(tmp_path):
+    from conftest import make_settings
+
+    from lydlogg.asr_eval import eval_runs, propose_prompt
+    from lydlogg.batch import asr_options
+
+    options = asr_options(make_settings(tmp_path))
+    assert eval_runs("m", options, []) == [("m", options)]
+    runs = dict(eval_runs("m", options, ["Tønsberg", "Pinex"]))
+    assert list(runs) == ["m", "m+ordliste", "m+ledetekst"]
+    assert runs["m+ordliste"].hotwords == "Tønsberg Pinex" and runs["m+ordliste"].initial_prompt == ""
+    assert runs["m+ledetekst"].initial_prompt == "Tønsberg, Pinex." and runs["m+ledetekst"].hotwords == ""
+    assert propose_prompt([]) == ""
+    assert len({o.hash() for o in runs.values()}) == 3  # each run is a distinct decoding
+
+
 @pytest.fixture
 def corrected_db(tmp_path, app_db):
     from conftest import make_settings
@@ -144,6 +160,35 @@ def test_asr_eval_retranscribes_the_corrected_span_with_the_real_model(corrected
     assert not at.exception
     shown = at.dataframe[0].value
     assert set(shown["Modell"]) == {"transkripsjon", "bundled-base"} and set(shown["Segmenter"]) == {1}
+    assert shown["Rettet fra"].notna().all() and shown["Rettet til"].notna().all()  # the date range
+
+
+def test_asr_eval_measures_the_proposed_vocabulary_before_and_after(corrected_db, bundled_model):
+    """Two segments where a reviewer put in the same place name: it is proposed, and the model runs
+    with it as hotwords and as the initial prompt on the same segments."""
+    from lydlogg.auth import DEMO_USERS, User
+    from lydlogg.db import connect
+    from review.service import ReviewService
+
+    settings, _, _ = corrected_db
+    leder = next(User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS if u[2] == "leder")
+    with connect(settings.db_path, read_only=True) as con:
+        picked = con.execute(
+            "SELECT t.call_id, s.segment_index, s.text FROM segments s JOIN transcripts t USING (transcript_id)"
+            " WHERE NOT EXISTS (SELECT 1 FROM segment_corrections c WHERE c.transcript_id = s.transcript_id"
+            " AND c.segment_index = s.segment_index) ORDER BY t.call_id, length(s.text) DESC LIMIT 2"
+        ).fetchall()
+    for call_id, index, text in picked:
+        ReviewService(settings.db_path, leder).correct_segment(
+            call_id, index, text=f"{text} Kom til Tønsberg."
+        )
+    report = run_asr_eval(settings, vocabulary=True)
+    assert report.segments == 3 and report.vocabulary == ("Tønsberg",) and report.prompt == "Tønsberg."
+    total = {r.model: r for r in report.rows if r.service == "alle"}
+    assert set(total) == {"transkripsjon", "bundled-base", "bundled-base+ordliste", "bundled-base+ledetekst"}
+    assert {r.segments for r in total.values()} == {3} and len(
+        {r.reference_words for r in total.values()}
+    ) == 1
 
 
 def test_asr_eval_cli_prints_json_and_a_table(corrected_db, bundled_model):
@@ -155,6 +200,32 @@ def test_asr_eval_cli_prints_json_and_a_table(corrected_db, bundled_model):
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
     assert doc["segments"] == 1 and {r["modell"] for r in doc["rows"]} == {"transkripsjon", "bundled-base"}
+    # a date range narrows the corrections measured (calendar days in display.timezone)
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo("Europe/Oslo")).date()
+    for since, until, expected in (
+        (today + timedelta(days=1), None, 0),
+        (None, today - timedelta(days=1), 0),
+    ):
+        args = ["asr-eval", "--db", str(settings.db_path), "--format", "json"]
+        args += ["--since", str(since)] if since else ["--until", str(until)]
+        out = CliRunner().invoke(main, args, env=env)
+        assert out.exit_code == 0, out.output
+        assert json.loads(out.stdout)["segments"] == expected
+
+
+@pytest.mark.pure
+def test_a_date_range_is_whole_calendar_days_in_the_sites_time_zone():
+    from datetime import date
+
+    from lydlogg.asr_eval import day_range
+
+    start, end = day_range(date(2026, 3, 1), date(2026, 3, 31), "Europe/Oslo")
+    assert start.isoformat() == "2026-03-01T00:00:00+01:00"
+    assert end.isoformat() == "2026-03-31T23:59:59.999999+02:00"  # summer time from 29 March
+    assert day_range(None, None) == (None, None)
 
 
 def test_asr_dataset_is_an_audiofolder_of_anonymised_16k_clips(corrected_db, tmp_path):
@@ -213,3 +284,33 @@ def test_hotwords_and_initial_prompt_reach_the_decoder_and_the_options_hash(tmp_
     assert kwargs["hotwords"] == "Tønsberg Pinex" and kwargs["initial_prompt"] == "Legevakten i Tønsberg."
     assert plain.hash() != site.hash()
     assert asr_options(make_settings(tmp_path, hotwords="Tønsberg")).hash() != site.hash()
+
+
+def test_asr_eval_wer_equals_the_bench_wer_computed_the_other_way(tmp_path, app_db):
+    """The "Measured" check without re-running the model: the sample calls' references split over
+    the stored segments as corrections (bench/asr_eval.py), then asr-eval's pooled per-segment WER of
+    the stored transcript against the bench's whole-channel WER."""
+    import importlib.util
+
+    from lydlogg.asr_eval import corrected_segments
+    from lydlogg.db import connect
+
+    spec = importlib.util.spec_from_file_location("bench_asr_eval", REPO / "bench" / "asr_eval.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    db = tmp_path / "bench.duckdb"
+    shutil.copy(app_db, db)
+    with connect(db) as con:
+        con.execute("DELETE FROM segment_corrections")  # the session's database may hold other tests' ones
+        call_ids = [r[0] for r in con.execute("SELECT call_id FROM calls ORDER BY call_id").fetchall()]
+        pairs, corrections, unmatched = bench.reference_corrections(con, call_ids)
+        con.executemany(
+            "INSERT INTO segment_corrections (transcript_id, segment_index, text, corrected_by) VALUES (?, ?, ?, 'bench')",
+            corrections,
+        )
+        segments = corrected_segments(con)
+    whole = corpus_wer(pairs)
+    stored = next(r for r in evaluate(segments, {}) if r.service == "alle")
+    assert unmatched == 0 and len(segments) == len(corrections) > 0
+    assert stored.reference_words == whole.reference_words
+    assert stored.wer == pytest.approx(whole.wer, abs=5e-4) and 0 < whole.wer < 1

@@ -1,6 +1,6 @@
 """The loop end to end on real sample calls transcribed by the real model: a reviewer corrects a
-segment and overrides a suggestion with a reason; asr-eval, the agreement figures on Oversikt and
-both exports show it."""
+segment (marking it free of identifiers) and overrides a suggestion with a reason; asr-eval, the
+agreement figures on Oversikt and both exports show it."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def test_correct_override_then_measure_and_export(tmp_path, app_db, bundled_mode
             "SELECT rubric_id, rubric_sha256 FROM suggestions WHERE call_id = ? LIMIT 1", [call_id]
         ).fetchone()
     corrected = text.rstrip(".") + " Ring 113 hvis det blir verre."
-    leder.correct_segment(call_id, index, text=corrected)  # rescoring follows the correction
+    # rescoring follows the correction; the reviewer marks the new text free of identifiers
+    leder.correct_segment(call_id, index, text=corrected, free_of_identifiers=True)
     with connect(db, read_only=True) as con:
         sha = con.execute(
             "SELECT rubric_sha256 FROM suggestions WHERE call_id = ? AND rubric_id = ? ORDER BY created_at DESC"
@@ -86,4 +87,5 @@ def test_correct_override_then_measure_and_export(tmp_path, app_db, bundled_mode
     assert ds.exit_code == 0, ds.output
     with open(tmp_path / "ds" / "train" / "metadata.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 1 and "113" in rows[0]["transcription"]
+    assert len(rows) == 1 and rows[0]["transcription"] == corrected  # marked: exported as it is
+    assert rows[0]["free_of_identifiers"] == "True" and rows[0]["anonymised"] == "False"

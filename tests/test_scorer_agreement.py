@@ -50,7 +50,7 @@ def test_months_follow_the_site_timezone():
     assert {f.period for f in suggestion_agreement(late, last_n=5, threshold=0.5)} == {"2026-04", LAST}
 
 
-def test_oversikt_shows_the_agreement_of_saved_reviews(tmp_path, reference_db):
+def test_oversikt_shows_the_agreement_of_saved_reviews(tmp_path, reference_db, monkeypatch):
     db = tmp_path / "agree.duckdb"
     shutil.copy(reference_db, db)
     with connect(db) as con:
@@ -80,3 +80,28 @@ def test_oversikt_shows_the_agreement_of_saved_reviews(tmp_path, reference_db):
     assert set(figures[figures["under_grense"]]["criterion_id"]) == {"introduces_self"}
     with pytest.raises(AccessDenied):
         DashboardService(db, operator, settings, cache=False).scorer_agreement()
+
+    # the page, with the installation's threshold setting: the warning names the criterion
+    from streamlit.testing.v1 import AppTest
+    from test_dashboard_page import PAGE
+
+    from lydlogg.settings import load_settings
+
+    def oversikt(threshold: float) -> AppTest:
+        monkeypatch.setenv("LYDLOGG_DB_PATH", str(db))
+        at = AppTest.from_file(PAGE, default_timeout=60)
+        installed = load_settings(None, db_path=db, dashboard={"scorer_agreement_min": threshold})
+        at.session_state["service"] = ReviewService(db, leder, installed)
+        at.run()
+        assert not at.exception, at.exception
+        return next(t for t in at.tabs if t.label == "Forslag mot vurdering")
+
+    tab = oversikt(0.6)
+    assert [w.value for w in tab.warning] == [
+        "introduces_self: forslaget stemmer med vurderingen i bare 50% av de siste 2 vurderingene (grense 60%)."
+    ]
+    shown = tab.dataframe[0].value
+    assert {"Kriterium", "Periode", "Vurderinger", "Eksakt", "Innen én", "Kappa", "Under grense"} <= set(
+        shown
+    )
+    assert not oversikt(0.4).warning  # 50 % is above 40 %

@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
+from conftest import clear_reviews
 
 from lydlogg.access import AccessDenied
 from lydlogg.auth import DEMO_USERS, User
@@ -95,3 +96,26 @@ def test_a_second_save_replaces_the_first_in_the_export(db):
     assert [r["reason"] for r in scorer_feedback(db, USERS[LEDER])] == ["dialekt"]
     leder.save_review(call_id, values=dict(suggested), reasons={crit: "dialekt"}, **kw)  # changed their mind
     assert scorer_feedback(db, USERS[LEDER]) == []
+
+
+def test_the_call_page_saves_the_reason_typed_under_an_overridden_suggestion(monkeypatch, db):
+    from test_app import app
+
+    with connect(db) as con:
+        clear_reviews(con)
+    call_id, _rubric_id, _sha, suggested = _call_with_suggestions(db)
+    crit = next(c for c, v in suggested.items() if v is not None)
+    other = 0 if suggested[crit] else 1
+    at = app(monkeypatch, db, LEDER, "samtale", samtale=call_id)
+    assert not at.exception, at.exception
+    at.radio(key=f"crit-{call_id}-{crit}").set_value(other)
+    at.text_input(key=f"why-{call_id}-{crit}").input("sa det til kollega")
+    at.button(key="lagre-topp").click().run()
+    assert not at.exception and "lagret" in at.success[0].value
+    with connect(db, read_only=True) as con:
+        saved = con.execute(
+            "SELECT s.criterion_id, s.value, s.suggested_value, s.override_reason FROM review_scores s"
+            " JOIN reviews r USING (review_id) WHERE r.call_id = ? AND s.override_reason IS NOT NULL",
+            [call_id],
+        ).fetchall()
+    assert saved == [(crit, other, suggested[crit], "sa det til kollega")]

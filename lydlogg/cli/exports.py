@@ -187,7 +187,8 @@ def export_scorer_feedback(username: str, output: Path | None, settings: Setting
               help="Folder to write (audiofolder layout: train/metadata.csv and 16 kHz WAV clips).")  # fmt: skip
 @with_settings
 def export_asr_dataset_cmd(username: str, output: Path, settings: Settings) -> None:
-    """Reviewer-corrected segments as anonymised 16 kHz clips with their text, for fine-tuning."""
+    """Reviewer-corrected segments as 16 kHz clips with their text, for fine-tuning: as they are where a
+    reviewer marked the text free of identifiers, else with the anonymiser's placeholders and tone."""
     from lydlogg.access import AccessDenied
     from lydlogg.asr_dataset import export_asr_dataset
 
@@ -197,7 +198,10 @@ def export_asr_dataset_cmd(username: str, output: Path, settings: Settings) -> N
                                     dual_mono_correlation=settings.audio.dual_mono_correlation)  # fmt: skip
     except AccessDenied as e:
         raise Failure(f"{username} may not export the ASR data set (leder or veileder only)") from e
-    click.echo(f"{output}: {report.clips} clips ({report.anonymised} anonymised)")
+    click.echo(
+        f"{output}: {report.clips} clips ({report.marked_free} marked free of identifiers by a reviewer,"
+        f" {report.anonymised} anonymised)"
+    )
     for path in report.skipped_files:
         click.echo(f"  skipped (unreadable): {path}", err=True)
     if report.skipped_files:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -186,23 +186,41 @@ def transcribe(
 @click.option(
     "--vocabulary/--no-vocabulary",
     default=False,
-    help="Propose site words from repeated corrections and measure each model again with them as hotwords.",
+    help="Propose site words from repeated corrections and measure each model again with them as hotwords"
+    " and as the initial prompt.",
+)
+@click.option(
+    "--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Corrections made on or after this day."
+)
+@click.option(
+    "--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Corrections made on or before this day."
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @with_settings
-def asr_eval(models: tuple[str, ...], vocabulary: bool, fmt: str, settings: Settings) -> None:
+def asr_eval(
+    models: tuple[str, ...], vocabulary: bool, since: Any, until: Any, fmt: str, settings: Settings
+) -> None:
     """WER of each model on the spans reviewers corrected, per service and channel.
 
-    The model that produced the stored transcript is shown as `transkripsjon`.
+    The model that produced the stored transcript is shown as `transkripsjon`. Days are calendar
+    days in `display.timezone`.
     """
-    from lydlogg.asr_eval import rows_table, run_asr_eval
+    from lydlogg.asr_eval import day_range, rows_table, run_asr_eval
 
-    report = run_asr_eval(settings, models, vocabulary=vocabulary)
+    start, end = day_range(
+        since.date() if since else None, until.date() if until else None, settings.display.timezone
+    )
+    report = run_asr_eval(settings, models, vocabulary=vocabulary, since=start, until=end)
     table = rows_table(report.rows)
     if fmt == "json":
         click.echo(
             json.dumps(
-                {"segments": report.segments, "vocabulary": list(report.vocabulary), "rows": table},
+                {
+                    "segments": report.segments,
+                    "vocabulary": list(report.vocabulary),
+                    "initial_prompt": report.prompt,
+                    "rows": table,
+                },  # fmt: skip
                 default=str,
                 ensure_ascii=False,
                 indent=2,
@@ -215,6 +233,7 @@ def asr_eval(models: tuple[str, ...], vocabulary: bool, fmt: str, settings: Sett
     click.echo(f"{report.segments} corrected segment(s)")
     if report.vocabulary:
         click.echo("proposed asr.hotwords: " + " ".join(report.vocabulary))
+        click.echo("proposed asr.initial_prompt: " + report.prompt)
     click.echo(
         f"{'model':<28} {'service':<14} {'channel':<7} {'segs':>5} {'words':>6} {'WER':>7} {'keyw':>5} {'key WER':>8}"
     )

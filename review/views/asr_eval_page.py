@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from lydlogg.access import AccessDenied
-from lydlogg.asr_eval import latest_results
+from lydlogg.asr_eval import latest_results, propose_prompt
 from review.service import ReviewService
-from review.views.common import shown_frame, shown_time
+from review.views.common import md_text, shown_frame, shown_time
 
 COLUMNS = {
     "model": "Modell",
@@ -43,8 +43,14 @@ def render(service: ReviewService) -> None:
     df = pd.DataFrame(rows)
     st.caption(
         f"Målt {shown_time(df['run_at'].iloc[0])} på segmenter rettet av vurderere. «transkripsjon» er "
-        "modellen som laget den lagrede transkripsjonen; «+ordliste» er samme modell med foreslåtte ord."
+        "modellen som laget den lagrede transkripsjonen; «+ordliste» er samme modell med foreslåtte ord "
+        "som hotwords, «+ledetekst» med dem som innledende tekst. «Rettet fra/til» er tidsrommet rettingene "
+        "ble gjort i, og «Segmenter» hvor mange rettede segmenter hvert tall bygger på."
     )
     if df["vocabulary"].notna().any():
-        st.write("Foreslåtte ord til talegjenkjenningens ordliste: " + str(df["vocabulary"].dropna().iloc[0]))
+        words = str(df["vocabulary"].dropna().iloc[0])
+        st.write("Foreslåtte ord til talegjenkjenningens ordliste (`asr.hotwords`): " + md_text(words))
+        st.write(
+            "Foreslått innledende tekst (`asr.initial_prompt`): " + md_text(propose_prompt(words.split()))
+        )
     st.dataframe(shown_frame(df[list(COLUMNS)]).rename(columns=COLUMNS), hide_index=True, width="stretch")

@@ -184,11 +184,43 @@ def _correction_form(service: ReviewService, call_id: str, transcript) -> None:
                 [None, *ROLE_LABELS],
                 format_func=lambda r: "uendret" if r is None else ROLE_LABELS[r],
             )
+            free = st.checkbox(FREE_LABEL, help=FREE_HELP, key="correction-free")
             if st.form_submit_button("Lagre retting") and (text.strip() or role):
-                service.correct_segment(call_id, int(index), text=text.strip() or None, role=role)
+                service.correct_segment(
+                    call_id, int(index), text=text.strip() or None, role=role,
+                    free_of_identifiers=True if free and text.strip() else None,
+                )  # fmt: skip
                 st.rerun()
+        _identifier_marks(service, call_id)
         if st.button("Bytt roller operatør/innringer"):
             service.swap_roles(call_id)
+            st.rerun()
+
+
+FREE_LABEL = "Fri for identifikatorer"
+FREE_HELP = (
+    "Kryss av når den rettede teksten ikke har navn, fødselsnummer, telefonnummer, adresser eller andre "
+    "identifikatorer. Da kan segmentet eksporteres til trening av talegjenkjenning med tekst og lyd "
+    "som de er; ellers erstattes det den automatiske anonymiseringen finner, og lyden dekkes med tone."
+)
+
+
+def _identifier_marks(service: ReviewService, call_id: str) -> None:
+    """Mark an already corrected segment free of identifiers, or take the mark back."""
+    marks = service.identifier_marks(call_id)
+    if not marks:
+        return
+    st.caption(
+        "Rettede segmenter fri for identifikatorer: "
+        + (", ".join(str(i + 1) for i, free in marks.items() if free) or "ingen")
+    )
+    with st.form("identifier-marks"):
+        index = st.selectbox(
+            "Rettet segment nr.", list(marks), format_func=lambda i: str(i + 1), key="marks-segment"
+        )
+        free = st.checkbox(FREE_LABEL, help=FREE_HELP, key="marks-free")
+        if st.form_submit_button("Lagre merking"):
+            service.mark_free_of_identifiers(call_id, int(index), free)
             st.rerun()
 
 
