@@ -3,11 +3,12 @@
 Per reference turn of the spoken rubric set (the recognised segments of the same channel whose
 middle falls inside the turn), the estimate is set against the turn's word accuracy (1 - WER,
 floored at 0). Reads the databases that ``bench/e2e_rubric.py`` fills (``--work``), so nothing is
-transcribed again; the real-speech clips in ../shared/testdata/norwegian_npsc are transcribed here
-(11 s of audio).
+transcribed again; the real-speech clips with reference text in ../shared/testdata (``REAL_CLIPS``:
+two NPSC clips and three English ones, 32 s of audio) are transcribed here, or read back from
+``--real-cache``.
 
     python bench/transcript_quality.py --spoken DIR --work DIR [--layout stereo16k ...]
-        [--fit] [--no-real]
+        [--fit] [--no-real] [--split dev] [--real-cache FILE]
 
 ``--fit`` fits the weights on the dev split and prints them (paste into _WEIGHTS), then asks
 whether adding the real-speech clips to the fit helps on real speech held out of it (leave one
