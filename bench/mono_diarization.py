@@ -211,7 +211,9 @@ def _recognised(transcriber, audio: DecodedAudio, case: Case, rate: str, cache: 
     segments = list(transcriber.transcribe(audio).segments)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(to_json(Transcript(case.name.split()[0], "no", tuple(segments)))), encoding="utf-8")
+        path.write_text(
+            json.dumps(to_json(Transcript(case.name.split()[0], "no", tuple(segments)))), encoding="utf-8"
+        )
     return segments
 
 
@@ -234,7 +236,9 @@ def main() -> None:
     parser.add_argument("--only", help="only files whose name contains this")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument(
-        "--asr-cache", type=Path, help="with --asr: folder keeping Whisper's words per file and rate (re-used)"
+        "--asr-cache",
+        type=Path,
+        help="with --asr: folder keeping Whisper's words per file and rate (re-used)",
     )
     args = parser.parse_args()
     methods = args.methods.split(",")
@@ -247,8 +251,11 @@ def main() -> None:
             audio = case.audio if rate == "16k" else telephone(case.audio)
             words = None
             if case.roles:
-                words = _recognised(transcriber, audio, case, rate, args.asr_cache) if transcriber \
+                words = (
+                    _recognised(transcriber, audio, case, rate, args.asr_cache)
+                    if transcriber
                     else reference_segments(case)
+                )
             for method in methods:
                 settings = _settings(method)
                 t0 = time.perf_counter()

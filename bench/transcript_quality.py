@@ -172,7 +172,9 @@ def real_clips(cache: Path | None = None) -> list[tuple[str, Segment, float, flo
     return rows
 
 
-def refit_report(dev: list[tuple[Segment, float, float]], real: list[tuple[str, Segment, float, float]]) -> None:
+def refit_report(
+    dev: list[tuple[Segment, float, float]], real: list[tuple[str, Segment, float, float]]
+) -> None:
     """Does adding real speech to the fit help on real speech it has not seen? Each real clip is
     estimated by weights fitted without it (dev turns plus the other clips, which together weigh as
     much as the dev turns), against the shipped weights; the dev turns are scored by both fits."""
@@ -199,7 +201,10 @@ def refit_report(dev: list[tuple[Segment, float, float]], real: list[tuple[str, 
     print(f"  mean absolute error: shipped {np.mean(err_shipped):.2f}, refit {np.mean(err_refit):.2f};"
           f" correlation with accuracy: shipped {corr(est_s):.2f}, refit {corr(est_r):.2f}")  # fmt: skip
     w_all = fit_weights(with_real(real))
-    print("fitted on the dev turns and every real clip:\n" + json.dumps({k: round(v, 4) for k, v in w_all.items()}, indent=1))
+    print(
+        "fitted on the dev turns and every real clip:\n"
+        + json.dumps({k: round(v, 4) for k, v in w_all.items()}, indent=1)
+    )
     print("dev turns with those weights:")
     _print(table(dev, w_all))
     print("dev turns with the shipped weights:")
@@ -215,8 +220,12 @@ def main() -> None:
     parser.add_argument("--layout", action="append", default=None)
     parser.add_argument("--fit", action="store_true", help="fit weights on the dev split and print them")
     parser.add_argument("--no-real", action="store_true", help="skip the real-speech clips")
-    parser.add_argument("--split", choices=["dev", "holdout", "all"], default="all",
-                        help="which split's tables to print (the fit always uses dev)")
+    parser.add_argument(
+        "--split",
+        choices=["dev", "holdout", "all"],
+        default="all",
+        help="which split's tables to print (the fit always uses dev)",
+    )
     parser.add_argument("--real-cache", type=Path, help="JSON file keeping the real clips' transcriptions")
     args = parser.parse_args()
     with open(args.spoken / "manifest.csv", newline="", encoding="utf-8") as fh:
