@@ -47,7 +47,7 @@ QualityLevel = Literal["god", "usikker", "dårlig"]
 # flawless signals: refit on real calls with the production model before trusting "god".
 # Refitted with the five real-speech reference clips of ../shared/testdata added (`--fit`), the
 # estimate got better on the held-out English clips but worse on the held-out NPSC clips (mean
-# absolute error 0.07 -> 0.12) and on the dev turns, so these weights were kept (README, Measured).
+# absolute error 0.07 -> 0.11) and on the dev turns, so these weights were kept (README, Measured).
 _WEIGHTS = {
     "intercept": 0.5283,
     "word_prob_mean": 0.0,  # collinear with low_word_share; fitted together it took a negative sign
