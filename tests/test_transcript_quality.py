@@ -131,6 +131,18 @@ def test_negative_finding_on_speech_heard_above_the_threshold_is_kept_with_scale
     assert adjust_for_recognition(none_found, call, trusted_from=q, **kw) == none_found
 
 
+@pytest.mark.parametrize(("prob", "abstained"), [(0.2, True), (None, False)])
+def test_a_greeting_without_the_name_abstains_when_heard_poorly_and_stands_when_written(prob, abstained):
+    """Through the real scorer: "legevakten hei" names the service but no one, so introduces_self
+    is 0 with the greeting as evidence; recognised poorly that 0 cannot be trusted."""
+    score = {s.criterion_id: s for s in score_call(_call(prob), load_rubrics()["lvs_operator"]).scores}
+    got = score["introduces_self"]
+    assert got.abstained is abstained
+    assert got.value == (None if abstained else 0)
+    if not abstained:
+        assert got.evidence and "tjenesten" in got.rationale
+
+
 def test_written_text_passes_through_unchanged():
     call = _call(None)
     s = CriterionScore("asks_prior_contact", 0, 0.7, (), "Spør ikke.")
