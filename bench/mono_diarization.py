@@ -200,6 +200,23 @@ def _transcriber():
     return Transcriber(model, options)
 
 
+def _recognised(transcriber, audio: DecodedAudio, case: Case, rate: str, cache: Path | None) -> list[Segment]:
+    """Whisper's segments for ``case`` at ``rate``, kept under ``cache`` (if given) between runs."""
+    from transcription.formats import from_json, to_json
+    from transcription.types import Transcript
+
+    path = cache / f"{case.name.split()[0]}-{rate}.json" if cache else None
+    if path is not None and path.is_file():
+        return list(from_json(json.loads(path.read_text(encoding="utf-8"))).segments)
+    segments = list(transcriber.transcribe(audio).segments)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps(to_json(Transcript(case.name.split()[0], "no", tuple(segments)))), encoding="utf-8"
+        )
+    return segments
+
+
 def _settings(method: str) -> DiarizationSettings:
     """``builtin``, ``embeddings``, or ``embeddings/rN`` (N re-segmentation rounds)."""
     name, _, rounds = method.partition("/r")
@@ -218,6 +235,11 @@ def main() -> None:
     parser.add_argument("--rates", default="16k,8k", help="comma list of 16k and 8k")
     parser.add_argument("--only", help="only files whose name contains this")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument(
+        "--asr-cache",
+        type=Path,
+        help="with --asr: folder keeping Whisper's words per file and rate (re-used)",
+    )
     args = parser.parse_args()
     methods = args.methods.split(",")
     transcriber = _transcriber() if args.asr else None
@@ -229,7 +251,11 @@ def main() -> None:
             audio = case.audio if rate == "16k" else telephone(case.audio)
             words = None
             if case.roles:
-                words = transcriber.transcribe(audio).segments if transcriber else reference_segments(case)
+                words = (
+                    _recognised(transcriber, audio, case, rate, args.asr_cache)
+                    if transcriber
+                    else reference_segments(case)
+                )
             for method in methods:
                 settings = _settings(method)
                 t0 = time.perf_counter()

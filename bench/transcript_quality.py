@@ -3,15 +3,18 @@
 Per reference turn of the spoken rubric set (the recognised segments of the same channel whose
 middle falls inside the turn), the estimate is set against the turn's word accuracy (1 - WER,
 floored at 0). Reads the databases that ``bench/e2e_rubric.py`` fills (``--work``), so nothing is
-transcribed again; the real-speech clips in ../shared/testdata/norwegian_npsc are transcribed here
-(11 s of audio).
+transcribed again; the real-speech clips with reference text in ../shared/testdata (``REAL_CLIPS``:
+two NPSC clips and three English ones, 32 s of audio) are transcribed here, or read back from
+``--real-cache``.
 
     python bench/transcript_quality.py --spoken DIR --work DIR [--layout stereo16k ...]
-        [--fit] [--no-real]
+        [--fit] [--no-real] [--split dev] [--real-cache FILE]
 
-``--fit`` fits the weights on the dev split and prints them (paste into _WEIGHTS); the table is
-always printed for the held-out split with the weights in the module: per estimate bin, the number
-of turns, the mean estimate and the measured accuracy, and the correlation.
+``--fit`` fits the weights on the dev split and prints them (paste into _WEIGHTS), then asks
+whether adding the real-speech clips to the fit helps on real speech held out of it (leave one
+clip out). The tables (``--split``: dev, holdout or both) give per estimate bin the number of
+turns, the mean estimate and the measured accuracy, and the correlation; without ``--fit`` they
+use the weights in the module.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from transcription.quality import fit_weights, segment_quality, signals  # noqa:
 from transcription.types import Segment, Word  # noqa: E402
 
 BINS = (0.0, 0.25, 0.5, 0.75, 1.01)
-REAL = REPO.parent / "shared" / "testdata" / "norwegian_npsc"
+REAL = REPO.parent / "shared" / "testdata"
 
 
 def _segments(db: Path) -> dict[str, list[Segment]]:
@@ -110,18 +113,102 @@ def table(rows: list[tuple[Segment, float, float]], weights: dict | None = None)
     return out
 
 
-def real_clips() -> list[tuple[Segment, float, float]]:
+# Real speech with reference text (../shared/testdata/SOURCES.md): file, language, channel (None:
+# every channel, mixed), reference text file. The two NPSC clips are Norwegian parliament speech;
+# the English clips (public-domain speech, a read sentence per channel) give the fit what the
+# spoken set lacks: real speech the recogniser hears almost perfectly.
+REAL_CLIPS = (
+    ("norwegian_npsc/norwegian-short-3s.mp3", "no", None, "norwegian_npsc/norwegian-short-3s.txt"),
+    ("norwegian_npsc/norwegian-medium-8s.mp3", "no", None, "norwegian_npsc/norwegian-medium-8s.txt"),
+    ("dual_mono/jfk.flac", "en", None, "dual_mono/jfk.txt"),
+    ("stereo_call/stereo_diarization.wav", "en", 0, "stereo_call/stereo_diarization.left.txt"),
+    ("stereo_call/stereo_diarization.wav", "en", 1, "stereo_call/stereo_diarization.right.txt"),
+)
+
+
+def _segment_doc(s: Segment) -> dict:
+    return {"start": s.start, "end": s.end, "text": s.text, "avg_logprob": s.avg_logprob,
+            "no_speech_prob": s.no_speech_prob,
+            "words": [[w.start, w.end, w.text, w.probability] for w in s.words]}  # fmt: skip
+
+
+def _segment_of(d: dict) -> Segment:
+    words = tuple(Word(a, b, t, p) for a, b, t, p in d["words"])
+    return Segment(d["start"], d["end"], d["text"], words=words, avg_logprob=d["avg_logprob"],
+                   no_speech_prob=d["no_speech_prob"])  # fmt: skip
+
+
+def real_clips(cache: Path | None = None) -> list[tuple[str, Segment, float, float]]:
+    """(name, merged recognised segment, measured accuracy, duration) per real-speech clip, each
+    transcribed by the offline default model (Whisper base) in its own language; kept in
+    ``cache`` (a JSON file) when given."""
+    from dataclasses import replace
+
     from transcription import AsrOptions, Transcriber, decode_audio, load_model, resolve_model
 
-    spec = resolve_model("bundled-base", models_dir=REPO / "data" / "models", offline=True)
-    tr = Transcriber(load_model(spec, device="cpu", compute_type="int8"), AsrOptions(language="no"))
-    rows = []
-    for audio in sorted(REAL.glob("*.mp3")):
-        res = tr.transcribe(decode_audio(audio))
-        ref = audio.with_suffix(".txt").read_text(encoding="utf-8")
-        seg = merge(list(res.segments))
-        rows.append((seg, max(0.0, 1.0 - wer(ref, seg.text)), seg.end - seg.start))
+    done = json.loads(cache.read_text(encoding="utf-8")) if cache and cache.is_file() else {}
+    rows, model = [], None
+    for rel, language, channel, ref in REAL_CLIPS:
+        name = rel.split("/")[-1] + ("" if channel is None else f" ch{channel}")
+        if not (REAL / rel).is_file():
+            continue
+        if name not in done:
+            if model is None:
+                spec = resolve_model("bundled-base", models_dir=REPO / "data" / "models", offline=True)
+                model = load_model(spec, device="cpu", compute_type="int8")
+            audio = decode_audio(REAL / rel)
+            if channel is None:
+                samples = audio.samples.mean(axis=0, keepdims=True, dtype=np.float32)
+            else:
+                samples = audio.samples[channel : channel + 1]
+            audio = replace(audio, samples=np.ascontiguousarray(samples), layout="mono")
+            res = Transcriber(model, AsrOptions(language=language)).transcribe(audio)
+            done[name] = _segment_doc(merge(list(res.segments)))
+        seg = _segment_of(done[name])
+        text = (REAL / ref).read_text(encoding="utf-8")
+        rows.append((name, seg, max(0.0, 1.0 - wer(text, seg.text)), seg.end - seg.start))
+    if cache:
+        cache.write_text(json.dumps(done, indent=1), encoding="utf-8")
     return rows
+
+
+def refit_report(
+    dev: list[tuple[Segment, float, float]], real: list[tuple[str, Segment, float, float]]
+) -> None:
+    """Does adding real speech to the fit help on real speech it has not seen? Each real clip is
+    estimated by weights fitted without it (dev turns plus the other clips, which together weigh as
+    much as the dev turns), against the shipped weights; the dev turns are scored by both fits."""
+    from transcription.quality import _WEIGHTS
+
+    dev_rows = [(signals(s), a, d) for s, a, d in dev]
+    dev_weight = sum(d for _, _, d in dev_rows)
+
+    def with_real(clips):
+        total = sum(d for _, _, _, d in clips) or 1.0
+        return dev_rows + [(signals(s), a, d * dev_weight / total) for _, s, a, d in clips]
+
+    print(f"\nleave one real clip out ({len(real)} clips; shipped = fitted on the dev turns only):")
+    print(f"  {'clip':<34} {'accuracy':>8} {'shipped':>8} {'refit':>8}")
+    err_shipped, err_refit, est_s, est_r = [], [], [], []
+    for i, (name, s, a, _) in enumerate(real):
+        w = fit_weights(with_real(real[:i] + real[i + 1 :]))
+        qs, qr = segment_quality(s), segment_quality(s, w)
+        est_s.append(qs), est_r.append(qr)
+        err_shipped.append(abs(qs - a)), err_refit.append(abs(qr - a))
+        print(f"  {name:<34} {a:8.2f} {qs:8.2f} {qr:8.2f}")
+    acc = [a for _, _, a, _ in real]
+    corr = lambda e: float(np.corrcoef(e, acc)[0, 1]) if np.std(e) > 0 else float("nan")  # noqa: E731
+    print(f"  mean absolute error: shipped {np.mean(err_shipped):.2f}, refit {np.mean(err_refit):.2f};"
+          f" correlation with accuracy: shipped {corr(est_s):.2f}, refit {corr(est_r):.2f}")  # fmt: skip
+    w_all = fit_weights(with_real(real))
+    print(
+        "fitted on the dev turns and every real clip:\n"
+        + json.dumps({k: round(v, 4) for k, v in w_all.items()}, indent=1)
+    )
+    print("dev turns with those weights:")
+    _print(table(dev, w_all))
+    print("dev turns with the shipped weights:")
+    _print(table(dev, dict(_WEIGHTS)))
 
 
 def main() -> None:
@@ -133,11 +220,19 @@ def main() -> None:
     parser.add_argument("--layout", action="append", default=None)
     parser.add_argument("--fit", action="store_true", help="fit weights on the dev split and print them")
     parser.add_argument("--no-real", action="store_true", help="skip the real-speech clips")
+    parser.add_argument(
+        "--split",
+        choices=["dev", "holdout", "all"],
+        default="all",
+        help="which split's tables to print (the fit always uses dev)",
+    )
+    parser.add_argument("--real-cache", type=Path, help="JSON file keeping the real clips' transcriptions")
     args = parser.parse_args()
     with open(args.spoken / "manifest.csv", newline="", encoding="utf-8") as fh:
         split = {r["call_id"]: r["split"] for r in csv.DictReader(fh)}
     layouts = args.layout or ["stereo16k", "ulaw8k"]
     weights = None
+    dev = []
     if args.fit:
         dev = [r for lay in layouts if (args.work / f"{lay}.duckdb").is_file()
                for r in turn_rows(args.spoken, args.work / f"{lay}.duckdb",
@@ -153,16 +248,23 @@ def main() -> None:
             continue
         for name, calls in (("dev", {c for c, s in split.items() if s == "dev"}),
                             ("holdout", {c for c, s in split.items() if s == "holdout"})):  # fmt: skip
+            if args.split not in ("all", name):
+                continue
             rows = turn_rows(args.spoken, db, calls, "mono" not in lay)
             if not rows:
                 continue
             print(f"\n{lay} {name}: {len(rows)} turns")
             _print(table(rows, weights))
     if not args.no_real and REAL.is_dir():
-        rows = real_clips()
-        print(f"\nreal speech (NPSC clips): {len(rows)} clips")
-        for s, a, _ in rows:
-            print(f"  estimate {segment_quality(s, weights):.2f}  measured accuracy {a:.2f}")
+        real = real_clips(args.real_cache)
+        print(f"\nreal speech: {len(real)} clips")
+        for name, s, a, _ in real:
+            print(f"  {name:<34} estimate {segment_quality(s, weights):.2f}  measured accuracy {a:.2f}")
+        if len(real) > 2:
+            t = table([(s, a, d) for _, s, a, d in real], weights)[-1]
+            print(f"  correlation {t['correlation']:.2f}, mean absolute error {t['mae']:.2f}")
+        if args.fit and dev:
+            refit_report(dev, real)
 
 
 def _print(t: list[dict]) -> None:

@@ -4,10 +4,15 @@ A scorer judges the words it is given. On recognised speech those words may be w
 engine adjusts each scorer's result by the recognition quality of the staff's speech
 (:attr:`rubrics.types.Utterance.quality`, an estimated word accuracy):
 
-* A suggestion that rests on **not finding** something (the scale's lowest value with no
-  evidence: no open question, no worsening advice, no prior-contact question) over staff speech
-  that was largely not heard well is not a "no": it abstains (``abstained=True``, value None) and
-  names the stretches to listen to.
+* A suggestion that rests on **not finding** something (the scale's lowest value: no open
+  question, no worsening advice, no prior-contact question) over staff speech that was largely
+  not heard well is not a "no": it abstains (``abstained=True``, value None) and names the
+  stretches to listen to. This holds also when the lowest value comes with evidence of what was
+  found *instead* (a greeting without the name, a closed "ok?" without a teach-back question,
+  leading questions without an open one): the value still rests on the part not found, and a
+  name or a question is what a recogniser that hears poorly misses first. On the spoken rubric
+  set (dev split, synthetic voices through Whisper base) such suggestions were right 3 times in
+  8 at 16 kHz and 0 in 4 at 8 kHz, below chance.
 * Any other suggestion keeps its value; its confidence is the rule's confidence times a
   recognition factor: of the evidence's segments for a finding, of all staff speech for an
   absence.
@@ -69,7 +74,7 @@ def adjust_for_recognition(
     rated = [u for u in staff if u.quality is not None]
     if not rated:
         return score
-    negative = score.value is not None and score.value == lowest and not score.evidence
+    negative = score.value is not None and score.value == lowest  # rests on not finding (see above)
     if negative:
         poor = [u for u in rated if u.quality < listen_below]  # type: ignore[operator]
         share = sum(_duration(u) for u in poor) / sum(_duration(u) for u in staff)

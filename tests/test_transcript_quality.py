@@ -102,6 +102,25 @@ def test_a_positive_finding_keeps_its_value_with_a_confidence_scaled_by_its_evid
     assert out.confidence < 0.85
 
 
+def test_the_lowest_value_with_evidence_of_what_was_found_instead_also_rests_on_not_finding():
+    """A greeting heard without the name: the 0 rests on the name not being found, so over poorly
+    heard staff speech it abstains; over well-heard speech it keeps its value."""
+    service_only = lambda call: CriterionScore(  # noqa: E731
+        "introduces_self", 0, 0.68, (call.utterances[0].evidence(0, 10),), "Nevner bare tjenesten."
+    )
+    kw = {"lowest": 0, "listen_below": 0.5, "abstain_share": 0.25, "trusted_from": 0.75}
+    poor = _call(0.2)
+    out = adjust_for_recognition(service_only(poor), poor, **kw)
+    assert out.abstained and out.value is None
+    assert out.rationale.startswith("Kan ikke vurderes automatisk – lytt 0:00–0:11")
+    good = _call(0.97)
+    q = min(u.quality for u in good.staff)
+    kept = adjust_for_recognition(service_only(good), good, **{**kw, "listen_below": q - 0.01})
+    assert not kept.abstained and kept.value == 0
+    found = CriterionScore("introduces_self", 1, 0.85, (poor.utterances[0].evidence(0, 10),), "Presenterer.")
+    assert not adjust_for_recognition(found, poor, **kw).abstained  # a finding above the lowest value
+
+
 def test_negative_finding_on_speech_heard_above_the_threshold_is_kept_with_scaled_confidence():
     call = _call(0.97)
     q = min(u.quality for u in call.staff)
@@ -110,6 +129,18 @@ def test_negative_finding_on_speech_heard_above_the_threshold_is_kept_with_scale
     out = adjust_for_recognition(none_found, call, trusted_from=0.75, **kw)
     assert not out.abstained and out.value == 0 and out.confidence < 0.7
     assert adjust_for_recognition(none_found, call, trusted_from=q, **kw) == none_found
+
+
+@pytest.mark.parametrize(("prob", "abstained"), [(0.2, True), (None, False)])
+def test_a_greeting_without_the_name_abstains_when_heard_poorly_and_stands_when_written(prob, abstained):
+    """Through the real scorer: "legevakten hei" names the service but no one, so introduces_self
+    is 0 with the greeting as evidence; recognised poorly that 0 cannot be trusted."""
+    score = {s.criterion_id: s for s in score_call(_call(prob), load_rubrics()["lvs_operator"]).scores}
+    got = score["introduces_self"]
+    assert got.abstained is abstained
+    assert got.value == (None if abstained else 0)
+    if not abstained:
+        assert got.evidence and "tjenesten" in got.rationale
 
 
 def test_written_text_passes_through_unchanged():
