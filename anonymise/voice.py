@@ -149,7 +149,9 @@ def _disguise_channel(x: np.ndarray, rate: int, s: VoiceSettings) -> np.ndarray:
     return out
 
 
-def disguise_voice(samples: np.ndarray, sample_rate: int, settings: VoiceSettings | None = None) -> np.ndarray:
+def disguise_voice(
+    samples: np.ndarray, sample_rate: int, settings: VoiceSettings | None = None
+) -> np.ndarray:
     """A disguised copy of ``samples`` (``(n,)`` or ``(channels, n)``), float32, same shape.
 
     Every channel is disguised on its own; the peak level never rises above the input's (or 1.0).

@@ -166,7 +166,10 @@ def main(argv: list[str]) -> int:
         took = time.perf_counter() - t0
         total_audio += len(x) / RATE
         total_time += took
-        w0, w1 = wer(clip.reference, transcribe(x, clip.language)), wer(clip.reference, transcribe(y, clip.language))
+        w0, w1 = (
+            wer(clip.reference, transcribe(x, clip.language)),
+            wer(clip.reference, transcribe(y, clip.language)),
+        )
         originals.append(w0)
         disguised.append(w1)
         print(f"{clip.name:<20}{w0:>9.3f}{w1:>9.3f}{len(x) / RATE:>8.1f}{took:>11.2f}")
