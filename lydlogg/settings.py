@@ -585,7 +585,7 @@ def production_problems(settings: Settings) -> list[str]:
     problems = []
     if not settings.encryption.enabled:  # one key encrypts both (lydlogg.crypto.case_audio_key)
         problems.append(
-            "the database and the case library's audio are not encrypted "
+            "the database is not encrypted, and so neither is the case library's audio "
             "(set encryption.enabled and a key from `lydlogg db keygen`)"
         )
     if not os.environ.get(settings.backup.key_env) and not Path(settings.backup.key_file).is_file():

@@ -6,6 +6,7 @@ recording of ``lvs-001-feber-barn`` is linked to its call so that the audio path
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -515,3 +516,75 @@ def test_a_transcript_corrected_after_the_draft_is_not_published_with_stale_offs
 def test_the_index_takes_only_plain_names(tmp_path, name):
     with connect(tmp_path / "x.duckdb") as con, pytest.raises(ValueError, match="plain table or column"):
         build_index(con, name, "case_id", "search_text")
+
+
+# --- audio only when chosen, voices disguised, texts confirmed, audio encrypted ----------------
+
+
+def test_audio_is_published_only_when_chosen_and_then_with_disguised_voices(db, tmp_path):
+    lib = library(db, "veileder", tmp_path)
+    silent = lib.case(publish(lib))  # the default: text only
+    assert silent.audio_file is None and lib.audio_bytes(silent) is None and silent.voice_disguised is None
+    assert audit(db, "publish_case")[-1][3].endswith("; no audio")
+    name = Redaction(38, 42, "NAVN")
+    case = lib.case(publish(lib, [name], publish_audio=True))  # disguise on unless turned off
+    assert case.voice_disguised is True and audit(db, "publish_case")[-1][3].endswith("; disguised audio")
+    disguised, rate = sf.read(str(lib.audio_path(case)), dtype="float32", always_2d=True)
+    original = decode_audio(AUDIO).samples.T
+    assert rate == SAMPLE_RATE and disguised.shape == original.shape
+    from anonymise import redact_transcript
+
+    _, (span,) = redact_transcript(lib.draft(CALL).transcript, [name])
+    margin = lib.anonymise.estimated_margin_s
+    a, b = int(np.ceil((span.start_s - margin) * rate)), int((span.end_s + margin) * rate)
+    tone = 10 ** (-24 / 20) * np.sin(2 * np.pi * 1000 * np.arange(a, b) / rate)
+    assert np.allclose(disguised[a:b, 0], tone, atol=1e-3)  # the name is still covered by the plain tone
+    rest = slice(b + rate, None)  # elsewhere the speech is re-synthesised, not the recording
+    for channel in (0, 1):
+        assert np.corrcoef(disguised[rest, channel], original[rest, channel])[0, 1] < 0.5
+        assert np.abs(disguised[rest, channel]).max() > 0.01  # and not silenced
+
+
+def test_the_preview_shows_every_text_and_publishing_needs_what_was_confirmed(db, tmp_path):
+    lib = library(db, "veileder", tmp_path)
+    draft = lib.draft(CALL)
+    options = {"title": "Feber hos barn", "learning_points": "Anne spurte godt.", "tags": ["barn"]}
+    shown = lib.preview(CALL, draft.proposed, draft_sha256=draft.text_sha256, **options)
+    assert shown.transcript.segments[0].text.startswith("Legevakten, du snakker med sykepleier [NAVN]")
+    assert shown.learning_points == "[NAVN] spurte godt."
+    assert [n["text"] for n in shown.assessment["overall"]] == ["Innringer [NAVN] ga adressen [ADRESSE]."]
+    assert [n["text"] for n in shown.assessment["comments"]] == ["Ring [TELEFON] igjen"]
+    with connect(db) as con:
+        assert con.execute("SELECT count(*) FROM cases").fetchone()[0] == 0  # a preview stores nothing
+    changed = {**options, "learning_points": "Anne spurte godt. Ring Kari på 41 23 45 67."}
+    with pytest.raises(ValueError, match="confirmed preview"):
+        lib.publish(CALL, draft.proposed, confirmed=True, preview_sha256=shown.sha256, **changed)
+    with pytest.raises(ValueError, match="confirmed preview"):
+        lib.publish(CALL, [], confirmed=True, preview_sha256=shown.sha256, **options)  # a redaction undone
+    case_id = lib.publish(CALL, draft.proposed, confirmed=True, preview_sha256=shown.sha256, **options)
+    assert lib.case(case_id).content.sha256 == shown.sha256  # stored exactly as previewed
+    with pytest.raises(AccessDenied):
+        library(db, "anne", tmp_path).preview(CALL, draft.proposed, **options)
+
+
+def test_case_audio_is_stored_encrypted_when_encryption_is_on(db, tmp_path):
+    from lydlogg.backup_crypto import BackupKeyError
+    from lydlogg.crypto import EncryptionSettings, create_key_file
+
+    encryption = EncryptionSettings(enabled=True, key_file=create_key_file(tmp_path / "secrets" / "db.key"))
+    settings = CaseSettings(cases_dir=tmp_path / "cases")
+    lib = CaseLibraryService(db, USERS["veileder"], settings, encryption=encryption)
+    case = lib.case(publish(lib, publish_audio=True, disguise_voice=False))
+    stored = lib.audio_path(case)
+    assert stored.name == f"case-{case.case_id}.wav.enc" and stored.stat().st_mode & 0o077 == 0
+    body = stored.read_bytes()
+    assert not body.startswith(b"RIFF") and b"WAVE" not in body[:64]  # no plain audio on disk
+    wav, rate = sf.read(io.BytesIO(lib.audio_bytes(case)), dtype="float32", always_2d=True)
+    assert rate == SAMPLE_RATE and wav.shape == decode_audio(AUDIO).samples.T.shape
+    assert lib.export_case(case.case_id)[:2] == b"PK"  # the package carries the decrypted copy
+    plain = CaseLibraryService(db, USERS["veileder"], settings)  # encryption off: refused, names the file
+    with pytest.raises(BackupKeyError, match=rf"{stored.name}.*encryption.enabled"):
+        plain.audio_bytes(case)
+    other = EncryptionSettings(enabled=True, key_file=create_key_file(tmp_path / "other" / "db.key"))
+    with pytest.raises(BackupKeyError, match="does not decrypt"):
+        CaseLibraryService(db, USERS["veileder"], settings, encryption=other).audio_bytes(case)
