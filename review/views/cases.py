@@ -220,11 +220,13 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
     try:
         if preview is None:
             raise problem or ValueError("nothing to publish")
-        case_id = library.publish(call_id, redactions, title=title, learning_points=points, tags=tags,
-                                  confirmed=True, draft_sha256=draft.text_sha256,
-                                  title_redactions=title_redactions, points_redactions=points_redactions,
-                                  publish_audio=with_audio, disguise_voice=disguise,
-                                  preview_sha256=preview.sha256)  # fmt: skip
+        waiting = "Forvrenger stemmene og publiserer ..." if with_audio and disguise else "Publiserer ..."
+        with st.spinner(waiting):
+            case_id = library.publish(call_id, redactions, title=title, learning_points=points, tags=tags,
+                                      confirmed=True, draft_sha256=draft.text_sha256,
+                                      title_redactions=title_redactions, points_redactions=points_redactions,
+                                      publish_audio=with_audio, disguise_voice=disguise,
+                                      preview_sha256=preview.sha256)  # fmt: skip
     except AccessDenied:
         st.error("ingen tilgang")
         return
