@@ -413,3 +413,33 @@ def test_the_cli_refuses_a_corrupt_member_naming_the_file_and_imports_nothing(ex
     with connect(db) as con:
         assert con.execute("SELECT count(*) FROM cases").fetchone() == (0,)
     assert not (tmp_path / "cases").exists() or not list((tmp_path / "cases").iterdir())
+
+
+def test_the_cli_imports_a_draft_and_a_trainer_publishes_it(exported, tmp_path):
+    from click.testing import CliRunner
+
+    from lydlogg.auth import create_user
+    from lydlogg.cli import main
+
+    package = tmp_path / "kasus.zip"
+    package.write_bytes(exported[2])
+    db = tmp_path / "cli.duckdb"
+    with connect(db) as con:
+        create_user(con, "vera", "Vera", "veileder", "veras-password-1")
+        create_user(con, "otto", "Otto", "operator", "ottos-password-1", operator_id="op-otto")
+    env = {"LYDLOGG_DB_PATH": str(db), "LYDLOGG_CASES__CASES_DIR": str(tmp_path / "cases")}
+    runner = CliRunner()
+    result = runner.invoke(main, ["case", "import", str(package), "--as", "vera"], env=env,
+                           input="veras-password-1\n")  # fmt: skip
+    assert result.exit_code == 0 and "a draft until a trainer publishes it" in result.output, result.output
+    case_id = result.output.split("imported as case ")[1].split()[0]
+    with connect(db) as con:
+        assert con.execute("SELECT published FROM cases WHERE case_id = ?", [case_id]).fetchone() == (False,)
+    refused = runner.invoke(main, ["case", "publish", case_id, "--as", "otto"], env=env,
+                            input="ottos-password-1\n")  # fmt: skip
+    assert refused.exit_code != 0 and "may not publish" in refused.output
+    result = runner.invoke(main, ["case", "publish", case_id, "--as", "vera"], env=env,
+                           input="veras-password-1\n")  # fmt: skip
+    assert result.exit_code == 0 and f"published case {case_id}" in result.output, result.output
+    with connect(db) as con:
+        assert con.execute("SELECT published, published_by FROM cases").fetchone() == (True, "vera")
