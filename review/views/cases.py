@@ -194,12 +194,19 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
             if not disguise:
                 st.warning("Uten forvrenging kan innringer og ansatte kjennes igjen på stemmen.")
     preview, problem = None, None
-    try:
-        preview = library.preview(call_id, redactions, title=title, learning_points=points, tags=tags,
-                                  draft_sha256=draft.text_sha256, title_redactions=title_redactions,
-                                  points_redactions=points_redactions)  # fmt: skip
-    except ValueError as e:
-        problem = e
+    # the preview reads the call through the service (audited): built again only when an input changed
+    inputs = (title, points, tuple(tags), *map(_spans, (redactions, title_redactions, points_redactions)))
+    cached = st.session_state.get(f"kasus-forhåndsvisning-{call_id}")
+    if cached is not None and cached[0] == inputs:
+        preview = cached[1]
+    else:
+        try:
+            preview = library.preview(call_id, redactions, title=title, learning_points=points, tags=tags,
+                                      draft_sha256=draft.text_sha256, title_redactions=title_redactions,
+                                      points_redactions=points_redactions)  # fmt: skip
+            st.session_state[f"kasus-forhåndsvisning-{call_id}"] = (inputs, preview)
+        except ValueError as e:
+            problem = e
     st.markdown("**Dette blir publisert**")
     if preview is None:
         st.info(f"Forhåndsvisningen kommer når dette er i orden: {_reason(problem)}")
@@ -237,6 +244,10 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
         return
     st.success(f"Kasuset er publisert ({case_id}).")
     st.markdown(f"[Åpne kasuset i kasusbiblioteket](kasus?kasus={case_id})")
+
+
+def _spans(redactions: Sequence[Redaction]) -> tuple[tuple[int, int, str], ...]:
+    return tuple((r.start, r.end, r.kind) for r in redactions)
 
 
 def _published_texts(content: CaseContent, *, with_audio: bool, disguise: bool) -> None:
