@@ -4,7 +4,8 @@
 dates and places in bokmål text; :func:`apply_redactions` / :func:`anonymise_text` replace them
 with typed placeholders (``[NAVN]``, ``[TELEFON]`` ...); :func:`redact_transcript` does the same
 to a :class:`~transcription.types.Transcript` and returns the time span of each redaction, which
-:func:`redact_audio` covers with a tone or silence in every channel. A trainer's edited list of
+:func:`redact_audio` covers with a tone or silence in every channel; :func:`disguise_voice` moves
+the pitch and formants of every voice in a recording (WORLD vocoder). A trainer's edited list of
 redactions can be passed to each of them instead of the detected one.
 """
 
@@ -14,6 +15,8 @@ import importlib
 # AnonymiseSettings) loads none of them; the first use of a name loads its module.
 _HOMES = {
     "AnonymiseSettings": "anonymise.audio",
+    "VoiceSettings": "anonymise.voice",
+    "disguise_voice": "anonymise.voice",
     "KINDS": "anonymise.types",
     "Kind": "anonymise.types",
     "PLACEHOLDERS": "anonymise.types",
@@ -35,12 +38,14 @@ __all__ = [
     "PLACEHOLDERS",
     "AnonymiseSettings",
     "Kind",
+    "VoiceSettings",
     "Redaction",
     "WordRedaction",
     "anonymise_text",
     "apply_redactions",
     "cover_redactions",
     "cli_anonymise",
+    "disguise_voice",
     "find_identifiers",
     "find_transcript_identifiers",
     "redact_audio",

@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from anonymise.types import WordRedaction
+from anonymise.voice import VoiceSettings
 
 __all__ = ["AnonymiseSettings", "cover_redactions", "merge_spans", "redact_audio"]
 
@@ -43,6 +44,10 @@ class AnonymiseSettings(BaseModel):
         -24.0, le=0, ge=-60, description="Peak level of the cover tone in dB full scale."
     )
     fade_ms: float = Field(10.0, ge=0, le=200, description="Length of the cross-fade at each edge, in ms.")
+    voice: VoiceSettings = Field(
+        default_factory=VoiceSettings,
+        description="Voice disguise (pitch and formant shift) of published case audio, on unless the trainer turns it off.",
+    )
 
 
 def merge_spans(spans: Sequence[tuple[float, float]], margin_s: float) -> list[tuple[float, float]]:

@@ -27,7 +27,7 @@ ACTIONS = (
     "run_feedback",  # lead a feedback session (tilbakemeldingsmøte) and save its notes
     "view_dashboard",  # leader's overview; operators and doctors see only their own figures
     "publish_case",  # anonymise a reviewed call and publish it to the case library
-    "read_cases",  # read published, anonymised cases
+    "read_cases",  # read published, anonymised cases (the roles that take part in training)
     "export_case",  # export or import a case package
     "manage_retention",  # apply retention rules, back up and restore
 )
@@ -42,15 +42,20 @@ _ALL_CALL_WORK = {
     "view_episodes",
 }
 _TRAINING = {"calibrate", "manage_calibration", "run_feedback", "publish_case", "export_case"}
-_OWN_WORK = {"list_calls", "view_call", "play_audio", "self_review", "view_dashboard", "read_cases"}
+_OWN_WORK = {"list_calls", "view_call", "play_audio", "self_review", "view_dashboard"}
+# The case library is training material: the roles that take part in training read it, those who
+# train others (leder, veileder: publish, export, import) and those trained with it (operator,
+# lege). Administering accounts, the audit trail and retention is no part of training, so admin
+# does not read cases (docs/security.md, "Case library").
+_TRAINED = {"read_cases"}
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"manage_users", "view_audit", "manage_retention", "read_cases"}),
+    "admin": frozenset({"manage_users", "view_audit", "manage_retention"}),
     "leder": frozenset(
         _ALL_CALL_WORK | _TRAINING | {"view_audit", "plan_sampling", "view_dashboard", "read_cases"}
     ),
     "veileder": frozenset(_ALL_CALL_WORK | _TRAINING | {"view_dashboard", "read_cases"}),
-    "operator": frozenset(_OWN_WORK),
-    "lege": frozenset(_OWN_WORK),
+    "operator": frozenset(_OWN_WORK | _TRAINED),
+    "lege": frozenset(_OWN_WORK | _TRAINED),
 }
 
 

@@ -65,13 +65,15 @@ class BackupKey:
     signing: bytes
 
     @classmethod
-    def from_hex(cls, secret: str) -> BackupKey:
+    def from_hex(cls, secret: str, *, purpose: bytes = b"lydlogg backup v1") -> BackupKey:
+        """The keys derived from ``secret``; another ``purpose`` gives unrelated keys from the same
+        secret (the case library's audio is encrypted with keys derived from the database key)."""
         if not _KEY.fullmatch(secret):
             raise BackupKeyError(
                 "a backup key is 64 hexadecimal digits, as `lydlogg backup-keygen` writes it"
             )
         raw = bytes.fromhex(secret)
-        derived = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=b"lydlogg backup v1").derive(raw)
+        derived = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=purpose).derive(raw)
         return cls(derived[:32], derived[32:])
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field
 
+from lydlogg.backup_crypto import BackupKey
 from lydlogg.db import (
     DatabaseError,
     DatabaseKey,
@@ -30,6 +31,7 @@ from lydlogg.db import (
 
 __all__ = [
     "EncryptionSettings",
+    "case_audio_key",
     "DatabaseKeyError",
     "create_key_file",
     "database_key",
@@ -104,6 +106,16 @@ def database_key(settings: EncryptionSettings) -> DatabaseKey | None:
             "`lydlogg db keygen` (or `python -c 'import secrets; print(secrets.token_hex(32))'`)"
         )
     return DatabaseKey(secret, allow_mbedtls=settings.allow_mbedtls)
+
+
+CASE_AUDIO_PURPOSE = b"lydlogg case audio v1"
+
+
+def case_audio_key(settings: EncryptionSettings) -> BackupKey | None:
+    """The key that encrypts case audio (AES-256-GCM, file by file, as recordings in a backup),
+    derived from the database key; None when encryption is off. Errors as :func:`database_key`."""
+    key = database_key(settings)
+    return None if key is None else BackupKey.from_hex(key.secret, purpose=CASE_AUDIO_PURPOSE)
 
 
 def use_encryption(db_path: Path, settings: EncryptionSettings) -> DatabaseKey | None:

@@ -1,6 +1,6 @@
 """Retention: removing recordings and transcripts once they are no longer needed.
 
-Two rules, each off when its number of days is 0:
+Three rules, each off when its number of days is 0:
 
 * ``delete_audio_after_days``: a call older than this loses its recording. The ``audio_files``
   row goes, the call keeps its metadata (and its transcript and reviews), and the file is deleted
@@ -10,8 +10,12 @@ Two rules, each off when its number of days is 0:
   loses its transcript text: segments, words, corrections, rubric suggestions and the stored
   recogniser output behind them. The transcript row stays as provenance (model, duration), so
   the batch does not transcribe the call again.
+* ``delete_cases_after_days``: a case of the case library published longer ago than this (an
+  imported draft: imported longer ago) is deleted with its criterion scores and its audio file
+  in the cases folder. Anonymised material still goes: a disguised voice and the story of a
+  call can still point to someone in a small community.
 
-Reviews, their comments and anonymised cases are kept. :func:`apply_retention` first makes a plan
+Reviews and their comments are kept. :func:`apply_retention` first makes a plan
 (ids and counts only, never text), then carries it out in one transaction, deletes the files
 after the commit, and writes every removed object to ``deletions`` and one row to ``audit``.
 """
@@ -31,6 +35,7 @@ from lydlogg.access import check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
+from lydlogg.db.fts import build_index
 
 __all__ = ["RetentionPlan", "RetentionSettings", "apply_retention", "plan_retention"]
 
@@ -65,6 +70,14 @@ class RetentionSettings(BaseModel):
             "elsewhere are originals owned by another system and are only removed from the database."
         ),
     )
+    delete_cases_after_days: int = Field(
+        730,
+        ge=0,
+        description=(
+            "Days after a case was published in the case library (an imported draft: imported) that it "
+            "is deleted with its audio; 0 keeps cases."
+        ),
+    )
     delete_files: bool = Field(
         True,
         description="Delete expired recordings under `managed_audio_dir` from disk (false: only forget them).",
@@ -90,13 +103,16 @@ class RetentionPlan:
     words: int
     suggestions: int
     corrections: int
+    case_cutoff: datetime | None = None
+    cases: tuple[str, ...] = ()  # case ids that go, with their scores and audio
+    case_audio: tuple[str, ...] = ()  # their audio files' names in the cases folder
     files_deleted: tuple[Path, ...] = ()
     files_missing: tuple[Path, ...] = ()  # already gone from disk
     files_failed: tuple[Path, ...] = ()  # could not be deleted (permissions): delete them by hand
 
     @property
     def empty(self) -> bool:
-        return not self.audio_sha256 and not self.transcript_ids
+        return not self.audio_sha256 and not self.transcript_ids and not self.cases
 
     def summary(self) -> str:
         """One line without ids, for the audit trail and the log."""
@@ -104,7 +120,7 @@ class RetentionPlan:
             f"{len(self.audio_sha256)} recordings ({len(self.files_to_delete)} files to delete, "
             f"{len(self.files_left)} outside the managed folder), {len(self.transcript_ids)} transcripts "
             f"({self.segments} segments, {self.words} words, {self.suggestions} suggestions, "
-            f"{self.corrections} corrections)"
+            f"{self.corrections} corrections), {len(self.cases)} cases ({len(self.case_audio)} with audio)"
         )
 
 
@@ -123,6 +139,10 @@ WHERE coalesce(c.started_at, t.created_at) < ?
   AND (EXISTS (SELECT 1 FROM segments s WHERE s.transcript_id = t.transcript_id)
        OR EXISTS (SELECT 1 FROM suggestions g WHERE g.transcript_id = t.transcript_id))
 ORDER BY t.call_id, t.transcript_id
+"""
+
+_CASE_SQL = """
+SELECT case_id, audio_file FROM cases WHERE published_at < ? ORDER BY case_id
 """
 
 # Tables holding transcript text or what was derived from it, keyed on transcript_id.
@@ -163,6 +183,11 @@ def plan_retention(
     ours = [p for p in paths if rules.delete_files and _within(p, rules.managed_audio_dir)]
     tids = [t for _c, t in transcripts]
     counts = {table: _count(con, table, tids) for table in _TRANSCRIPT_TABLES}
+    case_cutoff = None
+    cases: list[tuple[str, str | None]] = []
+    if rules.delete_cases_after_days:
+        case_cutoff = now - timedelta(days=rules.delete_cases_after_days)
+        cases = con.execute(_CASE_SQL, [case_cutoff]).fetchall()
     return RetentionPlan(
         run_id=uuid.uuid4().hex,
         now=now,
@@ -179,6 +204,9 @@ def plan_retention(
         words=counts["words"],
         suggestions=counts["suggestions"],
         corrections=counts["segment_corrections"],
+        case_cutoff=case_cutoff,
+        cases=tuple(c for c, _a in cases),
+        case_audio=tuple(a for _c, a in cases if a),
     )
 
 
@@ -224,6 +252,18 @@ def _carry_out(con: duckdb.DuckDBPyConnection, plan: RetentionPlan, user: User) 
                 " VALUES (?, ?, 'transcript', 'transcript', ?, ?)",
                 [(plan.run_id, user.username, tid, owner.get(tid)) for tid in tids],
             )
+        if plan.cases:
+            ids = list(plan.cases)
+            sources = dict(con.execute("SELECT case_id, source_call_id FROM cases WHERE case_id IN (SELECT unnest(?))",
+                                       [ids]).fetchall())  # fmt: skip
+            con.execute("DELETE FROM case_scores WHERE case_id IN (SELECT unnest(?))", [ids])
+            con.execute("DELETE FROM cases WHERE case_id IN (SELECT unnest(?))", [ids])
+            build_index(con, "cases", "case_id", "search_text")  # the index is a snapshot: rebuild it
+            con.executemany(
+                "INSERT INTO deletions (run_id, username, rule, object_type, object_id, call_id)"
+                " VALUES (?, ?, 'case', 'case', ?, ?)",
+                [(plan.run_id, user.username, case_id, sources.get(case_id)) for case_id in ids],
+            )
         record(con, user.username, "apply_retention", "retention_run", plan.run_id, plan.summary())
 
 
@@ -235,11 +275,13 @@ def apply_retention(
     now: datetime,
     dry_run: bool = False,
     playback_dir: Path | None = None,
+    cases_dir: Path | None = None,
 ) -> RetentionPlan:
     """Plan and (unless ``dry_run``) carry out the retention rules; the plan is returned either way.
 
     The database changes in one transaction; recordings under ``managed_audio_dir`` are deleted
-    from disk only after it has committed, and only those whose rows were removed.
+    from disk only after it has committed, and only those whose rows were removed. The audio of
+    deleted cases is deleted from ``cases_dir`` (``cases.cases_dir``: every file there is ours).
     """
     check(user, "manage_retention")
     if now.tzinfo is None:
@@ -251,7 +293,8 @@ def apply_retention(
             return plan
         _carry_out(con, plan, user)
     deleted, missing, failed = [], [], []
-    for path in plan.files_to_delete:
+    case_files = [Path(cases_dir) / name for name in plan.case_audio] if cases_dir is not None else []
+    for path in [*plan.files_to_delete, *case_files]:
         try:
             path.unlink()
             deleted.append(path)

@@ -587,14 +587,16 @@ def production_problems(settings: Settings) -> list[str]:
     """Why a production installation would write personal data unprotected (empty: none).
 
     The app, ``lydlogg serve`` and ``lydlogg backup`` refuse to start in production while any is
-    left: an unencrypted database, or no backup key (recordings in backups would be plain).
+    left: an unencrypted database (and so unencrypted case audio, which is encrypted with a key
+    derived from the database key), or no backup key (recordings in backups would be plain).
     """
     if settings.env != "production":
         return []
     problems = []
-    if not settings.encryption.enabled:
+    if not settings.encryption.enabled:  # one key encrypts both (lydlogg.crypto.case_audio_key)
         problems.append(
-            "the database is not encrypted (set encryption.enabled and a key from `lydlogg db keygen`)"
+            "the database is not encrypted, and so neither is the case library's audio "
+            "(set encryption.enabled and a key from `lydlogg db keygen`)"
         )
     if not os.environ.get(settings.backup.key_env) and not Path(settings.backup.key_file).is_file():
         problems.append(

@@ -26,7 +26,6 @@ import logging
 import zipfile
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -190,10 +189,10 @@ def handout_html(content: CaseContent) -> str:
     )
 
 
-def _audio_files(path: Path) -> dict[str, bytes]:
+def _audio_files(wav: bytes) -> dict[str, bytes]:
     import soundfile as sf
 
-    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    data, rate = sf.read(io.BytesIO(wav), dtype="float32", always_2d=True)
     out = {}
     for name, fmt, subtype in (("audio.wav", "WAV", "PCM_16"), ("audio.ogg", "OGG", "VORBIS")):
         buf = io.BytesIO()
@@ -202,8 +201,8 @@ def _audio_files(path: Path) -> dict[str, bytes]:
     return out
 
 
-def build_package(content: CaseContent, audio: Path | None = None, *, pdf: bool = True) -> bytes:
-    """The zip of a case: its anonymised content, the covered audio (if any) and a handout."""
+def build_package(content: CaseContent, audio: bytes | None = None, *, pdf: bool = True) -> bytes:
+    """The zip of a case: its anonymised content, the covered audio (WAV bytes, if any) and a handout."""
     from lydlogg.documents import PdfUnavailableError, html_to_pdf
 
     page = handout_html(content)

@@ -2,13 +2,22 @@
 
 A trainer (``publish_case``: leder, veileder) opens a :class:`CaseDraft` of a peer-reviewed call:
 the original transcript and the redactions the anonymiser proposes. They add (a word range) or
-remove any redaction and confirm; :meth:`CaseLibraryService.publish` then stores only anonymised
-material: the redacted transcript, the assessment with the reviewers' comments run through the
-anonymiser (reviewers named "Vurderer 1", "Vurderer 2"), the trainer's title and learning points
-(with the anonymiser's proposals for them that the trainer accepted, shown before confirming), tags, reflection questions and a copy of the audio with every redacted
-span covered in every channel, written as a new file in ``CaseSettings.cases_dir``; the original
-recording is never touched. Everyone logged in (``read_cases``) may search and read published
-cases; a draft shows the original and needs the rights to the original call as well.
+remove any redaction; :meth:`CaseLibraryService.preview` gives every text that will be published
+(title, learning points, tags, the anonymised transcript, the reviewers' anonymised comments), and
+the trainer confirms exactly that (its :attr:`CaseContent.sha256`) before
+:meth:`CaseLibraryService.publish` stores only anonymised material: the redacted transcript, the
+assessment with the reviewers' comments run through the anonymiser (reviewers named "Vurderer 1",
+"Vurderer 2"), the trainer's title and learning points (with the anonymiser's proposals for them
+that the trainer accepted), tags and reflection questions. Audio is published only when the
+trainer asks for it (``publish_audio``): then a copy with every voice disguised
+(:mod:`anonymise.voice`, unless the trainer turns that off) and every redacted span covered in
+every channel is written as a new file in ``CaseSettings.cases_dir``, encrypted with a key derived
+from the database key when ``encryption.enabled`` (:func:`lydlogg.crypto.case_audio_key`); the
+original recording is never touched. The roles that take part in training (``read_cases``: see
+``lydlogg.access``) search and read published cases; a draft of a call shows the original and
+needs the rights to the original call as well. A case imported from a package is a draft
+(``published`` false) that only trainers see until one of them publishes it
+(:meth:`CaseLibraryService.publish_imported`).
 
 Search: DuckDB's full-text index (``lydlogg.db.fts``, Norwegian Snowball stems, BM25 ranking)
 over each case's lower-cased ``search_text``, rebuilt in the transaction that adds a case. A case
@@ -44,9 +53,11 @@ from anonymise import (
     redact_transcript,
 )
 from anonymise.transcript import find_transcript_identifiers, segment_offsets
-from lydlogg.access import AccessDenied, check
+from lydlogg.access import AccessDenied, allowed, check
 from lydlogg.audit import record
 from lydlogg.auth import User
+from lydlogg.backup_crypto import BackupKey, BackupKeyError, decrypt_file, encrypt_file
+from lydlogg.crypto import EncryptionSettings, case_audio_key
 from lydlogg.db import connect, transaction
 from lydlogg.db.fts import build_index, has_index, load_fts, match_sql
 from lydlogg.fileperms import PRIVATE_FILE, private_dir
@@ -93,6 +104,7 @@ TAG_SUGGESTIONS = (
     "kommunikasjon",
 )
 CASE_CALL_ID = "kasus"  # the call id of every case transcript
+_ENCRYPTED_SUFFIX = ".enc"  # case-ID.wav.enc: the WAV encrypted with the case-audio key
 _TAG = re.compile(r"^[a-zæøå0-9][a-zæøå0-9 -]{0,39}$")
 _TRAILING = ".,;:!?»«\"'()"
 
@@ -135,6 +147,12 @@ class CaseContent:
             out[row["id"]] = min(given) if given else row.get("suggested")
         return out
 
+    @property
+    def sha256(self) -> str:
+        """Identifies every text of the case (pass the previewed one to ``publish``)."""
+        doc = {**content_to_json(self), "transcript": to_json(self.transcript)}
+        return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
     def search_text(self) -> str:
         comments = [c["text"] for c in self.assessment.get("comments", [])]
         parts = [self.title, self.learning_points, " ".join(self.tags), self.transcript.text, *comments]
@@ -149,6 +167,8 @@ class Case:
     published_by: str
     published_at: object
     imported: bool
+    published: bool = True  # False: an imported draft, seen only by trainers until one publishes it
+    voice_disguised: bool | None = None  # None: no audio, or not known (older or imported cases)
 
 
 def word_tokens(text: str) -> list[tuple[int, int, str]]:
@@ -325,12 +345,18 @@ class CaseLibraryService:
         anonymise: AnonymiseSettings | None = None,
         *,
         review: ReviewService | None = None,
+        encryption: EncryptionSettings | None = None,
     ) -> None:
         self.db_path = Path(db_path)
         self.user = user
         self.settings = settings or CaseSettings()
         self.anonymise = anonymise or AnonymiseSettings()
+        self.encryption = encryption or EncryptionSettings()
         self._review = review
+
+    def _audio_key(self) -> BackupKey | None:
+        """The case-audio key when encryption is on (read when needed, never kept in a field)."""
+        return case_audio_key(self.encryption)
 
     def _calls(self) -> ReviewService:
         """The call-level service this library reads originals through (same user and database)."""
@@ -372,7 +398,7 @@ class CaseLibraryService:
         proposed = tuple(find_transcript_identifiers(transcript))
         return CaseDraft(call_id, info.service, transcript, proposed, rubric_id, len(peer), has_audio > 0)
 
-    def publish(
+    def _prepare(
         self,
         call_id: str,
         redactions: Sequence[Redaction],
@@ -380,20 +406,11 @@ class CaseLibraryService:
         title: str,
         learning_points: str,
         tags: Sequence[str],
-        confirmed: bool,
-        draft_sha256: str | None = None,
-        title_redactions: Sequence[Redaction] | None = None,
-        points_redactions: Sequence[Redaction] | None = None,
-    ) -> str:
-        """Anonymise the call with the trainer's confirmed redactions and publish it; the case id.
-
-        ``draft_sha256`` (:attr:`CaseDraft.text_sha256`) refuses to publish when the transcript was
-        corrected after the draft was opened, since the offsets would then hide the wrong words.
-        ``title_redactions`` and ``points_redactions``: see :func:`build_case_content`.
-        """
-        check(self.user, "publish_case")
-        if not confirmed:
-            raise ValueError("the redactions must be confirmed before a case is published")
+        draft_sha256: str | None,
+        title_redactions: Sequence[Redaction] | None,
+        points_redactions: Sequence[Redaction] | None,
+    ) -> tuple[CaseContent, list[WordRedaction], Path | None]:
+        """The anonymised case, the spans to cover in the audio and the original recording."""
         review = self._calls()
         with review.batch():
             info = review.call(call_id)
@@ -420,25 +437,93 @@ class CaseLibraryService:
             title_redactions=title_redactions,
             points_redactions=points_redactions,
         )
+        return content, spans, original_audio
+
+    def preview(
+        self,
+        call_id: str,
+        redactions: Sequence[Redaction],
+        *,
+        title: str,
+        learning_points: str,
+        tags: Sequence[str],
+        draft_sha256: str | None = None,
+        title_redactions: Sequence[Redaction] | None = None,
+        points_redactions: Sequence[Redaction] | None = None,
+    ) -> CaseContent:
+        """Every text that :meth:`publish` with the same arguments would publish, nothing stored;
+        the trainer confirms it, and passes its ``sha256`` to ``publish``."""
+        check(self.user, "publish_case")
+        content, _spans, _audio = self._prepare(
+            call_id, redactions, title=title, learning_points=learning_points, tags=tags,
+            draft_sha256=draft_sha256, title_redactions=title_redactions, points_redactions=points_redactions,
+        )  # fmt: skip
+        return content
+
+    def publish(
+        self,
+        call_id: str,
+        redactions: Sequence[Redaction],
+        *,
+        title: str,
+        learning_points: str,
+        tags: Sequence[str],
+        confirmed: bool,
+        draft_sha256: str | None = None,
+        title_redactions: Sequence[Redaction] | None = None,
+        points_redactions: Sequence[Redaction] | None = None,
+        publish_audio: bool = False,
+        disguise_voice: bool = True,
+        preview_sha256: str | None = None,
+    ) -> str:
+        """Anonymise the call with the trainer's confirmed redactions and publish it; the case id.
+
+        ``draft_sha256`` (:attr:`CaseDraft.text_sha256`) refuses to publish when the transcript was
+        corrected after the draft was opened, since the offsets would then hide the wrong words.
+        ``preview_sha256`` (:attr:`CaseContent.sha256` of :meth:`preview`) refuses to publish
+        anything other than the texts the trainer confirmed. Audio is published only with
+        ``publish_audio``, with every voice disguised unless ``disguise_voice`` is false.
+        ``title_redactions`` and ``points_redactions``: see :func:`build_case_content`.
+        """
+        check(self.user, "publish_case")
+        if not confirmed:
+            raise ValueError("the redactions must be confirmed before a case is published")
+        content, spans, original_audio = self._prepare(
+            call_id, redactions, title=title, learning_points=learning_points, tags=tags,
+            draft_sha256=draft_sha256, title_redactions=title_redactions, points_redactions=points_redactions,
+        )  # fmt: skip
+        if preview_sha256 is not None and content.sha256 != preview_sha256:
+            raise ValueError("the texts to publish differ from the confirmed preview; confirm them again")
         case_id = uuid.uuid4().hex[:12]
         audio_file = None
-        if original_audio is not None and original_audio.is_file():
-            audio_file = self._write_covered_audio(case_id, original_audio, spans)
+        disguised = None
+        if publish_audio and original_audio is not None and original_audio.is_file():
+            audio_file = self._write_covered_audio(case_id, original_audio, spans, disguise=disguise_voice)
+            disguised = disguise_voice
         kept = [
             {"start": r.start, "end": r.end, "kind": r.kind, "source": r.source}
             for r in merge_redactions(redactions)
         ]
+        audio_note = (
+            "no audio" if audio_file is None else ("disguised audio" if disguised else "audio, voices kept")
+        )
         with self._cleanup_on_error(audio_file), self._db() as con, transaction(con):
-            self._insert(con, case_id, content, audio_file, source_call_id=call_id, redactions=kept)
-            self._audit(con, "publish_case", case_id, f"call {call_id}; {len(kept)} redactions")
-        log.info("published case %s with %d redactions", case_id, len(kept))
+            self._insert(con, case_id, content, audio_file, source_call_id=call_id, redactions=kept,
+                         voice_disguised=disguised)  # fmt: skip
+            self._audit(con, "publish_case", case_id, f"call {call_id}; {len(kept)} redactions; {audio_note}")
+        log.info("published case %s with %d redactions (%s)", case_id, len(kept), audio_note)
         return case_id
 
-    def _write_covered_audio(self, case_id: str, original: Path, spans: list[WordRedaction]) -> str:
+    def _write_covered_audio(
+        self, case_id: str, original: Path, spans: list[WordRedaction], *, disguise: bool
+    ) -> str:
+        from anonymise.voice import disguise_voice
         from transcription.audio import SAMPLE_RATE, decode_audio
 
-        decoded = decode_audio(original)
-        covered = cover_redactions(decoded.samples, SAMPLE_RATE, spans, self.anonymise)
+        samples = decode_audio(original).samples
+        if disguise:  # before covering, so that the cover tone stays the plain tone
+            samples = disguise_voice(samples, SAMPLE_RATE, self.anonymise.voice)
+        covered = cover_redactions(samples, SAMPLE_RATE, spans, self.anonymise)
         return self.store_audio(case_id, covered, SAMPLE_RATE, original=original)
 
     @contextmanager
@@ -454,22 +539,33 @@ class CaseLibraryService:
     def store_audio(
         self, case_id: str, samples: np.ndarray, rate: int, *, original: Path | None = None
     ) -> str:
-        """Write a case's (anonymised) audio as a new WAV in the cases folder; its file name there."""
+        """Write a case's (anonymised) audio as a new WAV in the cases folder; its file name there.
+
+        With encryption on, the file is ``case-ID.wav.enc``: the WAV encrypted with the case-audio
+        key (AES-256-GCM, bound to the file name); otherwise a plain ``case-ID.wav``.
+        """
+        import io
+
         import soundfile as sf
 
+        key = self._audio_key()
         folder = private_dir(Path(self.settings.cases_dir))
-        target = folder / f"case-{case_id}.wav"
+        target = folder / (f"case-{case_id}.wav" + (_ENCRYPTED_SUFFIX if key is not None else ""))
         if original is not None and target.resolve() == Path(original).resolve():
             raise ValueError("the cases folder holds the original recording; refusing to overwrite it")
         data = samples.T if samples.ndim == 2 else samples
+        buf = io.BytesIO()
+        sf.write(buf, data, rate, format="WAV", subtype="PCM_16")
+        body = buf.getvalue() if key is None else encrypt_file(key, target.name, buf.getvalue())
         # O_EXCL: never overwrite a file that is there; 0600: readable by the service account only
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
         with os.fdopen(fd, "wb") as fh:
-            sf.write(fh, data, rate, format="WAV", subtype="PCM_16")
+            fh.write(body)
         return target.name
 
     def _insert(self, con, case_id: str, content: CaseContent, audio_file: str | None, *,
-                source_call_id: str | None, redactions: list, imported_sha256: str | None = None) -> None:  # fmt: skip
+                source_call_id: str | None, redactions: list, imported_sha256: str | None = None,
+                published: bool = True, voice_disguised: bool | None = None) -> None:  # fmt: skip
         audio_sha = None
         if audio_file is not None:
             from transcription.audio import file_sha256
@@ -479,12 +575,14 @@ class CaseLibraryService:
         con.execute(
             "INSERT INTO cases (case_id, source_call_id, title, service, rubric_id, rubric_version, transcript_json,"
             " assessment_json, learning_points, tags, reflection_json, redactions_json, audio_file, audio_sha256,"
-            " search_text, published_by, imported_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " search_text, published_by, imported_sha256, published, voice_disguised)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [case_id, source_call_id, content.title, content.service, assessment.get("rubric_id"),
              assessment.get("rubric_version"), json.dumps(to_json(content.transcript), ensure_ascii=False),
              json.dumps(assessment, ensure_ascii=False), content.learning_points, list(content.tags),
              json.dumps([list(r) for r in content.reflection], ensure_ascii=False), json.dumps(redactions),
-             audio_file, audio_sha, content.search_text(), self.user.username, imported_sha256],
+             audio_file, audio_sha, content.search_text(), self.user.username, imported_sha256, published,
+             voice_disguised],
         )  # fmt: skip
         con.executemany(
             "INSERT INTO case_scores (case_id, criterion_id, value) VALUES (?, ?, ?)",
@@ -505,7 +603,7 @@ class CaseLibraryService:
         the service and, with ``criterion_id``, a lowest reviewer value at or below ``max_value``;
         the best full-text matches first, then the newest."""
         check(self.user, "read_cases")
-        where, params = ["true"], []
+        where, params = ["c.published"], []
         words = text.lower().split()
         if words:
             substrings = " AND ".join(["c.search_text ILIKE ? ESCAPE '\\'"] * len(words))
@@ -549,20 +647,25 @@ class CaseLibraryService:
         check(self.user, "read_cases")
         with self._db() as con:
             used = [
-                r[0] for r in con.execute("SELECT DISTINCT unnest(tags) FROM cases ORDER BY 1").fetchall()
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT unnest(tags) FROM cases WHERE published ORDER BY 1"
+                ).fetchall()
             ]
         return list(dict.fromkeys([*TAG_SUGGESTIONS, *used]))
 
     def case(self, case_id: str) -> Case:
-        """A published case (audited); raise AccessDenied for an unknown id."""
+        """A published case (audited); raise AccessDenied for an unknown id, and for an imported
+        draft unless the user may publish cases."""
         check(self.user, "read_cases")
         with self._db() as con:
             row = con.execute(
                 "SELECT transcript_json, title, service, assessment_json, learning_points, tags, reflection_json,"
-                " audio_file, published_by, published_at, imported_sha256 FROM cases WHERE case_id = ?",
+                " audio_file, published_by, published_at, imported_sha256, published, voice_disguised"
+                " FROM cases WHERE case_id = ?",
                 [case_id],
             ).fetchone()
-            if row is None:
+            if row is None or (not row[11] and not allowed(self.user, "publish_case")):
                 raise AccessDenied()
             self._audit(con, "read_case", case_id)
         transcript = from_json(json.loads(row[0]))
@@ -575,15 +678,54 @@ class CaseLibraryService:
             tags=tuple(row[5]),
             reflection=tuple((t, q) for t, q in json.loads(row[6])),
         )
-        return Case(case_id, content, row[7], row[8], row[9], row[10] is not None)
+        return Case(case_id, content, row[7], row[8], row[9], row[10] is not None, bool(row[11]), row[12])
 
     def audio_path(self, case: Case) -> Path | None:
-        """The anonymised audio of a case, if it has one."""
+        """The file of a case's anonymised audio, if it has one (encrypted when its name ends in
+        ``.wav.enc``: read it with :meth:`audio_bytes`)."""
         check(self.user, "read_cases")
         if case.audio_file is None:
             return None
         path = Path(self.settings.cases_dir) / case.audio_file
         return path if path.is_file() else None
+
+    def audio_bytes(self, case: Case) -> bytes | None:
+        """A case's anonymised audio as WAV bytes (decrypted when stored encrypted), or None."""
+        path = self.audio_path(case)
+        if path is None:
+            return None
+        body = path.read_bytes()
+        if not path.name.endswith(_ENCRYPTED_SUFFIX):
+            return body
+        key = self._audio_key()
+        if key is None:
+            raise BackupKeyError(
+                f"{path}: case audio is encrypted; it is read with encryption.enabled and the database key"
+            )
+        return decrypt_file(key, path.name, body)
+
+    def drafts(self) -> pd.DataFrame:
+        """Imported cases that no trainer has published yet (trainers only), newest first."""
+        check(self.user, "publish_case")
+        with self._db() as con:
+            return con.execute(
+                "SELECT case_id, title, service, tags, published_at AS imported_at FROM cases"
+                " WHERE NOT published ORDER BY published_at DESC, case_id"
+            ).df()
+
+    def publish_imported(self, case_id: str) -> None:
+        """Publish an imported draft (a trainer, who has read it); audited. From now on its
+        ``published_by`` and ``published_at`` are this trainer's and this moment."""
+        check(self.user, "publish_case")
+        with self._db() as con, transaction(con):
+            found = con.execute(
+                "UPDATE cases SET published = true, published_by = ?, published_at = current_timestamp"
+                " WHERE case_id = ? AND NOT published RETURNING case_id",
+                [self.user.username, case_id],
+            ).fetchall()
+            if not found:
+                raise AccessDenied()  # unknown, or published already
+            self._audit(con, "publish_case", case_id, "imported package")
 
     def export_case(self, case_id: str) -> bytes:
         """The case as a package (zip; audited). Only the anonymised material is in it."""
@@ -591,14 +733,14 @@ class CaseLibraryService:
 
         check(self.user, "export_case")
         case = self.case(case_id)
-        audio = self.audio_path(case)
-        data = build_package(case.content, audio)
+        data = build_package(case.content, self.audio_bytes(case))
         with self._db() as con:
             self._audit(con, "export_case", case_id, f"{len(data)} bytes")
         return data
 
     def import_case(self, data: bytes) -> str:
-        """Publish a case from a package made by another Lydlogg (validated; audited); the case id."""
+        """Store a case from a package made by another Lydlogg (validated; audited) as a draft that
+        only trainers see until one publishes it (:meth:`publish_imported`); the case id."""
         from review.case_package import read_package
 
         check(self.user, "export_case")
@@ -610,6 +752,6 @@ class CaseLibraryService:
         digest = hashlib.sha256(data).hexdigest()
         with self._cleanup_on_error(audio_file), self._db() as con, transaction(con):
             self._insert(con, case_id, package.content, audio_file, source_call_id=None, redactions=[],
-                         imported_sha256=digest)  # fmt: skip
-            self._audit(con, "import_case", case_id, f"package sha256 {digest}")
+                         imported_sha256=digest, published=False)  # fmt: skip
+            self._audit(con, "import_case", case_id, f"package sha256 {digest}; a draft until published")
         return case_id

@@ -48,7 +48,7 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "run_feedback":        (0,    1,    1,       0,       0),
     "view_dashboard":      (0,    1,    1,       1,       1),
     "publish_case":        (0,    1,    1,       0,       0),
-    "read_cases":          (1,    1,    1,       1,       1),
+    "read_cases":          (0,    1,    1,       1,       1),  # the roles in training; not admin
     "export_case":         (0,    1,    1,       0,       0),
     "manage_retention":    (1,    0,    0,       0,       0),
 }

@@ -245,6 +245,7 @@ def test_production_refuses_to_start_while_data_would_be_written_unencrypted(tmp
         result = CliRunner().invoke(main, [*command, "--db", str(tmp_path / "x.duckdb")], env=env)
         assert result.exit_code != 0, command
         assert "database is not encrypted" in result.output and "no backup key" in result.output
+        assert "case library's audio" in result.output  # one key encrypts both, one rule refuses both
 
 
 def test_the_app_refuses_to_serve_in_production_while_demo_accounts_exist(tmp_path, monkeypatch):

@@ -16,6 +16,7 @@ import soundfile as sf
 from test_cases import AUDIO, CALL, COMMENT, OVERALL, library, reference, reviewed_db
 
 from anonymise import find_identifiers, find_transcript_identifiers
+from lydlogg.access import AccessDenied
 from lydlogg.db import connect
 from lydlogg.settings import CaseSettings
 from review.case_package import MEMBERS, PackageError, build_package, handout_html, read_package
@@ -33,7 +34,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, bytes
     lib = library(db, "veileder", folder)
     case_id = lib.publish(CALL, lib.draft(CALL).proposed, title="Feber hos barn",
                           learning_points="Anne spurte godt om drikke.", tags=["barn", "feber"],
-                          confirmed=True)  # fmt: skip
+                          confirmed=True, publish_audio=True, disguise_voice=False)  # fmt: skip
     return db, case_id, lib.export_case(case_id)
 
 
@@ -107,6 +108,7 @@ def test_round_trip_into_a_fresh_installation(exported, tmp_path):
         pass
     other = library(fresh, "leder", tmp_path / "other")
     imported_id = other.import_case(data)
+    other.publish_imported(imported_id)  # a draft until a trainer publishes it (next test)
     reader = library(fresh, "anne", tmp_path / "other")
     assert reader.search("drikke feber", tags=["barn"])["case_id"].tolist() == [imported_id]
     case = reader.case(imported_id)
@@ -116,14 +118,40 @@ def test_round_trip_into_a_fresh_installation(exported, tmp_path):
     assert (
         case.content.reflection == original.content.reflection and case.content.tags == original.content.tags
     )
-    audio, rate = sf.read(str(reader.audio_path(case)), dtype="float32", always_2d=True)
-    before, _ = sf.read(str(publisher.audio_path(original)), dtype="float32", always_2d=True)
+    audio, rate = sf.read(io.BytesIO(reader.audio_bytes(case)), dtype="float32", always_2d=True)
+    before, _ = sf.read(io.BytesIO(publisher.audio_bytes(original)), dtype="float32", always_2d=True)
     assert rate == 16_000 and audio.shape == before.shape and abs(audio - before).max() < 1e-4
     with connect(fresh) as con:
         row = con.execute("SELECT source_call_id, imported_sha256 FROM cases").fetchone()
         logged = con.execute("SELECT username, detail FROM audit WHERE action = 'import_case'").fetchall()
     assert row == (None, hashlib.sha256(data).hexdigest())
-    assert logged == [("leder", f"package sha256 {row[1]}")]
+    assert logged == [("leder", f"package sha256 {row[1]}; a draft until published")]
+
+
+def test_an_imported_case_is_a_draft_until_a_trainer_publishes_it(exported, tmp_path):
+    fresh = tmp_path / "other.duckdb"
+    with connect(fresh):
+        pass
+    trainer = library(fresh, "veileder", tmp_path / "other")
+    reader = library(fresh, "anne", tmp_path / "other")
+    case_id = trainer.import_case(exported[2])
+    assert reader.search().empty and reader.search("feber").empty
+    with pytest.raises(AccessDenied):
+        reader.case(case_id)  # an operator cannot open a draft by its id either
+    with pytest.raises(AccessDenied):
+        reader.publish_imported(case_id)
+    assert trainer.search().empty and trainer.drafts()["case_id"].tolist() == [case_id]
+    assert not trainer.case(case_id).published  # the trainer reads it before publishing
+    trainer.publish_imported(case_id)
+    assert reader.search("feber")["case_id"].tolist() == [case_id] and trainer.drafts().empty
+    published = reader.case(case_id)
+    assert published.published and published.published_by == "veileder" and published.imported
+    with pytest.raises(AccessDenied):
+        trainer.publish_imported(case_id)  # published already
+    with connect(fresh) as con:
+        assert con.execute(
+            "SELECT username, object_id, detail FROM audit WHERE action = 'publish_case'"
+        ).fetchall() == [("veileder", case_id, "imported package")]
 
 
 def _edit_case(files: dict[str, bytes], edit) -> dict[str, bytes]:
@@ -385,3 +413,33 @@ def test_the_cli_refuses_a_corrupt_member_naming_the_file_and_imports_nothing(ex
     with connect(db) as con:
         assert con.execute("SELECT count(*) FROM cases").fetchone() == (0,)
     assert not (tmp_path / "cases").exists() or not list((tmp_path / "cases").iterdir())
+
+
+def test_the_cli_imports_a_draft_and_a_trainer_publishes_it(exported, tmp_path):
+    from click.testing import CliRunner
+
+    from lydlogg.auth import create_user
+    from lydlogg.cli import main
+
+    package = tmp_path / "kasus.zip"
+    package.write_bytes(exported[2])
+    db = tmp_path / "cli.duckdb"
+    with connect(db) as con:
+        create_user(con, "vera", "Vera", "veileder", "veras-password-1")
+        create_user(con, "otto", "Otto", "operator", "ottos-password-1", operator_id="op-otto")
+    env = {"LYDLOGG_DB_PATH": str(db), "LYDLOGG_CASES__CASES_DIR": str(tmp_path / "cases")}
+    runner = CliRunner()
+    result = runner.invoke(main, ["case", "import", str(package), "--as", "vera"], env=env,
+                           input="veras-password-1\n")  # fmt: skip
+    assert result.exit_code == 0 and "a draft until a trainer publishes it" in result.output, result.output
+    case_id = result.output.split("imported as case ")[1].split()[0]
+    with connect(db) as con:
+        assert con.execute("SELECT published FROM cases WHERE case_id = ?", [case_id]).fetchone() == (False,)
+    refused = runner.invoke(main, ["case", "publish", case_id, "--as", "otto"], env=env,
+                            input="ottos-password-1\n")  # fmt: skip
+    assert refused.exit_code != 0 and "may not publish" in refused.output
+    result = runner.invoke(main, ["case", "publish", case_id, "--as", "vera"], env=env,
+                           input="veras-password-1\n")  # fmt: skip
+    assert result.exit_code == 0 and f"published case {case_id}" in result.output, result.output
+    with connect(db) as con:
+        assert con.execute("SELECT published, published_by FROM cases").fetchone() == (True, "vera")

@@ -92,6 +92,13 @@ def test_a_trainer_reviews_the_redactions_and_publishes(db, tmp_path):
     at.multiselect(key=f"stikkord-{CALL}").set_value(["barn", "feber"])
     at.button(key=f"FormSubmitter:publiser-{CALL}-Publiser kasus").click().run()
     assert "Bekreft" in at.error[0].value and cases(db) == []  # not without confirming
+    audio = at.checkbox(key=f"lyd-{CALL}")
+    assert not audio.value and "Lyden publiseres ikke." in [c.value for c in at.caption]  # off unless ticked
+    audio.check().run()
+    disguise = at.checkbox(key=f"forvreng-{CALL}")
+    assert disguise.value and any("forvrengte stemmer" in c.value for c in at.caption)  # on by default
+    disguise.uncheck().run()  # (the disguise itself is timed in test_cases; here it is left out)
+    assert "kjennes igjen på stemmen" in at.warning[0].value
     at.checkbox(key=f"bekreft-{CALL}").check()
     at.button(key=f"FormSubmitter:publiser-{CALL}-Publiser kasus").click().run()
     assert not at.exception, at.exception
@@ -100,6 +107,8 @@ def test_a_trainer_reviews_the_redactions_and_publishes(db, tmp_path):
     assert title == "Feber hos barn" and tags == ["barn", "feber"]
     assert "Anne" not in transcript and "barne-TV" not in transcript and "[STED]" in transcript
     assert (tmp_path / "data" / "cases" / audio).is_file()
+    with connect(db) as con:
+        assert con.execute("SELECT voice_disguised FROM cases").fetchone() == (False,)
 
 
 def test_the_page_lists_reviewed_calls_to_pick_from(db):
@@ -113,10 +122,10 @@ def test_the_page_lists_reviewed_calls_to_pick_from(db):
 def _published(db: Path, tmp_path: Path) -> str:
     lib = CaseLibraryService(db, USERS["veileder"], CaseSettings(cases_dir=tmp_path / "data" / "cases"))
     return lib.publish(CALL, lib.draft(CALL).proposed, title="Feber hos barn", learning_points="Spør om tiss.",
-                       tags=["barn", "feber"], confirmed=True)  # fmt: skip
+                       tags=["barn", "feber"], confirmed=True, publish_audio=True, disguise_voice=False)  # fmt: skip
 
 
-def test_everyone_logged_in_searches_and_reads_the_library(db, tmp_path):
+def test_the_roles_in_training_search_and_read_the_library(db, tmp_path):
     case_id = _published(db, tmp_path)
     at = page(db, "anne", "kasus.py")
     assert not at.exception, at.exception
@@ -134,6 +143,7 @@ def test_everyone_logged_in_searches_and_reads_the_library(db, tmp_path):
         "Anne" in line for line in lines
     )
     assert [e for e in at.main if e.type == "audio"]  # the covered copy
+    assert "Stemmene er ikke forvrengt." in [c.value for c in at.caption]
     assert not [b for b in at.button if b.label == "Lag kasuspakke"]  # operators cannot export
     with connect(db) as con:
         assert con.execute("SELECT username FROM audit WHERE action = 'read_case'").fetchall()[-1] == (
@@ -188,3 +198,45 @@ def test_the_trainer_sees_and_decides_what_is_published_of_their_own_text(db):
     assert library.title[0].value == "Råd fra Kari om feber"
     assert any("'tiss'" in line and "- våte bleier" in line for line in lines)
     assert not any("&#x27;" in line or "&\\#x27;" in line for line in lines)
+
+
+def test_admin_does_not_read_the_library(db, tmp_path):
+    case_id = _published(db, tmp_path)
+    for query in ({}, {"kasus": case_id}):
+        at = page(db, "admin", "kasus.py", **query)
+        assert not at.exception and at.error[0].value == "ingen tilgang" and not at.dataframe
+    with connect(db) as con:
+        assert con.execute("SELECT count(*) FROM audit WHERE action = 'read_case'").fetchone()[0] == 0
+
+
+def test_the_publish_form_shows_every_text_that_will_be_published(db):
+    at = page(db, "veileder", "publiser.py", samtale=CALL)
+    at.text_input(key=f"tittel-{CALL}").input("Feber hos barn").run()
+    assert not at.exception, at.exception
+    shown = [m.value for m in at.markdown]
+    start = shown.index("**Dette blir publisert**")
+    preview = shown[start:]
+    assert "**Feber hos barn**" in preview
+    assert any("sykepleier \\[NAVN\\]" in line for line in preview)  # the anonymised transcript
+    assert any("Innringer \\[NAVN\\] ga adressen \\[ADRESSE\\]" in line for line in preview)  # overall
+    assert any("Vurderer 1" in line and "Ring \\[TELEFON\\] igjen" in line for line in preview)  # comment
+    assert not any(word in line for line in preview for word in ("Anne", "41 23", "Storgata", "Kari"))
+    confirm = at.checkbox(key=f"bekreft-{CALL}")
+    assert "Jeg har lest alt som blir publisert" in confirm.label
+
+
+def test_a_trainer_reads_an_imported_draft_and_publishes_it_from_the_page(db, tmp_path):
+    exported = CaseLibraryService(db, USERS["veileder"], CaseSettings(cases_dir=tmp_path / "data" / "cases"))
+    package = exported.export_case(_published(db, tmp_path))
+    draft_id = exported.import_case(package)
+    at = page(db, "anne", "kasus.py", kasus=draft_id)
+    assert not at.exception and at.error[0].value == "Fant ikke kasuset."  # not for operators yet
+    at = page(db, "leder", "kasus.py")
+    assert at.selectbox(key="kasus-utkast").options == ["Feber hos barn"]
+    at = page(db, "leder", "kasus.py", kasus=draft_id)
+    assert "Utkast" in at.warning[0].value
+    at.button(key="kasus-publiser-utkast").click().run()
+    assert not at.exception, at.exception
+    assert not at.warning
+    at = page(db, "anne", "kasus.py", kasus=draft_id)
+    assert not at.exception and at.title[0].value == "Feber hos barn"

@@ -6,6 +6,7 @@ recording of ``lvs-001-feber-barn`` is linked to its call so that the audio path
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -267,7 +268,8 @@ def test_a_draft_proposes_the_detected_redactions(db, tmp_path):
 def test_publishing_stores_only_anonymised_material_and_never_touches_the_original(db, tmp_path):
     before = file_sha256(AUDIO)
     lib = library(db, "veileder", tmp_path)
-    case_id = publish(lib, learning_points="Anne burde spurt om tiss tidligere.")
+    case_id = publish(lib, learning_points="Anne burde spurt om tiss tidligere.", publish_audio=True,
+                      disguise_voice=False)  # fmt: skip
     assert file_sha256(AUDIO) == before
     case = lib.case(case_id)
     assert "Anne" not in case.content.transcript.text and "[NAVN]" in case.content.transcript.text
@@ -282,7 +284,9 @@ def test_publishing_stores_only_anonymised_material_and_never_touches_the_origin
     assert row[0] == CALL and "anne" not in row[2] and "Anne" not in row[1]
     assert json.loads(row[1]) == [{"start": 38, "end": 42, "kind": "NAVN", "source": "cue-weak"}]
     assert (tmp_path / "cases" / row[3]).is_file() and lib.audio_path(case) == tmp_path / "cases" / row[3]
-    assert audit(db, "publish_case") == [("veileder", "case", case_id, f"call {CALL}; 1 redactions")]
+    assert audit(db, "publish_case") == [
+        ("veileder", "case", case_id, f"call {CALL}; 1 redactions; audio, voices kept")
+    ]
     assert audit(db, "read_case")[-1][:3] == ("veileder", "case", case_id)
 
 
@@ -291,7 +295,7 @@ def test_the_covered_audio_hides_each_redacted_span_in_every_channel(db, tmp_pat
     transcript = lib.draft(CALL).transcript
     name = Redaction(38, 42, "NAVN")
     extra = word_range_redaction(transcript, 1, 6, 8, "DATO")  # "på tre år" on the caller's channel
-    case = lib.case(publish(lib, [name, extra]))
+    case = lib.case(publish(lib, [name, extra], publish_audio=True, disguise_voice=False))
     covered, rate = sf.read(str(lib.audio_path(case)), dtype="float32", always_2d=True)
     original = decode_audio(AUDIO).samples.T
     assert rate == SAMPLE_RATE and covered.shape == original.shape and covered.shape[1] == 2
@@ -338,16 +342,21 @@ def test_the_trainer_decides_what_is_hidden(db, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("user", "may_publish", "may_export"),
-    [("leder", True, True), ("veileder", True, True), ("anne", False, False), ("lise", False, False),
-     ("admin", False, False)],
+    ("user", "may_read", "may_publish", "may_export"),
+    [("leder", True, True, True), ("veileder", True, True, True), ("anne", True, False, False),
+     ("lise", True, False, False), ("admin", False, False, False)],
 )  # fmt: skip
-def test_access_for_each_role(db, tmp_path, user, may_publish, may_export):
+def test_access_for_each_role(db, tmp_path, user, may_read, may_publish, may_export):
     unlink_audio(db)
     case_id = publish(library(db, "leder", tmp_path))
     lib = library(db, user, tmp_path)
-    assert lib.case(case_id).case_id == case_id  # everyone logged in reads published cases
-    assert lib.search("feber")["case_id"].tolist() == [case_id]
+    if may_read:  # the roles that take part in training: trainers and the trained
+        assert lib.case(case_id).case_id == case_id
+        assert lib.search("feber")["case_id"].tolist() == [case_id]
+    else:  # admin administers accounts and retention, and trains nobody
+        for read in (lambda: lib.case(case_id), lambda: lib.search("feber"), lib.tags):
+            with pytest.raises(AccessDenied):
+                read()
     if may_publish:
         assert lib.draft(CALL).call_id == CALL
     else:
@@ -507,3 +516,75 @@ def test_a_transcript_corrected_after_the_draft_is_not_published_with_stale_offs
 def test_the_index_takes_only_plain_names(tmp_path, name):
     with connect(tmp_path / "x.duckdb") as con, pytest.raises(ValueError, match="plain table or column"):
         build_index(con, name, "case_id", "search_text")
+
+
+# --- audio only when chosen, voices disguised, texts confirmed, audio encrypted ----------------
+
+
+def test_audio_is_published_only_when_chosen_and_then_with_disguised_voices(db, tmp_path):
+    lib = library(db, "veileder", tmp_path)
+    silent = lib.case(publish(lib))  # the default: text only
+    assert silent.audio_file is None and lib.audio_bytes(silent) is None and silent.voice_disguised is None
+    assert audit(db, "publish_case")[-1][3].endswith("; no audio")
+    name = Redaction(38, 42, "NAVN")
+    case = lib.case(publish(lib, [name], publish_audio=True))  # disguise on unless turned off
+    assert case.voice_disguised is True and audit(db, "publish_case")[-1][3].endswith("; disguised audio")
+    disguised, rate = sf.read(str(lib.audio_path(case)), dtype="float32", always_2d=True)
+    original = decode_audio(AUDIO).samples.T
+    assert rate == SAMPLE_RATE and disguised.shape == original.shape
+    from anonymise import redact_transcript
+
+    _, (span,) = redact_transcript(lib.draft(CALL).transcript, [name])
+    margin = lib.anonymise.estimated_margin_s
+    a, b = int(np.ceil((span.start_s - margin) * rate)), int((span.end_s + margin) * rate)
+    tone = 10 ** (-24 / 20) * np.sin(2 * np.pi * 1000 * np.arange(a, b) / rate)
+    assert np.allclose(disguised[a:b, 0], tone, atol=1e-3)  # the name is still covered by the plain tone
+    rest = slice(b + rate, None)  # elsewhere the speech is re-synthesised, not the recording
+    for channel in (0, 1):
+        assert np.corrcoef(disguised[rest, channel], original[rest, channel])[0, 1] < 0.5
+        assert np.abs(disguised[rest, channel]).max() > 0.01  # and not silenced
+
+
+def test_the_preview_shows_every_text_and_publishing_needs_what_was_confirmed(db, tmp_path):
+    lib = library(db, "veileder", tmp_path)
+    draft = lib.draft(CALL)
+    options = {"title": "Feber hos barn", "learning_points": "Anne spurte godt.", "tags": ["barn"]}
+    shown = lib.preview(CALL, draft.proposed, draft_sha256=draft.text_sha256, **options)
+    assert shown.transcript.segments[0].text.startswith("Legevakten, du snakker med sykepleier [NAVN]")
+    assert shown.learning_points == "[NAVN] spurte godt."
+    assert [n["text"] for n in shown.assessment["overall"]] == ["Innringer [NAVN] ga adressen [ADRESSE]."]
+    assert [n["text"] for n in shown.assessment["comments"]] == ["Ring [TELEFON] igjen"]
+    with connect(db) as con:
+        assert con.execute("SELECT count(*) FROM cases").fetchone()[0] == 0  # a preview stores nothing
+    changed = {**options, "learning_points": "Anne spurte godt. Ring Kari på 41 23 45 67."}
+    with pytest.raises(ValueError, match="confirmed preview"):
+        lib.publish(CALL, draft.proposed, confirmed=True, preview_sha256=shown.sha256, **changed)
+    with pytest.raises(ValueError, match="confirmed preview"):
+        lib.publish(CALL, [], confirmed=True, preview_sha256=shown.sha256, **options)  # a redaction undone
+    case_id = lib.publish(CALL, draft.proposed, confirmed=True, preview_sha256=shown.sha256, **options)
+    assert lib.case(case_id).content.sha256 == shown.sha256  # stored exactly as previewed
+    with pytest.raises(AccessDenied):
+        library(db, "anne", tmp_path).preview(CALL, draft.proposed, **options)
+
+
+def test_case_audio_is_stored_encrypted_when_encryption_is_on(db, tmp_path):
+    from lydlogg.backup_crypto import BackupKeyError
+    from lydlogg.crypto import EncryptionSettings, create_key_file
+
+    encryption = EncryptionSettings(enabled=True, key_file=create_key_file(tmp_path / "secrets" / "db.key"))
+    settings = CaseSettings(cases_dir=tmp_path / "cases")
+    lib = CaseLibraryService(db, USERS["veileder"], settings, encryption=encryption)
+    case = lib.case(publish(lib, publish_audio=True, disguise_voice=False))
+    stored = lib.audio_path(case)
+    assert stored.name == f"case-{case.case_id}.wav.enc" and stored.stat().st_mode & 0o077 == 0
+    body = stored.read_bytes()
+    assert not body.startswith(b"RIFF") and b"WAVE" not in body[:64]  # no plain audio on disk
+    wav, rate = sf.read(io.BytesIO(lib.audio_bytes(case)), dtype="float32", always_2d=True)
+    assert rate == SAMPLE_RATE and wav.shape == decode_audio(AUDIO).samples.T.shape
+    assert lib.export_case(case.case_id)[:2] == b"PK"  # the package carries the decrypted copy
+    plain = CaseLibraryService(db, USERS["veileder"], settings)  # encryption off: refused, names the file
+    with pytest.raises(BackupKeyError, match=rf"{stored.name}.*encryption.enabled"):
+        plain.audio_bytes(case)
+    other = EncryptionSettings(enabled=True, key_file=create_key_file(tmp_path / "other" / "db.key"))
+    with pytest.raises(BackupKeyError, match="does not decrypt"):
+        CaseLibraryService(db, USERS["veileder"], settings, encryption=other).audio_bytes(case)

@@ -226,3 +226,32 @@ def test_the_stored_recogniser_output_goes_with_the_transcript_text(site):
     with connect(db) as con:
         assert con.execute("SELECT asr_id FROM asr_results").fetchall() == [(f"asr-{REVIEWED}",)]
         assert con.execute("SELECT asr_id FROM asr_segments").fetchall() == [(f"asr-{REVIEWED}",)]
+
+
+def test_cases_older_than_the_rule_go_with_their_audio_and_scores(tmp_path):
+    from test_cases import library, publish, reviewed_db
+
+    db = reviewed_db(tmp_path)
+    lib = library(db, "veileder", tmp_path)
+    old, new = (publish(lib, publish_audio=True, disguise_voice=False) for _ in range(2))
+    old_file, new_file = (lib.audio_path(lib.case(c)) for c in (old, new))
+    with connect(db) as con:
+        con.execute("UPDATE cases SET published_at = ? WHERE case_id = ?", [NOW - timedelta(days=731), old])
+        con.execute("UPDATE cases SET published_at = ? WHERE case_id = ?", [NOW - timedelta(days=10), new])
+    rules = RetentionSettings(delete_audio_after_days=0, drop_unreviewed_transcripts_after_days=0)
+    assert rules.delete_cases_after_days == 730  # the documented default
+    plan = apply_retention(db, rules, user=ADMIN, now=NOW, dry_run=True, cases_dir=tmp_path / "cases")
+    assert plan.cases == (old,) and plan.case_audio == (old_file.name,) and old_file.exists()
+    plan = apply_retention(db, rules, user=ADMIN, now=NOW, cases_dir=tmp_path / "cases")
+    assert plan.files_deleted == (old_file,) and not old_file.exists() and new_file.exists()
+    assert "1 cases (1 with audio)" in plan.summary()
+    with connect(db) as con:
+        assert con.execute("SELECT case_id FROM cases").fetchall() == [(new,)]
+        assert con.execute("SELECT count(*) FROM case_scores WHERE case_id = ?", [old]).fetchone()[0] == 0
+        assert con.execute("SELECT rule, object_type, object_id, call_id FROM deletions").fetchall() == [
+            ("case", "case", old, REVIEWED)
+        ]
+    assert lib.search("feber")["case_id"].tolist() == [new]  # the text index no longer holds the old one
+    kept = apply_retention(db, rules.model_copy(update={"delete_cases_after_days": 0}), user=ADMIN, now=NOW,
+                           dry_run=True)  # fmt: skip
+    assert kept.cases == ()  # 0 keeps cases

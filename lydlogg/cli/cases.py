@@ -28,7 +28,7 @@ def anonymise_text_command() -> None:
 
 @click.group()
 def case() -> None:
-    """The case library: export and import anonymised case packages."""
+    """The case library: export, import and publish anonymised case packages."""
 
 
 def _case_library(settings: Settings, username: str) -> Any:
@@ -36,7 +36,8 @@ def _case_library(settings: Settings, username: str) -> Any:
     from review.cases import CaseLibraryService
 
     user = acting_user(settings, username)
-    return CaseLibraryService(settings.db_path, user, settings.cases, settings.anonymise)
+    return CaseLibraryService(settings.db_path, user, settings.cases, settings.anonymise,
+                              encryption=settings.encryption)  # fmt: skip
 
 
 @case.command("export")
@@ -63,7 +64,11 @@ def case_export(case_id: str, username: str, output: Path | None, settings: Sett
 @leader_as("import")
 @with_settings
 def case_import(package: Path, username: str, settings: Settings) -> None:
-    """Publish a case from a package exported by another Lydlogg installation (validated first)."""
+    """Import a case from a package exported by another Lydlogg installation (validated first).
+
+    It lands as a draft that only trainers see; one of them reads it and publishes it on the
+    Kasusbibliotek page or with `lydlogg case publish CASE_ID --as USER`.
+    """
     from lydlogg.access import AccessDenied
     from review.case_package import PackageError
 
@@ -75,4 +80,19 @@ def case_import(package: Path, username: str, settings: Settings) -> None:
         raise Failure(f"{package}: {e}") from e
     except AccessDenied as e:
         raise Failure(f"{username} may not import cases") from e
-    click.echo(f"imported as case {case_id}")
+    click.echo(f"imported as case {case_id} (a draft until a trainer publishes it)")
+
+
+@case.command("publish")
+@click.argument("case_id")
+@leader_as("publish")
+@with_settings
+def case_publish(case_id: str, username: str, settings: Settings) -> None:
+    """Publish an imported case (a draft) so that everyone in training can read it."""
+    from lydlogg.access import AccessDenied
+
+    try:
+        _case_library(settings, username).publish_imported(case_id)
+    except AccessDenied as e:
+        raise Failure(f"{username} may not publish case {case_id!r}, or it is no imported draft") from e
+    click.echo(f"published case {case_id}")

@@ -150,12 +150,15 @@ def retention_apply(dry_run: bool, settings: Settings) -> None:
     from lydlogg.retention import apply_retention
 
     plan = apply_retention(settings.db_path, settings.retention, user=cli_admin(), now=datetime.now(UTC),
-                           dry_run=dry_run, playback_dir=settings.audio.playback_dir)  # fmt: skip
+                           dry_run=dry_run, playback_dir=settings.audio.playback_dir,
+                           cases_dir=settings.cases.cases_dir)  # fmt: skip
     click.echo(("would delete: " if dry_run else "deleted: ") + plan.summary())
     for call_id in plan.audio_calls:
         click.echo(f"  recording  {call_id}")
     for call_id in plan.transcript_calls:
         click.echo(f"  transcript {call_id}")
+    for case_id in plan.cases:
+        click.echo(f"  case       {case_id}")
     if plan.files_failed:
         click.echo(f"{len(plan.files_failed)} recordings could not be deleted from disk:", err=True)
         for path in plan.files_failed:

@@ -2,7 +2,10 @@
 
 Pages are thin: every read and write goes through :class:`review.cases.CaseLibraryService`,
 which checks access and audits. The trainer's working list of redactions lives in
-``st.session_state`` until they confirm and publish; nothing of a draft is stored.
+``st.session_state`` until they confirm and publish; nothing of a draft is stored. Before
+publishing, the page shows every text that will be published (the service's ``preview``), and
+publishing sends that preview's checksum, so nothing else is published. Audio is published only
+when the trainer ticks it, with the voices disguised unless they untick that.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from anonymise import KINDS, Redaction, anonymise_text, find_identifiers
+from anonymise import KINDS, Redaction, find_identifiers
 from anonymise.transcript import segment_offsets
 from lydlogg.access import AccessDenied, allowed
 from lydlogg.formatting import clock, score_text
 from review.case_package import PackageError, refusal_text
-from review.cases import CaseLibraryService, word_range_redaction, word_tokens
+from review.cases import CaseContent, CaseLibraryService, word_range_redaction, word_tokens
 from review.service import ReviewService
 from review.views.common import ROLE_LABELS, SERVICE_LABELS, formatted_text, md_text, shown_time
 from review.views.uploader import file_uploader
@@ -38,7 +41,8 @@ _KIND_LABELS = {
 def service_for(review: ReviewService) -> CaseLibraryService:
     """The case library for the logged-in user, with the installation's settings."""
     root = review.settings
-    return CaseLibraryService(review.db_path, review.user, root.cases, root.anonymise, review=review)
+    return CaseLibraryService(review.db_path, review.user, root.cases, root.anonymise, review=review,
+                              encryption=root.encryption)  # fmt: skip
 
 
 _md = md_text  # one escaping rule for every page (review.views.common)
@@ -178,13 +182,41 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
     )
     title_redactions = _own_text_proposals(call_id, "tittel", "tittelen", title.strip())
     points_redactions = _own_text_proposals(call_id, "laering", "læringspunktene", points.strip())
-    st.markdown("**Slik blir tittel og læringspunkter publisert**")
-    with st.container(border=True):
-        st.markdown(f"**{md_text(anonymise_text(title.strip(), title_redactions)) or '–'}**")
-        st.markdown(formatted_text(anonymise_text(points.strip(), points_redactions)) or "–")
+    draft = st.session_state[f"kasus-utkast-{call_id}"]
+    with_audio, disguise = False, True
+    if draft.has_audio:
+        with_audio = st.checkbox(
+            "Publiser lyden også", value=False, key=f"lyd-{call_id}",
+            help="Av som standard: stemmer kan kjennes igjen. Sladdede steder dekkes alltid med en tone.",
+        )  # fmt: skip
+        if with_audio:
+            disguise = st.checkbox("Forvreng stemmene (anbefalt)", value=True, key=f"forvreng-{call_id}")
+            if not disguise:
+                st.warning("Uten forvrenging kan innringer og ansatte kjennes igjen på stemmen.")
+    preview, problem = None, None
+    # the preview reads the call through the service (audited): built again only when an input changed
+    inputs = (title, points, tuple(tags), *map(_spans, (redactions, title_redactions, points_redactions)))
+    cached = st.session_state.get(f"kasus-forhåndsvisning-{call_id}")
+    if cached is not None and cached[0] == inputs:
+        preview = cached[1]
+    else:
+        try:
+            preview = library.preview(call_id, redactions, title=title, learning_points=points, tags=tags,
+                                      draft_sha256=draft.text_sha256, title_redactions=title_redactions,
+                                      points_redactions=points_redactions)  # fmt: skip
+            st.session_state[f"kasus-forhåndsvisning-{call_id}"] = (inputs, preview)
+        except ValueError as e:
+            problem = e
+    st.markdown("**Dette blir publisert**")
+    if preview is None:
+        st.info(f"Forhåndsvisningen kommer når dette er i orden: {_reason(problem)}")
+    else:
+        with st.container(border=True):
+            _published_texts(preview, with_audio=with_audio, disguise=disguise)
     with st.form(f"publiser-{call_id}"):
         confirmed = st.checkbox(
-            "Jeg har kontrollert alle sladdinger, og kasuset identifiserer ingen pasient, innringer eller ansatt.",
+            "Jeg har lest alt som blir publisert, kontrollert alle sladdinger, og kasuset identifiserer "
+            "ingen pasient, innringer eller ansatt.",
             key=f"bekreft-{call_id}",
         )
         if not st.form_submit_button("Publiser kasus"):
@@ -193,10 +225,15 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
         st.error("Bekreft at du har kontrollert sladdingene før du publiserer.")
         return
     try:
-        draft = st.session_state[f"kasus-utkast-{call_id}"]
-        case_id = library.publish(call_id, redactions, title=title, learning_points=points, tags=tags,
-                                  confirmed=True, draft_sha256=draft.text_sha256,
-                                  title_redactions=title_redactions, points_redactions=points_redactions)  # fmt: skip
+        if preview is None:
+            raise problem or ValueError("nothing to publish")
+        waiting = "Forvrenger stemmene og publiserer ..." if with_audio and disguise else "Publiserer ..."
+        with st.spinner(waiting):
+            case_id = library.publish(call_id, redactions, title=title, learning_points=points, tags=tags,
+                                      confirmed=True, draft_sha256=draft.text_sha256,
+                                      title_redactions=title_redactions, points_redactions=points_redactions,
+                                      publish_audio=with_audio, disguise_voice=disguise,
+                                      preview_sha256=preview.sha256)  # fmt: skip
     except AccessDenied:
         st.error("ingen tilgang")
         return
@@ -207,6 +244,46 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
         return
     st.success(f"Kasuset er publisert ({case_id}).")
     st.markdown(f"[Åpne kasuset i kasusbiblioteket](kasus?kasus={case_id})")
+
+
+def _spans(redactions: Sequence[Redaction]) -> tuple[tuple[int, int, str], ...]:
+    return tuple((r.start, r.end, r.kind) for r in redactions)
+
+
+def _published_texts(content: CaseContent, *, with_audio: bool, disguise: bool) -> None:
+    """Every text of the case as it will be published: title, tags, learning points, the
+    anonymised transcript and the reviewers' anonymised comments; and what happens to the audio."""
+    st.markdown(f"**{md_text(content.title) or '–'}**")
+    st.caption(f"Stikkord: {md_text(', '.join(content.tags)) or '–'}")
+    st.markdown("*Læringspunkter*")
+    st.markdown(formatted_text(content.learning_points) or "–")
+    st.markdown("*Samtalen*")
+    for seg in content.transcript.segments:
+        st.markdown(f"**{clock(seg.start)} {ROLE_LABELS.get(seg.role or '', 'Ukjent')}:** {_md(seg.text)}")
+    st.markdown("*Vurderernes kommentarer*")
+    if not _notes(content.assessment):
+        st.markdown("–")
+    if not with_audio:
+        st.caption("Lyden publiseres ikke.")
+    elif disguise:
+        st.caption("Lyden publiseres med forvrengte stemmer; sladdede steder dekkes med en tone.")
+    else:
+        st.caption("Lyden publiseres med de virkelige stemmene; sladdede steder dekkes med en tone.")
+
+
+def _notes(assessment: dict) -> int:
+    """The reviewers' overall and anchored comments; how many were shown."""
+    shown = 0
+    for note in assessment.get("overall", []):
+        st.markdown(f"**{_md(note['reviewer'])}:**  \n{formatted_text(note['text'])}")
+        shown += 1
+    for note in assessment.get("comments", []):
+        at = "" if note.get("at_s") is None else f"{clock(note['at_s'])} · "
+        seg = note.get("segment_index")
+        where = f"replikk {seg + 1} · " if isinstance(seg, int) else ""
+        st.markdown(f"{where}{at}**{_md(note['reviewer'])}:** {_md(note['text'])}")
+        shown += 1
+    return shown
 
 
 def _own_text_proposals(call_id: str, key: str, where: str, text: str) -> list[Redaction]:
@@ -229,6 +306,8 @@ def _reason(error: ValueError) -> str:
         return "skriv en tittel."
     if "peer review" in text:
         return "samtalen mangler fagfellevurdering."
+    if "confirmed preview" in text:
+        return "teksten er endret etter forhåndsvisningen. Les den på nytt og bekreft."
     if "tag" in text:
         return "stikkord kan bare ha små bokstaver, tall, mellomrom og bindestrek (høyst 40 tegn)."
     return "kontroller opplysningene."
@@ -276,6 +355,8 @@ def _search(library: CaseLibraryService) -> None:
             "Laveste vurdering høyst", min_value=0, max_value=10, value=1, key="kasus-maks"
         )
     found = library.search(text, tags=tags, service=service, criterion_id=criterion, max_value=max_value)
+    if allowed(library.user, "publish_case"):
+        _drafts(library)
     if found.empty:
         searching = text.strip() or tags or service or criterion
         st.info("Ingen kasus passer søket." if searching else "Ingen publiserte kasus ennå.")
@@ -302,6 +383,20 @@ def _search(library: CaseLibraryService) -> None:
         _import(library)
 
 
+def _drafts(library: CaseLibraryService) -> None:
+    """Imported cases waiting for a trainer to read and publish them."""
+    drafts = library.drafts()
+    if drafts.empty:
+        return
+    with st.expander(f"Importerte utkast som ikke er publisert ({len(drafts)})", expanded=True):
+        titles = dict(zip(drafts["case_id"], drafts["title"], strict=True))
+        chosen = st.selectbox("Åpne utkast", list(titles), index=None, format_func=titles.__getitem__,
+                              placeholder="Velg utkast", key="kasus-utkast")  # fmt: skip
+        if chosen:
+            st.query_params["kasus"] = chosen
+            st.rerun()
+
+
 def _case(library: CaseLibraryService, case_id: str) -> None:
     try:
         case = library.case(case_id)
@@ -318,9 +413,23 @@ def _case(library: CaseLibraryService, case_id: str) -> None:
         f"{SERVICE_LABELS.get(content.service or '', '–')} · stikkord: {md_text(', '.join(content.tags)) or '–'}"
         f"{' · importert' if case.imported else ''}"
     )
-    audio = library.audio_path(case)
+    if not case.published:
+        st.warning(
+            "Utkast: importert fra en kasuspakke og ikke publisert. Bare ledere og veiledere ser det. "
+            "Les alt og lytt til lyden før du publiserer."
+        )
+        if st.button("Publiser kasuset", key="kasus-publiser-utkast"):
+            try:
+                library.publish_imported(case_id)
+            except AccessDenied:
+                st.error("ingen tilgang")
+                return
+            st.rerun()
+    audio = library.audio_bytes(case)
     if audio is not None:
-        st.audio(str(audio))
+        st.audio(audio, format="audio/wav")
+        if case.voice_disguised is not None:
+            st.caption("Stemmene er forvrengt." if case.voice_disguised else "Stemmene er ikke forvrengt.")
     st.subheader("Læringspunkter")
     st.markdown(formatted_text(content.learning_points) or "–")
     st.subheader("Samtalen")
@@ -334,13 +443,7 @@ def _case(library: CaseLibraryService, case_id: str) -> None:
         for row in a.get("criteria", [])
     ]  # fmt: skip
     st.dataframe(pd.DataFrame(rows), hide_index=True)
-    for note in a.get("overall", []):
-        st.markdown(f"**{_md(note['reviewer'])}:**  \n{formatted_text(note['text'])}")
-    for note in a.get("comments", []):
-        at = "" if note.get("at_s") is None else f"{clock(note['at_s'])} · "
-        seg = note.get("segment_index")
-        where = f"replikk {seg + 1} · " if isinstance(seg, int) else ""
-        st.markdown(f"{where}{at}**{_md(note['reviewer'])}:** {_md(note['text'])}")
+    _notes(a)
     if content.reflection:
         st.subheader("Refleksjonsspørsmål")
         for title, question in content.reflection:
@@ -363,5 +466,5 @@ def _import(library: CaseLibraryService) -> None:
             except PackageError as e:
                 st.error(_md(refusal_text(upload.name, e, library.settings.max_package_mb)))
                 return
-            st.success("Kasuset er importert.")
+            st.success("Kasuset er importert som utkast. Les det og publiser det når det kan brukes.")
             st.query_params["kasus"] = case_id
