@@ -33,7 +33,9 @@ class AllStaff(_Part):
 
 class Opening(_Part):
     part: Literal["opening"] = Field(description="The greeting: the first staff turns of the call.")
-    max_staff_turns: int = Field(3, ge=1, le=10, description="At most this many staff turns form the greeting.")
+    max_staff_turns: int = Field(
+        3, ge=1, le=10, description="At most this many staff turns form the greeting."
+    )
     caller_words_before_end: int = Field(
         6,
         ge=1,

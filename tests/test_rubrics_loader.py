@@ -146,7 +146,9 @@ def test_where_a_rule_looks_is_rubric_content_so_changing_it_scores_again(tmp_pa
     original = load_rubric(RUBRICS_DIR / "lvs_operator.yaml")
     greeting = original.rubric.criterion("introduces_self").scorer.params["looks_at"]
     assert greeting == {"part": "opening", "max_staff_turns": 3, "caller_words_before_end": 6}
-    assert all("looks_at" not in c.scorer.params for c in original.rubric.criteria if c.id != "introduces_self")
+    assert all(
+        "looks_at" not in c.scorer.params for c in original.rubric.criteria if c.id != "introduces_self"
+    )
     doc = _base()
     crit = next(c for c in doc["criteria"] if c["id"] == "introduces_self")
     crit["scorer"]["params"]["looks_at"]["max_staff_turns"] = 2

@@ -217,7 +217,13 @@ _MAX_VIEWS = 16
 def view(call: CallText, params: ScorerParams) -> CallView:
     """The call's analysed view, its staff lines limited to ``params.looks_at``; cached by identity,
     so the scorers of one call that read the same stretch share it."""
-    key = (id(call), params.fuzzy_cutoff, params.near_miss_edits, params.condition_pre_tokens, params.looks_at)
+    key = (
+        id(call),
+        params.fuzzy_cutoff,
+        params.near_miss_edits,
+        params.condition_pre_tokens,
+        params.looks_at,
+    )
     cached = _VIEWS.get(key)
     if cached is not None and cached[0] is call:
         return cached[1]
