@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from rubrics.loader import LoadedRubric, load_rubrics
 from rubrics.recognition import adjust_for_recognition
+from rubrics.stretch import stretch_indices
 from rubrics.types import CallText, CriterionScore
 
 __all__ = ["RubricResult", "choose_rubric", "score_call"]
@@ -43,7 +44,8 @@ def score_call(call: CallText, loaded: LoadedRubric) -> RubricResult:
         score = CriterionScore(criterion.id, value, result.confidence, result.evidence, result.rationale)
         scores.append(
             adjust_for_recognition(score, call, lowest=criterion.scale.values[0], listen_below=params.listen_below,
-                                   abstain_share=params.abstain_share, trusted_from=params.trusted_from)
+                                   abstain_share=params.abstain_share, trusted_from=params.trusted_from,
+                                   stretch=stretch_indices(call, params.looks_at), where=params.looks_at.label)
         )  # fmt: skip
     rubric = loaded.rubric
     return RubricResult(rubric.id, rubric.version, loaded.sha256, tuple(scores))

@@ -7,14 +7,17 @@ engine adjusts each scorer's result by the recognition quality of the staff's sp
 * A suggestion that rests on **not finding** something (the scale's lowest value: no open
   question, no worsening advice, no prior-contact question) over staff speech that was largely
   not heard well is not a "no": it abstains (``abstained=True``, value None) and names the
-  stretches to listen to. This holds also when the lowest value comes with evidence of what was
+  stretches to listen to. "The staff speech" is the stretch the criterion's rule reads
+  (:mod:`rubrics.stretch`, the scorer's ``looks_at``; all of it by default): the greeting for
+  "introduces self", so a garbled greeting abstains even when the rest of the call was heard
+  well, and a well-heard greeting keeps its "no" whatever the rest sounded like. This holds also when the lowest value comes with evidence of what was
   found *instead* (a greeting without the name, a closed "ok?" without a teach-back question,
   leading questions without an open one): the value still rests on the part not found, and a
   name or a question is what a recogniser that hears poorly misses first. On the spoken rubric
   set (dev split, synthetic voices through Whisper base) such suggestions were right 3 times in
   8 at 16 kHz and 0 in 4 at 8 kHz, below chance.
 * Any other suggestion keeps its value; its confidence is the rule's confidence times a
-  recognition factor: of the evidence's segments for a finding, of all staff speech for an
+  recognition factor: of the evidence's segments for a finding, of the stretch read for an
   absence.
 
 Written and corrected text has no quality estimate and passes through unchanged.
@@ -30,6 +33,7 @@ from rubrics.types import CallText, CriterionScore, Evidence, Utterance
 __all__ = ["adjust_for_recognition", "clock", "recognition_factor"]
 
 _MAX_SPANS = 4
+_PART_GAP_S = 60.0  # a part of the call is given as one span unless its turns lie a minute apart
 
 
 def recognition_factor(quality: float | None, trusted_from: float) -> float:
@@ -68,9 +72,16 @@ def adjust_for_recognition(
     listen_below: float,
     abstain_share: float,
     trusted_from: float,
+    stretch: frozenset[int] | None = None,
+    where: str = "",
 ) -> CriterionScore:
-    """``score`` adjusted for how well the staff's speech was recognised (see the module doc)."""
-    staff = list(call.staff)
+    """``score`` adjusted for how well the staff's speech was recognised (see the module doc).
+
+    ``stretch`` holds the indices of the staff utterances the rule read (None: all staff speech);
+    ``where`` names it in the rationale ("i innledningen"; empty for all staff speech). An abstention
+    over a part of the call gives that part's span to listen to; over all staff speech, the
+    stretches not heard well."""
+    staff = [u for u in call.staff if stretch is None or u.index in stretch]
     rated = [u for u in staff if u.quality is not None]
     if not rated:
         return score
@@ -79,17 +90,20 @@ def adjust_for_recognition(
         poor = [u for u in rated if u.quality < listen_below]  # type: ignore[operator]
         share = sum(_duration(u) for u in poor) / sum(_duration(u) for u in staff)
         if poor and share >= abstain_share:
-            spans = _spans(poor)
+            # a part of the call (the greeting) is short: listen to all of it, as the rule read it;
+            # over all the staff's speech, to the stretches not heard well
+            listen = staff if len(staff) < len(call.staff) else poor
+            spans = _spans(listen, gap_s=_PART_GAP_S if listen is staff else 5.0)
             shown = ", ".join(f"{clock(a)}–{clock(b)}" for a, b in spans[:_MAX_SPANS])
             more = f" og {len(spans) - _MAX_SPANS} til" if len(spans) > _MAX_SPANS else ""
             mean = _mean_quality(poor) or 0.0
             evidence = tuple(
-                Evidence(u.index, 0, 0, u.start, u.end, "") for u in sorted(poor, key=lambda u: u.start)
+                Evidence(u.index, 0, 0, u.start, u.end, "") for u in sorted(listen, key=lambda u: u.start)
             )
             rationale = (
                 f"Kan ikke vurderes automatisk – lytt {shown}{more}. Forslaget ville bygge på at noe ikke "
                 f"ble funnet, men talegjenkjenningen hørte helsepersonellet dårlig her "
-                f"({share:.0%} av talen, anslått ordtreff {mean:.0%})."
+                f"({share:.0%} av talen{' ' + where if where else ''}, anslått ordtreff {mean:.0%})."
             )
             return replace(
                 score, value=None, confidence=0.0, evidence=evidence, rationale=rationale, abstained=True

@@ -66,6 +66,19 @@ def _mutations():
     def bad_scorer_params(d):
         d["criteria"][0]["scorer"]["params"] = {"no_such_knob": 1}
 
+    def _looks_at(d, looks_at):
+        crit = next(c for c in d["criteria"] if c["scorer"]["type"] == "introduces_self")
+        crit["scorer"]["params"] = {"looks_at": looks_at}
+
+    def unknown_stretch(d):
+        _looks_at(d, {"part": "middle"})
+
+    def unknown_stretch_field(d):
+        _looks_at(d, {"part": "opening", "turns": 2})
+
+    def stretch_out_of_range(d):
+        _looks_at(d, {"part": "opening", "max_staff_turns": 0})
+
     def unknown_phase(d):
         d["criteria"][0]["phase"] = "dessert"
 
@@ -82,6 +95,9 @@ def _mutations():
         "unknown scorer": (unknown_scorer, "unknown scorer 'mind_reader'"),
         "bad scorer params": (bad_scorer_params, "no_such_knob"),
         "unknown phase": (unknown_phase, "name a phase not in phases"),
+        "unknown stretch": (unknown_stretch, "'all_staff', 'opening'"),
+        "unknown stretch field": (unknown_stretch_field, "turns"),
+        "stretch out of range": (stretch_out_of_range, "max_staff_turns"),
         "unknown service": (unknown_service, "tannlege"),
     }
 
@@ -122,4 +138,18 @@ def test_hash_follows_meaning_not_formatting(tmp_path):
     same = load_rubric(_write(tmp_path, doc))
     assert same.sha256 == original.sha256  # re-serialised YAML, same content
     doc["criteria"][0]["weight"] = doc["criteria"][0].get("weight", 1.0) + 1
+    assert load_rubric(_write(tmp_path, doc)).sha256 != original.sha256
+
+
+def test_where_a_rule_looks_is_rubric_content_so_changing_it_scores_again(tmp_path):
+    """looks_at is part of the hash: stored suggestions are keyed on it and get scored again."""
+    original = load_rubric(RUBRICS_DIR / "lvs_operator.yaml")
+    greeting = original.rubric.criterion("introduces_self").scorer.params["looks_at"]
+    assert greeting == {"part": "opening", "max_staff_turns": 3, "caller_words_before_end": 6}
+    assert all(
+        "looks_at" not in c.scorer.params for c in original.rubric.criteria if c.id != "introduces_self"
+    )
+    doc = _base()
+    crit = next(c for c in doc["criteria"] if c["id"] == "introduces_self")
+    crit["scorer"]["params"]["looks_at"]["max_staff_turns"] = 2
     assert load_rubric(_write(tmp_path, doc)).sha256 != original.sha256

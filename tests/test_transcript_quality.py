@@ -10,6 +10,7 @@ import pytest
 from lydlogg.calltext import build_call_text
 from rubrics import load_rubrics, score_call
 from rubrics.recognition import adjust_for_recognition, clock, recognition_factor
+from rubrics.scorers import REGISTRY
 from rubrics.scorers import _common as scorer_defaults
 from rubrics.types import CriterionScore, Evidence
 from transcription import quality as recogniser
@@ -143,6 +144,75 @@ def test_a_greeting_without_the_name_abstains_when_heard_poorly_and_stands_when_
         assert got.evidence and "tjenesten" in got.rationale
 
 
+def _greeting_call(greeting_prob: float, rest_prob: float):
+    """A greeting that names the service but no one, then a conversation heard otherwise (every
+    segment spoken at the typical rate, so its estimate follows its word probabilities)."""
+    segments = (
+        seg("legevakten hei hei", 0.0, 1.2, greeting_prob),
+        seg("hei jeg ringer om sønnen min som har feber", 1.5, 5.1, rest_prob, "caller", 1),
+        seg("okei hvor lenge har han hatt feber da", 5.5, 8.7, rest_prob),
+        seg("siden i går kveld", 9.0, 10.6, rest_prob, "caller", 1),
+        seg("da ringer du fastlegen i morgen hvis det ikke går over", 11.0, 15.4, rest_prob),
+        seg("jeg er sykepleier anne forresten", 16.0, 18.0, rest_prob),
+    )
+    return build_call_text(Transcript("c1", "no", segments), "lvs")
+
+
+def test_the_greeting_is_the_stretch_introduces_self_reads():
+    from rubrics.stretch import AllStaff, Opening, stretch_indices
+
+    call = _greeting_call(0.97, 0.97)
+    assert stretch_indices(call, Opening(part="opening")) == {0}
+    assert stretch_indices(call, AllStaff(part="all_staff")) == {0, 2, 4, 5}
+    assert stretch_indices(call, Opening(part="opening", caller_words_before_end=20)) == {0, 2, 4}
+    # the name said late in the call is outside the greeting: not an introduction
+    got = {s.criterion_id: s for s in score_call(call, load_rubrics()["lvs_operator"]).scores}
+    assert got["introduces_self"].value == 0 and "tjenesten" in got["introduces_self"].rationale
+
+
+@pytest.mark.parametrize(
+    ("greeting_prob", "rest_prob", "abstained"),
+    [
+        (0.97, 0.2, False),  # greeting heard well, the rest badly: its "no" stands
+        (0.2, 0.97, True),  # greeting garbled, the rest heard well: it abstains
+        (0.2, 0.2, True),
+        (0.97, 0.97, False),
+    ],
+)
+def test_introduces_self_abstains_by_how_well_the_greeting_was_heard(greeting_prob, rest_prob, abstained):
+    call = _greeting_call(greeting_prob, rest_prob)
+    got = {s.criterion_id: s for s in score_call(call, load_rubrics()["lvs_operator"]).scores}
+    greeting = got["introduces_self"]
+    assert greeting.abstained is abstained
+    if abstained:
+        assert greeting.value is None
+        assert greeting.rationale.startswith("Kan ikke vurderes automatisk – lytt 0:00–0:01.")
+        assert "i innledningen" in greeting.rationale
+        assert [e.segment_index for e in greeting.evidence] == [0]
+    else:
+        assert greeting.value == 0 and greeting.evidence[0].segment_index == 0
+
+
+def test_an_abstention_over_a_part_gives_the_whole_part_to_listen_to():
+    """Over a part of the call (two greeting turns, one heard badly) the reviewer gets the part's
+    span; over all staff speech, the stretches heard badly."""
+    long_turn = " ".join(["og så lurte jeg på hvordan det går med ham"] * 3)  # 30 words in 12 s
+    mixed = build_call_text(Transcript("c1", "no", (
+        seg("legevakten hallo", 0.0, 0.8, 0.2), seg("ja", 0.9, 1.3, 0.97, "caller", 1),
+        seg("hei du snakker med", 1.4, 3.0, 0.97),
+        seg("hei jeg ringer om sønnen min", 3.5, 5.9, 0.97, "caller", 1),
+        seg("okei", 20.0, 20.4, 0.2), seg(long_turn, 22.0, 34.0, 0.97),
+    )), "lvs")  # fmt: skip
+    none_found = CriterionScore("introduces_self", 0, 0.7, (), "Ingen presentasjon funnet.")
+    kw = {"lowest": 0, "listen_below": 0.5, "abstain_share": 0.25, "trusted_from": 0.75}
+    part = adjust_for_recognition(none_found, mixed, stretch=frozenset({0, 2}), where="i innledningen", **kw)
+    assert part.abstained and part.rationale.startswith("Kan ikke vurderes automatisk – lytt 0:00–0:03.")
+    assert [e.segment_index for e in part.evidence] == [0, 2]
+    whole = adjust_for_recognition(none_found, mixed, **kw)
+    assert not whole.abstained  # 1.2 s of 14.8 s of staff speech heard badly: the "no" stands
+    assert adjust_for_recognition(none_found, mixed, stretch=frozenset({4, 5}), **kw).abstained is False
+
+
 def test_written_text_passes_through_unchanged():
     call = _call(None)
     s = CriterionScore("asks_prior_contact", 0, 0.7, (), "Spør ikke.")
@@ -168,7 +238,16 @@ def test_on_clean_written_transcripts_nothing_abstains_and_nothing_changes():
         call = build_call_text(from_json(doc), doc.get("service"))
         assert all(u.quality is None for u in call.utterances)
         rubric = next(r for r in rubrics.values() if doc["service"] in r.rubric.applies_to.services)
-        assert not any(s.abstained for s in score_call(call, rubric).scores)
+        scores = score_call(call, rubric).scores
+        assert not any(s.abstained for s in scores)
+        for criterion, got in zip(rubric.rubric.criteria, scores, strict=True):
+            params_model, scorer = REGISTRY[criterion.scorer.type]
+            alone = scorer(call, params_model.model_validate(criterion.scorer.params))
+            assert (got.confidence, got.evidence, got.rationale) == (
+                alone.confidence,
+                alone.evidence,
+                alone.rationale,
+            ), (path.name, criterion.id)
 
 
 def test_abstention_is_stored_as_missing_not_as_zero(tmp_path):

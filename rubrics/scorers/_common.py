@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field
 
 from rubrics.scorers import lexicon as lx
+from rubrics.stretch import AllStaff, LooksAt, stretch_indices
 from rubrics.text import DEFAULT_FUZZY_CUTOFF, Norm, normalise
 from rubrics.types import CallText, CriterionScore, Evidence, Utterance
 
@@ -82,6 +83,12 @@ class ScorerParams(BaseModel):
         le=1,
         description="Estimated word accuracy from which recognised speech is trusted like written text; "
         "below it a suggestion's confidence is scaled down in proportion.",
+    )
+    looks_at: LooksAt = Field(
+        default_factory=lambda: AllStaff(part="all_staff"),
+        description="The stretch of the staff's speech the rule reads ({part: all_staff} or {part: opening, "
+        "max_staff_turns, caller_words_before_end}); a suggestion that rests on finding nothing there "
+        "abstains by the recognition quality of that stretch (rubrics/stretch.py).",
     )
     condition_pre_tokens: int = Field(
         6,
@@ -203,19 +210,29 @@ def _line(u: Utterance, cutoff: int, edits: int, pre_tokens: int, staff: bool) -
     return line
 
 
-_VIEWS: OrderedDict[tuple[int, int, int, int], tuple[CallText, CallView]] = OrderedDict()
+_VIEWS: OrderedDict[tuple[int, int, int, int, object], tuple[CallText, CallView]] = OrderedDict()
 _MAX_VIEWS = 16
 
 
 def view(call: CallText, params: ScorerParams) -> CallView:
-    """The call's analysed view; cached by identity, so the scorers of one call share it."""
-    key = (id(call), params.fuzzy_cutoff, params.near_miss_edits, params.condition_pre_tokens)
+    """The call's analysed view, its staff lines limited to ``params.looks_at``; cached by identity,
+    so the scorers of one call that read the same stretch share it."""
+    key = (
+        id(call),
+        params.fuzzy_cutoff,
+        params.near_miss_edits,
+        params.condition_pre_tokens,
+        params.looks_at,
+    )
     cached = _VIEWS.get(key)
     if cached is not None and cached[0] is call:
         return cached[1]
+    stretch = stretch_indices(call, params.looks_at)
     staff, callers = [], []
     for u in call.utterances:
         if u.is_staff:
+            if u.index not in stretch:
+                continue
             staff.append(
                 _line(u, params.fuzzy_cutoff, params.near_miss_edits, params.condition_pre_tokens, True)
             )

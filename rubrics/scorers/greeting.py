@@ -6,36 +6,22 @@ from pydantic import Field
 
 from rubrics.scorers import lexicon as lx
 from rubrics.scorers._common import ScorerParams, confidence, evidence_of, quote, view
+from rubrics.stretch import LooksAt, Opening
 from rubrics.types import CallText, CriterionScore
 
 __all__ = ["IntroducesSelfParams", "score_introduces_self"]
 
 
 class IntroducesSelfParams(ScorerParams):
-    caller_words_before_end: int = Field(
-        6,
-        ge=1,
-        le=50,
-        description="The greeting is the staff talk before the first caller turn with at least this many words.",
-    )
-    max_staff_turns: int = Field(
-        3, ge=1, le=10, description="At most this many staff turns form the greeting."
+    looks_at: LooksAt = Field(
+        default_factory=lambda: Opening(part="opening"),
+        description="The greeting: the first staff turns (rubrics/stretch.py); only they are read.",
     )
 
 
 def score_introduces_self(call: CallText, p: IntroducesSelfParams) -> CriterionScore:
-    v = view(call, p)
-    greeting = []
-    staff_seen = 0
-    for u in call.utterances:
-        if u.role == "caller" and len(u.text.split()) >= p.caller_words_before_end and greeting:
-            break
-        if u.is_staff:
-            staff_seen += 1
-            if staff_seen > p.max_staff_turns:
-                break
-            greeting.append(u.index)
-    lines = [line for line in v.staff if line.utt.index in greeting]
+    v = view(call, p)  # its staff lines are the greeting
+    lines = v.staff
     service = v.hits(lx.SERVICE, lines=lines)
     who = v.hits(lx.ROLE, lines=lines) + v.hits(lx.NAME_INTRO, lines=lines)
     who += v.hits(lx.NAME_AFTER_SERVICE, lines=lines[:1])
