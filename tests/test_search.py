@@ -313,8 +313,12 @@ def test_the_poor_quality_filter_keeps_the_calls_the_inbox_marks_heard_badly(mon
     assert both == set(run(copy, SearchQuery("feber", flagged=True))["call_id"]) & POOR
     with connect(copy) as con:  # the threshold is the setting's, as in the inbox
         stricter = TranscriptQualitySettings(poor_below=0.4)
-        assert search_calls(con, None, SearchQuery("puster", poor_quality=True), who="t", marks=stricter).empty
-    out = CliRunner().invoke(main, ["search", "puster", "--poor-quality", "--format", "json", "--db", str(copy)])
+        assert search_calls(
+            con, None, SearchQuery("puster", poor_quality=True), who="t", marks=stricter
+        ).empty
+    out = CliRunner().invoke(
+        main, ["search", "puster", "--poor-quality", "--format", "json", "--db", str(copy)]
+    )
     assert out.exit_code == 0, out.output
     assert {h["call_id"] for h in json.loads(out.output)} == hits
     strict = CliRunner().invoke(
@@ -329,3 +333,21 @@ def test_the_poor_quality_filter_keeps_the_calls_the_inbox_marks_heard_badly(mon
     at.button[0].click().run()
     assert not at.exception, at.exception
     assert set(at.dataframe[0].value["Samtale"]) == hits
+
+
+@pytest.mark.parametrize(
+    ("quality", "status", "poor_below", "expected"),
+    [
+        (0.45, "transcribed", 0.5, "dårlig"),
+        (0.45, "transcribed", 0.4, "usikker"),  # the threshold is the setting's
+        (0.95, "transcribed", 0.5, "god"),
+        (float("nan"), "transcribed", 0.5, "skrevet"),  # no estimate: written or corrected by a person
+        (None, "pending", 0.5, None),
+    ],
+)
+def test_one_rule_marks_a_calls_transcript_quality(quality, status, poor_below, expected):
+    from lydlogg.settings import TranscriptQualitySettings
+    from review.quality_marks import call_quality_mark
+
+    marks = TranscriptQualitySettings(poor_below=poor_below, uncertain_below=0.75)
+    assert call_quality_mark(quality, status, marks) == expected
