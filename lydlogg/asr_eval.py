@@ -173,9 +173,31 @@ def evaluate(segments: Sequence[CorrectedSegment], hypotheses: dict[str, Sequenc
     return rows
 
 
+# What the anonymiser finds that a proposed word must never be part of: a person's name, a phone or
+# national identity number, an address. Places (``STED``) stay: a site's place names are what the
+# vocabulary is for, and a town names nobody; dates (``DATO``) name nobody on their own either.
+_IDENTIFIER_KINDS = frozenset({"NAVN", "TELEFON", "FØDSELSNUMMER", "ADRESSE"})
+
+
+def _identifier_words(texts: Iterable[str]) -> set[str]:
+    """The normalised words that lie inside a name, phone or national id number or address the
+    anonymiser (:func:`anonymise.text.find_identifiers`) finds in any of ``texts``."""
+    from anonymise.text import find_identifiers
+
+    found: set[str] = set()
+    for text in texts:
+        for r in find_identifiers(text):
+            if r.kind in _IDENTIFIER_KINDS:
+                found.update(normalise(text[r.start : r.end]).split())
+    return found
+
+
 def propose_vocabulary(segments: Sequence[CorrectedSegment], *, min_count: int = 2) -> list[str]:
     """Words reviewers keep putting in: in the corrected text but not the model's, in at least
-    ``min_count`` segments, most frequent first. Numbers and short function words are left out."""
+    ``min_count`` segments, most frequent first. Numbers and short function words are left out, and
+    so is every word the anonymiser takes for part of an identifier (a person's name, a phone or
+    national id number, an address), in any corrected text it stands in or written alone: the
+    proposals go into settings and onto the admin page, where no identifier may go."""
     counts: dict[str, int] = defaultdict(int)
     spelling: dict[str, str] = {}
     for s in segments:
@@ -190,7 +212,16 @@ def propose_vocabulary(segments: Sequence[CorrectedSegment], *, min_count: int =
             if key in added and key not in spelling:
                 spelling[key] = raw.strip(".,!?;:")
     ranked = sorted((w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
-    return [spelling.get(w, w) for w in ranked]
+    if not ranked:
+        return []
+    wanted = set(ranked)
+    contexts = [s.corrected_text for s in segments if wanted & set(normalise(s.corrected_text).split())]
+    alone = [spelling.get(w, w)[:1].upper() + spelling.get(w, w)[1:] for w in ranked]  # as a name is written
+    private = _identifier_words([*contexts, *alone])
+    kept = [w for w in ranked if w not in private]
+    if len(kept) < len(ranked):
+        log.info("asr-eval: %d proposed word(s) left out as identifiers", len(ranked) - len(kept))
+    return [spelling.get(w, w) for w in kept]
 
 
 def propose_prompt(words: Sequence[str]) -> str:

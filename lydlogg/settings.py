@@ -363,7 +363,8 @@ class TranscriptQualitySettings(_Section):
         ge=0,
         le=1,
         description="Estimated word accuracy below which a segment or call is shown as `dårlig` (heard badly: "
-        "listen before trusting the text). The rubric scorers' own `listen_below` decides abstentions.",
+        "listen before trusting the text), in the inbox and in search's poor-quality filter (`lydlogg search "
+        "--poor-quality`, Søk). The rubric scorers' own `listen_below` decides abstentions.",
     )
     uncertain_below: float = Field(
         UNCERTAIN_BELOW,

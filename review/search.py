@@ -4,8 +4,9 @@ DuckDB's fts index (Norwegian Snowball stems, :mod:`lydlogg.db.fts`) over the se
 call's newest transcript, rebuilt after each processing run. A query names words that a segment
 must hold (every word, any inflection), optionally said by one role, and words that no staff
 segment of the call may hold ("nobody advised 113"); filters narrow by service, period, operator,
-a criterion's value (a reviewer's, else the suggestion's), whether the call is reviewed and
-whether it is flagged as a re-contact nobody recognised (the inbox's flag).
+a criterion's value (a reviewer's, else the suggestion's), whether the call is reviewed, whether
+it is flagged as a re-contact nobody recognised and whether its transcript was heard badly (the
+inbox's two flags: :mod:`review.quality_marks` decides the second with the inbox's rule).
 Operators and doctors only ever find their own calls. Every search is audited without its words.
 """
 
@@ -24,7 +25,9 @@ from lydlogg.auth import User
 from lydlogg.db.fts import has_index, load_fts, match_sql
 from lydlogg.episodes import read_episodes
 from lydlogg.search_index import refresh_search_index
+from lydlogg.settings import TranscriptQualitySettings
 from lydlogg.vocabulary import SEARCH_ROLES
+from review.quality_marks import poor_quality_calls
 
 __all__ = ["SearchQuery", "search_calls"]
 
@@ -45,6 +48,7 @@ class SearchQuery:
     reviewed: bool | None = None
     limit: int = 500
     flagged: bool = False  # only re-contacts nobody recognised (the inbox's "rekontakt" flag)
+    poor_quality: bool = False  # only calls whose newest transcript the inbox marks "dårlig"
 
 
 _ROLES = SEARCH_ROLES
@@ -53,11 +57,18 @@ _CURRENT_REVIEWS = "r.review_id NOT IN (SELECT replaces FROM reviews WHERE repla
 
 
 def search_calls(
-    con: duckdb.DuckDBPyConnection, user: User | None, query: SearchQuery, *, who: str
+    con: duckdb.DuckDBPyConnection,
+    user: User | None,
+    query: SearchQuery,
+    *,
+    who: str,
+    marks: TranscriptQualitySettings | None = None,
 ) -> pd.DataFrame:
     """Matching segments (best first), one row each: call, time, service, operator, segment, role, text.
 
-    ``user`` None is the CLI's service account (every call); ``who`` names the searcher in the audit.
+    ``user`` None is the CLI's service account (every call); ``who`` names the searcher in the audit;
+    ``marks`` are the installation's ``[transcript_quality]`` thresholds (the documented defaults
+    without them), which decide ``query.poor_quality`` as they decide the inbox's mark.
     """
     if user is not None:
         check(user, "list_calls")
@@ -100,6 +111,11 @@ def search_calls(
         episodes = read_episodes(con)
         inner.append("list_contains(?, search_segments.call_id)")
         inner_params.append(episodes.loc[episodes["flagged"].fillna(False).astype(bool), "call_id"].tolist())
+    if query.poor_quality:
+        inner.append("list_contains(?, search_segments.call_id)")
+        inner_params.append(
+            poor_quality_calls(con, marks if marks is not None else TranscriptQualitySettings())
+        )
     if calls:
         inner.append(
             f"search_segments.call_id IN (SELECT c.call_id FROM calls c WHERE {' AND '.join(calls)})"  # noqa: S608 - constant clauses
@@ -136,6 +152,6 @@ def search_calls(
     )
     hits = con.execute(sql, params).df()
     filters = [k for k in ("role", "service", "since", "until", "operator_id", "criterion_id", "reviewed")
-               if getattr(query, k) is not None] + (["flagged"] if query.flagged else [])  # fmt: skip
+               if getattr(query, k) is not None] + [k for k in ("flagged", "poor_quality") if getattr(query, k)]  # fmt: skip
     record(con, who, "search", "calls", None, f"{len(hits)} hits; filters: {', '.join(filters) or 'none'}")
     return hits

@@ -32,10 +32,10 @@ from lydlogg.store import list_calls, load_transcript
 from lydlogg.store import swap_roles as swap_in_store
 from lydlogg.vocabulary import SPEAKER_ROLES, STAFF_ROLES
 from review.calibration import guidance, hidden_review_ids
+from review.quality_marks import call_quality_marks
 from review.sampling import SamplingPlan, assign, draw
 from review.search import search_calls
 from rubrics import load_rubrics
-from transcription.quality import quality_level
 from transcription.types import Transcript
 
 __all__ = ["AccessDenied", "CallInfo", "Review", "ReviewService", "Suggestion"]
@@ -258,12 +258,9 @@ class ReviewService:
         )
         df = df.merge(figures, on="call_id", how="left")
         df["flagged"] = df["flagged"].fillna(False).astype(bool)
-        marks = self.settings.transcript_quality
-        df["quality_level"] = [
-            (quality_level(q, poor_below=marks.poor_below, uncertain_below=marks.uncertain_below)
-             if pd.notna(q) else "skrevet" if status == "transcribed" else None)
-            for q, status in zip(df["quality"], df["status"], strict=True)
-        ]  # fmt: skip
+        df["quality_level"] = call_quality_marks(
+            df["quality"], df["status"], self.settings.transcript_quality
+        )
         df = df.sort_values(
             ["flagged", "started_at"], ascending=[False, True], na_position="last", kind="stable"
         )
@@ -339,7 +336,9 @@ class ReviewService:
     def search(self, query):  # noqa: ANN001, ANN201 - review.search.SearchQuery -> DataFrame
         """Segments of every call this user may see that match ``query`` (audited)."""
         with self._db() as con:
-            return search_calls(con, self.user, query, who=self.user.username)
+            return search_calls(
+                con, self.user, query, who=self.user.username, marks=self.settings.transcript_quality
+            )
 
     def conversation_measures(self, call_id: str):  # noqa: ANN201 - ConversationMeasures | None
         """Talk time, silence, talk-over, ... of the call's newest transcript (None without one)."""

@@ -88,6 +88,77 @@ def test_vocabulary_is_the_words_reviewers_keep_putting_in():
     assert "Pinex" in propose_vocabulary(segs, min_count=1)
 
 
+@pytest.mark.parametrize(
+    ("said", "corrected"),
+    [
+        ("mor til ingrid", "Mor til Ingvild."),  # a name the anonymiser knows in context
+        ("snakket med hansson", "Snakket med hansen"),  # a surname typed in lower case: known alone
+        ("nummeret er ni to", "Nummeret er nittito tretti fire femti seks sytti åtte."),  # a phone number
+        ("jeg bor i", "Jeg bor i Storgata tolv."),  # an address
+    ],
+)
+def test_no_identifier_is_ever_proposed_as_vocabulary(said, corrected):
+    """A correction that adds an identifier, twice, beside a place name added twice: only the place
+    is proposed (the anonymiser's own detection decides)."""
+    from anonymise.text import find_identifiers
+
+    segs = [
+        _seg(said, corrected),
+        _seg(said + " ja", corrected + " Ja."),
+        _seg("kjør til tønnesberg", "Kjør til Tønsberg."),
+        _seg("i tunsberg", "I Tønsberg."),
+    ]
+    assert propose_vocabulary(segs) == ["Tønsberg"]
+    assert len(propose_vocabulary(segs, min_count=1)) >= 1
+    added = set(corrected.lower().strip(".").split()) - set(said.split())
+    assert any(len(w) >= 4 for w in added)  # without the anonymiser a word would have been proposed
+    assert find_identifiers(corrected) or find_identifiers(corrected.split()[-1].capitalize())
+
+
+def test_a_name_a_reviewer_puts_into_corrections_is_not_proposed_nor_shown(corrected_db):
+    """Corrections stored through the service: the name put in twice stays out of the proposals,
+    the place name put in twice is proposed, and the admin page says identifiers never are."""
+    from streamlit.testing.v1 import AppTest
+
+    from lydlogg.asr_eval import corrected_segments
+    from lydlogg.auth import DEMO_USERS, User
+    from lydlogg.db import connect
+    from review.service import ReviewService
+
+    settings, _, _ = corrected_db
+    db = settings.db_path
+    users = {u[2]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+    with connect(db, read_only=True) as con:
+        picked = con.execute(
+            "SELECT t.call_id, s.segment_index, s.text FROM segments s JOIN transcripts t USING (transcript_id)"
+            " WHERE NOT EXISTS (SELECT 1 FROM segment_corrections c WHERE c.transcript_id = s.transcript_id"
+            " AND c.segment_index = s.segment_index) ORDER BY t.call_id, length(s.text) DESC LIMIT 2"
+        ).fetchall()
+    for call_id, index, text in picked:
+        ReviewService(db, users["leder"]).correct_segment(
+            call_id, index, text=f"{text} Mor til Ingvild Solberg ringer fra Tønsberg."
+        )
+    with connect(db, read_only=True) as con:
+        segments = corrected_segments(con)
+    assert len(segments) == 3  # the fixture's own correction and these two
+    words = propose_vocabulary(segments)
+    assert "Tønsberg" in words and "ringer" in words  # put in twice, and no identifier
+    assert not {"ingvild", "solberg"} & {w.lower() for w in words}  # put in twice, but a name
+    with connect(db) as con:  # a run as `lydlogg asr-eval --vocabulary` stores it
+        con.execute(
+            "INSERT INTO asr_eval_results (run_id, model, service, channel, segments, reference_words, wer,"
+            " key_words, key_wer, vocabulary) VALUES ('r1', 'transkripsjon', 'alle', 'alle', 3, 40, 0.1, 0, 0, ?)",
+            [" ".join(words)],
+        )
+    at = AppTest.from_file(str(REPO / "review" / "views" / "talegjenkjenning.py"), default_timeout=30)
+    at.session_state["service"] = ReviewService(db, users["admin"])
+    at.run()
+    assert not at.exception, at.exception
+    page = " ".join(m.value for m in [*at.markdown, *at.caption])
+    assert "Tønsberg" in page and "Ingvild" not in page and "Solberg" not in page
+    assert "foreslås aldri" in page
+
+
 def test_proposed_words_are_measured_as_hotwords_and_as_initial_prompt_on_the_same_model(tmp_path):
     from conftest import make_settings
 

@@ -273,3 +273,81 @@ def test_the_flag_filter_keeps_only_re_contacts_nobody_recognised(monkeypatch, d
     at.button[0].click().run()
     assert not at.exception, at.exception
     assert set(at.dataframe[0].value["Samtale"]) == hits
+
+
+POOR = {"lvs-003-brystsmerter", "ep1-c4-amk", "lvs-002-urinveis"}  # heard badly in the copy below
+
+
+def _with_quality(db, path):
+    """A copy of ``db`` whose POOR calls' segments are estimated at 45 % right words, the rest at 90 %."""
+    shutil.copy(db, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("DELETE FROM segment_quality")
+        con.execute(
+            "INSERT INTO segment_quality SELECT s.transcript_id, s.segment_index,"
+            " CASE WHEN list_contains(?, l.call_id) THEN 0.45 ELSE 0.9 END"
+            " FROM segments s JOIN latest_transcripts l USING (transcript_id)",
+            [sorted(POOR)],
+        )
+    return path
+
+
+def test_the_poor_quality_filter_keeps_the_calls_the_inbox_marks_heard_badly(monkeypatch, db, tmp_path):
+    from test_app import app
+
+    from lydlogg.settings import TranscriptQualitySettings
+    from review.service import ReviewService
+
+    copy = _with_quality(db, tmp_path / "db.duckdb")
+    inbox = ReviewService(copy, User("leder", "Leder", "leder")).calls()
+    assert set(inbox.loc[inbox["quality_level"] == "dårlig", "call_id"]) == POOR  # the inbox's own mark
+    everything = set(run(copy, SearchQuery("puster"))["call_id"])
+    hits = set(run(copy, SearchQuery("puster", poor_quality=True))["call_id"])
+    assert hits == everything & POOR and 0 < len(hits) < len(everything)
+    with duckdb.connect(str(copy), read_only=True) as con:
+        detail = con.execute(
+            "SELECT detail FROM audit WHERE action = 'search' ORDER BY audit_id DESC LIMIT 1"
+        ).fetchone()[0]
+    assert detail.endswith("filters: poor_quality") and "puster" not in detail
+    both = set(run(copy, SearchQuery("feber", flagged=True, poor_quality=True))["call_id"])
+    assert both == set(run(copy, SearchQuery("feber", flagged=True))["call_id"]) & POOR
+    with connect(copy) as con:  # the threshold is the setting's, as in the inbox
+        stricter = TranscriptQualitySettings(poor_below=0.4)
+        assert search_calls(
+            con, None, SearchQuery("puster", poor_quality=True), who="t", marks=stricter
+        ).empty
+    out = CliRunner().invoke(
+        main, ["search", "puster", "--poor-quality", "--format", "json", "--db", str(copy)]
+    )
+    assert out.exit_code == 0, out.output
+    assert {h["call_id"] for h in json.loads(out.output)} == hits
+    strict = CliRunner().invoke(
+        main,
+        ["search", "puster", "--poor-quality", "--format", "json", "--db", str(copy)],
+        env={"LYDLOGG_TRANSCRIPT_QUALITY__POOR_BELOW": "0.4"},
+    )
+    assert strict.exit_code == 0 and json.loads(strict.output) == []
+    at = app(monkeypatch, copy, "leder", "sok")
+    at.text_input[0].input("puster")
+    at.checkbox(key="sok-kvalitet").check()
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert set(at.dataframe[0].value["Samtale"]) == hits
+
+
+@pytest.mark.parametrize(
+    ("quality", "status", "poor_below", "expected"),
+    [
+        (0.45, "transcribed", 0.5, "dårlig"),
+        (0.45, "transcribed", 0.4, "usikker"),  # the threshold is the setting's
+        (0.95, "transcribed", 0.5, "god"),
+        (float("nan"), "transcribed", 0.5, "skrevet"),  # no estimate: written or corrected by a person
+        (None, "pending", 0.5, None),
+    ],
+)
+def test_one_rule_marks_a_calls_transcript_quality(quality, status, poor_below, expected):
+    from lydlogg.settings import TranscriptQualitySettings
+    from review.quality_marks import call_quality_mark
+
+    marks = TranscriptQualitySettings(poor_below=poor_below, uncertain_below=0.75)
+    assert call_quality_mark(quality, status, marks) == expected

@@ -7,7 +7,7 @@ import pytest
 
 from transcription.diarization import Diarization, SpeakerTurn, assign_segments, speaker_for
 from transcription.diarization.pipeline import join_turns
-from transcription.diarization.windows import smooth_labels
+from transcription.diarization.windows import labels_to_diarization, region_windows, smooth_labels
 from transcription.types import Segment, Word
 
 pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
@@ -116,3 +116,31 @@ def test_turns_join_across_short_pauses_when_nobody_else_speaks(turns, pause, ex
 def test_short_speaker_flips_are_smoothed_inside_a_region_only(labels, groups, min_windows, expected):
     out = smooth_labels(np.array(labels), np.array(groups), min_windows)
     assert out.tolist() == expected
+
+
+REGIONS = [(0.0, 3.0), (4.0, 5.0)]  # windows every 0.5 s at 0.5 .. 2.5 in the first, one at 4.5 in the second
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        ([0, 0, 1, 0, 0, 1], [(0.0, 3.0, "S1"), (4.0, 5.0, "S2")]),  # a one-window flip is smoothed away
+        (
+            [0, 0, 1, 1, 1, 1],
+            [(0.0, 1.25, "S1"), (1.25, 3.0, "S2"), (4.0, 5.0, "S2")],
+        ),  # a change cut halfway
+        ([3, 3, 3, 3, 3, 7], [(0.0, 3.0, "S1"), (4.0, 5.0, "S2")]),  # names by first appearance
+    ],
+)
+def test_the_mono_methods_last_steps_smooth_cut_and_name_the_turns(labels, expected, caplog):
+    windows = region_windows(REGIONS, 1.0, 0.5)
+    assert windows[:, 0].tolist() == [0.5, 1.0, 1.5, 2.0, 2.5, 4.5]
+    with caplog.at_level("INFO", logger="transcription.diarization.windows"):
+        out = labels_to_diarization(
+            "embeddings", REGIONS, windows, np.array(labels), min_turn_s=1.0, hop_s=0.5, notes=("n",)
+        )
+    assert out.strategy == "embeddings" and out.notes == ("n",)
+    assert [(t.start, t.end, t.speaker) for t in out.turns] == expected
+    assert caplog.messages == [
+        f"embeddings diarization: 2 regions, 6 windows, 2 speakers, {len(expected)} turns"
+    ]

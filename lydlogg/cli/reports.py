@@ -98,6 +98,9 @@ def calls(fmt: str, settings: Settings) -> None:
               help="A criterion's value (a reviewer's, else the suggestion's); VALUE may be 'none'.")  # fmt: skip
 @click.option("--reviewed/--unreviewed", default=None, help="Only calls with (without) a human review.")
 @click.option("--flagged", is_flag=True, help="Only re-contacts nobody recognised (the inbox's flag).")
+@click.option("--poor-quality", is_flag=True,
+              help="Only calls whose transcript the inbox marks 'dårlig' (heard badly: estimated word accuracy "
+                   "below transcript_quality.poor_below).")  # fmt: skip
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option(
@@ -109,7 +112,8 @@ def calls(fmt: str, settings: Settings) -> None:
 @with_settings
 def search(
     words: tuple[str, ...], role: str | None, without: str, service: str | None, since: Any, until: Any,
-    operator_id: str | None, criterion: str | None, reviewed: bool | None, flagged: bool, limit: int, fmt: str,
+    operator_id: str | None, criterion: str | None, reviewed: bool | None, flagged: bool, poor_quality: bool,
+    limit: int, fmt: str,
     username: str | None, settings: Settings,
 ) -> None:  # fmt: skip
     """Find calls by what was said: every WORD (any inflection) in one segment, with filters.
@@ -128,12 +132,14 @@ def search(
         criterion_value = None if raw == "none" else int(raw)
     query = SearchQuery(
         " ".join(words), role, without, service, since.date() if since else None, until.date() if until else None,
-        operator_id, criterion_id, criterion_value, reviewed, limit, flagged,
+        operator_id, criterion_id, criterion_value, reviewed, limit, flagged, poor_quality,
     )  # fmt: skip
     user = acting_user(settings, username) if username else None
     with connect(settings.db_path) as con:
         try:
-            hits = search_calls(con, user, query, who=username or cli_actor())
+            hits = search_calls(
+                con, user, query, who=username or cli_actor(), marks=settings.transcript_quality
+            )
         except AccessDenied as e:
             raise Failure(f"{username} may not search calls") from e
         except ValueError as e:

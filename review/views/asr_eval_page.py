@@ -24,6 +24,12 @@ COLUMNS = {
 }
 
 
+IDENTIFIERS_NOTE = (
+    "Personnavn, telefonnumre, fødselsnumre og adresser foreslås aldri: ord som anonymiseringen ville "
+    "skjult i en rettet tekst, er tatt ut av forslagene. Stedsnavn kan foreslås."
+)
+
+
 def render(service: ReviewService) -> None:
     st.title("Talegjenkjenning på egne samtaler")
     if not service.available():
@@ -53,4 +59,5 @@ def render(service: ReviewService) -> None:
         st.write(
             "Foreslått innledende tekst (`asr.initial_prompt`): " + md_text(propose_prompt(words.split()))
         )
+        st.caption(IDENTIFIERS_NOTE)
     st.dataframe(shown_frame(df[list(COLUMNS)]).rename(columns=COLUMNS), hide_index=True, width="stretch")

@@ -65,6 +65,11 @@ def render(service: ReviewService) -> None:
         operator = "" if service.user.own_calls_only else left.text_input("Operatør-id")
         criterion = middle.text_input("Kriterium = verdi", placeholder="worsening_advice=0")
         flagged = right.checkbox("Bare rekontakter som ikke ble fanget opp", key="sok-rekontakt")
+        poor_quality = right.checkbox(
+            "Bare samtaler med dårlig transkripsjonskvalitet",
+            key="sok-kvalitet",
+            help="Samtaler som innboksen merker «dårlig – lytt»: talen ble hørt dårlig, lytt før du stoler på teksten.",
+        )
         submitted = st.form_submit_button("Søk")
     if not submitted:
         return
@@ -92,6 +97,7 @@ def render(service: ReviewService) -> None:
         criterion_value=criterion_value,
         reviewed={"ja": True, "nei": False}.get(reviewed),
         flagged=flagged,
+        poor_quality=poor_quality,
     )
     try:
         hits = service.search(query)

@@ -16,8 +16,6 @@ call's length by about 150 bytes a second of speech, and the audio is read one b
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.metrics import silhouette_score
@@ -27,11 +25,10 @@ from transcription.diarization.features import FRAME_HOP_S, frame_features
 from transcription.diarization.settings import DiarizationSettings
 from transcription.diarization.types import Diarization, SpeakerTurn
 from transcription.diarization.vad import speech_regions
-from transcription.diarization.windows import region_windows, smooth_labels, turns_from_labels
+from transcription.diarization.windows import labels_to_diarization, region_windows
 
 __all__ = ["diarize_builtin"]
 
-log = logging.getLogger(__name__)
 
 _RATE = 16_000
 _MAX_FIT = 3000
@@ -127,14 +124,6 @@ def diarize_builtin(
         )
     feats = _window_features(samples, regions, windows, settings)
     labels = _cluster(feats, settings)
-    min_windows = int(round(settings.min_turn_s / settings.hop_s))
-    labels = smooth_labels(labels, windows[:, 1].astype(int), min_windows)
-    turns = turns_from_labels(regions, windows, labels)
-    log.info(
-        "builtin diarization: %d regions, %d windows, %d speakers, %d turns",
-        len(regions),
-        len(windows),
-        len(set(labels.tolist())),
-        len(turns),
+    return labels_to_diarization(
+        "builtin", regions, windows, labels, min_turn_s=settings.min_turn_s, hop_s=settings.hop_s, notes=notes
     )
-    return Diarization("builtin", tuple(turns), notes=notes)

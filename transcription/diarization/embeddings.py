@@ -26,7 +26,6 @@ Resemblyzer and torch are the optional ``embeddings`` extra; :func:`diarize_embe
 
 from __future__ import annotations
 
-import logging
 from functools import lru_cache
 from typing import Any
 
@@ -35,7 +34,7 @@ import numpy as np
 from transcription.diarization.settings import DiarizationSettings
 from transcription.diarization.types import Diarization, SpeakerTurn
 from transcription.diarization.vad import speech_regions
-from transcription.diarization.windows import region_windows, smooth_labels, turns_from_labels
+from transcription.diarization.windows import labels_to_diarization, region_windows, smooth_labels
 
 __all__ = [
     "EmbeddingsUnavailable",
@@ -45,7 +44,6 @@ __all__ = [
     "window_embeddings",
 ]
 
-log = logging.getLogger(__name__)
 
 _RATE = 16_000
 _MEL_HOP_S = 0.01  # Resemblyzer's mel frames: 25 ms every 10 ms
@@ -223,14 +221,12 @@ def diarize_embeddings(
         return Diarization("embeddings", turns, notes=(*notes, *extra))
     vectors = window_embeddings(samples, regions, windows, settings.window_s)
     labels = cluster_embeddings(vectors, windows[:, 1].astype(int), settings)
-    min_windows = int(round(settings.min_turn_s / settings.hop_s))
-    labels = smooth_labels(labels, windows[:, 1].astype(int), min_windows)
-    turns = turns_from_labels(regions, windows, labels)
-    log.info(
-        "embeddings diarization: %d regions, %d windows, %d speakers, %d turns",
-        len(regions),
-        len(windows),
-        len(set(labels.tolist())),
-        len(turns),
+    return labels_to_diarization(
+        "embeddings",
+        regions,
+        windows,
+        labels,
+        min_turn_s=settings.min_turn_s,
+        hop_s=settings.hop_s,
+        notes=notes,
     )
-    return Diarization("embeddings", tuple(turns), notes=notes)

@@ -3,11 +3,15 @@ methods (the built-in voice features and the speaker embeddings), pure numpy."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
-from transcription.diarization.types import SpeakerTurn
+from transcription.diarization.types import Diarization, SpeakerTurn, Strategy
 
-__all__ = ["region_windows", "smooth_labels", "turns_from_labels"]
+__all__ = ["labels_to_diarization", "region_windows", "smooth_labels", "turns_from_labels"]
+
+log = logging.getLogger(__name__)
 
 
 def region_windows(regions: list[tuple[float, float]], window_s: float, hop_s: float) -> np.ndarray:
@@ -84,3 +88,29 @@ def turns_from_labels(
                 start = cut
         turns.append(SpeakerTurn(start, b, names[int(labels[idx[-1]])]))
     return turns
+
+
+def labels_to_diarization(
+    strategy: Strategy,
+    regions: list[tuple[float, float]],
+    windows: np.ndarray,
+    labels: np.ndarray,
+    *,
+    min_turn_s: float,
+    hop_s: float,
+    notes: tuple[str, ...] = (),
+) -> Diarization:
+    """The last steps of the mono method ``strategy``: flips shorter than ``min_turn_s`` smoothed
+    away inside each region, labels cut into turns, the counts logged (never any audio or text)."""
+    min_windows = int(round(min_turn_s / hop_s))
+    labels = smooth_labels(labels, windows[:, 1].astype(int), min_windows)
+    turns = turns_from_labels(regions, windows, labels)
+    log.info(
+        "%s diarization: %d regions, %d windows, %d speakers, %d turns",
+        strategy,
+        len(regions),
+        len(windows),
+        len(set(labels.tolist())),
+        len(turns),
+    )
+    return Diarization(strategy, tuple(turns), notes=notes)
