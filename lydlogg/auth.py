@@ -16,8 +16,10 @@ Every attempt is audited; a name no account has is not stored (it may be a passw
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -28,9 +30,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lydlogg.audit import record
 from lydlogg.db import transaction
+from lydlogg.units import DEFAULT_UNIT, set_user_units, user_units
 from lydlogg.vocabulary import USER_ROLES
 
 __all__ = [
+    "DEMO_UNITS",
     "DEMO_USERS",
     "ROLES",
     "REFUSED",
@@ -52,6 +56,7 @@ __all__ = [
     "demo_accounts",
     "revoke_sessions",
     "session_expired",
+    "with_units",
 ]
 
 log = logging.getLogger(__name__)
@@ -66,8 +71,16 @@ DEMO_USERS = (
     ("veileder", "Vera Veileder", "veileder", None, "demo-veileder"),
     ("anne", "Anne (operatør)", "operator", "op-anne", "demo-anne-1"),
     ("lise", "Lise (operatør)", "operator", "op-lise", "demo-lise-1"),
+    ("region", "Rita Regional", "regional", None, "demo-region"),
 )
 _DEMO_PASSWORDS = frozenset(u[4] for u in DEMO_USERS)
+DEMO_UNITS_ALL = ("Nordby legevakt", "Sørvik legevakt")  # the two units of the sample calls
+DEMO_UNITS: dict[str, tuple[str, ...]] = {
+    **{u[0]: DEMO_UNITS_ALL for u in DEMO_USERS},
+    "anne": ("Nordby legevakt",),
+    "lise": ("Sørvik legevakt",),
+}
+"""Each demo account's units: the operators one each, everyone else both."""
 
 
 REFUSED = "feil brukernavn eller passord"  # the one message for every refused log-in
@@ -145,10 +158,16 @@ class User:
     display_name: str
     role: str
     operator_id: str | None = None
+    units: tuple[str, ...] = ()  # the units (legevakt, site) whose calls the user may see
 
     @property
     def own_calls_only(self) -> bool:
         return self.role in ("operator", "lege")
+
+
+def with_units(con: duckdb.DuckDBPyConnection, user: User) -> User:
+    """``user`` with the units the database gives them (``user_units``)."""
+    return dataclasses.replace(user, units=user_units(con, user.username))
 
 
 def create_user(
@@ -161,7 +180,9 @@ def create_user(
     operator_id: str | None = None,
     production: bool = False,
     by: str = "system",
+    units: Sequence[str] = (DEFAULT_UNIT,),
 ) -> User:
+    """A new active account in ``units`` (at least one; ignored by the roles that see every unit)."""
     if role not in ROLES:
         raise AuthError(f"role {role!r} is not one of {', '.join(ROLES)}")
     if role in ("operator", "lege") and not operator_id:
@@ -175,8 +196,9 @@ def create_user(
             "INSERT INTO users (username, display_name, role, operator_id, password_hash) VALUES (?, ?, ?, ?, ?)",
             [username, display_name, role, operator_id, password_hash],
         )
-        record(con, by, "create_user", "user", username, f"role={role}")
-    return User(username, display_name, role, operator_id)
+        _old, new = set_user_units(con, username, units, by)
+        record(con, by, "create_user", "user", username, f"role={role}; units={', '.join(new)}")
+    return User(username, display_name, role, operator_id, new)
 
 
 def operator_id_free(con: duckdb.DuckDBPyConnection, operator_id: str | None, username: str) -> None:
@@ -196,14 +218,14 @@ def get_user(con: duckdb.DuckDBPyConnection, username: str) -> User | None:
         "SELECT username, display_name, role, operator_id FROM users WHERE username = ? AND active",
         [username],
     ).fetchone()
-    return User(*row) if row else None
+    return with_units(con, User(*row)) if row else None
 
 
 def list_users(con: duckdb.DuckDBPyConnection) -> list[User]:
     rows = con.execute(
         "SELECT username, display_name, role, operator_id FROM users ORDER BY username"
     ).fetchall()
-    return [User(*r) for r in rows]
+    return [with_units(con, User(*r)) for r in rows]
 
 
 _dummy_hash: list[str] = []
@@ -306,7 +328,7 @@ def authenticate(
         if ok and not refused_demo and not waiting:
             _audit_login(con, username, "login")
             con.execute("DELETE FROM login_state WHERE username = ?", [username])
-            return User(*row[:4])
+            return with_units(con, User(*row[:4]))
         action = "login_throttled" if waiting else "login_failed"
         detail = "demo password refused in production" if refused_demo and not waiting else None
         if known:

@@ -34,9 +34,10 @@ from pathlib import Path
 import duckdb
 
 from lydlogg.audit import record
-from lydlogg.auth import AuthError, User
+from lydlogg.auth import AuthError, User, with_units
 from lydlogg.db import transaction
 from lydlogg.settings import Settings, SsoSettings
+from lydlogg.units import DEFAULT_UNIT, set_user_units
 
 __all__ = [
     "SsoConfigError",
@@ -167,7 +168,7 @@ def sso_login(con: duckdb.DuckDBPyConnection, identity: SsoIdentity) -> User:
             if bind:
                 _bind(con, identity, username)
             _audit(con, username, "login_sso")
-        return User(row[0], row[1], row[2], row[3])
+        return with_units(con, User(row[0], row[1], row[2], row[3]))
     if not bind:  # bound to an account that is gone: never fall back to the name in the token
         _audit(con, username, "login_sso_refused", "bound account missing")
         raise AuthError(NO_ROLE)
@@ -180,10 +181,11 @@ def sso_login(con: duckdb.DuckDBPyConnection, identity: SsoIdentity) -> User:
             " VALUES (?, ?, ?, ?, NULL)",
             [username, identity.display_name, identity.role, identity.operator_id],
         )
+        set_user_units(con, username, [DEFAULT_UNIT], "sso")  # an admin moves the account to its units
         _audit(con, username, "create_user_sso", f"role={identity.role}")
         _bind(con, identity, username)
         _audit(con, username, "login_sso")
-    return User(username, identity.display_name, identity.role, identity.operator_id)
+    return User(username, identity.display_name, identity.role, identity.operator_id, (DEFAULT_UNIT,))
 
 
 def _secret_file(path: Path, create: bool) -> str:

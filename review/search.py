@@ -17,7 +17,7 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
-from lydlogg.access import check
+from lydlogg.access import call_scope, check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db.fts import has_index, load_fts, match_sql
@@ -81,18 +81,21 @@ def search_calls(
     if query.role:
         inner.append("list_contains(?, search_segments.role)")
         inner_params.append(list(_ROLES[query.role]))
-    own = user.operator_id or "\x00none" if user is not None and user.own_calls_only else None
     calls: list[str] = []
     for clause, value in (
         ("c.service = ?", query.service),
         ("c.started_at >= ?::DATE", query.since),
         ("c.started_at < ?::DATE", query.until + timedelta(days=1) if query.until else None),
         ("c.operator_id = ?", query.operator_id),
-        ("c.operator_id = ?", own),
     ):
         if value is not None:
             calls.append(clause)
             inner_params.append(value)
+    scope = call_scope(user)  # the operator's own calls, the user's units
+    if not scope.everything:
+        clause, scope_params = scope.where("c")
+        calls.append(clause)
+        inner_params += scope_params
     if calls:
         inner.append(
             f"search_segments.call_id IN (SELECT c.call_id FROM calls c WHERE {' AND '.join(calls)})"  # noqa: S608 - constant clauses
