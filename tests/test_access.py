@@ -9,13 +9,13 @@ import duckdb
 import pytest
 
 from lydlogg.access import ACTIONS, PERMISSIONS, AccessDenied, allowed
-from lydlogg.auth import DEMO_USERS, AuthError, User, authenticate, create_user
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, AuthError, User, authenticate, create_user
 from lydlogg.db import connect
 from lydlogg.scoring import import_transcripts, score_stored
 from review.service import ReviewService
 
 SET = Path(__file__).resolve().parent / "data" / "rubric_set" / "calls"
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
 OWN, OTHER = "rs-lvs-001", "rs-lvs-002"
 
 

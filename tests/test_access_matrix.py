@@ -14,7 +14,7 @@ from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
 from lydlogg.access import ACTIONS, PERMISSIONS, AccessDenied, allowed
-from lydlogg.auth import DEMO_USERS, User, create_user
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User, create_user
 from lydlogg.db import connect
 from review.app.pages import PAGES, VIEWS_DIR, home_page, menu
 from review.views.common import md_text
@@ -22,7 +22,7 @@ from review.views.common import md_text
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
 ROLES = ("admin", "leder", "veileder", "operator", "lege")
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS} | {
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS} | {
     "lars": User("lars", "Lars (lege)", "lege", "lege-berg")
 }
 BY_ROLE = {"admin": "admin", "leder": "leder", "veileder": "veileder", "operator": "anne", "lege": "lars"}

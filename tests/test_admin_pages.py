@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from lydlogg.access import AccessDenied
 from lydlogg.auth import (
+    DEMO_UNITS,
     DEMO_USERS,
     REFUSED,
     AuthError,
@@ -44,7 +45,7 @@ from review.views.admin import (
 REPO = Path(__file__).resolve().parent.parent
 ADMIN_PAGE = str(REPO / "review" / "views" / "brukere.py")
 AUDIT_PAGE = str(REPO / "review" / "views" / "revisjonslogg.py")
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
 NOW = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 
 

@@ -8,12 +8,12 @@ import pytest
 from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
-from lydlogg.auth import DEMO_USERS, User
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
 from lydlogg.db import connect
 from review.views.common import md_text
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
 
 
 def app(monkeypatch, db: Path, user: str | None = None, page: str | None = None, **query: str) -> AppTest:

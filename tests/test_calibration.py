@@ -9,13 +9,13 @@ import pytest
 from conftest import build_reference_db
 
 from lydlogg.access import AccessDenied
-from lydlogg.auth import DEMO_USERS, User, create_user
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User, create_user
 from lydlogg.db import connect
 from review.calibration import CalibrationService, guidance, hidden_review_ids
 from review.service import ReviewService
 from rubrics import load_rubrics
 
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
 USERS["vilde"] = User("vilde", "Vilde Veileder", "veileder")
 USERS["lars"] = User("lars", "Lars Leder", "leder")
 CALLS = ["lvs-001-feber-barn", "lvs-003-brystsmerter"]

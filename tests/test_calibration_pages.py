@@ -9,14 +9,14 @@ import pytest
 from conftest import build_reference_db
 from streamlit.testing.v1 import AppTest
 
-from lydlogg.auth import DEMO_USERS, User, create_user
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User, create_user
 from lydlogg.db import connect
 from review.calibration import CalibrationService, guidance
 from review.service import ReviewService
 from rubrics import load_rubrics
 
 VIEWS = Path(__file__).resolve().parent.parent / "review" / "views"
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
 USERS["vilde"] = User("vilde", "Vilde Veileder", "veileder")
 CALL = "lvs-001-feber-barn"  # op-anne's call
 RUBRIC = "lvs_operator"
