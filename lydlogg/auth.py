@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lydlogg.audit import record
 from lydlogg.db import transaction
-from lydlogg.units import DEFAULT_UNIT, set_user_units, user_units
+from lydlogg.units import DEFAULT_UNIT, check_units, set_user_units, user_units
 from lydlogg.vocabulary import USER_ROLES
 
 __all__ = [
@@ -185,6 +185,7 @@ def create_user(
     """A new active account in ``units`` (at least one; ignored by the roles that see every unit)."""
     if role not in ROLES:
         raise AuthError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    units = check_units(units)  # ValueError before anything is written
     if role in ("operator", "lege") and not operator_id:
         raise AuthError(f"a user with role {role!r} needs an operator_id (their id in the call metadata)")
     password_hash = hash_password(password, production=production)
@@ -196,8 +197,9 @@ def create_user(
             "INSERT INTO users (username, display_name, role, operator_id, password_hash) VALUES (?, ?, ?, ?, ?)",
             [username, display_name, role, operator_id, password_hash],
         )
+        record(con, by, "create_user", "user", username, f"role={role}")
         _old, new = set_user_units(con, username, units, by)
-        record(con, by, "create_user", "user", username, f"role={role}; units={', '.join(new)}")
+        record(con, by, "set_units", "user", username, f"- -> {', '.join(new)}")
     return User(username, display_name, role, operator_id, new)
 
 
