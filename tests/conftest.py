@@ -156,7 +156,9 @@ def app_db(tmp_path_factory: pytest.TempPathFactory, processed_db: Path) -> Path
                 [f"op-{owner}", DEMO_UNITS[owner][0], call_id],  # each call in its operator's unit
             )
         for username, name, role, operator_id, password in DEMO_USERS:
-            create_user(con, username, name, role, password, operator_id=operator_id, units=DEMO_UNITS[username])
+            create_user(
+                con, username, name, role, password, operator_id=operator_id, units=DEMO_UNITS[username]
+            )
     return db
 
 
@@ -184,7 +186,9 @@ def build_reference_db(folder: Path) -> Path:
     score_stored(settings)
     with connect(settings.db_path) as con:
         for username, name, role, operator_id, password in DEMO_USERS:
-            create_user(con, username, name, role, password, operator_id=operator_id, units=DEMO_UNITS[username])
+            create_user(
+                con, username, name, role, password, operator_id=operator_id, units=DEMO_UNITS[username]
+            )
     return settings.db_path
 
 

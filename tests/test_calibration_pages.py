@@ -17,7 +17,7 @@ from rubrics import load_rubrics
 
 VIEWS = Path(__file__).resolve().parent.parent / "review" / "views"
 USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
-USERS["vilde"] = User("vilde", "Vilde Veileder", "veileder")
+USERS["vilde"] = User("vilde", "Vilde Veileder", "veileder", units=DEMO_UNITS["veileder"])
 CALL = "lvs-001-feber-barn"  # op-anne's call
 RUBRIC = "lvs_operator"
 
@@ -26,7 +26,7 @@ RUBRIC = "lvs_operator"
 def built_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = build_reference_db(tmp_path_factory.mktemp("pages"))
     with connect(db) as con:
-        create_user(con, "vilde", "Vilde Veileder", "veileder", "demo-vilde-1")
+        create_user(con, "vilde", "Vilde Veileder", "veileder", "demo-vilde-1", units=DEMO_UNITS["veileder"])
     return db
 
 

@@ -61,7 +61,15 @@ def build_dashboard_db(db: Path) -> Path:
             con.execute(
                 "INSERT INTO calls (call_id, started_at, service, operator_id, caller_pseudonym, patient_pseudonym,"
                 " unit) VALUES (?, ?::TIMESTAMPTZ, ?, ?, ?, ?, ?)",
-                [call_id, started + ":00+00", service, operator, caller, patient, SOR if call_id[0] == "m" else NORD],
+                [
+                    call_id,
+                    started + ":00+00",
+                    service,
+                    operator,
+                    caller,
+                    patient,
+                    SOR if call_id[0] == "m" else NORD,
+                ],
             )
         transcripts = [(c, f"t-{c}", "2026-03-01 00:00") for c in SUGGESTED] + [
             ("a1", "t-a1-old", "2026-02-01 00:00")

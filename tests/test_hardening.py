@@ -17,7 +17,7 @@ import pytest
 import yaml
 from conftest import REPO, SAMPLES, build_reference_db, make_settings, write_tone
 
-from lydlogg.auth import AuthError, User, authenticate
+from lydlogg.auth import DEMO_UNITS, AuthError, User, authenticate
 from lydlogg.db import DatabaseKey, connect, sql_literal
 from lydlogg.episode_report import episode_html
 from lydlogg.ingest import ingest
@@ -320,7 +320,7 @@ def test_the_pipeline_logs_no_transcript_text_numbers_or_names(tmp_path):
             encoding="utf-8",
         )
         assert len(ingest(make_settings(tmp_path), [], metadata=bad).failures) == 2
-        leder = ReviewService(db, User("leder", "Liv Leder", "leder"))
+        leder = ReviewService(db, User("leder", "Liv Leder", "leder", units=DEMO_UNITS["leder"]))
         calls = leder.calls()
         call_id = calls["call_id"].iloc[0]
         leder.transcript(call_id)
