@@ -27,10 +27,15 @@ def _build(tmp_path: Path) -> Path:
     import_transcripts(settings, docs)
     score_stored(settings)
     with connect(settings.db_path) as con:
-        con.execute("UPDATE calls SET operator_id = 'op-anne' WHERE call_id = ?", [OWN])
-        con.execute("UPDATE calls SET operator_id = 'op-lise' WHERE call_id = ?", [OTHER])
+        for call_id, owner in ((OWN, "anne"), (OTHER, "lise")):  # each call in its operator's unit
+            con.execute(
+                "UPDATE calls SET operator_id = ?, unit = ? WHERE call_id = ?",
+                [f"op-{owner}", DEMO_UNITS[owner][0], call_id],
+            )
         for username, name, role, operator_id, password in DEMO_USERS:
-            create_user(con, username, name, role, password, operator_id=operator_id)
+            create_user(
+                con, username, name, role, password, operator_id=operator_id, units=DEMO_UNITS[username]
+            )
     return settings.db_path
 
 

@@ -28,7 +28,8 @@ def db(tmp_path_factory, reference_db):
         clear_reviews(con)
         ids = [r[0] for r in con.execute("SELECT call_id FROM calls ORDER BY call_id").fetchall()]
         con.execute(  # Anne's call, in her unit
-            "UPDATE calls SET operator_id = 'op-anne', unit = ? WHERE call_id = ?", [DEMO_UNITS["anne"][0], ids[0]]
+            "UPDATE calls SET operator_id = 'op-anne', unit = ? WHERE call_id = ?",
+            [DEMO_UNITS["anne"][0], ids[0]],
         )
         con.execute("UPDATE calls SET operator_id = '=HYPERLINK(\"x\")' WHERE call_id = ?", [ids[1]])
     values = {"introduces_self": 1, "worsening_advice": None}

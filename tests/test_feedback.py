@@ -169,7 +169,8 @@ def db(tmp_path: Path) -> Path:
     path = tmp_path / "feedback.duckdb"
     with connect(path) as con:
         con.execute(
-            "INSERT INTO calls (call_id, operator_id) VALUES ('anne-1', 'op-anne'), ('lise-1', 'op-lise')"
+            "INSERT INTO calls (call_id, operator_id, unit) VALUES ('anne-1', 'op-anne', ?), ('lise-1', 'op-lise', ?)",
+            [DEMO_UNITS["anne"][0], DEMO_UNITS["lise"][0]],
         )
     return path
 

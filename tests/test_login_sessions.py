@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lydlogg.units import DEFAULT_UNIT
 from lydlogg.auth import User, create_user
 from lydlogg.db import connect
 from lydlogg.login_sessions import (
@@ -18,6 +17,7 @@ from lydlogg.login_sessions import (
     start_session,
     touch_session,
 )
+from lydlogg.units import DEFAULT_UNIT
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 ANNE = User("anne", "Anne", "operator", "op-anne", (DEFAULT_UNIT,))  # create_user's default unit

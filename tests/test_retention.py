@@ -19,7 +19,7 @@ from review.service import ReviewService
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 ADMIN = User("admin", "Admin Demo", "admin")
-LEDER = User("leder", "Liv Leder", "leder", units=DEMO_UNITS["leder"])
+LEDER = User("leder", "Liv Leder", "leder", units=(*DEMO_UNITS["leder"], "standard"))  # sample and new calls
 REVIEWED = "lvs-001-feber-barn"  # has a review, keeps its transcript
 
 
