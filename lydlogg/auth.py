@@ -2,7 +2,9 @@
 
 Roles: ``admin`` (users and settings), ``leder`` (leader: everything about calls and reviews),
 ``veileder`` (supervisor/trainer), ``operator`` and ``lege`` (see and self-review only their own
-calls, matched on ``operator_id``). What each role may do is decided in :mod:`lydlogg.access`.
+calls, matched on ``operator_id``), ``regional`` (regional quality: reads every unit's calls and
+figures). Each user belongs to one or more units (``User.units``, from ``user_units``). What each
+role may do, and in which units, is decided in :mod:`lydlogg.access`.
 
 Guessing is slowed per *source* (the client's address, or the OS account on the command line),
 not by locking accounts: after ``free_attempts`` failed log-ins from one source, each further
