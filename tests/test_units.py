@@ -276,3 +276,38 @@ def test_the_calls_command_narrows_to_a_unit(dash_db):
     assert {c["call_id"] for c in json.loads(out.output)} == {"m1", "m2", "m3"}
     every = CliRunner().invoke(main, ["calls", "--format", "json", "--db", str(dash_db)])
     assert len(json.loads(every.output)) == 8
+
+
+# --- the Oversikt page ----------------------------------------------------------------------------------
+
+
+def _oversikt(monkeypatch, db: Path, user: User, **query: str):
+    from streamlit.testing.v1 import AppTest
+
+    from review.service import ReviewService
+
+    monkeypatch.setenv("LYDLOGG_DB_PATH", str(db))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "review" / "views" / "oversikt.py"),
+                           default_timeout=60)  # fmt: skip
+    at.session_state["service"] = ReviewService(db, user)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_the_page_groups_and_filters_by_unit_from_the_url(monkeypatch, dash_db):
+    at = _oversikt(monkeypatch, dash_db, LEDER, per="enhet", enhet=SOR)
+    assert not at.exception, at.exception
+    assert at.multiselect(key="enhet").value == [SOR]
+    coverage = at.tabs[1].dataframe[0].value
+    assert set(coverage["Enhet"]) == {SOR} and coverage["Samtaler"].sum() == 3
+    at = _oversikt(monkeypatch, dash_db, LEDER, per="enhet")
+    coverage = at.tabs[1].dataframe[0].value
+    assert coverage.groupby("Enhet")["Samtaler"].sum().to_dict() == {NORD: 5, SOR: 3}
+
+
+def test_a_leader_of_one_unit_gets_no_unit_choice_and_only_their_figures(monkeypatch, dash_db):
+    at = _oversikt(monkeypatch, dash_db, User("siv", "Siv", "leder", units=(SOR,)), enhet=NORD)
+    assert not at.exception, at.exception
+    assert not [m for m in at.multiselect if m.key == "enhet"]  # one unit: nothing to choose
+    assert at.tabs[1].dataframe[0].value["Samtaler"].sum() == 3
