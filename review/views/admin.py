@@ -180,6 +180,7 @@ def _new_user_form(admin: UserAdminService, units: list[str]) -> None:
         )
         chosen = st.multiselect(
             "Enheter", units, default=[DEFAULT_UNIT] if DEFAULT_UNIT in units else [], key="ny-enheter",
+            placeholder="Velg enheter",
             help="Legevaktene eller stedene brukeren ser samtalene til (minst én).",
         )  # fmt: skip
         other = st.text_input("Annen enhet (valgfritt)", key="ny-enhet-annen", max_chars=UNIT_MAX)
@@ -271,7 +272,7 @@ def _units_form(admin: UserAdminService, found: UserRow, units: list[str]) -> No
     with st.form("endre-enheter"):
         chosen = st.multiselect(
             "Enheter", sorted({*units, *found.units}), default=list(found.units),
-            key=f"endre-enheter-{found.username}",  # per user: no stale values
+            key=f"endre-enheter-{found.username}", placeholder="Velg enheter",  # per user: no stale values
             help="Legevaktene eller stedene brukeren ser samtalene til. Regional kvalitet ser alle enheter.",
         )  # fmt: skip
         other = st.text_input("Annen enhet (valgfritt)", key=f"endre-enhet-annen-{found.username}",
