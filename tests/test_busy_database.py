@@ -65,8 +65,11 @@ def holder_for():
 def small_db(tmp_path: Path) -> Path:
     db = tmp_path / "travel.duckdb"
     with connect(db) as con:
-        create_user(con, LEDER.username, LEDER.display_name, LEDER.role, "demo-leder")
-        con.execute("INSERT INTO calls (call_id, service, operator_id) VALUES ('c-1', 'lvs', 'op-anne')")
+        create_user(con, LEDER.username, LEDER.display_name, LEDER.role, "demo-leder", units=LEDER.units)
+        con.execute(
+            "INSERT INTO calls (call_id, service, operator_id, unit) VALUES ('c-1', 'lvs', 'op-anne', ?)",
+            [LEDER.units[0]],
+        )
     return db
 
 

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 import pytest
 from conftest import SAMPLES, make_settings
 
-from lydlogg.auth import DEMO_UNITS
 from lydlogg.db import connect
 from lydlogg.episodes import link_episodes, summarise
 from lydlogg.ingest import ingest
@@ -157,7 +156,7 @@ def test_a_reviewers_yes_overrides_a_suggested_no(tmp_path):
                     [T0 + timedelta(hours=10)])  # fmt: skip
         before = link_episodes(con).set_index("call_id")
     assert before.loc["ep1-c2-lvs", "flagged"]
-    ReviewService(settings.db_path, User("v", "V", "veileder", units=DEMO_UNITS["veileder"])).save_review(
+    ReviewService(settings.db_path, User("v", "V", "veileder", units=("standard",))).save_review(
         "ep1-c2-lvs", kind="peer", rubric_id="lvs_operator", rubric_version=1, rubric_sha256="x",
         values={"asks_prior_contact": 1},
     )  # fmt: skip
