@@ -311,3 +311,55 @@ def test_a_leader_of_one_unit_gets_no_unit_choice_and_only_their_figures(monkeyp
     assert not at.exception, at.exception
     assert not [m for m in at.multiselect if m.key == "enhet"]  # one unit: nothing to choose
     assert at.tabs[1].dataframe[0].value["Samtaler"].sum() == 3
+
+
+# --- the app, as regional quality and as a leader of one unit ---------------------------------------------
+
+
+def _signed_in(monkeypatch, db: Path, user: User, page: str | None = None, **query: str):
+    from conftest import sign_in
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("LYDLOGG_DB_PATH", str(db))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60)
+    sign_in(at, db, user)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(f"review/views/{page}.py").run()
+    return at
+
+
+def test_regional_quality_reads_every_units_calls_and_reviews_none(monkeypatch, reference_db, tmp_path):
+    import shutil
+
+    db = Path(shutil.copy(reference_db, tmp_path / "ref.duckdb"))
+    with connect(db) as con:
+        rita = get_user(con, "region")
+        total = con.execute("SELECT count(*) FROM calls").fetchone()[0]
+    at = _signed_in(monkeypatch, db, rita)
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Innboks" and len(at.dataframe[0].value) == total
+    assert "(regional kvalitet)" in at.sidebar.markdown[0].value
+    at = _signed_in(monkeypatch, db, rita, "samtale", samtale="lvs-003-brystsmerter")  # a Sørvik call
+    assert not at.exception, at.exception
+    assert not at.error and not [b for b in at.button if "Lagre vurdering" in b.label]  # reads, never reviews
+    with connect(db) as con:
+        seen = con.execute(
+            "SELECT action FROM audit WHERE username = 'region' AND object_id = 'lvs-003-brystsmerter'"
+        ).fetchall()
+    assert ("view_call",) in seen
+
+
+def test_a_leader_of_one_unit_has_an_inbox_of_that_unit(monkeypatch, reference_db, tmp_path):
+    import shutil
+
+    db = Path(shutil.copy(reference_db, tmp_path / "ref.duckdb"))
+    with connect(db) as con:
+        create_user(con, "siv", "Siv", "leder", "sivs-passord-1", units=[SOR])
+        siv = get_user(con, "siv")
+        sorvik = {r[0] for r in con.execute("SELECT call_id FROM calls WHERE unit = ?", [SOR]).fetchall()}
+    at = _signed_in(monkeypatch, db, siv)
+    assert not at.exception, at.exception
+    assert len(at.dataframe[0].value) == len(sorvik) and 0 < len(sorvik) < 12
