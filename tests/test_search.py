@@ -179,6 +179,9 @@ def test_the_search_page_finds_calls_and_links_each_hit_to_its_segment(monkeypat
     assert set(shown["Hvem"]) == {"Innringer"}
     first = shown.iloc[0]
     assert first["Åpne"].startswith(f"samtale?samtale={first['Samtale']}&t=")
+    with connect(copy) as con:  # her two calls here are Sørvik's: she works in both units
+        con.execute("INSERT INTO user_units (username, unit, updated_by) VALUES ('anne', ?, 'test')",
+                    [DEMO_UNITS["lise"][0]])  # fmt: skip
     anne = app(monkeypatch, copy, "anne", "sok")
     anne.text_input[0].input("puster")
     anne.button[0].click().run()
