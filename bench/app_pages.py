@@ -90,7 +90,7 @@ def main() -> None:
             n_words = con.execute("SELECT count(*) FROM words").fetchone()[0]
         score_stored(settings)
         os.environ["LYDLOGG_DB_PATH"] = str(db)
-        leder = User("leder", "Leder", "leder")
+        leder = User("leder", "Leder", "leder", units=("standard",))  # the unit of every call here
 
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
         at.session_state["user"] = leder
@@ -106,10 +106,10 @@ def main() -> None:
 
         with connect(db) as con:
             con.execute(
-                "INSERT INTO calls (call_id, started_at, service, operator_id, caller_pseudonym, source)"
+                "INSERT INTO calls (call_id, started_at, service, operator_id, caller_pseudonym, source, unit)"
                 " SELECT 'c' || i, TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(CAST(hash(i) % 31536000 AS BIGINT)),"
                 " (?::VARCHAR[])[1 + CAST(hash(i, 's') % len(?::VARCHAR[]) AS INTEGER)],"
-                " 'op-' || CAST(hash(i, 'o') % 60 AS VARCHAR), 'pho_' || CAST(hash(i, 'p') % 40000 AS VARCHAR), 'bench'"
+                " 'op-' || CAST(hash(i, 'o') % 60 AS VARCHAR), 'pho_' || CAST(hash(i, 'p') % 40000 AS VARCHAR), 'bench', 'standard'"
                 " FROM range(?) t(i)",
                 [list(SERVICES), list(SERVICES), args.calls],
             )

@@ -36,7 +36,8 @@ from review.dashboard import DashboardService  # noqa: E402
 from review.service import ReviewService  # noqa: E402
 
 _CALLS = """
-INSERT INTO calls (call_id, started_at, service, operator_id, caller_pseudonym, patient_pseudonym, source, team)
+INSERT INTO calls (call_id, started_at, service, operator_id, caller_pseudonym, patient_pseudonym, source, team,
+                   unit)
 SELECT 'c' || lpad(i::VARCHAR, 8, '0'),
        TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(CAST(hash(i, 'when') % 31536000 AS BIGINT)),
        $services[1 + CAST(hash(i, 'op') % 200 % len($services) AS INTEGER)],
@@ -44,7 +45,8 @@ SELECT 'c' || lpad(i::VARCHAR, 8, '0'),
        'pho_' || CAST(hash(i, 'phone') % $phones AS VARCHAR),
        CASE WHEN hash(i, 'hasp') % 3 = 0 THEN 'pat_' || CAST(hash(i, 'phone') % $phones AS VARCHAR) END,
        'bench',
-       CASE WHEN hash(i, 'team') % 3 = 0 THEN 'Lag ' || CAST(hash(i, 'team') % 12 AS VARCHAR) END
+       CASE WHEN hash(i, 'team') % 3 = 0 THEN 'Lag ' || CAST(hash(i, 'team') % 12 AS VARCHAR) END,
+       'Enhet ' || CAST(hash(i, 'op') % 200 % 2 AS VARCHAR)
 FROM range($calls) t(i)
 """
 _TEAMS = """
@@ -127,8 +129,8 @@ def main() -> None:
     parser.add_argument("--compare", action="store_true", help="check re-contacts against a full relink")
     parser.add_argument("--db", type=Path, help="keep the database here (built only when missing)")
     args = parser.parse_args()
-    leder = User("leder", "Leder", "leder")
-    operator = User("op", "Operatør", "operator", "op-7")
+    leder = User("leder", "Leder", "leder", units=("Enhet 0", "Enhet 1"))  # every synthetic call's unit
+    operator = User("op", "Operatør", "operator", "op-7", ("Enhet 1",))  # op-7's calls are in Enhet 1
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or Path(tmp) / "bench.duckdb"

@@ -115,7 +115,7 @@ from pathlib import Path
 from lydlogg.auth import User
 from review.service import ReviewService
 db, stop, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-reviewer = ReviewService(db, User("veileder", "Vera", "veileder"))
+reviewer = ReviewService(db, User("veileder", "Vera", "veileder", units=("standard",)))
 saved, latencies = [], []
 while not stop.exists():
     t0 = time.perf_counter()

@@ -52,10 +52,10 @@ def main() -> None:
             t0 = time.perf_counter()
             con.execute(
                 f"""
-                INSERT INTO calls (call_id, started_at, service, operator_id, source)
+                INSERT INTO calls (call_id, started_at, service, operator_id, source, unit)
                 SELECT 'b' || lpad(i::VARCHAR, 6, '0'),
                        TIMESTAMPTZ '2026-01-01 00:00:00+01' + to_minutes((i * 5)::BIGINT),
-                       {services}[1 + i % {len(SERVICES)}], 'op-' || (i % 40)::VARCHAR, 'import'
+                       {services}[1 + i % {len(SERVICES)}], 'op-' || (i % 40)::VARCHAR, 'import', 'standard'
                 FROM range({args.calls}) r(i);
                 INSERT INTO transcripts (transcript_id, call_id, audio_sha256, run_id, model_id, options_hash,
                     language, layout, channels_transcribed, duration_s, speech_s, asr_seconds)
@@ -84,8 +84,8 @@ def main() -> None:
             t0 = time.perf_counter()
             refresh_search_index(con)
             print(f"refresh after one call's correction: {time.perf_counter() - t0:.2f} s")
-            leader = User("leder", "Leder", "leder")
-            operator = User("anne", "Anne", "operator", "op-4")
+            leader = User("leder", "Leder", "leder", units=("standard",))
+            operator = User("anne", "Anne", "operator", "op-4", ("standard",))
             queries = {
                 "puster (every call)": (SearchQuery("puster"), leader),
                 "March LVS, caller said puste, no staff said 113": (

@@ -26,7 +26,7 @@ import soundfile as sf
 
 from anonymise.audio import AnonymiseSettings, redact_audio
 from anonymise.text import apply_redactions, find_identifiers
-from lydlogg.access import check
+from lydlogg.access import call_scope, check
 from lydlogg.asr_eval import CorrectedSegment, corrected_segments
 from lydlogg.audit import record
 from lydlogg.auth import User
@@ -103,8 +103,12 @@ def export_asr_dataset(
     """Write every corrected segment as a clip with its text, by :func:`release_segment`'s rule."""
     check(user, "export")
     settings = anonymise or AnonymiseSettings()
+    where, params = call_scope(user).where("c")  # the calls of the user's units
     with connect(db_path, read_only=True) as con:
         segments = corrected_segments(con)
+        sql = f"SELECT c.call_id FROM calls c WHERE {where}"  # noqa: S608 - constant clauses
+        visible = {r[0] for r in con.execute(sql, params).fetchall()}
+    segments = [s for s in segments if s.call_id in visible]
     train = Path(folder) / "train"
     train.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []

@@ -2,7 +2,9 @@
 
 Roles: ``admin`` (users and settings), ``leder`` (leader: everything about calls and reviews),
 ``veileder`` (supervisor/trainer), ``operator`` and ``lege`` (see and self-review only their own
-calls, matched on ``operator_id``). What each role may do is decided in :mod:`lydlogg.access`.
+calls, matched on ``operator_id``), ``regional`` (regional quality: reads every unit's calls and
+figures). Each user belongs to one or more units (``User.units``, from ``user_units``). What each
+role may do, and in which units, is decided in :mod:`lydlogg.access`.
 
 Guessing is slowed per *source* (the client's address, or the OS account on the command line),
 not by locking accounts: after ``free_attempts`` failed log-ins from one source, each further
@@ -16,8 +18,10 @@ Every attempt is audited; a name no account has is not stored (it may be a passw
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -28,9 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lydlogg.audit import record
 from lydlogg.db import transaction
+from lydlogg.units import DEFAULT_UNIT, check_units, set_user_units, user_units
 from lydlogg.vocabulary import USER_ROLES
 
 __all__ = [
+    "DEMO_UNITS",
     "DEMO_USERS",
     "ROLES",
     "REFUSED",
@@ -52,6 +58,7 @@ __all__ = [
     "demo_accounts",
     "revoke_sessions",
     "session_expired",
+    "with_units",
 ]
 
 log = logging.getLogger(__name__)
@@ -66,8 +73,16 @@ DEMO_USERS = (
     ("veileder", "Vera Veileder", "veileder", None, "demo-veileder"),
     ("anne", "Anne (operatør)", "operator", "op-anne", "demo-anne-1"),
     ("lise", "Lise (operatør)", "operator", "op-lise", "demo-lise-1"),
+    ("region", "Rita Regional", "regional", None, "demo-region"),
 )
 _DEMO_PASSWORDS = frozenset(u[4] for u in DEMO_USERS)
+DEMO_UNITS_ALL = ("Nordby legevakt", "Sørvik legevakt")  # the two units of the sample calls
+DEMO_UNITS: dict[str, tuple[str, ...]] = {
+    **{u[0]: DEMO_UNITS_ALL for u in DEMO_USERS},
+    "anne": ("Nordby legevakt",),
+    "lise": ("Sørvik legevakt",),
+}
+"""Each demo account's units: the operators one each, everyone else both."""
 
 
 REFUSED = "feil brukernavn eller passord"  # the one message for every refused log-in
@@ -145,10 +160,16 @@ class User:
     display_name: str
     role: str
     operator_id: str | None = None
+    units: tuple[str, ...] = ()  # the units (legevakt, site) whose calls the user may see
 
     @property
     def own_calls_only(self) -> bool:
         return self.role in ("operator", "lege")
+
+
+def with_units(con: duckdb.DuckDBPyConnection, user: User) -> User:
+    """``user`` with the units the database gives them (``user_units``)."""
+    return dataclasses.replace(user, units=user_units(con, user.username))
 
 
 def create_user(
@@ -161,9 +182,12 @@ def create_user(
     operator_id: str | None = None,
     production: bool = False,
     by: str = "system",
+    units: Sequence[str] = (DEFAULT_UNIT,),
 ) -> User:
+    """A new active account in ``units`` (at least one; ignored by the roles that see every unit)."""
     if role not in ROLES:
         raise AuthError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    units = check_units(units)  # ValueError before anything is written
     if role in ("operator", "lege") and not operator_id:
         raise AuthError(f"a user with role {role!r} needs an operator_id (their id in the call metadata)")
     password_hash = hash_password(password, production=production)
@@ -176,7 +200,9 @@ def create_user(
             [username, display_name, role, operator_id, password_hash],
         )
         record(con, by, "create_user", "user", username, f"role={role}")
-    return User(username, display_name, role, operator_id)
+        _old, new = set_user_units(con, username, units, by)
+        record(con, by, "set_units", "user", username, f"- -> {', '.join(new)}")
+    return User(username, display_name, role, operator_id, new)
 
 
 def operator_id_free(con: duckdb.DuckDBPyConnection, operator_id: str | None, username: str) -> None:
@@ -196,14 +222,14 @@ def get_user(con: duckdb.DuckDBPyConnection, username: str) -> User | None:
         "SELECT username, display_name, role, operator_id FROM users WHERE username = ? AND active",
         [username],
     ).fetchone()
-    return User(*row) if row else None
+    return with_units(con, User(*row)) if row else None
 
 
 def list_users(con: duckdb.DuckDBPyConnection) -> list[User]:
     rows = con.execute(
         "SELECT username, display_name, role, operator_id FROM users ORDER BY username"
     ).fetchall()
-    return [User(*r) for r in rows]
+    return [with_units(con, User(*r)) for r in rows]
 
 
 _dummy_hash: list[str] = []
@@ -306,7 +332,7 @@ def authenticate(
         if ok and not refused_demo and not waiting:
             _audit_login(con, username, "login")
             con.execute("DELETE FROM login_state WHERE username = ?", [username])
-            return User(*row[:4])
+            return with_units(con, User(*row[:4]))
         action = "login_throttled" if waiting else "login_failed"
         detail = "demo password refused in production" if refused_demo and not waiting else None
         if known:

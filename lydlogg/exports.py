@@ -19,7 +19,7 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from lydlogg.access import check
+from lydlogg.access import call_scope, check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.csv_safety import safe_csv, safe_frame
@@ -49,7 +49,7 @@ DATASETS: tuple[Dataset, ...] = ("calls", "suggestions", "reviews", "episodes")
 
 DATASET_COLUMNS: dict[str, tuple[str, ...]] = {
     "calls": (
-        "call_id", "started_at", "service", "operator_id", "team", "urgency", "duration_s", "channels",
+        "call_id", "started_at", "service", "operator_id", "team", "unit", "urgency", "duration_s", "channels",
         "layout", "status",
     ),
     "suggestions": (
@@ -68,25 +68,18 @@ class ExcelUnavailable(RuntimeError):
     """DuckDB's excel extension cannot be loaded."""
 
 
-def _own_only(user: User | None) -> str | None:
-    """The operator id whose calls alone ``user`` may see, or None for everyone's."""
-    if user is not None and user.own_calls_only:
-        return user.operator_id or "\x00no-operator-id"
-    return None
-
-
 _CALLS_SQL = """
 WITH latest AS (
     SELECT l.call_id, t.layout FROM latest_transcripts l JOIN transcripts t USING (transcript_id)
 )
-SELECT c.call_id, c.started_at, c.service, c.operator_id, c.team, c.urgency,
+SELECT c.call_id, c.started_at, c.service, c.operator_id, c.team, c.unit, c.urgency,
        a.duration_s, a.channels, l.layout,
        CASE WHEN l.call_id IS NOT NULL THEN 'transcribed'
             WHEN c.audio_sha256 IS NULL THEN 'no_audio' ELSE 'pending' END AS status
 FROM calls c
 LEFT JOIN audio_files a ON a.sha256 = c.audio_sha256
 LEFT JOIN latest l ON l.call_id = c.call_id
-WHERE $own IS NULL OR c.operator_id = $own
+WHERE {scope}
 ORDER BY c.started_at NULLS LAST, c.call_id
 """
 
@@ -94,7 +87,7 @@ _SUGGESTIONS_SQL = """
 SELECT s.call_id, s.transcript_id, s.rubric_id, s.rubric_version, s.criterion_id, s.value, s.confidence,
        s.created_at
 FROM suggestions s JOIN calls c USING (call_id)
-WHERE $own IS NULL OR c.operator_id = $own
+WHERE {scope}
 ORDER BY c.started_at NULLS LAST, s.call_id, s.rubric_id, s.criterion_id
 """
 
@@ -108,7 +101,7 @@ JOIN calls c USING (call_id)
 JOIN review_scores rs USING (review_id)
 LEFT JOIN calibration_reviews cr ON cr.review_id = r.review_id
 WHERE r.review_id NOT IN (SELECT replaces FROM reviews WHERE replaces IS NOT NULL)
-  AND ($own IS NULL OR c.operator_id = $own)
+  AND {scope}
 ORDER BY r.created_at, r.review_id, rs.criterion_id
 """
 
@@ -130,21 +123,23 @@ def dataset(
         raise ValueError(f"dataset {name!r} is not one of {', '.join(DATASETS)}")
     if user is not None:
         check(user, "export")
-    own = _own_only(user)
+    scope = call_scope(user)  # the operator's own calls, the user's units
+    where, params = scope.where("c")
     if name == "calls":
-        df = con.execute(_CALLS_SQL, {"own": own}).df()
+        df = con.execute(_CALLS_SQL.format(scope=where), params).df()
         if extra is not None:
             df = extra(con, df)
         return df
     if name == "suggestions":
-        return con.execute(_SUGGESTIONS_SQL, {"own": own}).df()
+        return con.execute(_SUGGESTIONS_SQL.format(scope=where), params).df()
     if name == "reviews":
-        df = con.execute(_REVIEWS_SQL, {"own": own}).df()
+        df = con.execute(_REVIEWS_SQL.format(scope=where), params).df()
         df["reviewer"] = [pseudonymise(key, "reviewer", r) for r in df["reviewer"]]
         return df
     df = episodes_for(con, window_hours)
-    if own is not None:
-        df = df[df["operator_id"] == own]
+    if not scope.everything:
+        seen = {r[0] for r in con.execute(f"SELECT c.call_id FROM calls c WHERE {where}", params).fetchall()}  # noqa: S608 - constant clauses
+        df = df[df["call_id"].isin(seen)]
     return df[list(EPISODE_COLUMNS)].reset_index(drop=True)
 
 

@@ -97,6 +97,7 @@ _METADATA_FIELDS = (
     "patient_pseudonym",
     "urgency",
     "team",
+    "unit",
 )
 
 
@@ -113,6 +114,7 @@ def _metadata_values(row: MetadataRow, key: bytes | None) -> dict[str, object]:
         else None,
         "urgency": row.urgency,
         "team": row.team,
+        "unit": row.unit,
     }
 
 
@@ -133,10 +135,12 @@ def _insert_call(
     sha: str | None,
     values: dict[str, object],
     source: str | None,
+    default_unit: str | None,
 ) -> None:
+    values = {**values, "unit": values["unit"] or default_unit}
     con.execute(
         "INSERT INTO calls (call_id, audio_sha256, started_at, service, operator_id, caller_pseudonym,"
-        " patient_pseudonym, urgency, team, metadata_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " patient_pseudonym, urgency, team, unit, metadata_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [call_id, sha, *values.values(), source],
     )
 
@@ -149,6 +153,7 @@ def _store_recording(
     key: bytes | None,
     source: str | None,
     report: IngestReport,
+    default_unit: str | None,
 ) -> None:
     values = _metadata_values(row, key) if row else dict.fromkeys(_METADATA_FIELDS)
     holder = con.execute("SELECT call_id FROM calls WHERE audio_sha256 = ?", [sha]).fetchone()
@@ -192,12 +197,17 @@ def _store_recording(
             if row:
                 _upsert_metadata(con, call_id, values, source or "")
         else:
-            _insert_call(con, call_id, sha, values, source)
+            _insert_call(con, call_id, sha, values, source, default_unit)
     report.added.append(call_id)
 
 
 def _store_contact(
-    con: duckdb.DuckDBPyConnection, row: MetadataRow, key: bytes | None, source: str, report: IngestReport
+    con: duckdb.DuckDBPyConnection,
+    row: MetadataRow,
+    key: bytes | None,
+    source: str,
+    report: IngestReport,
+    default_unit: str | None,
 ) -> None:
     values = _metadata_values(row, key)
     with transaction(con):
@@ -205,7 +215,7 @@ def _store_contact(
             _upsert_metadata(con, row.call_id, values, source)
             report.metadata_updated.append(row.call_id)
         else:
-            _insert_call(con, row.call_id, None, values, source)
+            _insert_call(con, row.call_id, None, values, source, default_unit)
             report.without_audio.append(row.call_id)
 
 
@@ -249,14 +259,16 @@ def ingest(settings: Settings, paths: Iterable[Path], metadata: Path | None = No
                     raise AudioError(
                         f"{path}: {info.size_bytes / 2**20:.0f} MiB is over audio.max_file_mb ({settings.audio.max_file_mb})"
                     )
-                _store_recording(con, info, file_sha256(path), row, key, source, report)
+                _store_recording(
+                    con, info, file_sha256(path), row, key, source, report, settings.metadata.default_unit
+                )
             except (AudioError, ValueError, OSError) as e:
                 failure = IngestFailure(str(path), "ingest", str(e))
                 report.failures.append(failure)
                 _record_failure(con, failure, row.call_id if row else None)
         for row in rows:
             if row.audio_file is None:
-                _store_contact(con, row, key, source or "", report)
+                _store_contact(con, row, key, source or "", report, settings.metadata.default_unit)
         for failure in report.failures:
             if failure.stage != "ingest":
                 _record_failure(con, failure)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from lydlogg.audit import record
-from lydlogg.auth import User, revoke_sessions, session_expired
+from lydlogg.auth import User, revoke_sessions, session_expired, with_units
 
 __all__ = [
     "COOKIE",
@@ -96,7 +96,7 @@ def live_session(
         con.execute(
             "UPDATE login_sessions SET last_seen_at = ? WHERE token_sha256 = ?", [now, _digest(token)]
         )
-    return User(username, display_name, role, operator_id)
+    return with_units(con, User(username, display_name, role, operator_id))
 
 
 def resume_session(

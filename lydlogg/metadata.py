@@ -16,6 +16,8 @@ urgency        ``red`` | ``yellow`` | ``green`` or ``rød`` | ``gul`` | ``grønn
 audio_file     recording, relative to the CSV's folder; empty for a contact without audio
 team           the handler's team (vaktlag) at the time of the call, free text up to 64
                characters; when empty the team an admin gave the operator is used
+unit           the legevakt or site that took the call: 1-64 letters, digits, spaces or ``-_.'``;
+               leaders, supervisors and operators see only their own units' calls
 =============  ==============================================================================
 
 The file may be separated by ``,`` or ``;`` (sniffed from the header) and encoded as UTF-8 (with or
@@ -50,6 +52,7 @@ __all__ = [
     "MetadataSettings",
     "RowError",
     "check_team",
+    "check_unit",
     "read_metadata",
 ]
 
@@ -63,6 +66,7 @@ COLUMNS = (
     "urgency",
     "audio_file",
     "team",
+    "unit",
 )
 _URGENCY_WORDS = URGENCY_WORDS
 _DELIMITERS = (",", ";", "\t")
@@ -99,6 +103,20 @@ class MetadataSettings(BaseModel):
         ),
     )
 
+    default_unit: str | None = Field(
+        "standard",
+        description=(
+            "Unit (legevakt or site) given to a new call whose metadata names none, or that arrives "
+            "without metadata. The default is the unit an upgraded database puts its existing calls and "
+            'users in. `""`: leave such calls without a unit; then only the regional quality role sees them.'
+        ),
+    )
+
+    @field_validator("default_unit")
+    @classmethod
+    def _checked_unit(cls, value: str | None) -> str | None:
+        return check_unit(value) if value else None
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -117,6 +135,8 @@ class MetadataSettings(BaseModel):
 
 WITHHELD = frozenset({"ukjent", "skjult", "hemmelig", "anonym", "unknown", "withheld", "private"})
 TEAM_MAX = 64
+UNIT_MAX = 64
+_UNIT = re.compile(r"^[^\W_][\w .'-]*$")
 _CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
@@ -132,6 +152,7 @@ class MetadataRow:
     service: str | None = None
     operator_id: str | None = None
     team: str | None = None
+    unit: str | None = None
     caller_number: str | None = None
     patient_ref: str | None = None
     urgency: str | None = None
@@ -154,6 +175,17 @@ def check_team(text: str) -> str:
     if not team or len(team) > TEAM_MAX or any(not c.isprintable() for c in team):
         raise ValueError(f"team must be 1-{TEAM_MAX} printable characters")
     return team
+
+
+def check_unit(text: str) -> str:
+    """A unit name (legevakt or site), spaces tidied: 1-64 letters, digits, spaces or ``-_.'``,
+    starting with a letter or digit. Units are compared exactly as written here."""
+    unit = " ".join(text.split())
+    if not unit or len(unit) > UNIT_MAX or not _UNIT.match(unit):
+        raise ValueError(
+            f"unit must be 1-{UNIT_MAX} letters, digits, spaces or -_.' and start with a letter or digit"
+        )
+    return unit
 
 
 def _shown(text: str) -> str:
@@ -222,6 +254,8 @@ def _parse_row(raw: dict[str, str], line: int, base: Path, zone: ZoneInfo) -> Me
         raise ValueError(f"urgency is not one of {', '.join(URGENCIES)} (or rød, gul, grønn)")
     if value["team"]:
         value["team"] = check_team(value["team"])
+    if value["unit"]:
+        value["unit"] = check_unit(value["unit"])
     if value["caller_number"].casefold() in WITHHELD:
         value["caller_number"] = ""  # a withheld number links nothing
     if value["caller_number"] and len(re.sub(r"\D", "", value["caller_number"])) < 3:
@@ -233,6 +267,7 @@ def _parse_row(raw: dict[str, str], line: int, base: Path, zone: ZoneInfo) -> Me
         service=service or None,
         operator_id=value["operator_id"] or None,
         team=value["team"] or None,
+        unit=value["unit"] or None,
         caller_number=value["caller_number"] or None,
         patient_ref=value["patient_ref"] or None,
         urgency=urgency or None,

@@ -94,7 +94,7 @@ def import_transcripts(
             tid = uuid.uuid4().hex
             channels = {s.channel for s in transcript.segments if s.channel is not None}
             end = max((s.end for s in transcript.segments), default=0.0)
-            calls.append((transcript.call_id, svc, "import", source))
+            calls.append((transcript.call_id, svc, "import", source, settings.metadata.default_unit))
             transcripts.append((tid, transcript.call_id, key, transcript.language, "stereo" if len(channels) > 1 else "mono",
                                 max(1, len(channels)), end, sum(s.end - s.start for s in transcript.segments)))  # fmt: skip
             segments += [
@@ -106,7 +106,8 @@ def import_transcripts(
             return report
         with transaction(con):
             con.executemany(
-                "INSERT INTO calls (call_id, service, source, metadata_source) VALUES (?, ?, ?, ?)", calls
+                "INSERT INTO calls (call_id, service, source, metadata_source, unit) VALUES (?, ?, ?, ?, ?)",
+                calls,
             )
             frame = pd.DataFrame(transcripts, columns=["transcript_id", "call_id", "audio_sha256", "language", "layout",
                                                        "channels", "duration_s", "speech_s"])  # fmt: skip

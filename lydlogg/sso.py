@@ -39,9 +39,10 @@ from pathlib import Path
 import duckdb
 
 from lydlogg.audit import record
-from lydlogg.auth import AuthError, User, operator_id_free, revoke_sessions
+from lydlogg.auth import AuthError, User, operator_id_free, revoke_sessions, with_units
 from lydlogg.db import transaction
 from lydlogg.settings import Settings, SsoSettings
+from lydlogg.units import DEFAULT_UNIT, set_user_units
 
 __all__ = [
     "ACR_REFUSED",
@@ -230,7 +231,7 @@ def sso_login(
             if bind:
                 _bind(con, identity, username)
             _audit(con, username, "login_sso")
-        return User(row[0], row[1], role, operator_id)
+        return with_units(con, User(row[0], row[1], role, operator_id))
     if not bind:  # bound to an account that is gone: never fall back to the name in the token
         _audit(con, username, "login_sso_refused", "bound account missing")
         raise AuthError(NO_ROLE)
@@ -248,10 +249,11 @@ def sso_login(
             " VALUES (?, ?, ?, ?, NULL)",
             [username, identity.display_name, identity.role, identity.operator_id],
         )
+        set_user_units(con, username, [DEFAULT_UNIT], "sso")  # an admin moves the account to its units
         _audit(con, username, "create_user_sso", f"role={identity.role}")
         _bind(con, identity, username)
         _audit(con, username, "login_sso")
-    return User(username, identity.display_name, identity.role, identity.operator_id)
+    return User(username, identity.display_name, identity.role, identity.operator_id, (DEFAULT_UNIT,))
 
 
 def _secret_file(path: Path, create: bool) -> str:

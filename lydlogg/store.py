@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from lydlogg.access import CallScope
 from transcription.diarization.types import RoleEvidence, SpeakerRole
 from transcription.types import Segment, Transcript, Word
 
@@ -35,7 +36,7 @@ open_failures AS (
     SELECT call_id, max(reason) AS reason FROM failures
     WHERE resolved_at IS NULL AND call_id IS NOT NULL GROUP BY call_id
 )
-SELECT c.call_id, c.started_at, c.service, c.operator_id, c.urgency,
+SELECT c.call_id, c.started_at, c.service, c.operator_id, c.urgency, c.unit,
        a.path AS source_file, a.duration_s, a.channels, l.layout,
        CASE WHEN l.call_id IS NOT NULL THEN 'transcribed'
             WHEN c.audio_sha256 IS NULL THEN 'no_audio'
@@ -46,14 +47,18 @@ FROM calls c
 LEFT JOIN audio_files a ON a.sha256 = c.audio_sha256
 LEFT JOIN latest l ON l.call_id = c.call_id
 LEFT JOIN open_failures f ON f.call_id = c.call_id
-WHERE $call_id IS NULL OR c.call_id = $call_id
+WHERE (?::VARCHAR IS NULL OR c.call_id = ?) AND {scope}
 ORDER BY c.started_at NULLS LAST, c.call_id
 """
 
 
-def list_calls(con: duckdb.DuckDBPyConnection, call_id: str | None = None) -> pd.DataFrame:
-    """One row per call (or only ``call_id``'s): id, time, service, source file, duration, channels, status."""
-    return con.execute(_CALLS_SQL, {"call_id": call_id}).df()
+def list_calls(
+    con: duckdb.DuckDBPyConnection, call_id: str | None = None, *, scope: CallScope | None = None
+) -> pd.DataFrame:
+    """One row per call (or only ``call_id``'s) within ``scope`` (None: every call): id, time,
+    service, operator, unit, source file, duration, channels, status."""
+    where, params = (scope or CallScope()).where("c")
+    return con.execute(_CALLS_SQL.format(scope=where), [call_id, call_id, *params]).df()
 
 
 def load_transcript(con: duckdb.DuckDBPyConnection, call_id: str) -> Transcript:

@@ -35,6 +35,7 @@ from lydlogg.auth import (
 from lydlogg.db import connect, transaction
 from lydlogg.sso import role_pinned
 from lydlogg.teams import assign_team, operator_teams
+from lydlogg.units import DEFAULT_UNIT, known_units, set_user_units
 
 __all__ = ["UserAdminService", "UserRow"]
 
@@ -53,6 +54,7 @@ class UserRow:
     team: str | None = None
     sso: bool = False  # bound to a single sign-on identity (issuer + subject)
     role_pinned: bool = False  # an admin pinned the role: the claims do not change it
+    units: tuple[str, ...] = ()
 
 
 class UserAdminService:
@@ -87,7 +89,12 @@ class UserAdminService:
                 " LEFT JOIN role_pins p ON p.username = u.username ORDER BY u.username",
                 [now],
             ).fetchall()
-        return [UserRow(*r) for r in rows]
+            units = dict(
+                con.execute(
+                    "SELECT username, list(unit ORDER BY unit) FROM user_units GROUP BY username"
+                ).fetchall()
+            )
+        return [UserRow(*r, units=tuple(units.get(r[0], ()))) for r in rows]
 
     def login_methods(self) -> dict[str, str]:
         """Per username, how the account logs in: ``"sso"`` (no local password) or ``"local"``;
@@ -100,7 +107,14 @@ class UserAdminService:
         return {name: "sso" if sso else "local" for name, sso in rows}
 
     def add(
-        self, username: str, display_name: str, role: str, password: str, *, operator_id: str | None = None
+        self,
+        username: str,
+        display_name: str,
+        role: str,
+        password: str,
+        *,
+        operator_id: str | None = None,
+        units: Sequence[str] = (DEFAULT_UNIT,),
     ) -> User:
         check(self.user, "manage_users")
         with connect(self.db_path) as con:
@@ -113,7 +127,31 @@ class UserAdminService:
                 operator_id=operator_id,
                 production=self.production,
                 by=self.user.username,
+                units=units,
             )
+
+    def known_units(self) -> tuple[str, ...]:
+        """Every unit a call or a user names (what the unit choice offers)."""
+        check(self.user, "manage_users")
+        with connect(self.db_path) as con:
+            return known_units(con)
+
+    def set_units(self, username: str, units: Sequence[str]) -> bool:
+        """Make ``units`` (at least one) the units of ``username``; whether anything changed.
+
+        Audited with the old and the new units; the user's live sessions end, so that a session
+        cannot keep seeing a unit the account has left.
+        """
+        check(self.user, "manage_users")
+        with connect(self.db_path) as con:
+            self._existing(con, username)
+            with transaction(con):
+                old, new = set_user_units(con, username, units, self.user.username)
+                if old == new:
+                    return False
+                self._audit(con, "set_units", username, f"{', '.join(old) or '-'} -> {', '.join(new)}")
+                revoke_sessions(con, username, "units changed", by=self.user.username)
+        return True
 
     def change_role(
         self, username: str, role: str, *, operator_id: str | None = None, pin: bool = False

@@ -65,9 +65,10 @@ URGENCY_LABELS: dict[str, str] = {"red": "rød", "yellow": "gul", "green": "grø
 URGENCY_WORDS: dict[str, str] = {**{u: u for u in URGENCIES}, **{v: k for k, v in URGENCY_LABELS.items()}}
 """Every accepted spelling in metadata files (lower case) -> the stored code."""
 
-UserRole = Literal["admin", "leder", "veileder", "operator", "lege"]
+UserRole = Literal["admin", "leder", "veileder", "operator", "lege", "regional"]
 USER_ROLES: tuple[str, ...] = get_args(UserRole)
-"""Roles of app users: administrator, leader, supervisor/trainer, operator (LVS nurse), doctor."""
+"""Roles of app users: administrator, leader, supervisor/trainer, operator (LVS nurse), doctor,
+and regional quality (reads every unit's calls and figures, changes nothing)."""
 
 USER_ROLE_LABELS: dict[str, str] = {
     "admin": "Administrator",
@@ -75,6 +76,7 @@ USER_ROLE_LABELS: dict[str, str] = {
     "veileder": "Veileder",
     "operator": "Operatør",
     "lege": "Lege",
+    "regional": "Regional kvalitet",
 }
 OWN_CALLS_ROLES: tuple[str, ...] = ("operator", "lege")
 """User roles that see only their own calls and so need an operator id."""
@@ -135,6 +137,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "session_resume": "fortsatte økt",
     "session_start": "startet økt",
     "set_team": "satte lag",
+    "set_units": "endret enheter",
     "unlock_user": "låste opp bruker",
     "view_audit": "så revisjonsloggen",
     "view_call": "åpnet samtale",

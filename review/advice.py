@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from lydlogg.access import AccessDenied, check
+from lydlogg.access import OWNER_SQL, call_scope, check, check_call
 from lydlogg.advice import (
     AdviceSettings,
     CallAdvice,
@@ -55,16 +55,13 @@ class AdviceService:
         """Reason id -> name, in library order (for the correction form)."""
         return {s.id: s.navn for s in self.library.standards}
 
-    def _owner(self, con, call_id: str) -> str | None:
-        row = con.execute("SELECT operator_id FROM calls WHERE call_id = ?", [call_id]).fetchone()
-        if row is None:
-            raise AccessDenied()
-        return row[0]
+    def _check_call(self, con, action: str, call_id: str) -> None:  # noqa: ANN001 - a DuckDB connection
+        check_call(self.service.user, action, con.execute(OWNER_SQL, [call_id]).fetchone())
 
     def call(self, call_id: str) -> AdviceView:
         """The call's reason, coverage, SMS draft and questions (anyone who may see the call)."""
         with self.service._db() as con:
-            check(self.service.user, "view_call", self._owner(con, call_id), call_known=True)
+            self._check_call(con, "view_call", call_id)
             advice, _call = call_advice(con, call_id, self.library)
         sms = written_advice(advice, self.library, self.settings)
         questions = (
@@ -77,7 +74,7 @@ class AdviceService:
     def correct(self, call_id: str, reason_ids: list[str]) -> CallAdvice:
         """A reviewer sets the call's contact reason(s) (empty: none applies); kept and audited."""
         with self.service._db() as con:
-            check(self.service.user, "peer_review", self._owner(con, call_id), call_known=True)
+            self._check_call(con, "peer_review", call_id)
             _advice, call = call_advice(con, call_id, self.library)
             tid = con.execute(
                 "SELECT transcript_id FROM latest_transcripts WHERE call_id = ?",
@@ -90,18 +87,18 @@ class AdviceService:
     def _results(self) -> pd.DataFrame:
         user = self.service.user
         check(user, "view_dashboard")
-        own = user.operator_id if user.own_calls_only else None
+        where, params = call_scope(user).where("c")  # the operator's own calls, the user's units
         with self.service._db() as con:
             return con.execute(
-                """
+                f"""
                 WITH latest AS (SELECT call_id, transcript_id AS tid FROM latest_transcripts)
                 SELECT a.call_id, a.reason_id, strftime(c.started_at, '%Y-%m') AS month, c.operator_id,
                        a.home_care, a.meets_standard, a.missing_json
                 FROM advice_results a JOIN latest l ON l.tid = a.transcript_id JOIN calls c ON c.call_id = a.call_id
-                WHERE a.library_sha256 = $lib AND a.reason_id IS NOT NULL
-                  AND ($own IS NULL OR c.operator_id = $own)
-                """,
-                {"lib": self.library.sha256, "own": own},
+                WHERE a.library_sha256 = ? AND a.reason_id IS NOT NULL
+                  AND {where}
+                """,  # noqa: S608 - constant clauses
+                [self.library.sha256, *params],
             ).df()
 
     def by_reason_and_month(self) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from lydlogg.access import AccessDenied, allowed, check
+from lydlogg.access import OWNER_SQL, AccessDenied, allowed, check, check_call
 from lydlogg.audit import record
 from lydlogg.auth import User, get_user
 from lydlogg.db import connect, transaction
@@ -216,15 +216,25 @@ class CalibrationService:
             refused = [n for n, u in users.items() if u is None or not allowed(u, "calibrate")]
             if refused:
                 raise ValueError(f"not active users who may calibrate: {', '.join(refused)}")
-            known = {
-                r[0]
+            owners = {
+                r[0]: (r[1], r[2])
                 for r in con.execute(
-                    "SELECT call_id FROM calls WHERE list_contains(?, call_id)", [call_ids]
+                    "SELECT call_id, operator_id, unit FROM calls WHERE list_contains(?, call_id)", [call_ids]
                 ).fetchall()
             }
-            unknown = [c for c in call_ids if c not in known]
+            # a call outside the creator's units is as unknown as one that does not exist
+            unknown = [c for c in call_ids if c not in owners or not allowed(
+                self.user, "view_call", owners[c][0], call_known=True, call_unit=owners[c][1])]  # fmt: skip
             if unknown:
                 raise ValueError(f"no such calls: {', '.join(unknown)}")
+            outside = sorted(
+                n for n, u in users.items() for c in call_ids
+                if not allowed(u, "peer_review", owners[c][0], call_known=True, call_unit=owners[c][1])
+            )  # fmt: skip
+            if outside:
+                raise ValueError(
+                    f"reviewers outside the units of the round's calls: {', '.join(dict.fromkeys(outside))}"
+                )
             with transaction(con):
                 con.execute(
                     "INSERT INTO calibration_rounds (round_id, title, rubric_id, created_by) VALUES (?, ?, ?, ?)",
@@ -325,8 +335,7 @@ class CalibrationService:
                 raise AccessDenied()
             if not found.is_open:
                 raise ValueError("the round is closed")
-            owner = con.execute("SELECT operator_id FROM calls WHERE call_id = ?", [call_id]).fetchone()
-            check(self.user, "peer_review", owner[0] if owner else None, call_known=True)
+            check_call(self.user, "peer_review", con.execute(OWNER_SQL, [call_id]).fetchone())
             loaded = load_rubrics()[found.rubric_id]
             _validate(loaded.rubric, values, not_rated)
             suggested = dict(

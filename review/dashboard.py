@@ -21,9 +21,11 @@ the SQL of :mod:`lydlogg.episodes` (a reviewer's value first, else the suggestio
 Figures are computed by month, service and team (vaktlag: the call's own ``team`` from its
 metadata, else the team of its operator in ``operator_teams``; see :mod:`lydlogg.teams`), and
 :func:`regroup` adds them up to any coarser grouping: by service (what the methods return unless
-told otherwise), by team, or both. Operators and doctors see only their own figures beside their
-team's median (the service's, for calls without a team); leaders and supervisors see everything.
-Every view of per-operator figures is audited.
+told otherwise), by team, or both. They are also computed by unit (legevakt or site, the call's
+``unit``), and every user sees the figures of the calls in their scope (:func:`lydlogg.access.call_scope`):
+leaders and supervisors those of their own units, the regional quality role every unit's.
+Operators and doctors see only their own figures beside their team's median (the service's, for
+calls without a team), within their units. Every view of per-operator figures is audited.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from lydlogg.access import AccessDenied, check
+from lydlogg.access import AccessDenied, CallScope, call_scope, check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.conversation import add_call_measures
@@ -80,7 +82,7 @@ SOURCES = {"review": "Menneskelig vurdering", "suggestion": "Automatisk forslag"
 _CRITERIA = tuple(m.criterion_id for m in METRICS)
 
 
-GROUPINGS = ("service", "team")
+GROUPINGS = ("service", "team", "unit")
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ _COUNTS = {
 
 
 def regroup(df: pd.DataFrame, kind: str, by: Sequence[str]) -> pd.DataFrame:
-    """Figures by month, service and team added up to month and ``by`` (``service``, ``team``).
+    """Figures by month, service, team and unit added up to month and ``by`` (any of :data:`GROUPINGS`).
 
     Counts are summed. A trend value is a share or a mean over the calls that have the criterion,
     so the coarser value is the mean weighted by those calls: exactly what computing it on the
@@ -163,7 +165,7 @@ suggested AS (
     GROUP BY s.call_id
 ), c AS (
     SELECT calls.call_id, calls.started_at AS t, calls.service, calls.operator_id,
-           coalesce(calls.team, ot.team) AS team
+           coalesce(calls.team, ot.team) AS team, calls.unit
     FROM calls LEFT JOIN operator_teams ot ON ot.operator_id = calls.operator_id
     WHERE calls.started_at IS NOT NULL
 ), recontact AS (
@@ -176,7 +178,7 @@ suggested AS (
     SELECT h, strftime(timezone($tz, make_timestamptz(h * 3600000000)), '%Y-%m') AS month
     FROM (SELECT DISTINCT h FROM hours)
 )
-SELECT c.call_id, m.month, c.service, c.team, c.operator_id,
+SELECT c.call_id, m.month, c.service, c.team, c.unit, c.operator_id,
        x.call_id IS NOT NULL AS recontact, p.value AS recontact_prior_suggested,
        {", ".join(f"g.s_{c}" for c in _CRITERIA)}
 FROM c JOIN hours USING (call_id) JOIN hour_months m USING (h)
@@ -205,7 +207,7 @@ assert _PEER_AFTER_SELF_REVIEW != _PEER
 # One row per call with the suggested (s_), reviewed (h_) and combined (b_) value of each criterion.
 _PER_CALL = f"""
 per_call AS (
-    SELECT b.call_id, b.month, b.service, b.team, b.operator_id, p.call_id IS NOT NULL AS reviewed,
+    SELECT b.call_id, b.month, b.service, b.team, b.unit, b.operator_id, p.call_id IS NOT NULL AS reviewed,
            {", ".join(f"b.s_{c}, p.h_{c}, CASE WHEN p.call_id IS NOT NULL THEN p.h_{c} ELSE b.s_{c} END AS b_{c}" for c in _CRITERIA)}
     FROM dash_base b LEFT JOIN peer p USING (call_id)
 )
@@ -237,47 +239,47 @@ _COVERAGE = """
 WITH peer AS (SELECT DISTINCT call_id FROM reviews WHERE kind = 'peer'),
 own AS (SELECT DISTINCT call_id FROM reviews WHERE kind = 'self'),
 sampled AS (SELECT DISTINCT call_id FROM review_tasks)
-SELECT b.month, b.service, b.team, count(*) AS calls, count(t.call_id) AS sampled,
+SELECT b.month, b.service, b.team, b.unit, count(*) AS calls, count(t.call_id) AS sampled,
        count(p.call_id) AS reviewed,
        count(*) FILTER (WHERE t.call_id IS NOT NULL AND p.call_id IS NOT NULL) AS sampled_reviewed,
        count(o.call_id) AS self_reviewed
 FROM dash_base b
 LEFT JOIN sampled t USING (call_id) LEFT JOIN peer p USING (call_id) LEFT JOIN own o USING (call_id)
-GROUP BY ALL ORDER BY b.month, b.service, b.team
+GROUP BY ALL ORDER BY b.month, b.service, b.team, b.unit
 """
 
 _RECONTACTS = f"""
 WITH verdict AS ({REVIEWED_PRIOR_CONTACT})
-SELECT b.month, b.service, b.team, count(*) AS calls, count(*) FILTER (WHERE b.recontact) AS recontacts,
+SELECT b.month, b.service, b.team, b.unit, count(*) AS calls, count(*) FILTER (WHERE b.recontact) AS recontacts,
        count(*) FILTER (WHERE b.recontact AND coalesce(v.value, b.recontact_prior_suggested) = 0) AS unrecognised
 FROM dash_base b LEFT JOIN verdict v USING (call_id)
-GROUP BY ALL ORDER BY b.month, b.service, b.team
+GROUP BY ALL ORDER BY b.month, b.service, b.team, b.unit
 """  # noqa: S608 - only the constant fragment of lydlogg.episodes is formatted in
 
 _STRICTNESS = """
 WITH scores AS (
-    SELECT r.call_id, r.reviewer, s.criterion_id, s.value
-    FROM reviews r JOIN review_scores s USING (review_id)
+    SELECT r.call_id, c.unit, r.reviewer, s.criterion_id, s.value
+    FROM reviews r JOIN review_scores s USING (review_id) JOIN calls c ON c.call_id = r.call_id
     WHERE r.kind = 'peer' AND s.value IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM reviews n WHERE n.replaces = r.review_id)
 ), offsets AS (
-    SELECT reviewer, call_id,
+    SELECT reviewer, call_id, unit,
            value - avg(value) OVER (PARTITION BY call_id, criterion_id) AS offset_points,
            count(*) OVER (PARTITION BY call_id, criterion_id) AS reviewers
     FROM scores
 )
-SELECT reviewer, count(*) AS scores, count(DISTINCT call_id) AS calls, avg(offset_points) AS mean_offset
+SELECT reviewer, unit, count(*) AS scores, count(DISTINCT call_id) AS calls, avg(offset_points) AS mean_offset
 FROM offsets WHERE reviewers >= 2
-GROUP BY reviewer ORDER BY mean_offset, reviewer
+GROUP BY reviewer, unit ORDER BY mean_offset, reviewer
 """
 
 
 def _melt_trends(wide: pd.DataFrame) -> pd.DataFrame:
-    """Wide per-source aggregates to rows of (month, service, team, metric, source, value, calls)."""
+    """Wide per-source aggregates to rows of (month, service, team, unit, metric, source, value, calls)."""
     parts = []
     for source in SOURCES:
         for m in METRICS:
-            part = wide[["month", "service", "team"]].copy()
+            part = wide[["month", *GROUPINGS]].copy()
             part["metric"] = m.id
             part["source"] = source
             part["value"] = wide[f"{m.id}_{source}"].astype(float)
@@ -285,7 +287,22 @@ def _melt_trends(wide: pd.DataFrame) -> pd.DataFrame:
             parts.append(part)
     out = pd.concat(parts, ignore_index=True)
     out = out[out["calls"] > 0]
-    return out.sort_values(["metric", "source", "month", "service", "team"]).reset_index(drop=True)
+    return out.sort_values(["metric", "source", "month", *GROUPINGS]).reset_index(drop=True)
+
+
+def _within(figures: pd.DataFrame, name: str, scope: CallScope) -> pd.DataFrame:
+    """A figure table (kept by unit) narrowed to the units ``scope`` admits, as a copy; reviewer
+    strictness is then added up over those units (each call has one unit, so the sums are exact)."""
+    if scope.units is None:
+        df = figures.copy()
+    else:
+        df = figures[figures["unit"].isin(scope.units)].reset_index(drop=True)
+    if name != "strictness":
+        return df
+    df = df.assign(weighted=df["mean_offset"] * df["scores"])
+    out = df.groupby("reviewer", as_index=False)[["scores", "calls", "weighted"]].sum()
+    out["mean_offset"] = out["weighted"] / out["scores"]
+    return out.drop(columns="weighted").sort_values(["mean_offset", "reviewer"]).reset_index(drop=True)
 
 
 MIN_PEERS = 3  # a median over fewer people tells an operator what their colleagues scored
@@ -296,15 +313,15 @@ def team_view(
 ) -> pd.DataFrame:
     """Per-operator rows (all, or one operator's) with each team's median beside them.
 
-    The median is taken over the operators with calls in the same month, service and team (calls
-    without a team form one group per service); its rows have ``row = "team_median"`` and no
+    The median is taken over the operators with calls in the same month, service and team (and
+    unit, where the rows have one; calls without a team form one group per service); its rows have ``row = "team_median"`` and no
     operator id. A group of fewer than ``min_peers`` operators gets no median (an operator's own
     view uses :data:`MIN_PEERS`: with two, the median gives the colleague's figures away).
     """
     metric_ids = [m.id for m in METRICS]
     if per_operator.empty:
         return per_operator.assign(row=pd.Series(dtype=str))
-    group = ["month", "service", "team"]
+    group = ["month", "service", "team", *(["unit"] if "unit" in per_operator else [])]
     grouped = per_operator.groupby(group, dropna=False)
     median = (
         grouped[["calls", *metric_ids]]
@@ -339,7 +356,8 @@ SELECT (SELECT count(*) FROM calls), (SELECT max(created_at) FROM calls), (SELEC
 # reads every call (about 0.2 s of CPU on a million), so it is re-checked at most every
 # _DIGEST_RECHECK_S; a metadata fix shows on the dashboard within that time.
 _CALLS_DIGEST = """
-SELECT bit_xor(hash(call_id, started_at, service, operator_id, team, caller_pseudonym, patient_pseudonym)) FROM calls
+SELECT bit_xor(hash(call_id, started_at, service, operator_id, team, unit, caller_pseudonym, patient_pseudonym))
+FROM calls
 """
 _DIGEST_RECHECK_S = 60.0
 _DIGESTS: dict[tuple, tuple[float, int]] = {}
@@ -356,9 +374,10 @@ _MEMO_TTL_S = 600.0
 # Current (not superseded) peer reviews' values beside the suggestion they were shown.
 _SCORER_ROWS = """
 SELECT s.criterion_id, r.created_at, s.suggested_value, s.value
-FROM reviews r JOIN review_scores s USING (review_id)
+FROM reviews r JOIN review_scores s USING (review_id) JOIN calls c ON c.call_id = r.call_id
 WHERE r.kind = 'peer' AND s.suggested_value IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM reviews n WHERE n.replaces = r.review_id)
+  AND {scope}
 """
 
 
@@ -409,7 +428,7 @@ class DashboardService:
             *_aggregates("s", self.settings, "_suggestion"),
             *_aggregates("b", self.settings, "_combined"),
         ]
-        sql = f"WITH {_PEER}, {_PER_CALL} SELECT month, service, team, {', '.join(aggregates)} FROM per_call GROUP BY ALL"  # noqa: S608, E501
+        sql = f"WITH {_PEER}, {_PER_CALL} SELECT month, service, team, unit, {', '.join(aggregates)} FROM per_call GROUP BY ALL"  # noqa: S608, E501
         return _melt_trends(con.execute(sql).df())
 
     def _coverage(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -429,10 +448,10 @@ class DashboardService:
         peer = _PEER if viewer is None else _PEER_AFTER_SELF_REVIEW
         params = None if viewer is None else {"reviewer": viewer[0], "operator_id": viewer[1]}
         return con.execute(
-            f"WITH {peer}, {_PER_CALL} SELECT month, service, team, operator_id, count(*) AS calls,"  # noqa: S608
+            f"WITH {peer}, {_PER_CALL} SELECT month, service, team, unit, operator_id, count(*) AS calls,"  # noqa: S608
             " count(*) FILTER (WHERE reviewed) AS reviewed,"
             f" {', '.join(aggregates)} FROM per_call WHERE operator_id IS NOT NULL"
-            " GROUP BY ALL ORDER BY month, service, team, operator_id",
+            " GROUP BY ALL ORDER BY month, service, team, unit, operator_id",
             params,
         ).df()
 
@@ -495,8 +514,9 @@ class DashboardService:
             }[name](con)
 
         key = (where, base_version, review_version, self.settings, self.window_hours)
+        scope = call_scope(self.user)
         return {
-            name: self._remember((*key, name, viewer), lambda name=name: compute(name)).copy()  # type: ignore[union-attr]
+            name: _within(self._remember((*key, name, viewer), lambda name=name: compute(name)), name, scope)  # type: ignore[arg-type]
             for name in names
         }
 
@@ -505,8 +525,9 @@ class DashboardService:
         the automatic suggestion equals the reviewer's saved value (exact, within one, kappa), with
         the number of reviews and ``under_grense`` where the last-N figure is below the threshold."""
         self._check_all()
+        where, params = call_scope(self.user).where("c")
         with connect(self.db_path, read_only=True) as con:
-            rows = con.execute(_SCORER_ROWS).fetchall()
+            rows = con.execute(_SCORER_ROWS.format(scope=where), params).fetchall()
         figures = suggestion_agreement(
             (ScoredReview(*r) for r in rows),
             last_n=self.settings.scorer_agreement_last_n,
@@ -616,11 +637,11 @@ def conversation_summary(calls: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame
 
 
 def _conversation_of(service: DashboardService, by: Sequence[str]) -> pd.DataFrame:
-    own = service.user.operator_id if service.user.own_calls_only else None
+    where, params = call_scope(service.user).where("c")  # the operator's own calls, the user's units
     with connect(service.db_path) as con:
         calls = con.execute(
-            "SELECT call_id, service, operator_id FROM calls WHERE $own IS NULL OR operator_id = $own",
-            {"own": own},
+            f"SELECT c.call_id, c.service, c.operator_id, c.unit FROM calls c WHERE {where}",  # noqa: S608 - constant clauses
+            params,
         ).df()
         return conversation_summary(add_call_measures(con, calls), by)
 

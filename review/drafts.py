@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from lydlogg.access import AccessDenied, check
+from lydlogg.access import OWNER_SQL, check_call
 from lydlogg.auth import User
 from lydlogg.db import connect
 
@@ -77,10 +77,7 @@ class DraftStore:
     def _check(self, con, kind: str, call_id: str) -> None:  # noqa: ANN001 - a DuckDB connection
         if kind not in _ACTIONS:
             raise ValueError(f"draft kind {kind!r} is not 'peer' or 'self'")
-        row = con.execute("SELECT operator_id FROM calls WHERE call_id = ?", [call_id]).fetchone()
-        if row is None:
-            raise AccessDenied()
-        check(self.user, _ACTIONS[kind], row[0], call_known=True)
+        check_call(self.user, _ACTIONS[kind], con.execute(OWNER_SQL, [call_id]).fetchone())
 
     def load(self, call_id: str, kind: str) -> Draft | None:
         """This user's draft of ``kind`` for the call, if one is kept."""

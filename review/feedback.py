@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from lydlogg.access import AccessDenied, check
+from lydlogg.access import OWNER_SQL, check, check_call
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect, transaction
@@ -228,10 +228,7 @@ class FeedbackService:
         self.user = user
 
     def _check_call(self, con: duckdb.DuckDBPyConnection, action: str, call_id: str) -> None:
-        row = con.execute("SELECT operator_id FROM calls WHERE call_id = ?", [call_id]).fetchone()
-        if row is None:
-            raise AccessDenied()
-        check(self.user, action, row[0], call_known=True)
+        check_call(self.user, action, con.execute(OWNER_SQL, [call_id]).fetchone())
 
     def save_note(self, call_id: str, text: str, *, segment_index: int | None = None) -> int:
         """Keep a session note with the call (on one segment, or the whole call)."""

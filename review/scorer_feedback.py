@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lydlogg.access import check
+from lydlogg.access import call_scope, check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db import connect
@@ -24,10 +24,12 @@ SELECT r.call_id, r.review_id, r.reviewer, r.kind, r.rubric_id, r.rubric_version
        r.created_at
 FROM reviews r
 JOIN review_scores s USING (review_id)
+JOIN calls c ON c.call_id = r.call_id
 LEFT JOIN suggestions g
   ON g.transcript_id = r.transcript_id AND g.rubric_sha256 = r.rubric_sha256 AND g.criterion_id = s.criterion_id
 WHERE NOT EXISTS (SELECT 1 FROM reviews n WHERE n.replaces = r.review_id)
   AND (s.override_reason IS NOT NULL OR s.suggested_value IS DISTINCT FROM s.value)
+  AND {scope}
   AND (s.suggested_value IS NOT NULL OR g.criterion_id IS NOT NULL)
 ORDER BY r.created_at, r.call_id, s.criterion_id
 """
@@ -36,8 +38,9 @@ ORDER BY r.created_at, r.call_id, s.criterion_id
 def scorer_feedback(db_path: Path, user: User) -> list[dict]:
     """Every override as a plain dict (``evidence``: the spans with segment, times and text)."""
     check(user, "export")
+    where, params = call_scope(user).where("c")  # the calls of the user's units
     with connect(db_path) as con:
-        rows = con.execute(_QUERY).fetchall()
+        rows = con.execute(_QUERY.format(scope=where), params).fetchall()
         record(con, user.username, "export", "scorer_feedback", None, f"{len(rows)} rows")
     out = []
     for (call_id, review_id, reviewer, kind, rubric_id, version, criterion, suggested, value, reason,

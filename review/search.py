@@ -19,7 +19,7 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
-from lydlogg.access import check
+from lydlogg.access import call_scope, check
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.db.fts import has_index, load_fts, match_sql
@@ -95,18 +95,22 @@ def search_calls(
     if query.role:
         inner.append("list_contains(?, search_segments.role)")
         inner_params.append(list(_ROLES[query.role]))
-    own = user.operator_id or "\x00none" if user is not None and user.own_calls_only else None
-    calls: list[str] = []
+    calls: list[str] = []  # call filters, one subquery; their parameters follow the segment filters'
+    call_params: list[object] = []
     for clause, value in (
         ("c.service = ?", query.service),
         ("c.started_at >= ?::DATE", query.since),
         ("c.started_at < ?::DATE", query.until + timedelta(days=1) if query.until else None),
         ("c.operator_id = ?", query.operator_id),
-        ("c.operator_id = ?", own),
     ):
         if value is not None:
             calls.append(clause)
-            inner_params.append(value)
+            call_params.append(value)
+    scope = call_scope(user)  # the operator's own calls, the user's units
+    if not scope.everything:
+        clause, scope_params = scope.where("c")
+        calls.append(clause)
+        call_params += scope_params
     if query.flagged:
         episodes = read_episodes(con)
         inner.append("list_contains(?, search_segments.call_id)")
@@ -120,6 +124,7 @@ def search_calls(
         inner.append(
             f"search_segments.call_id IN (SELECT c.call_id FROM calls c WHERE {' AND '.join(calls)})"  # noqa: S608 - constant clauses
         )
+        inner_params += call_params
     if without:
         where.append(
             "NOT EXISTS (SELECT 1 FROM search_segments w WHERE w.call_id = c.call_id"  # noqa: S608 - constant SQL

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from lydlogg.access import AccessDenied, check
+from lydlogg.access import OWNER_SQL, AccessDenied, call_scope, check, check_call
 from lydlogg.audit import record
 from lydlogg.auth import User
 from lydlogg.conversation import call_measures
@@ -230,25 +230,19 @@ class ReviewService:
     def available(self) -> bool:
         return self.db_path.exists()
 
-    def _owner(self, con: duckdb.DuckDBPyConnection, call_id: str) -> str | None:
-        row = con.execute("SELECT operator_id FROM calls WHERE call_id = ?", [call_id]).fetchone()
-        if row is None:
-            raise AccessDenied()  # unknown and forbidden look the same from outside
-        return row[0]
-
     def _check_call(self, con: duckdb.DuckDBPyConnection, action: str, call_id: str) -> None:
-        check(self.user, action, self._owner(con, call_id), call_known=True)
+        """Refuse ``action`` on ``call_id`` unless the access rules allow it on that call (an
+        unknown call is refused like a forbidden one)."""
+        check_call(self.user, action, con.execute(OWNER_SQL, [call_id]).fetchone())
 
     def calls(self) -> pd.DataFrame:
         """The calls this user may see, unrecognised re-contacts first, with their episode figures
         (read from the stored episodes, never relinked here)."""
         check(self.user, "list_calls")
         with self._db() as con:
-            df = list_calls(con)
+            df = list_calls(con, scope=call_scope(self.user))
             episodes = read_episodes(con)
             figures = self._review_figures(con)
-        if self.user.own_calls_only:
-            df = df[df["operator_id"] == self.user.operator_id]
         df = df.merge(
             episodes[
                 ["call_id", "episode_id", "contact_number", "episode_size", "episode_span_hours", "flagged"]
@@ -291,10 +285,21 @@ class ReviewService:
         """Every contact in the episode of ``call_id``, in time order (leaders and supervisors)."""
         check(self.user, "view_episodes")
         with self._db() as con:
-            self._owner(con, call_id)
+            self._check_call(con, "view_episodes", call_id)
             episodes = read_episodes(con, episode_of=call_id)
+            # contacts of the episode taken by units this user does not see are left out
+            episodes = episodes[episodes["call_id"].isin(self._visible(con, list(episodes["call_id"])))]
             _audit(con, self.user, "view_episode", call_id)
         return episodes.sort_values("contact_number").reset_index(drop=True)
+
+    def _visible(self, con: duckdb.DuckDBPyConnection, call_ids: list[str]) -> set[str]:
+        """The calls among ``call_ids`` that this user may see (:func:`lydlogg.access.call_scope`)."""
+        where, params = call_scope(self.user).where("c")
+        rows = con.execute(
+            f"SELECT c.call_id FROM calls c WHERE list_contains(?::VARCHAR[], c.call_id) AND {where}",  # noqa: S608 - constant clauses
+            [call_ids, *params],
+        ).fetchall()
+        return {r[0] for r in rows}
 
     def call(self, call_id: str) -> CallInfo:
         with self._db() as con:
@@ -643,7 +648,7 @@ class ReviewService:
             unknown = [r for r in reviewers if r not in known]
             if unknown:
                 raise ValueError(f"not active leaders or supervisors: {', '.join(unknown)}")
-            drawn = draw(list_calls(con), plan, services=rubric_services())
+            drawn = draw(list_calls(con, scope=call_scope(self.user)), plan, services=rubric_services())
             tasks = assign(drawn, reviewers)
             done = {
                 r[0]

@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from lydlogg.auth import User  # noqa: E402
+from lydlogg.auth import DEMO_UNITS, User  # noqa: E402
 from lydlogg.db import connect  # noqa: E402
 from lydlogg.ingest import ingest  # noqa: E402
 from lydlogg.scoring import import_transcripts, score_stored  # noqa: E402
@@ -92,7 +92,7 @@ def corrections(segments, reference: dict) -> list[tuple[int, str, str]]:
 
 
 def correct_samples(db: Path, call_ids: tuple[str, ...] = CORRECTED) -> int:
-    supervisor = User("veileder", "Veileder Demo", "veileder")
+    supervisor = User("veileder", "Veileder Demo", "veileder", units=DEMO_UNITS["veileder"])
     service = ReviewService(db, supervisor)
     done = 0
     with connect(db) as con:

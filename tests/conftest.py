@@ -118,7 +118,7 @@ def sample_subset(folder: Path, count: int) -> tuple[Path, list[dict[str, str]]]
 
     if not (SAMPLES / "metadata.csv").is_file():
         pytest.fail("data/samples/metadata.csv is missing: run `make samples`")
-    with open(SAMPLES / "metadata.csv", newline="") as fh:
+    with open(SAMPLES / "metadata.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     rows = sorted(rows, key=lambda r: sf.info(str(SAMPLES / r["audio_file"])).duration)[
         :count
@@ -128,7 +128,7 @@ def sample_subset(folder: Path, count: int) -> tuple[Path, list[dict[str, str]]]
     for row in rows:
         shutil.copy(SAMPLES / row["audio_file"], folder / row["audio_file"])
     meta = folder / "metadata.csv"
-    with open(meta, "w", newline="") as fh:
+    with open(meta, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -140,7 +140,7 @@ def app_db(tmp_path_factory: pytest.TempPathFactory, processed_db: Path) -> Path
     """The processed sample calls, scored, with the demo users; the first call is Anne's, the second Lise's."""
     import shutil
 
-    from lydlogg.auth import DEMO_USERS, create_user
+    from lydlogg.auth import DEMO_UNITS, DEMO_USERS, create_user
     from lydlogg.db import connect
     from lydlogg.scoring import score_stored
 
@@ -150,10 +150,15 @@ def app_db(tmp_path_factory: pytest.TempPathFactory, processed_db: Path) -> Path
     score_stored(settings)
     with connect(db) as con:
         ids = [r[0] for r in con.execute("SELECT call_id FROM calls ORDER BY started_at").fetchall()]
-        for call_id, owner in zip(ids, ("op-anne", "op-lise"), strict=True):
-            con.execute("UPDATE calls SET operator_id = ? WHERE call_id = ?", [owner, call_id])
+        for call_id, owner in zip(ids, ("anne", "lise"), strict=True):
+            con.execute(
+                "UPDATE calls SET operator_id = ?, unit = ? WHERE call_id = ?",
+                [f"op-{owner}", DEMO_UNITS[owner][0], call_id],  # each call in its operator's unit
+            )
         for username, name, role, operator_id, password in DEMO_USERS:
-            create_user(con, username, name, role, password, operator_id=operator_id)
+            create_user(
+                con, username, name, role, password, operator_id=operator_id, units=DEMO_UNITS[username]
+            )
     return db
 
 
@@ -163,7 +168,7 @@ def build_reference_db(folder: Path) -> Path:
     import csv
     import json
 
-    from lydlogg.auth import DEMO_USERS, create_user
+    from lydlogg.auth import DEMO_UNITS, DEMO_USERS, create_user
     from lydlogg.db import connect
     from lydlogg.ingest import ingest
     from lydlogg.scoring import import_transcripts, score_stored
@@ -173,7 +178,7 @@ def build_reference_db(folder: Path) -> Path:
     import_transcripts(settings, docs)
     rows = list(csv.DictReader((SAMPLES / "metadata.csv").read_text(encoding="utf-8").splitlines()))
     late = folder / "late.csv"
-    with open(late, "w", newline="") as fh:
+    with open(late, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows({**r, "audio_file": ""} for r in rows)
@@ -181,7 +186,9 @@ def build_reference_db(folder: Path) -> Path:
     score_stored(settings)
     with connect(settings.db_path) as con:
         for username, name, role, operator_id, password in DEMO_USERS:
-            create_user(con, username, name, role, password, operator_id=operator_id)
+            create_user(
+                con, username, name, role, password, operator_id=operator_id, units=DEMO_UNITS[username]
+            )
     return settings.db_path
 
 

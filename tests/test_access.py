@@ -9,13 +9,13 @@ import duckdb
 import pytest
 
 from lydlogg.access import ACTIONS, PERMISSIONS, AccessDenied, allowed
-from lydlogg.auth import DEMO_USERS, AuthError, User, authenticate, create_user
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, AuthError, User, authenticate, create_user
 from lydlogg.db import connect
 from lydlogg.scoring import import_transcripts, score_stored
 from review.service import ReviewService
 
 SET = Path(__file__).resolve().parent / "data" / "rubric_set" / "calls"
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
 OWN, OTHER = "rs-lvs-001", "rs-lvs-002"
 
 
@@ -27,10 +27,15 @@ def _build(tmp_path: Path) -> Path:
     import_transcripts(settings, docs)
     score_stored(settings)
     with connect(settings.db_path) as con:
-        con.execute("UPDATE calls SET operator_id = 'op-anne' WHERE call_id = ?", [OWN])
-        con.execute("UPDATE calls SET operator_id = 'op-lise' WHERE call_id = ?", [OTHER])
+        for call_id, owner in ((OWN, "anne"), (OTHER, "lise")):  # each call in its operator's unit
+            con.execute(
+                "UPDATE calls SET operator_id = ?, unit = ? WHERE call_id = ?",
+                [f"op-{owner}", DEMO_UNITS[owner][0], call_id],
+            )
         for username, name, role, operator_id, password in DEMO_USERS:
-            create_user(con, username, name, role, password, operator_id=operator_id)
+            create_user(
+                con, username, name, role, password, operator_id=operator_id, units=DEMO_UNITS[username]
+            )
     return settings.db_path
 
 

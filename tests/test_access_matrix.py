@@ -1,4 +1,5 @@
-"""Every role x every action: the rule table, the service layer and the pages' URL parameters.
+"""Every role x every action x unit (own, other): the rule table, the service layer and the
+pages' URL parameters.
 
 The expected table is written out here on purpose: a change to ``lydlogg.access.PERMISSIONS``
 must change this file too, so that widening a role is a visible, reviewed decision.
@@ -6,6 +7,7 @@ must change this file too, so that widening a role is a visible, reviewed decisi
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,43 +16,50 @@ from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
 from lydlogg.access import ACTIONS, PERMISSIONS, AccessDenied, allowed
-from lydlogg.auth import DEMO_USERS, User, create_user
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User, create_user
 from lydlogg.db import connect
 from review.app.pages import PAGES, VIEWS_DIR, home_page, menu
 from review.views.common import md_text
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
-ROLES = ("admin", "leder", "veileder", "operator", "lege")
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS} | {
-    "lars": User("lars", "Lars (lege)", "lege", "lege-berg")
+ROLES = ("admin", "leder", "veileder", "operator", "lege", "regional")
+NORD, SOR = DEMO_UNITS["leder"]  # the sample calls' two units; the demo leader and supervisor have both
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS} | {
+    "lars": User("lars", "Lars (lege)", "lege", "lege-berg", (NORD,)),
+    "sara": User("sara", "Sara (leder i Sørvik)", "leder", None, (SOR,)),
 }
-BY_ROLE = {"admin": "admin", "leder": "leder", "veileder": "veileder", "operator": "anne", "lege": "lars"}
-OWN = {"operator": "lvs-001-feber-barn", "lege": "lege-001-magesmerter"}  # anne's and lars's own calls
-OTHER = "lvs-003-brystsmerter"  # lise's call: nobody above owns it
+BY_ROLE = {"admin": "admin", "leder": "leder", "veileder": "veileder", "operator": "anne", "lege": "lars",
+           "regional": "region"}  # fmt: skip
+OWN = {
+    "operator": "lvs-001-feber-barn",
+    "lege": "lege-001-magesmerter",
+}  # anne's and lars's own calls (Nordby)
+OTHER = "lvs-003-brystsmerter"  # lise's call (Sørvik): nobody above owns it
+UNIT_BOUND = ("leder", "veileder", "operator", "lege")  # see only their own units' calls
 
 # fmt: off
-#                          admin leder veileder operator lege
-EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
-    "list_calls":          (0,    1,    1,       1,       1),
-    "view_call":           (0,    1,    1,       1,       1),
-    "play_audio":          (0,    1,    1,       1,       1),
-    "export":              (0,    1,    1,       0,       0),
-    "peer_review":         (0,    1,    1,       0,       0),
-    "self_review":         (0,    0,    0,       1,       1),
-    "correct_transcript":  (0,    1,    1,       0,       0),
-    "manage_users":        (1,    0,    0,       0,       0),
-    "view_audit":          (1,    1,    0,       0,       0),
-    "view_episodes":       (0,    1,    1,       0,       0),
-    "plan_sampling":       (0,    1,    0,       0,       0),
-    "calibrate":           (0,    1,    1,       0,       0),
-    "manage_calibration":  (0,    1,    1,       0,       0),
-    "run_feedback":        (0,    1,    1,       0,       0),
-    "view_dashboard":      (0,    1,    1,       1,       1),
-    "publish_case":        (0,    1,    1,       0,       0),
-    "read_cases":          (0,    1,    1,       1,       1),  # the roles in training; not admin
-    "export_case":         (0,    1,    1,       0,       0),
-    "manage_retention":    (1,    0,    0,       0,       0),
+#                          admin leder veileder operator lege regional
+EXPECTED: dict[str, tuple[int, int, int, int, int, int]] = {
+    "list_calls":          (0,    1,    1,       1,       1,   1),
+    "view_call":           (0,    1,    1,       1,       1,   1),
+    "play_audio":          (0,    1,    1,       1,       1,   1),
+    "export":              (0,    1,    1,       0,       0,   1),
+    "peer_review":         (0,    1,    1,       0,       0,   0),
+    "self_review":         (0,    0,    0,       1,       1,   0),
+    "correct_transcript":  (0,    1,    1,       0,       0,   0),
+    "manage_users":        (1,    0,    0,       0,       0,   0),
+    "view_audit":          (1,    1,    0,       0,       0,   0),
+    "view_episodes":       (0,    1,    1,       0,       0,   1),
+    "plan_sampling":       (0,    1,    0,       0,       0,   0),
+    "calibrate":           (0,    1,    1,       0,       0,   0),
+    "manage_calibration":  (0,    1,    1,       0,       0,   0),
+    "run_feedback":        (0,    1,    1,       0,       0,   0),
+    "view_dashboard":      (0,    1,    1,       1,       1,   1),
+    "publish_case":        (0,    1,    1,       0,       0,   0),
+    "read_cases":          (0,    1,    1,       1,       1,   1),  # the roles in training; not admin
+    "export_case":         (0,    1,    1,       0,       0,   0),
+    "manage_retention":    (1,    0,    0,       0,       0,   0),
 }
 # fmt: on
 # Actions that no service checks yet (the rule table above still decides them for the UI):
@@ -78,15 +87,34 @@ def test_allowed_matches_the_written_table(role, action):
     assert allowed(user, action) is expected(role, action)
 
 
+@pytest.mark.parametrize("unit", ["own", "other", "none"])
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("role", ROLES)
-def test_ownership_limits_operators_and_doctors_to_their_own_calls(role, action):
+def test_ownership_and_unit_limit_the_calls_a_role_may_touch(role, action, unit):
+    """Operators and doctors: their own calls only; every role but regional quality and admin:
+    calls of their own units only (a call without a unit belongs to no one's unit)."""
     user = USERS[BY_ROLE[role]]
     own_only = role in ("operator", "lege")
+    in_unit = role not in UNIT_BOUND or unit == "own"
+    call_unit = {"own": NORD, "other": "Østby legevakt", "none": None}[unit]  # every user here has Nordby
     mine = user.operator_id or "op-anyone"
-    assert allowed(user, action, mine, call_known=True) is expected(role, action)
-    assert allowed(user, action, "op-lise", call_known=True) is (expected(role, action) and not own_only)
-    assert allowed(user, action, None, call_known=True) is (expected(role, action) and not own_only)
+    ok = expected(role, action) and in_unit
+    assert allowed(user, action, mine, call_known=True, call_unit=call_unit) is ok
+    assert allowed(user, action, "op-lise", call_known=True, call_unit=call_unit) is (ok and not own_only)
+    assert allowed(user, action, None, call_known=True, call_unit=call_unit) is (ok and not own_only)
+
+
+@pytest.mark.parametrize("who", ["leder", "sara", "anne", "lars", "region"])
+def test_the_list_scope_is_the_same_rule_as_one_call(who):
+    """What a list shows (call_scope) and what opening one call allows (allowed) never disagree."""
+    from lydlogg.access import call_scope
+
+    user = USERS[who]
+    scope = call_scope(user)
+    for operator_id in (user.operator_id, "op-lise", None):
+        for unit in (NORD, SOR, "Østby legevakt", None):
+            opens = allowed(user, "view_call", operator_id, call_known=True, call_unit=unit)
+            assert scope.admits(operator_id, unit) is opens
 
 
 @pytest.mark.parametrize("action", ACTIONS)
@@ -111,7 +139,10 @@ def db(tmp_path_factory) -> Path:
 
     path = build_reference_db(tmp_path_factory.mktemp("matrix"))
     with connect(path) as con:
-        create_user(con, "lars", "Lars (lege)", "lege", "larss-passord", operator_id="lege-berg")
+        create_user(
+            con, "lars", "Lars (lege)", "lege", "larss-passord", operator_id="lege-berg", units=(NORD,)
+        )
+        create_user(con, "sara", "Sara (leder i Sørvik)", "leder", "saras-passord", units=(SOR,))
     CalibrationService(path, USERS["leder"]).create_round(
         "Mars", "lvs_operator", [OTHER], ["leder", "veileder"]
     )
@@ -260,6 +291,68 @@ def test_operators_and_doctors_are_refused_other_operators_calls(
         run(db, USERS[BY_ROLE[role]], OTHER, tmp_path)
 
 
+ELSEWHERE = {role: dataclasses.replace(USERS[BY_ROLE[role]], units=(SOR,)) for role in UNIT_BOUND}
+"""Each unit-bound role's user moved to Sørvik only: the Nordby calls they could touch are now another unit's."""
+
+
+@pytest.mark.parametrize("role", [*UNIT_BOUND, "regional"])
+@pytest.mark.parametrize(
+    ("what", "action", "on_call", "run"),
+    [c for c in SERVICE_CALLS if c[2]],
+    ids=[c[0] for c in SERVICE_CALLS if c[2]],
+)
+def test_calls_of_another_unit_are_refused_by_the_service_layer(
+    db, tmp_path, role, what, action, on_call, run
+):
+    call = OWN.get(role, OWN["operator"])  # a Nordby call the role could touch in its own unit
+    if role == "regional":  # bound to no unit
+        if expected(role, action):
+            run(db, USERS["region"], call, tmp_path)
+        else:
+            with pytest.raises(AccessDenied):
+                run(db, USERS["region"], call, tmp_path)
+        return
+    if expected(role, action):  # in the user's own unit the call is theirs to touch
+        run(db, USERS[BY_ROLE[role]], call, tmp_path)
+    with pytest.raises(AccessDenied):
+        run(db, ELSEWHERE[role], call, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("who", "units"),
+    [
+        ("leder", {NORD, SOR}),
+        ("sara", {SOR}),
+        ("anne", {NORD}),
+        ("region", {NORD, SOR}),
+        ("veileder", {NORD, SOR}),
+    ],
+)
+def test_lists_hold_only_the_calls_of_the_users_units(db, who, units):
+    from review.service import ReviewService
+
+    calls = ReviewService(db, USERS[who]).calls()
+    assert not calls.empty and set(calls["unit"]) == units
+    if who == "anne":
+        assert set(calls["operator_id"]) == {"op-anne"}
+
+
+def test_a_user_without_a_unit_sees_no_call_and_a_call_without_one_is_regional(db, tmp_path):
+    import shutil
+
+    from review.service import ReviewService
+
+    copy = Path(shutil.copy(db, tmp_path / "no-unit.duckdb"))
+    with connect(copy) as con:
+        con.execute("UPDATE calls SET unit = NULL WHERE call_id = ?", [OTHER])
+    assert ReviewService(copy, User("liv", "Liv", "leder")).calls().empty
+    assert OTHER not in set(ReviewService(copy, USERS["leder"]).calls()["call_id"])
+    with pytest.raises(AccessDenied):
+        ReviewService(copy, USERS["leder"]).call(OTHER)
+    assert OTHER in set(ReviewService(copy, USERS["region"]).calls()["call_id"])
+    assert ReviewService(copy, USERS["region"]).call(OTHER).call_id == OTHER
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_an_unknown_call_looks_the_same_as_a_forbidden_one(db, tmp_path, role):
     from review.service import ReviewService
@@ -343,6 +436,8 @@ def _page(script: str, db: Path, who: str, **query: str) -> AppTest:
         ("admin", "samtale", OWN["operator"]),  # admins do not see calls
         ("anne", "episode_page", OWN["operator"]),  # operators see no episodes, not even their own
         ("admin", "episode_page", OTHER),
+        ("sara", "samtale", OWN["operator"]),  # a leader and a call of another unit
+        ("sara", "episode_page", OWN["operator"]),
     ],
 )
 def test_a_call_in_the_url_is_refused_through_the_app(monkeypatch, db, who, page, call):

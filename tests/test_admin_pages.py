@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from lydlogg.access import AccessDenied
 from lydlogg.auth import (
+    DEMO_UNITS,
     DEMO_USERS,
     REFUSED,
     AuthError,
@@ -18,6 +19,7 @@ from lydlogg.auth import (
     User,
     authenticate,
     create_user,
+    get_user,
     hash_password,
 )
 from lydlogg.db import connect
@@ -44,7 +46,7 @@ from review.views.admin import (
 REPO = Path(__file__).resolve().parent.parent
 ADMIN_PAGE = str(REPO / "review" / "views" / "brukere.py")
 AUDIT_PAGE = str(REPO / "review" / "views" / "revisjonslogg.py")
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
 NOW = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 
 
@@ -233,7 +235,8 @@ def test_the_admin_sees_every_user_and_how_they_log_in_but_no_hash(users_db):
     at = page(ADMIN_PAGE, users_db, "admin")
     assert not at.exception, at.exception
     table = at.dataframe[0].value
-    assert set(table["Brukernavn"]) == {"admin", "leder", "veileder", "anne", "lise", "kari@hf.no"}
+    assert set(table["Brukernavn"]) == {u[0] for u in DEMO_USERS} | {"kari@hf.no"}
+    assert dict(zip(table["Brukernavn"], table["Enheter"], strict=True))["kari@hf.no"] == "standard"
     assert dict(zip(table["Brukernavn"], table["Innlogging"], strict=True))["kari@hf.no"] == "SSO"
     assert set(table.loc[table["Brukernavn"] != "kari@hf.no", "Innlogging"]) == {"lokal"}
     assert table.loc[table["Brukernavn"] == "anne", "Rolle"].item() == "Operatør"
@@ -282,7 +285,9 @@ def test_the_admin_adds_a_user_who_can_then_log_in(users_db):
     assert "lars" in set(at.dataframe[0].value["Brukernavn"])
     assert _audit_rows(users_db, "create_user")[-1] == ("admin", "lars", "role=lege")
     with connect(users_db) as con:
-        assert authenticate(con, "lars", "larss-passord") == User("lars", "Lars Lege", "lege", "lege-berg")
+        assert authenticate(con, "lars", "larss-passord") == User(
+            "lars", "Lars Lege", "lege", "lege-berg", ("standard",)
+        )  # the form's default unit
 
 
 @pytest.mark.parametrize(
@@ -364,6 +369,23 @@ def test_the_admin_unlinks_an_sso_identity_and_binds_another_on_the_page(users_d
 
 def _choose(at: AppTest, username: str) -> AppTest:
     return at.selectbox(key="endre-bruker").set_value(username).run()
+
+
+def test_the_admin_sets_a_users_units_on_the_page(users_db):
+    at = _choose(page(ADMIN_PAGE, users_db, "admin"), "lise")
+    assert at.multiselect(key="endre-enheter-lise").value == ["standard"]
+    at.multiselect(key="endre-enheter-lise").set_value([])
+    at.text_input(key="endre-enhet-annen-lise").input("Sørvik legevakt")
+    at = at.button(key="FormSubmitter:endre-enheter-Lagre enheter").click().run()
+    assert not at.exception and "Sørvik legevakt" in at.success[0].value
+    assert _audit_rows(users_db, "set_units")[-1] == ("admin", "lise", "standard -> Sørvik legevakt")
+    at.text_input(key="endre-enhet-annen-lise").input("Nord/Sør")  # refused, in bokmål, nothing saved
+    at = at.button(key="FormSubmitter:endre-enheter-Lagre enheter").click().run()
+    assert [e.value for e in at.error] == [
+        "En enhet har 1–64 tegn: bokstaver, sifre, mellomrom og - _ . ', og begynner med bokstav eller siffer."
+    ]
+    with connect(users_db) as con:
+        assert get_user(con, "lise").units == ("Sørvik legevakt",)
 
 
 def test_the_admin_changes_a_role_and_operator_id(users_db):
@@ -482,6 +504,7 @@ def test_the_user_table_has_no_hash_column():
         "Rolle",
         "Operatør-id",
         "Lag",
+        "Enheter",
         "Aktiv",
         "Låst til",
         "Mislykkede innlogginger",
@@ -494,6 +517,7 @@ def test_the_user_table_has_no_hash_column():
         "Operatør",
         "op-anne",
         "",
+        "",  # no units given to this row
         "ja",
         "01.03.2026 03:00",  # locked until 02:00 UTC, shown in Norwegian time
         0,

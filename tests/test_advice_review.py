@@ -15,6 +15,7 @@ from lydlogg.cli import main
 from lydlogg.db import connect
 from lydlogg.scoring import score_stored
 from lydlogg.settings import load_settings
+from lydlogg.units import DEFAULT_UNIT
 from review.advice import AdviceService, handout_section, with_standard_questions
 from review.feedback import Step
 from review.service import ReviewService
@@ -23,9 +24,9 @@ SET = Path(__file__).resolve().parent / "data" / "rubric_set" / "calls"
 VIEWS = Path(__file__).resolve().parent.parent / "review" / "views"
 # breathing with full advice, breathing with vague advice, urinary tract (vague), toothache (no reason)
 OWNERS = {"rs-lvs-021": "op1", "rs-lvs-013": "op1", "rs-lvs-002": "op2", "rs-lvs-005": "op2"}
-LEDER = User("lea", "Lea Leder", "leder", None)
-VEILEDER = User("vera", "Vera Veileder", "veileder", None)
-OP1 = User("ola", "Ola Operatør", "operator", "op1")
+LEDER = User("lea", "Lea Leder", "leder", None, (DEFAULT_UNIT,))
+VEILEDER = User("vera", "Vera Veileder", "veileder", None, (DEFAULT_UNIT,))
+OP1 = User("ola", "Ola Operatør", "operator", "op1", (DEFAULT_UNIT,))
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +187,7 @@ def _calibration_hint(db_path: str, call_id: str) -> None:
     from lydlogg.auth import User
     from review.views.advice_section import render_calibration_hint
 
-    render_calibration_hint(db_path, User("vera", "Vera Veileder", "veileder", None), call_id)
+    render_calibration_hint(db_path, User("vera", "Vera Veileder", "veileder", None, ("standard",)), call_id)
 
 
 def test_calibration_disagreements_on_worsening_advice_refer_to_the_standard(db):

@@ -177,7 +177,7 @@ def test_a_corrected_transcript_is_analysed_again(tmp_path):
     db = _imported(tmp_path)
     score_stored(load_settings(None, db_path=db))
     assert _rows(db)["rs-lvs-002"][0] == "urinveier"
-    service = ReviewService(db, User("vera", "Vera", "veileder", None))
+    service = ReviewService(db, User("vera", "Vera", "veileder", None, ("standard",)))
     transcript = service.transcript("rs-lvs-002")
     for i, seg in enumerate(transcript.segments):
         if seg.role == "caller":

@@ -8,12 +8,13 @@ import pytest
 from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
-from lydlogg.auth import DEMO_USERS, User
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
 from lydlogg.db import connect
+from lydlogg.units import DEFAULT_UNIT
 from review.views.common import md_text
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
 
 
 def app(monkeypatch, db: Path, user: str | None = None, page: str | None = None, **query: str) -> AppTest:
@@ -264,7 +265,7 @@ def test_a_live_page_follows_role_changes_and_ends_when_the_session_is_revoked(m
         create_user(con, "tove", "Tove", "leder", "toves-password-1")
     monkeypatch.setenv("LYDLOGG_DB_PATH", str(reference_db))
     at = AppTest.from_file(APP, default_timeout=60)
-    tove = User("tove", "Tove", "leder")
+    tove = User("tove", "Tove", "leder", units=(DEFAULT_UNIT,))
     sign_in(at, reference_db, tove)
     at.run()
     assert at.title[0].value == "Innboks" and "(leder)" in at.sidebar.markdown[0].value

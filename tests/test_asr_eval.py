@@ -179,7 +179,7 @@ def test_proposed_words_are_measured_as_hotwords_and_as_initial_prompt_on_the_sa
 def corrected_db(tmp_path, app_db):
     from conftest import make_settings
 
-    from lydlogg.auth import DEMO_USERS, User
+    from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
     from lydlogg.db import connect
     from review.service import ReviewService
 
@@ -190,7 +190,7 @@ def corrected_db(tmp_path, app_db):
             "SELECT t.call_id, s.segment_index, s.text FROM segments s JOIN transcripts t USING (transcript_id)"
             " ORDER BY t.call_id, length(s.text) DESC LIMIT 1"
         ).fetchone()
-    leder = next(User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS if u[2] == "leder")
+    leder = next(User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS if u[2] == "leder")
     corrected = text.rstrip(".") + " Ring 113 hvis det blir verre."
     ReviewService(db, leder).correct_segment(call_id, index, text=corrected)
     settings = make_settings(tmp_path)
@@ -214,10 +214,10 @@ def test_asr_eval_retranscribes_the_corrected_span_with_the_real_model(corrected
 
     from lydlogg.access import AccessDenied
     from lydlogg.asr_eval import latest_results
-    from lydlogg.auth import DEMO_USERS, User
+    from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
     from review.service import ReviewService
 
-    users = {u[2]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+    users = {u[2]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
     stored_rows = latest_results(settings.db_path, users["admin"])
     assert {(r["model"], r["segments"]) for r in stored_rows if r["service"] == "alle"} == {
         ("transkripsjon", 1),
@@ -306,12 +306,12 @@ def test_asr_dataset_is_an_audiofolder_of_anonymised_16k_clips(corrected_db, tmp
 
     from lydlogg.access import AccessDenied
     from lydlogg.asr_dataset import export_asr_dataset
-    from lydlogg.auth import DEMO_USERS, User
+    from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
     from lydlogg.db import connect
     from review.service import ReviewService
 
     settings, _, corrected = corrected_db
-    users = {u[2]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+    users = {u[2]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
     with connect(settings.db_path, read_only=True) as con:
         call_id, index = con.execute(
             "SELECT t.call_id, s.segment_index FROM segments s JOIN transcripts t USING (transcript_id)"

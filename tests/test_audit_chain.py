@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from lydlogg.audit import AuditSettings, configure_forwarding, record, verify_chain
-from lydlogg.auth import create_user
+from lydlogg.auth import DEMO_UNITS, create_user
 from lydlogg.cli import main
 from lydlogg.db import connect, transaction
 from lydlogg.episodes import update_episodes
@@ -180,7 +180,7 @@ def test_transcript_reads_and_downloads_are_audited(tmp_path):
     from review.service import ReviewService
 
     db = build_reference_db(tmp_path)
-    leader = User("leder", "Liv Leder", "leder")
+    leader = User("leder", "Liv Leder", "leder", units=DEMO_UNITS["leder"])
     service = ReviewService(db, leader)
     service.transcript("lvs-001-feber-barn")  # what the calibration page does
     service.record_download("episode summary html", "lvs-001-feber-barn")

@@ -15,14 +15,14 @@ from click.testing import CliRunner
 from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
-from lydlogg.auth import DEMO_USERS, User, create_user
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User, create_user
 from lydlogg.cli import main
 from lydlogg.db import connect, migrate
 from review.views.common import md_text
 from review.views.database import BUSY_MESSAGE, RETRY_LABEL
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-LEDER = next(User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS if u[0] == "leder")
+LEDER = next(User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS if u[0] == "leder")
 
 
 class Holder:
@@ -65,8 +65,11 @@ def holder_for():
 def small_db(tmp_path: Path) -> Path:
     db = tmp_path / "travel.duckdb"
     with connect(db) as con:
-        create_user(con, LEDER.username, LEDER.display_name, LEDER.role, "demo-leder")
-        con.execute("INSERT INTO calls (call_id, service, operator_id) VALUES ('c-1', 'lvs', 'op-anne')")
+        create_user(con, LEDER.username, LEDER.display_name, LEDER.role, "demo-leder", units=LEDER.units)
+        con.execute(
+            "INSERT INTO calls (call_id, service, operator_id, unit) VALUES ('c-1', 'lvs', 'op-anne', ?)",
+            [LEDER.units[0]],
+        )
     return db
 
 

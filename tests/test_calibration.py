@@ -9,15 +9,15 @@ import pytest
 from conftest import build_reference_db
 
 from lydlogg.access import AccessDenied
-from lydlogg.auth import DEMO_USERS, User, create_user
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User, create_user
 from lydlogg.db import connect
 from review.calibration import CalibrationService, guidance, hidden_review_ids
 from review.service import ReviewService
 from rubrics import load_rubrics
 
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
-USERS["vilde"] = User("vilde", "Vilde Veileder", "veileder")
-USERS["lars"] = User("lars", "Lars Leder", "leder")
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
+USERS["vilde"] = User("vilde", "Vilde Veileder", "veileder", units=DEMO_UNITS["veileder"])
+USERS["lars"] = User("lars", "Lars Leder", "leder", units=DEMO_UNITS["leder"])
 CALLS = ["lvs-001-feber-barn", "lvs-003-brystsmerter"]
 RUBRIC = "lvs_operator"
 
@@ -26,8 +26,8 @@ RUBRIC = "lvs_operator"
 def built_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = build_reference_db(tmp_path_factory.mktemp("calibration"))
     with connect(db) as con:
-        create_user(con, "vilde", "Vilde Veileder", "veileder", "demo-vilde-1")
-        create_user(con, "lars", "Lars Leder", "leder", "demo-lars-12")
+        create_user(con, "vilde", "Vilde Veileder", "veileder", "demo-vilde-1", units=DEMO_UNITS["veileder"])
+        create_user(con, "lars", "Lars Leder", "leder", "demo-lars-12", units=DEMO_UNITS["leder"])
     return db
 
 

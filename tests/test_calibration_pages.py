@@ -10,7 +10,7 @@ import soundfile as sf
 from conftest import build_reference_db, write_tone
 from streamlit.testing.v1 import AppTest
 
-from lydlogg.auth import DEMO_USERS, User, create_user
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User, create_user
 from lydlogg.db import connect
 from lydlogg.settings import AudioSettings, default_settings
 from review.calibration import CalibrationService, guidance
@@ -19,8 +19,8 @@ from rubrics import load_rubrics
 from transcription.audio import file_sha256, probe_audio
 
 VIEWS = Path(__file__).resolve().parent.parent / "review" / "views"
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
-USERS["vilde"] = User("vilde", "Vilde Veileder", "veileder")
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
+USERS["vilde"] = User("vilde", "Vilde Veileder", "veileder", units=DEMO_UNITS["veileder"])
 CALL = "lvs-001-feber-barn"  # op-anne's call
 RUBRIC = "lvs_operator"
 
@@ -29,7 +29,7 @@ RUBRIC = "lvs_operator"
 def built_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = build_reference_db(tmp_path_factory.mktemp("pages"))
     with connect(db) as con:
-        create_user(con, "vilde", "Vilde Veileder", "veileder", "demo-vilde-1")
+        create_user(con, "vilde", "Vilde Veileder", "veileder", "demo-vilde-1", units=DEMO_UNITS["veileder"])
     return db
 
 

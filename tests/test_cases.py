@@ -19,7 +19,7 @@ from conftest import SAMPLES, build_reference_db
 
 from anonymise import Redaction
 from lydlogg.access import AccessDenied
-from lydlogg.auth import DEMO_USERS, User
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
 from lydlogg.crypto import encrypt_database
 from lydlogg.db import DatabaseKey, connect, register_key
 from lydlogg.db.fts import build_index, extension_file, has_index, load_fts
@@ -39,7 +39,7 @@ from transcription.audio import SAMPLE_RATE, decode_audio, file_sha256, probe_au
 from transcription.formats import from_json
 from transcription.types import Segment, Transcript
 
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
 CALL = "lvs-001-feber-barn"  # op-anne's call; the operator introduces herself as "Anne"
 AUDIO = SAMPLES / "audio" / f"{CALL}.ogg"
 OVERALL = "Innringer Kari Nordmann ga adressen Storgata tolv."

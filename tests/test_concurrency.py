@@ -17,6 +17,7 @@ from lydlogg.auth import User
 from lydlogg.db import connect
 from lydlogg.ingest import ingest
 from lydlogg.scoring import import_transcripts
+from lydlogg.units import DEFAULT_UNIT
 from review.service import ReviewService
 
 pytestmark = pytest.mark.model
@@ -31,7 +32,7 @@ def test_reviews_saved_during_a_running_batch_are_all_kept(tmp_path, bundled_mod
     env = dict(os.environ, LYDLOGG_ASR__MODELS_DIR=str(MODELS_DIR))
     batch = subprocess.Popen([sys.executable, "-m", "lydlogg.cli", "process", "--db", str(settings.db_path)],
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    reviewer = ReviewService(settings.db_path, User("veileder", "Vera", "veileder"))
+    reviewer = ReviewService(settings.db_path, User("veileder", "Vera", "veileder", units=(DEFAULT_UNIT,)))
     saved = []
     deadline = time.monotonic() + 600
     while batch.poll() is None and time.monotonic() < deadline:

@@ -16,9 +16,10 @@ from lydlogg.users import UserAdminService
 from review.dashboard import DashboardService, regroup, team_view
 from review.monthly_report import monthly_html
 
-LEDER = User("liv", "Liv Leder", "leder")
-VEILEDER = User("vera", "Vera Veileder", "veileder")
-ANNE = User("anne", "Anne", "operator", "op-anne")
+NORD, SOR = "Nordby legevakt", "Sørvik legevakt"  # a* and l* calls are Nordby's, m* calls Sørvik's
+LEDER = User("liv", "Liv Leder", "leder", units=(NORD, SOR))
+VEILEDER = User("vera", "Vera Veileder", "veileder", units=(NORD, SOR))
+ANNE = User("anne", "Anne", "operator", "op-anne", units=(NORD,))
 ADMIN = User("admin", "Admin", "admin")
 
 # call_id, started_at (UTC), service, operator, caller, patient
@@ -58,9 +59,17 @@ def build_dashboard_db(db: Path) -> Path:
     with connect(db) as con:
         for call_id, started, service, operator, caller, patient in CALLS:
             con.execute(
-                "INSERT INTO calls (call_id, started_at, service, operator_id, caller_pseudonym, patient_pseudonym)"
-                " VALUES (?, ?::TIMESTAMPTZ, ?, ?, ?, ?)",
-                [call_id, started + ":00+00", service, operator, caller, patient],
+                "INSERT INTO calls (call_id, started_at, service, operator_id, caller_pseudonym, patient_pseudonym,"
+                " unit) VALUES (?, ?::TIMESTAMPTZ, ?, ?, ?, ?, ?)",
+                [
+                    call_id,
+                    started + ":00+00",
+                    service,
+                    operator,
+                    caller,
+                    patient,
+                    SOR if call_id[0] == "m" else NORD,
+                ],
             )
         transcripts = [(c, f"t-{c}", "2026-03-01 00:00") for c in SUGGESTED] + [
             ("a1", "t-a1-old", "2026-02-01 00:00")

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from lydlogg.auth import DEMO_UNITS
 from lydlogg.crypto import (
     DatabaseKeyError,
     EncryptionSettings,
@@ -203,7 +204,7 @@ def test_the_pipeline_and_the_review_service_run_on_an_encrypted_database(tmp_pa
     register_key(db, KEY)
     try:
         build_reference_db(tmp_path)  # import, ingest metadata, score, users: all through connect()
-        service = ReviewService(db, User("leder", "Liv Leder", "leder"))
+        service = ReviewService(db, User("leder", "Liv Leder", "leder", units=DEMO_UNITS["leder"]))
         calls = service.calls()
         assert len(calls) == 12 and calls["suggested_total"].notna().any()
         assert len(service.transcript("lvs-001-feber-barn").segments) > 0

@@ -156,7 +156,7 @@ def test_a_reviewers_yes_overrides_a_suggested_no(tmp_path):
                     [T0 + timedelta(hours=10)])  # fmt: skip
         before = link_episodes(con).set_index("call_id")
     assert before.loc["ep1-c2-lvs", "flagged"]
-    ReviewService(settings.db_path, User("v", "V", "veileder")).save_review(
+    ReviewService(settings.db_path, User("v", "V", "veileder", units=("standard",))).save_review(
         "ep1-c2-lvs", kind="peer", rubric_id="lvs_operator", rubric_version=1, rubric_sha256="x",
         values={"asks_prior_contact": 1},
     )  # fmt: skip

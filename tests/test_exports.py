@@ -10,14 +10,14 @@ from click.testing import CliRunner
 from conftest import clear_reviews
 
 from lydlogg.access import AccessDenied
-from lydlogg.auth import DEMO_USERS, User
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
 from lydlogg.cli import main
 from lydlogg.conversation import MEASURE_COLUMNS
 from lydlogg.exports import DATASET_COLUMNS, csv_bytes, escape_formulas, load_excel
 from review.service import ReviewService
 
-LEDER = User("leder", "Liv Leder", "leder")
-ANNE = User("anne", "Anne", "operator", "op-anne")
+LEDER = User("leder", "Liv Leder", "leder", units=DEMO_UNITS["leder"])
+ANNE = User("anne", "Anne", "operator", "op-anne", DEMO_UNITS["anne"])
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,10 @@ def db(tmp_path_factory, reference_db):
     with duckdb.connect(str(path)) as con:
         clear_reviews(con)
         ids = [r[0] for r in con.execute("SELECT call_id FROM calls ORDER BY call_id").fetchall()]
-        con.execute("UPDATE calls SET operator_id = 'op-anne' WHERE call_id = ?", [ids[0]])
+        con.execute(  # Anne's call, in her unit
+            "UPDATE calls SET operator_id = 'op-anne', unit = ? WHERE call_id = ?",
+            [DEMO_UNITS["anne"][0], ids[0]],
+        )
         con.execute("UPDATE calls SET operator_id = '=HYPERLINK(\"x\")' WHERE call_id = ?", [ids[1]])
     values = {"introduces_self": 1, "worsening_advice": None}
     leder = ReviewService(path, LEDER)

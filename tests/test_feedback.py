@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lydlogg.access import AccessDenied
-from lydlogg.auth import DEMO_USERS, User
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
 from lydlogg.db import connect
 from review.feedback import FeedbackNote, FeedbackService, assessment_rows, handout_html, plan_steps
 from review.service import Review, Suggestion
@@ -16,7 +16,7 @@ from rubrics import RubricError, load_rubrics
 from rubrics.reflection import REFLECTION_FILE, load_reflection_questions
 from transcription.types import Segment, Transcript
 
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
 RUBRIC = load_rubrics()["lvs_operator"].rubric
 QUESTIONS = load_reflection_questions(rubrics=load_rubrics())
 
@@ -169,7 +169,8 @@ def db(tmp_path: Path) -> Path:
     path = tmp_path / "feedback.duckdb"
     with connect(path) as con:
         con.execute(
-            "INSERT INTO calls (call_id, operator_id) VALUES ('anne-1', 'op-anne'), ('lise-1', 'op-lise')"
+            "INSERT INTO calls (call_id, operator_id, unit) VALUES ('anne-1', 'op-anne', ?), ('lise-1', 'op-lise', ?)",
+            [DEMO_UNITS["anne"][0], DEMO_UNITS["lise"][0]],
         )
     return path
 

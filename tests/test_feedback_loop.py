@@ -10,7 +10,7 @@ import shutil
 
 from click.testing import CliRunner
 
-from lydlogg.auth import DEMO_USERS, User
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
 from lydlogg.db import connect
 from lydlogg.settings import DashboardSettings
 from review.dashboard import DashboardService
@@ -27,7 +27,7 @@ def test_correct_override_then_measure_and_export(tmp_path, app_db, bundled_mode
     shutil.copy(app_db, db)
     with connect(db) as con:  # the session's app database may hold reviews other tests saved
         clear_reviews(con)
-    users = {u[2]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+    users = {u[2]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
     password = {u[2]: u[4] + "\n" for u in DEMO_USERS}  # what --as asks for
     leder = ReviewService(db, users["leder"])
     with connect(db, read_only=True) as con:

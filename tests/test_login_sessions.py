@@ -18,9 +18,10 @@ from lydlogg.login_sessions import (
     start_session,
     touch_session,
 )
+from lydlogg.units import DEFAULT_UNIT
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
-ANNE = User("anne", "Anne", "operator", "op-anne")
+ANNE = User("anne", "Anne", "operator", "op-anne", (DEFAULT_UNIT,))  # create_user's default unit
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ def test_good_row_is_parsed(tmp_path):
         ("c 2,,lvs,,,,,", "call_id is empty or has characters"),
         ("c2,,,,,,,../../etc/passwd.wav", "outside the CSV's folder"),
         ("c2,,,,,,,/etc/passwd.wav", "is absolute"),
-        ("c2,,,,,,,,,extra", "more fields"),
+        ("c2,,,,,,,,,,extra", "more fields"),
     ],
 )
 def test_bad_row_is_reported_with_file_line_and_reason_and_good_rows_survive(tmp_path, row, reason):

@@ -15,12 +15,12 @@ import pytest
 from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
-from lydlogg.auth import DEMO_USERS, User
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
 from lydlogg.formatting import is_missing
 from review.views.not_found import MESSAGE, unknown_page
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
 CALL = "ep1-c2-lvs"
 _TEXT_KINDS = (
     "title",

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import build_reference_db, make_settings, sample_subset
 
+from lydlogg.auth import DEMO_UNITS
 from lydlogg.cli import main
 from lydlogg.db import connect
 from lydlogg.episodes import link_episodes, read_episodes, update_episodes
@@ -201,7 +202,7 @@ def test_the_inbox_and_the_episode_page_read_the_stored_episodes(tmp_path):
     from review.service import ReviewService
 
     db = build_reference_db(tmp_path)
-    leader = ReviewService(db, User("leder", "Leder", "leder"))
+    leader = ReviewService(db, User("leder", "Leder", "leder", units=DEMO_UNITS["leder"]))
     calls = leader.calls().set_index("call_id")
     flagged = set(calls.index[calls["flagged"]])
     with connect(db, read_only=True) as con:

@@ -17,6 +17,7 @@ from lydlogg.crypto import EncryptionSettings
 from lydlogg.db import DatabaseKey, connect, is_encrypted, register_key
 from lydlogg.ingest import ingest
 from lydlogg.playback import browser_safe, playable_copy
+from lydlogg.units import DEFAULT_UNIT
 from review.service import ReviewService
 from transcription.audio import file_sha256, probe_audio
 
@@ -68,14 +69,14 @@ def test_the_service_checks_access_and_audits_playing(tmp_path, settings):
     (tmp_path / "m.csv").write_text("call_id,operator_id,audio_file\ng1,op-anne,gsm.wav\n", encoding="utf-8")
     assert ingest(settings, [], metadata=tmp_path / "m.csv").added == ["g1"]
     cache = tmp_path / "cache"
-    path = ReviewService(settings.db_path, User("anne", "Anne", "operator", "op-anne")).playable_audio_path(
-        "g1", cache
-    )
+    path = ReviewService(
+        settings.db_path, User("anne", "Anne", "operator", "op-anne", (DEFAULT_UNIT,))
+    ).playable_audio_path("g1", cache)
     assert path.parent == cache and sf.info(str(path)).subtype == "PCM_16"
     with pytest.raises(AccessDenied):
-        ReviewService(settings.db_path, User("lise", "Lise", "operator", "op-lise")).playable_audio_path(
-            "g1", cache
-        )
+        ReviewService(
+            settings.db_path, User("lise", "Lise", "operator", "op-lise", (DEFAULT_UNIT,))
+        ).playable_audio_path("g1", cache)
     with duckdb.connect(str(settings.db_path), read_only=True) as con:
         assert con.execute("SELECT username FROM audit WHERE action = 'play_audio'").fetchall() == [("anne",)]
 
@@ -105,11 +106,15 @@ def test_with_an_encrypted_database_the_service_plays_a_copy_from_memory(tmp_pat
             update={"encryption": EncryptionSettings(enabled=True, allow_mbedtls=True)}
         )
         cache = tmp_path / "cache"
-        service = ReviewService(settings.db_path, User("anne", "Anne", "operator", "op-anne"), encrypted)
+        service = ReviewService(
+            settings.db_path, User("anne", "Anne", "operator", "op-anne", (DEFAULT_UNIT,)), encrypted
+        )
         data = service.playable_audio_path("g1", cache)
         assert isinstance(data, bytes) and sf.info(io.BytesIO(data)).subtype == "PCM_16"
         assert not cache.exists() or list(cache.iterdir()) == []
-        plain = ReviewService(settings.db_path, User("anne", "Anne", "operator", "op-anne"), settings)
+        plain = ReviewService(
+            settings.db_path, User("anne", "Anne", "operator", "op-anne", (DEFAULT_UNIT,)), settings
+        )
         assert plain.playable_audio_path("g1", cache).parent == cache  # unencrypted: the cached file
     finally:
         register_key(settings.db_path, None)

@@ -10,7 +10,7 @@ import pytest
 from conftest import build_reference_db, make_settings, sign_in, write_tone
 
 from lydlogg.access import AccessDenied
-from lydlogg.auth import User
+from lydlogg.auth import DEMO_UNITS, User
 from lydlogg.batch import pending_calls
 from lydlogg.db import connect
 from lydlogg.ingest import ingest
@@ -19,7 +19,7 @@ from review.service import ReviewService
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 ADMIN = User("admin", "Admin Demo", "admin")
-LEDER = User("leder", "Liv Leder", "leder")
+LEDER = User("leder", "Liv Leder", "leder", units=(*DEMO_UNITS["leder"], "standard"))  # sample and new calls
 REVIEWED = "lvs-001-feber-barn"  # has a review, keeps its transcript
 
 

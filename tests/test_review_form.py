@@ -11,11 +11,11 @@ import pytest
 from conftest import clear_reviews, sign_in
 from streamlit.testing.v1 import AppTest
 
-from lydlogg.auth import DEMO_USERS, User
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
 from lydlogg.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
 CALL = "lvs-003-brystsmerter"
 
 

@@ -4,11 +4,11 @@ import pandas as pd
 import pytest
 
 from lydlogg.access import AccessDenied
-from lydlogg.auth import DEMO_USERS, User
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
 from review.sampling import SamplingPlan, assign, draw
 from review.service import ReviewService
 
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
 
 
 def calls_frame() -> pd.DataFrame:

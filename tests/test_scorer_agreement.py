@@ -9,7 +9,7 @@ import pytest
 from conftest import clear_reviews
 
 from lydlogg.access import AccessDenied
-from lydlogg.auth import DEMO_USERS, User
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
 from lydlogg.db import connect
 from lydlogg.settings import DashboardSettings
 from review.dashboard import DashboardService
@@ -55,7 +55,7 @@ def test_oversikt_shows_the_agreement_of_saved_reviews(tmp_path, reference_db, m
     shutil.copy(reference_db, db)
     with connect(db) as con:
         clear_reviews(con)
-    users = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+    users = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
     leder = next(u for u in users.values() if u.role == "leder")
     operator = next(u for u in users.values() if u.role == "operator")
     with connect(db, read_only=True) as con:

@@ -10,12 +10,12 @@ from click.testing import CliRunner
 from conftest import clear_reviews
 
 from lydlogg.access import AccessDenied
-from lydlogg.auth import DEMO_USERS, User
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
 from lydlogg.db import connect
 from review.scorer_feedback import scorer_feedback
 from review.service import ReviewService
 
-USERS = {u[0]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+USERS = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
 LEDER = next(name for name, u in USERS.items() if u.role == "leder")
 OPERATOR = next(name for name, u in USERS.items() if u.role == "operator")
 

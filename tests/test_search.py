@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import clear_reviews
 
 from lydlogg.access import AccessDenied
-from lydlogg.auth import User
+from lydlogg.auth import DEMO_UNITS, User
 from lydlogg.cli import main
 from lydlogg.db import connect
 from lydlogg.search_index import refresh_search_index
@@ -108,7 +108,7 @@ def test_a_criterion_value_filter_uses_the_suggestion_without_a_review(db):
 
 
 def test_operators_only_ever_find_their_own_calls_and_every_search_is_audited(db):
-    anne = User("anne", "Anne", "operator", "op-anne")
+    anne = User("anne", "Anne", "operator", "op-anne", DEMO_UNITS["leder"])  # both sample units
     assert set(run(db, SearchQuery("puster"), anne)["call_id"]) == {"ep1-c4-amk", "lvs-003-brystsmerter"}
     assert run(db, SearchQuery("puster"), User("x", "X", "operator")).empty
     with pytest.raises(AccessDenied):
@@ -118,6 +118,22 @@ def test_operators_only_ever_find_their_own_calls_and_every_search_is_audited(db
             "SELECT detail FROM audit WHERE username = 'anne' AND action = 'search'"
         ).fetchone()[0]
     assert "puster" not in detail and detail.startswith("5 hits")  # segments of her two calls
+
+
+def test_search_finds_only_the_calls_of_the_searchers_units(db):
+    nordby, sorvik = DEMO_UNITS["leder"]  # lvs-003 and ep1-c4-amk are Sørvik's, lvs-001 Nordby's
+    anne = User("anne", "Anne", "operator", "op-anne", (nordby,))
+    assert run(db, SearchQuery("puster"), anne).empty  # her own calls, but in another unit
+    leader = User("liv", "Liv", "leder", units=(nordby,))
+    found = set(run(db, SearchQuery("feber"), leader)["call_id"]) | set(
+        run(db, SearchQuery("puster"), leader)["call_id"]
+    )
+    with duckdb.connect(str(db), read_only=True) as con:
+        units = dict(con.execute("SELECT call_id, unit FROM calls").fetchall())
+    assert found and {units[c] for c in found} == {nordby}
+    regional = User("rita", "Rita", "regional")
+    assert {units[c] for c in run(db, SearchQuery("puster"), regional)["call_id"]} == {nordby, sorvik}
+    assert run(db, SearchQuery("puster"), User("liv", "Liv", "leder")).empty  # no unit: no call
 
 
 def test_cli_search_and_a_rebuild_after_a_new_transcript(db, tmp_path):
@@ -163,6 +179,9 @@ def test_the_search_page_finds_calls_and_links_each_hit_to_its_segment(monkeypat
     assert set(shown["Hvem"]) == {"Innringer"}
     first = shown.iloc[0]
     assert first["Åpne"].startswith(f"samtale?samtale={first['Samtale']}&t=")
+    with connect(copy) as con:  # her two calls here are Sørvik's: she works in both units
+        con.execute("INSERT INTO user_units (username, unit, updated_by) VALUES ('anne', ?, 'test')",
+                    [DEMO_UNITS["lise"][0]])  # fmt: skip
     anne = app(monkeypatch, copy, "anne", "sok")
     anne.text_input[0].input("puster")
     anne.button[0].click().run()

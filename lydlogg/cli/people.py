@@ -1,4 +1,4 @@
-"""Commands for people: local user accounts and the teams (vaktlag) of operators and doctors."""
+"""Commands for people: local user accounts, their units, and the teams (vaktlag) of operators and doctors."""
 
 from __future__ import annotations
 
@@ -33,7 +33,10 @@ def users_list(settings: Settings) -> None:
 
     with connect(settings.db_path) as con:
         for u in list_users(con):
-            click.echo(f"{u.username:<16} {u.role:<9} {u.operator_id or '-':<12} {u.display_name}")
+            click.echo(
+                f"{u.username:<16} {u.role:<9} {u.operator_id or '-':<12} {u.display_name}"
+                f"  [{', '.join(u.units) or '-'}]"
+            )
 
 
 @users.command("add")
@@ -41,6 +44,10 @@ def users_list(settings: Settings) -> None:
 @click.option("--role", type=click.Choice(USER_ROLES), required=True)
 @click.option("--name", "display_name", required=True, help="Name shown in the app.")
 @click.option("--operator-id", default=None, help="The user's id in the call metadata (operator and lege).")
+@click.option(
+    "--unit", "units", multiple=True, metavar="UNIT",
+    help="A unit (legevakt or site) whose calls the user sees; repeat for several (default: standard).",
+)  # fmt: skip
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt."
 )
@@ -50,12 +57,14 @@ def users_add(
     role: str,
     display_name: str,
     operator_id: str | None,
+    units: tuple[str, ...],
     password_stdin: bool,
     settings: Settings,
 ) -> None:
     """Create a local account (the password is stored as an argon2id hash)."""
     from lydlogg.auth import AuthError, create_user
     from lydlogg.db import connect
+    from lydlogg.units import DEFAULT_UNIT
 
     password = (
         sys.stdin.readline().rstrip("\n")
@@ -64,18 +73,36 @@ def users_add(
     )
     with connect(settings.db_path) as con:
         try:
-            create_user(con, username, display_name, role, password, operator_id=operator_id,
-                        production=settings.env == "production", by="cli")  # fmt: skip
-        except AuthError as e:
+            user = create_user(con, username, display_name, role, password, operator_id=operator_id,
+                               production=settings.env == "production", by="cli",
+                               units=units or (DEFAULT_UNIT,))  # fmt: skip
+        except (AuthError, ValueError) as e:
             raise Failure(str(e)) from e
-    click.echo(f"created {username} ({role})")
+    click.echo(f"created {username} ({role}; units: {', '.join(user.units)})")
+
+
+@users.command("units")
+@click.argument("username")
+@click.argument("units", nargs=-1, required=True, metavar="UNIT...")
+@with_settings
+def users_units(username: str, units: tuple[str, ...], settings: Settings) -> None:
+    """Make UNIT... the units (legevakt or site) whose calls USERNAME sees (audited with the old
+    and the new units; the user's sessions end)."""
+    from lydlogg.auth import AuthError
+    from lydlogg.users import UserAdminService
+
+    try:
+        changed = UserAdminService(settings.db_path, cli_admin()).set_units(username, units)
+    except (AuthError, ValueError) as e:
+        raise Failure(str(e)) from e
+    click.echo(f"{username}: {', '.join(sorted(set(units)))}{'' if changed else ' (unchanged)'}")
 
 
 @users.command("demo")
 @with_settings
 def users_demo(settings: Settings) -> None:
     """Create the demo accounts (refused when env = production) and print how to log in."""
-    from lydlogg.auth import DEMO_USERS, AuthError, create_user
+    from lydlogg.auth import DEMO_UNITS, DEMO_USERS, AuthError, create_user
     from lydlogg.db import connect
 
     if settings.env == "production":
@@ -83,10 +110,12 @@ def users_demo(settings: Settings) -> None:
     with connect(settings.db_path) as con:
         for username, name, role, operator_id, password in DEMO_USERS:
             with contextlib.suppress(AuthError):  # exists already
-                create_user(con, username, name, role, password, operator_id=operator_id, by="demo")
+                create_user(con, username, name, role, password, operator_id=operator_id, by="demo",
+                            units=DEMO_UNITS[username])  # fmt: skip
     click.echo("Demo log-ins (username / password):")
     for username, _name, role, operator_id, password in DEMO_USERS:
-        click.echo(f"  {username:<10} {password:<15} {role}{' (' + operator_id + ')' if operator_id else ''}")
+        click.echo(f"  {username:<10} {password:<15} {role}{' (' + operator_id + ')' if operator_id else ''}"
+                   f"  [{', '.join(DEMO_UNITS[username])}]")  # fmt: skip
 
 
 @users.command("unlock")

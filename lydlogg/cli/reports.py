@@ -42,17 +42,32 @@ def status(settings: Settings) -> None:
         click.echo(f"  [{stage}] {call_id or path}: {reason}")
 
 
+def _unit_scope(units: tuple[str, ...]) -> Any:
+    """The calls a command run from the shell reads: every call, or those of ``units``."""
+    from lydlogg.access import CallScope
+    from lydlogg.metadata import check_unit
+
+    try:
+        return CallScope(units=tuple(check_unit(u) for u in units)) if units else CallScope()
+    except ValueError as e:
+        raise Failure(f"--unit: {e}") from e
+
+
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--unit", "units", multiple=True, metavar="UNIT",
+    help="Only calls of this unit (legevakt or site); repeat for several (default: every call).",
+)  # fmt: skip
 @with_settings
-def calls(fmt: str, settings: Settings) -> None:
+def calls(fmt: str, units: tuple[str, ...], settings: Settings) -> None:
     """List calls: id, source file, duration, channels and status."""
     from lydlogg.audit import record
     from lydlogg.db import connect
     from lydlogg.store import list_calls
 
     with connect(settings.db_path) as con:
-        df = list_calls(con)
+        df = list_calls(con, scope=_unit_scope(units))
         record(con, cli_actor(), "cli_list_calls", "calls", None, f"{len(df)} calls")
     columns = [
         "call_id",
@@ -202,8 +217,12 @@ def advice(call_id: str, fmt: str, settings: Settings) -> None:
     help="Link contacts this close in time (default: setting episodes.window_hours, 72).",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+@click.option(
+    "--unit", "units", multiple=True, metavar="UNIT",
+    help="Only calls of this unit (legevakt or site); repeat for several (default: every call).",
+)  # fmt: skip
 @with_settings
-def recontacts(window_hours: float | None, fmt: str, settings: Settings) -> None:
+def recontacts(window_hours: float | None, fmt: str, units: tuple[str, ...], settings: Settings) -> None:
     """Link calls into episodes and list re-contacts nobody recognised.
 
     `--format csv` prints one row per call: call_id, episode_id, contact_number,
@@ -216,6 +235,11 @@ def recontacts(window_hours: float | None, fmt: str, settings: Settings) -> None
 
     with connect(settings.db_path) as con:
         episodes = episodes_for(con, window_hours)  # the stored episodes unless another window is asked
+        if units:
+            where, params = _unit_scope(units).where("c")
+            sql = f"SELECT c.call_id FROM calls c WHERE {where}"  # noqa: S608 - constant clauses
+            seen = {r[0] for r in con.execute(sql, params).fetchall()}
+            episodes = episodes[episodes["call_id"].isin(seen)].reset_index(drop=True)
         record(con, cli_actor(), "cli_recontacts", "calls", None, f"{len(episodes)} contacts, {fmt}")
     if fmt == "csv":
         out = episodes[list(EPISODE_COLUMNS)].assign(
@@ -278,8 +302,12 @@ def episode_summary(call_id: str, fmt: str, output: Path, settings: Settings) ->
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write."
 )
+@click.option(
+    "--unit", "units", multiple=True, metavar="UNIT",
+    help="Only calls of this unit (legevakt or site); repeat for several (default: every call).",
+)  # fmt: skip
 @with_settings
-def monthly_report(month: str, fmt: str, output: Path, settings: Settings) -> None:
+def monthly_report(month: str, fmt: str, output: Path, units: tuple[str, ...], settings: Settings) -> None:
     """Write the monthly quality report for MONTH (YYYY-MM): aggregate figures only."""
     from lydlogg.audit import record
     from lydlogg.auth import User
@@ -288,7 +316,10 @@ def monthly_report(month: str, fmt: str, output: Path, settings: Settings) -> No
     from review.dashboard import DashboardService
     from review.monthly_report import monthly_html, monthly_pdf
 
-    overview = DashboardService(settings.db_path, User("cli", "Kommandolinje", "leder"), settings.dashboard,
+    # the shell account reads every unit, as regional quality does; --unit narrows it as a leader's units would
+    reader = (User("cli", "Kommandolinje", "leder", units=_unit_scope(units).units or ()) if units
+              else User("cli", "Kommandolinje", "regional"))  # fmt: skip
+    overview = DashboardService(settings.db_path, reader, settings.dashboard,
                                 window_hours=settings.episodes.window_hours, cache=False).overview()  # fmt: skip
     with connect(settings.db_path) as con:
         record(con, cli_actor(), "cli_monthly_report", "report", month, fmt)

@@ -10,7 +10,8 @@ import streamlit as st
 
 from lydlogg.access import AccessDenied, allowed
 from lydlogg.auth import ROLES, AuthError
-from lydlogg.metadata import TEAM_MAX
+from lydlogg.metadata import TEAM_MAX, UNIT_MAX
+from lydlogg.units import DEFAULT_UNIT
 from lydlogg.users import UserAdminService, UserRow
 from lydlogg.vocabulary import OWN_CALLS_ROLES, USER_ROLE_LABELS
 from review.service import ReviewService
@@ -45,6 +46,7 @@ COLUMNS = {
     "rolle": "Rolle",
     "operator_id": "Operatør-id",
     "lag": "Lag",
+    "enheter": "Enheter",
     "aktiv": "Aktiv",
     "locked_until": "Låst til",
     "failed_logins": "Mislykkede innlogginger",
@@ -121,6 +123,7 @@ def user_table(rows: list[UserRow], kinds: dict[str, str]) -> pd.DataFrame:
                 "rolle": ROLE_NAMES.get(r.role, r.role),
                 "operator_id": r.operator_id or "",
                 "lag": r.team or "",
+                "enheter": ", ".join(r.units),
                 "aktiv": "ja" if r.active else "nei",
                 "locked_until": "" if r.locked_until is None else shown_time(r.locked_until),
                 "failed_logins": r.failed_logins,
@@ -153,9 +156,22 @@ def render(service: ReviewService, *, production: bool = False) -> None:
         st.success(done)
     st.dataframe(user_table(rows, kinds), hide_index=True, width="stretch", key="brukere")
     st.caption(f"{len(rows)} brukere. Brukere slettes aldri; deaktiver dem i stedet.")
-    _new_user_form(admin)
+    units = unit_choices(admin.known_units())
+    _new_user_form(admin, units)
     if rows:
-        _edit_user(admin, rows, kinds)
+        _edit_user(admin, rows, kinds, units)
+
+
+def unit_choices(known: tuple[str, ...]) -> list[str]:
+    """The units the forms offer: every unit a call or a user names, and the default unit."""
+    return sorted({*known, DEFAULT_UNIT})
+
+
+_UNIT_RULE = f"En enhet har 1–{UNIT_MAX} tegn: bokstaver, sifre, mellomrom og - _ . ', og begynner med bokstav eller siffer."
+
+
+def _chosen_units(chosen: list[str], other: str) -> list[str]:
+    return [*chosen, *([other.strip()] if other.strip() else [])]
 
 
 def _done(message: str) -> None:
@@ -163,7 +179,7 @@ def _done(message: str) -> None:
     st.rerun()
 
 
-def _new_user_form(admin: UserAdminService) -> None:
+def _new_user_form(admin: UserAdminService, units: list[str]) -> None:
     with st.expander("Ny bruker"), st.form("ny-bruker", clear_on_submit=False):
         username = st.text_input("Brukernavn", key="ny-brukernavn")
         display_name = st.text_input("Navn", key="ny-navn")
@@ -173,6 +189,12 @@ def _new_user_form(admin: UserAdminService) -> None:
         operator_id = st.text_input(
             "Operatør-id (for operatør og lege)", key="ny-operator", help="Id-en i samtalemetadataene."
         )
+        chosen = st.multiselect(
+            "Enheter", units, default=[DEFAULT_UNIT] if DEFAULT_UNIT in units else [], key="ny-enheter",
+            placeholder="Velg enheter",
+            help="Legevaktene eller stedene brukeren ser samtalene til (minst én).",
+        )  # fmt: skip
+        other = st.text_input("Annen enhet (valgfritt)", key="ny-enhet-annen", max_chars=UNIT_MAX)
         password = st.text_input(
             "Startpassord", type="password", key="ny-passord", help=f"Minst {MIN_PASSWORD_LENGTH} tegn."
         )
@@ -181,20 +203,27 @@ def _new_user_form(admin: UserAdminService) -> None:
             return
         username = username.strip().lower()
         errors = validate_new_user(username, display_name, role, operator_id, password, repeated)
+        user_units = _chosen_units(chosen, other)
+        if not user_units:
+            errors.append("Velg minst én enhet.")
         if errors:
             for error in errors:
                 st.error(error)
             return
         try:
-            admin.add(username, display_name.strip(), role, password, operator_id=operator_id.strip() or None)
+            admin.add(username, display_name.strip(), role, password, operator_id=operator_id.strip() or None,
+                      units=user_units)  # fmt: skip
         except AuthError as e:
             st.error(in_norwegian(e))
+            return
+        except ValueError:  # a unit name check_unit refuses
+            st.error(_UNIT_RULE)
             return
     log.info("a user was added by an admin")
     _done(f"Brukeren {username} er opprettet. Gi passordet til brukeren på en trygg måte.")
 
 
-def _edit_user(admin: UserAdminService, rows: list[UserRow], kinds: dict[str, str]) -> None:
+def _edit_user(admin: UserAdminService, rows: list[UserRow], kinds: dict[str, str], units: list[str]) -> None:
     st.subheader("Endre bruker")
     by_name = {r.username: r for r in rows}
     chosen = st.selectbox(
@@ -243,6 +272,7 @@ def _edit_user(admin: UserAdminService, rows: list[UserRow], kinds: dict[str, st
         "Opphev sperring", key="opphev", disabled=found.locked_until is None and not found.failed_logins
     ):
         _attempt(lambda: admin.unlock(chosen), f"Sperringen av {chosen} er opphevet.")
+    _units_form(admin, found, units)
     if found.operator_id:
         _team_form(admin, found)
     with st.form("nytt-passord"):
@@ -277,6 +307,37 @@ def _sso_identity(admin: UserAdminService, found: UserRow) -> None:
             _attempt(
                 lambda: admin.bind_sso(chosen, issuer, subject), f"{chosen} er knyttet til SSO-identiteten."
             )
+
+
+def _units_form(admin: UserAdminService, found: UserRow, units: list[str]) -> None:
+    """The user's units: whose calls they see (leaders, supervisors, operators and doctors)."""
+    with st.form("endre-enheter"):
+        chosen = st.multiselect(
+            "Enheter", sorted({*units, *found.units}), default=list(found.units),
+            key=f"endre-enheter-{found.username}", placeholder="Velg enheter",  # per user: no stale values
+            help="Legevaktene eller stedene brukeren ser samtalene til. Regional kvalitet ser alle enheter.",
+        )  # fmt: skip
+        other = st.text_input("Annen enhet (valgfritt)", key=f"endre-enhet-annen-{found.username}",
+                              max_chars=UNIT_MAX)  # fmt: skip
+        if not st.form_submit_button("Lagre enheter"):
+            return
+        wanted = _chosen_units(chosen, other)
+        if not wanted:
+            st.error("Velg minst én enhet.")
+            return
+        try:
+            changed = admin.set_units(found.username, wanted)
+        except AccessDenied:
+            st.error("ingen tilgang")
+            return
+        except AuthError as e:
+            st.error(in_norwegian(e))
+            return
+        except ValueError:  # a unit name check_unit refuses
+            st.error(_UNIT_RULE)
+            return
+    if changed:
+        _done(f"{found.username} ser nå samtalene til {', '.join(sorted(set(wanted)))}.")
 
 
 def _team_form(admin: UserAdminService, found: UserRow) -> None:

@@ -114,6 +114,7 @@ ROUND_ERRORS = (
     ("at least two reviewers", "en runde trenger minst to vurderere."),
     ("not active users who may calibrate: ", "ikke aktive brukere som kan kalibrere: "),
     ("no such calls: ", "finner ikke samtalene: "),
+    ("reviewers outside the units of the round's calls: ", "vurderere utenfor enhetene til samtalene: "),
     ("the round is closed", "runden er avsluttet."),
     ("has no criterion", "rubrikken har ikke dette kriteriet."),
     ("cannot be empty", "skriv tolkningen først."),

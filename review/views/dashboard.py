@@ -1,5 +1,5 @@
 """Oversikt: quality trends, review coverage, re-contacts and reviewer strictness for leaders, by
-service, by team or both, filtered by either; an operator's own figures beside their team's median
+service, by team, both, or by unit (legevakt or site), filtered by any of them; an operator's own figures beside their team's median
 for operators and doctors."""
 
 from __future__ import annotations
@@ -23,10 +23,16 @@ from review.views.common import NO_DATABASE, SERVICE_LABELS, shown_frame
 _METRIC = {m.id: m for m in METRICS}
 _ROWS = {"operator": "Operatør", "team_median": "Median i laget"}
 NO_TEAM = "Uten lag"
-GROUPINGS = {"tjeneste": ("service",), "lag": ("team",), "begge": ("service", "team")}
-_GROUPING_LABELS = {"tjeneste": "Tjeneste", "lag": "Lag", "begge": "Tjeneste og lag"}
+NO_UNIT = "Uten enhet"
+GROUPINGS = {
+    "tjeneste": ("service",), "lag": ("team",), "begge": ("service", "team"), "enhet": ("unit",),
+    "enhet-tjeneste": ("unit", "service"),
+}  # fmt: skip
+_GROUPING_LABELS = {"tjeneste": "Tjeneste", "lag": "Lag", "begge": "Tjeneste og lag", "enhet": "Enhet",
+                    "enhet-tjeneste": "Enhet og tjeneste"}  # fmt: skip
 COLUMNS = {
     "month": "Måned",
+    "enhet": "Enhet",
     "tjeneste": "Tjeneste",
     "lag": "Lag",
     "operator_id": "Operatør",
@@ -64,6 +70,8 @@ def table(df: pd.DataFrame) -> None:
         shown = _label_services(shown)
     if "team" in shown:
         shown = shown.assign(lag=shown["team"].fillna(NO_TEAM))
+    if "unit" in shown:
+        shown = shown.assign(enhet=shown["unit"].fillna(NO_UNIT))
     # Shares and means as text ("33 %", "2,3", "–"); counts stay numbers, shown without decimals.
     shown = shown.assign(**{c: shown[c].map(lambda v, k=kind: number_text(v, k))
                             for c, kind in _NUMBER_KINDS.items() if c in shown and kind != "count"})  # fmt: skip
@@ -135,8 +143,10 @@ def _label_services(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def group_labels(df: pd.DataFrame) -> pd.DataFrame:
-    """``gruppe``: the row's service, team or both as one label (what a chart colours by)."""
+    """``gruppe``: the row's unit, service, team or several as one label (what a chart colours by)."""
     parts = []
+    if "unit" in df:
+        parts.append(df["unit"].fillna(NO_UNIT).astype(str))
     if "service" in df:
         parts.append(_service_names(df["service"]))
     if "team" in df:
@@ -150,7 +160,10 @@ def group_labels(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _group_title(df: pd.DataFrame) -> str:
-    return " og ".join(t for c, t in (("service", "Tjeneste"), ("team", "Lag")) if c in df) or "Gruppe"
+    return (
+        " og ".join(t for c, t in (("unit", "Enhet"), ("service", "Tjeneste"), ("team", "Lag")) if c in df)
+        or "Gruppe"
+    )
 
 
 def trend_chart(trends: pd.DataFrame, metric_id: str) -> alt.Chart:
@@ -370,7 +383,14 @@ def _url_choice(key: str, options: list[str], label: str, **kwargs) -> list[str]
 
 
 def _filtered(overview: Overview) -> Overview:
-    """The overview narrowed to the chosen services and teams, added up by the chosen grouping."""
+    """The overview narrowed to the chosen units, services and teams, added up by the chosen grouping."""
+    units_present = overview.coverage["unit"]
+    unit_options = sorted(units_present.dropna().unique()) + ([NO_UNIT] if units_present.isna().any() else [])
+    units = (
+        _url_choice("enhet", unit_options, "Enhet", placeholder="Alle enheter")
+        if len(unit_options) > 1
+        else []
+    )
     left, middle, right = st.columns(3)
     with left:
         services = _url_choice(
@@ -394,6 +414,8 @@ def _filtered(overview: Overview) -> Overview:
             df = df[df["service"].isin(services)]
         if teams:
             df = df[df["team"].fillna(NO_TEAM).isin(teams)]
+        if units:
+            df = df[df["unit"].fillna(NO_UNIT).isin(units)]
         return df
 
     narrowed = Overview(
