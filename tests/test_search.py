@@ -3,6 +3,7 @@
 import json
 import re
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -292,6 +293,16 @@ def test_the_flag_filter_keeps_only_re_contacts_nobody_recognised(monkeypatch, d
     at.button[0].click().run()
     assert not at.exception, at.exception
     assert set(at.dataframe[0].value["Samtale"]) == hits
+
+
+def test_the_flag_filter_combines_with_call_filters(db):
+    """The flag's parameter and the call filters' parameters must each reach their own placeholder."""
+    flagged = set(run(db, SearchQuery("feber", flagged=True))["call_id"])
+    lvs = set(run(db, SearchQuery("feber", service="lvs"))["call_id"])
+    both = set(run(db, SearchQuery("feber", service="lvs", flagged=True))["call_id"])
+    assert both == flagged & lvs == {"ep1-c2-lvs", "ep1-c3-lvs"}
+    day = date(2026, 3, 10)
+    assert set(run(db, SearchQuery("feber", since=day, until=day, flagged=True))["call_id"]) == {"ep1-c3-lvs"}
 
 
 POOR = {"lvs-003-brystsmerter", "ep1-c4-amk", "lvs-002-urinveis"}  # heard badly in the copy below
