@@ -285,6 +285,20 @@ def test_schema_v20_keeps_transcripts_stored_before_it_done(tmp_path):
     con.close()
 
 
+def test_the_encoder_thread_count_is_not_part_of_the_diarization_key():
+    """``diarization.embedding_threads`` changes speed only: changing it re-diarizes nothing, and
+    adding it kept the key of every stored transcript (the default's key is pinned as it was)."""
+    from lydlogg.batch import diarization_hash
+
+    default = diarization_hash(DiarizationSettings())
+    assert default == "0bfc69ec538172ec"
+    assert diarization_hash(DiarizationSettings(embedding_threads=0)) == default
+    assert diarization_hash(DiarizationSettings(embedding_threads=2, min_turn_s=2.0)) == diarization_hash(
+        DiarizationSettings(min_turn_s=2.0)
+    )
+    assert "embedding_threads" not in DiarizationSettings().result_json()
+
+
 def test_a_configured_pyannote_pipeline_is_part_of_the_diarization_key():
     from lydlogg.batch import diarization_hash
     from transcription.diarization.pyannote_adapter import PyannoteSettings
