@@ -74,7 +74,7 @@ class _Bench:
     or the speaker encoder's), lazy imports or first-call set-up.
     """
 
-    def __init__(self, batch_size: int, folder: Path, warm_from: str) -> None:
+    def __init__(self, batch_size: int, folder: Path, warm_from: str, ways: tuple[str, ...]) -> None:
         from lydlogg.batch import asr_options
         from transcription import Transcriber, load_model, resolve_model
 
@@ -91,8 +91,8 @@ class _Bench:
         self._factory = lambda _spec, options: Transcriber(self.model, options)
         self._runs = 0
         warm = _excerpt(warm_from, folder)
-        self.plain([warm])
-        self.pipeline([warm])
+        for way in ways:  # only the ways measured, so each part's peak memory is its own
+            getattr(self, way)([warm])
 
     def plain(self, files: list[str]) -> dict:
         """Plain faster-whisper on each channel of each file (decoded the pipeline's way)."""
@@ -164,7 +164,8 @@ def part(name: str, files: list[str], repeat: int) -> dict:
     ``repeat`` times, alternating which goes first, so a change in the machine's load falls on both)."""
     kind, _, size = name.rpartition("-")
     with tempfile.TemporaryDirectory() as tmp:
-        bench = _Bench(int(size), Path(tmp), files[0])
+        ways = ("plain", "pipeline") if kind == "ratio" else (kind,)
+        bench = _Bench(int(size), Path(tmp), files[0], ways)
         if kind == "ratio":
             rounds = []
             for i in range(repeat):
