@@ -1,20 +1,27 @@
 """Speed, accuracy and memory of the transcription stage: sequential against batched decoding.
 
 Every measurement runs in its own process (so peak memory is its own), on the same audio, the
-same model and the same decoding options, and the figures print side by side:
+same model (loaded the pipeline's way) and the same decoding options; the model load and a warm-up
+run on a 10 s excerpt happen before the clock starts, and both wall-clock and CPU seconds are
+taken. The figures print side by side:
 
 - ``plain-1``        plain ``WhisperModel.transcribe`` on each channel (the sequential decoder)
 - ``plain-N``        plain ``BatchedInferencePipeline.transcribe`` on each channel, batches of N
-- ``pipeline-1``     ``lydlogg`` ingest + process with ``asr.batch_size = 1`` (the sequential pipeline)
+- ``pipeline-1``     ``lydlogg`` ingest (not timed) + process with ``asr.batch_size = 1``
 - ``pipeline-N``     the same with ``asr.batch_size = N`` (both channels share the batches)
+- ``ratio-N``        ``plain-N`` and ``pipeline-N`` in one process on one model object,
+                     ``--repeat`` rounds, alternating which goes first (the figure that counts
+                     for pipeline / plain on a machine whose load moves)
 
 on two sets: *mono* (the NPSC parliament clips, real speech, and the mono sample calls) and
 *stereo* (the stereo sample calls), each with 8 kHz G.711 mu-law copies of the sample calls, as
-telephony recorders export them. It prints real-time factors, the ratios batched/sequential
-(target <= 0.6) and pipeline/plain at the same batch size (target <= 1.05), WER on real speech and on the
-sample calls, and peak memory; ``--long`` adds the peak memory of a 3-hour call.
+telephony recorders export them. It prints real-time factors, CPU seconds, the ratios
+batched/sequential (target <= 0.6) and pipeline/plain at the same batch size (target <= 1.05; also
+without the diarization stage's seconds, which plain faster-whisper does not do), WER on real
+speech and on the sample calls, whether the pipeline's words equal plain faster-whisper's on the
+mono set, and peak memory; ``--long`` adds the peak memory of a 3-hour call.
 
-    python bench/transcribe.py [--quick] [--sizes 1,8] [--long] [--json OUT]
+    python bench/transcribe.py [--quick | --calls N] [--sizes 1,8] [--repeat 3] [--long] [--json OUT]
 """
 
 from __future__ import annotations
