@@ -274,7 +274,7 @@ def test_schema_v20_keeps_transcripts_stored_before_it_done(tmp_path):
     )
     con.execute(
         "INSERT INTO diarizations (transcript_id, strategy, options_json, speakers) VALUES ('t1', 'builtin', ?, 2)",
-        [DiarizationSettings().model_dump_json()],
+        [DiarizationSettings().result_json()],  # what earlier versions stored, before speed-only settings
     )
     assert migrate(con) == LATEST_VERSION
     hashes = dict(con.execute("SELECT transcript_id, diarization_hash FROM transcripts").fetchall())
