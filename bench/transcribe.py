@@ -1,20 +1,27 @@
 """Speed, accuracy and memory of the transcription stage: sequential against batched decoding.
 
 Every measurement runs in its own process (so peak memory is its own), on the same audio, the
-same model and the same decoding options, and the figures print side by side:
+same model (loaded the pipeline's way) and the same decoding options; the model load and a warm-up
+run on a 10 s excerpt happen before the clock starts, and both wall-clock and CPU seconds are
+taken. The figures print side by side:
 
 - ``plain-1``        plain ``WhisperModel.transcribe`` on each channel (the sequential decoder)
 - ``plain-N``        plain ``BatchedInferencePipeline.transcribe`` on each channel, batches of N
-- ``pipeline-1``     ``lydlogg`` ingest + process with ``asr.batch_size = 1`` (the sequential pipeline)
+- ``pipeline-1``     ``lydlogg`` ingest (not timed) + process with ``asr.batch_size = 1``
 - ``pipeline-N``     the same with ``asr.batch_size = N`` (both channels share the batches)
+- ``ratio-N``        ``plain-N`` and ``pipeline-N`` in one process on one model object,
+                     ``--repeat`` rounds, alternating which goes first (the figure that counts
+                     for pipeline / plain on a machine whose load moves)
 
 on two sets: *mono* (the NPSC parliament clips, real speech, and the mono sample calls) and
 *stereo* (the stereo sample calls), each with 8 kHz G.711 mu-law copies of the sample calls, as
-telephony recorders export them. It prints real-time factors, the ratios batched/sequential
-(target <= 0.6) and pipeline/plain at the same batch size (target <= 1.05), WER on real speech and on the
-sample calls, and peak memory; ``--long`` adds the peak memory of a 3-hour call.
+telephony recorders export them. It prints real-time factors, CPU seconds, the ratios
+batched/sequential (target <= 0.6) and pipeline/plain at the same batch size (target <= 1.05; also
+without the diarization stage's seconds, which plain faster-whisper does not do), WER on real
+speech and on the sample calls, whether the pipeline's words equal plain faster-whisper's on the
+mono set, and peak memory; ``--long`` adds the peak memory of a 3-hour call.
 
-    python bench/transcribe.py [--quick] [--sizes 1,8] [--long] [--json OUT]
+    python bench/transcribe.py [--quick | --calls N] [--sizes 1,8] [--repeat 3] [--long] [--json OUT]
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,43 +60,81 @@ def _channel_key(audio, index: int) -> str:
     return str(index) if audio.layout == "stereo" else "mono"
 
 
-def part_plain(batch_size: int, files: list[str]) -> dict:
-    """Plain faster-whisper on each channel of each file (decoded the pipeline's way)."""
-    from faster_whisper import BatchedInferencePipeline
+class _Clock:
+    """Wall-clock and CPU seconds (every thread of this process) since it was made."""
 
-    from lydlogg.batch import asr_options
-    from transcription import decode_audio, load_model, resolve_model
+    def __init__(self) -> None:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
 
-    settings = _settings(batch_size)
-    options = asr_options(settings)
-    t0 = time.perf_counter()
-    spec = resolve_model(settings.asr.model, models_dir=settings.asr.models_dir, offline=True)
-    model = load_model(spec, device=options.device, compute_type=options.compute_type)
-    engine = BatchedInferencePipeline(model) if options.batched else model
-    kwargs = options.transcribe_kwargs()
-    texts: dict[str, dict[str, str]] = {}
-    for f in files:
-        audio = decode_audio(Path(f))
-        for index in range(audio.channels):
-            segments, _info = engine.transcribe(audio.samples[index], **kwargs)
-            texts.setdefault(f, {})[_channel_key(audio, index)] = " ".join(s.text.strip() for s in segments)
-    return {"elapsed_s": time.perf_counter() - t0, "texts": texts, "peak_rss_mb": _peak_rss_mb()}
+    def read(self) -> dict[str, float]:
+        return {"elapsed_s": time.perf_counter() - self._wall, "cpu_s": time.process_time() - self._cpu}
 
 
-def part_pipeline(batch_size: int, files: list[str]) -> dict:
-    """``lydlogg`` ingest, then process (decode once, ASR, speakers and roles, DuckDB writes)."""
-    import duckdb
+class _Bench:
+    """One loaded model and the two ways of running it over a list of files.
 
-    from lydlogg.batch import process
-    from lydlogg.ingest import ingest
+    The model is loaded once, the way the pipeline loads it (``CallWorker.load``), and both ways
+    use this same object with the same options: plain faster-whisper through
+    ``BatchedInferencePipeline`` (or ``WhisperModel`` at batch size 1), and ``lydlogg process``
+    through its ``transcriber_factory``. Loading the model and a warm-up run of each way on a
+    short excerpt happen before any clock starts, so neither figure counts a model load (Whisper's,
+    or the speaker encoder's), lazy imports or first-call set-up.
+    """
 
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = _settings(batch_size, Path(tmp) / "bench.duckdb")
+    def __init__(self, batch_size: int, folder: Path, warm_from: str, ways: tuple[str, ...]) -> None:
+        from lydlogg.batch import asr_options
+        from transcription import Transcriber, load_model, resolve_model
+
+        self.batch_size, self.folder = batch_size, folder
+        settings = _settings(batch_size)
+        self.options = asr_options(settings)
+        spec = resolve_model(settings.asr.model, models_dir=settings.asr.models_dir, offline=True)
+        self.model = load_model(
+            spec,
+            device=self.options.device,
+            compute_type=self.options.compute_type,
+            cpu_threads=settings.asr.cpu_threads,
+        )
+        self._factory = lambda _spec, options: Transcriber(self.model, options)
+        self._runs = 0
+        warm = _excerpt(warm_from, folder)
+        for way in ways:  # only the ways measured, so each part's peak memory is its own
+            getattr(self, way)([warm])
+
+    def plain(self, files: list[str]) -> dict:
+        """Plain faster-whisper on each channel of each file (decoded the pipeline's way)."""
+        from faster_whisper import BatchedInferencePipeline
+
+        from transcription import decode_audio
+
+        engine = BatchedInferencePipeline(self.model) if self.options.batched else self.model
+        kwargs = self.options.transcribe_kwargs()
+        texts: dict[str, dict[str, str]] = {}
+        clock = _Clock()
+        for f in files:
+            audio = decode_audio(Path(f))
+            for index in range(audio.channels):
+                segments, _info = engine.transcribe(audio.samples[index], **kwargs)
+                texts.setdefault(f, {})[_channel_key(audio, index)] = " ".join(
+                    s.text.strip() for s in segments
+                )
+        return {**clock.read(), "texts": texts}
+
+    def pipeline(self, files: list[str]) -> dict:
+        """``lydlogg`` ingest (not timed), then process: decode once, ASR, speakers and roles,
+        DuckDB writes, each call in its own transaction, into a new database."""
+        import duckdb
+
+        from lydlogg.batch import process
+        from lydlogg.ingest import ingest
+
+        self._runs += 1
+        settings = _settings(self.batch_size, self.folder / f"run-{self._runs}" / "bench.duckdb")
         report = ingest(settings, [Path(f) for f in files])
         assert not report.failures, report.failures
-        t0 = time.perf_counter()
-        done = process(settings)
-        elapsed = time.perf_counter() - t0
+        clock = _Clock()
+        done = process(settings, transcriber_factory=self._factory)
+        times = clock.read()
         assert not done.failed, done.failed
         with duckdb.connect(str(settings.db_path), read_only=True) as con:
             rows = con.execute(
@@ -97,14 +143,50 @@ def part_pipeline(batch_size: int, files: list[str]) -> dict:
                 " FROM transcripts t JOIN audio_files a ON a.sha256 = t.audio_sha256"
                 " JOIN segments s USING (transcript_id) GROUP BY ALL"
             ).fetchall()
-    texts: dict[str, dict[str, str]] = {}
-    for path, channel, text in rows:
-        texts.setdefault(path, {})[channel] = text
-    return {"elapsed_s": elapsed, "texts": texts, "peak_rss_mb": _peak_rss_mb()}
+            asr_s, diarize_s = con.execute(
+                "SELECT (SELECT sum(asr_seconds) FROM asr_results),"
+                " (SELECT coalesce(sum(diarize_seconds), 0) FROM diarizations)"
+            ).fetchone()
+            strategies = [
+                r[0] for r in con.execute("SELECT DISTINCT strategy FROM diarizations ORDER BY 1").fetchall()
+            ]
+        texts: dict[str, dict[str, str]] = {}
+        for path, channel, text in rows:
+            texts.setdefault(path, {})[channel] = text
+        return {**times, "texts": texts, "asr_s": asr_s, "diarize_s": diarize_s, "strategies": strategies}
 
 
-def _run_part(name: str, files: list[str]) -> dict:
-    cmd = [sys.executable, __file__, "--part", name, *files]
+def _excerpt(path: str, folder: Path, seconds: float = 10.0) -> str:
+    """The first ``seconds`` of ``path`` as a 16-bit WAV (the warm-up file)."""
+    import soundfile as sf
+
+    data, rate = sf.read(path, frames=int(seconds * sf.info(path).samplerate), always_2d=True)
+    target = folder / f"warm-up-{Path(path).stem}.wav"
+    sf.write(str(target), data, rate, subtype="PCM_16")
+    return str(target.resolve())
+
+
+def part(name: str, files: list[str], repeat: int) -> dict:
+    """One measurement in this process: ``plain-N``, ``pipeline-N`` or ``ratio-N`` (both ways,
+    ``repeat`` times, alternating which goes first, so a change in the machine's load falls on both)."""
+    kind, _, size = name.rpartition("-")
+    with tempfile.TemporaryDirectory() as tmp:
+        ways = ("plain", "pipeline") if kind == "ratio" else (kind,)
+        bench = _Bench(int(size), Path(tmp), files[0], ways)
+        if kind == "ratio":
+            rounds = []
+            for i in range(repeat):
+                order = ("plain", "pipeline") if i % 2 == 0 else ("pipeline", "plain")
+                got = {way: getattr(bench, way)(files) for way in order}
+                rounds.append({way: {k: v for k, v in r.items() if k != "texts"} for way, r in got.items()})
+            result: dict = {"rounds": rounds}
+        else:
+            result = bench.plain(files) if kind == "plain" else bench.pipeline(files)
+    return {**result, "peak_rss_mb": _peak_rss_mb()}
+
+
+def _run_part(name: str, files: list[str], repeat: int = 1) -> dict:
+    cmd = [sys.executable, __file__, "--part", name, "--repeat", str(repeat), *files]
     out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
     if out.returncode != 0:
         raise SystemExit(f"part {name} failed:\n{out.stderr[-3000:]}")
@@ -178,17 +260,45 @@ def _wer(refs: dict[str, dict[str, str]], texts: dict[str, dict[str, str]]) -> f
 
 def _measure(label: str, files: list[str], configs: list[str]) -> dict[str, dict]:
     audio = sum(map(_duration, files))
-    print(f"{label}: {len(files)} files, {audio / 60:.1f} min of audio", flush=True)
+    print(f"{label}: {len(files)} files, {audio / 60:.1f} min of audio, load average {os.getloadavg()[0]:.1f}",
+          flush=True)  # fmt: skip
     results = {}
     for config in configs:
         results[config] = _run_part(config, files)
         r = results[config]
         r["rtf"] = r["elapsed_s"] / audio
+        split = (
+            f"  (diarization {r['diarize_s']:.1f} s, {'/'.join(r['strategies'])})" if "diarize_s" in r else ""
+        )
         print(
-            f"  {config:<16} {r['elapsed_s']:7.1f} s  RTF {r['rtf']:.3f}  peak RSS {r['peak_rss_mb']:.0f} MB",
+            f"  {config:<16} {r['elapsed_s']:7.1f} s  CPU {r['cpu_s']:7.1f} s  RTF {r['rtf']:.3f}"
+            f"  peak RSS {r['peak_rss_mb']:.0f} MB{split}",
             flush=True,
         )
     return results
+
+
+def _same_words(plain: dict[str, dict[str, str]], pipeline: dict[str, dict[str, str]]) -> tuple[int, int]:
+    """How many (file, channel) texts have the same words in both, of how many."""
+    keys = [(f, ch) for f, by_ch in plain.items() for ch in by_ch]
+    same = sum(plain[f][ch].split() == pipeline.get(f, {}).get(ch, "").split() for f, ch in keys)
+    return same, len(keys)
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _ratios(rounds: list[dict]) -> dict[str, list[float]]:
+    """Per round: pipeline over plain in wall-clock and CPU time, and in wall-clock time with the
+    diarization stage's seconds taken out (decode, ASR, segments, roles and DuckDB writes)."""
+    out: dict[str, list[float]] = {"wall": [], "cpu": [], "wall_without_diarization": []}
+    for r in rounds:
+        pipe, plain = r["pipeline"], r["plain"]
+        out["wall"].append(pipe["elapsed_s"] / plain["elapsed_s"])
+        out["cpu"].append(pipe["cpu_s"] / plain["cpu_s"])
+        out["wall_without_diarization"].append((pipe["elapsed_s"] - pipe["diarize_s"]) / plain["elapsed_s"])
+    return out
 
 
 def main() -> None:
@@ -199,16 +309,22 @@ def main() -> None:
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="NPSC clips and three sample calls only")
     parser.add_argument(
+        "--calls", type=int, help="only the N shortest sample calls (--quick is --calls 3; default: all 12)"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds of the pipeline / plain batched ratio on the mono set, in one process (0: skip)",
+    )
+    parser.add_argument(
         "--sizes", default="1,8", help="pipeline batch sizes to run, comma-separated (1 = sequential)"
     )
     parser.add_argument("--long", action="store_true", help="also the peak memory of a 3-hour call")
     parser.add_argument("--json", type=Path, help="Also write the figures to this file")
     args = parser.parse_args()
     if args.part:
-        kind, _, size = args.part.rpartition("-")
-        run = part_pipeline if kind == "pipeline" else part_plain
-        result = run(int(size), args.files)
-        print(json.dumps(result))
+        print(json.dumps(part(args.part, args.files, args.repeat)))
         return
 
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -218,8 +334,8 @@ def main() -> None:
     if not npsc:
         print(f"note: {TESTDATA} not found; the real-speech figures are skipped")
     calls = _sample_calls()
-    if args.quick:
-        calls = sorted(calls, key=lambda c: _duration(c["path"]))[:3]
+    if args.quick or args.calls:
+        calls = sorted(calls, key=lambda c: _duration(c["path"]))[: args.calls or 3]
     refs = {c["path"]: _reference_texts(c) for c in calls}
     refs.update({f: {"mono": Path(f).with_suffix(".txt").read_text()} for f in npsc})
     figures: dict = {"sets": {}}
@@ -244,6 +360,8 @@ def main() -> None:
                 texts = r["texts"]
                 entry["results"][config] = {
                     "elapsed_s": r["elapsed_s"],
+                    "cpu_s": r["cpu_s"],
+                    "diarize_s": r.get("diarize_s"),
                     "rtf": r["rtf"],
                     "peak_rss_mb": r["peak_rss_mb"],
                     "wer_16k": _wer({f: refs[f] for f in files if f not in eight_k and f not in npsc}, texts),
@@ -252,7 +370,20 @@ def main() -> None:
                     if npsc and name == "mono"
                     else None,
                 }
+            if name == "mono":  # one decoder pass over the same audio: the same words either way
+                same = _same_words(results[f"plain-{best}"]["texts"], results[f"pipeline-{best}"]["texts"])
+                entry["same_words"] = same
             figures["sets"][name] = entry
+        if args.repeat and sets["mono"]:
+            print(f"pipeline-{best} / plain-{best} on the mono set, {args.repeat} rounds in one process"
+                  f" (one model object), load average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+            rounds = _run_part(f"ratio-{best}", sets["mono"], args.repeat)["rounds"]
+            figures["ratio_rounds"] = rounds
+            figures["ratio"] = _ratios(rounds)
+            for i, r in enumerate(rounds):
+                print(f"  round {i + 1}: plain {r['plain']['elapsed_s']:.1f} s (CPU {r['plain']['cpu_s']:.1f}),"
+                      f" pipeline {r['pipeline']['elapsed_s']:.1f} s (CPU {r['pipeline']['cpu_s']:.1f},"
+                      f" diarization {r['pipeline']['diarize_s']:.1f} s)", flush=True)  # fmt: skip
         if stereo:
             mixed = [_mixdown(f, folder) for f in stereo]
             mix = _measure("mono mix-downs of the stereo calls", mixed, [f"pipeline-{best}"])
@@ -275,10 +406,12 @@ def main() -> None:
     for name, entry in figures["sets"].items():
         res = entry["results"]
         print(f"  {name} set, {entry['audio_s'] / 60:.1f} min of audio:")
-        print(f"    {'':<16} {'RTF':>6} {'WER real':>9} {'WER 16k':>8} {'WER 8k':>7} {'peak RSS':>9}")
+        print(
+            f"    {'':<16} {'RTF':>6} {'CPU s':>7} {'WER real':>9} {'WER 16k':>8} {'WER 8k':>7} {'peak RSS':>9}"
+        )
         for config, r in res.items():
             real = "" if r["wer_real"] is None else f"{r['wer_real']:.3f}"
-            print(f"    {config:<16} {r['rtf']:6.3f} {real:>9} {r['wer_16k']:8.3f} {r['wer_8k']:7.3f} "
+            print(f"    {config:<16} {r['rtf']:6.3f} {r['cpu_s']:7.1f} {real:>9} {r['wer_16k']:8.3f} {r['wer_8k']:7.3f} "
                   f"{r['peak_rss_mb']:7.0f} MB")  # fmt: skip
         seq = res.get("pipeline-1")
         for n in sizes:
@@ -288,9 +421,20 @@ def main() -> None:
             print(
                 f"    pipeline-{n} / pipeline-1     {r['elapsed_s'] / seq['elapsed_s']:.3f}  (target <= 0.6)"
             )
-        r = res[f"pipeline-{best}"]
-        print(f"    pipeline-{best} / plain-{best}  {r['elapsed_s'] / res[f'plain-{best}']['elapsed_s']:.3f}"
-              "  (target <= 1.05)")  # fmt: skip
+        r, plain = res[f"pipeline-{best}"], res[f"plain-{best}"]
+        print(f"    pipeline-{best} / plain-{best}  {r['elapsed_s'] / plain['elapsed_s']:.3f} wall,"
+              f" {r['cpu_s'] / plain['cpu_s']:.3f} CPU,"
+              f" {(r['elapsed_s'] - r['diarize_s']) / plain['elapsed_s']:.3f} without diarization"
+              "  (one run each; the repeated rounds below are the figure that counts)")  # fmt: skip
+    if "ratio" in figures:
+        print(f"  pipeline-{best} / plain-{best}, mono set, median of {args.repeat} rounds (target <= 1.05):")
+        for kind, values in figures["ratio"].items():
+            print(f"    {kind:<26} {_median(values):.3f}  ({', '.join(f'{v:.3f}' for v in values)})")
+    mono_same = figures["sets"].get("mono", {}).get("same_words")
+    if mono_same:
+        print(
+            f"  mono set, pipeline-{best} words = plain-{best} words: {mono_same[0]} of {mono_same[1]} files"
+        )
     if "stereo_over_mixdown" in figures:
         print(
             f"  stereo calls / their mono mix-downs (pipeline-{best}): {figures['stereo_over_mixdown']:.3f}"

@@ -177,7 +177,7 @@ def diarization_hash(options: DiarizationSettings, pyannote: PyannoteSettings | 
     token, offline flag, device and batch sizes change nothing in the result and are left out. With
     no pipeline configured the key is the ``[diarization]`` section's alone.
     """
-    text = options.model_dump_json()
+    text = options.result_json()
     if pyannote is not None and pyannote.pipeline:
         text += pyannote.model_dump_json(include={"pipeline", "exclusive"})
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -440,7 +440,7 @@ def _speakers(
     pyannote: object | None = None,
 ) -> _SpeakerStage:
     """Diarize the decoded call and label its segments; an error is returned, not raised."""
-    options_json = settings.model_dump_json()
+    options_json = settings.result_json()
     t0 = time.perf_counter()
     try:
         found = diarize_call(audio, settings, pyannote)

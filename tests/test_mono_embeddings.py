@@ -21,6 +21,7 @@ from transcription.audio import decode_audio
 from transcription.diarization import DiarizationError, DiarizationSettings, SpeakerTurn, diarize
 from transcription.diarization import embeddings as emb
 from transcription.diarization.vad import speech_regions
+from transcription.diarization.windows import region_windows
 
 INSTALLED = importlib.util.find_spec("resemblyzer") is not None
 needs_extra = pytest.mark.skipif(
@@ -87,6 +88,26 @@ def test_centring_the_d_vectors_is_what_separates_similar_voices():
     }
     agree = np.mean([(labels[r] == labels[0]) == (speaker[r] == speaker[0]) for r in speaker])
     assert agree > 0.9
+
+
+@needs_extra
+def test_the_encoder_thread_count_changes_nothing_in_the_embeddings_and_is_put_back():
+    """``embedding_threads`` is a speed setting, left out of the diarization key: one thread and two
+    must give the same d-vectors, bit for bit, on every window of a real call (full batches and the
+    short windows at region edges alike), and torch's own thread count is restored afterwards."""
+    import torch
+
+    audio, _truth = mix_down("ep1-c3-lvs")
+    samples = audio.samples[0]
+    regions = speech_regions(samples, "silero")
+    windows = region_windows(regions, 1.5, 0.1)  # dense, so full batches of 256 form
+    before = torch.get_num_threads()
+    one = emb.window_embeddings(samples, regions, windows, 1.5, threads=1)
+    assert torch.get_num_threads() == before
+    two = emb.window_embeddings(samples, regions, windows, 1.5, threads=2)
+    assert len(windows) > 256  # at least one full encoder batch
+    assert np.array_equal(one, two)
+    assert torch.get_num_threads() == before
 
 
 @needs_extra

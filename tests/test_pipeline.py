@@ -275,7 +275,7 @@ def test_schema_v20_keeps_transcripts_stored_before_it_done(tmp_path):
     )
     con.execute(
         "INSERT INTO diarizations (transcript_id, strategy, options_json, speakers) VALUES ('t1', 'builtin', ?, 2)",
-        [DiarizationSettings().model_dump_json()],
+        [DiarizationSettings().result_json()],  # what earlier versions stored, before speed-only settings
     )
     assert migrate(con) == LATEST_VERSION
     hashes = dict(con.execute("SELECT transcript_id, diarization_hash FROM transcripts").fetchall())
@@ -284,6 +284,20 @@ def test_schema_v20_keeps_transcripts_stored_before_it_done(tmp_path):
     other = pending_calls(con, "model", "opts", diarization_hash(DiarizationSettings(min_turn_s=2.0)))
     assert [(p.call_id, p.transcribed, p.asr_cached) for p in other] == [("c1", True, False)]
     con.close()
+
+
+def test_the_encoder_thread_count_is_not_part_of_the_diarization_key():
+    """``diarization.embedding_threads`` changes speed only: changing it re-diarizes nothing, and
+    adding it kept the key of every stored transcript (the default's key is pinned as it was)."""
+    from lydlogg.batch import diarization_hash
+
+    default = diarization_hash(DiarizationSettings())
+    assert default == "0bfc69ec538172ec"
+    assert diarization_hash(DiarizationSettings(embedding_threads=0)) == default
+    assert diarization_hash(DiarizationSettings(embedding_threads=2, min_turn_s=2.0)) == diarization_hash(
+        DiarizationSettings(min_turn_s=2.0)
+    )
+    assert "embedding_threads" not in DiarizationSettings().result_json()
 
 
 def test_a_configured_pyannote_pipeline_is_part_of_the_diarization_key():

@@ -179,3 +179,28 @@ def test_a_call_decoded_in_blocks_keeps_call_times(whisper):
         assert any(
             o.channel == seg.channel and o.start < seg.end and seg.start < o.end for o in whole.segments
         ), (seg.channel, seg.start, seg.end)
+
+
+def test_the_pipeline_decoder_gives_plain_faster_whisper_words_on_a_mono_call(whisper, norwegian):
+    """What the pipeline's speed is measured against (``bench/transcribe.py``): one batched pass of
+    plain faster-whisper with the same model object and options. On a mono call the pipeline's
+    decoder must give exactly its words, times and probabilities, only regrouped into segments at
+    pauses, so the speed comparison compares the same work."""
+    from faster_whisper import BatchedInferencePipeline
+
+    audio = decode_audio(SAMPLES / "audio" / "lvs-004-kuttskade.wav")
+    assert audio.layout == "mono"
+    raw, _info = BatchedInferencePipeline(whisper).transcribe(
+        audio.samples[0], **norwegian.options.transcribe_kwargs()
+    )
+    plain = [
+        (w.word.strip(), round(w.start, 3), round(w.end, 3), w.probability)
+        for s in raw
+        for w in s.words
+        if w.word.strip()
+    ]
+    ours = [
+        (w.text, w.start, w.end, w.probability) for s in norwegian.transcribe(audio).segments for w in s.words
+    ]
+    assert len(plain) > 50
+    assert ours == plain

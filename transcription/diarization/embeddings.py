@@ -18,7 +18,8 @@
 
 Only the d-vectors (1 KB a window, about 2 KB a second of speech) are kept for the whole call;
 mel spectrograms are made one speech region at a time and encoded as batches of ``_BATCH``
-windows fill.
+windows fill, on ``embedding_threads`` CPU threads (one by default: with two, on a 2-core machine
+shared with other work, the encoder's threads spent most of their time waiting for each other).
 
 Resemblyzer and torch are the optional ``embeddings`` extra; :func:`diarize_embeddings` raises
 :class:`EmbeddingsUnavailable` (an ``ImportError``) naming it when they are missing.
@@ -26,6 +27,8 @@ Resemblyzer and torch are the optional ``embeddings`` extra; :func:`diarize_embe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -92,10 +95,40 @@ def _raise_volume(wav: np.ndarray) -> np.ndarray:
     return wav * gain if gain > 1 else wav
 
 
+@contextmanager
+def _torch_threads(threads: int) -> Iterator[None]:
+    """torch's intra-op thread count set to ``threads`` (0: left as it is) while inside, then put back."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if threads:
+            torch.set_num_threads(before)
+
+
 def window_embeddings(
+    samples: np.ndarray,
+    regions: list[tuple[float, float]],
+    windows: np.ndarray,
+    window_s: float,
+    threads: int = 1,
+) -> np.ndarray:
+    """(n, 256) unit d-vectors, one per window of :func:`region_windows`, from 1-D 16 kHz audio.
+
+    The encoder runs on ``threads`` CPU threads (0: torch's default); the vectors are the same for
+    any count (``tests/test_mono_embeddings.py``).
+    """
+    with _torch_threads(threads):
+        return _window_embeddings(samples, regions, windows, window_s)
+
+
+def _window_embeddings(
     samples: np.ndarray, regions: list[tuple[float, float]], windows: np.ndarray, window_s: float
 ) -> np.ndarray:
-    """(n, 256) unit d-vectors, one per window of :func:`region_windows`, from 1-D 16 kHz audio."""
     import torch
     from resemblyzer.audio import wav_to_mel_spectrogram
 
@@ -219,7 +252,7 @@ def diarize_embeddings(
         extra = () if settings.num_speakers == 1 else (NOTE_TOO_SHORT,)
         turns = tuple(SpeakerTurn(a, b, "S1") for a, b in regions)
         return Diarization("embeddings", turns, notes=(*notes, *extra))
-    vectors = window_embeddings(samples, regions, windows, settings.window_s)
+    vectors = window_embeddings(samples, regions, windows, settings.window_s, settings.embedding_threads)
     labels = cluster_embeddings(vectors, windows[:, 1].astype(int), settings)
     return labels_to_diarization(
         "embeddings",
