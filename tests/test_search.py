@@ -329,7 +329,7 @@ def test_the_poor_quality_filter_keeps_the_calls_the_inbox_marks_heard_badly(mon
     from review.service import ReviewService
 
     copy = _with_quality(db, tmp_path / "db.duckdb")
-    inbox = ReviewService(copy, User("leder", "Leder", "leder")).calls()
+    inbox = ReviewService(copy, User("leder", "Leder", "leder", None, DEMO_UNITS["leder"])).calls()
     assert set(inbox.loc[inbox["quality_level"] == "dårlig", "call_id"]) == POOR  # the inbox's own mark
     everything = set(run(copy, SearchQuery("puster"))["call_id"])
     hits = set(run(copy, SearchQuery("puster", poor_quality=True))["call_id"])
