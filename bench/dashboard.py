@@ -126,7 +126,9 @@ def main() -> None:
     parser.add_argument("--reviews", type=int, default=50_000)
     parser.add_argument("--compare", action="store_true", help="check re-contacts against a full relink")
     parser.add_argument("--db", type=Path, help="keep the database here (built only when missing)")
-    parser.add_argument("--no-page", action="store_true", help="time the queries only, not the page through AppTest")
+    parser.add_argument(
+        "--no-page", action="store_true", help="time the queries only, not the page through AppTest"
+    )
     args = parser.parse_args()
     leder = User("leder", "Leder", "leder")
     operator = User("op", "Operatør", "operator", "op-7")
@@ -141,7 +143,9 @@ def main() -> None:
                 + ", ".join(f"{v:,} {k}" for k, v in counts.items())
             )
             size = db.stat().st_size
-            print(f"file {size / 2**30:.2f} GiB ({size / counts['calls'] * 1e6 / 2**30:.2f} GiB per million calls)")
+            print(
+                f"file {size / 2**30:.2f} GiB ({size / counts['calls'] * 1e6 / 2**30:.2f} GiB per million calls)"
+            )
 
         service = DashboardService(db, leder)
         own = DashboardService(db, operator)
