@@ -9,7 +9,7 @@ other; 50,000 reviews (a fifth of them a second peer review of a call, a tenth s
 --compare, the re-contacts the page reads (the stored episodes, linked once as the data are built)
 are checked against a full episode relink.
 
-    python bench/dashboard.py [--calls N] [--reviews N] [--compare]
+    python bench/dashboard.py [--calls N] [--reviews N] [--compare] [--no-page]
 """
 
 from __future__ import annotations
@@ -128,6 +128,9 @@ def main() -> None:
     parser.add_argument("--reviews", type=int, default=50_000)
     parser.add_argument("--compare", action="store_true", help="check re-contacts against a full relink")
     parser.add_argument("--db", type=Path, help="keep the database here (built only when missing)")
+    parser.add_argument(
+        "--no-page", action="store_true", help="time the queries only, not the page through AppTest"
+    )
     args = parser.parse_args()
     leder = User("leder", "Leder", "leder", units=("Enhet 0", "Enhet 1"))  # every synthetic call's unit
     operator = User("op", "Operatør", "operator", "op-7", ("Enhet 1",))  # op-7's calls are in Enhet 1
@@ -140,6 +143,10 @@ def main() -> None:
             print(
                 f"built in {time.perf_counter() - t0:.1f} s: "
                 + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+            )
+            size = db.stat().st_size
+            print(
+                f"file {size / 2**30:.2f} GiB ({size / counts['calls'] * 1e6 / 2**30:.2f} GiB per million calls)"
             )
 
         service = DashboardService(db, leder)
@@ -196,6 +203,8 @@ def main() -> None:
             _first, wall, cpu = timed(call, repeat=1)
             print(f"{name:44} {wall:7.2f} {cpu:6.2f}  < 1 s {'ok' if wall < 1 else 'SLOW'}")
 
+        if args.no_page:
+            return
         os.environ["LYDLOGG_DB_PATH"] = str(db)
         page = str(REPO / "review" / "views" / "oversikt.py")
         # Streamlit scans the installed packages for components once per process (about 1.5 s here),

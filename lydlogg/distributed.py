@@ -8,8 +8,9 @@ it. Workers never open the database.
 
 Faults: a worker that dies mid-call (process killed, node lost, out of memory) is replaced by a
 fresh actor and the call is sent again, up to ``executor.max_retries`` times; after that the call
-comes back as a failure at stage ``worker`` with the reason. Actors belong to the driver's Ray
-job, so a killed driver takes its actors with it and leaves the cluster free for the next run.
+comes back as a failure at stage ``transcribe`` whose reason says the Ray worker died. Actors
+belong to the driver's Ray job, so a killed driver takes its actors with it and leaves the cluster
+free for the next run.
 
 Ray is an optional dependency (``pip install 'lydlogg[ray]'``) imported only here.
 """
@@ -32,11 +33,14 @@ from lydlogg.batch import CallResult, CallWorker, PendingCall, asr_options, mode
 from lydlogg.settings import Settings
 from transcription import AsrOptions, ModelSpec, resolve_model
 
-__all__ = ["NAMESPACE", "ExecutorError", "RayPool", "WorkerInfo"]
+__all__ = ["FAILED_STAGE", "NAMESPACE", "ExecutorError", "RayPool", "WorkerInfo"]
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "lydlogg"  # Ray namespace of the workers (named ``lydlogg-<run>-w<slot>-<generation>``)
+# The ``failures.stage`` a call gets when its worker died too often or raised: the heavy stage the
+# worker was running (the table's CHECK accepts ingest, metadata, decode, transcribe, import, score).
+FAILED_STAGE = "transcribe"
 
 
 class ExecutorError(RuntimeError):
@@ -282,15 +286,16 @@ class RayPool:
                     result = CallResult(
                         call.call_id,
                         call.duration_s,
-                        failed_stage="worker",
-                        reason=f"worker died {tries} time(s) on this call: {type(e).__name__}: {_cause(e)}",
+                        failed_stage=FAILED_STAGE,
+                        reason=f"Ray worker died {tries} time(s) on this call: {type(e).__name__}: {_cause(e)}",
                     )
                 except ray.exceptions.RayTaskError as e:  # an error the heavy stage did not expect
                     result = CallResult(
                         call.call_id,
                         call.duration_s,
-                        failed_stage="worker",
-                        reason=f"{type(e.cause).__name__}: {e.cause}" if e.cause else _cause(e),
+                        failed_stage=FAILED_STAGE,
+                        reason="Ray worker: "
+                        + (f"{type(e.cause).__name__}: {e.cause}" if e.cause else _cause(e)),
                     )
                 idle.append(slot)
                 yield call, result, tries

@@ -242,7 +242,7 @@ class ExecutorSettings(_Section):
         le=10,
         description=(
             "Times a call is retried on a fresh worker when its worker dies mid-call; after that the "
-            "call is recorded as a failure (stage `worker`) with the reason."
+            "call is recorded as a failure (stage `transcribe`, the reason saying the Ray worker died)."
         ),
     )
 

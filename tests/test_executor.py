@@ -66,3 +66,18 @@ def test_a_dead_workers_scratch_folder_is_removed_and_a_live_ones_kept():
         assert mine.name == f"lydlogg-worker-{os.getpid()}" and isinstance(mine, Path)
     finally:
         mine.rmdir()
+
+
+def test_the_progress_bar_counts_audio_minutes_and_shows_the_workers(capsys):
+    from lydlogg.cli.pipeline import _TqdmHook
+
+    hook = _TqdmHook()
+    hook("transcribe", completed=90.0, total=360.0, files_done=1, files_total=4, workers=3)
+    hook.bar.refresh()
+    line = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    hook.close()
+    assert "1.5/6.0 audio min" in line and "files 1/4, 3 workers" in line
+    one = _TqdmHook()
+    one("transcribe", completed=0.0, total=60.0, files_done=0, files_total=1)
+    assert "workers" not in one.bar.postfix  # the local executor: no count
+    one.close()

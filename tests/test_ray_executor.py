@@ -190,6 +190,59 @@ def test_a_killed_worker_is_replaced_and_its_call_stored_once(tmp_path, bundled_
         ).fetchall() == [(3, 0, True)]
 
 
+def test_a_call_whose_worker_dies_past_max_retries_is_recorded_as_failed_and_the_next_run_stores_it(
+    tmp_path, bundled_model, ray_cluster
+):
+    """``max_retries = 0``: the first death is the last. Recordings go by path (every worker here
+    sees the audio folder), so this run also covers ``executor.ship = "path"``."""
+    from lydlogg.distributed import FAILED_STAGE
+
+    folder, rows = _ingested(tmp_path, 3)
+    settings = _settings(folder, "ray", max_retries=0, ship="path")
+    outcome: dict[str, object] = {}
+    runner = threading.Thread(target=lambda: outcome.update(report=process(settings)))
+    runner.start()
+    pid, call_id = _worker_busy_with_a_call()
+    os.kill(pid, signal.SIGKILL)
+    runner.join(timeout=420)
+    assert not runner.is_alive(), "the run did not finish after its worker was killed"
+
+    report = outcome["report"]
+    assert [c for c, _ in report.failed] == [call_id] and call_id not in report.retried
+    assert report.failed[0][1].startswith("Ray worker died 1 time(s) on this call: ")
+    assert sorted(report.done) == sorted(r["call_id"] for r in rows if r["call_id"] != call_id)
+    path = str(folder / next(r["audio_file"] for r in rows if r["call_id"] == call_id))
+    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+        failures = con.execute("SELECT call_id, path, stage, reason FROM failures").fetchall()
+        run = con.execute("SELECT files_done, files_failed, finished_at IS NOT NULL FROM runs").fetchall()
+    assert [f[:3] for f in failures] == [(call_id, path, FAILED_STAGE)]
+    assert failures[0][3] == report.failed[0][1]
+    assert run == [(2, 1, True)]
+
+    again = process(_settings(folder, "ray", ship="path"))
+    assert again.done == [call_id] and not again.failed
+    _assert_each_call_once(settings.db_path, rows)
+
+
+def test_the_pool_ships_bytes_or_a_path_and_names_an_unreadable_file(tmp_path):
+    from lydlogg.batch import PendingCall
+    from lydlogg.distributed import RayPool
+
+    audio = tmp_path / "lvs-001.wav"
+    audio.write_bytes(b"RIFF and the rest")
+    call = PendingCall("lvs-001", "ab" * 32, str(audio), 60.0, "lvs")
+    gone = PendingCall("lvs-002", "cd" * 32, str(tmp_path / "lvs-002.wav"), 60.0, "lvs")
+
+    def pool(ship: str) -> RayPool:  # never started: shipping needs no actor
+        return RayPool(ray, _settings(tmp_path, "ray", ship=ship), owns_ray=False, tag="test")
+
+    assert pool("bytes")._payload(call) == (b"RIFF and the rest", None)
+    assert pool("path")._payload(call) == (None, None)  # the worker reads call.path itself
+    data, failed = pool("bytes")._payload(gone)
+    assert data is None and failed.failed_stage == "decode"
+    assert failed.reason == f"{gone.path}: no such file"
+
+
 def _transcript_count(db: Path) -> int:
     try:
         with connect(db, read_only=True, wait_s=2) as con:
