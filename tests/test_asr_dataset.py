@@ -14,11 +14,11 @@ import soundfile as sf
 
 from anonymise.audio import AnonymiseSettings
 from lydlogg.asr_dataset import release_segment
-from lydlogg.auth import DEMO_USERS, User
+from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
 from lydlogg.db import connect
 from transcription.audio import SAMPLE_RATE
 
-USERS = {u[2]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+USERS = {u[2]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
 SECRET = "Jeg heter Kari Nordmann og nummeret mitt er 412 34 567."
 
 

@@ -121,13 +121,13 @@ def test_a_name_a_reviewer_puts_into_corrections_is_not_proposed_nor_shown(corre
     from streamlit.testing.v1 import AppTest
 
     from lydlogg.asr_eval import corrected_segments
-    from lydlogg.auth import DEMO_USERS, User
+    from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
     from lydlogg.db import connect
     from review.service import ReviewService
 
     settings, _, _ = corrected_db
     db = settings.db_path
-    users = {u[2]: User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+    users = {u[2]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
     with connect(db, read_only=True) as con:
         picked = con.execute(
             "SELECT t.call_id, s.segment_index, s.text FROM segments s JOIN transcripts t USING (transcript_id)"
@@ -237,12 +237,12 @@ def test_asr_eval_retranscribes_the_corrected_span_with_the_real_model(corrected
 def test_asr_eval_measures_the_proposed_vocabulary_before_and_after(corrected_db, bundled_model):
     """Two segments where a reviewer put in the same place name: it is proposed, and the model runs
     with it as hotwords and as the initial prompt on the same segments."""
-    from lydlogg.auth import DEMO_USERS, User
+    from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
     from lydlogg.db import connect
     from review.service import ReviewService
 
     settings, _, _ = corrected_db
-    leder = next(User(u[0], u[1], u[2], u[3]) for u in DEMO_USERS if u[2] == "leder")
+    leder = next(User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS if u[2] == "leder")
     with connect(settings.db_path, read_only=True) as con:
         picked = con.execute(
             "SELECT t.call_id, s.segment_index, s.text FROM segments s JOIN transcripts t USING (transcript_id)"
