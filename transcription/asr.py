@@ -8,7 +8,10 @@ Two decoders, one result:
   silent gap and each word is mapped back to its channel, so the two parties' speech fills the
   same batches. Long calls are decoded in blocks of ``block_s`` seconds, cut where the line is
   quietest, so memory does not grow with the call. On this machine's CPU it decodes about 1.6x
-  as fast as the sequential decoder at the same or lower WER (``bench/transcribe.py``).
+  as fast as the sequential decoder at the same or lower WER (``bench/transcribe.py``). The
+  batched decoder keeps its first try at each chunk, so a chunk whose text loops (compression
+  ratio over ``LOOP_RATIO``) is decoded again by the sequential one, which retries warmer, one
+  channel's part of it at a time.
 - **sequential** (``batch_size = 1``): ``WhisperModel.transcribe`` channel by channel.
 
 Either way the voice-activity filter keeps only speech, and segments are split where the words
