@@ -10,8 +10,8 @@ Two decoders, one result:
   quietest, so memory does not grow with the call. On this machine's CPU it decodes about 1.6x
   as fast as the sequential decoder at the same or lower WER (``bench/transcribe.py``). The
   batched decoder keeps its first try at each chunk, so a chunk whose text loops (compression
-  ratio over ``LOOP_RATIO``) is decoded again by the sequential one, which retries warmer, one
-  channel's part of it at a time.
+  ratio over ``LOOP_RATIO``) is decoded again by the sequential one with repeated tokens
+  penalised, one channel's part of it at a time.
 - **sequential** (``batch_size = 1``): ``WhisperModel.transcribe`` channel by channel.
 
 Either way the voice-activity filter keeps only speech, and segments are split where the words
@@ -106,10 +106,14 @@ class AsrResult:
 
 ProgressFn = Callable[[float], None]
 
-# faster-whisper's own ``compression_ratio_threshold``: above it the text repeats itself, and the
-# sequential decoder tries the window again warmer. The batched decoder keeps its first try.
+# faster-whisper's own ``compression_ratio_threshold``: above it the text repeats itself (the
+# sequential decoder would retry warmer; the batched one keeps its first try).
 LOOP_RATIO = 2.4
 _MIN_REDECODE_S = 0.2  # a looped chunk's sliver on one channel shorter than this holds no word
+# A looped chunk is decoded again greedily with repeated tokens penalised: deterministic, and on
+# issue 21's call (ep1-c2-lvs at 8 kHz) better than faster-whisper's warmer sampled retries
+# (caller's channel WER 0.68 against 0.78-0.85, varying run to run, at half the CPU time).
+_REDECODE_OPTIONS = {"temperature": 0.0, "repetition_penalty": 1.2}
 
 _CUT_SEARCH_S = 30.0  # a block boundary moves at most this far to find a quiet moment
 _CUT_FRAME_S = 0.25
@@ -160,17 +164,23 @@ class Transcriber:
             self._pipeline = BatchedInferencePipeline(model)
 
     def _decode(
-        self, samples: np.ndarray, progress: ProgressFn | None, *, batched: bool | None = None
+        self,
+        samples: np.ndarray,
+        progress: ProgressFn | None,
+        *,
+        batched: bool | None = None,
+        redecode: bool = False,
     ) -> tuple[list[Segment], float, list[tuple[float, float]]]:
         """One decoder pass: segments timed within ``samples``, the seconds of speech decoded, and
         the ``(start, end)`` of each batched chunk left out because its text loops.
 
         ``progress`` gets seconds of ``samples`` finished. ``batched=False`` decodes sequentially
-        even when the options batch (the re-decoding of a looped chunk).
+        even when the options batch; ``redecode`` adds ``_REDECODE_OPTIONS`` (a looped chunk).
         """
         batched = self.options.batched if batched is None else batched
         engine = self._pipeline if batched and self._pipeline is not None else self._model
-        raw_segments, info = engine.transcribe(samples, **self.options.transcribe_kwargs(batched))
+        kwargs = self.options.transcribe_kwargs(batched) | (_REDECODE_OPTIONS if redecode else {})
+        raw_segments, info = engine.transcribe(samples, **kwargs)
         segments: list[Segment] = []
         looped: list[tuple[float, float]] = []
         last_end = 0.0
@@ -214,9 +224,9 @@ class Transcriber:
         """The looped chunks of a batched pass decoded again sequentially, one channel's part at a
         time, timed within ``joint``.
 
-        The sequential decoder retries a looping window at a higher temperature, which the batched
-        one does not; cutting each chunk at the channels' spans keeps one party's speech from
-        prompting the other's.
+        The batched decoder keeps its first, greedy-or-beam try at a chunk; here the chunk is
+        decoded again with repeated tokens penalised (``_REDECODE_OPTIONS``), and cutting it at the
+        channels' spans keeps one party's speech from prompting the other's.
         """
         segments: list[Segment] = []
         for start, end in looped:
@@ -225,7 +235,7 @@ class Transcriber:
                 if hi - lo < _MIN_REDECODE_S:
                     continue
                 a, b = int(lo * _RATE), int(hi * _RATE)
-                found, _spoken, _ = self._decode(joint[a:b], None, batched=False)
+                found, _spoken, _ = self._decode(joint[a:b], None, batched=False, redecode=True)
                 segments.extend(_shifted(s, a / _RATE) for s in found)
                 log.info("re-decoded %.1f s of a looping batched chunk sequentially", hi - lo)
         return segments
