@@ -110,9 +110,10 @@ ProgressFn = Callable[[float], None]
 # sequential decoder would retry warmer; the batched one keeps its first try).
 LOOP_RATIO = 2.4
 _MIN_REDECODE_S = 0.2  # a looped chunk's sliver on one channel shorter than this holds no word
-# A looped chunk is decoded again greedily with repeated tokens penalised: deterministic, and on
-# issue 21's call (ep1-c2-lvs at 8 kHz) better than faster-whisper's warmer sampled retries
-# (caller's channel WER 0.68 against 0.78-0.85, varying run to run, at half the CPU time).
+# A looped chunk is decoded again at temperature 0 (beam search, no sampling) with repeated
+# tokens penalised: deterministic, and on issue 21's call (ep1-c2-lvs at 8 kHz) better than
+# faster-whisper's warmer sampled retries (caller's channel WER 0.68 against 0.78-0.85, varying
+# run to run, in less CPU time).
 _REDECODE_OPTIONS = {"temperature": 0.0, "repetition_penalty": 1.2}
 
 _CUT_SEARCH_S = 30.0  # a block boundary moves at most this far to find a quiet moment
