@@ -104,7 +104,8 @@ class AsrSettings(_Section):
         description=(
             "Chunks of speech decoded together by faster-whisper's BatchedInferencePipeline, on the "
             "CPU and on a GPU; both channels of a stereo call share the batches. 1 decodes "
-            "sequentially, channel by channel. Batching needs `vad_filter`."
+            "sequentially, channel by channel. Batching needs `vad_filter`. A batched chunk whose text "
+            "loops (compression ratio over 2.4) is decoded again sequentially, channel by channel."
         ),
     )
     pause_split_s: float = Field(

@@ -8,7 +8,10 @@ Two decoders, one result:
   silent gap and each word is mapped back to its channel, so the two parties' speech fills the
   same batches. Long calls are decoded in blocks of ``block_s`` seconds, cut where the line is
   quietest, so memory does not grow with the call. On this machine's CPU it decodes about 1.6x
-  as fast as the sequential decoder at the same or lower WER (``bench/transcribe.py``).
+  as fast as the sequential decoder at the same or lower WER (``bench/transcribe.py``). The
+  batched decoder keeps its first try at each chunk, so a chunk whose text loops (compression
+  ratio over ``LOOP_RATIO``) is decoded again by the sequential one with repeated tokens
+  penalised, one channel's part of it at a time.
 - **sequential** (``batch_size = 1``): ``WhisperModel.transcribe`` channel by channel.
 
 Either way the voice-activity filter keeps only speech, and segments are split where the words
@@ -22,7 +25,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -53,14 +56,16 @@ class AsrOptions:
     block_s: int = 600
     hotwords: str = ""
     initial_prompt: str = ""
+    redecode_loops: bool = True  # batched chunks whose text loops are decoded again sequentially
 
     @property
     def batched(self) -> bool:
         """The batched pipeline needs the voice-activity filter to find its chunks."""
         return self.batch_size > 1 and self.vad_filter
 
-    def transcribe_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``WhisperModel.transcribe`` (and the batched pipeline)."""
+    def transcribe_kwargs(self, batched: bool | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``WhisperModel.transcribe``, or the batched pipeline's when
+        ``batched`` (by default: when these options decode batched)."""
         kwargs: dict[str, Any] = {
             "language": self.language,
             "task": "transcribe",
@@ -74,7 +79,7 @@ class AsrOptions:
             kwargs["hotwords"] = self.hotwords
         if self.initial_prompt:
             kwargs["initial_prompt"] = self.initial_prompt
-        if self.batched:
+        if self.batched if batched is None else batched:
             kwargs["batch_size"] = self.batch_size
             kwargs["without_timestamps"] = True  # timestamp tokens cost time and, measured, accuracy
         return kwargs
@@ -100,6 +105,16 @@ class AsrResult:
 
 
 ProgressFn = Callable[[float], None]
+
+# faster-whisper's own ``compression_ratio_threshold``: above it the text repeats itself (the
+# sequential decoder would retry warmer; the batched one keeps its first try).
+LOOP_RATIO = 2.4
+_MIN_REDECODE_S = 0.2  # a looped chunk's sliver on one channel shorter than this holds no word
+# A looped chunk is decoded again at temperature 0 (beam search, no sampling) with repeated
+# tokens penalised: deterministic, and on issue 21's call (ep1-c2-lvs at 8 kHz) better than
+# faster-whisper's warmer sampled retries (caller's channel WER 0.68 against 0.78-0.85, varying
+# run to run, in less CPU time).
+_REDECODE_OPTIONS = {"temperature": 0.0, "repetition_penalty": 1.2}
 
 _CUT_SEARCH_S = 30.0  # a block boundary moves at most this far to find a quiet moment
 _CUT_FRAME_S = 0.25
@@ -131,6 +146,12 @@ def block_starts(samples: np.ndarray, block_s: float, rate: int = _RATE) -> list
     return starts
 
 
+def _shifted(segment: Segment, by: float) -> Segment:
+    """``segment`` and its words ``by`` seconds later."""
+    words = tuple(replace(w, start=w.start + by, end=w.end + by) for w in segment.words)
+    return replace(segment, start=segment.start + by, end=segment.end + by, words=words)
+
+
 class Transcriber:
     """Runs one loaded faster-whisper model over decoded calls."""
 
@@ -143,16 +164,32 @@ class Transcriber:
 
             self._pipeline = BatchedInferencePipeline(model)
 
-    def _decode(self, samples: np.ndarray, progress: ProgressFn | None) -> tuple[list[Segment], float]:
-        """One decoder pass: segments timed within ``samples``, and the seconds of speech decoded.
+    def _decode(
+        self,
+        samples: np.ndarray,
+        progress: ProgressFn | None,
+        *,
+        batched: bool | None = None,
+        redecode: bool = False,
+    ) -> tuple[list[Segment], float, list[tuple[float, float]]]:
+        """One decoder pass: segments timed within ``samples``, the seconds of speech decoded, and
+        the ``(start, end)`` of each batched chunk left out because its text loops.
 
-        ``progress`` gets seconds of ``samples`` finished.
+        ``progress`` gets seconds of ``samples`` finished. ``batched=False`` decodes sequentially
+        even when the options batch; ``redecode`` adds ``_REDECODE_OPTIONS`` (a looped chunk).
         """
-        engine = self._pipeline or self._model
-        raw_segments, info = engine.transcribe(samples, **self.options.transcribe_kwargs())
+        batched = self.options.batched if batched is None else batched
+        engine = self._pipeline if batched and self._pipeline is not None else self._model
+        kwargs = self.options.transcribe_kwargs(batched) | (_REDECODE_OPTIONS if redecode else {})
+        raw_segments, info = engine.transcribe(samples, **kwargs)
         segments: list[Segment] = []
+        looped: list[tuple[float, float]] = []
         last_end = 0.0
         for raw in raw_segments:  # a generator: decoding happens while we iterate
+            text = raw.text.strip()
+            if batched and self.options.redecode_loops and raw.compression_ratio > LOOP_RATIO:
+                looped.append((float(raw.start), float(raw.end)))
+                text = ""
             words = tuple(
                 Word(
                     start=float(w.start),
@@ -163,7 +200,6 @@ class Transcriber:
                 for w in (raw.words or ())
                 if w.word.strip()
             )
-            text = raw.text.strip()
             if text:
                 segments.append(
                     Segment(
@@ -181,7 +217,29 @@ class Transcriber:
         if progress is not None:
             progress(max(0.0, float(info.duration) - last_end))
         speech = info.duration_after_vad if info.duration_after_vad is not None else info.duration
-        return segments, float(speech)
+        return segments, float(speech), looped
+
+    def _redecode(
+        self, joint: np.ndarray, looped: list[tuple[float, float]], spans: list[ChannelSpan]
+    ) -> list[Segment]:
+        """The looped chunks of a batched pass decoded again sequentially, one channel's part at a
+        time, timed within ``joint``.
+
+        The batched decoder keeps its first, greedy-or-beam try at a chunk; here the chunk is
+        decoded again with repeated tokens penalised (``_REDECODE_OPTIONS``), and cutting it at the
+        channels' spans keeps one party's speech from prompting the other's.
+        """
+        segments: list[Segment] = []
+        for start, end in looped:
+            for span in spans:
+                lo, hi = max(start, span.offset), min(end, span.offset + span.length)
+                if hi - lo < _MIN_REDECODE_S:
+                    continue
+                a, b = int(lo * _RATE), int(hi * _RATE)
+                found, _spoken, _ = self._decode(joint[a:b], None, batched=False, redecode=True)
+                segments.extend(_shifted(s, a / _RATE) for s in found)
+                log.info("re-decoded %.1f s of a looping batched chunk sequentially", hi - lo)
+        return segments
 
     def _sequential(self, audio: DecodedAudio, progress: ProgressFn | None) -> tuple[list[Segment], float]:
         """Each channel on its own through ``WhisperModel.transcribe``."""
@@ -191,7 +249,7 @@ class Transcriber:
         speech = 0.0
         for index in range(n):
             span = ChannelSpan(index if audio.layout == "stereo" else None, 0.0, float("inf"))
-            found, spoken = self._decode(audio.samples[index], scaled)
+            found, spoken, _ = self._decode(audio.samples[index], scaled)
             segments.extend(split_by_channel(s, [span])[0] for s in found)
             speech += spoken
         return segments, speech
@@ -224,7 +282,8 @@ class Transcriber:
             joint = parts[0] if n == 1 else np.concatenate(parts)
             ratio = (b - a) / len(joint)
             scaled = None if progress is None else (lambda s, r=ratio: progress(s * r))
-            found, spoken = self._decode(joint, scaled)
+            found, spoken, looped = self._decode(joint, scaled)
+            found.extend(self._redecode(joint, looped, spans))
             for segment in found:
                 segments.extend(split_by_channel(segment, spans))
             speech += spoken
