@@ -19,7 +19,8 @@ def test_a_gsm_wav_call_plays_with_a_duration(tmp_path, monkeypatch):
     recording = write_tone(tmp_path / "opptak-gsm.wav", seconds=3.0, rate=8_000, subtype="GSM610")
     meta = tmp_path / "meta.csv"
     meta.write_text(
-        "call_id;service;operator_id;unit;audio_file\ngsm-1;LVS;op-anne;Nordby legevakt;opptak-gsm.wav\n", encoding="utf-8"
+        "call_id;service;operator_id;unit;audio_file\ngsm-1;LVS;op-anne;Nordby legevakt;opptak-gsm.wav\n",
+        encoding="utf-8",
     )
     assert ingest(make_settings(tmp_path / "db"), [], metadata=meta).added == ["gsm-1"]
     playback = tmp_path / "playback"

@@ -314,7 +314,7 @@ def _with_quality(db, path):
     with duckdb.connect(str(path)) as con:
         con.execute("DELETE FROM segment_quality")
         con.execute(
-            "INSERT INTO segment_quality SELECT s.transcript_id, s.segment_index,"
+            "INSERT INTO segment_quality (transcript_id, segment_index, quality) SELECT s.transcript_id, s.segment_index,"
             " CASE WHEN list_contains(?, l.call_id) THEN 0.45 ELSE 0.9 END"
             " FROM segments s JOIN latest_transcripts l USING (transcript_id)",
             [sorted(POOR)],

@@ -29,8 +29,8 @@ MIGRATION = (
         CHECK (rule IN ('audio', 'transcript', 'case')),
         CHECK (object_type IN ('audio_file', 'transcript', 'case'))
     );
-    INSERT INTO deletions_v26 SELECT deletion_id, run_id, occurred_at, username, rule, object_type, object_id,
-        call_id FROM deletions;
+    INSERT INTO deletions_v26 (deletion_id, run_id, occurred_at, username, rule, object_type, object_id, call_id)
+        SELECT deletion_id, run_id, occurred_at, username, rule, object_type, object_id, call_id FROM deletions;
     DROP TABLE deletions;
     ALTER TABLE deletions_v26 RENAME TO deletions;
     """,
