@@ -179,6 +179,8 @@ def test_a_review_from_the_inbox_counted_in_clicks_and_seconds(tmp_path, monkeyp
                 operator, f"{base}/samtale?samtale={CALL}", "lise", "demo-lise-1", heading=f"Samtale {CALL}"
             )
             group = operator.get_by_role("radiogroup", name=re.compile("Presenterer seg"))
+            # the key handler is installed (its component loads after the form)
+            operator.wait_for_function("() => document.lydloggKeys === true", timeout=WAIT)
             group.get_by_role("radio").first.focus()  # what Tab reaches
             operator.keyboard.press("j")  # a key chooses the value
             operator.wait_for_function(
