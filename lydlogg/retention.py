@@ -1,6 +1,6 @@
 """Retention: removing recordings and transcripts once they are no longer needed.
 
-Three rules, each off when its number of days is 0:
+Four rules, each off when its number of days is 0:
 
 * ``delete_audio_after_days``: a call older than this loses its recording. The ``audio_files``
   row goes, the call keeps its metadata (and its transcript and reviews), and the file is deleted
@@ -14,6 +14,9 @@ Three rules, each off when its number of days is 0:
   imported draft: imported longer ago) is deleted with its criterion scores and its audio file
   in the cases folder. Anonymised material still goes: a disguised voice and the story of a
   call can still point to someone in a small community.
+* ``delete_drafts_after_days``: a half-filled review (:mod:`review.drafts`) nobody has touched for
+  this long is deleted. A draft is not a review: it also goes, whatever its age, with the
+  transcript text it was made on when the rule above drops that.
 
 Reviews and their comments are kept. :func:`apply_retention` first makes a plan
 (ids and counts only, never text), then carries it out in one transaction, deletes the files
@@ -78,6 +81,14 @@ class RetentionSettings(BaseModel):
             "is deleted with its audio; 0 keeps cases."
         ),
     )
+    delete_drafts_after_days: int = Field(
+        30,
+        ge=0,
+        description=(
+            "Days after a reviewer last changed a half-filled review (a draft on the call page) that it is "
+            "deleted; 0 keeps drafts. Drafts of calls whose transcript text is dropped go with it."
+        ),
+    )
     delete_files: bool = Field(
         True,
         description="Delete expired recordings under `managed_audio_dir` from disk (false: only forget them).",
@@ -106,13 +117,15 @@ class RetentionPlan:
     case_cutoff: datetime | None = None
     cases: tuple[str, ...] = ()  # case ids that go, with their scores and audio
     case_audio: tuple[str, ...] = ()  # their audio files' names in the cases folder
+    draft_cutoff: datetime | None = None
+    drafts: tuple[tuple[str, str], ...] = ()  # (username, call_id) of review drafts that go
     files_deleted: tuple[Path, ...] = ()
     files_missing: tuple[Path, ...] = ()  # already gone from disk
     files_failed: tuple[Path, ...] = ()  # could not be deleted (permissions): delete them by hand
 
     @property
     def empty(self) -> bool:
-        return not self.audio_sha256 and not self.transcript_ids and not self.cases
+        return not self.audio_sha256 and not self.transcript_ids and not self.cases and not self.drafts
 
     def summary(self) -> str:
         """One line without ids, for the audit trail and the log."""
@@ -120,7 +133,8 @@ class RetentionPlan:
             f"{len(self.audio_sha256)} recordings ({len(self.files_to_delete)} files to delete, "
             f"{len(self.files_left)} outside the managed folder), {len(self.transcript_ids)} transcripts "
             f"({self.segments} segments, {self.words} words, {self.suggestions} suggestions, "
-            f"{self.corrections} corrections), {len(self.cases)} cases ({len(self.case_audio)} with audio)"
+            f"{self.corrections} corrections), {len(self.cases)} cases ({len(self.case_audio)} with audio), "
+            f"{len(self.drafts)} review drafts"
         )
 
 
@@ -143,6 +157,13 @@ ORDER BY t.call_id, t.transcript_id
 
 _CASE_SQL = """
 SELECT case_id, audio_file FROM cases WHERE published_at < ? ORDER BY case_id
+"""
+
+# Drafts untouched since the cutoff (NULL: no age rule), or made on a call whose text goes.
+_DRAFT_SQL = """
+SELECT username, call_id FROM review_drafts
+WHERE (CAST(? AS TIMESTAMPTZ) IS NOT NULL AND updated_at < ?) OR call_id IN (SELECT unnest(CAST(? AS VARCHAR[])))
+ORDER BY username, call_id
 """
 
 # Tables holding transcript text or what was derived from it, keyed on transcript_id.
@@ -188,6 +209,11 @@ def plan_retention(
     if rules.delete_cases_after_days:
         case_cutoff = now - timedelta(days=rules.delete_cases_after_days)
         cases = con.execute(_CASE_SQL, [case_cutoff]).fetchall()
+    draft_cutoff = None
+    if rules.delete_drafts_after_days:
+        draft_cutoff = now - timedelta(days=rules.delete_drafts_after_days)
+    dropped_calls = list(dict.fromkeys(c for c, _t in transcripts))
+    drafts = con.execute(_DRAFT_SQL, [draft_cutoff, draft_cutoff, dropped_calls]).fetchall()
     return RetentionPlan(
         run_id=uuid.uuid4().hex,
         now=now,
@@ -207,6 +233,8 @@ def plan_retention(
         case_cutoff=case_cutoff,
         cases=tuple(c for c, _a in cases),
         case_audio=tuple(a for _c, a in cases if a),
+        draft_cutoff=draft_cutoff,
+        drafts=tuple((u, c) for u, c in drafts),
     )
 
 
@@ -263,6 +291,15 @@ def _carry_out(con: duckdb.DuckDBPyConnection, plan: RetentionPlan, user: User) 
                 "INSERT INTO deletions (run_id, username, rule, object_type, object_id, call_id)"
                 " VALUES (?, ?, 'case', 'case', ?, ?)",
                 [(plan.run_id, user.username, case_id, sources.get(case_id)) for case_id in ids],
+            )
+        if plan.drafts:
+            con.executemany(
+                "DELETE FROM review_drafts WHERE username = ? AND call_id = ?", [list(d) for d in plan.drafts]
+            )
+            con.executemany(
+                "INSERT INTO deletions (run_id, username, rule, object_type, object_id, call_id)"
+                " VALUES (?, ?, 'draft', 'review_draft', ?, ?)",
+                [(plan.run_id, user.username, f"{who}:{call_id}", call_id) for who, call_id in plan.drafts],
             )
         record(con, user.username, "apply_retention", "retention_run", plan.run_id, plan.summary())
 

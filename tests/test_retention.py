@@ -255,3 +255,43 @@ def test_cases_older_than_the_rule_go_with_their_audio_and_scores(tmp_path):
     kept = apply_retention(db, rules.model_copy(update={"delete_cases_after_days": 0}), user=ADMIN, now=NOW,
                            dry_run=True)  # fmt: skip
     assert kept.cases == ()  # 0 keeps cases
+
+
+def test_old_drafts_and_drafts_on_dropped_text_go_and_fresh_ones_stay(site):
+    from review.drafts import Draft, DraftStore
+
+    db, rules, _files = site
+    veileder = User("veileder", "Vera Veileder", "veileder", units=(*DEMO_UNITS["veileder"], "standard"))
+    dropped = _unreviewed_sample(db)  # its text goes with the transcript rule
+    DraftStore(db, LEDER).keep(REVIEWED, Draft("peer", {"introduces_self": 1}, overall_comment="halvferdig"))
+    DraftStore(db, veileder).keep(REVIEWED, Draft("peer", {"open_questions": 2}))
+    DraftStore(db, veileder).keep(dropped, Draft("peer", {"open_questions": 1}))
+    with connect(db) as con:  # the leader's draft was last touched 31 days before the run
+        con.execute(
+            "UPDATE review_drafts SET updated_at = ? WHERE username = 'leder'", [NOW - timedelta(days=31)]
+        )
+        con.execute(
+            "UPDATE review_drafts SET updated_at = ? WHERE username = 'veileder'", [NOW - timedelta(days=2)]
+        )
+    assert rules.delete_drafts_after_days == 30  # the documented default
+    plan = apply_retention(db, rules, user=ADMIN, now=NOW, dry_run=True)
+    assert plan.drafts == (("leder", REVIEWED), ("veileder", dropped)) and "2 review drafts" in plan.summary()
+    apply_retention(db, rules, user=ADMIN, now=NOW)
+    with connect(db) as con:
+        assert con.execute("SELECT username, call_id FROM review_drafts").fetchall() == [
+            ("veileder", REVIEWED)
+        ]
+        assert con.execute(
+            "SELECT object_id, call_id FROM deletions WHERE rule = 'draft' AND object_type = 'review_draft'"
+            " ORDER BY object_id"
+        ).fetchall() == [(f"leder:{REVIEWED}", REVIEWED), (f"veileder:{dropped}", dropped)]
+    kept = apply_retention(db, rules.model_copy(update={"delete_drafts_after_days": 0,
+                                                       "drop_unreviewed_transcripts_after_days": 0}),
+                           user=ADMIN, now=NOW + timedelta(days=400), dry_run=True)  # fmt: skip
+    assert kept.drafts == ()  # 0 keeps drafts
+
+
+def _unreviewed_sample(db: Path) -> str:
+    with connect(db) as con:
+        ids = [r[0] for r in con.execute("SELECT call_id FROM calls ORDER BY call_id").fetchall()]
+    return next(c for c in ids if c.startswith("lvs-") and c != REVIEWED)
