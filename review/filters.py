@@ -17,6 +17,7 @@ class InboxFilter:
     statuses: tuple[str, ...] = ()
     only_flagged: bool = False
     qualities: tuple[str, ...] = ()  # transcript quality levels: "god", "usikker", "dårlig", "skrevet"
+    units: tuple[str, ...] = ()  # units (legevakter) among those the user may see
 
     @classmethod
     def from_query(cls, get_all: Mapping[str, Sequence[str]]) -> InboxFilter:
@@ -27,6 +28,7 @@ class InboxFilter:
             statuses=tuple(get_all.get("status", ())),
             only_flagged=list(get_all.get("rekontakt", ())) == ["1"],
             qualities=tuple(get_all.get("kvalitet", ())),
+            units=tuple(get_all.get("enhet", ())),
         )
 
     def to_query(self) -> dict[str, list[str]]:
@@ -37,6 +39,7 @@ class InboxFilter:
         }
         query["rekontakt"] = ["1"] if self.only_flagged else []
         query["kvalitet"] = list(self.qualities)
+        query["enhet"] = list(self.units)
         return {k: v for k, v in query.items() if v}
 
     def apply(self, calls: pd.DataFrame) -> pd.DataFrame:
@@ -45,6 +48,7 @@ class InboxFilter:
             ("service", self.services),
             ("operator_id", self.operators),
             ("status", self.statuses),
+            ("unit", self.units),
         ):
             if wanted:
                 keep &= calls[column].isin(wanted)

@@ -362,6 +362,15 @@ def test_the_inbox_filters_come_back_from_the_session_when_the_url_has_none(quer
     assert filter_query(query, saved) == expected
 
 
+def test_the_inbox_shows_and_filters_units_only_for_users_of_several(monkeypatch, reference_db):
+    at = app(monkeypatch, reference_db, "leder", enhet="Sørvik legevakt")
+    assert not at.exception, at.exception
+    assert set(at.dataframe[0].value["Enhet"]) == {"Sørvik legevakt"}  # the filter from the URL
+    assert "Enhet" in [m.label for m in at.multiselect]
+    at = app(monkeypatch, reference_db, "anne")  # one unit: neither column nor filter
+    assert "Enhet" not in at.dataframe[0].value.columns and "Enhet" not in [m.label for m in at.multiselect]
+
+
 def test_the_inbox_puts_the_ranking_columns_first_and_says_why(monkeypatch, reference_db):
     at = app(monkeypatch, reference_db, "leder", tjeneste="lvs")
     assert not at.exception, at.exception

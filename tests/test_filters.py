@@ -11,6 +11,7 @@ CALLS = pd.DataFrame({
     "operator_id": ["op-anne", "op-lise", "op-anne", None],
     "status": ["transcribed", "pending", "transcribed", "no_audio"],
     "flagged": [True, False, False, False],
+    "unit": ["Nordby", "Sørvik", "Nordby", "Sørvik"],
 })  # fmt: skip
 
 
@@ -23,6 +24,8 @@ CALLS = pd.DataFrame({
         (InboxFilter(statuses=("transcribed",)), ["a", "c"]),
         (InboxFilter(only_flagged=True), ["a"]),
         (InboxFilter(services=("fastlege",)), []),
+        (InboxFilter(units=("Sørvik",)), ["b", "d"]),
+        (InboxFilter(services=("lvs",), units=("Nordby",)), ["a"]),
     ],
 )
 def test_filters_narrow_the_inbox(chosen, expected):
@@ -36,6 +39,7 @@ def test_filters_narrow_the_inbox(chosen, expected):
         InboxFilter(
             services=("lvs", "amk"), operators=("op-anne",), statuses=("pending",), only_flagged=True
         ),
+        InboxFilter(units=("Nordby legevakt", "Sørvik legevakt")),
     ],
 )
 def test_filters_round_trip_through_the_url(chosen):

@@ -32,6 +32,7 @@ COLUMNS = {  # the columns that decide the order come first
     "samtale": "Samtale",
     "tidspunkt": "Tidspunkt",
     "tjeneste": "Tjeneste",
+    "enhet": "Enhet",
     "operator_id": "Operatør",
     "varighet": "Varighet",
     "status_no": "Status",
@@ -40,7 +41,7 @@ COLUMNS = {  # the columns that decide the order come first
     "sikkerhet": "Transkripsjon",
     "usikre": "Kan ikke vurderes",
 }
-FILTER_KEYS = ("tjeneste", "operator", "status", "rekontakt", "kvalitet")
+FILTER_KEYS = ("tjeneste", "operator", "status", "rekontakt", "kvalitet", "enhet")
 SAVED_FILTERS = "innboks-filtre"  # the inbox's filters, kept for the way back from a call
 ORDER_NOTE = (
     "Rekontakter som ikke er fanget opp (samme pasient ringte igjen innen episodevinduet) står øverst, "
@@ -138,7 +139,9 @@ def render(service: ReviewService) -> None:
             {k: st.query_params.get_all(k) for k in FILTER_KEYS}, st.session_state.get(SAVED_FILTERS)
         )
     )
-    columns = st.columns(5)
+    units = sorted(calls["unit"].dropna().unique())
+    several_units = len(units) > 1  # a user of one unit needs neither the column nor the filter
+    columns = st.columns(6 if several_units else 5)
     services = sorted(calls["service"].dropna().unique())
     operators = sorted(calls["operator_id"].dropna().unique())
     statuses = sorted(calls["status"].dropna().unique())
@@ -153,6 +156,8 @@ def render(service: ReviewService) -> None:
                                                default=[q for q in current.qualities if q in QUALITY_LABELS],
                                                format_func=QUALITY_LABELS.get, placeholder="Alle")),
         only_flagged=columns[4].checkbox("Bare rekontakter ikke fanget opp", value=current.only_flagged),
+        units=tuple(columns[5].multiselect("Enhet", units, default=[u for u in current.units if u in units],
+                                           placeholder="Alle enheter")) if several_units else (),
     )  # fmt: skip
     for key in FILTER_KEYS:
         st.query_params.pop(key, None)
@@ -162,6 +167,7 @@ def render(service: ReviewService) -> None:
     table = shown.assign(
         tidspunkt=shown["started_at"].map(shown_time),
         tjeneste=shown["service"].map(SERVICE_LABELS).fillna("–"),
+        enhet=shown["unit"].fillna("–"),
         status_no=shown["status"].map(STATUS_LABELS).fillna(shown["status"]),
         varighet=shown["duration_s"].map(clock),
         samtale=shown["call_id"],
@@ -186,8 +192,9 @@ def render(service: ReviewService) -> None:
         ],
     )
     st.caption(ORDER_NOTE)
+    shown_columns = [c for c in COLUMNS if several_units or c != "enhet"]
     event = st.dataframe(
-        table[list(COLUMNS)].rename(columns=COLUMNS),
+        table[shown_columns].rename(columns=COLUMNS),
         column_config={"Rekontakt": st.column_config.TextColumn(width="medium")},
         hide_index=True,
         width="stretch",
