@@ -6,7 +6,7 @@ re-created; reviewers get the drawn calls in turn.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,8 +54,29 @@ def draw(calls: pd.DataFrame, plan: SamplingPlan, services: Collection[str] | No
     return chosen
 
 
-def assign(call_ids: list[str], reviewers: list[str]) -> list[tuple[str, str]]:
-    """(call_id, reviewer), the reviewers taking the calls in turn."""
+def assign(
+    call_ids: list[str],
+    reviewers: list[str],
+    *,
+    call_units: Mapping[str, str | None] | None = None,
+    reviewer_units: Mapping[str, Collection[str]] | None = None,
+) -> list[tuple[str, str]]:
+    """(call_id, reviewer), the reviewers taking the calls in turn.
+
+    With units given, a call goes only to a reviewer of its unit (one who could open it), in turn
+    among those; a call that no chosen reviewer could open is refused, naming its unit."""
     if not reviewers:
         raise ValueError("a sampling plan needs at least one reviewer")
-    return [(call_id, reviewers[i % len(reviewers)]) for i, call_id in enumerate(call_ids)]
+    if call_units is None or reviewer_units is None:
+        return [(call_id, reviewers[i % len(reviewers)]) for i, call_id in enumerate(call_ids)]
+    turns: dict[tuple[str, ...], int] = {}
+    out = []
+    for call_id in call_ids:
+        unit = call_units.get(call_id)
+        able = tuple(r for r in reviewers if unit in reviewer_units.get(r, ()))
+        if not able:
+            raise ValueError(f"no chosen reviewer belongs to the unit {unit}")
+        n = turns.get(able, 0)
+        out.append((call_id, able[n % len(able)]))
+        turns[able] = n + 1
+    return out

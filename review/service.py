@@ -30,6 +30,7 @@ from lydlogg.scoring import score_one_call
 from lydlogg.settings import Settings, default_settings
 from lydlogg.store import list_calls, load_transcript
 from lydlogg.store import swap_roles as swap_in_store
+from lydlogg.units import user_units
 from lydlogg.vocabulary import SPEAKER_ROLES, STAFF_ROLES
 from review.calibration import guidance, hidden_review_ids
 from review.quality_marks import call_quality_marks
@@ -648,8 +649,14 @@ class ReviewService:
             unknown = [r for r in reviewers if r not in known]
             if unknown:
                 raise ValueError(f"not active leaders or supervisors: {', '.join(unknown)}")
-            drawn = draw(list_calls(con, scope=call_scope(self.user)), plan, services=rubric_services())
-            tasks = assign(drawn, reviewers)
+            calls = list_calls(con, scope=call_scope(self.user))
+            drawn = draw(calls, plan, services=rubric_services())
+            tasks = assign(  # a task only for a reviewer who may open the call (its unit)
+                drawn,
+                reviewers,
+                call_units=dict(zip(calls["call_id"], calls["unit"], strict=True)),
+                reviewer_units={r: user_units(con, r) for r in reviewers},
+            )
             done = {
                 r[0]
                 for r in con.execute(

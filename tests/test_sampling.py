@@ -5,6 +5,8 @@ import pytest
 
 from lydlogg.access import AccessDenied
 from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
+from lydlogg.db import connect
+from lydlogg.units import set_user_units
 from review.sampling import SamplingPlan, assign, draw
 from review.service import ReviewService
 
@@ -55,6 +57,21 @@ def test_reviewers_take_calls_in_turn():
         assign(["a"], [])
 
 
+def test_a_call_goes_only_to_a_reviewer_of_its_unit():
+    units = {"a": "Nordby", "b": "Sørvik", "c": "Nordby", "d": "Nordby"}
+    reviewers = {"leder": ("Nordby", "Sørvik"), "vera": ("Nordby",), "siv": ("Sørvik",)}
+    assert assign(
+        ["a", "b", "c", "d"], ["vera", "siv", "leder"], call_units=units, reviewer_units=reviewers
+    ) == [
+        ("a", "vera"),
+        ("b", "siv"),
+        ("c", "leder"),  # Nordby's calls in turn among Nordby's reviewers
+        ("d", "vera"),
+    ]
+    with pytest.raises(ValueError, match="no chosen reviewer belongs to the unit Sørvik"):
+        assign(["a", "b"], ["vera"], call_units=units, reviewer_units=reviewers)
+
+
 def test_draw_keeps_calls_without_a_rubric_out():
     calls = calls_frame().assign(service=["lvs"] * 7 + ["amk"] * 7 + ["lvs", "lvs", "lvs"])
     drawn = draw(calls, SamplingPlan("2026-03", 50, seed=1), services={"lvs", "legevaktlege"})
@@ -83,3 +100,12 @@ def test_a_leader_creates_tasks_once_and_reviewers_see_theirs(tmp_path):
         ReviewService(reference_db, USERS["veileder"]).create_sampling_plan(plan, ["veileder"])
     with pytest.raises(ValueError, match="not active leaders or supervisors: anne"):
         leder.create_sampling_plan(plan, ["anne"])
+    with connect(reference_db) as con:  # a supervisor of one unit gets only that unit's calls
+        set_user_units(con, "veileder", ["Nordby legevakt"], by="admin")
+        unit_of = dict(con.execute("SELECT call_id, unit FROM calls").fetchall())
+    other = SamplingPlan("2026-03", 1, seed=4)
+    tasks = leder.create_sampling_plan(other, ["veileder", "leder"])
+    assert {unit_of[c] for c, r in tasks if r == "veileder"} == {"Nordby legevakt"}
+    assert {unit_of[c] for c, r in tasks if r == "leder"} >= {"Sørvik legevakt"}
+    with pytest.raises(ValueError, match="no chosen reviewer belongs to the unit Sørvik legevakt"):
+        leder.create_sampling_plan(SamplingPlan("2026-03", 1, seed=5), ["veileder"])

@@ -87,6 +87,7 @@ _SAMPLING_ERRORS = (
     ("per_operator must be at least 1", "Trekk minst én samtale per operatør."),
     ("at least one reviewer", "Skriv minst én vurderer (brukernavn, kommaseparert)."),
     ("not active leaders or supervisors: ", "Ikke aktive ledere eller veiledere: "),
+    ("no chosen reviewer belongs to the unit ", "Ingen av de valgte vurdererne hører til enheten "),
 )
 
 
