@@ -35,7 +35,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +97,13 @@ class Overview:
     settings: DashboardSettings
     window_hours: float
     grouping: tuple[str, ...] = GROUPINGS
+    strictness_by_unit: pd.DataFrame | None = None  # reviewer, unit, scores, calls, mean_offset
+
+    def in_units(self, units: Collection[str]) -> Overview:
+        """Reviewer strictness over ``units`` only (the other figures are narrowed by their rows)."""
+        if self.strictness_by_unit is None:
+            return self
+        return dataclasses.replace(self, strictness=add_up_strictness(self.strictness_by_unit, units))
 
     def grouped(self, by: Sequence[str]) -> Overview:
         """The same figures added up by month and ``by`` (a subset of the current grouping)."""
@@ -290,15 +297,17 @@ def _melt_trends(wide: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["metric", "source", "month", *GROUPINGS]).reset_index(drop=True)
 
 
-def _within(figures: pd.DataFrame, name: str, scope: CallScope) -> pd.DataFrame:
-    """A figure table (kept by unit) narrowed to the units ``scope`` admits, as a copy; reviewer
-    strictness is then added up over those units (each call has one unit, so the sums are exact)."""
+def _within(figures: pd.DataFrame, scope: CallScope) -> pd.DataFrame:
+    """A figure table (kept by unit) narrowed to the units ``scope`` admits, as a copy."""
     if scope.units is None:
-        df = figures.copy()
-    else:
-        df = figures[figures["unit"].isin(scope.units)].reset_index(drop=True)
-    if name != "strictness":
-        return df
+        return figures.copy()
+    return figures[figures["unit"].isin(scope.units)].reset_index(drop=True)
+
+
+def add_up_strictness(by_unit: pd.DataFrame, units: Collection[str] | None = None) -> pd.DataFrame:
+    """Reviewer strictness by reviewer and unit added up per reviewer, over ``units`` (None: all
+    rows). Each call has one unit, so the weighted sums are exact."""
+    df = by_unit if units is None else by_unit[by_unit["unit"].isin(list(units))]
     df = df.assign(weighted=df["mean_offset"] * df["scores"])
     out = df.groupby("reviewer", as_index=False)[["scores", "calls", "weighted"]].sum()
     out["mean_offset"] = out["weighted"] / out["scores"]
@@ -516,7 +525,7 @@ class DashboardService:
         key = (where, base_version, review_version, self.settings, self.window_hours)
         scope = call_scope(self.user)
         return {
-            name: _within(self._remember((*key, name, viewer), lambda name=name: compute(name)), name, scope)  # type: ignore[arg-type]
+            name: _within(self._remember((*key, name, viewer), lambda name=name: compute(name)), scope)  # type: ignore[arg-type]
             for name in names
         }
 
@@ -561,7 +570,7 @@ class DashboardService:
         same call and criterion, over calls with two or more reviewers; negative is stricter."""
         self._check_all()
         with connect(self.db_path) as con:
-            return self._figures(con, ("strictness",))["strictness"]
+            return add_up_strictness(self._figures(con, ("strictness",))["strictness"])
 
     def overview(self) -> Overview:
         """All aggregate figures in one connection (what the page shows leaders), by month, service
@@ -570,8 +579,9 @@ class DashboardService:
         with connect(self.db_path) as con:
             f = self._figures(con, ("trends", "coverage", "recontacts", "strictness"))
         return Overview(
-            f["trends"], f["coverage"], f["recontacts"], f["strictness"], self.settings, self.window_hours
-        )
+            f["trends"], f["coverage"], f["recontacts"], add_up_strictness(f["strictness"]), self.settings,
+            self.window_hours, strictness_by_unit=f["strictness"],
+        )  # fmt: skip
 
     def conversation(self, by: Sequence[str] = ("operator_id", "service")) -> pd.DataFrame:
         """Mean conversation measures (talk time, silence, talk-over, ...) per operator and service;

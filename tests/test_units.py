@@ -257,6 +257,14 @@ def test_strictness_over_several_units_is_the_same_as_over_their_calls(dash_db):
     assert list(both.columns) == ["reviewer", "scores", "calls", "mean_offset"]
 
 
+def test_the_unit_filter_on_oversikt_narrows_reviewer_strictness_too(dash_db):
+    overview = DashboardService(dash_db, LEDER, cache=False).overview()
+    assert not overview.strictness.empty  # every review is of a Nordby call
+    assert overview.in_units([NORD]).strictness.equals(overview.strictness)
+    assert overview.in_units([SOR]).strictness.empty
+    assert list(overview.in_units([SOR]).strictness.columns) == list(overview.strictness.columns)
+
+
 def test_the_monthly_report_command_narrows_to_a_unit(dash_db, tmp_path):
     out = CliRunner().invoke(
         main,
@@ -301,9 +309,11 @@ def test_the_page_groups_and_filters_by_unit_from_the_url(monkeypatch, dash_db):
     assert at.multiselect(key="enhet").value == [SOR]
     coverage = at.tabs[1].dataframe[0].value
     assert set(coverage["Enhet"]) == {SOR} and coverage["Samtaler"].sum() == 3
+    assert not at.tabs[3].dataframe and at.tabs[3].info  # every review is of a Nordby call
     at = _oversikt(monkeypatch, dash_db, LEDER, per="enhet")
     coverage = at.tabs[1].dataframe[0].value
     assert coverage.groupby("Enhet")["Samtaler"].sum().to_dict() == {NORD: 5, SOR: 3}
+    assert len(at.tabs[3].dataframe[0].value) > 0  # reviewer strictness, over both units
 
 
 def test_a_leader_of_one_unit_gets_no_unit_choice_and_only_their_figures(monkeypatch, dash_db):

@@ -4,6 +4,7 @@ for operators and doctors."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -418,9 +419,9 @@ def _filtered(overview: Overview) -> Overview:
             df = df[df["unit"].fillna(NO_UNIT).isin(units)]
         return df
 
-    narrowed = Overview(
-        pick(overview.trends), pick(overview.coverage), pick(overview.recontacts), overview.strictness,
-        overview.settings, overview.window_hours, overview.grouping,
+    narrowed = dataclasses.replace(
+        overview.in_units([None if u == NO_UNIT else u for u in units]) if units else overview,
+        trends=pick(overview.trends), coverage=pick(overview.coverage), recontacts=pick(overview.recontacts),
     )  # fmt: skip
     return narrowed.grouped(GROUPINGS[per])
 
