@@ -21,6 +21,7 @@ __all__ = [
     "load_transcript",
     "status_summary",
     "swap_roles",
+    "visible_calls",
 ]
 
 
@@ -59,6 +60,16 @@ def list_calls(
     service, operator, unit, source file, duration, channels, status."""
     where, params = (scope or CallScope()).where("c")
     return con.execute(_CALLS_SQL.format(scope=where), [call_id, call_id, *params]).df()
+
+
+def visible_calls(con: duckdb.DuckDBPyConnection, call_ids: list[str], scope: CallScope) -> set[str]:
+    """The calls among ``call_ids`` that ``scope`` admits."""
+    where, params = scope.where("c")
+    rows = con.execute(
+        f"SELECT c.call_id FROM calls c WHERE list_contains(?::VARCHAR[], c.call_id) AND {where}",  # noqa: S608 - constant clauses
+        [call_ids, *params],
+    ).fetchall()
+    return {r[0] for r in rows}
 
 
 def load_transcript(con: duckdb.DuckDBPyConnection, call_id: str) -> Transcript:

@@ -28,7 +28,7 @@ from lydlogg.episodes import read_episodes
 from lydlogg.playback import playable_copy
 from lydlogg.scoring import score_one_call
 from lydlogg.settings import Settings, default_settings
-from lydlogg.store import list_calls, load_transcript
+from lydlogg.store import list_calls, load_transcript, visible_calls
 from lydlogg.store import swap_roles as swap_in_store
 from lydlogg.units import user_units
 from lydlogg.vocabulary import SPEAKER_ROLES, STAFF_ROLES
@@ -295,12 +295,7 @@ class ReviewService:
 
     def _visible(self, con: duckdb.DuckDBPyConnection, call_ids: list[str]) -> set[str]:
         """The calls among ``call_ids`` that this user may see (:func:`lydlogg.access.call_scope`)."""
-        where, params = call_scope(self.user).where("c")
-        rows = con.execute(
-            f"SELECT c.call_id FROM calls c WHERE list_contains(?::VARCHAR[], c.call_id) AND {where}",  # noqa: S608 - constant clauses
-            [call_ids, *params],
-        ).fetchall()
-        return {r[0] for r in rows}
+        return visible_calls(con, call_ids, call_scope(self.user))
 
     def call(self, call_id: str) -> CallInfo:
         with self._db() as con:

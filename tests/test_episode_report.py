@@ -45,3 +45,10 @@ def test_summary_as_pdf_through_the_cli(tmp_path):
         main, ["episode-summary", "nope", "-o", str(tmp_path / "x.html"), "--db", str(db)]
     )
     assert missing.exit_code == 2
+    sor = runner.invoke(main, ["episode-summary", "ep1-c4-amk", "--unit", "Sørvik legevakt", "-o",
+                               str(tmp_path / "s.html"), "--db", str(db)])  # fmt: skip
+    page = (tmp_path / "s.html").read_text()
+    assert sor.exit_code == 0 and "ep1-c6-legevaktlege" in page and "ep1-c5-legevaktlege" not in page
+    other = runner.invoke(main, ["episode-summary", "ep1-c4-amk", "--unit", "Nordby legevakt", "-o",
+                                 str(tmp_path / "n.html"), "--db", str(db)])  # fmt: skip
+    assert other.exit_code == 2 and "is not a call of Nordby legevakt" in other.output

@@ -268,17 +268,28 @@ def recontacts(window_hours: float | None, fmt: str, units: tuple[str, ...], set
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write."
 )
+@click.option(
+    "--unit", "units", multiple=True, metavar="UNIT",
+    help="Only the episode's contacts taken by this unit (legevakt or site); repeat for several (default: all).",
+)  # fmt: skip
 @with_settings
-def episode_summary(call_id: str, fmt: str, output: Path, settings: Settings) -> None:
+def episode_summary(call_id: str, fmt: str, output: Path, units: tuple[str, ...], settings: Settings) -> None:
     """Write the printable summary of CALL_ID's episode (for an internal review)."""
     from lydlogg.audit import record
     from lydlogg.db import connect
     from lydlogg.documents import PdfUnavailableError, html_to_pdf
     from lydlogg.episode_report import episode_html
     from lydlogg.episodes import read_episodes
+    from lydlogg.store import visible_calls
 
+    scope = _unit_scope(units)
     with connect(settings.db_path) as con:
         linked = read_episodes(con, episode_of=call_id)
+        if units and not linked.empty:  # the contacts a leader of these units would see
+            seen = visible_calls(con, list(linked["call_id"]), scope)
+            if call_id not in seen:
+                raise Failure(f"call {call_id!r} is not a call of {', '.join(scope.units or ())}")
+            linked = linked[linked["call_id"].isin(seen)].reset_index(drop=True)
         record(con, cli_actor(), "cli_episode_summary", "call", call_id, fmt)
     if linked.empty:
         raise Failure(
