@@ -331,6 +331,23 @@ class SsoSettings(_Section):
             "(`lydlogg users pin-role`). Empty (the default): only accounts with a pinned role get in."
         ),
     )
+    unit_claim: str = Field(
+        "",
+        description=(
+            "Claim holding the user's units (legevakt or site; a string or a list of strings). Empty (the "
+            "default): units are not read from the token; a new SSO account starts in "
+            "`metadata.default_unit` and an admin moves it. Set: the units follow the claim at every SSO "
+            "log-in, as the role does (not for an account whose role an admin has pinned), and a user who "
+            "needs a unit (every role but `regional` and `admin`) and gets none is refused."
+        ),
+    )
+    unit_map: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            'Claim values mapped to unit names, e.g. `{ "grp-nordby-lv" = "Nordby legevakt" }`. Empty (the '
+            "default): the claim's values are the unit names themselves. Values that map to nothing are ignored."
+        ),
+    )
     acr_values: list[str] = Field(
         default_factory=list,
         description=(

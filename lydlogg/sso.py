@@ -22,7 +22,11 @@ provider sends the user back, the app reads the identity token's claims (``st.us
   log-in, unless an admin has pinned the account's role (table ``role_pins``): then the admin's
   role stands and the claims are not read for it;
 - claims that map to no role, on an account without a pinned role, are refused with a message
-  to ask an admin.
+  to ask an admin;
+- when ``sso.unit_claim`` is set, the account's units likewise follow that claim (through
+  ``sso.unit_map``) at every log-in of an account without a pinned role, and a user whose role
+  is bound to units gets in only with at least one; otherwise a new account starts in the
+  default unit and an admin moves it.
 
 Every outcome is audited (the acr value, the issuer and the roles; never the subject).
 """
@@ -38,15 +42,18 @@ from pathlib import Path
 
 import duckdb
 
+from lydlogg.access import ALL_UNITS_ROLES
 from lydlogg.audit import record
 from lydlogg.auth import AuthError, User, operator_id_free, revoke_sessions, with_units
 from lydlogg.db import transaction
+from lydlogg.metadata import check_unit
 from lydlogg.settings import Settings, SsoSettings
-from lydlogg.units import DEFAULT_UNIT, set_user_units
+from lydlogg.units import DEFAULT_UNIT, set_user_units, user_units
 
 __all__ = [
     "ACR_REFUSED",
     "NO_ROLE",
+    "NO_UNIT",
     "SsoConfigError",
     "SsoIdentity",
     "acr_accepted",
@@ -58,12 +65,13 @@ __all__ = [
 ]
 
 # When the claims map to several roles, the first of these wins.
-ROLE_PRECEDENCE = ("leder", "veileder", "admin", "lege", "operator")
+ROLE_PRECEDENCE = ("leder", "veileder", "regional", "admin", "lege", "operator")
 NO_ROLE = "ingen tilgang: brukeren har ingen rolle i Lydlogg; be en administrator om tilgang"
 ACR_REFUSED = (
     "ingen tilgang: innloggingen har for lavt sikkerhetsnivå for Lydlogg; "
     "logg inn på nytt med et sterkere innloggingsmiddel"
 )
+NO_UNIT = "ingen tilgang: brukeren hører ikke til noen enhet i Lydlogg; be en administrator om tilgang"
 _OWN_CALLS = ("operator", "lege")
 
 
@@ -80,6 +88,31 @@ class SsoIdentity:
     issuer: str  # the ID token's ``iss``
     subject: str  # the ID token's ``sub``: with the issuer, who this is
     acr: str | None = None  # the ID token's ``acr`` (authentication context class), when it has one
+    units: tuple[str, ...] | None = None  # from ``sso.unit_claim``; None when that is not set
+
+
+def _values(raw: object) -> list[str]:
+    """A claim's string values: one string, or the strings of a list."""
+    if isinstance(raw, str):
+        return [raw]
+    return [v for v in raw if isinstance(v, str)] if isinstance(raw, list) else []
+
+
+def _unit_or_none(value: str) -> str | None:
+    try:
+        return check_unit(value)
+    except ValueError:
+        return None
+
+
+def claims_units(claims: Mapping[str, object], sso: SsoSettings) -> tuple[str, ...] | None:
+    """The units the claims give through ``sso.unit_claim`` and ``sso.unit_map``, sorted (pure);
+    None when no unit claim is configured. Values that map to no (valid) unit name are dropped."""
+    if not sso.unit_claim:
+        return None
+    values = _values(claims.get(sso.unit_claim))
+    named = [sso.unit_map.get(v) for v in values] if sso.unit_map else values
+    return tuple(sorted({u for u in (_unit_or_none(n) for n in named if n) if u}))
 
 
 def _claim(claims: Mapping[str, object], name: str) -> str:
@@ -93,15 +126,7 @@ def claims_identity(claims: Mapping[str, object], sso: SsoSettings) -> SsoIdenti
     """Who the identity token names, and the role its claims map to (pure)."""
     username = _claim(claims, sso.username_claim)
     issuer, subject = _claim(claims, "iss"), _claim(claims, "sub")
-    raw = claims.get(sso.role_claim) or []
-    values = (
-        [raw]
-        if isinstance(raw, str)
-        else [v for v in raw if isinstance(v, str)]
-        if isinstance(raw, list)
-        else []
-    )
-    mapped = {sso.role_map[v] for v in values if v in sso.role_map}
+    mapped = {sso.role_map[v] for v in _values(claims.get(sso.role_claim)) if v in sso.role_map}
     role = next((r for r in ROLE_PRECEDENCE if r in mapped), None)
     operator_id = claims.get(sso.operator_id_claim) if sso.operator_id_claim else None
     if role in _OWN_CALLS and not isinstance(operator_id, str):
@@ -116,6 +141,7 @@ def claims_identity(claims: Mapping[str, object], sso: SsoSettings) -> SsoIdenti
         issuer=issuer,
         subject=subject,
         acr=acr.strip() if isinstance(acr, str) and acr.strip() else None,
+        units=claims_units(claims, sso),
     )
 
 
@@ -190,6 +216,24 @@ def _role_from_claims(
     return new_role, new_id
 
 
+def _units_refused(con: duckdb.DuckDBPyConnection, identity: SsoIdentity, username: str, role: str) -> None:
+    """Refuse a log-in whose unit claim gives no unit to a role that is bound to units."""
+    if identity.units is not None and not identity.units and role not in ALL_UNITS_ROLES:
+        _audit(con, username, "login_sso_refused", "no unit")
+        raise AuthError(NO_UNIT)
+
+
+def _units_from_claims(con: duckdb.DuckDBPyConnection, identity: SsoIdentity, username: str) -> None:
+    """Make the claims' units the account's (when a unit claim is configured and gives any); the
+    change is audited and ends the account's other sessions. The caller holds the transaction."""
+    if not identity.units:
+        return
+    old, new = set_user_units(con, username, identity.units, "sso")
+    if old != new:
+        _audit(con, username, "units_from_claims", f"{', '.join(old) or '-'} -> {', '.join(new)}")
+        revoke_sessions(con, username, "units changed by the identity provider's claims")
+
+
 def sso_login(
     con: duckdb.DuckDBPyConnection, identity: SsoIdentity, *, accepted_acr: Sequence[str] = ()
 ) -> User:
@@ -225,9 +269,13 @@ def sso_login(
             _audit(con, username, "login_sso_refused", "deactivated")
             raise AuthError("ingen tilgang: kontoen er deaktivert")
         role, operator_id = row[2], row[3]
-        if not role_pinned(con, username):
+        pinned = role_pinned(con, username)
+        if not pinned:
             role, operator_id = _role_from_claims(con, identity, username, role, operator_id)
+            _units_refused(con, identity, username, role)
         with transaction(con):
+            if not pinned:
+                _units_from_claims(con, identity, username)
             if bind:
                 _bind(con, identity, username)
             _audit(con, username, "login_sso")
@@ -238,6 +286,8 @@ def sso_login(
     if identity.role is None:
         _audit(con, username, "login_sso_refused", "no role")
         raise AuthError(NO_ROLE)
+    _units_refused(con, identity, username, identity.role)
+    units = identity.units or (DEFAULT_UNIT,)  # without a unit claim an admin moves the account to its units
     try:
         operator_id_free(con, identity.operator_id, username)
     except AuthError:
@@ -249,11 +299,11 @@ def sso_login(
             " VALUES (?, ?, ?, ?, NULL)",
             [username, identity.display_name, identity.role, identity.operator_id],
         )
-        set_user_units(con, username, [DEFAULT_UNIT], "sso")  # an admin moves the account to its units
-        _audit(con, username, "create_user_sso", f"role={identity.role}")
+        set_user_units(con, username, units, "sso")
+        _audit(con, username, "create_user_sso", f"role={identity.role}; units={', '.join(units)}")
         _bind(con, identity, username)
         _audit(con, username, "login_sso")
-    return User(username, identity.display_name, identity.role, identity.operator_id, (DEFAULT_UNIT,))
+    return User(username, identity.display_name, identity.role, identity.operator_id, user_units(con, username))
 
 
 def _secret_file(path: Path, create: bool) -> str:

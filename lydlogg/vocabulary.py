@@ -140,6 +140,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "session_start": "startet økt",
     "set_team": "satte lag",
     "set_units": "endret enheter",
+    "units_from_claims": "fikk enheter fra identitetstjenesten",
     "unlock_user": "låste opp bruker",
     "unlink_sso": "fjernet SSO-kobling",
     "unpin_role": "løsnet festet rolle",

@@ -18,7 +18,12 @@ from lydlogg.db import connect
 from lydlogg.settings import SsoSettings, load_settings
 from lydlogg.sso import SsoConfigError, claims_identity, sso_login, write_streamlit_secrets
 
-ROLE_MAP = {"lydlogg-leder": "leder", "lydlogg-veileder": "veileder", "sykepleier": "operator"}
+ROLE_MAP = {
+    "lydlogg-leder": "leder",
+    "lydlogg-veileder": "veileder",
+    "sykepleier": "operator",
+    "kvalitet": "regional",
+}
 SSO = SsoSettings(enabled=True, role_map=ROLE_MAP)
 OIDC = Path(__file__).resolve().parent / "oidc"
 ISSUER = "https://idp.lv.test"
@@ -36,6 +41,7 @@ def token(sub: str = "sub-kari", iss: str = ISSUER, **claims: object) -> dict[st
         (token(email="kari@lv.no", roles="lydlogg-veileder"), ("kari@lv.no", "kari@lv.no", "veileder", None)),
         (token(email="a@lv.no", roles=["sykepleier", "lydlogg-leder"]), ("a@lv.no", "a@lv.no", "leder", None)),
         (token(email="s@lv.no", roles=["sykepleier"]), ("s@lv.no", "s@lv.no", "operator", "s@lv.no")),
+        (token(email="r@lv.no", roles=["kvalitet"]), ("r@lv.no", "r@lv.no", "regional", None)),
         (token(email="o@lv.no", roles=["andre"]), ("o@lv.no", "o@lv.no", None, None)),
         (token(email="o@lv.no", roles=7), ("o@lv.no", "o@lv.no", None, None)),
         (token(email=" o@lv.no "), ("o@lv.no", "o@lv.no", None, None)),
@@ -98,10 +104,85 @@ def test_first_sso_login_creates_the_user_and_the_claims_set_the_role_at_every_l
             " ORDER BY audit_id"
         ).fetchall()
     assert actions == [
-        ("create_user_sso", "role=leder"), ("link_sso", f"issuer={ISSUER}"), ("login_sso", None),
+        ("create_user_sso", "role=leder; units=standard"), ("link_sso", f"issuer={ISSUER}"), ("login_sso", None),
         ("role_from_claims", "leder -> veileder"), ("login_sso", None),
         ("login_sso_refused", "no role"), ("login_sso_refused", "deactivated"),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("unit_map", "claim", "expected"),
+    [
+        ({}, None, None),  # no unit claim configured
+        ({}, "Nordby legevakt", ("Nordby legevakt",)),  # the values are the names
+        ({}, ["Sørvik legevakt", "Nordby legevakt", 7, "x/y"], ("Nordby legevakt", "Sørvik legevakt")),
+        ({"grp-n": "Nordby legevakt"}, ["grp-n", "grp-other"], ("Nordby legevakt",)),
+        ({"grp-n": "Nordby legevakt"}, ["Nordby legevakt"], ()),  # a map: only mapped values count
+    ],
+)
+def test_unit_claims_map_to_unit_names(unit_map, claim, expected):
+    sso = SsoSettings(
+        enabled=True, role_map=ROLE_MAP, unit_claim="" if claim is None else "units", unit_map=unit_map
+    )
+    claims = token(email="k@lv.no", roles=["lydlogg-leder"]) | ({} if claim is None else {"units": claim})
+    assert claims_identity(claims, sso).units == expected
+
+
+def test_units_follow_the_claims_at_every_log_in_and_none_is_refused(tmp_path):
+    from lydlogg.login_sessions import live_session, start_session
+    from lydlogg.units import user_units
+
+    sso = SsoSettings(enabled=True, role_map=ROLE_MAP, unit_claim="groups")
+    db = tmp_path / "sso.duckdb"
+
+    def login(roles, groups, sub="sub-kari", email="kari@lv.no"):
+        return sso_login(con, claims_identity(token(sub=sub, email=email, roles=roles, groups=groups), sso))
+
+    with connect(db) as con:
+        kari = login(["lydlogg-leder"], ["Nordby legevakt"])
+        assert kari.units == ("Nordby legevakt",) and user_units(con, "kari@lv.no") == kari.units
+        session = start_session(con, kari)
+        assert login(["lydlogg-leder"], ["Nordby legevakt"]).units == ("Nordby legevakt",)
+        assert live_session(con, session, 15, max_age_hours=12) is not None  # unchanged: the tab lives
+        moved = login(["lydlogg-leder"], ["Sørvik legevakt", "Nordby legevakt"])
+        assert moved.units == ("Nordby legevakt", "Sørvik legevakt")
+        assert live_session(con, session, 15, max_age_hours=12) is None  # units changed: other tabs end
+        with pytest.raises(AuthError, match="ikke til noen enhet"):  # taken out of every unit at the provider
+            login(["lydlogg-leder"], [])
+        assert user_units(con, "kari@lv.no") == (
+            "Nordby legevakt",
+            "Sørvik legevakt",
+        )  # not let in, not changed
+        with pytest.raises(AuthError, match="ikke til noen enhet"):  # a new account needs a unit too
+            login(["sykepleier"], ["ukjent/enhet"], sub="sub-ola", email="ola@lv.no")
+        assert con.execute("SELECT count(*) FROM users WHERE username = 'ola@lv.no'").fetchone() == (0,)
+        rita = login(["kvalitet"], [], sub="sub-rita", email="rita@lv.no")  # regional: bound to no unit
+        assert rita.role == "regional"
+        actions = con.execute(
+            "SELECT action, detail FROM audit WHERE object_id = 'kari@lv.no'"
+            " AND action IN ('create_user_sso', 'units_from_claims', 'login_sso_refused') ORDER BY audit_id"
+        ).fetchall()
+    assert actions == [
+        ("create_user_sso", "role=leder; units=Nordby legevakt"),
+        ("units_from_claims", "Nordby legevakt -> Nordby legevakt, Sørvik legevakt"),
+        ("login_sso_refused", "no unit"),
+    ]
+
+
+def test_an_admins_pinned_role_keeps_the_admins_units_too(tmp_path):
+    from lydlogg.units import set_user_units
+
+    sso = SsoSettings(enabled=True, role_map=ROLE_MAP, unit_claim="groups")
+    db = tmp_path / "sso.duckdb"
+    with connect(db) as con:
+        sso_login(con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"], groups=["A"]), sso))
+    admin_service(db).change_role("kari@lv.no", "veileder", pin=True)
+    with connect(db) as con:
+        set_user_units(con, "kari@lv.no", ["B"], "root")
+        user = sso_login(
+            con, claims_identity(token(email="kari@lv.no", roles=["lydlogg-leder"], groups=[]), sso)
+        )
+    assert (user.role, user.units) == ("veileder", ("B",))
 
 
 def test_a_role_change_from_the_claims_ends_the_accounts_other_sessions(tmp_path):
