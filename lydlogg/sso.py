@@ -303,7 +303,9 @@ def sso_login(
         _audit(con, username, "create_user_sso", f"role={identity.role}; units={', '.join(units)}")
         _bind(con, identity, username)
         _audit(con, username, "login_sso")
-    return User(username, identity.display_name, identity.role, identity.operator_id, user_units(con, username))
+    return User(
+        username, identity.display_name, identity.role, identity.operator_id, user_units(con, username)
+    )
 
 
 def _secret_file(path: Path, create: bool) -> str:
