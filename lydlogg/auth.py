@@ -217,6 +217,17 @@ def operator_id_free(con: duckdb.DuckDBPyConnection, operator_id: str | None, us
         raise AuthError(f"operatør-id {operator_id!r} tilhører en annen aktiv bruker")
 
 
+def shared_operator_ids(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
+    """Operator ids held by more than one active user, with those users (sorted). Every way of
+    adding or changing a user refuses this (:func:`operator_id_free`), but a database from before
+    that rule, or rows written by hand, may have it: each such user sees the others' calls."""
+    rows = con.execute(
+        "SELECT operator_id, list(username ORDER BY username) FROM users"
+        " WHERE active AND operator_id IS NOT NULL GROUP BY operator_id HAVING count(*) > 1 ORDER BY operator_id"
+    ).fetchall()
+    return {op: tuple(names) for op, names in rows}
+
+
 def get_user(con: duckdb.DuckDBPyConnection, username: str) -> User | None:
     row = con.execute(
         "SELECT username, display_name, role, operator_id FROM users WHERE username = ? AND active",

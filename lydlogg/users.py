@@ -31,6 +31,7 @@ from lydlogg.auth import (
     hash_password,
     operator_id_free,
     revoke_sessions,
+    shared_operator_ids,
 )
 from lydlogg.db import connect, transaction
 from lydlogg.sso import role_pinned
@@ -95,6 +96,12 @@ class UserAdminService:
                 ).fetchall()
             )
         return [UserRow(*r, units=tuple(units.get(r[0], ()))) for r in rows]
+
+    def shared_operator_ids(self) -> dict[str, tuple[str, ...]]:
+        """Operator ids that more than one active user holds (:func:`lydlogg.auth.shared_operator_ids`)."""
+        check(self.user, "manage_users")
+        with connect(self.db_path) as con:
+            return shared_operator_ids(con)
 
     def login_methods(self) -> dict[str, str]:
         """Per username, how the account logs in: ``"sso"`` (no local password) or ``"local"``;

@@ -251,6 +251,7 @@ SERVICE_CALLS = [
     ("FeedbackService.save_note", "run_feedback", True, _feedback(lambda s, c: s.save_note(c, "Godt spørsmål."))),
     ("FeedbackService.notes", "view_call", True, _feedback(lambda s, c: s.notes(c))),
     ("UserAdminService.list", "manage_users", False, _users(lambda s: s.list())),
+    ("UserAdminService.shared_operator_ids", "manage_users", False, _users(lambda s: s.shared_operator_ids())),
     ("UserAdminService.unlock", "manage_users", False, _users(lambda s: s.unlock("lise"))),
     ("AuditLogService.entries", "view_audit", False, _audit_trail),
     ("apply_retention(dry run)", "manage_retention", False, _retention),

@@ -226,6 +226,20 @@ def test_admin_sees_no_calls(monkeypatch, reference_db):
         at.switch_page("review/views/innboks.py")
 
 
+def test_brukere_warns_of_an_operator_id_held_by_two_active_users(monkeypatch, tmp_path):
+    from conftest import build_reference_db
+
+    db = build_reference_db(tmp_path)
+    with connect(db) as con:
+        con.execute(
+            "INSERT INTO users (username, display_name, role, operator_id, password_hash)"
+            " VALUES ('anne2', 'Anne to', 'operator', 'op-anne', NULL)"
+        )
+    at = app(monkeypatch, db, "admin")
+    assert not at.exception, at.exception
+    assert any("op-anne tilhører flere aktive brukere (anne, anne2)" in w.value for w in at.warning)
+
+
 def test_inbox_shows_suggested_totals_and_review_state(monkeypatch, reference_db):
     at = app(monkeypatch, reference_db, "leder")
     table = at.dataframe[0].value

@@ -149,3 +149,25 @@ def test_an_operator_id_belongs_to_one_active_user(db):
     admin.change_role("ola", "operator", operator_id=anne_id)  # Anne left: her id may pass on
     with pytest.raises(AuthError, match="annen aktiv bruker"):
         admin.set_active("anne", True)
+
+
+def test_operator_ids_shared_by_active_users_are_reported(db, monkeypatch):
+    from click.testing import CliRunner
+
+    from lydlogg.cli import main
+
+    admin = UserAdminService(db, ADMIN)
+    assert admin.shared_operator_ids() == {}
+    with connect(db) as con:  # written by hand, or from before the rule: every path refuses it now
+        con.execute(
+            "INSERT INTO users (username, display_name, role, operator_id, password_hash)"
+            " VALUES ('anne2', 'Anne to', 'operator', 'op-anne', NULL)"
+        )
+    assert admin.shared_operator_ids() == {"op-anne": ("anne", "anne2")}
+    monkeypatch.setenv("LYDLOGG_DB_PATH", str(db))
+    out = CliRunner().invoke(main, ["users", "list"])
+    assert out.exit_code == 0 and "operator id op-anne is held by 2 active users (anne, anne2)" in out.output
+    with pytest.raises(AccessDenied):
+        UserAdminService(db, LEDER).shared_operator_ids()
+    admin.deactivate("anne2")
+    assert admin.shared_operator_ids() == {}

@@ -28,7 +28,7 @@ def users(ctx: click.Context) -> None:
 @with_settings
 def users_list(settings: Settings) -> None:
     """List user accounts."""
-    from lydlogg.auth import list_users
+    from lydlogg.auth import list_users, shared_operator_ids
     from lydlogg.db import connect
 
     with connect(settings.db_path) as con:
@@ -37,6 +37,14 @@ def users_list(settings: Settings) -> None:
                 f"{u.username:<16} {u.role:<9} {u.operator_id or '-':<12} {u.display_name}"
                 f"  [{', '.join(u.units) or '-'}]"
             )
+        shared = shared_operator_ids(con)
+    for operator_id, names in shared.items():
+        click.echo(
+            f"warning: operator id {operator_id} is held by {len(names)} active users ({', '.join(names)}):"
+            " each sees the others' calls; give each their own id (lydlogg users pin-role USER ROLE"
+            " --operator-id ID) or deactivate one",
+            err=True,
+        )
 
 
 @users.command("add")

@@ -154,6 +154,11 @@ def render(service: ReviewService, *, production: bool = False) -> None:
         return
     if (done := st.session_state.pop("brukere-melding", None)) is not None:
         st.success(done)
+    for operator_id, names in admin.shared_operator_ids().items():
+        st.warning(
+            f"Operatør-id {operator_id} tilhører flere aktive brukere ({', '.join(names)}): hver av dem ser de "
+            "andres samtaler. Gi hver bruker sin egen operatør-id, eller deaktiver den som ikke skal ha den."
+        )
     st.dataframe(user_table(rows, kinds), hide_index=True, width="stretch", key="brukere")
     st.caption(f"{len(rows)} brukere. Brukere slettes aldri; deaktiver dem i stedet.")
     units = unit_choices(admin.known_units())
