@@ -20,6 +20,7 @@ import importlib.machinery
 import importlib.util
 import logging
 import sys
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -127,12 +128,17 @@ def _disguise_block(x: np.ndarray, rate: int, s: VoiceSettings) -> np.ndarray:
     return out
 
 
-def _disguise_channel(x: np.ndarray, rate: int, s: VoiceSettings) -> np.ndarray:
-    """One channel, block by block, neighbouring blocks cross-faded over a short overlap."""
+def _disguise_channel(
+    x: np.ndarray, rate: int, s: VoiceSettings, done: Callable[[int], None] = lambda n: None
+) -> np.ndarray:
+    """One channel, block by block, neighbouring blocks cross-faded over a short overlap;
+    ``done`` is told the samples finished after each block."""
     block = int(s.block_s * rate)
     overlap = min(int(0.05 * rate), block // 4)
     if len(x) <= block:
-        return _disguise_block(x, rate, s)
+        y = _disguise_block(x, rate, s)
+        done(len(x))
+        return y
     out = np.zeros_like(x)
     ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap)
     start = 0
@@ -145,16 +151,23 @@ def _disguise_channel(x: np.ndarray, rate: int, s: VoiceSettings) -> np.ndarray:
         if end < len(x):
             weight[-overlap:] = ramp[::-1]
         out[start:end] += y * weight
+        done(min(block, len(x) - start))
         start += block
     return out
 
 
 def disguise_voice(
-    samples: np.ndarray, sample_rate: int, settings: VoiceSettings | None = None
+    samples: np.ndarray,
+    sample_rate: int,
+    settings: VoiceSettings | None = None,
+    *,
+    progress: Callable[[float], None] | None = None,
 ) -> np.ndarray:
     """A disguised copy of ``samples`` (``(n,)`` or ``(channels, n)``), float32, same shape.
 
     Every channel is disguised on its own; the peak level never rises above the input's (or 1.0).
+    ``progress`` is called with the share done (0-1] after each block (a long call takes about
+    half a minute per minute of stereo audio on two cores).
     """
     s = settings or VoiceSettings()
     if samples.ndim not in (1, 2):
@@ -163,7 +176,14 @@ def disguise_voice(
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
     src = np.asarray(samples, dtype=np.float64)
     view = src[np.newaxis, :] if src.ndim == 1 else src
-    out = np.stack([_disguise_channel(np.ascontiguousarray(ch), sample_rate, s) for ch in view])
+    total, finished = max(view.size, 1), [0]
+
+    def done(n: int) -> None:
+        finished[0] += n
+        if progress is not None:
+            progress(min(1.0, finished[0] / total))
+
+    out = np.stack([_disguise_channel(np.ascontiguousarray(ch), sample_rate, s, done) for ch in view])
     peak_in = float(np.max(np.abs(view))) if view.size else 0.0
     peak_out = float(np.max(np.abs(out))) if out.size else 0.0
     limit = min(1.0, peak_in)

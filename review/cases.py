@@ -35,7 +35,7 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -475,6 +475,7 @@ class CaseLibraryService:
         publish_audio: bool = False,
         disguise_voice: bool = True,
         preview_sha256: str | None = None,
+        progress: Callable[[float], None] | None = None,
     ) -> str:
         """Anonymise the call with the trainer's confirmed redactions and publish it; the case id.
 
@@ -483,7 +484,8 @@ class CaseLibraryService:
         ``preview_sha256`` (:attr:`CaseContent.sha256` of :meth:`preview`) refuses to publish
         anything other than the texts the trainer confirmed. Audio is published only with
         ``publish_audio``, with every voice disguised unless ``disguise_voice`` is false.
-        ``title_redactions`` and ``points_redactions``: see :func:`build_case_content`.
+        ``title_redactions`` and ``points_redactions``: see :func:`build_case_content`. ``progress``
+        hears the voice disguise's share done (it is the slow part).
         """
         check(self.user, "publish_case")
         if not confirmed:
@@ -498,7 +500,9 @@ class CaseLibraryService:
         audio_file = None
         disguised = None
         if publish_audio and original_audio is not None and original_audio.is_file():
-            audio_file = self._write_covered_audio(case_id, original_audio, spans, disguise=disguise_voice)
+            audio_file = self._write_covered_audio(
+                case_id, original_audio, spans, disguise=disguise_voice, progress=progress
+            )
             disguised = disguise_voice
         kept = [
             {"start": r.start, "end": r.end, "kind": r.kind, "source": r.source}
@@ -515,14 +519,20 @@ class CaseLibraryService:
         return case_id
 
     def _write_covered_audio(
-        self, case_id: str, original: Path, spans: list[WordRedaction], *, disguise: bool
+        self,
+        case_id: str,
+        original: Path,
+        spans: list[WordRedaction],
+        *,
+        disguise: bool,
+        progress: Callable[[float], None] | None = None,
     ) -> str:
         from anonymise.voice import disguise_voice
         from transcription.audio import SAMPLE_RATE, decode_audio
 
         samples = decode_audio(original).samples
         if disguise:  # before covering, so that the cover tone stays the plain tone
-            samples = disguise_voice(samples, SAMPLE_RATE, self.anonymise.voice)
+            samples = disguise_voice(samples, SAMPLE_RATE, self.anonymise.voice, progress=progress)
         covered = cover_redactions(samples, SAMPLE_RATE, spans, self.anonymise)
         return self.store_audio(case_id, covered, SAMPLE_RATE, original=original)
 

@@ -527,8 +527,10 @@ def test_audio_is_published_only_when_chosen_and_then_with_disguised_voices(db, 
     assert silent.audio_file is None and lib.audio_bytes(silent) is None and silent.voice_disguised is None
     assert audit(db, "publish_case")[-1][3].endswith("; no audio")
     name = Redaction(38, 42, "NAVN")
-    case = lib.case(publish(lib, [name], publish_audio=True))  # disguise on unless turned off
+    heard: list[float] = []
+    case = lib.case(publish(lib, [name], publish_audio=True, progress=heard.append))  # disguise on by default
     assert case.voice_disguised is True and audit(db, "publish_case")[-1][3].endswith("; disguised audio")
+    assert heard and heard == sorted(heard) and heard[-1] == pytest.approx(1.0)  # the page's progress bar
     disguised, rate = sf.read(str(lib.audio_path(case)), dtype="float32", always_2d=True)
     original = decode_audio(AUDIO).samples.T
     assert rate == SAMPLE_RATE and disguised.shape == original.shape

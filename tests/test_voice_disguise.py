@@ -111,6 +111,14 @@ def test_long_audio_is_done_in_blocks_without_a_gap_at_the_seams():
         assert min(around) > 0.3 * max(around)
 
 
+def test_progress_is_told_after_every_block_of_every_channel():
+    x = np.stack([np.tile(voiced(130.0, 1.0), 5)] * 2)  # 5 s per channel, blocks of 2 s: 3 per channel
+    heard: list[float] = []
+    disguise_voice(x, RATE, VoiceSettings(block_s=2.0), progress=heard.append)
+    assert heard == sorted(heard) and len(heard) == 6 and heard[-1] == pytest.approx(1.0)
+    assert heard[2] == pytest.approx(0.5)  # the first channel done
+
+
 @pytest.mark.pure
 def test_bad_input_is_refused_naming_what_is_accepted():
     with pytest.raises(ValueError, match=r"\(n,\) or \(channels, n\)"):

@@ -28,6 +28,8 @@ from transcription.types import Transcript
 
 __all__ = ["highlighted_segments", "render_library", "render_publish", "service_for"]
 
+DISGUISE_PROGRESS = "Forvrenger stemmene: {share} %"
+
 _KIND_LABELS = {
     "NAVN": "Navn",
     "TELEFON": "Telefonnummer",
@@ -227,13 +229,21 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
     try:
         if preview is None:
             raise problem or ValueError("nothing to publish")
-        waiting = "Forvrenger stemmene og publiserer ..." if with_audio and disguise else "Publiserer ..."
-        with st.spinner(waiting):
+        disguising = with_audio and disguise
+        bar = st.progress(0.0, text=DISGUISE_PROGRESS.format(share=0)) if disguising else None
+
+        def progress(share: float) -> None:
+            if bar is not None:
+                bar.progress(share, text=DISGUISE_PROGRESS.format(share=round(100 * share)))
+
+        with st.spinner("Forvrenger stemmene og publiserer ..." if disguising else "Publiserer ..."):
             case_id = library.publish(call_id, redactions, title=title, learning_points=points, tags=tags,
                                       confirmed=True, draft_sha256=draft.text_sha256,
                                       title_redactions=title_redactions, points_redactions=points_redactions,
                                       publish_audio=with_audio, disguise_voice=disguise,
-                                      preview_sha256=preview.sha256)  # fmt: skip
+                                      preview_sha256=preview.sha256, progress=progress)  # fmt: skip
+        if bar is not None:
+            bar.empty()
     except AccessDenied:
         st.error("ingen tilgang")
         return
