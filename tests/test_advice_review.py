@@ -226,3 +226,69 @@ def test_an_approved_library_shows_its_figures_and_offers_them_for_reports(monke
     assert "Last ned per kontaktårsak (CSV)" in labels
     at = _page(monkeypatch, copy, VEILEDER, "samtale.py", samtale="rs-lvs-021")
     assert "Rådbiblioteket er ikke godkjent" not in _texts(at)
+
+
+SORVIK = "Sørvik legevakt"
+
+
+@pytest.fixture(scope="module")
+def two_units(db, tmp_path_factory) -> Path:
+    """The module's calls with op2's two calls moved to a second unit."""
+    import shutil
+
+    copy = tmp_path_factory.mktemp("advice-units") / "u.duckdb"
+    shutil.copy(db, copy)
+    with connect(copy) as con:
+        con.execute("UPDATE calls SET unit = ? WHERE operator_id = 'op2'", [SORVIK])
+    return copy
+
+
+def _reasons(table) -> set[str]:
+    return set(table["Kontaktårsak"])
+
+
+def test_a_leader_sees_and_corrects_only_the_calls_and_figures_of_their_units(two_units):
+    nordby = _service(two_units, LEDER)
+    assert nordby.call("rs-lvs-021").advice.reason_id == "tungpust"
+    for act in (lambda s: s.call("rs-lvs-002"), lambda s: s.correct("rs-lvs-002", ["magesmerter"])):
+        with pytest.raises(AccessDenied):
+            act(nordby)
+    assert _reasons(nordby.by_reason_and_month()) == {"Tung pust / luftveisinfeksjon"}
+    assert _reasons(nordby.missing_signs()) == {"Tung pust / luftveisinfeksjon"}
+    sorvik = _service(two_units, User("sara", "Sara Leder", "leder", None, (SORVIK,)))
+    assert sorvik.call("rs-lvs-002").advice.reason_id == "urinveier"
+    with pytest.raises(AccessDenied):
+        sorvik.call("rs-lvs-021")
+    assert _reasons(sorvik.by_reason_and_month()) == {"Urinveisplager"}
+    assert _reasons(sorvik.missing_signs()) == {"Urinveisplager"}
+
+
+def test_regional_quality_reads_every_units_advice_and_corrects_nothing(two_units):
+    regional = _service(two_units, User("rita", "Rita Regional", "regional", None, ()))
+    assert regional.call("rs-lvs-021").advice.reason_id == "tungpust"
+    assert regional.call("rs-lvs-002").advice.reason_id == "urinveier"
+    with pytest.raises(AccessDenied):
+        regional.correct("rs-lvs-002", ["magesmerter"])
+    everyone = _reasons(_service(two_units, User("x", "X", "leder", None, (DEFAULT_UNIT, SORVIK))).by_reason_and_month())
+    assert _reasons(regional.by_reason_and_month()) == everyone == {"Tung pust / luftveisinfeksjon", "Urinveisplager"}
+    assert _reasons(regional.missing_signs()) == everyone
+
+
+def test_an_administrator_sees_no_advice_of_any_call(two_units):
+    admin = _service(two_units, User("adam", "Adam Admin", "admin", None, ()))
+    for act in (
+        lambda s: s.call("rs-lvs-021"),
+        lambda s: s.correct("rs-lvs-021", ["brystsmerter"]),
+        lambda s: s.by_reason_and_month(),
+        lambda s: s.missing_signs(),
+    ):
+        with pytest.raises(AccessDenied):
+            act(admin)
+
+
+def test_regional_call_page_shows_the_advice_without_the_correction_form(monkeypatch, two_units):
+    at = _page(monkeypatch, two_units, User("rita", "Rita Regional", "regional", None, ()), "samtale.py",
+               samtale="rs-lvs-002")  # fmt: skip
+    shown = _texts(at)
+    assert "Kontaktårsak funnet: Urinveisplager" in shown and "Slik kunne rådet på SMS ha sett ut" in shown
+    assert not [m for m in at.multiselect if m.label.startswith("Rett kontaktårsak")]
