@@ -319,9 +319,38 @@ def test_nynorsk_advice_names_the_standards_signs_and_action(library):
     call = _doc(
         ("operator", "Legevakten."),
         ("caller", "Eg får ikkje puste skikkeleg, eg hostar."),
-        ("operator", "Viss du blir blå rundt munnen eller ikkje klarar å snakke, ring hundre og tretten."
-                     " Viss du pustar veldig fort, ring oss att på ein ein seks ein ein sju."),  # fmt: skip
+        (
+            "operator",
+            "Viss du blir blå rundt munnen eller ikkje klarar å snakke, ring hundre og tretten."
+            " Viss du pustar veldig fort, ring oss att på ein ein seks ein ein sju.",
+        ),
     )
     cov = advice_coverage(call, library.get("tungpust"))
     assert {s.id for s in cov.signs_said} == {"blaa_lepper", "klarer_ikke_snakke", "puster_fort"}
     assert {a.id for a in cov.actions if a.said} == {"113", "legevakt"} and cov.meets_standard
+
+
+def _labelled_calls():
+    """(call, hand labels of worsening_advice and safety_netting) for the rubric set and the advice set."""
+    labels = yaml.safe_load((SET.parent / "labels.yaml").read_text(encoding="utf-8"))
+    for call_id, entry in labels.items():
+        yield _call(SET / f"{call_id}.json"), entry["labels"]
+    for call_id, entry in yaml.safe_load((NEW.parent / "labels.yaml").read_text(encoding="utf-8")).items():
+        yield _call(NEW / f"{call_id}.json"), entry
+
+
+def test_the_library_does_not_make_either_criterion_agree_less_with_the_hand_labels():
+    """The issue's condition for the scorers using the standard: no worse on the labelled set."""
+    exact = {(c, on): 0 for c in ("worsening_advice", "safety_netting") for on in (False, True)}
+    n = 0
+    for call, labels in _labelled_calls():
+        n += 1
+        for on in (False, True):
+            wa = score_worsening_advice(call, WorseningAdviceParams(advice_library=on)).value
+            sn = score_safety_netting(call, SafetyNettingParams(advice_library=on)).value
+            exact["worsening_advice", on] += wa == labels["worsening_advice"]
+            exact["safety_netting", on] += sn == labels["safety_netting"]
+    assert n == 57
+    for criterion in ("worsening_advice", "safety_netting"):
+        assert exact[criterion, True] >= exact[criterion, False], criterion
+        assert exact[criterion, True] / n >= 0.9, criterion  # measured: 54/57 and 55/57

@@ -220,12 +220,17 @@ def test_an_approved_library_shows_its_figures_and_offers_them_for_reports(monke
     shutil.copy(db, copy)
     score_stored(load_settings(None, db_path=copy))  # the approved library has its own hash
     at = _page(monkeypatch, copy, LEDER, "oversikt.py")
-    assert "Tallene under er bare for utprøving" not in _texts(at)
+    approved = "Rådbiblioteket er godkjent av Medisinskfaglig leder Test 30.11.2026."
+    assert "Tallene under er bare for utprøving" not in _texts(at) and approved in _texts(at)
     assert any("Kontaktårsak" in df.value.columns for df in at.dataframe)
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Last ned per kontaktårsak (CSV)" in labels
     at = _page(monkeypatch, copy, VEILEDER, "samtale.py", samtale="rs-lvs-021")
-    assert "Rådbiblioteket er ikke godkjent" not in _texts(at)
+    assert "Rådbiblioteket er ikke godkjent" not in _texts(at) and approved in _texts(at)
+    view = AdviceService(ReviewService(copy, VEILEDER), load_settings(None, db_path=copy).advice).call(
+        "rs-lvs-021"
+    )
+    assert view.notice is None and approved in handout_section(view)
 
 
 SORVIK = "Sørvik legevakt"
@@ -269,8 +274,14 @@ def test_regional_quality_reads_every_units_advice_and_corrects_nothing(two_unit
     assert regional.call("rs-lvs-002").advice.reason_id == "urinveier"
     with pytest.raises(AccessDenied):
         regional.correct("rs-lvs-002", ["magesmerter"])
-    everyone = _reasons(_service(two_units, User("x", "X", "leder", None, (DEFAULT_UNIT, SORVIK))).by_reason_and_month())
-    assert _reasons(regional.by_reason_and_month()) == everyone == {"Tung pust / luftveisinfeksjon", "Urinveisplager"}
+    everyone = _reasons(
+        _service(two_units, User("x", "X", "leder", None, (DEFAULT_UNIT, SORVIK))).by_reason_and_month()
+    )
+    assert (
+        _reasons(regional.by_reason_and_month())
+        == everyone
+        == {"Tung pust / luftveisinfeksjon", "Urinveisplager"}
+    )
     assert _reasons(regional.missing_signs()) == everyone
 
 

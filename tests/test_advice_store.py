@@ -195,3 +195,34 @@ def test_every_shipped_draft_passes_the_anonymiser_unchanged():
     for std in load_advice_library().standards:
         draft = sms_draft(std, service_number="{nummer}")
         assert anonymise_text(draft) == draft, std.id
+
+
+def test_who_approved_the_library_and_when_is_said_once_every_standard_is_approved(tmp_path):
+    from lydlogg.advice import approval_line, approval_notice
+
+    folder = tmp_path / "advice"
+    shutil.copytree(ADVICE_DIR, folder)
+    paths = sorted(folder.glob("*.yaml"))
+    for i, path in enumerate(paths):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if i:  # the first file stays an example
+            doc.update(status="godkjent", godkjent_av="Overlege Olsen", godkjent_dato="2026-11-30")
+        path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    partly = load_advice_library(folder)
+    assert approval_line(partly) is None and "1 av 11 standardråd" in approval_notice(partly)
+    doc = yaml.safe_load(paths[0].read_text(encoding="utf-8"))
+    doc.update(status="godkjent", godkjent_av="Overlege Berg", godkjent_dato="2026-12-01")
+    paths[0].write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    approved = load_advice_library(folder)
+    assert approval_notice(approved) is None
+    assert approval_line(approved) == (
+        "Rådbiblioteket er godkjent av Overlege Olsen 30.11.2026 (10 av 11); Overlege Berg 01.12.2026 (1 av 11)."
+    )
+    db = _imported(tmp_path)
+    env = {"LYDLOGG_ADVICE__LIBRARY_DIR": str(folder)}
+    out = CliRunner().invoke(main, ["advice", "rs-lvs-021", "--db", str(db)], env=env, catch_exceptions=False)
+    assert out.exit_code == 0 and "NB:" not in out.output
+    assert out.output.splitlines()[0] == approval_line(approved)
+    out = CliRunner().invoke(main, ["advice", "rs-lvs-021", "--format", "json", "--db", str(db)], env=env)
+    doc = json.loads(out.output)
+    assert doc["library_approved"] is True and doc["library_approval"] == approval_line(approved)
