@@ -94,6 +94,7 @@ def test_figures_by_reason_and_month_and_the_signs_left_out(db):
     table = leader.by_reason_and_month()
     breathing = table[table["Kontaktårsak"] == "Tung pust / luftveisinfeksjon"]
     assert breathing["Samtaler med råd for hjemmet"].sum() == 2 and breathing["Dekker standarden"].sum() == 1
+    assert (table["Andel"] == table["Dekker standarden"] / table["Samtaler med råd for hjemmet"]).all()
     assert set(table["Måned"]) <= {"2026-10", "2026-11", "2026-12"}
     missing = leader.missing_signs()
     top = missing[missing["Kontaktårsak"] == "Tung pust / luftveisinfeksjon"]
@@ -170,6 +171,7 @@ def test_oversikt_hides_example_figures_until_asked(monkeypatch, db):
     at.run()
     assert not at.exception, at.exception
     assert any("Kontaktårsak" in df.value.columns for df in at.dataframe)
+    assert not [b for b in at.get("download_button") if "kontaktårsak" in b.proto.label]  # not for reports
 
 
 def test_feedback_session_asks_about_the_standard_and_the_handout_carries_the_sms(monkeypatch, db):
