@@ -22,6 +22,7 @@ from lydlogg.audit import record
 from lydlogg.calltext import build_call_text
 from lydlogg.settings import AdviceSettings
 from lydlogg.store import load_transcript
+from norsk.dates import date_text
 from rubrics.advice_library import (
     ADVICE_DIR,
     AdviceCoverage,
@@ -39,6 +40,7 @@ __all__ = [
     "AdviceSettings",
     "CallAdvice",
     "analyse_call",
+    "approval_line",
     "approval_notice",
     "call_advice",
     "correct_reason",
@@ -222,6 +224,22 @@ def approval_notice(library: AdviceLibrary) -> str | None:
         "«eksempel». Legevaktens medisinskfaglige leder må godkjenne dem (status: godkjent, med hvem og når) "
         "før tall basert på dem vises i rapporter."
     )
+
+
+def approval_line(library: AdviceLibrary) -> str | None:
+    """Who approved the library and when (bokmål), once every standard is approved; None before that."""
+    if not library.approved:
+        return None
+    counts: dict[tuple[str, str], int] = {}
+    for s in sorted(library.standards, key=lambda s: (s.godkjent_dato, s.godkjent_av)):
+        key = (str(s.godkjent_av), date_text(s.godkjent_dato))
+        counts[key] = counts.get(key, 0) + 1
+    total = len(library.standards)
+    parts = [
+        f"{who} {when}" + (f" ({n} av {total})" if len(counts) > 1 else "")
+        for (who, when), n in counts.items()
+    ]
+    return "Rådbiblioteket er godkjent av " + "; ".join(parts) + "."
 
 
 def summary_lines(advice: CallAdvice) -> list[str]:

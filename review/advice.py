@@ -18,6 +18,7 @@ from lydlogg.access import OWNER_SQL, call_scope, check, check_call
 from lydlogg.advice import (
     AdviceSettings,
     CallAdvice,
+    approval_line,
     approval_notice,
     call_advice,
     correct_reason,
@@ -40,6 +41,7 @@ class AdviceView:
     sms: str | None
     notice: str | None  # shown while the library is not approved
     questions: tuple[str, ...]  # reflection questions that refer to the standard
+    approval: str | None = None  # who approved the library and when, once it is approved
 
 
 class AdviceService:
@@ -49,6 +51,11 @@ class AdviceService:
         self.service = service
         self.settings = settings
         self.library = library or library_for(settings)
+
+    @property
+    def approval(self) -> str | None:
+        """Who approved the library and when; None while any standard is an example."""
+        return approval_line(self.library)
 
     @property
     def reasons(self) -> dict[str, str]:
@@ -69,7 +76,7 @@ class AdviceService:
             if advice.reason_id
             else ()
         )
-        return AdviceView(advice, sms, approval_notice(self.library), tuple(questions))
+        return AdviceView(advice, sms, approval_notice(self.library), tuple(questions), self.approval)
 
     def correct(self, call_id: str, reason_ids: list[str]) -> CallAdvice:
         """A reviewer sets the call's contact reason(s) (empty: none applies); kept and audited."""
@@ -169,6 +176,7 @@ def handout_section(view: AdviceView | None) -> Markup:
             "advice_section.html",
             coverage=view.advice.coverage,
             notice=view.notice,
+            approval=view.approval,
             sms=view.sms,
             sms_heading=SMS_HEADING,
         )

@@ -85,6 +85,17 @@ def _edit(folder: Path, name: str, change) -> None:
         (lambda d: d["tegn"].append(dict(d["tegn"][0])), "duplicate sign id"),
         (lambda d: d.update(stikkord=["feber"]), "stikkord"),
         (lambda d: d.update(id="noe_annet"), "must match the file name"),
+        (lambda d: d["tegn"][0].update(farge="blå"), "tegn.0.farge: Extra inputs are not permitted"),
+        (lambda d: d["tidsrammer"][0].update(frist=3), "tidsrammer.0.frist: Extra inputs are not permitted"),
+        (lambda d: d.update(status="utkast"), "status: Input should be 'eksempel' or 'godkjent'"),
+        (lambda d: d.update(kilde="meg"), "kilde"),
+        (lambda d: d.pop("navn"), "navn: Field required"),
+        (lambda d: d.update(tegn=d["tegn"][:2]), "tegn"),
+        (lambda d: d.update(tidsrammer=[]), "tidsrammer"),
+        (lambda d: d["tegn"][0].update(fraser=["x" * 81]), "phrases must be 1-80 characters"),
+        (lambda d: d.update(stikkord=[*d["stikkord"], "  "]), "phrases must be 1-80 characters"),
+        (lambda d: d.update(status="godkjent", godkjent_av="Dr. X", godkjent_dato="i går"), "godkjent_dato"),
+        (lambda d: d.update(versjon=0), "versjon"),
     ],
 )
 def test_the_loader_rejects_with_the_file_named(tmp_path, change, message):
@@ -93,6 +104,38 @@ def test_the_loader_rejects_with_the_file_named(tmp_path, change, message):
     with pytest.raises(RubricError) as e:
         load_advice_library(folder)
     assert "tungpust.yaml" in str(e.value) and message in str(e.value)
+
+
+def test_every_field_of_the_library_is_described_and_unknown_fields_are_refused():
+    from pydantic import ValidationError
+
+    from rubrics.advice_library import AdviceStandard, Sign, TimeFrame
+
+    for model in (AdviceStandard, Sign, TimeFrame):
+        assert model.model_config.get("extra") == "forbid", model.__name__
+        undescribed = [name for name, f in model.model_fields.items() if not f.description]
+        assert not undescribed, f"{model.__name__}: {undescribed}"
+    with pytest.raises(ValidationError):
+        Sign(id="x", tekst="noe", fraser=("noe",), handling="113", farge="blå")
+
+
+def test_a_file_that_is_not_yaml_or_not_a_mapping_is_named(tmp_path):
+    folder = _copy(tmp_path)
+    (folder / "tungpust.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    with pytest.raises(RubricError, match=r"tungpust\.yaml: cannot read YAML"):
+        load_advice_library(folder)
+    (folder / "tungpust.yaml").write_text("- bare\n- en liste\n", encoding="utf-8")
+    with pytest.raises(RubricError, match=r"tungpust\.yaml: expected a mapping with id, versjon, navn"):
+        load_advice_library(folder)
+
+
+def test_the_hash_follows_the_content_not_the_formatting(tmp_path, library):
+    folder = _copy(tmp_path)
+    for path in folder.glob("*.yaml"):
+        _edit(folder, path.stem, lambda d: None)  # written again by another YAML writer: same content
+    assert load_advice_library(folder).sha256 == library.sha256
+    _edit(folder, "hodeskade", lambda d: d["tegn"][0]["fraser"].append("våkner ikke"))
+    assert load_advice_library(folder).sha256 != library.sha256
 
 
 def test_an_empty_folder_says_what_is_expected(tmp_path):
@@ -244,3 +287,70 @@ def test_several_reasons_may_apply_and_the_staff_words_count_only_twice_over(lib
     assert [d.reason_id for d in detect_reasons(interpreted, library)] == ["brystsmerter"]
     once = _doc(("operator", "Legevakten. Har du vondt i brystet?"), ("caller", "Nei."))
     assert detect_reasons(once, library) == ()  # one cue in the staff's words is not enough
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("Eg hostar heile tida og pustar så tungt.", "tungpust"),  # nynorsk
+        ("Han e så tung i pusten, og han hoste og hoste.", "tungpust"),  # dialect
+        ("Han har fått puste besvær og er and pusten.", "tungpust"),  # ASR: split compounds
+        ("Veslejenta vår er to år og ho er så varm, tempen er trettini.", "feber_barn"),  # number in words
+        ("Æ har så vondt i magen, mest nede til høgre.", "magesmerter"),
+        ("Æ har vondt i brøstet og det trykke sånn.", "brystsmerter"),  # northern dialect
+        ("Eg har vondt i brystet og hjartet bankar.", "brystsmerter"),
+        ("Guten datt av sykkelen og slo hovudet.", "hodeskade"),
+        ("Ho er tre år og har kasta opp heile natta og har diare.", "oppkast_diare_barn"),
+        ("Det svir når eg tissar, eg må tissa heile tida.", "urinveier"),
+        ("Han vart stukken av ein kveps og no hovnar leppene.", "allergisk_reaksjon"),
+        ("Eg er gravid i veke tjue og har fått feber.", "gravid_syk"),
+        ("Sonen min snakkar om å ta sitt eige liv, han orkar ikkje meir.", "psykisk_krise"),
+        ("Ho har hatt det så tungt og vil ikkje leve lenger.", "psykisk_krise"),
+        ("Såret på leggen er raudt og hovent.", "hudinfeksjon"),
+    ],
+)
+def test_dialect_nynorsk_and_asr_forms_of_the_callers_words_find_the_reason(library, said, expected):
+    found = detect_reasons(_doc(("operator", "Legevakten, sykepleier Eva."), ("caller", said)), library)
+    assert found and found[0].reason_id == expected, [d.reason_id for d in found]
+    assert found[0].evidence[0].text in said  # the evidence quotes the caller's own words
+
+
+def test_nynorsk_advice_names_the_standards_signs_and_action(library):
+    call = _doc(
+        ("operator", "Legevakten."),
+        ("caller", "Eg får ikkje puste skikkeleg, eg hostar."),
+        (
+            "operator",
+            "Viss du blir blå rundt munnen eller ikkje klarar å snakke, ring hundre og tretten."
+            " Viss du pustar veldig fort, ring oss att på ein ein seks ein ein sju.",
+        ),
+    )
+    cov = advice_coverage(call, library.get("tungpust"))
+    assert {s.id for s in cov.signs_said} == {"blaa_lepper", "klarer_ikke_snakke", "puster_fort"}
+    assert {a.id for a in cov.actions if a.said} == {"113", "legevakt"} and cov.meets_standard
+
+
+def _labelled_calls():
+    """(call, hand labels of worsening_advice and safety_netting) for the rubric set and the advice set."""
+    labels = yaml.safe_load((SET.parent / "labels.yaml").read_text(encoding="utf-8"))
+    for call_id, entry in labels.items():
+        yield _call(SET / f"{call_id}.json"), entry["labels"]
+    for call_id, entry in yaml.safe_load((NEW.parent / "labels.yaml").read_text(encoding="utf-8")).items():
+        yield _call(NEW / f"{call_id}.json"), entry
+
+
+def test_the_library_does_not_make_either_criterion_agree_less_with_the_hand_labels():
+    """The issue's condition for the scorers using the standard: no worse on the labelled set."""
+    exact = {(c, on): 0 for c in ("worsening_advice", "safety_netting") for on in (False, True)}
+    n = 0
+    for call, labels in _labelled_calls():
+        n += 1
+        for on in (False, True):
+            wa = score_worsening_advice(call, WorseningAdviceParams(advice_library=on)).value
+            sn = score_safety_netting(call, SafetyNettingParams(advice_library=on)).value
+            exact["worsening_advice", on] += wa == labels["worsening_advice"]
+            exact["safety_netting", on] += sn == labels["safety_netting"]
+    assert n == 57
+    for criterion in ("worsening_advice", "safety_netting"):
+        assert exact[criterion, True] >= exact[criterion, False], criterion
+        assert exact[criterion, True] / n >= 0.9, criterion  # measured: 54/57 and 55/57

@@ -94,6 +94,7 @@ def test_figures_by_reason_and_month_and_the_signs_left_out(db):
     table = leader.by_reason_and_month()
     breathing = table[table["Kontaktårsak"] == "Tung pust / luftveisinfeksjon"]
     assert breathing["Samtaler med råd for hjemmet"].sum() == 2 and breathing["Dekker standarden"].sum() == 1
+    assert (table["Andel"] == table["Dekker standarden"] / table["Samtaler med råd for hjemmet"]).all()
     assert set(table["Måned"]) <= {"2026-10", "2026-11", "2026-12"}
     missing = leader.missing_signs()
     top = missing[missing["Kontaktårsak"] == "Tung pust / luftveisinfeksjon"]
@@ -170,6 +171,7 @@ def test_oversikt_hides_example_figures_until_asked(monkeypatch, db):
     at.run()
     assert not at.exception, at.exception
     assert any("Kontaktårsak" in df.value.columns for df in at.dataframe)
+    assert not [b for b in at.get("download_button") if "kontaktårsak" in b.proto.label]  # not for reports
 
 
 def test_feedback_session_asks_about_the_standard_and_the_handout_carries_the_sms(monkeypatch, db):
@@ -220,9 +222,86 @@ def test_an_approved_library_shows_its_figures_and_offers_them_for_reports(monke
     shutil.copy(db, copy)
     score_stored(load_settings(None, db_path=copy))  # the approved library has its own hash
     at = _page(monkeypatch, copy, LEDER, "oversikt.py")
-    assert "Tallene under er bare for utprøving" not in _texts(at)
+    approved = "Rådbiblioteket er godkjent av Medisinskfaglig leder Test 30.11.2026."
+    assert "Tallene under er bare for utprøving" not in _texts(at) and approved in _texts(at)
     assert any("Kontaktårsak" in df.value.columns for df in at.dataframe)
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Last ned per kontaktårsak (CSV)" in labels
     at = _page(monkeypatch, copy, VEILEDER, "samtale.py", samtale="rs-lvs-021")
-    assert "Rådbiblioteket er ikke godkjent" not in _texts(at)
+    assert "Rådbiblioteket er ikke godkjent" not in _texts(at) and approved in _texts(at)
+    view = AdviceService(ReviewService(copy, VEILEDER), load_settings(None, db_path=copy).advice).call(
+        "rs-lvs-021"
+    )
+    assert view.notice is None and approved in handout_section(view)
+
+
+SORVIK = "Sørvik legevakt"
+
+
+@pytest.fixture(scope="module")
+def two_units(db, tmp_path_factory) -> Path:
+    """The module's calls with op2's two calls moved to a second unit."""
+    import shutil
+
+    copy = tmp_path_factory.mktemp("advice-units") / "u.duckdb"
+    shutil.copy(db, copy)
+    with connect(copy) as con:
+        con.execute("UPDATE calls SET unit = ? WHERE operator_id = 'op2'", [SORVIK])
+    return copy
+
+
+def _reasons(table) -> set[str]:
+    return set(table["Kontaktårsak"])
+
+
+def test_a_leader_sees_and_corrects_only_the_calls_and_figures_of_their_units(two_units):
+    nordby = _service(two_units, LEDER)
+    assert nordby.call("rs-lvs-021").advice.reason_id == "tungpust"
+    for act in (lambda s: s.call("rs-lvs-002"), lambda s: s.correct("rs-lvs-002", ["magesmerter"])):
+        with pytest.raises(AccessDenied):
+            act(nordby)
+    assert _reasons(nordby.by_reason_and_month()) == {"Tung pust / luftveisinfeksjon"}
+    assert _reasons(nordby.missing_signs()) == {"Tung pust / luftveisinfeksjon"}
+    sorvik = _service(two_units, User("sara", "Sara Leder", "leder", None, (SORVIK,)))
+    assert sorvik.call("rs-lvs-002").advice.reason_id == "urinveier"
+    with pytest.raises(AccessDenied):
+        sorvik.call("rs-lvs-021")
+    assert _reasons(sorvik.by_reason_and_month()) == {"Urinveisplager"}
+    assert _reasons(sorvik.missing_signs()) == {"Urinveisplager"}
+
+
+def test_regional_quality_reads_every_units_advice_and_corrects_nothing(two_units):
+    regional = _service(two_units, User("rita", "Rita Regional", "regional", None, ()))
+    assert regional.call("rs-lvs-021").advice.reason_id == "tungpust"
+    assert regional.call("rs-lvs-002").advice.reason_id == "urinveier"
+    with pytest.raises(AccessDenied):
+        regional.correct("rs-lvs-002", ["magesmerter"])
+    everyone = _reasons(
+        _service(two_units, User("x", "X", "leder", None, (DEFAULT_UNIT, SORVIK))).by_reason_and_month()
+    )
+    assert (
+        _reasons(regional.by_reason_and_month())
+        == everyone
+        == {"Tung pust / luftveisinfeksjon", "Urinveisplager"}
+    )
+    assert _reasons(regional.missing_signs()) == everyone
+
+
+def test_an_administrator_sees_no_advice_of_any_call(two_units):
+    admin = _service(two_units, User("adam", "Adam Admin", "admin", None, ()))
+    for act in (
+        lambda s: s.call("rs-lvs-021"),
+        lambda s: s.correct("rs-lvs-021", ["brystsmerter"]),
+        lambda s: s.by_reason_and_month(),
+        lambda s: s.missing_signs(),
+    ):
+        with pytest.raises(AccessDenied):
+            act(admin)
+
+
+def test_regional_call_page_shows_the_advice_without_the_correction_form(monkeypatch, two_units):
+    at = _page(monkeypatch, two_units, User("rita", "Rita Regional", "regional", None, ()), "samtale.py",
+               samtale="rs-lvs-002")  # fmt: skip
+    shown = _texts(at)
+    assert "Kontaktårsak funnet: Urinveisplager" in shown and "Slik kunne rådet på SMS ha sett ut" in shown
+    assert not [m for m in at.multiselect if m.label.startswith("Rett kontaktårsak")]

@@ -195,3 +195,80 @@ def test_every_shipped_draft_passes_the_anonymiser_unchanged():
     for std in load_advice_library().standards:
         draft = sms_draft(std, service_number="{nummer}")
         assert anonymise_text(draft) == draft, std.id
+
+
+def test_who_approved_the_library_and_when_is_said_once_every_standard_is_approved(tmp_path):
+    from lydlogg.advice import approval_line, approval_notice
+
+    folder = tmp_path / "advice"
+    shutil.copytree(ADVICE_DIR, folder)
+    paths = sorted(folder.glob("*.yaml"))
+    for i, path in enumerate(paths):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if i:  # the first file stays an example
+            doc.update(status="godkjent", godkjent_av="Overlege Olsen", godkjent_dato="2026-11-30")
+        path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    partly = load_advice_library(folder)
+    assert approval_line(partly) is None and "1 av 11 standardråd" in approval_notice(partly)
+    doc = yaml.safe_load(paths[0].read_text(encoding="utf-8"))
+    doc.update(status="godkjent", godkjent_av="Overlege Berg", godkjent_dato="2026-12-01")
+    paths[0].write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    approved = load_advice_library(folder)
+    assert approval_notice(approved) is None
+    assert approval_line(approved) == (
+        "Rådbiblioteket er godkjent av Overlege Olsen 30.11.2026 (10 av 11); Overlege Berg 01.12.2026 (1 av 11)."
+    )
+    db = _imported(tmp_path)
+    env = {"LYDLOGG_ADVICE__LIBRARY_DIR": str(folder)}
+    out = CliRunner().invoke(main, ["advice", "rs-lvs-021", "--db", str(db)], env=env, catch_exceptions=False)
+    assert out.exit_code == 0 and "NB:" not in out.output
+    assert out.output.splitlines()[0] == approval_line(approved)
+    out = CliRunner().invoke(main, ["advice", "rs-lvs-021", "--format", "json", "--db", str(db)], env=env)
+    doc = json.loads(out.output)
+    assert doc["library_approved"] is True and doc["library_approval"] == approval_line(approved)
+
+
+def test_scoring_with_the_library_on_stays_inside_the_10000_calls_in_60_s_budget(tmp_path):
+    """CPU time per stored call, advice analysis and its rows included, against the issue's target
+    (60 s for 10,000 calls = 6 ms a call). CPU time, not wall-clock, so neighbours on a shared
+    machine do not decide it; measured about 2.9 ms a call at this size (fixed costs included) and
+    1.7 ms at 10,000 (README)."""
+    import time
+
+    from lydlogg.scoring import import_transcripts
+
+    sources = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(SET.glob("*.json"))]
+    n = 500
+    docs = [(f"s-{i:04d}", {**sources[i % len(sources)], "call_id": f"s-{i:04d}"}) for i in range(n)]
+    settings = load_settings(None, db_path=tmp_path / "speed.duckdb")
+    assert len(import_transcripts(settings, docs).imported) == n
+    started = time.process_time()
+    report = score_stored(settings)
+    cpu = time.process_time() - started
+    assert report.scored == report.advice_analysed == n and not report.failures
+    assert cpu / n < 60 / 10_000, f"{1000 * cpu / n:.2f} ms CPU a call"
+
+
+def test_advice_sends_nothing_anywhere(tmp_path, monkeypatch):
+    """The CLI and the service draft the SMS and open no network connection (Lydlogg sends nothing)."""
+    import socket
+
+    tried = []
+
+    def refuse(*args, **kwargs):
+        tried.append(args)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    db = _imported(tmp_path)
+    for fmt in ("text", "json"):
+        out = invoke("advice", "rs-lvs-021", "--format", fmt, "--db", str(db))
+        assert out.exit_code == 0 and "116117" in out.output
+    settings = load_settings(None, db_path=db)
+    score_stored(settings)
+    library = library_for(settings.advice)
+    with connect(db, read_only=True) as con:
+        advice, _ = call_advice(con, "rs-lvs-021", library)
+    assert written_advice(advice, library, settings.advice) and tried == []

@@ -84,6 +84,8 @@ def test_a_member_scores_blind_and_then_sees_the_disagreement(db):
     texts = [t.value for t in at.text]
     assert "veileder: 1" in texts and "vilde: 4" in texts
     assert "Bare «ved forverring»." in texts and "Tegn, handling og tid er med." in texts
+    hints = [c.value for c in at.caption if c.value.startswith(("Standardråd for ", "Til diskusjon: "))]
+    assert hints and hints[0].startswith("Standardråd for feber hos lite barn: ikke nevnt")  # issue 17
     table = next(d.value for d in at.dataframe if "Helt enige" in d.value.columns)
     assert table.loc[table["Kriterium"] == "Samlet", "Helt enige"].iloc[0] == "90%"  # 9 of 10 criteria agree
     with connect(db) as con:

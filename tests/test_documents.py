@@ -55,12 +55,14 @@ def test_the_feedback_handout():
 def test_the_advice_section_inside_the_handout_is_escaped_once():
     item = SimpleNamespace(said=True, label=EVIL)
     coverage = SimpleNamespace(reason_name=EVIL, signs=(item,), actions=(), time_frames=())
-    view = SimpleNamespace(advice=SimpleNamespace(coverage=coverage), notice=EVIL, sms=EVIL)
+    view = SimpleNamespace(advice=SimpleNamespace(coverage=coverage), notice=EVIL, approval=None, sms=EVIL)
     section = handout_section(view)
     assert isinstance(section, Markup)
     rubric = load_rubrics()["lvs_operator"].rubric
     page = feedback_handout("c1", rubric, [], [], [], [], advice_html=section)
     _escaped_once(page, 4)
+    approved = SimpleNamespace(advice=view.advice, notice=None, approval=EVIL, sms=EVIL)  # who approved it
+    _escaped_once(feedback_handout("c1", rubric, [], [], [], [], advice_html=handout_section(approved)), 4)
     assert handout_section(None) == ""
 
 

@@ -179,7 +179,14 @@ def search(
 def advice(call_id: str, fmt: str, settings: Settings) -> None:
     """Show a call's contact reason, how much of the standard worsening advice was given, and the
     SMS the caller could have received (a draft: Lydlogg sends nothing)."""
-    from lydlogg.advice import approval_notice, call_advice, library_for, summary_lines, written_advice
+    from lydlogg.advice import (
+        approval_line,
+        approval_notice,
+        call_advice,
+        library_for,
+        summary_lines,
+        written_advice,
+    )
     from lydlogg.db import connect
     from lydlogg.store import CallNotFoundError
     from rubrics import RubricError
@@ -194,6 +201,7 @@ def advice(call_id: str, fmt: str, settings: Settings) -> None:
     notice = approval_notice(library)
     if fmt == "json":
         doc = {"call_id": call_id, "library": library.key, "library_approved": library.approved,
+               "library_approval": approval_line(library),
                "reasons": [{"reason_id": d.reason_id, "name": d.name, "confidence": d.confidence,
                             "cues": list(d.cues), "evidence": [e.as_dict() for e in d.evidence]}
                            for d in result.detected],
@@ -203,6 +211,8 @@ def advice(call_id: str, fmt: str, settings: Settings) -> None:
         return
     if notice:
         click.echo(f"NB: {notice}")
+    else:
+        click.echo(approval_line(library))
     for line in summary_lines(result):
         click.echo(line)
     if sms:

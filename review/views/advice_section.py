@@ -65,6 +65,8 @@ def render_call_section(review: ReviewService, call_id: str) -> None:
     with st.expander("Råd ved forverring – standardråd", expanded=True):
         if view.notice:
             st.warning(view.notice)
+        elif view.approval:
+            st.caption(view.approval)
         advice = view.advice
         if advice.corrected:
             names = [service.reasons.get(r, r) for r in advice.reason_ids]
@@ -99,6 +101,8 @@ def render_feedback_section(view: AdviceView | None) -> None:
     st.subheader("Standardråd ved forverring")
     if view.notice:
         st.info(view.notice)  # an info box: the session's own warnings are about the call
+    elif view.approval:
+        st.caption(view.approval)
     _coverage(view)
     _sms(view)
 
@@ -116,6 +120,8 @@ def render_overview(review: ReviewService) -> None:
         )
         if not st.checkbox("Vis tall fra det ikke-godkjente eksempelbiblioteket", key="rad-eksempel"):
             return
+    else:
+        st.caption(service.approval)
     if review.user.own_calls_only:
         st.caption("Dine egne samtaler.")
     table = service.by_reason_and_month()
