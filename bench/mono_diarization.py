@@ -218,9 +218,18 @@ def _recognised(transcriber, audio: DecodedAudio, case: Case, rate: str, cache: 
 
 
 def _settings(method: str) -> DiarizationSettings:
-    """``builtin``, ``embeddings``, or ``embeddings/rN`` (N re-segmentation rounds)."""
-    name, _, rounds = method.partition("/r")
-    extra = {"embedding_resegment": int(rounds)} if rounds else {}
+    """``builtin`` or ``embeddings``, each optionally followed by ``/rN`` (N rounds of the
+    embeddings' nearest-mean re-segmentation) and ``/pX`` (X the HMM change penalty; ``/p0``:
+    no HMM, flips smoothed as before it), e.g. ``embeddings/r5/p0``."""
+    name, *options = method.split("/")
+    extra: dict[str, float | int] = {}
+    for option in options:
+        if option.startswith("r"):
+            extra["embedding_resegment"] = int(option[1:])
+        elif option.startswith("p"):
+            extra[{"builtin": "builtin_change_penalty"}.get(name, "embedding_change_penalty")] = float(option[1:])
+        else:
+            raise SystemExit(f"--methods: {method!r}: expected options /rN or /pX after the method name")
     return DiarizationSettings(strategy=name, **extra)
 
 
