@@ -227,7 +227,9 @@ def _settings(method: str) -> DiarizationSettings:
         if option.startswith("r"):
             extra["embedding_resegment"] = int(option[1:])
         elif option.startswith("p"):
-            extra[{"builtin": "builtin_change_penalty"}.get(name, "embedding_change_penalty")] = float(option[1:])
+            extra[{"builtin": "builtin_change_penalty"}.get(name, "embedding_change_penalty")] = float(
+                option[1:]
+            )
         else:
             raise SystemExit(f"--methods: {method!r}: expected options /rN or /pX after the method name")
     return DiarizationSettings(strategy=name, **extra)

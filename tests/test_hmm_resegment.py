@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_mono_embeddings import mix_down, needs_extra
 from test_diarization import frame_der
+from test_mono_embeddings import mix_down, needs_extra
 
-from transcription.diarization import DiarizationSettings, diarize
-from transcription.diarization import hmm
+from transcription.diarization import DiarizationSettings, diarize, hmm
 
 A, B = [1.0, 0.0], [0.0, 1.0]  # a window's score for speaker 0 and 1 when it clearly fits one
 

@@ -267,7 +267,12 @@ def diarize_embeddings(
     min_turn_s = settings.min_turn_s
     if settings.embedding_change_penalty > 0:
         labels = hmm_resegment(
-            _centred(vectors), labels, groups, cosine_scores, settings.embedding_change_penalty, settings.hmm_rounds
+            _centred(vectors),
+            labels,
+            groups,
+            cosine_scores,
+            settings.embedding_change_penalty,
+            settings.hmm_rounds,
         )
         min_turn_s = 0.0  # the change penalty has done the smoothing
     return labels_to_diarization(
