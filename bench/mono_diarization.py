@@ -24,7 +24,7 @@ role: the words are the reference text spread evenly over each reference turn (d
 diarization and role inference alone), or with ``--asr`` the words Whisper recognised on the
 mono signal (the whole pipeline). The meeting and stereo files have no roles.
 
-    python bench/mono_diarization.py [--asr] [--methods builtin,embeddings] [--json out.json]
+    python bench/mono_diarization.py [--asr] [--methods builtin,embeddings,builtin/p0] [--json out.json]
 """
 
 from __future__ import annotations
@@ -241,7 +241,9 @@ def main() -> None:
     )
     parser.add_argument("--asr", action="store_true", help="role accuracy on Whisper's words (slow)")
     parser.add_argument(
-        "--methods", default="builtin,embeddings", help="comma list; embeddings/rN sets the rounds"
+        "--methods",
+        default="builtin,embeddings",
+        help="comma list; /rN sets the embeddings' rounds, /pX the HMM change penalty (/p0: off)",
     )
     parser.add_argument("--rates", default="16k,8k", help="comma list of 16k and 8k")
     parser.add_argument("--only", help="only files whose name contains this")
