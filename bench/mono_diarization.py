@@ -24,7 +24,7 @@ role: the words are the reference text spread evenly over each reference turn (d
 diarization and role inference alone), or with ``--asr`` the words Whisper recognised on the
 mono signal (the whole pipeline). The meeting and stereo files have no roles.
 
-    python bench/mono_diarization.py [--asr] [--methods builtin,embeddings] [--json out.json]
+    python bench/mono_diarization.py [--asr] [--methods builtin,embeddings,builtin/p0] [--json out.json]
 """
 
 from __future__ import annotations
@@ -218,9 +218,20 @@ def _recognised(transcriber, audio: DecodedAudio, case: Case, rate: str, cache: 
 
 
 def _settings(method: str) -> DiarizationSettings:
-    """``builtin``, ``embeddings``, or ``embeddings/rN`` (N re-segmentation rounds)."""
-    name, _, rounds = method.partition("/r")
-    extra = {"embedding_resegment": int(rounds)} if rounds else {}
+    """``builtin`` or ``embeddings``, each optionally followed by ``/rN`` (N rounds of the
+    embeddings' nearest-mean re-segmentation) and ``/pX`` (X the HMM change penalty; ``/p0``:
+    no HMM, flips smoothed as before it), e.g. ``embeddings/r5/p0``."""
+    name, *options = method.split("/")
+    extra: dict[str, float | int] = {}
+    for option in options:
+        if option.startswith("r"):
+            extra["embedding_resegment"] = int(option[1:])
+        elif option.startswith("p"):
+            extra[{"builtin": "builtin_change_penalty"}.get(name, "embedding_change_penalty")] = float(
+                option[1:]
+            )
+        else:
+            raise SystemExit(f"--methods: {method!r}: expected options /rN or /pX after the method name")
     return DiarizationSettings(strategy=name, **extra)
 
 
@@ -230,7 +241,9 @@ def main() -> None:
     )
     parser.add_argument("--asr", action="store_true", help="role accuracy on Whisper's words (slow)")
     parser.add_argument(
-        "--methods", default="builtin,embeddings", help="comma list; embeddings/rN sets the rounds"
+        "--methods",
+        default="builtin,embeddings",
+        help="comma list; /rN sets the embeddings' rounds, /pX the HMM change penalty (/p0: off)",
     )
     parser.add_argument("--rates", default="16k,8k", help="comma list of 16k and 8k")
     parser.add_argument("--only", help="only files whose name contains this")

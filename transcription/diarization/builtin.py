@@ -7,7 +7,10 @@
 3. The windows are standardised and clustered into ``num_speakers`` groups (Ward agglomerative
    clustering on at most 3,000 windows; the rest join the nearest centroid), or, with
    ``num_speakers`` unset, into the count from 2 to ``max_speakers`` with the best silhouette.
-4. Inside a region, a speaker change shorter than ``min_turn_s`` is a flip and is smoothed away.
+4. HMM re-segmentation (:mod:`transcription.diarization.hmm`): each window scored by its fit to
+   each speaker's Gaussian, a speaker change inside a region costing ``builtin_change_penalty``,
+   the Viterbi path taken and the speakers' means estimated again, ``hmm_rounds`` times. With the
+   penalty 0, a speaker change shorter than ``min_turn_s`` is a flip and is smoothed away instead.
 5. A region's turns change speaker halfway between two windows of different speakers.
 
 Only the features (38 floats a window) are kept for the whole call, so memory grows with the
@@ -22,6 +25,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 from transcription.diarization.features import FRAME_HOP_S, frame_features
+from transcription.diarization.hmm import gaussian_scores, hmm_resegment
 from transcription.diarization.settings import DiarizationSettings
 from transcription.diarization.types import Diarization, SpeakerTurn
 from transcription.diarization.vad import speech_regions
@@ -82,11 +86,17 @@ def _window_features(
     return feats
 
 
+def _scaled(feats: np.ndarray, settings: DiarizationSettings) -> np.ndarray:
+    """The windows' features standardised, the pitch weighted by ``pitch_weight``."""
+    x = StandardScaler().fit_transform(feats)
+    x[:, -1] *= settings.pitch_weight  # pitch is one column against 38 of spectrum shape
+    return x
+
+
 def _cluster(feats: np.ndarray, settings: DiarizationSettings) -> np.ndarray:
     """A speaker label per window: Ward clustering of (at most ``_MAX_FIT``) standardised
     windows, then every window to the nearest cluster centroid."""
-    x = StandardScaler().fit_transform(feats)
-    x[:, -1] *= settings.pitch_weight  # pitch is one column against 38 of spectrum shape
+    x = _scaled(feats, settings)
     step = max(1, len(x) // _MAX_FIT)
     fit = x[::step]
     if settings.num_speakers is not None:
@@ -124,6 +134,14 @@ def diarize_builtin(
         )
     feats = _window_features(samples, regions, windows, settings)
     labels = _cluster(feats, settings)
+    min_turn_s = settings.min_turn_s
+    if settings.builtin_change_penalty > 0:
+        groups = windows[:, 1].astype(int)
+        x = _scaled(feats, settings)
+        labels = hmm_resegment(
+            x, labels, groups, gaussian_scores, settings.builtin_change_penalty, settings.hmm_rounds
+        )
+        min_turn_s = 0.0  # the change penalty has done the smoothing
     return labels_to_diarization(
-        "builtin", regions, windows, labels, min_turn_s=settings.min_turn_s, hop_s=settings.hop_s, notes=notes
+        "builtin", regions, windows, labels, min_turn_s=min_turn_s, hop_s=settings.hop_s, notes=notes
     )

@@ -60,7 +60,10 @@ class DiarizationSettings(BaseModel):
         1.0,
         ge=0,
         le=10,
-        description="Speaker changes shorter than this (seconds) are smoothed away as flips.",
+        description=(
+            "Speaker changes shorter than this (seconds) are smoothed away as flips (by the mono "
+            "methods when their change penalty is 0; the HMM re-segmentation replaces it otherwise)."
+        ),
     )
     join_pause_s: float = Field(
         1.0,
@@ -90,6 +93,35 @@ class DiarizationSettings(BaseModel):
             "Rounds of re-segmentation after the `embeddings` method's clustering of speech "
             "regions: each window goes to the speaker whose mean embedding is nearest, short flips "
             "are smoothed (0 turns it off; it stops early when nothing changes)."
+        ),
+    )
+    builtin_change_penalty: float = Field(
+        0.5,
+        ge=0,
+        le=10,
+        description=(
+            "Cost of a speaker change between neighbouring windows of one speech region in the "
+            "built-in method's HMM re-segmentation (a Viterbi pass over each window's fit to each "
+            "speaker's voice features, docs/mono_diarization.md); 0 turns it off, and flips shorter "
+            "than `min_turn_s` are smoothed instead. 0.5 measured best on the tuning calls."
+        ),
+    )
+    embedding_change_penalty: float = Field(
+        0.2,
+        ge=0,
+        le=10,
+        description=(
+            "The same for the `embeddings` method, in cosine units of its d-vectors; 0 turns it off "
+            "(flips shorter than `min_turn_s` smoothed instead). 0.2 measured best on the tuning calls."
+        ),
+    )
+    hmm_rounds: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description=(
+            "Rounds of the HMM re-segmentation: each takes the speakers' means again from the labels "
+            "and finds the best path again (it stops early when nothing changes)."
         ),
     )
     embedding_threads: int = Field(
