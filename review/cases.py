@@ -702,8 +702,10 @@ class CaseLibraryService:
     def audio_bytes(self, case: Case) -> bytes | None:
         """A case's anonymised audio as WAV bytes (decrypted when stored encrypted), or None."""
         path = self.audio_path(case)
-        if path is None:
-            return None
+        return None if path is None else self._stored_bytes(path)
+
+    def _stored_bytes(self, path: Path) -> bytes:
+        """A stored case-audio file's WAV bytes (decrypted when its name says it is encrypted)."""
         body = path.read_bytes()
         if not path.name.endswith(_ENCRYPTED_SUFFIX):
             return body
@@ -723,19 +725,59 @@ class CaseLibraryService:
                 " WHERE NOT published ORDER BY published_at DESC, case_id"
             ).df()
 
-    def publish_imported(self, case_id: str) -> None:
+    def publish_imported(
+        self, case_id: str, *, disguise_voice: bool = True, progress: Callable[[float], None] | None = None
+    ) -> None:
         """Publish an imported draft (a trainer, who has read it); audited. From now on its
-        ``published_by`` and ``published_at`` are this trainer's and this moment."""
+        ``published_by`` and ``published_at`` are this trainer's and this moment.
+
+        A package does not say whether its voices were disguised where it was made, so the audio of
+        an imported case is disguised here before it is published (as a new file; the imported one
+        is deleted), unless ``disguise_voice`` is false: the trainer has listened and keeps it as is.
+        """
         check(self.user, "publish_case")
-        with self._db() as con, transaction(con):
+        with self._db() as con:
+            row = con.execute(
+                "SELECT audio_file, voice_disguised FROM cases WHERE case_id = ? AND NOT published", [case_id]
+            ).fetchone()
+        if row is None:
+            raise AccessDenied()  # unknown, or published already
+        old_audio, new_audio = row[0], None
+        if old_audio is not None and disguise_voice and row[1] is not True:
+            new_audio = self._disguised_copy(case_id, old_audio, progress)
+        note = "no audio" if old_audio is None else ("voices disguised" if new_audio else "audio as imported")
+        with self._cleanup_on_error(new_audio), self._db() as con, transaction(con):
             found = con.execute(
                 "UPDATE cases SET published = true, published_by = ?, published_at = current_timestamp"
                 " WHERE case_id = ? AND NOT published RETURNING case_id",
                 [self.user.username, case_id],
             ).fetchall()
             if not found:
-                raise AccessDenied()  # unknown, or published already
-            self._audit(con, "publish_case", case_id, "imported package")
+                raise AccessDenied()  # published by someone else meanwhile
+            if new_audio is not None:
+                from transcription.audio import file_sha256
+
+                sha = file_sha256(Path(self.settings.cases_dir) / new_audio)
+                con.execute(
+                    "UPDATE cases SET audio_file = ?, audio_sha256 = ?, voice_disguised = true WHERE case_id = ?",
+                    [new_audio, sha, case_id],
+                )
+            self._audit(con, "publish_case", case_id, f"imported package; {note}")
+        if new_audio is not None:
+            (Path(self.settings.cases_dir) / old_audio).unlink(missing_ok=True)
+
+    def _disguised_copy(self, case_id: str, audio_file: str, progress: Callable[[float], None] | None) -> str:
+        """A disguised copy of a case's stored audio, written beside it; its file name."""
+        import io
+
+        import soundfile as sf
+
+        from anonymise.voice import disguise_voice
+
+        body = self._stored_bytes(Path(self.settings.cases_dir) / audio_file)
+        samples, rate = sf.read(io.BytesIO(body), dtype="float32", always_2d=True)
+        disguised = disguise_voice(samples.T, rate, self.anonymise.voice, progress=progress)
+        return self.store_audio(f"{case_id}-{uuid.uuid4().hex[:6]}", disguised, rate)
 
     def export_case(self, case_id: str) -> bytes:
         """The case as a package (zip; audited). Only the anonymised material is in it."""

@@ -11,6 +11,7 @@ import struct
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 from test_cases import AUDIO, CALL, COMMENT, OVERALL, library, reference, reviewed_db
@@ -108,7 +109,7 @@ def test_round_trip_into_a_fresh_installation(exported, tmp_path):
         pass
     other = library(fresh, "leder", tmp_path / "other")
     imported_id = other.import_case(data)
-    other.publish_imported(imported_id)  # a draft until a trainer publishes it (next test)
+    other.publish_imported(imported_id, disguise_voice=False)  # a draft until a trainer publishes it (below)
     reader = library(fresh, "anne", tmp_path / "other")
     assert reader.search("drikke feber", tags=["barn"])["case_id"].tolist() == [imported_id]
     case = reader.case(imported_id)
@@ -142,7 +143,7 @@ def test_an_imported_case_is_a_draft_until_a_trainer_publishes_it(exported, tmp_
         reader.publish_imported(case_id)
     assert trainer.search().empty and trainer.drafts()["case_id"].tolist() == [case_id]
     assert not trainer.case(case_id).published  # the trainer reads it before publishing
-    trainer.publish_imported(case_id)
+    trainer.publish_imported(case_id, disguise_voice=False)  # listened to (disguise: the next test)
     assert reader.search("feber")["case_id"].tolist() == [case_id] and trainer.drafts().empty
     published = reader.case(case_id)
     assert published.published and published.published_by == "veileder" and published.imported
@@ -151,7 +152,38 @@ def test_an_imported_case_is_a_draft_until_a_trainer_publishes_it(exported, tmp_
     with connect(fresh) as con:
         assert con.execute(
             "SELECT username, object_id, detail FROM audit WHERE action = 'publish_case'"
-        ).fetchall() == [("veileder", case_id, "imported package")]
+        ).fetchall() == [("veileder", case_id, "imported package; audio as imported")]
+
+
+def test_an_imported_cases_voices_are_disguised_when_it_is_published(exported, tmp_path):
+    files = members(exported[2])
+    audio, rate = sf.read(io.BytesIO(files["audio.wav"]), dtype="float32", always_2d=True)
+    short = io.BytesIO()  # three seconds keep the disguise quick
+    sf.write(short, audio[: 3 * rate], rate, format="WAV", subtype="PCM_16")
+    files["audio.wav"] = short.getvalue()
+    files.pop("audio.ogg", None)
+    fresh = tmp_path / "other.duckdb"
+    with connect(fresh):
+        pass
+    trainer = library(fresh, "veileder", tmp_path / "other")
+    case_id = trainer.import_case(rezip(files))
+    imported = trainer.audio_path(trainer.case(case_id))
+    assert trainer.case(case_id).voice_disguised is None  # a package does not say
+    heard: list[float] = []
+    trainer.publish_imported(case_id, progress=heard.append)  # disguised unless the trainer says otherwise
+    case = trainer.case(case_id)
+    assert case.voice_disguised is True and heard[-1] == pytest.approx(1.0)
+    assert not imported.exists() and trainer.audio_path(case) != imported  # the imported voices are gone
+    out, out_rate = sf.read(io.BytesIO(trainer.audio_bytes(case)), dtype="float32", always_2d=True)
+    assert out_rate == rate and out.shape == (3 * rate, audio.shape[1])
+    speech = np.abs(audio[: 3 * rate, 0]) > 0.01
+    assert np.corrcoef(out[speech, 0], audio[: 3 * rate][speech, 0])[0, 1] < 0.5  # re-synthesised
+    with connect(fresh) as con:
+        assert con.execute(
+            "SELECT detail FROM audit WHERE action = 'publish_case' AND object_id = ?", [case_id]
+        ).fetchone() == ("imported package; voices disguised",)
+        sha = con.execute("SELECT audio_sha256 FROM cases WHERE case_id = ?", [case_id]).fetchone()[0]
+    assert sha == hashlib.sha256(trainer.audio_path(case).read_bytes()).hexdigest()
 
 
 def _edit_case(files: dict[str, bytes], edit) -> dict[str, bytes]:
@@ -438,8 +470,11 @@ def test_the_cli_imports_a_draft_and_a_trainer_publishes_it(exported, tmp_path):
     refused = runner.invoke(main, ["case", "publish", case_id, "--as", "otto"], env=env,
                             input="ottos-password-1\n")  # fmt: skip
     assert refused.exit_code != 0 and "may not publish" in refused.output
-    result = runner.invoke(main, ["case", "publish", case_id, "--as", "vera"], env=env,
+    result = runner.invoke(main, ["case", "publish", case_id, "--keep-voices", "--as", "vera"], env=env,
                            input="veras-password-1\n")  # fmt: skip
     assert result.exit_code == 0 and f"published case {case_id}" in result.output, result.output
     with connect(db) as con:
-        assert con.execute("SELECT published, published_by FROM cases").fetchone() == (True, "vera")
+        assert con.execute("SELECT published, published_by, voice_disguised FROM cases").fetchone() == (
+            True, "vera", None)  # fmt: skip
+        assert con.execute("SELECT detail FROM audit WHERE action = 'publish_case'").fetchone() == (
+            "imported package; audio as imported",)  # fmt: skip

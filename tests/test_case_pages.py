@@ -235,6 +235,9 @@ def test_a_trainer_reads_an_imported_draft_and_publishes_it_from_the_page(db, tm
     assert at.selectbox(key="kasus-utkast").options == ["Feber hos barn"]
     at = page(db, "leder", "kasus.py", kasus=draft_id)
     assert "Utkast" in at.warning[0].value
+    disguise = at.checkbox(key="kasus-forvreng-utkast")
+    assert disguise.value  # on by default (the disguise itself: test_case_package, on a short clip)
+    disguise.uncheck().run()
     at.button(key="kasus-publiser-utkast").click().run()
     assert not at.exception, at.exception
     assert not at.warning

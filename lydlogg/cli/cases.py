@@ -85,14 +85,18 @@ def case_import(package: Path, username: str, settings: Settings) -> None:
 
 @case.command("publish")
 @click.argument("case_id")
+@click.option(
+    "--keep-voices", is_flag=True,
+    help="Publish the imported audio as it is (you have listened to it); by default its voices are disguised.",
+)  # fmt: skip
 @leader_as("publish")
 @with_settings
-def case_publish(case_id: str, username: str, settings: Settings) -> None:
+def case_publish(case_id: str, keep_voices: bool, username: str, settings: Settings) -> None:
     """Publish an imported case (a draft) so that everyone in training can read it."""
     from lydlogg.access import AccessDenied
 
     try:
-        _case_library(settings, username).publish_imported(case_id)
+        _case_library(settings, username).publish_imported(case_id, disguise_voice=not keep_voices)
     except AccessDenied as e:
         raise Failure(f"{username} may not publish case {case_id!r}, or it is no imported draft") from e
     click.echo(f"published case {case_id}")

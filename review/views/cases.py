@@ -10,7 +10,8 @@ when the trainer ticks it, with the voices disguised unless they untick that.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -29,6 +30,15 @@ from transcription.types import Transcript
 __all__ = ["highlighted_segments", "render_library", "render_publish", "service_for"]
 
 DISGUISE_PROGRESS = "Forvrenger stemmene: {share} %"
+
+
+def _disguise_bar(shown: bool) -> tuple[Any, Callable[[float], None] | None]:
+    """A progress bar for the voice disguise and the callback that moves it ((None, None): none)."""
+    if not shown:
+        return None, None
+    bar = st.progress(0.0, text=DISGUISE_PROGRESS.format(share=0))
+    return bar, lambda share: bar.progress(share, text=DISGUISE_PROGRESS.format(share=round(100 * share)))
+
 
 _KIND_LABELS = {
     "NAVN": "Navn",
@@ -230,12 +240,7 @@ def _publish_form(library: CaseLibraryService, call_id: str, redactions: list[Re
         if preview is None:
             raise problem or ValueError("nothing to publish")
         disguising = with_audio and disguise
-        bar = st.progress(0.0, text=DISGUISE_PROGRESS.format(share=0)) if disguising else None
-
-        def progress(share: float) -> None:
-            if bar is not None:
-                bar.progress(share, text=DISGUISE_PROGRESS.format(share=round(100 * share)))
-
+        bar, progress = _disguise_bar(disguising)
         with st.spinner("Forvrenger stemmene og publiserer ..." if disguising else "Publiserer ..."):
             case_id = library.publish(call_id, redactions, title=title, learning_points=points, tags=tags,
                                       confirmed=True, draft_sha256=draft.text_sha256,
@@ -428,9 +433,15 @@ def _case(library: CaseLibraryService, case_id: str) -> None:
             "Utkast: importert fra en kasuspakke og ikke publisert. Bare ledere og veiledere ser det. "
             "Les alt og lytt til lyden før du publiserer."
         )
+        disguise = case.audio_file is not None and st.checkbox(
+            "Forvreng stemmene før publisering", value=True, key="kasus-forvreng-utkast",
+            help="Pakken sier ikke om stemmene ble forvrengt der den ble laget. Slå av bare hvis du har lyttet "
+            "og stemmene allerede er forvrengt.",
+        )  # fmt: skip
         if st.button("Publiser kasuset", key="kasus-publiser-utkast"):
+            _bar, progress = _disguise_bar(disguise)
             try:
-                library.publish_imported(case_id)
+                library.publish_imported(case_id, disguise_voice=disguise, progress=progress)
             except AccessDenied:
                 st.error("ingen tilgang")
                 return
