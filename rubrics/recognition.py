@@ -30,7 +30,7 @@ from dataclasses import replace
 from norsk.display import clock
 from rubrics.types import CallText, CriterionScore, Evidence, Utterance
 
-__all__ = ["adjust_for_recognition", "clock", "recognition_factor"]
+__all__ = ["adjust_for_recognition", "clock", "evidence_factor", "recognition_factor", "rests_on_factor"]
 
 _MAX_SPANS = 4
 _PART_GAP_S = 60.0  # a part of the call is given as one span unless its turns lie a minute apart
@@ -108,14 +108,44 @@ def adjust_for_recognition(
             return replace(
                 score, value=None, confidence=0.0, evidence=evidence, rationale=rationale, abstained=True
             )
+    factor = evidence_factor(score, call, trusted_from=trusted_from, stretch=stretch)
+    if factor >= 1.0:
+        return score
+    return replace(score, confidence=round(score.confidence * factor, 3))
+
+
+def evidence_factor(
+    score: CriterionScore, call: CallText, *, trusted_from: float, stretch: frozenset[int] | None = None
+) -> float:
+    """The recognition factor behind ``score`` (:func:`recognition_factor`): of the worst-heard
+    segment of its evidence for a finding, of the duration-weighted mean over the stretch read
+    (``stretch``; None: all staff speech) for an absence. 1 for written or corrected text."""
     if score.evidence:
         by_index = {u.index: u for u in call.utterances}
         qualities = [by_index[e.segment_index].quality for e in score.evidence if e.segment_index in by_index]
         known = [q for q in qualities if q is not None]
         quality = min(known) if known else None
     else:
-        quality = _mean_quality(rated)
-    factor = recognition_factor(quality, trusted_from)
-    if factor >= 1.0:
-        return score
-    return replace(score, confidence=round(score.confidence * factor, 3))
+        quality = _mean_quality([u for u in call.staff if stretch is None or u.index in stretch])
+    return recognition_factor(quality, trusted_from)
+
+
+def rests_on_factor(
+    score: CriterionScore,
+    call: CallText,
+    *,
+    finding: bool,
+    trusted_from: float,
+    stretch: frozenset[int] | None = None,
+) -> float:
+    """The recognition factor of everything ``score``'s value rests on, for calibration.
+
+    A ``finding`` (a yes/no "ja": one phrase heard is enough) rests on its evidence alone. Any
+    other value also rests on what was *not* found in the stretch read: a 0-4 value counts the
+    elements heard, so a badly heard remainder lowers it; a "nei" or "ikke aktuelt" rests on the
+    whole stretch. Those take the lower of the evidence's factor and the stretch's."""
+    own = evidence_factor(score, call, trusted_from=trusted_from, stretch=stretch)
+    if finding:
+        return own
+    staff = [u for u in call.staff if stretch is None or u.index in stretch]
+    return min(own, recognition_factor(_mean_quality(staff), trusted_from))
