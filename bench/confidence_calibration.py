@@ -10,8 +10,9 @@ rests on not finding something and whether it abstained, so that one pass gives:
   uncalibrated confidence (rule confidence x recognition factor) and for the calibrated one;
 * with ``--fit``: the calibration map fitted on the dev splits only (written and spoken pooled),
   written to ``rubrics/confidence/calibration.yaml`` (or ``--out``);
-* with ``--negative-floor X``: what abstaining on "not found" suggestions whose calibrated
-  probability is under X would give (coverage, right among given), beside today's rule.
+* with ``--negative-floor X``: what the map with ``abstain_below: X`` would give (a "not found"
+  on recognised speech abstains when its calibrated probability is under X): coverage and right
+  among given, beside the share-of-speech rule.
 
     python bench/confidence_calibration.py --work /path/to/cache/e2e [--layout stereo16k --layout ulaw8k]
         [--split dev|holdout|all] [--fit] [--negative-floor 0.6] [--json OUT]
@@ -58,16 +59,17 @@ class Row:
     rule_confidence: float
     factor: float
     negative: bool  # the value is the scale's lowest: it rests on not finding something
-    abstained: bool  # under today's rule (rubrics.recognition)
+    abstained: bool  # under the share-of-speech rule (rubrics.recognition.adjust_for_recognition)
     confidence: float  # uncalibrated: rule confidence x recognition factor (0 when abstained)
     calibrated: float  # with the map in use (0 when abstained)
+    final_abstained: bool  # with the map in use (its abstain_below, when set, decides)
 
     @property
     def right(self) -> bool:
         return self.value == self.label
 
 
-def _rows(source: str, entry: dict, call_id: str, call, loaded, calibration: Calibration) -> list[Row]:
+def _rows(source: str, entry: dict, call_id: str, call, loaded, calibration: Calibration | None) -> list[Row]:
     out = []
     for a in assess_call(call, loaded, calibration):
         cid = a.rule.criterion_id
@@ -75,23 +77,29 @@ def _rows(source: str, entry: dict, call_id: str, call, loaded, calibration: Cal
             continue
         out.append(Row(source, entry["split"], call_id, cid, a.kind, entry["labels"][cid], a.rule.value,
                        a.rule.confidence, a.factor, a.rule.value == a.lowest, a.recognised.abstained,
-                       a.recognised.confidence, a.final.confidence))  # fmt: skip
+                       a.recognised.confidence, a.final.confidence, a.final.abstained))  # fmt: skip
     return out
 
 
-def collect(work: Path | None, layouts: list[str], calibration: Calibration) -> list[Row]:
+def load_calls(work: Path | None, layouts: list[str]) -> list[tuple]:
+    """(source, label entry, call id, CallText, rubric) for every labelled call, written and spoken."""
     labels = yaml.safe_load((SET / "labels.yaml").read_text(encoding="utf-8"))
     rubrics = load_rubrics()
-    rows: list[Row] = []
+    out = []
     for call_id, entry in sorted(labels.items()):
         doc = json.loads((SET / "calls" / f"{call_id}.json").read_text(encoding="utf-8"))
         call = build_call_text(from_json(doc), doc.get("service"))
-        rows += _rows("text", entry, call_id, call, rubrics[entry["rubric"]], calibration)
+        out.append(("text", entry, call_id, call, rubrics[entry["rubric"]]))
     for layout in layouts:
         for call_id, call in _stored_calls(work / f"{layout}.duckdb", set(labels)).items():
             entry = labels[call_id]
-            rows += _rows(layout, entry, call_id, call, rubrics[entry["rubric"]], calibration)
-    return rows
+            out.append((layout, entry, call_id, call, rubrics[entry["rubric"]]))
+    return out
+
+
+def collect(calls: list[tuple], calibration: Calibration | None) -> list[Row]:
+    return [row for source, entry, call_id, call, loaded in calls
+            for row in _rows(source, entry, call_id, call, loaded, calibration)]  # fmt: skip
 
 
 def _stored_calls(db: Path, wanted: set[str]) -> dict:
@@ -120,8 +128,9 @@ def _stored_calls(db: Path, wanted: set[str]) -> dict:
 def reliability(rows: list[Row], field: str) -> list[dict]:
     """Count and share right per confidence bin, over the suggestions given."""
     out = []
+    gone = "final_abstained" if field == "calibrated" else "abstained"
     for lo, hi in BINS:
-        inside = [r for r in rows if not r.abstained and lo <= getattr(r, field) < hi]
+        inside = [r for r in rows if not getattr(r, gone) and lo <= getattr(r, field) < hi]
         out.append({"low": lo, "high": min(hi, 1.0), "n": len(inside), "right": sum(r.right for r in inside)})
     return out
 
@@ -162,7 +171,7 @@ def fit_curve(rows: list[Row]) -> Curve:
     return Curve(intercept=round(a, 4), rule_weight=round(b, 4), recognition_weight=round(d, 4), n=len(rows))
 
 
-def fit(rows: list[Row], layouts: list[str]) -> Calibration:
+def fit(rows: list[Row], current: Calibration) -> Calibration:
     dev = [r for r in rows if r.split == "dev"]
     counts = defaultdict(int)
     for r in dev:
@@ -173,7 +182,7 @@ def fit(rows: list[Row], layouts: list[str]) -> Calibration:
         + " (bench/confidence_calibration.py --fit; spoken: Whisper base int8 on espeak-ng voices)"
     )
     curves = {k: fit_curve([r for r in dev if r.kind == k]) for k in KINDS}
-    return Calibration(version=CALIBRATION.version + 1, fitted_on=fitted_on, **curves)
+    return Calibration(version=current.version + 1, fitted_on=fitted_on, abstain_below=current.abstain_below, **curves)
 
 
 def write_map(cal: Calibration, path: Path) -> None:
@@ -196,17 +205,18 @@ def _pct(x: float | None) -> str:
 
 def _table(rows: list[Row], title: str) -> dict:
     before, after = reliability(rows, "confidence"), reliability(rows, "calibrated")
-    print(f"\n{title}: {len(rows)} suggestions, {sum(not r.abstained for r in rows)} given")
+    print(f"\n{title}: {len(rows)} suggestions, {sum(not r.abstained for r in rows)} given before, "
+          f"{sum(not r.final_abstained for r in rows)} after")
     print(f"    {'bin':<10} {'before: n':>9} {'right':>6}   {'after: n':>8} {'right':>6}")
     for b, a in zip(before, after, strict=True):
         rb = b["right"] / b["n"] if b["n"] else None
         ra = a["right"] / a["n"] if a["n"] else None
         print(f"    {b['low']:.1f}-{b['high']:.1f}    {b['n']:>9} {_pct(rb):>6}   {a['n']:>8} {_pct(ra):>6}")
     hi_b = [r for r in rows if not r.abstained and r.confidence >= 0.8]
-    hi_a = [r for r in rows if not r.abstained and r.calibrated >= 0.8]
+    hi_a = [r for r in rows if not r.final_abstained and r.calibrated >= 0.8]
     for name, hi in (("before", hi_b), ("after", hi_a)):
         print(f"    >= 0.8 {name}: n={len(hi)} right {_pct(sum(r.right for r in hi) / len(hi) if hi else None)}")
-    given = [r for r in rows if not r.abstained]
+    given = [r for r in rows if not r.final_abstained]
     if given:
         mean_c = sum(r.calibrated for r in given) / len(given)
         print(f"    mean calibrated {mean_c:.2f} vs right {sum(r.right for r in given) / len(given):.2f}")
@@ -221,18 +231,19 @@ def main() -> None:
     parser.add_argument("--fit", action="store_true", help="fit the map on the dev splits and write it")
     parser.add_argument("--out", type=Path, default=CALIBRATION_PATH, help="where --fit writes the map")
     parser.add_argument("--negative-floor", type=float, action="append", default=[],
-                        help="also report abstaining on 'not found' suggestions under this calibrated probability")  # fmt: skip
+                        help="also report the map with abstain_below set to this (repeatable)")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     if args.layout and args.work is None:
         parser.error("--layout needs --work")
     cal = CALIBRATION
-    rows = collect(args.work, args.layout, cal)
+    calls = load_calls(args.work, args.layout)
     if args.fit:
-        cal = fit(rows, args.layout)
+        cal = fit(collect(calls, None), cal)
         write_map(cal, args.out)
         print(f"wrote {args.out}: {cal.model_dump()}")
-        rows = collect(args.work, args.layout, cal)
+    rows = collect(calls, cal)
+    floors = {x: collect(calls, cal.model_copy(update={"abstain_below": x})) for x in args.negative_floor}
     report: dict = {}
     for source in ["text", *args.layout]:
         for split in ("dev", "holdout") if args.split == "all" else (args.split,):
@@ -243,13 +254,14 @@ def main() -> None:
             report[key] = _table(sel, key)
             for kind in KINDS:
                 report[f"{key}/{kind}"] = _table([r for r in sel if r.kind == kind], f"  {key} {kind}")
-            report[key]["today"] = coverage(sel, lambda r: r.abstained)
-            t = report[key]["today"]
-            print(f"    today's rule: coverage {_pct(t['coverage'])}, right among given {_pct(t['right_given'])}")
-            for floor in args.negative_floor:
-                c = coverage(sel, lambda r, f=floor: r.negative and cal.probability(r.kind, r.rule_confidence, r.factor) < f)
-                report[key][f"floor_{floor}"] = c
-                print(f"    floor {floor}: coverage {_pct(c['coverage'])}, right among given {_pct(c['right_given'])}")
+            for name, gone in (("share rule", "abstained"), ("map in use", "final_abstained")):
+                c = coverage(sel, lambda r, g=gone: getattr(r, g))
+                report[key][name] = c
+                print(f"    {name}: coverage {_pct(c['coverage'])}, right among given {_pct(c['right_given'])}")
+            for x, frows in floors.items():
+                c = coverage([r for r in frows if r.source == source and r.split == split], lambda r: r.final_abstained)
+                report[key][f"abstain_below {x}"] = c
+                print(f"    abstain_below {x}: coverage {_pct(c['coverage'])}, right among given {_pct(c['right_given'])}")
     if args.json:
         args.json.write_text(json.dumps({"report": report, "rows": [asdict(r) for r in rows]}, indent=1))
 

@@ -15,7 +15,10 @@ the probability. The map is data, ``confidence/calibration.yaml``, fitted on the
 says what it was fitted on. Its content is part of every rubric's hash
 (:mod:`rubrics.loader`), so a new map scores stored calls again.
 
-An abstention stays an abstention: the map is applied only to suggestions that are given.
+An abstention stays an abstention: the map is applied only to suggestions that are given. The map
+may also carry ``abstain_below``: then a "not found" on recognised speech abstains when its
+calibrated probability is under that threshold (:func:`rubrics.recognition.abstain_by_probability`),
+in place of the share-of-speech rule; written text never abstains.
 """
 
 from __future__ import annotations
@@ -66,6 +69,14 @@ class Calibration(BaseModel):
     fitted_on: str = Field(min_length=10, description="The data the curves were fitted on (dev splits only).")
     yes_no: Curve = Field(description="Yes/no criteria: right means the same answer as the label.")
     ordinal: Curve = Field(description="0-4 criteria: right means exactly the label's value.")
+    abstain_below: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="When set: a suggestion that rests on not finding something (the scale's lowest value) in "
+        "recognised speech abstains when its calibrated probability is under this, instead of by the share of "
+        "speech heard badly (the scorers' abstain_share); null keeps that share rule.",
+    )
 
     def probability(self, kind: str, rule_confidence: float, factor: float) -> float:
         """The probability (rounded to 0.001) that a suggestion of a ``kind`` criterion is right."""
@@ -87,8 +98,8 @@ def load_calibration(path: Path = CALIBRATION_PATH) -> Calibration:
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in e.errors())
         raise ValueError(
-            f"{path}: {problems} (accepted: version, fitted_on, and yes_no/ordinal curves with intercept, "
-            "rule_weight >= 0, recognition_weight >= 0, n)"
+            f"{path}: {problems} (accepted: version, fitted_on, yes_no/ordinal curves with intercept, "
+            "rule_weight >= 0, recognition_weight >= 0, n, and an optional abstain_below from 0 to 1)"
         ) from e
 
 

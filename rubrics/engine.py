@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from rubrics.confidence import CALIBRATION, Calibration
 from rubrics.loader import LoadedRubric, load_rubrics
-from rubrics.recognition import adjust_for_recognition, rests_on_factor
+from rubrics.recognition import abstain_by_probability, adjust_for_recognition, rests_on_factor
 from rubrics.stretch import stretch_indices
 from rubrics.types import CallText, CriterionScore
 
@@ -35,7 +35,8 @@ class Assessment:
     ``rule`` is the scorer's value and rule confidence; ``recognised`` the same after
     :func:`adjust_for_recognition` (an abstention, or the confidence scaled by ``factor``);
     ``final`` what is stored and shown: ``recognised`` with its confidence calibrated
-    (:mod:`rubrics.confidence`) when a map is in use, else ``recognised``."""
+    (:mod:`rubrics.confidence`) when a map is in use, else ``recognised``. A map with an
+    ``abstain_below`` threshold decides the abstention of a "not found" itself."""
 
     kind: str  # the criterion's scale type: "yes_no" or "ordinal"
     lowest: int  # the scale's lowest value: a suggestion of it rests on not finding something
@@ -73,9 +74,15 @@ def assess_call(call: CallText, loaded: LoadedRubric, calibration: Calibration |
         finding = criterion.scale.type == "yes_no" and value is not None and value > lowest
         factor = rests_on_factor(rule, call, finding=finding, trusted_from=params.trusted_from, stretch=stretch)
         final = recognised
-        if calibration is not None and not recognised.abstained:
+        if calibration is not None:
             p = calibration.probability(criterion.scale.type, rule.confidence, factor)
-            final = replace(recognised, confidence=p)
+            if calibration.abstain_below is not None:  # the map's threshold decides, not the share rule
+                final = abstain_by_probability(
+                    rule, call, probability=p, abstain_below=calibration.abstain_below, lowest=lowest,
+                    listen_below=params.listen_below, stretch=stretch, where=params.looks_at.label,
+                )  # fmt: skip
+            elif not recognised.abstained:
+                final = replace(recognised, confidence=p)
         out.append(Assessment(criterion.scale.type, lowest, rule, factor, recognised, final))
     return tuple(out)
 
