@@ -121,7 +121,9 @@ def _stored_calls(db: Path, wanted: set[str]) -> dict:
     out = {}
     with library_in_use(library):
         for tid, call_id, language, service in latest:
-            out[call_id] = build_call_text(Transcript(call_id, language, tuple(segments.get(tid, ()))), service)
+            out[call_id] = build_call_text(
+                Transcript(call_id, language, tuple(segments.get(tid, ()))), service
+            )
     return out
 
 
@@ -182,7 +184,9 @@ def fit(rows: list[Row], current: Calibration) -> Calibration:
         + " (bench/confidence_calibration.py --fit; spoken: Whisper base int8 on espeak-ng voices)"
     )
     curves = {k: fit_curve([r for r in dev if r.kind == k]) for k in KINDS}
-    return Calibration(version=current.version + 1, fitted_on=fitted_on, abstain_below=current.abstain_below, **curves)
+    return Calibration(
+        version=current.version + 1, fitted_on=fitted_on, abstain_below=current.abstain_below, **curves
+    )
 
 
 def write_map(cal: Calibration, path: Path) -> None:
@@ -205,8 +209,10 @@ def _pct(x: float | None) -> str:
 
 def _table(rows: list[Row], title: str) -> dict:
     before, after = reliability(rows, "confidence"), reliability(rows, "calibrated")
-    print(f"\n{title}: {len(rows)} suggestions, {sum(not r.abstained for r in rows)} given before, "
-          f"{sum(not r.final_abstained for r in rows)} after")
+    print(
+        f"\n{title}: {len(rows)} suggestions, {sum(not r.abstained for r in rows)} given before, "
+        f"{sum(not r.final_abstained for r in rows)} after"
+    )
     print(f"    {'bin':<10} {'before: n':>9} {'right':>6}   {'after: n':>8} {'right':>6}")
     for b, a in zip(before, after, strict=True):
         rb = b["right"] / b["n"] if b["n"] else None
@@ -215,7 +221,9 @@ def _table(rows: list[Row], title: str) -> dict:
     hi_b = [r for r in rows if not r.abstained and r.confidence >= 0.8]
     hi_a = [r for r in rows if not r.final_abstained and r.calibrated >= 0.8]
     for name, hi in (("before", hi_b), ("after", hi_a)):
-        print(f"    >= 0.8 {name}: n={len(hi)} right {_pct(sum(r.right for r in hi) / len(hi) if hi else None)}")
+        print(
+            f"    >= 0.8 {name}: n={len(hi)} right {_pct(sum(r.right for r in hi) / len(hi) if hi else None)}"
+        )
     given = [r for r in rows if not r.final_abstained]
     if given:
         mean_c = sum(r.calibrated for r in given) / len(given)
@@ -224,7 +232,9 @@ def _table(rows: list[Row], title: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--work", type=Path, help="bench/e2e_rubric.py's folder of per-layout databases")
     parser.add_argument("--layout", action="append", default=[], help="e.g. stereo16k, ulaw8k (repeatable)")
     parser.add_argument("--split", choices=["dev", "holdout", "all"], default="dev")
@@ -257,11 +267,17 @@ def main() -> None:
             for name, gone in (("share rule", "abstained"), ("map in use", "final_abstained")):
                 c = coverage(sel, lambda r, g=gone: getattr(r, g))
                 report[key][name] = c
-                print(f"    {name}: coverage {_pct(c['coverage'])}, right among given {_pct(c['right_given'])}")
+                print(
+                    f"    {name}: coverage {_pct(c['coverage'])}, right among given {_pct(c['right_given'])}"
+                )
             for x, frows in floors.items():
-                c = coverage([r for r in frows if r.source == source and r.split == split], lambda r: r.final_abstained)
+                c = coverage(
+                    [r for r in frows if r.source == source and r.split == split], lambda r: r.final_abstained
+                )
                 report[key][f"abstain_below {x}"] = c
-                print(f"    abstain_below {x}: coverage {_pct(c['coverage'])}, right among given {_pct(c['right_given'])}")
+                print(
+                    f"    abstain_below {x}: coverage {_pct(c['coverage'])}, right among given {_pct(c['right_given'])}"
+                )
     if args.json:
         args.json.write_text(json.dumps({"report": report, "rows": [asdict(r) for r in rows]}, indent=1))
 

@@ -32,7 +32,14 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["CALIBRATION", "CALIBRATION_PATH", "CALIBRATION_SHA256", "Calibration", "Curve", "load_calibration"]
+__all__ = [
+    "CALIBRATION",
+    "CALIBRATION_PATH",
+    "CALIBRATION_SHA256",
+    "Calibration",
+    "Curve",
+    "load_calibration",
+]
 
 CALIBRATION_PATH = Path(__file__).with_name("confidence") / "calibration.yaml"
 
@@ -44,12 +51,16 @@ class Curve(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    intercept: float = Field(ge=-20, le=20, description="Log-odds of being right at rule confidence 0 and factor 0.")
+    intercept: float = Field(
+        ge=-20, le=20, description="Log-odds of being right at rule confidence 0 and factor 0."
+    )
     rule_weight: float = Field(
         ge=0, le=50, description="Log-odds added per unit of the scorer's rule confidence (0-1)."
     )
     recognition_weight: float = Field(
-        ge=0, le=50, description="Log-odds added per unit of the recognition factor (0-1; 1 for written text)."
+        ge=0,
+        le=50,
+        description="Log-odds added per unit of the recognition factor (0-1; 1 for written text).",
     )
     n: int = Field(ge=0, description="Suggestions it was fitted on (dev splits).")
 
@@ -96,7 +107,9 @@ def load_calibration(path: Path = CALIBRATION_PATH) -> Calibration:
     try:
         return Calibration.model_validate(doc)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in e.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in e.errors()
+        )
         raise ValueError(
             f"{path}: {problems} (accepted: version, fitted_on, yes_no/ordinal curves with intercept, "
             "rule_weight >= 0, recognition_weight >= 0, n, and an optional abstain_below from 0 to 1)"

@@ -46,7 +46,9 @@ class Assessment:
     final: CriterionScore
 
 
-def assess_call(call: CallText, loaded: LoadedRubric, calibration: Calibration | None) -> tuple[Assessment, ...]:
+def assess_call(
+    call: CallText, loaded: LoadedRubric, calibration: Calibration | None
+) -> tuple[Assessment, ...]:
     """Every criterion of ``loaded`` scored on ``call``, step by step (pure: no I/O).
 
     ``calibration`` maps each suggestion's rule confidence and recognition factor to the
@@ -72,7 +74,9 @@ def assess_call(call: CallText, loaded: LoadedRubric, calibration: Calibration |
             trusted_from=params.trusted_from, stretch=stretch, where=params.looks_at.label,
         )  # fmt: skip
         finding = criterion.scale.type == "yes_no" and value is not None and value > lowest
-        factor = rests_on_factor(rule, call, finding=finding, trusted_from=params.trusted_from, stretch=stretch)
+        factor = rests_on_factor(
+            rule, call, finding=finding, trusted_from=params.trusted_from, stretch=stretch
+        )
         final = recognised
         if calibration is not None:
             p = calibration.probability(criterion.scale.type, rule.confidence, factor)

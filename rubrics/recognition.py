@@ -18,7 +18,8 @@ engine adjusts each scorer's result by the recognition quality of the staff's sp
   8 at 16 kHz and 0 in 4 at 8 kHz, below chance.
 * Any other suggestion keeps its value; its confidence is the rule's confidence times a
   recognition factor: of the evidence's segments for a finding, of the stretch read for an
-  absence.
+  absence. The engine then turns the rule confidence and the factor of what the value rests on
+  (:func:`rests_on_factor`) into the probability that it is right (:mod:`rubrics.confidence`).
 
 Written and corrected text has no quality estimate and passes through unchanged.
 """
@@ -30,7 +31,14 @@ from dataclasses import replace
 from norsk.display import clock
 from rubrics.types import CallText, CriterionScore, Evidence, Utterance
 
-__all__ = ["abstain_by_probability", "adjust_for_recognition", "clock", "evidence_factor", "recognition_factor", "rests_on_factor"]
+__all__ = [
+    "abstain_by_probability",
+    "adjust_for_recognition",
+    "clock",
+    "evidence_factor",
+    "recognition_factor",
+    "rests_on_factor",
+]
 
 _MAX_SPANS = 4
 _PART_GAP_S = 60.0  # a part of the call is given as one span unless its turns lie a minute apart
@@ -109,7 +117,9 @@ def _abstention(
     spans = _spans(listen, gap_s=_PART_GAP_S if listen is staff else 5.0)
     shown = ", ".join(f"{clock(a)}–{clock(b)}" for a, b in spans[:_MAX_SPANS])
     more = f" og {len(spans) - _MAX_SPANS} til" if len(spans) > _MAX_SPANS else ""
-    evidence = tuple(Evidence(u.index, 0, 0, u.start, u.end, "") for u in sorted(listen, key=lambda u: u.start))
+    evidence = tuple(
+        Evidence(u.index, 0, 0, u.start, u.end, "") for u in sorted(listen, key=lambda u: u.start)
+    )
     rationale = (
         f"Kan ikke vurderes automatisk – lytt {shown}{more}. Forslaget ville bygge på at noe ikke "
         f"ble funnet, men talegjenkjenningen hørte helsepersonellet dårlig her ({detail})."

@@ -4,6 +4,7 @@ not the reviewers' calibration rounds) (pure)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from rubrics import load_rubric, load_rubrics, score_call
 from rubrics.confidence import CALIBRATION, CALIBRATION_PATH, Calibration, load_calibration
 from rubrics.engine import assess_call
 from rubrics.recognition import recognition_factor
+from rubrics.types import CriterionScore
 from transcription.formats import from_json
 from transcription.types import Segment, Transcript, Word
 
@@ -88,7 +90,12 @@ def test_on_written_text_the_values_stay_and_nothing_new_abstains():
         plain = score_call(call, rubric, calibrated=False).scores
         calibrated = score_call(call, rubric).scores
         for a, b in zip(plain, calibrated, strict=True):
-            assert (a.value, a.evidence, a.rationale, a.abstained) == (b.value, b.evidence, b.rationale, False)
+            assert (a.value, a.evidence, a.rationale, a.abstained) == (
+                b.value,
+                b.evidence,
+                b.rationale,
+                False,
+            )
             kind = rubric.rubric.criterion(a.criterion_id).scale.type
             assert b.confidence == CALIBRATION.probability(kind, a.confidence, 1.0)
 
@@ -144,3 +151,24 @@ def test_on_recognised_speech_the_confidence_is_the_maps_probability_and_abstent
 def test_the_map_file_is_the_one_the_engine_uses():
     assert CALIBRATION_PATH.is_file() and CALIBRATION_PATH.parent.name == "confidence"
     assert isinstance(CALIBRATION, Calibration)
+
+
+def test_abstaining_by_probability_only_touches_a_not_found_on_recognised_speech():
+    from rubrics.recognition import abstain_by_probability
+
+    heard = build_call_text(_recognised(0.3), "lvs")
+    written = build_call_text(
+        Transcript("w", "no", tuple(replace(s, words=(), avg_logprob=None, no_speech_prob=None)
+                                    for s in _recognised(0.3).segments)), "lvs"
+    )  # fmt: skip
+    assert all(u.quality is None for u in written.utterances)
+    kw = {"abstain_below": 0.9, "lowest": 0, "listen_below": 0.5}
+    none_found = CriterionScore("asks_prior_contact", 0, 0.7, (), "Ingen.")
+    out = abstain_by_probability(none_found, heard, probability=0.6, **kw)
+    assert out.abstained and out.value is None and out.confidence == 0.0
+    assert out.evidence and "lytt" in out.rationale and "60%" in out.rationale  # names its probability
+    kept = abstain_by_probability(none_found, heard, probability=0.95, **kw)
+    assert (kept.value, kept.confidence, kept.abstained) == (0, 0.95, False)
+    assert abstain_by_probability(none_found, written, probability=0.6, **kw).value == 0  # text: never
+    found = CriterionScore("asks_prior_contact", 1, 0.85, (heard.staff[0].evidence(),), "Funnet.")
+    assert abstain_by_probability(found, heard, probability=0.3, **kw).value == 1  # a finding: never
