@@ -192,7 +192,7 @@ def fit(rows: list[Row], current: Calibration) -> Calibration:
 def write_map(cal: Calibration, path: Path) -> None:
     head = (
         "# Calibration map: rule confidence and recognition factor -> probability right, per kind of\n"
-        "# criterion (rubrics/calibration.py; docs in rubrics/README.md). Fitted by\n"
+        "# criterion (rubrics/confidence.py; docs in rubrics/README.md). Fitted by\n"
         "# `python bench/confidence_calibration.py --work CACHE --layout stereo16k --layout ulaw8k --fit`\n"
         "# on the dev splits only. Raise `version` whenever a curve changes.\n"
     )
