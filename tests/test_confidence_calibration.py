@@ -172,3 +172,35 @@ def test_abstaining_by_probability_only_touches_a_not_found_on_recognised_speech
     assert abstain_by_probability(none_found, written, probability=0.6, **kw).value == 0  # text: never
     found = CriterionScore("asks_prior_contact", 1, 0.85, (heard.staff[0].evidence(),), "Funnet.")
     assert abstain_by_probability(found, heard, probability=0.3, **kw).value == 1  # a finding: never
+
+
+def _bench():
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "confidence_calibration.py"
+    if "confidence_calibration" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("confidence_calibration", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["confidence_calibration"] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+    return sys.modules["confidence_calibration"]
+
+
+def test_the_fit_finds_what_decides_rightness_and_stays_monotone():
+    bench = _bench()
+
+    def row(conf: float, factor: float, right: bool):
+        return bench.Row("x", "dev", "c", "k", "yes_no", 1, 1 if right else 0, conf, factor,
+                         False, False, conf, conf, False)  # fmt: skip
+
+    # right when heard well, wrong when not, whatever the rule says
+    heard = [row(c, f, f > 0.5) for c in (0.7, 0.85) for f in (0.1, 0.3, 0.7, 0.9) for _ in range(5)]
+    curve = bench.fit_curve(heard)
+    assert curve.recognition_weight > 2 and curve.n == len(heard)
+    assert curve.probability(0.7, 0.9) > 0.8 > 0.2 > curve.probability(0.7, 0.1)
+    # the lower rule confidence is the more often right: the weight stays at 0, never negative
+    backwards = [row(c, 1.0, c < 0.8) for c in (0.7, 0.85) for _ in range(10)]
+    assert bench.fit_curve(backwards).rule_weight == 0.0
+    # all right: finite weights, a high probability
+    assert 0.9 < bench.fit_curve([row(0.85, 1.0, True)] * 20).probability(0.85, 1.0) < 1.0
