@@ -283,7 +283,7 @@ def main() -> None:
     parser.add_argument(
         "--no-calibration",
         action="store_true",
-        help="confidence uncalibrated (rule confidence x recognition factor), as before rubrics/calibration",
+        help="confidence uncalibrated (rule confidence x recognition factor), as before rubrics/confidence.py",
     )
     parser.add_argument(
         "--transcribed-only", action="store_true", help="score only the calls already transcribed in --work"
