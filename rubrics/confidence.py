@@ -2,8 +2,9 @@
 
 A scorer's rule confidence (``confidence``, ``absent_confidence`` and their factors) is a
 judgement written by hand, and the recognition factor (:func:`rubrics.recognition.recognition_factor`)
-scales it down in proportion to how badly the evidence was heard. Neither is a probability: on the
-spoken rubric set a "0.7" was right about half the time, on written text nearly always. The
+scales it down in proportion to how badly the evidence was heard. Neither is a probability: held
+out, recognised suggestions under 0.5 were right 69 % of the time and written ones at 0.7-0.8
+right 91 %. The
 calibration map turns the two into the share of such suggestions that agreed with the hand labels,
 per kind of criterion (yes/no, 0-4 exact), with a logistic curve per kind:
 
@@ -27,7 +28,6 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -42,8 +42,6 @@ __all__ = [
 ]
 
 CALIBRATION_PATH = Path(__file__).with_name("confidence") / "calibration.yaml"
-
-Kind = Literal["yes_no", "ordinal"]
 
 
 class Curve(BaseModel):
