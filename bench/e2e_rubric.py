@@ -277,17 +277,25 @@ def main() -> None:
     parser.add_argument(
         "--no-recognition",
         action="store_true",
-        help="baseline: score as before this change (no abstention, confidence not scaled by recognition)",
+        help="baseline: score as before recognition was taken into account (no abstention, confidence not "
+        "scaled by recognition nor calibrated)",
+    )
+    parser.add_argument(
+        "--no-calibration",
+        action="store_true",
+        help="confidence uncalibrated (rule confidence x recognition factor), as before rubrics/confidence.py",
     )
     parser.add_argument(
         "--transcribed-only", action="store_true", help="score only the calls already transcribed in --work"
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    if args.no_recognition:
-        import rubrics.engine
+    import rubrics.engine
 
+    if args.no_recognition:
         rubrics.engine.adjust_for_recognition = lambda score, *_a, **_k: score
+    if args.no_recognition or args.no_calibration:
+        rubrics.engine.CALIBRATION = None  # the confidence as the rules and recognition factor give it
     only = set(args.only.split(",")) if args.only else None
     labels = load_labels(args.split, only)
     if args.spoken.joinpath("manifest.csv").is_file() and only is None:

@@ -11,6 +11,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from rubrics.confidence import CALIBRATION_SHA256
 from rubrics.schema import Rubric
 from rubrics.tolerance import TABLES_SHA256
 
@@ -29,7 +30,7 @@ class RubricError(ValueError):
 class LoadedRubric:
     rubric: Rubric
     path: Path
-    sha256: str  # of the validated content and the tolerance tables; reformatting does not change it
+    sha256: str  # of the validated content, the tolerance tables and the calibration map; reformatting does not change it
 
     @property
     def key(self) -> str:
@@ -63,6 +64,8 @@ def load_rubric(path: Path) -> LoadedRubric:
     canonical = json.dumps(rubric.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     # the scorers' recognition-error tables are data that changes scores, like the rubric itself
     canonical += "+tolerance:" + TABLES_SHA256
+    # so is the calibration map: it sets every suggestion's confidence
+    canonical += "+calibration:" + CALIBRATION_SHA256
     return LoadedRubric(rubric, path, hashlib.sha256(canonical.encode()).hexdigest())
 
 

@@ -96,6 +96,7 @@ def test_the_wheel_serves_the_app_from_a_fresh_environment(tmp_path):
         "rubrics/lvs_operator.yaml",
         "rubrics/advice/feber_barn.yaml",
         "rubrics/reflection_questions/questions.yaml",
+        "rubrics/confidence/calibration.yaml",  # the engine reads it at import
         "anonymise/data/first_names.txt",
         "lydlogg/templates/base.html",
         "norsk/numbers.py",
