@@ -228,27 +228,6 @@ def test_who_approved_the_library_and_when_is_said_once_every_standard_is_approv
     assert doc["library_approved"] is True and doc["library_approval"] == approval_line(approved)
 
 
-def test_scoring_with_the_library_on_stays_inside_the_10000_calls_in_60_s_budget(tmp_path):
-    """CPU time per stored call, advice analysis and its rows included, against the issue's target
-    (60 s for 10,000 calls = 6 ms a call). CPU time, not wall-clock, so neighbours on a shared
-    machine do not decide it; measured about 2.9 ms a call at this size (fixed costs included) and
-    1.7 ms at 10,000 (README)."""
-    import time
-
-    from lydlogg.scoring import import_transcripts
-
-    sources = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(SET.glob("*.json"))]
-    n = 500
-    docs = [(f"s-{i:04d}", {**sources[i % len(sources)], "call_id": f"s-{i:04d}"}) for i in range(n)]
-    settings = load_settings(None, db_path=tmp_path / "speed.duckdb")
-    assert len(import_transcripts(settings, docs).imported) == n
-    started = time.process_time()
-    report = score_stored(settings)
-    cpu = time.process_time() - started
-    assert report.scored == report.advice_analysed == n and not report.failures
-    assert cpu / n < 60 / 10_000, f"{1000 * cpu / n:.2f} ms CPU a call"
-
-
 def test_advice_sends_nothing_anywhere(tmp_path, monkeypatch):
     """The CLI and the service draft the SMS and open no network connection (Lydlogg sends nothing)."""
     import socket
