@@ -53,6 +53,7 @@ from transcription import (
     load_model,
     pick_device,
     resolve_model,
+    shared_speech_probabilities,
 )
 from transcription.diarization import (
     Diarization,
@@ -588,11 +589,14 @@ class CallWorker:
         stage = "decode"
         try:
             audio = decode_call(call, path, dual_mono_correlation=self._dual_mono_correlation)
-            result = call.asr
-            if result is None:
-                stage = "transcribe"
-                result = transcribe_call(self.transcriber, audio, call.audio_sha256, progress)
-            speakers = _speakers(audio, result, self._diarization, call.service, self._pyannote)
+            # The recogniser's voice-activity filter and the diarization's speech regions read
+            # the same Silero probabilities where they read the same samples (a mono call).
+            with shared_speech_probabilities():
+                result = call.asr
+                if result is None:
+                    stage = "transcribe"
+                    result = transcribe_call(self.transcriber, audio, call.audio_sha256, progress)
+                speakers = _speakers(audio, result, self._diarization, call.service, self._pyannote)
         except (AudioError, OSError, RuntimeError, ValueError, MemoryError) as e:
             reason = str(e) if isinstance(e, AudioError) else f"{type(e).__name__}: {e}"
             if path is not None:  # a copy's name must not stand in for the registered file
