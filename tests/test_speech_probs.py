@@ -77,6 +77,8 @@ def test_a_stereo_call_shares_nothing_and_keeps_its_regions():
 
 
 def test_the_batch_worker_shares_the_detector_between_its_stages(tmp_path, bundled_model, caplog):
+    """``CallWorker.run`` (one Silero pass, one BLAS thread) gives the transcript and speaker turns
+    that the recogniser and the diarization give on their own, outside any scope."""
     settings = load_settings(
         None,
         db_path=tmp_path / "lydlogg.duckdb",
@@ -91,3 +93,8 @@ def test_the_batch_worker_shares_the_detector_between_its_stages(tmp_path, bundl
         done = worker.run(call)
     assert done.ok and done.speakers.labelled is not None
     assert "speech probabilities: 1 worked out, 1 reused" in caplog.text
+    audio = decode_audio(path)
+    ctranslate2.set_random_seed(0)  # the seed the worker takes from this recording's hash
+    alone = worker.transcriber.transcribe(audio)
+    assert done.asr.segments == alone.segments and done.asr.speech_s == alone.speech_s
+    assert done.speakers.labelled.diarization == diarize(audio, settings.diarization)
