@@ -46,7 +46,7 @@ def _digest(samples: np.ndarray) -> bytes:
 class SpeechProbabilities:
     """The detector's output for each distinct array seen in one scope, and how often it ran or
     was reused. An array is known by its length, dtype and the sha1 of its bytes (hashing takes
-    about a tenth of the detector's time), so no copy of the audio is kept."""
+    about a twentieth of the detector's time), so no copy of the audio is kept."""
 
     computed: int = 0
     reused: int = 0
