@@ -22,6 +22,7 @@ speech and on the sample calls, whether the pipeline's words equal plain faster-
 mono set, and peak memory; ``--long`` adds the peak memory of a 3-hour call.
 
     python bench/transcribe.py [--quick | --calls N] [--sizes 1,8] [--repeat 3] [--long] [--json OUT]
+    python bench/transcribe.py --calls 4 --ratio-only      # only the ratio-N rounds on the mono set
 """
 
 from __future__ import annotations
@@ -321,6 +322,11 @@ def main() -> None:
         "--sizes", default="1,8", help="pipeline batch sizes to run, comma-separated (1 = sequential)"
     )
     parser.add_argument("--long", action="store_true", help="also the peak memory of a 3-hour call")
+    parser.add_argument(
+        "--ratio-only",
+        action="store_true",
+        help="only the --repeat rounds of pipeline / plain batched on the mono set (no WER, no other set)",
+    )
     parser.add_argument("--json", type=Path, help="Also write the figures to this file")
     args = parser.parse_args()
     if args.part:
@@ -352,7 +358,7 @@ def main() -> None:
             + [f for f in eight_k if Path(f).stem.split(".")[0] in {Path(s).stem for s in stereo}],
         }
         for name, files in sets.items():
-            if not files:
+            if not files or args.ratio_only:
                 continue
             results = _measure(name, files, ["plain-1", f"plain-{best}", *pipelines])
             entry = {"audio_s": sum(map(_duration, files)), "results": {}}
@@ -384,14 +390,14 @@ def main() -> None:
                 print(f"  round {i + 1}: plain {r['plain']['elapsed_s']:.1f} s (CPU {r['plain']['cpu_s']:.1f}),"
                       f" pipeline {r['pipeline']['elapsed_s']:.1f} s (CPU {r['pipeline']['cpu_s']:.1f},"
                       f" diarization {r['pipeline']['diarize_s']:.1f} s)", flush=True)  # fmt: skip
-        if stereo:
+        if stereo and not args.ratio_only:
             mixed = [_mixdown(f, folder) for f in stereo]
             mix = _measure("mono mix-downs of the stereo calls", mixed, [f"pipeline-{best}"])
             figures["stereo_over_mixdown"] = (
                 figures["sets"]["stereo"]["results"][f"pipeline-{best}"]["elapsed_s"]
                 / mix[f"pipeline-{best}"]["elapsed_s"]
             )
-        if args.long:
+        if args.long and not args.ratio_only:
             long_call = _long_call(folder)
             long = _measure(
                 "3-hour call (speech every 20 min)", [long_call], [f"pipeline-{n}" for n in sizes]

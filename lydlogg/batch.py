@@ -27,7 +27,8 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ import duckdb
 
 import lydlogg
 from lydlogg.db import connect, transaction
+from lydlogg.db.bulk import insert_columns
 from lydlogg.search_index import refresh_after_change
 from lydlogg.settings import Settings
 from transcription import (
@@ -52,6 +54,7 @@ from transcription import (
     load_model,
     pick_device,
     resolve_model,
+    shared_speech_probabilities,
 )
 from transcription.diarization import (
     Diarization,
@@ -279,17 +282,47 @@ def _write_asr(
             result.asr_seconds,
         ],
     )
-    rows = [
-        (asr_id, i, s.channel, s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob,
-         json.dumps([[w.start, w.end, w.text, w.probability, w.channel] for w in s.words], ensure_ascii=False))
-        for i, s in enumerate(result.segments)
-    ]  # fmt: skip
-    if rows:
-        con.executemany(
-            "INSERT INTO asr_segments (asr_id, segment_index, channel, start_s, end_s, text, avg_logprob,"
-            " no_speech_prob, words_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+    segments = result.segments
+    insert_columns(
+        con,
+        "asr_segments",
+        {
+            "asr_id": ("VARCHAR", [asr_id] * len(segments)),
+            "segment_index": ("INTEGER", list(range(len(segments)))),
+            **_segment_columns(segments),
+            "words_json": ("VARCHAR", [
+                json.dumps([[w.start, w.end, w.text, w.probability, w.channel] for w in s.words], ensure_ascii=False)
+                for s in segments
+            ]),
+        },
+    )  # fmt: skip
+
+
+def _segment_columns(segments: tuple[Segment, ...]) -> dict[str, tuple[str, list]]:
+    """The columns ``asr_segments`` and ``segments`` share, one value per segment."""
+    return {
+        "channel": ("INTEGER", [s.channel for s in segments]),
+        "start_s": ("DOUBLE", [s.start for s in segments]),
+        "end_s": ("DOUBLE", [s.end for s in segments]),
+        "text": ("VARCHAR", [s.text for s in segments]),
+        "avg_logprob": ("DOUBLE", [s.avg_logprob for s in segments]),
+        "no_speech_prob": ("DOUBLE", [s.no_speech_prob for s in segments]),
+    }
+
+
+def _word_columns(transcript_id: str, segments: tuple[Segment, ...]) -> dict[str, tuple[str, list]]:
+    """The ``words`` rows of a transcript's segments, column by column."""
+    placed = [(i, j, w) for i, s in enumerate(segments) for j, w in enumerate(s.words)]
+    return {
+        "transcript_id": ("VARCHAR", [transcript_id] * len(placed)),
+        "segment_index": ("INTEGER", [i for i, _j, _w in placed]),
+        "word_index": ("INTEGER", [j for _i, j, _w in placed]),
+        "channel": ("INTEGER", [w.channel for _i, _j, w in placed]),
+        "start_s": ("DOUBLE", [w.start for _i, _j, w in placed]),
+        "end_s": ("DOUBLE", [w.end for _i, _j, w in placed]),
+        "text": ("VARCHAR", [w.text for _i, _j, w in placed]),
+        "probability": ("DOUBLE", [w.probability for _i, _j, w in placed]),
+    }
 
 
 def _write_transcript(
@@ -352,37 +385,18 @@ def _write_transcript(
                 diarization_key,
             ],
         )
-        seg_rows = [
-            (
-                transcript_id,
-                i,
-                s.channel,
-                s.start,
-                s.end,
-                s.text,
-                s.speaker,
-                s.role,
-                s.avg_logprob,
-                s.no_speech_prob,
-            )
-            for i, s in enumerate(segments)
-        ]
-        word_rows = [
-            (transcript_id, i, j, w.channel, w.start, w.end, w.text, w.probability)
-            for i, s in enumerate(segments)
-            for j, w in enumerate(s.words)
-        ]
-        if seg_rows:
-            con.executemany(
-                "INSERT INTO segments (transcript_id, segment_index, channel, start_s, end_s, text, speaker, role, avg_logprob, no_speech_prob)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                seg_rows,
-            )
-        if word_rows:
-            con.executemany(
-                "INSERT INTO words (transcript_id, segment_index, word_index, channel, start_s, end_s, text, probability) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                word_rows,
-            )
+        insert_columns(
+            con,
+            "segments",
+            {
+                "transcript_id": ("VARCHAR", [transcript_id] * len(segments)),
+                "segment_index": ("INTEGER", list(range(len(segments)))),
+                **_segment_columns(segments),
+                "speaker": ("VARCHAR", [s.speaker for s in segments]),
+                "role": ("VARCHAR", [s.role for s in segments]),
+            },
+        )
+        insert_columns(con, "words", _word_columns(transcript_id, segments))
         _write_speakers(con, transcript_id, speakers)
         con.execute(
             "UPDATE failures SET resolved_at = current_timestamp WHERE call_id = ? AND resolved_at IS NULL",
@@ -474,28 +488,31 @@ def _write_speakers(con: duckdb.DuckDBPyConnection, transcript_id: str, stage: _
             stage.seconds,
         ],
     )
-    if found.turns:
-        con.executemany(
-            "INSERT INTO speaker_turns (transcript_id, turn_index, start_s, end_s, speaker) VALUES (?, ?, ?, ?, ?)",
-            [(transcript_id, i, t.start, t.end, t.speaker) for i, t in enumerate(found.turns)],
-        )
-    if labelled.roles:
-        con.executemany(
-            "INSERT INTO transcript_speakers (transcript_id, speaker, role, confidence, evidence_json, strategy,"
-            " source) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    transcript_id,
-                    r.speaker,
-                    r.role,
-                    r.confidence,
-                    json.dumps([asdict(e) for e in r.evidence], ensure_ascii=False),
-                    found.strategy,
-                    r.source,
-                )
-                for r in labelled.roles
-            ],
-        )
+    turns, roles = found.turns, labelled.roles
+    insert_columns(
+        con,
+        "speaker_turns",
+        {
+            "transcript_id": ("VARCHAR", [transcript_id] * len(turns)),
+            "turn_index": ("INTEGER", list(range(len(turns)))),
+            "start_s": ("DOUBLE", [t.start for t in turns]),
+            "end_s": ("DOUBLE", [t.end for t in turns]),
+            "speaker": ("VARCHAR", [t.speaker for t in turns]),
+        },
+    )
+    insert_columns(
+        con,
+        "transcript_speakers",
+        {
+            "transcript_id": ("VARCHAR", [transcript_id] * len(roles)),
+            "speaker": ("VARCHAR", [r.speaker for r in roles]),
+            "role": ("VARCHAR", [r.role for r in roles]),
+            "confidence": ("DOUBLE", [r.confidence for r in roles]),
+            "evidence_json": ("VARCHAR", [json.dumps([asdict(e) for e in r.evidence], ensure_ascii=False) for r in roles]),
+            "strategy": ("VARCHAR", [found.strategy] * len(roles)),
+            "source": ("VARCHAR", [r.source for r in roles]),
+        },
+    )  # fmt: skip
 
 
 def _diarization_settings(settings: Settings) -> DiarizationSettings:
@@ -573,11 +590,14 @@ class CallWorker:
         stage = "decode"
         try:
             audio = decode_call(call, path, dual_mono_correlation=self._dual_mono_correlation)
-            result = call.asr
-            if result is None:
-                stage = "transcribe"
-                result = transcribe_call(self.transcriber, audio, call.audio_sha256, progress)
-            speakers = _speakers(audio, result, self._diarization, call.service, self._pyannote)
+            # The recogniser's voice-activity filter and the diarization's speech regions read
+            # the same Silero probabilities where they read the same samples (a mono call).
+            with _one_blas_thread(), shared_speech_probabilities():
+                result = call.asr
+                if result is None:
+                    stage = "transcribe"
+                    result = transcribe_call(self.transcriber, audio, call.audio_sha256, progress)
+                speakers = _speakers(audio, result, self._diarization, call.service, self._pyannote)
         except (AudioError, OSError, RuntimeError, ValueError, MemoryError) as e:
             reason = str(e) if isinstance(e, AudioError) else f"{type(e).__name__}: {e}"
             if path is not None:  # a copy's name must not stand in for the registered file
@@ -587,6 +607,21 @@ class CallWorker:
         return CallResult(
             call.call_id, audio.duration_s, audio.layout, result, speakers, asr_fresh=call.asr is None
         )
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS held to one thread while a call is decoded and diarized.
+
+    Its matrix products there are small (Whisper's and the speaker encoder's mel filter banks, the
+    clustering), too small for a second thread to pay: on the 2-core machine two OpenBLAS threads
+    spent twice the CPU time on Whisper's features of a 30 s chunk (43 against 20 ms) for the
+    same values, bit for bit. The recogniser (CTranslate2) and the encoder (torch) keep their own
+    thread settings."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def _with_asr(settings: Settings, call: PendingCall, key: str, options_hash: str) -> PendingCall:

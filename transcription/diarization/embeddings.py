@@ -54,6 +54,8 @@ __all__ = [
 
 _RATE = 16_000
 _MEL_HOP_S = 0.01  # Resemblyzer's mel frames: 25 ms every 10 ms
+_MEL_FFT = 400  # 25 ms at 16 kHz
+_MEL_BANDS = 40
 _TARGET_DBFS = -30.0  # the level Resemblyzer normalises utterances to before training
 _BATCH = 256  # windows per encoder call: on 2 CPU cores 256 took half the time of 64
 _MAX_FIT = 3000
@@ -89,6 +91,24 @@ def embeddings_available() -> bool:
     except EmbeddingsUnavailable:
         return False
     return True
+
+
+@lru_cache(maxsize=1)
+def _mel_filters() -> np.ndarray:
+    import librosa
+
+    return librosa.filters.mel(sr=_RATE, n_fft=_MEL_FFT, n_mels=_MEL_BANDS)
+
+
+def mel_frames(wav: np.ndarray) -> np.ndarray:
+    """(frames, 40) power mel spectrogram of 16 kHz audio, 25 ms frames every 10 ms: the encoder's
+    input, as Resemblyzer's ``wav_to_mel_spectrogram`` makes it (the same values,
+    ``tests/test_mono_embeddings.py``), with the filter bank made once and applied as one matrix
+    product, which took a sixth of the CPU time of librosa's ``melspectrogram`` here."""
+    import librosa
+
+    power = np.abs(librosa.stft(wav, n_fft=_MEL_FFT, hop_length=int(_MEL_HOP_S * _RATE))) ** 2
+    return (_mel_filters() @ power).astype(np.float32).T
 
 
 def _raise_volume(wav: np.ndarray) -> np.ndarray:
@@ -134,7 +154,6 @@ def _window_embeddings(
     samples: np.ndarray, regions: list[tuple[float, float]], windows: np.ndarray, window_s: float
 ) -> np.ndarray:
     import torch
-    from resemblyzer.audio import wav_to_mel_spectrogram
 
     encoder = _encoder()
     half = window_s / 2
@@ -152,7 +171,7 @@ def _window_embeddings(
         if not len(idx):
             continue
         wav = np.asarray(samples[int(a * _RATE) : int(b * _RATE)], dtype=np.float32)
-        mel = wav_to_mel_spectrogram(_raise_volume(wav))
+        mel = mel_frames(_raise_volume(wav))
         for i in idx:
             lo = max(0, int(round((windows[i, 0] - half - a) / _MEL_HOP_S)))
             hi = min(len(mel), max(lo + 1, int(round((windows[i, 0] + half - a) / _MEL_HOP_S))))
