@@ -6,13 +6,17 @@ Two decoders, one result:
   ``BatchedInferencePipeline`` decodes up to ``batch_size`` 30-second chunks of speech at once.
   On a stereo call both channels go through one pass: their audio is laid end to end with a
   silent gap and each word is mapped back to its channel, so the two parties' speech fills the
-  same batches. Long calls are decoded in blocks of ``block_s`` seconds, cut where the line is
-  quietest, so memory does not grow with the call. On this machine's CPU it decodes about 1.6x
+  same batches. On this machine's CPU it decodes about 1.6x
   as fast as the sequential decoder at the same or lower WER (``bench/transcribe.py``). The
   batched decoder keeps its first try at each chunk, so a chunk whose text loops (compression
   ratio over ``LOOP_RATIO``) is decoded again by the sequential one with repeated tokens
   penalised, one channel's part of it at a time.
 - **sequential** (``batch_size = 1``): ``WhisperModel.transcribe`` channel by channel.
+
+Either way a call longer than ``block_s`` seconds (a tenth more is let pass) is decoded in blocks
+cut at the quietest quarter second near each boundary, every time shifted by its block's start:
+with the decoded call read from its file block by block (:mod:`transcription.stream`), memory
+does not grow with the call. A shorter call is one block, decoded as a whole.
 
 Either way the voice-activity filter keeps only speech, and segments are split where the words
 pause (``pause_split_s``) so that each one is a stretch of talk and the channels interleave.
@@ -242,16 +246,21 @@ class Transcriber:
         return segments
 
     def _sequential(self, audio: DecodedAudio, progress: ProgressFn | None) -> tuple[list[Segment], float]:
-        """Each channel on its own through ``WhisperModel.transcribe``."""
+        """Each channel on its own through ``WhisperModel.transcribe``, block by block (one block
+        unless the call is longer than ``block_s``)."""
         n = audio.channels
         scaled = None if progress is None else (lambda s: progress(s / n))
+        starts = block_starts(audio.samples, self.options.block_s)
+        bounds = list(zip(starts, [*starts[1:], audio.samples.shape[-1]], strict=True))
         segments: list[Segment] = []
         speech = 0.0
         for index in range(n):
-            span = ChannelSpan(index if audio.layout == "stereo" else None, 0.0, float("inf"))
-            found, spoken, _ = self._decode(audio.samples[index], scaled)
-            segments.extend(split_by_channel(s, [span])[0] for s in found)
-            speech += spoken
+            channel = index if audio.layout == "stereo" else None
+            for a, b in bounds:
+                span = ChannelSpan(channel, 0.0, float("inf"), a / _RATE)
+                found, spoken, _ = self._decode(audio.samples[index][a:b], scaled)
+                segments.extend(split_by_channel(s, [span])[0] for s in found)
+                speech += spoken
         return segments, speech
 
     def _batched(self, audio: DecodedAudio, progress: ProgressFn | None) -> tuple[list[Segment], float]:
