@@ -128,8 +128,9 @@ def block_starts(samples: np.ndarray, block_s: float, rate: int = _RATE) -> list
     """Sample indices where decoding blocks begin: 0, then near every ``block_s`` seconds.
 
     Each boundary moves to the quietest quarter second (all channels together) within
-    ``_CUT_SEARCH_S`` of its target, so a block rarely cuts through a word. A call no longer than
-    ``1.1 * block_s`` is one block.
+    ``_CUT_SEARCH_S`` of its target, so a block rarely cuts through a word; of equally quiet ones
+    (digital silence) the one nearest the target, so blocks keep their length. A call no longer
+    than ``1.1 * block_s`` is one block.
     """
     total = samples.shape[-1]
     step = int(block_s * rate)
@@ -144,7 +145,9 @@ def block_starts(samples: np.ndarray, block_s: float, rate: int = _RATE) -> list
         window = samples[..., lo:hi].reshape(-1, hi - lo).astype(np.float64)
         usable = (hi - lo) // frame * frame
         energy = (window[:, :usable] ** 2).sum(axis=0).reshape(-1, frame).sum(axis=1)
-        cut = lo + int(np.argmin(energy)) * frame + frame // 2
+        quietest = np.flatnonzero(energy == energy.min())
+        centres = lo + quietest * frame + frame // 2
+        cut = int(centres[np.argmin(np.abs(centres - target))])
         starts.append(cut)
         target = cut + step
     return starts

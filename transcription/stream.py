@@ -120,7 +120,9 @@ class StreamedSamples:
         total = reader.frames * self._up
         length = total // self._down + bool(total % self._down)
         self.shape = (1 if mix_channels else reader.channels, length)
-        self._reach = 10 * max(self._up, self._down) // self._up + 2  # the resampling filter's half, in file frames
+        self._reach = (
+            10 * max(self._up, self._down) // self._up + 2
+        )  # the resampling filter's half, in file frames
         self._last: tuple[int, int, np.ndarray] | None = None
 
     def __len__(self) -> int:
@@ -168,7 +170,9 @@ class StreamedSamples:
     def mean(self, axis: int = 0, dtype: Any = None, keepdims: bool = False) -> Any:
         """The channels averaged, read by slices (``axis=0`` only)."""
         if axis != 0:
-            raise TypeError(f"streamed samples of {self._name}: mean over axis {axis}; only axis 0 is supported")
+            raise TypeError(
+                f"streamed samples of {self._name}: mean over axis {axis}; only axis 0 is supported"
+            )
         mix = _Channel(self, None)
         return _Rows(mix) if keepdims else mix
 
@@ -279,6 +283,10 @@ def open_streamed(info: AudioInfo, dual_mono_correlation: float) -> DecodedAudio
     layout: Layout = "dual_mono" if dual else ("stereo" if info.channels == 2 else "mono")
     samples = StreamedSamples(_FileReader(info, frames), info.sample_rate, dual, info.path.name)
     log.debug(
-        "streaming %s: %s, %d ch, %.1f s", info.path.name, layout, samples.shape[0], samples.shape[1] / SAMPLE_RATE
+        "streaming %s: %s, %d ch, %.1f s",
+        info.path.name,
+        layout,
+        samples.shape[0],
+        samples.shape[1] / SAMPLE_RATE,
     )
     return DecodedAudio(samples=samples, layout=layout, info=info)  # type: ignore[arg-type]
