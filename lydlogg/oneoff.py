@@ -60,7 +60,9 @@ def transcribe_files(
     for path, name in zip(files, _names(files), strict=True):
         try:
             audio = decode_audio(
-                Path(path), dual_mono_correlation=settings.audio.dual_mono_correlation, block_s=options.block_s
+                Path(path),
+                dual_mono_correlation=settings.audio.dual_mono_correlation,
+                block_s=options.block_s,
             )
             result = transcriber.transcribe(audio)
         except (AudioError, OSError, RuntimeError, ValueError, MemoryError) as e:
