@@ -185,3 +185,16 @@ def test_a_boundary_in_digital_silence_falls_nearest_its_target():
     audio[:, rate * 40 : rate * 95] = 0.0
     starts = block_starts(audio, 60)
     assert abs(starts[1] / rate - 60) <= 0.125
+
+
+def test_a_stage_that_takes_whole_audio_gets_the_whole_decode(recordings):
+    """A configured pyannote pipeline takes one array: asked for it, the stream reads the whole
+    call (and does not keep it)."""
+    path = recordings["stereo44k"]
+    whole = decode_audio(path).samples
+    streamed = open_streamed(probe_audio(path), 0.98).samples
+    assert np.array_equal(np.asarray(streamed), whole)
+    assert np.array_equal(np.asarray(streamed[1]), whole[1])
+    mix = np.asarray(streamed.mean(axis=0, keepdims=True, dtype=np.float32))
+    assert np.array_equal(mix, whole.mean(axis=0, keepdims=True, dtype=np.float32))
+    assert streamed._last is None

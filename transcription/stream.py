@@ -120,9 +120,8 @@ class StreamedSamples:
         total = reader.frames * self._up
         length = total // self._down + bool(total % self._down)
         self.shape = (1 if mix_channels else reader.channels, length)
-        self._reach = (
-            10 * max(self._up, self._down) // self._up + 2
-        )  # the resampling filter's half, in file frames
+        # half the length of scipy's resampling filter (10 taps a rate step), in file frames
+        self._reach = 10 * max(self._up, self._down) // self._up + 2
         self._last: tuple[int, int, np.ndarray] | None = None
 
     def __len__(self) -> int:
@@ -176,10 +175,17 @@ class StreamedSamples:
         mix = _Channel(self, None)
         return _Rows(mix) if keepdims else mix
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    def whole(self) -> np.ndarray:
+        """Every sample in one writable array, not kept here (logged: a long call's memory)."""
         log.info("reading the whole of %s into memory (%.0f s)", self._name, self.shape[1] / SAMPLE_RATE)
-        whole = np.array(self.read(0, self.shape[1]))
-        return whole if dtype is None else whole.astype(dtype, copy=False)
+        samples = self.read(0, self.shape[1])
+        self._last = None
+        samples.flags.writeable = True
+        return samples
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        samples = self.whole()
+        return samples if dtype is None else samples.astype(dtype, copy=False)
 
 
 def _bounds(span: slice, length: int) -> tuple[int, int]:
@@ -219,8 +225,9 @@ class _Channel:
         return block[0] if block.shape[0] == 1 else block.mean(axis=0, dtype=np.float32)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        whole = np.array(self[:])
-        return whole if dtype is None else whole.astype(dtype, copy=False)
+        samples = self._source.whole()
+        row = samples[self._index] if self._index is not None else samples.mean(axis=0, dtype=np.float32)
+        return row if dtype is None else row.astype(dtype, copy=False)
 
 
 class _Rows:
