@@ -2,8 +2,8 @@
 
 Every later stage takes the :class:`DecodedAudio` made here; nothing decodes a file twice. A call
 longer than one decoding block (``block_s``, :func:`fits_one_block`) is the exception: it is not
-held whole but read from its file block by block as the stages ask (:mod:`transcription.stream`),
-so memory does not grow with the call.
+held whole but read from its file block by block as the stages ask, decoded again for each
+stage's pass (:mod:`transcription.stream`), so memory does not grow with the call.
 libsndfile reads first (WAV with PCM, G.711 mu-law/A-law, GSM 6.10, IMA/MS ADPCM; FLAC; Ogg
 Vorbis/Opus; MP3; headerless Dialogic ``.vox`` at 8 kHz); whatever it cannot read goes to FFmpeg
 through PyAV (AAC in M4A, AMR, WMA, G.722/G.729 WAV, ...). The file itself is never modified.
