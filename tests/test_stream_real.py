@@ -58,24 +58,16 @@ def _norm(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def long_run(tmp_path_factory, testdata, bundled_model):
+def long_run(tmp_path_factory, testdata, whisper_base):
     """The call through ingest and process with ``asr.block_s = 60``, and one pass of the same
     model and options over the whole call in memory."""
     folder = tmp_path_factory.mktemp("long-call")
     path, talk = _long_call(testdata, folder)
     settings = make_settings(folder, block_s=BLOCK_S)
     assert not ingest(settings, [path]).failures
-    models: list[Transcriber] = []
-
-    def factory(spec, options):  # noqa: ANN001, ANN202 - lydlogg's transcriber_factory
-        from transcription import load_model
-
-        model = load_model(spec, device=options.device, compute_type=options.compute_type)
-        models.append(_Recording(model, options))
-        return models[0]
 
     _Recording.sizes = []
-    report = process(settings, transcriber_factory=factory)
+    report = process(settings, transcriber_factory=lambda _spec, options: _Recording(whisper_base, options))
     assert report.done and not report.failed, report.failed
     with duckdb.connect(str(settings.db_path), read_only=True) as con:
         blocked = con.execute(
@@ -83,7 +75,7 @@ def long_run(tmp_path_factory, testdata, bundled_model):
         ).fetchall()
     sizes = list(_Recording.sizes)
     whole_audio = decode_audio(path)
-    one_pass = Transcriber(models[0]._model, replace(asr_options(settings), block_s=100_000))
+    one_pass = Transcriber(whisper_base, replace(asr_options(settings), block_s=100_000))
     whole = one_pass.transcribe(whole_audio)
     words = [(w.start, w.end, w.text) for s in whole.segments for w in s.words]
     cuts = [s / SAMPLE_RATE for s in block_starts(whole_audio.samples, BLOCK_S)[1:]]
