@@ -175,16 +175,21 @@ def test_the_decoded_audio_of_a_streamed_call_is_a_decoded_audio(recordings):
 
 
 @pytest.mark.pure
-def test_a_boundary_in_digital_silence_falls_nearest_its_target():
-    """Of equally quiet quarter seconds the cut takes the one nearest the target, so a block in a
-    call with long digital silences keeps about its length instead of ending where silence starts."""
+def test_a_boundary_in_digital_silence_falls_in_its_middle():
+    """Where the line is digitally silent, every quarter second is equally quiet: the cut takes the
+    middle of the longest silence in reach, so neither block loses the speech padding the voice
+    filter adds (the first quiet frame would end a block where the silence begins)."""
     from transcription.asr import block_starts
 
     rate = 16_000
     audio = (0.3 * np.random.default_rng(1).standard_normal((1, rate * 200))).astype(np.float32)
-    audio[:, rate * 40 : rate * 95] = 0.0
+    audio[:, rate * 40 : rate * 70] = 0.0  # within reach of the 60 s target: the cut goes to 55 s
+    audio[:, rate * 85 : rate * 88] = 0.0  # a shorter silence nearer the target loses
     starts = block_starts(audio, 60)
-    assert abs(starts[1] / rate - 60) <= 0.125
+    assert abs(starts[1] / rate - 55) <= 0.25
+    one = (0.3 * np.random.default_rng(2).standard_normal((1, rate * 200))).astype(np.float32)
+    one[:, rate * 75 : rate * 75 + 1000] = 0.0  # a single quietest quarter second is still the cut
+    assert abs(block_starts(one, 60)[1] / rate - 75.125) <= 0.125
 
 
 def test_a_stage_that_takes_whole_audio_gets_the_whole_decode(recordings):

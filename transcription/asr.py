@@ -128,9 +128,10 @@ def block_starts(samples: np.ndarray, block_s: float, rate: int = _RATE) -> list
     """Sample indices where decoding blocks begin: 0, then near every ``block_s`` seconds.
 
     Each boundary moves to the quietest quarter second (all channels together) within
-    ``_CUT_SEARCH_S`` of its target, so a block rarely cuts through a word; of equally quiet ones
-    (digital silence) the one nearest the target, so blocks keep their length. A call no longer
-    than ``1.1 * block_s`` is one block.
+    ``_CUT_SEARCH_S`` of its target, so a block rarely cuts through a word; where several are
+    equally quiet (digital silence), the middle of the longest run of them, so a block neither
+    ends where the silence begins nor starts where the next speech does. A call no longer than
+    ``1.1 * block_s`` is one block.
     """
     total = samples.shape[-1]
     step = int(block_s * rate)
@@ -145,12 +146,21 @@ def block_starts(samples: np.ndarray, block_s: float, rate: int = _RATE) -> list
         window = samples[..., lo:hi].reshape(-1, hi - lo).astype(np.float64)
         usable = (hi - lo) // frame * frame
         energy = (window[:, :usable] ** 2).sum(axis=0).reshape(-1, frame).sum(axis=1)
-        quietest = np.flatnonzero(energy == energy.min())
-        centres = lo + quietest * frame + frame // 2
-        cut = int(centres[np.argmin(np.abs(centres - target))])
+        cut = lo + _middle_of_quietest(energy, (target - lo) // frame) * frame + frame // 2
         starts.append(cut)
         target = cut + step
     return starts
+
+
+def _middle_of_quietest(energy: np.ndarray, target: int) -> int:
+    """Index of the quietest frame; of a tie, the middle of the longest run of quietest frames
+    (of equal runs, the one nearest ``target``)."""
+    quiet = np.concatenate(([False], energy == energy.min(), [False]))
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    starts, ends = edges[::2], edges[1::2]
+    middles = (starts + ends - 1) // 2
+    best = np.lexsort((np.abs(middles - target), -(ends - starts)))[0]
+    return int(middles[best])
 
 
 def _shifted(segment: Segment, by: float) -> Segment:
