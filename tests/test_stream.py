@@ -190,6 +190,8 @@ def test_a_boundary_in_digital_silence_falls_in_its_middle():
     one = (0.3 * np.random.default_rng(2).standard_normal((1, rate * 200))).astype(np.float32)
     one[:, rate * 75 : rate * 75 + 1000] = 0.0  # a single quietest quarter second is still the cut
     assert abs(block_starts(one, 60)[1] / rate - 75.125) <= 0.125
+    # on the voice filter's 512-sample grid, as one pass over the call sees the speech
+    assert all(s % 512 == 0 for s in [*starts, *block_starts(one, 60)])
 
 
 def test_a_stage_that_takes_whole_audio_gets_the_whole_decode(recordings):
