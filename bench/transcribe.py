@@ -19,7 +19,8 @@ telephony recorders export them. It prints real-time factors, CPU seconds, the r
 batched/sequential (target <= 0.6) and pipeline/plain at the same batch size (target <= 1.05; also
 without the diarization stage's seconds, which plain faster-whisper does not do), WER on real
 speech and on the sample calls, whether the pipeline's words equal plain faster-whisper's on the
-mono set, and peak memory; ``--long`` adds the peak memory of a 3-hour call.
+mono set, and peak memory; ``--long`` adds the peak memory of a 1-hour and a 3-hour call (the same
+every 20 minutes of speech), which a bounded pipeline keeps about equal.
 
     python bench/transcribe.py [--quick | --calls N] [--sizes 1,8] [--repeat 3] [--long] [--json OUT]
     python bench/transcribe.py --calls 4 --ratio-only      # only the ratio-N rounds on the mono set
@@ -227,7 +228,7 @@ def _long_call(folder: Path, hours: float = 3.0, every_s: float = 1200.0) -> str
     import soundfile as sf
 
     speech, rate = sf.read(str(SAMPLES / "audio" / "lvs-004-kuttskade.wav"), dtype="int16")
-    target = folder / "long-call.wav"
+    target = folder / f"long-call-{hours:g}h.wav"
     with sf.SoundFile(str(target), "w", samplerate=rate, channels=1, subtype="PCM_16") as out:
         block = np.zeros(int(every_s * rate), dtype=np.int16)
         block[: len(speech)] = speech
@@ -321,7 +322,9 @@ def main() -> None:
     parser.add_argument(
         "--sizes", default="1,8", help="pipeline batch sizes to run, comma-separated (1 = sequential)"
     )
-    parser.add_argument("--long", action="store_true", help="also the peak memory of a 3-hour call")
+    parser.add_argument(
+        "--long", action="store_true", help="also the peak memory of a 1-hour and a 3-hour call"
+    )
     parser.add_argument(
         "--ratio-only",
         action="store_true",
@@ -398,11 +401,15 @@ def main() -> None:
                 / mix[f"pipeline-{best}"]["elapsed_s"]
             )
         if args.long and not args.ratio_only:
-            long_call = _long_call(folder)
-            long = _measure(
-                "3-hour call (speech every 20 min)", [long_call], [f"pipeline-{n}" for n in sizes]
-            )
-            figures["long_call_peak_rss_mb"] = {k: v["peak_rss_mb"] for k, v in long.items()}
+            figures["long_call_peak_rss_mb"] = {}
+            for hours in (1, 3):
+                long_call = _long_call(folder, hours=hours)
+                long = _measure(
+                    f"{hours}-hour call (speech every 20 min)", [long_call], [f"pipeline-{n}" for n in sizes]
+                )
+                figures["long_call_peak_rss_mb"] |= {
+                    f"{hours} h {k}": v["peak_rss_mb"] for k, v in long.items()
+                }
 
     from lydlogg.batch import asr_options
 
@@ -447,7 +454,7 @@ def main() -> None:
         )
     if "long_call_peak_rss_mb" in figures:
         rss = ", ".join(f"{k} {v:.0f} MB" for k, v in figures["long_call_peak_rss_mb"].items())
-        print(f"  3-hour call, peak RSS: {rss}")
+        print(f"  long calls, peak RSS: {rss}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 

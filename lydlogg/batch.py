@@ -416,9 +416,13 @@ class _SpeakerStage:
     error: str | None = None
 
 
-def decode_call(call: PendingCall, path: Path | None = None, *, dual_mono_correlation: float) -> DecodedAudio:
-    """Stage *decode once*: the call's recording (or a copy at ``path``) as 16 kHz float32."""
-    return decode_audio(Path(path or call.path), dual_mono_correlation=dual_mono_correlation)
+def decode_call(
+    call: PendingCall, path: Path | None = None, *, dual_mono_correlation: float, block_s: float | None = None
+) -> DecodedAudio:
+    """Stage *decode once*: the call's recording (or a copy at ``path``) as 16 kHz float32; with
+    ``block_s`` (the recogniser's block), a call longer than one block is read from its file block by
+    block instead of held whole (:mod:`transcription.stream`)."""
+    return decode_audio(Path(path or call.path), dual_mono_correlation=dual_mono_correlation, block_s=block_s)
 
 
 def transcribe_call(
@@ -589,7 +593,12 @@ class CallWorker:
         raised, naming the stage and the registered file."""
         stage = "decode"
         try:
-            audio = decode_call(call, path, dual_mono_correlation=self._dual_mono_correlation)
+            audio = decode_call(
+                call,
+                path,
+                dual_mono_correlation=self._dual_mono_correlation,
+                block_s=self.transcriber.options.block_s,
+            )
             # The recogniser's voice-activity filter and the diarization's speech regions read
             # the same Silero probabilities where they read the same samples (a mono call).
             with _one_blas_thread(), shared_speech_probabilities():

@@ -59,7 +59,11 @@ def transcribe_files(
     report = OneOffReport()
     for path, name in zip(files, _names(files), strict=True):
         try:
-            audio = decode_audio(Path(path), dual_mono_correlation=settings.audio.dual_mono_correlation)
+            audio = decode_audio(
+                Path(path),
+                dual_mono_correlation=settings.audio.dual_mono_correlation,
+                block_s=options.block_s,
+            )
             result = transcriber.transcribe(audio)
         except (AudioError, OSError, RuntimeError, ValueError, MemoryError) as e:
             reason = str(e) if isinstance(e, AudioError) else f"{path}: {type(e).__name__}: {e}"

@@ -3,7 +3,8 @@
 1. **ingest** :func:`ingest` (files, metadata CSV -> calls). Stored in ``calls``,
    ``audio_files``; keyed on the sha256 of the recording's bytes.
 2. **decode once** :func:`decode` (call -> ``DecodedAudio``, 16 kHz float32). Kept in memory:
-   every later stage of the call reads the same array.
+   every later stage of the call reads the same array; a call longer than one ASR block
+   (``asr.block_s``) is read from its file block by block instead (:mod:`transcription.stream`).
 3. **ASR** :func:`transcribe` (audio -> ``AsrResult``). Stored in ``asr_results``,
    ``asr_segments``; keyed on (audio sha256, model, ASR options hash).
 4. **diarization** :func:`diarize` (audio -> ``Diarization``). Stored in ``diarizations``,

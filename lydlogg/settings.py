@@ -122,8 +122,12 @@ class AsrSettings(_Section):
         600,
         ge=60,
         description=(
-            "Batched decoding takes a long call in blocks of about this many seconds, cut at the "
-            "quietest moment near each boundary, so memory does not grow with the call's length."
+            "A call longer than this many seconds (a tenth more is let pass) is read from its file "
+            "and transcribed block by block, each block cut at the quietest quarter second near its "
+            "boundary, so memory does not grow with the call's length (a 10-minute block of mono "
+            "audio is 38 MB); a shorter call is decoded whole, as one block. Part of the ASR options "
+            "hash: it changes the words of longer calls only, but a stored result names what made it "
+            "(README, *Memory on a 3-hour call*)."
         ),
     )
     cpu_threads: int = Field(

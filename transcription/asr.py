@@ -6,13 +6,17 @@ Two decoders, one result:
   ``BatchedInferencePipeline`` decodes up to ``batch_size`` 30-second chunks of speech at once.
   On a stereo call both channels go through one pass: their audio is laid end to end with a
   silent gap and each word is mapped back to its channel, so the two parties' speech fills the
-  same batches. Long calls are decoded in blocks of ``block_s`` seconds, cut where the line is
-  quietest, so memory does not grow with the call. On this machine's CPU it decodes about 1.6x
+  same batches. On this machine's CPU it decodes about 1.6x
   as fast as the sequential decoder at the same or lower WER (``bench/transcribe.py``). The
   batched decoder keeps its first try at each chunk, so a chunk whose text loops (compression
   ratio over ``LOOP_RATIO``) is decoded again by the sequential one with repeated tokens
   penalised, one channel's part of it at a time.
 - **sequential** (``batch_size = 1``): ``WhisperModel.transcribe`` channel by channel.
+
+Either way a call longer than ``block_s`` seconds (a tenth more is let pass) is decoded in blocks
+cut at the quietest quarter second near each boundary, every time shifted by its block's start:
+with the decoded call read from its file block by block (:mod:`transcription.stream`), memory
+does not grow with the call. A shorter call is one block, decoded as a whole.
 
 Either way the voice-activity filter keeps only speech, and segments are split where the words
 pause (``pause_split_s``) so that each one is a stretch of talk and the channels interleave.
@@ -118,14 +122,20 @@ _REDECODE_OPTIONS = {"temperature": 0.0, "repetition_penalty": 1.2}
 
 _CUT_SEARCH_S = 30.0  # a block boundary moves at most this far to find a quiet moment
 _CUT_FRAME_S = 0.25
+# Silero's window in faster-whisper's voice filter (samples at 16 kHz). A block that starts on a
+# multiple of it sees its speech through the same windows as one pass over the call would: a
+# block starting 0.125 s off that grid changed a quarter of the words of a sample call.
+_VAD_WINDOW = 512
 
 
 def block_starts(samples: np.ndarray, block_s: float, rate: int = _RATE) -> list[int]:
     """Sample indices where decoding blocks begin: 0, then near every ``block_s`` seconds.
 
     Each boundary moves to the quietest quarter second (all channels together) within
-    ``_CUT_SEARCH_S`` of its target, so a block rarely cuts through a word. A call no longer than
-    ``1.1 * block_s`` is one block.
+    ``_CUT_SEARCH_S`` of its target, so a block rarely cuts through a word; where several are
+    equally quiet (digital silence), the middle of the longest run of them, so a block neither
+    ends where the silence begins nor starts where the next speech does. A call no longer than
+    ``1.1 * block_s`` is one block. Every boundary lies on the voice filter's window grid.
     """
     total = samples.shape[-1]
     step = int(block_s * rate)
@@ -133,6 +143,7 @@ def block_starts(samples: np.ndarray, block_s: float, rate: int = _RATE) -> list
         return [0]
     frame = int(_CUT_FRAME_S * rate)
     reach = int(_CUT_SEARCH_S * rate)
+    grid = _VAD_WINDOW * rate // _RATE
     starts = [0]
     target = step
     while total - target > step // 10:
@@ -140,10 +151,22 @@ def block_starts(samples: np.ndarray, block_s: float, rate: int = _RATE) -> list
         window = samples[..., lo:hi].reshape(-1, hi - lo).astype(np.float64)
         usable = (hi - lo) // frame * frame
         energy = (window[:, :usable] ** 2).sum(axis=0).reshape(-1, frame).sum(axis=1)
-        cut = lo + int(np.argmin(energy)) * frame + frame // 2
+        cut = lo + _middle_of_quietest(energy, (target - lo) // frame) * frame + frame // 2
+        cut = round(cut / grid) * grid
         starts.append(cut)
         target = cut + step
     return starts
+
+
+def _middle_of_quietest(energy: np.ndarray, target: int) -> int:
+    """Index of the quietest frame; of a tie, the middle of the longest run of quietest frames
+    (of equal runs, the one nearest ``target``)."""
+    quiet = np.concatenate(([False], energy == energy.min(), [False]))
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    starts, ends = edges[::2], edges[1::2]
+    middles = (starts + ends - 1) // 2
+    best = np.lexsort((np.abs(middles - target), -(ends - starts)))[0]
+    return int(middles[best])
 
 
 def _shifted(segment: Segment, by: float) -> Segment:
@@ -242,16 +265,21 @@ class Transcriber:
         return segments
 
     def _sequential(self, audio: DecodedAudio, progress: ProgressFn | None) -> tuple[list[Segment], float]:
-        """Each channel on its own through ``WhisperModel.transcribe``."""
+        """Each channel on its own through ``WhisperModel.transcribe``, block by block (one block
+        unless the call is longer than ``block_s``)."""
         n = audio.channels
         scaled = None if progress is None else (lambda s: progress(s / n))
+        starts = block_starts(audio.samples, self.options.block_s)
+        bounds = list(zip(starts, [*starts[1:], audio.samples.shape[-1]], strict=True))
         segments: list[Segment] = []
         speech = 0.0
         for index in range(n):
-            span = ChannelSpan(index if audio.layout == "stereo" else None, 0.0, float("inf"))
-            found, spoken, _ = self._decode(audio.samples[index], scaled)
-            segments.extend(split_by_channel(s, [span])[0] for s in found)
-            speech += spoken
+            channel = index if audio.layout == "stereo" else None
+            for a, b in bounds:
+                span = ChannelSpan(channel, 0.0, float("inf"), a / _RATE)
+                found, spoken, _ = self._decode(audio.samples[index][a:b], scaled)
+                segments.extend(split_by_channel(s, [span])[0] for s in found)
+                speech += spoken
         return segments, speech
 
     def _batched(self, audio: DecodedAudio, progress: ProgressFn | None) -> tuple[list[Segment], float]:

@@ -1,6 +1,9 @@
 """Reading recordings: probe, fingerprint, and decode once into 16 kHz float32.
 
-Every later stage takes the :class:`DecodedAudio` array made here; nothing decodes a file twice.
+Every later stage takes the :class:`DecodedAudio` made here; nothing decodes a file twice. A call
+longer than one decoding block (``block_s``, :func:`fits_one_block`) is the exception: it is not
+held whole but read from its file block by block as the stages ask, decoded again for each
+stage's pass (:mod:`transcription.stream`), so memory does not grow with the call.
 libsndfile reads first (WAV with PCM, G.711 mu-law/A-law, GSM 6.10, IMA/MS ADPCM; FLAC; Ogg
 Vorbis/Opus; MP3; headerless Dialogic ``.vox`` at 8 kHz); whatever it cannot read goes to FFmpeg
 through PyAV (AAC in M4A, AMR, WMA, G.722/G.729 WAV, ...). The file itself is never modified.
@@ -10,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import av
 import numpy as np
@@ -21,6 +25,9 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from transcription.types import Layout
+
+if TYPE_CHECKING:
+    from transcription.stream import StreamedSamples
 
 __all__ = [
     "ACCEPTED_EXTENSIONS",
@@ -31,7 +38,9 @@ __all__ = [
     "DecodedAudio",
     "decode_audio",
     "file_sha256",
+    "fits_one_block",
     "is_dual_mono",
+    "native_chunks",
     "probe_audio",
 ]
 
@@ -89,11 +98,17 @@ class DecodedAudio:
 
     ``layout`` is ``stereo`` for two different channels (one party each), ``dual_mono`` for a
     two-channel file whose channels carry the same signal (kept as one channel), else ``mono``.
+    ``samples`` is an array, or for a call longer than one block a
+    :class:`~transcription.stream.StreamedSamples` read from the file by slices (``streamed``).
     """
 
-    samples: np.ndarray
+    samples: np.ndarray | StreamedSamples
     layout: Layout
     info: AudioInfo
+
+    @property
+    def streamed(self) -> bool:
+        return not isinstance(self.samples, np.ndarray)
 
     @property
     def channels(self) -> int:
@@ -198,22 +213,56 @@ def _probe_ffmpeg(path: Path) -> AudioInfo:
 
 def _decode_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
     """All samples of the first audio stream as float32 (channels, n) at the file's own rate."""
-    chunks: list[np.ndarray] = []
+    with _open_ffmpeg(path) as container:
+        codec = container.streams.audio[0].codec_context
+        rate, channels = int(codec.sample_rate), int(codec.channels) or 1
+    chunks = list(_ffmpeg_chunks(path))
+    if not chunks:
+        return np.zeros((channels, 0), dtype=np.float32), rate
+    return np.concatenate(chunks, axis=1).astype(np.float32, copy=False), rate
+
+
+def native_chunks(info: AudioInfo, *, start: int = 0, frames: int = 1 << 16) -> Iterator[np.ndarray]:
+    """The file's samples at its own rate as float32 (channels, k) pieces, in order, decoded by the
+    decoder :func:`decode_audio` uses; ``start`` (libsndfile only) seeks to that frame first."""
+    if info.decoder == "ffmpeg":
+        yield from _ffmpeg_chunks(info.path)
+        return
+    try:
+        with sf.SoundFile(str(info.path), **_sf_open_args(info.path)) as raw:
+            if start:
+                raw.seek(start)
+            while True:
+                data = raw.read(frames, dtype="float32", always_2d=True)
+                if not len(data):
+                    return
+                yield np.ascontiguousarray(data.T)
+    except (sf.LibsndfileError, RuntimeError) as e:
+        raise AudioError(f"{info.path}: decoding failed ({e}); expected {_ACCEPTED_TEXT}") from e
+
+
+def _ffmpeg_chunks(path: Path) -> Iterator[np.ndarray]:
+    """The first audio stream's frames as float32 (channels, k), as :func:`_decode_ffmpeg` joins them."""
     with _open_ffmpeg(path) as container:
         stream = container.streams.audio[0]
         rate = int(stream.codec_context.sample_rate)
         channels = int(stream.codec_context.channels) or 1
-        layout = "stereo" if channels == 2 else "mono"
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        resampler = av.AudioResampler(format="fltp", layout="stereo" if channels == 2 else "mono", rate=rate)
         try:
             for frame in container.decode(stream):
-                chunks += [f.to_ndarray() for f in resampler.resample(frame)]
-            chunks += [f.to_ndarray() for f in resampler.resample(None)]
+                for f in resampler.resample(frame):
+                    yield f.to_ndarray()
+            for f in resampler.resample(None):
+                yield f.to_ndarray()
         except (av.FFmpegError, ValueError) as e:
             raise AudioError(f"{path}: decoding failed ({e}); expected {_ACCEPTED_TEXT}") from e
-    if not chunks:
-        return np.zeros((channels, 0), dtype=np.float32), rate
-    return np.concatenate(chunks, axis=1).astype(np.float32, copy=False), rate
+
+
+def fits_one_block(samples_16k: int, block_s: float) -> bool:
+    """Whether a call of ``samples_16k`` samples is decoded as one block of ``block_s`` seconds:
+    a call up to a tenth longer than a block is not cut (the last block takes the rest)."""
+    step = int(block_s * SAMPLE_RATE)
+    return step <= 0 or samples_16k <= int(1.1 * step)
 
 
 def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -242,10 +291,21 @@ def is_dual_mono(samples: np.ndarray, min_correlation: float) -> bool:
     return float(np.corrcoef(left, right)[0, 1]) >= min_correlation
 
 
-def decode_audio(path: Path, *, dual_mono_correlation: float = 0.98) -> DecodedAudio:
-    """Decode the whole file to 16 kHz float32, one row per party."""
+def decode_audio(
+    path: Path, *, dual_mono_correlation: float = 0.98, block_s: float | None = None
+) -> DecodedAudio:
+    """Decode the whole file to 16 kHz float32, one row per party.
+
+    With ``block_s``, a recording longer than one block (:func:`fits_one_block`, by its header's
+    length) is not decoded here: its samples are read from the file as the stages slice them
+    (:func:`transcription.stream.open_streamed`), the same values in bounded memory.
+    """
     path = Path(path)
     info = probe_audio(path)
+    if block_s is not None and not fits_one_block(-(-info.frames * SAMPLE_RATE // info.sample_rate), block_s):
+        from transcription.stream import open_streamed
+
+        return open_streamed(info, dual_mono_correlation)
     if info.decoder == "ffmpeg":
         samples, rate = _decode_ffmpeg(path)
     else:
