@@ -73,7 +73,8 @@ class RoleCounts:
     """Recognised words against the reference turns' roles, summed over calls."""
 
     words: int = 0  # recognised words
-    right: int = 0  # whose stored role equals the role of the reference turn they fall in
+    right: int = 0  # on the right side: a staff role for a staff turn's word, another role for the rest
+    exact: int = 0  # whose stored role is the reference turn's (operator, doctor, caller, other)
     staff_words: int = 0  # words spoken in a staff turn
     staff_kept: int = 0  # ... that were given a staff role
     as_staff: int = 0  # words given a staff role
@@ -83,7 +84,9 @@ class RoleCounts:
         return RoleCounts(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
 
     def as_tuple(self) -> tuple[int, ...]:
-        return (self.words, self.right, self.staff_words, self.staff_kept, self.as_staff, self.as_staff_right)
+        return (
+            self.words, self.right, self.exact, self.staff_words, self.staff_kept, self.as_staff, self.as_staff_right
+        )  # fmt: skip
 
     def shares(self) -> dict[str, float | None]:
         def share(a: int, b: int) -> float | None:
@@ -92,6 +95,7 @@ class RoleCounts:
         return {
             "words": self.words,
             "accuracy": share(self.right, self.words),
+            "exact": share(self.exact, self.words),
             "staff_recall": share(self.staff_kept, self.staff_words),
             "staff_precision": share(self.as_staff_right, self.as_staff),
         }
@@ -101,18 +105,21 @@ def role_counts(
     words: list[tuple[float, float, str | None]], turns: list[SpeakerTurn], roles: dict[str, str]
 ) -> RoleCounts:
     """Count one call's recognised words ``(start, end, role)`` against its reference ``turns``
-    (``roles``: speaker -> role). A word between turns takes the nearest turn's role; a word
-    without a role counts as wrong."""
-    right = staff_words = staff_kept = as_staff = as_staff_right = 0
+    (``roles``: speaker -> role). What the scorers depend on is the side: they read the staff's
+    words, and a caller's and a third party's (``other``, on the caller's channel in the stereo
+    original) alike are not. A word between turns takes the nearest turn's role; a word without a
+    role counts as wrong."""
+    right = exact = staff_words = staff_kept = as_staff = as_staff_right = 0
     for start, end, role in words:
         truth = roles.get(speaker_for(turns, start, end) or "")
-        right += role is not None and role == truth
         staff_truth, staff_given = truth in STAFF_ROLES, role in STAFF_ROLES
+        right += role is not None and staff_truth == staff_given
+        exact += role is not None and role == truth
         staff_words += staff_truth
         staff_kept += staff_truth and staff_given
         as_staff += staff_given
         as_staff_right += staff_truth and staff_given
-    return RoleCounts(len(words), right, staff_words, staff_kept, as_staff, as_staff_right)
+    return RoleCounts(len(words), right, exact, staff_words, staff_kept, as_staff, as_staff_right)
 
 
 def load_labels(split: str = "all", only: set[str] | None = None) -> dict[str, dict]:
@@ -333,9 +340,9 @@ def print_report(text: dict, layouts: dict[str, dict], wers: dict[str, tuple], n
         ro = layouts[n].get("roles")
         if ro and ro["words"]:
             print(
-                f"    roles: {ro['words']} recognised words, {ro['accuracy']:.1%} with the reference turn's role;"
-                f" staff words kept as staff {_pct(ro['staff_recall'])}, words given a staff role that"
-                f" are staff {_pct(ro['staff_precision'])}"
+                f"    roles: {ro['words']} recognised words, {ro['accuracy']:.1%} on the right side (staff or"
+                f" not; exact role {ro['exact']:.1%}); staff words kept as staff {ro['staff_recall']:.1%},"
+                f" words given a staff role that are staff's {ro['staff_precision']:.1%}"
             )
 
 
