@@ -8,8 +8,12 @@ scores afresh with the current scorers exactly as ``lydlogg score`` does, and pr
 criterion the agreement with the labels next to the same figure on the written transcripts.
 
 Also printed: WER per layout (staff and caller speech against the spoken text), the share of
-suggestions given (coverage: abstentions are not given), and a reliability table (the share of
-given suggestions that are right, per confidence level).
+suggestions given (coverage: abstentions are not given), a reliability table (the share of
+given suggestions that are right, per confidence level), and role accuracy: the share of
+recognised words whose stored role is the role of the reference turn they fall in (the spoken
+set's exact turn times, i.e. the channel each stretch came from in the stereo original), overall
+and for the staff's words. It is what the mono layouts put at risk (the stereo ones take roles
+from the channels).
 
     python bench/e2e_rubric.py --spoken /work/wt/cache-h13/spoken --work /work/wt/cache-h13/e2e \
         [--layout stereo16k --layout ulaw8k] [--split holdout] [--only rs-lvs-005,...] [--json OUT]
@@ -38,11 +42,13 @@ sys.path.insert(0, str(REPO))
 from lydlogg.calltext import build_call_text  # noqa: E402
 from lydlogg.settings import load_settings  # noqa: E402
 from rubrics import load_rubrics, score_call  # noqa: E402
+from transcription.diarization import SpeakerTurn, speaker_for  # noqa: E402
 from transcription.evaluation import corpus_wer  # noqa: E402
 from transcription.formats import from_json  # noqa: E402
 
 LAYOUTS = ("stereo16k", "ulaw8k", "mono16k", "mono8k")
 CONFIDENCE_BINS = ((0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.01))
+STAFF_ROLES = frozenset({"operator", "doctor"})
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,62 @@ class LayoutResult:
     suggestions: dict[str, dict[str, Suggestion]] = field(default_factory=dict)  # call -> criterion
     wer_staff: float | None = None
     wer_caller: float | None = None
+    roles: RoleCounts | None = None
     failed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RoleCounts:
+    """Recognised words against the reference turns' roles, summed over calls."""
+
+    words: int = 0  # recognised words
+    right: int = 0  # on the right side: a staff role for a staff turn's word, another role for the rest
+    exact: int = 0  # whose stored role is the reference turn's (operator, doctor, caller, other)
+    staff_words: int = 0  # words spoken in a staff turn
+    staff_kept: int = 0  # ... that were given a staff role
+    as_staff: int = 0  # words given a staff role
+    as_staff_right: int = 0  # ... that were spoken in a staff turn
+
+    def __add__(self, other: RoleCounts) -> RoleCounts:
+        return RoleCounts(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
+
+    def as_tuple(self) -> tuple[int, ...]:
+        return (
+            self.words, self.right, self.exact, self.staff_words, self.staff_kept, self.as_staff, self.as_staff_right
+        )  # fmt: skip
+
+    def shares(self) -> dict[str, float | None]:
+        def share(a: int, b: int) -> float | None:
+            return a / b if b else None
+
+        return {
+            "words": self.words,
+            "accuracy": share(self.right, self.words),
+            "exact": share(self.exact, self.words),
+            "staff_recall": share(self.staff_kept, self.staff_words),
+            "staff_precision": share(self.as_staff_right, self.as_staff),
+        }
+
+
+def role_counts(
+    words: list[tuple[float, float, str | None]], turns: list[SpeakerTurn], roles: dict[str, str]
+) -> RoleCounts:
+    """Count one call's recognised words ``(start, end, role)`` against its reference ``turns``
+    (``roles``: speaker -> role). What the scorers depend on is the side: they read the staff's
+    words, and a caller's and a third party's (``other``, on the caller's channel in the stereo
+    original) alike are not. A word between turns takes the nearest turn's role; a word without a
+    role counts as wrong."""
+    right = exact = staff_words = staff_kept = as_staff = as_staff_right = 0
+    for start, end, role in words:
+        truth = roles.get(speaker_for(turns, start, end) or "")
+        staff_truth, staff_given = truth in STAFF_ROLES, role in STAFF_ROLES
+        right += role is not None and staff_truth == staff_given
+        exact += role is not None and role == truth
+        staff_words += staff_truth
+        staff_kept += staff_truth and staff_given
+        as_staff += staff_given
+        as_staff_right += staff_truth and staff_given
+    return RoleCounts(len(words), right, exact, staff_words, staff_kept, as_staff, as_staff_right)
 
 
 def load_labels(split: str = "all", only: set[str] | None = None) -> dict[str, dict]:
@@ -133,10 +194,29 @@ def run_layout(
             "(transcript_id) WHERE t.created_at = (SELECT max(created_at) FROM transcripts t2 WHERE "
             "t2.call_id = t.call_id) ORDER BY t.call_id, s.segment_index"
         ).fetchall()
+        words = con.execute(
+            "SELECT t.call_id, w.start_s, w.end_s, s.role FROM words w JOIN segments_current s USING "
+            "(transcript_id, segment_index) JOIN transcripts t USING (transcript_id) WHERE t.created_at = "
+            "(SELECT max(created_at) FROM transcripts t2 WHERE t2.call_id = t.call_id) "
+            "ORDER BY t.call_id, w.segment_index, w.word_index"
+        ).fetchall()
     for call_id, criterion, value, conf, abstained in rows:
         result.suggestions.setdefault(call_id, {})[criterion] = Suggestion(value, conf, bool(abstained))
     result.wer_staff, result.wer_caller = _wer(spoken, segs, call_ids)
+    result.roles = _roles(spoken, words, call_ids)
     return result
+
+
+def _roles(spoken: Path, words: list[tuple], call_ids: set[str]) -> RoleCounts:
+    per_call: dict[str, list[tuple[float, float, str | None]]] = defaultdict(list)
+    for call_id, start, end, role in words:
+        per_call[call_id].append((start, end, role))
+    total = RoleCounts()
+    for call_id in sorted(call_ids & set(per_call)):
+        ref = json.loads((spoken / "reference" / f"{call_id}.json").read_text(encoding="utf-8"))
+        turns = [SpeakerTurn(s["start"], s["end"], s["speaker"]) for s in ref["segments"]]
+        total += role_counts(per_call[call_id], turns, {s["speaker"]: s["role"] for s in ref["segments"]})
+    return total
 
 
 def _wer(spoken: Path, segs: list[tuple], call_ids: set[str]) -> tuple[float | None, float | None]:
@@ -257,6 +337,13 @@ def print_report(text: dict, layouts: dict[str, dict], wers: dict[str, tuple], n
                 )
         r = layouts[n]["right_at_0_8"]
         print(f"    confidence >= 0.8: {layouts[n]['given_at_0_8']:.0%} of all, right {_pct(r)}")
+        ro = layouts[n].get("roles")
+        if ro and ro["words"]:
+            print(
+                f"    roles: {ro['words']} recognised words, {ro['accuracy']:.1%} on the right side (staff or"
+                f" not; exact role {ro['exact']:.1%}); staff words kept as staff {ro['staff_recall']:.1%},"
+                f" words given a staff role that are staff's {ro['staff_precision']:.1%}"
+            )
 
 
 def main() -> None:
@@ -319,6 +406,7 @@ def main() -> None:
         layouts[layout] = summary(labels, res.suggestions, ordinal)
         wers[layout] = (res.wer_staff, res.wer_caller)
         layouts[layout]["wer_staff"], layouts[layout]["wer_caller"] = res.wer_staff, res.wer_caller
+        layouts[layout]["roles"] = (res.roles or RoleCounts()).shares()
     print_report(text, layouts, wers, len(labels))
     if args.json:
         args.json.write_text(json.dumps({"text": text, "layouts": layouts}, indent=1))

@@ -77,6 +77,8 @@ def test_benchmark_runs_ingest_process_score_and_reports_text_and_audio_side_by_
         for s in result.suggestions[call_id].values():
             assert not s.abstained or s.value is None  # an abstention is missing, never a zero
     assert 0.0 < result.wer_staff < 1.0  # the recogniser heard something, and not perfectly
+    roles = result.roles.shares()  # stereo: roles come from the channels, so nearly every word's is right
+    assert roles["words"] > 0 and roles["accuracy"] > 0.9 and roles["staff_recall"] > 0.9
 
     rubrics = bench.load_rubrics()
     ordinal = {c.id for r in rubrics.values() for c in r.rubric.criteria if c.scale.type == "ordinal"}
