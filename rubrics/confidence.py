@@ -29,8 +29,9 @@ import json
 import math
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from rubrics.yaml_models import RubricError, read_yaml_model
 
 __all__ = [
     "CALIBRATION",
@@ -95,21 +96,11 @@ class Calibration(BaseModel):
 
 def load_calibration(path: Path = CALIBRATION_PATH) -> Calibration:
     """Read and validate a calibration map; errors name the file and what is accepted."""
-    path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise ValueError(f"{path}: cannot read the calibration map as YAML ({e})") from e
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path}: expected a mapping with version, fitted_on, yes_no and ordinal")
-    try:
-        return Calibration.model_validate(doc)
-    except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in e.errors()
-        )
+        return read_yaml_model(Path(path), Calibration, "version, fitted_on, yes_no and ordinal")
+    except RubricError as e:
         raise ValueError(
-            f"{path}: {problems} (accepted: version, fitted_on, yes_no/ordinal curves with intercept, "
+            f"calibration map {e} (accepted: version, fitted_on, yes_no/ordinal curves with intercept, "
             "rule_weight >= 0, recognition_weight >= 0, n, and an optional abstain_below from 0 to 1)"
         ) from e
 

@@ -6,24 +6,15 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
-
-import yaml
-from pydantic import BaseModel, ValidationError
 
 from rubrics.confidence import CALIBRATION_SHA256
 from rubrics.schema import Rubric
 from rubrics.tolerance import TABLES_SHA256
-
-M = TypeVar("M", bound=BaseModel)
+from rubrics.yaml_models import RubricError, read_yaml_model
 
 __all__ = ["RUBRICS_DIR", "LoadedRubric", "RubricError", "load_rubric", "load_rubrics"]
 
 RUBRICS_DIR = Path(__file__).resolve().parent
-
-
-class RubricError(ValueError):
-    """A rubric file that cannot be used; the message names the file and each problem."""
 
 
 @dataclass(frozen=True)
@@ -35,27 +26,6 @@ class LoadedRubric:
     @property
     def key(self) -> str:
         return f"{self.rubric.id}@v{self.rubric.version}#{self.sha256[:12]}"
-
-
-def read_yaml_model(path: Path, model: type[M], top: str) -> M:
-    """Read ``path`` as YAML and validate it as ``model``; errors name the file and every problem.
-
-    ``top`` says what the top-level mapping holds, for the message when the file is not a mapping.
-    """
-    path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise RubricError(f"{path}: cannot read YAML ({e})") from e
-    if not isinstance(doc, dict):
-        raise RubricError(f"{path}: expected a mapping with {top} at the top level")
-    try:
-        return model.model_validate(doc)
-    except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in e.errors()
-        )
-        raise RubricError(f"{path}: {problems}") from e
 
 
 def load_rubric(path: Path) -> LoadedRubric:

@@ -63,7 +63,7 @@ def test_the_shipped_map_is_fitted_and_monotone():
         ("version: 1\nfitted_on: dev splits only here\nslope: 3\nyes_no: {intercept: 0, rule_weight: 1, "
          "recognition_weight: 1, n: 3}\nordinal: {intercept: 0, rule_weight: 1, recognition_weight: 1, n: 3}\n",
          "slope: Extra inputs"),
-        ("version: [1\n", "cannot read the calibration map as YAML"),
+        ("version: [1\n", "cannot read YAML"),
     ],
 )  # fmt: skip
 def test_a_bad_map_is_refused_with_the_file_and_what_is_accepted(tmp_path, text, problem):
