@@ -569,6 +569,9 @@ class CallWorker:
         self._diarization = _diarization_settings(settings)
         self._pyannote = getattr(settings, "pyannote", None)
         self._dual_mono_correlation = settings.audio.dual_mono_correlation
+        # the recogniser's block decides where a long call is read in pieces (a worker without one
+        # still decodes as the settings say)
+        self._block_s = transcriber.options.block_s if transcriber is not None else settings.asr.block_s
 
     @classmethod
     def load(
@@ -597,7 +600,7 @@ class CallWorker:
                 call,
                 path,
                 dual_mono_correlation=self._dual_mono_correlation,
-                block_s=self.transcriber.options.block_s,
+                block_s=self._block_s,
             )
             # The recogniser's voice-activity filter and the diarization's speech regions read
             # the same Silero probabilities where they read the same samples (a mono call).

@@ -43,7 +43,11 @@ SQL_ALLOWLIST = {
     ("lydlogg/exports.py", "dataset"): _SCOPE_WHERE,
     ("review/advice.py", "_results"): _SCOPE_WHERE,
     ("review/dashboard.py", "_conversation_of"): _SCOPE_WHERE,
-    ("review/service.py", "_visible"): _SCOPE_WHERE,
+    ("lydlogg/store.py", "visible_calls"): _SCOPE_WHERE,
+    (
+        "lydlogg/db/bulk.py",
+        "insert_columns",
+    ): "table and column names checked against a plain-name pattern; the rows come as an Arrow table",
     (
         "review/cases.py",
         "search",
