@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from lydlogg.db import connect
+from lydlogg.login_sessions import COOKIE
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
@@ -90,6 +91,13 @@ def log_in(page, url: str, username: str, password: str, heading: str = "Innboks
     page.get_by_label("Passord").fill(password)
     page.get_by_role("button", name="Logg inn").click()
     page.get_by_role("heading", name=heading).wait_for(timeout=60_000)
+    # The session cookie is written by a component after the page shows; a new address opened
+    # before it lands starts a fresh session at the log-in form. Wait for it like a user's next click would.
+    page.wait_for_function(
+        "name => document.cookie.split('; ').some(c => c.startsWith(name + '=') && c.length > name.length + 1)",
+        arg=COOKIE,
+        timeout=60_000,
+    )
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
