@@ -194,11 +194,13 @@ def _identifier_words(texts: Iterable[str]) -> set[str]:
 
 def propose_vocabulary(segments: Sequence[CorrectedSegment], *, min_count: int = 2) -> list[str]:
     """Words reviewers keep putting in: in the corrected text but not the model's, in at least
-    ``min_count`` segments, most frequent first. Numbers and short function words are left out, and
+    ``min_count`` different calls (a word put into many segments of one call says something about
+    that call, such as where the caller lives, not about the service's vocabulary), the most calls
+    first. Numbers and short function words are left out, and
     so is every word the anonymiser takes for part of an identifier (a person's name, a phone or
     national id number, an address), in any corrected text it stands in or written alone: the
     proposals go into settings and onto the admin page, where no identifier may go."""
-    counts: dict[str, int] = defaultdict(int)
+    calls: dict[str, set[str]] = defaultdict(set)
     spelling: dict[str, str] = {}
     for s in segments:
         original = set(normalise(s.original_text).split())
@@ -206,11 +208,12 @@ def propose_vocabulary(segments: Sequence[CorrectedSegment], *, min_count: int =
         for w in added:
             if len(w) < 4 or any(ch.isdigit() for ch in w):
                 continue
-            counts[w] += 1
+            calls[w].add(s.call_id)
         for raw in s.corrected_text.split():
             key = normalise(raw)
             if key in added and key not in spelling:
                 spelling[key] = raw.strip(".,!?;:")
+    counts = {w: len(ids) for w, ids in calls.items()}
     ranked = sorted((w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
     if not ranked:
         return []

@@ -3,6 +3,7 @@ corrected span of a real sample call."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from datetime import UTC, datetime
@@ -23,9 +24,20 @@ from transcription.evaluation import corpus_wer
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _seg(original: str, corrected: str, *, service: str = "lvs", channel: int | None = 0) -> CorrectedSegment:
+_CALLS = itertools.count(1)
+
+
+def _seg(
+    original: str,
+    corrected: str,
+    *,
+    service: str = "lvs",
+    channel: int | None = 0,
+    call_id: str | None = None,
+) -> CorrectedSegment:
+    """A corrected segment, of a call of its own unless ``call_id`` is given."""
     return CorrectedSegment(
-        call_id="c1",
+        call_id=call_id or f"c{next(_CALLS)}",
         transcript_id="t1",
         segment_index=0,
         service=service,
@@ -88,6 +100,15 @@ def test_vocabulary_is_the_words_reviewers_keep_putting_in():
     assert "Pinex" in propose_vocabulary(segs, min_count=1)
 
 
+def test_a_word_put_into_many_segments_of_one_call_is_not_proposed():
+    """Three corrections of one call putting in the same word say something about that call only."""
+    one_call = [
+        _seg(f"hun har brukt {w}", "Hun har brukt Ventoline.", call_id="c-one") for w in ("x", "y", "z")
+    ]
+    assert propose_vocabulary(one_call) == []
+    assert propose_vocabulary([*one_call, _seg("gi han ventilen", "Gi han Ventoline.")]) == ["Ventoline"]
+
+
 @pytest.mark.parametrize(
     ("said", "corrected"),
     [
@@ -132,8 +153,11 @@ def test_a_name_a_reviewer_puts_into_corrections_is_not_proposed_nor_shown(corre
         picked = con.execute(
             "SELECT t.call_id, s.segment_index, s.text FROM segments s JOIN transcripts t USING (transcript_id)"
             " WHERE NOT EXISTS (SELECT 1 FROM segment_corrections c WHERE c.transcript_id = s.transcript_id"
-            " AND c.segment_index = s.segment_index) ORDER BY t.call_id, length(s.text) DESC LIMIT 2"
-        ).fetchall()
+            " AND c.segment_index = s.segment_index)"
+            " QUALIFY row_number() OVER (PARTITION BY t.call_id ORDER BY length(s.text) DESC) = 1"
+            " ORDER BY t.call_id LIMIT 2"
+        ).fetchall()  # the longest segment of two different calls
+    assert len({call_id for call_id, _, _ in picked}) == 2
     for call_id, index, text in picked:
         ReviewService(db, users["leder"]).correct_segment(
             call_id, index, text=f"{text} Mor til Ingvild Solberg ringer fra Tønsberg."
@@ -247,8 +271,11 @@ def test_asr_eval_measures_the_proposed_vocabulary_before_and_after(corrected_db
         picked = con.execute(
             "SELECT t.call_id, s.segment_index, s.text FROM segments s JOIN transcripts t USING (transcript_id)"
             " WHERE NOT EXISTS (SELECT 1 FROM segment_corrections c WHERE c.transcript_id = s.transcript_id"
-            " AND c.segment_index = s.segment_index) ORDER BY t.call_id, length(s.text) DESC LIMIT 2"
-        ).fetchall()
+            " AND c.segment_index = s.segment_index)"
+            " QUALIFY row_number() OVER (PARTITION BY t.call_id ORDER BY length(s.text) DESC) = 1"
+            " ORDER BY t.call_id LIMIT 2"
+        ).fetchall()  # the longest segment of two different calls
+    assert len({call_id for call_id, _, _ in picked}) == 2
     for call_id, index, text in picked:
         ReviewService(settings.db_path, leder).correct_segment(
             call_id, index, text=f"{text} Kom til Tønsberg."
