@@ -92,10 +92,18 @@ def _write(con: duckdb.DuckDBPyConnection, tid: str, roles, segments: list[Segme
         con.execute(
             "UPDATE transcript_speakers SET role = ?, confidence = ?, evidence_json = ? WHERE transcript_id = ?"
             " AND speaker = ?",
-            [r.role, r.confidence, json.dumps([e.__dict__ for e in r.evidence], ensure_ascii=False), tid, r.speaker],
+            [
+                r.role,
+                r.confidence,
+                json.dumps([e.__dict__ for e in r.evidence], ensure_ascii=False),
+                tid,
+                r.speaker,
+            ],
         )
     for i, s in enumerate(segments):
-        con.execute("UPDATE segments SET role = ? WHERE transcript_id = ? AND segment_index = ?", [s.role, tid, i])
+        con.execute(
+            "UPDATE segments SET role = ? WHERE transcript_id = ? AND segment_index = ?", [s.role, tid, i]
+        )
 
 
 def run(spoken: Path, db: Path, call_ids: list[str], write: bool, show_calls: bool) -> dict:
@@ -138,8 +146,12 @@ def run(spoken: Path, db: Path, call_ids: list[str], write: bool, show_calls: bo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--spoken", type=Path, required=True, help="output folder of make_spoken_rubric_set.py")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--spoken", type=Path, required=True, help="output folder of make_spoken_rubric_set.py"
+    )
     parser.add_argument("--work", type=Path, required=True, help="folder of the per-layout databases")
     parser.add_argument("--layout", action="append", choices=LAYOUTS, help="default: both mono layouts")
     parser.add_argument("--split", choices=["all", "dev", "holdout"], default="dev")

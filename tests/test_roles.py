@@ -187,7 +187,9 @@ def test_address_balance_counts_leaning_segments_not_words(said, expected):
     assert all(e.segment_index in {i for i, _ in said} for e in evidence)
 
 
-@pytest.mark.parametrize(("seconds", "expected"), [(1.0, 1.5), (6.0, 1.5), (9.0, 0.75), (12.0, 0.0), (30.0, 0.0)])
+@pytest.mark.parametrize(
+    ("seconds", "expected"), [(1.0, 1.5), (6.0, 1.5), (9.0, 0.75), (12.0, 0.0), (30.0, 0.0)]
+)
 def test_speaking_first_counts_for_a_short_opening_only(seconds, expected):
     assert opening_weight(seconds) == pytest.approx(expected)
 
