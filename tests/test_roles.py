@@ -216,3 +216,12 @@ def test_a_short_opening_counts_in_full_even_when_its_segment_runs_past_the_repl
     roles = {r.speaker: r for r in infer_roles(turns)}
     first = [e for e in roles["S1"].evidence if e.cue == "snakker først"]
     assert [e.weight for e in first] == [1.5]
+
+
+def test_a_recognisers_repetition_loop_is_no_evidence():
+    loop = "at jeg er løpet " * 6  # 24 words, 4 distinct: Whisper ran on (rs-lvs-007 at 8 kHz)
+    roles = {r.speaker: r for r in infer_roles(_segments(("A", "Legevakten."), ("B", loop), ("B", "Ja.")))}
+    assert [e.cue for e in roles["B"].evidence] == []
+    assert staff_score(["Legevakten " + "gøy " * 12], first=False) == 0.0
+    # a real sentence of the same length is read as usual
+    assert staff_score(["Har du hatt feber i dag, og har du målt den selv i kveld?"], first=False) > 0

@@ -15,10 +15,12 @@ Evidence per speaker, each with a weight:
   a greeting). Short function words survive a poor recognition better than service words, and
   counting segments rather than words keeps a recogniser's repetition loop ("at jeg er ... at
   jeg er ...") to one vote;
-* speaking first in the call: +1, for an opening of at most 6 s (the first speaker's turn before
+* speaking first in the call: +1.5, for an opening of at most 6 s (the first speaker's turn before
   anyone else speaks), falling to 0 at 12 s: a staff member answers with a short greeting, and a
   first turn much longer than that is most often a greeting run together with the caller's reply
   by the diarization, which says nothing about who answered.
+
+A segment that is a recogniser's repetition loop (:func:`_looping`) gives no evidence at all.
 
 The speaker with the highest score is staff: a doctor when a doctor cue ("legevaktlege",
 "legevikar", "lege") is in their first segments or the service is a doctor's, else the operator.
@@ -67,6 +69,7 @@ _ADDRESS = 6.0  # the most the address balance gives or takes
 _ADDRESS_PRIOR = 2.0  # leaning segments a speaker needs before the balance counts in full
 _FIRST = 1.5
 _OPENING_S = 6.0  # an opening up to this long counts in full as the first speech; none from twice it
+_LOOP_WORDS, _LOOP_DISTINCT = 8, 0.4  # a segment this long with fewer distinct words is a loop
 
 
 def _evidence(index: int, text: str) -> list[RoleEvidence]:
@@ -78,6 +81,14 @@ def _evidence(index: int, text: str) -> list[RoleEvidence]:
     if _QUESTION.search(text):
         found.append(RoleEvidence(index, "spørsmål", 1.0))
     return found
+
+
+def _looping(text: str) -> bool:
+    """True for a recogniser's repetition loop ("gøy gøy gøy ...", "at jeg er løpet at jeg er
+    løpet ..."): at least 8 words, under 40 % of them distinct. Such a segment was not heard, so
+    none of its words count as evidence (its words still count towards the speaker's share)."""
+    tokens = text.lower().split()
+    return len(tokens) >= _LOOP_WORDS and len(set(tokens)) < _LOOP_DISTINCT * len(tokens)
 
 
 def _leaning(text: str) -> int:
@@ -105,8 +116,9 @@ def opening_weight(duration_s: float) -> float:
 
 def staff_score(texts: Sequence[str], first: bool) -> float:
     """How much ``texts`` (one speaker's utterances) sound like staff; ``first``: spoke first."""
-    cues = sum(e.weight for i, t in enumerate(texts) for e in _evidence(i, t))
-    address = sum(e.weight for e in address_evidence(list(enumerate(texts))))
+    heard = [(i, t) for i, t in enumerate(texts) if not _looping(t)]
+    cues = sum(e.weight for i, t in heard for e in _evidence(i, t))
+    address = sum(e.weight for e in address_evidence(heard))
     return cues + address + (_FIRST if first else 0.0)
 
 
@@ -147,11 +159,12 @@ def infer_roles(segments: Sequence[Segment], service: str | None = None) -> tupl
     for i, seg in enumerate(segments):
         if seg.speaker is None:
             continue
-        evidence[seg.speaker].extend(_evidence(i, seg.text))
-        texts[seg.speaker].append((i, seg.text))
         words[seg.speaker] += len(seg.words) or len(seg.text.split())
         if len(firsts[seg.speaker]) < 2:
             firsts[seg.speaker].append(i)
+        if not _looping(seg.text):
+            evidence[seg.speaker].extend(_evidence(i, seg.text))
+            texts[seg.speaker].append((i, seg.text))
     for s, said in texts.items():
         evidence[s].extend(address_evidence(said))
     score = {s: sum(e.weight for e in evidence[s]) for s in words}
