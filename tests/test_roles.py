@@ -14,6 +14,7 @@ from transcription.diarization import (
     label,
     staff_score,
 )
+from transcription.diarization.roles import address_evidence, opening_weight
 from transcription.types import Segment
 
 pytestmark = pytest.mark.pure  # no model, database, subprocess or audio decoding
@@ -131,11 +132,96 @@ def test_apply_roles_leaves_unlabelled_segments_alone():
 @pytest.mark.parametrize(
     ("texts", "first", "expected"),
     [
-        (["Legevakten, du snakker med Anne."], False, 6.0),  # two staff cues
-        (["Hva gjelder det?"], True, 3.0 + 1.0 + 2.0),  # a staff cue, a question, spoke first
-        (["Jeg ringer om sønnen min."], False, -4.0),  # two caller phrases
-        (["Du bør ringe igjen."], False, 1.5 + 1.5),  # advice twice: "du bør", "ringe igjen"
+        # two staff cues; one segment addressing the other: 6 * 1 / (1 + 2)
+        (["Legevakten, du snakker med Anne."], False, 6.0 + 2.0),
+        (["Hva gjelder det?"], True, 3.0 + 1.0 + 1.5),  # a staff cue, a question, spoke first
+        (["Jeg ringer om sønnen min."], False, -4.0 - 2.0),  # two caller phrases; speaks of self
+        (["Du bør ringe igjen."], False, 1.5 + 1.5 + 2.0),  # advice twice: "du bør", "ringe igjen"
     ],
 )
 def test_staff_score_weighs_the_cues(texts, first, expected):
     assert staff_score(texts, first) == pytest.approx(expected)
+
+
+def _timed(*turns: tuple[str, float, float, str]) -> list[Segment]:
+    return [Segment(start, end, text, speaker=speaker) for speaker, start, end, text in turns]
+
+
+# What a mono call looks like when nothing of the greeting was heard and the diarization gave the
+# call's first seconds to the caller's voice (rs-llt-008 on the spoken set): no service word, no
+# question mark, no known caller phrase; only who speaks first, and how each talks to the other.
+GARBLED = (
+    ("A", "Ja, hei, det er øyet mitt som er rødt."),
+    ("B", "Bruker du linser i det daglige."),
+    ("A", "Ja, jeg sov med dem i natt."),
+    ("B", "Det ser ut som du trenger å bli sett på."),
+)
+
+
+def test_the_speaker_who_addresses_the_other_is_staff_when_no_greeting_was_heard():
+    roles = {r.speaker: r for r in infer_roles(_segments(*GARBLED))}
+    assert roles["B"].role == "operator" and roles["A"].role == "caller"
+    cues = {(e.segment_index, e.cue) for e in roles["B"].evidence}
+    assert (1, "tiltale: du") in cues and (3, "tiltale: du") in cues
+    assert {e.cue for e in roles["A"].evidence} >= {"snakker først", "om seg selv: jeg"}
+    # weak, garbled evidence on both sides: the naming says it is unsure
+    assert roles["B"].confidence < 0.85
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ([(0, "Har du feber?"), (1, "Kan du gi ham paracet.")], 6.0 * 2 / 4),
+        ([(0, "Jeg har vondt."), (1, "Sønnen min er syk.")], -6.0 * 2 / 4),
+        ([(0, "Har du feber?"), (1, "Jeg hører.")], 0.0),
+        ([(0, "Ja."), (1, "Okei.")], 0.0),  # no pronoun either way: no evidence
+        # a segment is one vote however often it repeats itself (a recogniser's loop)
+        ([(0, "at jeg er løpet at jeg er løpet at jeg er løpet at jeg er løpet"), (1, "Kan du puste.")], 0.0),
+        # more "du" than "jeg" in one segment leans "du" ("kan jeg hjelpe deg med noe, har du ...")
+        ([(0, "Hva kan jeg hjelpe deg med, har du feber?")], 6.0 / 3),
+    ],
+)
+def test_address_balance_counts_leaning_segments_not_words(said, expected):
+    evidence = address_evidence(said)
+    assert sum(e.weight for e in evidence) == pytest.approx(expected)
+    assert all(e.segment_index in {i for i, _ in said} for e in evidence)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"), [(1.0, 1.5), (6.0, 1.5), (9.0, 0.75), (12.0, 0.0), (30.0, 0.0)]
+)
+def test_speaking_first_counts_for_a_short_opening_only(seconds, expected):
+    assert opening_weight(seconds) == pytest.approx(expected)
+
+
+def test_a_greeting_run_together_with_the_callers_reply_does_not_name_the_first_voice_staff():
+    # the diarization put the greeting and the caller's 12 s reply in one turn of A (rs-lvs-017)
+    turns = _timed(
+        ("A", 0.6, 13.7, "Legevakt. Hei, jeg lurte på en ting, jeg har tatt to paracet."),
+        ("B", 14.2, 18.6, "Hvor mye paracet tok du."),
+        ("A", 19.3, 24.1, "Ja, to stykker."),
+        ("B", 24.1, 36.2, "Ikke ta mer enn fire gram i døgnet."),
+    )
+    roles = {r.speaker: r for r in infer_roles(turns)}
+    assert not any(e.cue == "snakker først" for e in roles["A"].evidence)
+    assert roles["B"].role == "operator"
+
+
+def test_a_short_opening_counts_in_full_even_when_its_segment_runs_past_the_reply():
+    # stereo: channel 0's first segment spans the caller's reply on channel 1
+    turns = _timed(
+        ("S1", 0.3, 15.8, "Hei, det er legevaktlege Berg."),
+        ("S2", 5.9, 11.5, "Ja, hei."),
+    )
+    roles = {r.speaker: r for r in infer_roles(turns)}
+    first = [e for e in roles["S1"].evidence if e.cue == "snakker først"]
+    assert [e.weight for e in first] == [1.5]
+
+
+def test_a_recognisers_repetition_loop_is_no_evidence():
+    loop = "at jeg er løpet " * 6  # 24 words, 4 distinct: Whisper ran on (rs-lvs-007 at 8 kHz)
+    roles = {r.speaker: r for r in infer_roles(_segments(("A", "Legevakten."), ("B", loop), ("B", "Ja.")))}
+    assert [e.cue for e in roles["B"].evidence] == []
+    assert staff_score(["Legevakten " + "gøy " * 12], first=False) == 0.0
+    # a real sentence of the same length is read as usual
+    assert staff_score(["Har du hatt feber i dag, og har du målt den selv i kveld?"], first=False) > 0
