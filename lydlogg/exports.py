@@ -54,7 +54,7 @@ DATASET_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "suggestions": (
         "call_id", "transcript_id", "rubric_id", "rubric_version", "criterion_id", "value", "confidence",
-        "created_at",
+        "abstained", "created_at",
     ),
     "reviews": (
         "review_id", "call_id", "reviewer", "kind", "rubric_id", "rubric_version", "criterion_id", "value",
@@ -85,7 +85,7 @@ ORDER BY c.started_at NULLS LAST, c.call_id
 
 _SUGGESTIONS_SQL = """
 SELECT s.call_id, s.transcript_id, s.rubric_id, s.rubric_version, s.criterion_id, s.value, s.confidence,
-       s.created_at
+       coalesce(s.abstained, false) AS abstained, s.created_at
 FROM suggestions s JOIN calls c USING (call_id)
 WHERE {scope}
 ORDER BY c.started_at NULLS LAST, s.call_id, s.rubric_id, s.criterion_id

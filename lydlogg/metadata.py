@@ -45,6 +45,7 @@ from lydlogg.vocabulary import SERVICES, URGENCIES, URGENCY_WORDS
 
 __all__ = [
     "COLUMNS",
+    "DEMO_DATA_SOURCE",
     "SERVICES",
     "URGENCIES",
     "MetadataError",
@@ -135,6 +136,9 @@ class MetadataSettings(BaseModel):
 
 WITHHELD = frozenset({"ukjent", "skjult", "hemmelig", "anonym", "unknown", "withheld", "private"})
 TEAM_MAX = 64
+# ``calls.metadata_source`` of the demo's invented history (scripts/make_demo_extras.py): Oversikt
+# says how many of the calls it counts are demo data.
+DEMO_DATA_SOURCE = "demodata"
 UNIT_MAX = 64
 _UNIT = re.compile(r"^[^\W_][\w .'-]*$")
 _CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")

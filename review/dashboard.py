@@ -48,6 +48,7 @@ from lydlogg.auth import User
 from lydlogg.conversation import add_call_measures
 from lydlogg.db import connect
 from lydlogg.episodes import REVIEWED_PRIOR_CONTACT, SUGGESTED_PRIOR_CONTACT
+from lydlogg.metadata import DEMO_DATA_SOURCE
 from lydlogg.settings import DashboardSettings
 from review.scorer_agreement import ScoredReview, suggestion_agreement
 
@@ -55,6 +56,7 @@ __all__ = [
     "METRICS",
     "SOURCES",
     "DashboardService",
+    "DemoData",
     "Metric",
     "Overview",
     "regroup",
@@ -380,6 +382,26 @@ _MEMO_SIZE = 20
 _MEMO_TTL_S = 600.0
 
 
+@dataclass(frozen=True)
+class DemoData:
+    """How many of the dated calls a user's Oversikt counts are the demo's invented history
+    (``calls.metadata_source`` :data:`lydlogg.metadata.DEMO_DATA_SOURCE`), and their months."""
+
+    calls: int
+    of_calls: int  # every dated call in the user's scope
+    first_month: str | None  # "2025-09"; None without demo calls
+    last_month: str | None
+
+
+_DEMO_SQL = """
+WITH dated AS (
+    SELECT c.metadata_source = ? AS demo, strftime(timezone(?, c.started_at), '%Y-%m') AS month
+    FROM calls c WHERE c.started_at IS NOT NULL AND {scope}
+)
+SELECT count(*) FILTER (WHERE demo), count(*), min(month) FILTER (WHERE demo), max(month) FILTER (WHERE demo)
+FROM dated
+"""  # {scope}: lydlogg.access.CallScope.where, a fixed condition with ? parameters
+
 # Current (not superseded) peer reviews' values beside the suggestion they were shown.
 _SCORER_ROWS = """
 SELECT s.criterion_id, r.created_at, s.suggested_value, s.value
@@ -545,6 +567,16 @@ class DashboardService:
         )
         columns = ["criterion_id", "period", "reviews", "exact", "within_one", "kappa", "under_grense"]
         return pd.DataFrame([dataclasses.astuple(f) for f in figures], columns=columns)
+
+    def demo_data(self) -> DemoData:
+        """How much of what this user's Oversikt counts is demo data (operators: of their own calls)."""
+        check(self.user, "view_dashboard")
+        where, params = call_scope(self.user).where("c")
+        with connect(self.db_path, read_only=True) as con:
+            row = con.execute(
+                _DEMO_SQL.format(scope=where), [DEMO_DATA_SOURCE, self.settings.timezone, *params]
+            ).fetchone()
+        return DemoData(int(row[0]), int(row[1]), row[2], row[3])
 
     def trends(self, by: Sequence[str] = ("service",)) -> pd.DataFrame:
         """Criterion figures by month and ``by`` (service, team) for each source (leaders and

@@ -73,6 +73,7 @@ class CriterionRow:
     values: dict[str, int | None]  # reviewer -> value
     yes_no: bool
     top: int
+    abstained: bool = False  # the suggestion could not be given («kan ikke vurderes automatisk»)
 
 
 def _questions(criterion_ids, rubric: Rubric, questions: ReflectionQuestions) -> tuple[tuple[str, str], ...]:
@@ -91,16 +92,18 @@ def _questions(criterion_ids, rubric: Rubric, questions: ReflectionQuestions) ->
 def assessment_rows(
     rubric: Rubric, suggestions: list[Suggestion], reviews: list[Review]
 ) -> list[CriterionRow]:
-    """The assessment, criterion by criterion: the suggestion beside every reviewer's value."""
-    suggested = {s.criterion_id: s.value for s in suggestions}
+    """The assessment, criterion by criterion: the suggestion beside every reviewer's value (an
+    abstention is no value, and is marked as such, never read as «ikke aktuelt»)."""
+    suggested = {s.criterion_id: s for s in suggestions}
     return [
         CriterionRow(
             c.id,
             c.title,
-            suggested.get(c.id),
+            suggested[c.id].value if c.id in suggested else None,
             {r.reviewer: r.values[c.id] for r in reviews if c.id in r.values},
             c.scale.type == "yes_no",
             c.scale.values[-1],
+            c.id in suggested and suggested[c.id].abstained,
         )
         for c in rubric.criteria
     ]
@@ -116,6 +119,8 @@ def plan_steps(
     """One step per segment, then a closing step for low-scored criteria without evidence."""
     evidence: dict[int, list[str]] = {}
     for s in suggestions:
+        if s.abstained:  # its spans are where to listen, not evidence of the criterion
+            continue
         for ev in s.evidence:
             index = ev.get("segment_index")
             if isinstance(index, int) and 0 <= index < len(transcript.segments):
@@ -181,6 +186,7 @@ def handout_html(
         {
             "title": row.title,
             "suggested": row.suggested,
+            "abstained": row.abstained,
             "yes_no": row.yes_no,
             "cells": [
                 {

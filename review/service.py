@@ -132,6 +132,18 @@ _REVIEW_FIGURES_SQL = """
 WITH latest AS (SELECT call_id, transcript_id AS tid FROM latest_transcripts),
 low AS (SELECT transcript_id, avg(CASE WHEN probability < 0.5 THEN 1.0 ELSE 0.0 END) AS low_share
         FROM words GROUP BY transcript_id),
+-- Criteria that abstained in the newest scoring of a transcript (the one the call page shows): an
+-- abstention under an earlier rubric version that now has a value is not counted.
+newest_scoring AS (
+    SELECT transcript_id, max(created_at) AS scored_at FROM suggestions
+    WHERE transcript_id IN (SELECT transcript_id FROM suggestions WHERE abstained)
+    GROUP BY transcript_id
+),
+abstentions AS (
+    SELECT s.transcript_id, count(DISTINCT s.criterion_id) AS abstained
+    FROM suggestions s JOIN newest_scoring n ON n.transcript_id = s.transcript_id AND s.created_at = n.scored_at
+    WHERE s.abstained GROUP BY s.transcript_id
+),
 current_reviews AS (
     SELECT call_id, count(*) FILTER (WHERE kind = 'peer') AS peer_reviews,
            count(*) FILTER (WHERE kind = 'self') AS self_reviews
@@ -145,8 +157,7 @@ LEFT JOIN current_reviews r USING (call_id)
 LEFT JOIN latest l USING (call_id)
 LEFT JOIN low w ON w.transcript_id = l.tid
 LEFT JOIN transcript_quality q ON q.transcript_id = l.tid
-LEFT JOIN (SELECT transcript_id, count(DISTINCT criterion_id) AS abstained FROM suggestions WHERE abstained
-           GROUP BY transcript_id) a ON a.transcript_id = l.tid
+LEFT JOIN abstentions a ON a.transcript_id = l.tid
 """
 
 

@@ -11,7 +11,9 @@ Run after ``lydlogg ingest`` and ``lydlogg process`` on the sample calls (``make
 * **History.** Six months of earlier demo calls for Oversikt, so that trends are trends: the
   written transcripts of the labelled rubric set (``tests/data/rubric_set``), imported without
   audio under call ids that start with ``demo-historikk-`` and the metadata source
-  ``demodata``, spread over the months before the sample calls, with the sample operators.
+  ``demodata``, spread over the months before the sample calls, with the sample operators, in
+  the sample units (an operator's calls in her own unit), so that the demo accounts see them.
+  Oversikt says above its figures how many of its calls, and which months, are such demo data.
 
 Usage::
 
@@ -34,9 +36,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from lydlogg.auth import DEMO_UNITS, User  # noqa: E402
+from lydlogg.auth import DEMO_UNITS, DEMO_UNITS_ALL, DEMO_USERS, User  # noqa: E402
 from lydlogg.db import connect  # noqa: E402
 from lydlogg.ingest import ingest  # noqa: E402
+from lydlogg.metadata import DEMO_DATA_SOURCE  # noqa: E402
 from lydlogg.scoring import import_transcripts, score_stored  # noqa: E402
 from lydlogg.settings import load_settings  # noqa: E402
 from review.service import ReviewService  # noqa: E402
@@ -51,11 +54,14 @@ CORRECTED = (
     "ep1-c5-legevaktlege",
 )
 HISTORY_PREFIX = "demo-historikk-"
-HISTORY_SOURCE = "demodata"
+HISTORY_SOURCE = DEMO_DATA_SOURCE  # Oversikt labels these calls as demo data
 HISTORY_START = datetime.fromisoformat("2025-09-01T08:00:00+01:00")
 HISTORY_MONTHS = 6
 OPERATORS = {"lvs": ("op-anne", "op-jonas", "op-kari", "op-lise", "op-per", "op-trond"),
              "legevaktlege": ("lege-berg", "lege-dahl", "lege-nilsen")}  # fmt: skip
+# The demo operators' history lies in their own unit (so they see it on their own Oversikt); the
+# other calls alternate between the two sample units, which the demo leader and supervisor see.
+OPERATOR_UNITS = {u[3]: DEMO_UNITS[u[0]][0] for u in DEMO_USERS if u[3]}
 
 
 def split_turn(text: str, durations: list[float]) -> list[str]:
@@ -129,8 +135,10 @@ def history(db: Path) -> int:
         call_id = f"{HISTORY_PREFIX}{start:%Y%m}-{source_id.removeprefix('rs-')}"
         docs.append((HISTORY_SOURCE, {**doc, "call_id": call_id}))
         service = doc.get("service") or "lvs"
+        operator = rng.choice(OPERATORS.get(service, OPERATORS["lvs"]))
+        unit = OPERATOR_UNITS.get(operator, DEMO_UNITS_ALL[k % len(DEMO_UNITS_ALL)])
         rows.append({"call_id": call_id, "started_at": start.isoformat(), "service": service,
-                     "operator_id": rng.choice(OPERATORS.get(service, OPERATORS["lvs"])),
+                     "operator_id": operator, "unit": unit,
                      "caller_number": f"+47 400 {rng.randint(10, 99)} {rng.randint(100, 999)}",
                      "patient_ref": f"demo-pas-{k:03d}", "urgency": rng.choice(["green", "green", "yellow"])})  # fmt: skip
     settings = load_settings(None, db_path=db)

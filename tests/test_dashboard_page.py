@@ -174,3 +174,39 @@ def test_the_conversation_tab_shows_measures_by_operator_and_service(monkeypatch
     assert shown["samtaler"].sum() == transcribed and len(shown) == pairs
     assert 0 < shown["stereo (eksakt)"].sum() < transcribed  # the mono calls are estimated, and said so
     assert "anslått" in tab.caption[0].value
+
+
+def test_demo_history_is_labelled_as_demo_data_above_the_figures(monkeypatch, tmp_path):
+    from test_dashboard import NORD
+
+    from review.dashboard import DashboardService, DemoData
+
+    db = build_dashboard_db(tmp_path / "demo.duckdb")
+    at = page(monkeypatch, db, LEDER)
+    assert not any("Demodata" in i.value for i in at.info)  # real calls only: no label
+    with connect(db) as con:  # two of the eight calls are the demo's invented history
+        con.execute("UPDATE calls SET metadata_source = 'demodata' WHERE call_id IN ('a1', 'm2')")
+    assert DashboardService(db, LEDER).demo_data() == DemoData(2, 8, "2026-01", "2026-02")
+    nord = User("nina", "Nina Leder", "leder", units=(NORD,))
+    assert DashboardService(db, nord).demo_data() == DemoData(1, 5, "2026-01", "2026-01")  # m2 is Sørvik's
+    assert DashboardService(db, ANNE).demo_data() == DemoData(1, 2, "2026-01", "2026-01")  # her a1 and a2
+    at = page(monkeypatch, db, LEDER)
+    assert not at.exception, at.exception
+    (note,) = [i.value for i in at.info if "Demodata" in i.value]
+    assert note.startswith("Demodata: 2 av 8 samtaler i oversikten (januar 2026 – februar 2026)")
+    at = page(monkeypatch, db, ANNE)  # an operator's own figures carry the label too
+    assert any(i.value.startswith("Demodata: 1 av 2 samtaler") for i in at.info)
+
+
+@pytest.mark.parametrize(
+    ("demo", "expected"),
+    [((0, 10, None, None), None),
+     ((3, 1234, "2025-12", "2025-12"), "Demodata: 3 av 1 234 samtaler i oversikten (desember 2025) "),
+     ((47, 59, "2025-09", "2026-02"), "Demodata: 47 av 59 samtaler i oversikten (september 2025 – februar 2026) ")],
+)  # fmt: skip
+def test_the_demo_note_reads_as_a_sentence(demo, expected):
+    from review.dashboard import DemoData
+    from review.views.dashboard import demo_note
+
+    note = demo_note(DemoData(*demo))
+    assert note is None if expected is None else note.startswith(expected) and "None" not in note

@@ -79,3 +79,17 @@ def test_history_spreads_written_demo_calls_over_six_months_and_is_idempotent(ex
     assert all(i.startswith("demo-historikk-") for i in ids)
     assert scored == (47, 0)  # written text: every call scored, nothing abstains
     assert no_audio == 0
+
+    # The demo accounts see the history on Oversikt, and it says that it is demo data.
+    from lydlogg.auth import DEMO_UNITS, DEMO_USERS, User
+    from review.dashboard import DashboardService, DemoData
+
+    users = {u[0]: User(u[0], u[1], u[2], u[3], DEMO_UNITS[u[0]]) for u in DEMO_USERS}
+    assert DashboardService(db, users["leder"]).demo_data() == DemoData(47, 47, "2025-09", "2026-02")
+    assert len(DashboardService(db, users["leder"]).coverage()) >= 6  # months of figures, not one dot
+    with connect(db) as con:
+        own = con.execute(
+            "SELECT unit, count(*) FROM calls WHERE operator_id = 'op-anne' GROUP BY unit"
+        ).fetchall()
+    assert own and [u for u, _n in own] == list(DEMO_UNITS["anne"])  # her calls lie in her unit
+    assert DashboardService(db, users["anne"]).demo_data().calls == own[0][1]

@@ -248,3 +248,22 @@ def test_the_excel_extension_comes_from_the_package_pinned_to_duckdbs_release():
             "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'excel'"
         ).fetchone()
     assert loaded
+
+
+def test_an_exported_abstention_is_marked_and_not_read_as_ikke_aktuelt(tmp_path, reference_db):
+    from lydlogg.exports import dataset
+
+    path = shutil.copy(reference_db, tmp_path / "abstain.duckdb")
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "UPDATE suggestions SET value = NULL, confidence = 0.0, abstained = true"
+            " WHERE call_id = 'lvs-001-feber-barn' AND criterion_id = 'asks_prior_contact'"
+        )
+        export = dataset(con, "suggestions", key=b"k" * 32, user=LEDER)
+    marked = export[export["abstained"]]
+    assert list(zip(marked["call_id"], marked["criterion_id"], strict=True)) == [
+        ("lvs-001-feber-barn", "asks_prior_contact")
+    ]
+    assert marked["value"].isna().all()
+    not_applicable = export[export["value"].isna() & ~export["abstained"]]
+    assert len(not_applicable) > 0  # «ikke aktuelt» stays apart from an abstention

@@ -211,3 +211,21 @@ def test_notes_refused(db, user, call_id, write):
 def test_an_empty_note_is_refused(db):
     with pytest.raises(ValueError, match="empty"):
         FeedbackService(db, USERS["veileder"]).save_note("anne-1", "   ")
+
+
+def test_an_abstention_is_neither_ikke_aktuelt_nor_evidence_in_the_session():
+    """A suggestion that abstained («kan ikke vurderes automatisk – lytt») is marked as such in the
+    assessment and on the handout, and its listening span is not taken for evidence of the criterion."""
+    abstained = Suggestion("asks_prior_contact", None, 0.0, ({"segment_index": 1, "text": "…", "start": 3.0},),
+                           "kan ikke vurderes automatisk – lytt 0:03–0:08", abstained=True)  # fmt: skip
+    suggestions = [abstained, _suggestion("worsening_advice", None)]  # «ikke aktuelt»: a value
+    rows = {r.criterion_id: r for r in assessment_rows(RUBRIC, suggestions, [])}
+    assert rows["asks_prior_contact"].abstained and rows["asks_prior_contact"].suggested is None
+    assert not rows["worsening_advice"].abstained
+    steps = plan_steps(TRANSCRIPT, RUBRIC, suggestions, [], QUESTIONS)
+    assert "asks_prior_contact" not in steps[1].criteria and "asks_prior_contact" not in steps[-1].criteria
+    page = handout_html("c1", RUBRIC, list(rows.values()), [], steps, [], held_on=date(2026, 3, 5))
+    prior = next(line for line in page.splitlines() if RUBRIC.criterion("asks_prior_contact").title in line)
+    assert "kan ikke vurderes automatisk" in prior and "ikke aktuelt" not in prior
+    worsening = next(line for line in page.splitlines() if RUBRIC.criterion("worsening_advice").title in line)
+    assert "kan ikke vurderes" not in worsening

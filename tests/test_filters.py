@@ -12,6 +12,7 @@ CALLS = pd.DataFrame({
     "status": ["transcribed", "pending", "transcribed", "no_audio"],
     "flagged": [True, False, False, False],
     "unit": ["Nordby", "Sørvik", "Nordby", "Sørvik"],
+    "quality_level": ["dårlig", None, "skrevet", None],
 })  # fmt: skip
 
 
@@ -26,6 +27,9 @@ CALLS = pd.DataFrame({
         (InboxFilter(services=("fastlege",)), []),
         (InboxFilter(units=("Sørvik",)), ["b", "d"]),
         (InboxFilter(services=("lvs",), units=("Nordby",)), ["a"]),
+        (InboxFilter(qualities=("dårlig",)), ["a"]),  # transcript quality, «kvalitet=» in the URL
+        (InboxFilter(qualities=("dårlig", "skrevet")), ["a", "c"]),
+        (InboxFilter(qualities=("god",)), []),
     ],
 )
 def test_filters_narrow_the_inbox(chosen, expected):
@@ -40,7 +44,13 @@ def test_filters_narrow_the_inbox(chosen, expected):
             services=("lvs", "amk"), operators=("op-anne",), statuses=("pending",), only_flagged=True
         ),
         InboxFilter(units=("Nordby legevakt", "Sørvik legevakt")),
+        InboxFilter(qualities=("dårlig", "usikker")),
     ],
 )
 def test_filters_round_trip_through_the_url(chosen):
     assert InboxFilter.from_query(chosen.to_query()) == chosen
+
+
+def test_the_quality_filter_lives_in_the_url_as_kvalitet():
+    assert InboxFilter(qualities=("dårlig",)).to_query()["kvalitet"] == ["dårlig"]
+    assert InboxFilter.from_query({"kvalitet": ["usikker"]}).qualities == ("usikker",)

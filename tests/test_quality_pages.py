@@ -87,3 +87,29 @@ def test_figures_read_as_numbers(value, kind, text):
     from lydlogg.formatting import number_text
 
     assert number_text(value, kind) == text
+
+
+@pytest.mark.parametrize(
+    ("level", "quality", "text"),
+    [("dårlig", 0.3, "dårlig – lytt (30 % ord)"), ("god", 0.914, "god (91 % ord)"),
+     ("skrevet", None, "skrevet/rettet"), ("usikker", float("nan"), "usikker"), (None, 0.5, "")],
+)  # fmt: skip
+def test_the_inbox_quality_cell_reads_as_the_call_page_does(level, quality, text):
+    from review.views.common import quality_cell
+
+    assert quality_cell(level, quality) == text
+
+
+def test_the_call_pages_quality_line_gives_the_estimate_as_a_share_and_the_poor_segments():
+    from lydlogg.settings import TranscriptQualitySettings
+    from review.views.call import _quality_marks
+    from transcription.types import Segment, Word
+
+    heard = Segment(0.0, 4.0, "hei", words=tuple(Word(i, i + 1, "ord", 0.99) for i in range(4)))
+    garbled = Segment(4.0, 8.0, "hm", words=tuple(Word(4 + i, 5 + i, "ord", 0.05) for i in range(4)))
+    levels, line = _quality_marks([heard, garbled, garbled], set(), TranscriptQualitySettings())
+    assert levels[1][0] == "dårlig" and levels[0][0] != "dårlig"
+    assert line is not None and " %" in line and "1,0" not in line and "0." not in line
+    assert line.endswith("2 av 3 segmenter hørt dårlig")
+    levels, line = _quality_marks([heard, garbled], {0, 1}, TranscriptQualitySettings())
+    assert levels == {} and line == "skrevet eller rettet tekst"  # corrected text has no estimate

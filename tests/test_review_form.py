@@ -143,3 +143,31 @@ def test_changing_everything_back_leaves_no_draft(db):
     with connect(db) as con:
         assert con.execute("SELECT count(*) FROM review_drafts").fetchone()[0] == 0
     assert not any("ulagret utkast" in i.value for i in call_page(db, "leder").info)
+
+
+def test_an_abstained_suggestion_leaves_its_criterion_unselected_and_is_saved_as_no_value(db):
+    with connect(db) as con:  # the newest scoring could not judge the worsening advice
+        con.execute(
+            "UPDATE suggestions SET value = NULL, confidence = 0.0, abstained = true,"
+            " rationale = 'kan ikke vurderes automatisk – lytt 0:03–0:20'"
+            " WHERE call_id = ? AND criterion_id = 'worsening_advice'",
+            [CALL],
+        )
+        suggested_open = con.execute(
+            "SELECT value FROM suggestions WHERE call_id = ? AND criterion_id = 'open_questions'", [CALL]
+        ).fetchone()[0]
+    at = call_page(db, "veileder")
+    assert not at.exception, at.exception
+    assert at.radio(key=f"crit-{CALL}-worsening_advice").value is None  # neither a value nor «ikke aktuelt»
+    assert at.radio(key=f"crit-{CALL}-open_questions").value == suggested_open
+    assert "Forslag: kan ikke vurderes automatisk – lytt 0:03–0:20" in everything_shown(at)
+    at.button(key="lagre-bunn").click().run()
+    assert not at.exception, at.exception
+    assert any("ikke vurdert" in w.value for w in at.warning)
+    with connect(db) as con:
+        saved = con.execute(
+            "SELECT s.value, s.suggested_value FROM review_scores s JOIN reviews r USING (review_id)"
+            " WHERE r.call_id = ? AND s.criterion_id = 'worsening_advice'",
+            [CALL],
+        ).fetchall()
+    assert saved in ([], [(None, None)])  # missing, never a zero

@@ -53,3 +53,21 @@ def test_the_rows_carry_no_script_and_the_player_owns_the_audio():
     """The old iframe page reached into ``window.parent`` and polled; the rows are markup only."""
     page = transcript_rows(SEGMENTS, {}, {})
     assert "<script" not in page and "window.parent" not in page and "<audio" not in page
+
+
+def test_quality_marks_rettet_and_the_spans_to_listen_to_sit_on_their_segments():
+    """A segment heard badly or uncertainly is marked with its estimate, ``god`` is not; a corrected
+    segment is marked "rettet" instead of its old quality; an abstention's span says «Lytt her»."""
+    page = transcript_rows(
+        SEGMENTS,
+        {},
+        {},
+        quality={0: ("dårlig", 0.3), 1: ("usikker", 0.6), 2: ("god", 0.9)},
+        corrected={1},
+        listen={0: ["Spør om tidligere kontakt", "Spør om tidligere kontakt", "Åpne spørsmål"]},
+    )
+    first, second, third = page.split('id="seg-')[1:]
+    assert "q-dårlig" in first and "hørt dårlig – lytt" in first and "anslått 30 % riktige ord" in first
+    assert "Lytt her – kan ikke vurderes automatisk: Spør om tidligere kontakt, Åpne spørsmål<" in first
+    assert 'class="mark rettet"' in second and "q-usikker" not in second and "Lytt her" not in second
+    assert "q-" not in third and "mark" not in third  # heard well: no mark

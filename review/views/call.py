@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lydlogg.access import AccessDenied, allowed
-from lydlogg.formatting import clock, score_text
+from lydlogg.formatting import clock, percent, score_text
 from lydlogg.formatting import yes_no as yes_no_text
 from lydlogg.settings import TranscriptQualitySettings
 from review.comparison import compare_reviews, parse_segment_comments, reviewer_names, unanchored_lines
@@ -167,7 +167,7 @@ def _quality_marks(
     poor = sum(1 for lv, _ in levels.values() if lv == "dårlig")
     return (
         levels,
-        f"{QUALITY_LABELS[level]}, anslått {q:.0%} riktige ord; {poor} av {len(segments)} segmenter hørt dårlig",
+        f"{QUALITY_LABELS[level]}, anslått {percent(q)} riktige ord; {poor} av {len(segments)} segmenter hørt dårlig",
     )
 
 
@@ -332,7 +332,7 @@ def _form(
                     st.caption(f"Forslag: {md_text(s.rationale)}")
                 else:
                     st.caption(
-                        f"Forslag: {value_label(s.value, yes_no)} ({s.confidence:.0%}) – {md_text(s.rationale)}"
+                        f"Forslag: {value_label(s.value, yes_no)} ({percent(s.confidence)}) – {md_text(s.rationale)}"
                     )
                     for ev in s.evidence[:2]:
                         st.caption(f"«{md_text(ev['text'])}» ({clock(ev['start'])})")

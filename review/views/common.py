@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from lydlogg import vocabulary
-from lydlogg.formatting import DEFAULT_TIMEZONE, display_frame, display_time, score_text
+from lydlogg.formatting import DEFAULT_TIMEZONE, display_frame, display_time, percent, score_text
 
 SERVICE_LABELS = vocabulary.SERVICE_LABELS
 STATUS_LABELS = {
@@ -104,7 +104,7 @@ def quality_cell(level: str | None, quality: float | None) -> str:
         return ""
     if quality is None or quality != quality:
         return QUALITY_LABELS.get(level, level)
-    return f"{QUALITY_LABELS.get(level, level)} ({quality:.0%} ord)"
+    return f"{QUALITY_LABELS.get(level, level)} ({percent(quality)} ord)"
 
 
 def value_label(value: int | None, yes_no: bool, abstained: bool = False) -> str:

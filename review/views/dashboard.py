@@ -15,7 +15,7 @@ import streamlit as st
 from lydlogg.access import allowed
 from lydlogg.documents import pdf_available
 from lydlogg.formatting import number_text
-from review.dashboard import METRICS, SOURCES, DashboardService, Overview, team_view
+from review.dashboard import METRICS, SOURCES, DashboardService, DemoData, Overview, team_view
 from review.monthly_report import month_label, monthly_html, monthly_pdf
 from review.service import ReviewService
 from review.views.chart_locale import norwegian
@@ -78,6 +78,20 @@ def table(df: pd.DataFrame) -> None:
                             for c, kind in _NUMBER_KINDS.items() if c in shown and kind != "count"})  # fmt: skip
     st.dataframe(
         shown_frame(shown[[c for c in COLUMNS if c in shown]]).rename(columns=COLUMNS), hide_index=True
+    )
+
+
+def demo_note(demo: DemoData) -> str | None:
+    """The line above the figures when some of the calls they count are the demo's invented
+    history (``make demo``); None when none are."""
+    if not demo.calls or demo.first_month is None or demo.last_month is None:
+        return None
+    first, last = month_label(demo.first_month).lower(), month_label(demo.last_month).lower()
+    months = first if first == last else f"{first} – {last}"
+    return (
+        f"Demodata: {number_text(demo.calls)} av {number_text(demo.of_calls)} samtaler i oversikten ({months}) "
+        "er oppdiktede eksempelsamtaler, skrevne utskrifter uten lyd – ikke ekte samtaler. De er lagt inn "
+        "for at demoen skal vise trender over flere måneder."
     )
 
 
@@ -457,6 +471,9 @@ def render(service: DashboardService, key_file: Path) -> None:
     if not allowed(service.user, "view_dashboard"):
         st.info("Denne rollen har ikke tilgang til oversikten.")
         return
+    note = demo_note(service.demo_data())
+    if note is not None:
+        st.info(note)
     if service.own_only:
         _own_figures(service)
         return

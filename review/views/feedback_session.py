@@ -121,7 +121,9 @@ def _segment(service: ReviewService, call_id: str, transcript, step: Step, rows,
             ", ".join(f"{who}: {value_label(v, row.yes_no)}" for who, v in row.values.items())
             or "ikke vurdert"
         )
-        st.markdown(f"**{_md(row.title)}** – forslag {value_label(row.suggested, row.yes_no)}; {_md(given)}")
+        st.markdown(
+            f"**{_md(row.title)}** – forslag {value_label(row.suggested, row.yes_no, row.abstained)}; {_md(given)}"
+        )
         if criterion_id in by_id:
             st.caption(_md(by_id[criterion_id].rationale))
     for reviewer, text in step.comments:
@@ -142,7 +144,7 @@ def _closing(service, feedback, call_id, rubric, rows, reviews, steps, notes, ad
     reviewers = sorted({r for row in rows.values() for r in row.values})
     table = pd.DataFrame(
         [
-            {"Kriterium": row.title, "Forslag": value_label(row.suggested, row.yes_no),
+            {"Kriterium": row.title, "Forslag": value_label(row.suggested, row.yes_no, row.abstained),
              **{r: value_label(row.values[r], row.yes_no) if r in row.values else "–" for r in reviewers}}
             for row in rows.values()
         ]
