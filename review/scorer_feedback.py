@@ -2,7 +2,11 @@
 
 Each row is one criterion of one current (not superseded) review where the reviewer's value
 differs from the suggestion or the reviewer gave a reason: the transcript span the suggestion
-rested on, the suggestion, the reviewer's value and the reason. Reading it needs the ``export``
+rested on, the suggestion, the reviewer's value and the reason. Where the suggestion abstained
+("kan ikke vurderes automatisk – lytt": the recogniser heard too little to say), ``abstained`` is
+true, ``suggested_value`` is None and ``evidence`` is empty: the spans it gave are the stretches to
+listen to (``listen_to``), not evidence of anything, and the reviewer's value there is what was
+heard, not a disagreement with a "no". Reading it needs the ``export``
 right and is audited.
 """
 
@@ -21,7 +25,7 @@ __all__ = ["scorer_feedback"]
 _QUERY = """
 SELECT r.call_id, r.review_id, r.reviewer, r.kind, r.rubric_id, r.rubric_version, s.criterion_id,
        s.suggested_value, s.value, s.override_reason, g.confidence, g.rationale, g.evidence_json,
-       r.created_at
+       r.created_at, coalesce(g.abstained, false)
 FROM reviews r
 JOIN review_scores s USING (review_id)
 JOIN calls c ON c.call_id = r.call_id
@@ -44,7 +48,8 @@ def scorer_feedback(db_path: Path, user: User) -> list[dict]:
         record(con, user.username, "export", "scorer_feedback", None, f"{len(rows)} rows")
     out = []
     for (call_id, review_id, reviewer, kind, rubric_id, version, criterion, suggested, value, reason,
-         confidence, rationale, evidence, created_at) in rows:  # fmt: skip
+         confidence, rationale, evidence, created_at, abstained) in rows:  # fmt: skip
+        spans = json.loads(evidence) if evidence else []
         out.append(
             {
                 "call_id": call_id,
@@ -54,12 +59,14 @@ def scorer_feedback(db_path: Path, user: User) -> list[dict]:
                 "rubric_id": rubric_id,
                 "rubric_version": version,
                 "criterion_id": criterion,
-                "suggested_value": suggested,
+                "suggested_value": None if abstained else suggested,
+                "abstained": abstained,
                 "reviewer_value": value,
                 "reason": reason,
                 "confidence": confidence,
                 "rationale": rationale,
-                "evidence": json.loads(evidence) if evidence else [],
+                "evidence": [] if abstained else spans,
+                "listen_to": spans if abstained else [],
                 "reviewed_at": created_at.isoformat() if created_at else None,
             }
         )

@@ -119,3 +119,34 @@ def test_the_call_page_saves_the_reason_typed_under_an_overridden_suggestion(mon
             [call_id],
         ).fetchall()
     assert saved == [(crit, other, suggested[crit], "sa det til kollega")]
+
+
+def test_a_value_given_where_the_suggestion_abstained_is_marked_and_has_spans_to_listen_to(db):
+    """An abstention is no "no": the export says it abstained and gives its spans as the stretches
+    to listen to, never as evidence."""
+    call_id, rubric_id, sha, suggested = _call_with_suggestions(db)
+    crit = next(c for c, v in suggested.items() if v is not None)
+    with connect(db) as con:
+        con.execute(
+            "UPDATE suggestions SET value = NULL, confidence = 0.0, abstained = true"
+            " WHERE call_id = ? AND rubric_sha256 = ? AND criterion_id = ?",
+            [call_id, sha, crit],
+        )
+        listen = json.loads(
+            con.execute(
+                "SELECT evidence_json FROM suggestions WHERE call_id = ? AND rubric_sha256 = ? AND criterion_id = ?",
+                [call_id, sha, crit],
+            ).fetchone()[0]
+        )
+    values = {**suggested, crit: 1}
+    shown = {**suggested, crit: None}  # the form offered no value for the abstained criterion
+    ReviewService(db, USERS[LEDER]).save_review(
+        call_id, kind="peer", rubric_id=rubric_id, rubric_version=1, rubric_sha256=sha, values=values,
+        suggested=shown, reasons={crit: "hørte det på opptaket"},
+    )  # fmt: skip
+    (row,) = scorer_feedback(db, USERS[LEDER])
+    assert row["criterion_id"] == crit and row["abstained"] is True
+    assert row["suggested_value"] is None and row["reviewer_value"] == 1
+    assert row["evidence"] == [] and row["listen_to"] == listen
+    others = [r for r in scorer_feedback(db, USERS[LEDER]) if not r["abstained"]]
+    assert others == []
