@@ -40,7 +40,20 @@ def test_inbox_shows_transcript_quality_and_abstentions_and_filters_by_quality(m
     assert {"Transkripsjon", "Kan ikke vurderes"} <= set(table.columns)
     with connect(quality_db) as con:
         levels = con.execute("SELECT quality FROM transcript_quality").fetchall()
+        abstained = dict(
+            con.execute(
+                "SELECT call_id, count(*) FILTER (WHERE abstained) FROM suggestions GROUP BY call_id"
+            ).fetchall()
+        )
     assert len(levels) == 2
+    # the synthetic voices through Whisper base are heard badly: the demo shows abstentions, and
+    # the inbox counts them per call as the database holds them
+    assert sum(abstained.values()) > 0
+    counts = [
+        int(str(c).split()[0]) if str(c).strip() and str(c)[0].isdigit() else 0
+        for c in table["Kan ikke vurderes"]
+    ]
+    assert sorted(c for c in counts if c) == sorted(n for n in abstained.values() if n)
     assert all(
         any(w in cell for w in ("god", "usikker", "dårlig")) and "% ord" in cell
         for cell in table["Transkripsjon"]
