@@ -391,6 +391,11 @@ class DemoData:
     of_calls: int  # every dated call in the user's scope
     first_month: str | None  # "2025-09"; None without demo calls
     last_month: str | None
+    by_month: tuple[tuple[str, int], ...] = ()  # ("2025-09", demo calls that month), months with any
+
+    def in_month(self, month: str) -> int:
+        """How many of ``month``'s (YYYY-MM) calls are demo data."""
+        return dict(self.by_month).get(month, 0)
 
 
 _DEMO_SQL = """
@@ -398,7 +403,9 @@ WITH dated AS (
     SELECT c.metadata_source = ? AS demo, strftime(timezone(?, c.started_at), '%Y-%m') AS month
     FROM calls c WHERE c.started_at IS NOT NULL AND {scope}
 )
-SELECT count(*) FILTER (WHERE demo), count(*), min(month) FILTER (WHERE demo), max(month) FILTER (WHERE demo)
+SELECT count(*) FILTER (WHERE demo), count(*), min(month) FILTER (WHERE demo), max(month) FILTER (WHERE demo),
+       (SELECT list(struct_pack(month := month, n := n) ORDER BY month)
+        FROM (SELECT month, count(*) AS n FROM dated WHERE demo GROUP BY month))
 FROM dated
 """  # {scope}: lydlogg.access.CallScope.where, a fixed condition with ? parameters
 
@@ -576,7 +583,8 @@ class DashboardService:
             row = con.execute(
                 _DEMO_SQL.format(scope=where), [DEMO_DATA_SOURCE, self.settings.timezone, *params]
             ).fetchone()
-        return DemoData(int(row[0]), int(row[1]), row[2], row[3])
+        by_month = tuple((m["month"], int(m["n"])) for m in row[4] or ())
+        return DemoData(int(row[0]), int(row[1]), row[2], row[3], by_month)
 
     def trends(self, by: Sequence[str] = ("service",)) -> pd.DataFrame:
         """Criterion figures by month and ``by`` (service, team) for each source (leaders and

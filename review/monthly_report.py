@@ -41,9 +41,12 @@ def monthly_html(
     month: str,
     *,
     title: str = "Månedsrapport: kvalitet i telefonhåndteringen",
+    demo_calls: int = 0,
 ) -> str:
     """The report for ``month`` (YYYY-MM) from :meth:`review.dashboard.DashboardService.overview`,
-    from the template ``monthly_report.html``, which escapes every value."""
+    from the template ``monthly_report.html``, which escapes every value. ``demo_calls``: how many
+    of the month's calls are the demo's invented history (:meth:`DemoData.in_month`); the report
+    then says so above its figures, as Oversikt does."""
     settings = overview.settings
     by_team = overview.grouped(["team"]) if "team" in overview.grouping else None
     if overview.grouping != ("service",):
@@ -70,10 +73,18 @@ def monthly_html(
                 )
             quality.append(cells)
     strictness = overview.strictness
+    month_calls = int(coverage["calls"].sum())
+    demo = (
+        f"Demodata: {number_text(demo_calls)} av {number_text(month_calls)} samtaler denne måneden er "
+        "oppdiktede eksempelsamtaler, skrevne utskrifter uten lyd – ikke ekte samtaler."
+        if demo_calls
+        else None
+    )
     return render_html(
         "monthly_report.html",
         title=title,
         month=month_label(month),
+        demo=demo,
         coverage=[
             [_service(r.service)] + [_number(v, "count") for v in
              (r.calls, r.sampled, r.reviewed, r.sampled_reviewed, r.self_reviewed)]
@@ -117,8 +128,8 @@ def _team_rows(by_team: Overview, month: str) -> list[list[str]]:
     return rows
 
 
-def monthly_pdf(overview: Overview, month: str, *, title: str | None = None) -> bytes:
+def monthly_pdf(overview: Overview, month: str, *, title: str | None = None, demo_calls: int = 0) -> bytes:
     """The same report as PDF (raises :class:`lydlogg.documents.PdfUnavailableError` without WeasyPrint)."""
-    return html_to_pdf(
-        monthly_html(overview, month) if title is None else monthly_html(overview, month, title=title)
-    )
+    if title is None:
+        return html_to_pdf(monthly_html(overview, month, demo_calls=demo_calls))
+    return html_to_pdf(monthly_html(overview, month, title=title, demo_calls=demo_calls))

@@ -186,16 +186,37 @@ def test_demo_history_is_labelled_as_demo_data_above_the_figures(monkeypatch, tm
     assert not any("Demodata" in i.value for i in at.info)  # real calls only: no label
     with connect(db) as con:  # two of the eight calls are the demo's invented history
         con.execute("UPDATE calls SET metadata_source = 'demodata' WHERE call_id IN ('a1', 'm2')")
-    assert DashboardService(db, LEDER).demo_data() == DemoData(2, 8, "2026-01", "2026-02")
+    months = (("2026-01", 1), ("2026-02", 1))
+    assert DashboardService(db, LEDER).demo_data() == DemoData(2, 8, "2026-01", "2026-02", months)
     nord = User("nina", "Nina Leder", "leder", units=(NORD,))
-    assert DashboardService(db, nord).demo_data() == DemoData(1, 5, "2026-01", "2026-01")  # m2 is Sørvik's
-    assert DashboardService(db, ANNE).demo_data() == DemoData(1, 2, "2026-01", "2026-01")  # her a1 and a2
+    assert DashboardService(db, nord).demo_data() == DemoData(
+        1, 5, "2026-01", "2026-01", months[:1]
+    )  # m2 is Sørvik's
+    assert DashboardService(db, ANNE).demo_data() == DemoData(
+        1, 2, "2026-01", "2026-01", months[:1]
+    )  # her a1 and a2
     at = page(monkeypatch, db, LEDER)
     assert not at.exception, at.exception
     (note,) = [i.value for i in at.info if "Demodata" in i.value]
     assert note.startswith("Demodata: 2 av 8 samtaler i oversikten (januar 2026 – februar 2026)")
     at = page(monkeypatch, db, ANNE)  # an operator's own figures carry the label too
     assert any(i.value.startswith("Demodata: 1 av 2 samtaler") for i in at.info)
+
+
+def test_the_monthly_report_says_how_many_of_the_months_calls_are_demo_data(tmp_path):
+    from review.dashboard import DashboardService
+    from review.monthly_report import monthly_html
+
+    db = build_dashboard_db(tmp_path / "demo.duckdb")
+    with connect(db) as con:
+        con.execute("UPDATE calls SET metadata_source = 'demodata' WHERE call_id = 'a1'")
+    service = DashboardService(db, LEDER)
+    demo, overview = service.demo_data(), service.overview()
+    month_calls = overview.coverage.groupby("month")["calls"].sum()
+    assert demo.in_month("2026-01") == 1 and demo.in_month("2026-02") == 0
+    html = monthly_html(overview, "2026-01", demo_calls=demo.in_month("2026-01"))
+    assert f"Demodata: 1 av {month_calls['2026-01']} samtaler denne måneden" in html
+    assert "Demodata" not in monthly_html(overview, "2026-02", demo_calls=demo.in_month("2026-02"))
 
 
 @pytest.mark.parametrize(

@@ -340,15 +340,17 @@ def monthly_report(month: str, fmt: str, output: Path, units: tuple[str, ...], s
     # the shell account reads every unit, as regional quality does; --unit narrows it as a leader's units would
     reader = (User("cli", "Kommandolinje", "leder", units=_unit_scope(units).units or ()) if units
               else User("cli", "Kommandolinje", "regional"))  # fmt: skip
-    overview = DashboardService(settings.db_path, reader, settings.dashboard,
-                                window_hours=settings.episodes.window_hours, cache=False).overview()  # fmt: skip
+    service = DashboardService(settings.db_path, reader, settings.dashboard,
+                               window_hours=settings.episodes.window_hours, cache=False)  # fmt: skip
+    overview = service.overview()
+    demo_calls = service.demo_data().in_month(month)
     with connect(settings.db_path) as con:
         record(con, cli_actor(), "cli_monthly_report", "report", month, fmt)
     try:
         if fmt == "pdf":
-            output.write_bytes(monthly_pdf(overview, month))
+            output.write_bytes(monthly_pdf(overview, month, demo_calls=demo_calls))
         else:
-            output.write_text(monthly_html(overview, month), encoding="utf-8")
+            output.write_text(monthly_html(overview, month, demo_calls=demo_calls), encoding="utf-8")
     except (ValueError, PdfUnavailableError) as e:
         raise Failure(str(e)) from e
     click.echo(f"wrote {output}")

@@ -471,7 +471,8 @@ def render(service: DashboardService, key_file: Path) -> None:
     if not allowed(service.user, "view_dashboard"):
         st.info("Denne rollen har ikke tilgang til oversikten.")
         return
-    note = demo_note(service.demo_data())
+    demo = service.demo_data()
+    note = demo_note(demo)
     if note is not None:
         st.info(note)
     if service.own_only:
@@ -541,7 +542,7 @@ def render(service: DashboardService, key_file: Path) -> None:
     with report:
         months = sorted(whole.coverage["month"].unique(), reverse=True)
         month = st.selectbox("Måned", months, format_func=month_label, key="rapportmaned")
-        page = monthly_html(whole, month)
+        page = monthly_html(whole, month, demo_calls=demo.in_month(month))
         st.download_button("Last ned månedsrapport (HTML)", page, file_name=f"manedsrapport-{month}.html",
                            mime="text/html", key="rapport-html", on_click=service.record_download,
                            args=("monthly report html", month))  # fmt: skip
@@ -552,7 +553,7 @@ def render(service: DashboardService, key_file: Path) -> None:
         else:
             st.download_button(
                 "Last ned som PDF",
-                lambda: monthly_pdf(whole, month),
+                lambda: monthly_pdf(whole, month, demo_calls=demo.in_month(month)),
                 file_name=f"manedsrapport-{month}.pdf",
                 mime="application/pdf",
                 key="rapport-pdf",
